@@ -1,0 +1,239 @@
+//! Inputs and outputs of cryptographic operations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::key::{MacAlgorithm, SigningAlgorithm};
+
+/// Secret bytes (plaintext, data keys): wiped from memory on drop, never printed.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
+/// An encryption context: a string map bound to a ciphertext as additional authenticated data.
+/// Decrypting with a different context fails. The map is sorted, so its encoding is canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EncryptionContext(pub BTreeMap<String, String>);
+
+impl EncryptionContext {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a pair, builder style.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.0.insert(key.into(), value.into());
+        self
+    }
+
+    /// True when there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The canonical byte encoding used as AAD: for each pair in key order, the key and the
+    /// value, each prefixed by its length as a big-endian u32. An empty context encodes to no
+    /// bytes. Length prefixes make the encoding injective (`a=bc` differs from `ab=c`).
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in &self.0 {
+            for part in [k.as_bytes(), v.as_bytes()] {
+                let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(part);
+            }
+        }
+        out
+    }
+
+    /// Parses `key=value` pairs, as given on a command line.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a pair without `=` or with an empty key.
+    pub fn from_pairs<I, S>(pairs: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut ctx = Self::new();
+        for pair in pairs {
+            let pair = pair.as_ref();
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                Error::invalid(format!("context entry `{pair}` is not of the form key=value"))
+            })?;
+            if k.is_empty() {
+                return Err(Error::invalid(format!(
+                    "context entry `{pair}` has an empty key"
+                )));
+            }
+            ctx.0.insert(k.to_owned(), v.to_owned());
+        }
+        Ok(ctx)
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EncryptionContext {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// Encryption algorithms, chosen by the key's spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum EncryptionAlgorithm {
+    /// The provider's symmetric default (AES-256-GCM for local).
+    #[serde(rename = "SYMMETRIC_DEFAULT")]
+    SymmetricDefault,
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256.
+    #[serde(rename = "RSAES_OAEP_SHA_256")]
+    RsaOaepSha256,
+}
+
+impl EncryptionAlgorithm {
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SymmetricDefault => "SYMMETRIC_DEFAULT",
+            Self::RsaOaepSha256 => "RSAES_OAEP_SHA_256",
+        }
+    }
+}
+
+/// The result of an encryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ciphertext {
+    /// The provider's ciphertext bytes.
+    pub bytes: Vec<u8>,
+    /// The key version that encrypted.
+    pub key_version: String,
+    /// The algorithm used.
+    pub algorithm: EncryptionAlgorithm,
+}
+
+/// The size of a generated data key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum DataKeySpec {
+    /// 256-bit key.
+    #[serde(rename = "AES_256")]
+    Aes256,
+    /// 128-bit key.
+    #[serde(rename = "AES_128")]
+    Aes128,
+}
+
+impl DataKeySpec {
+    /// Key length in bytes.
+    pub fn len(self) -> usize {
+        match self {
+            Self::Aes256 => 32,
+            Self::Aes128 => 16,
+        }
+    }
+}
+
+/// A freshly generated data key: the plaintext and the same key encrypted under a KMS key.
+pub struct DataKey {
+    /// The plaintext data key. Secret.
+    pub plaintext: SecretBytes,
+    /// The data key encrypted under the KMS key (decrypt it with the same context).
+    pub ciphertext: Vec<u8>,
+    /// The KMS key version that encrypted it.
+    pub key_version: String,
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataKey")
+            .field("plaintext", &format_args!("<redacted {} bytes>", self.plaintext.len()))
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("key_version", &self.key_version)
+            .finish()
+    }
+}
+
+/// A signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Signature bytes (DER for ECDSA).
+    pub bytes: Vec<u8>,
+    /// The key version that signed.
+    pub key_version: String,
+    /// The algorithm used.
+    pub algorithm: SigningAlgorithm,
+}
+
+/// A MAC tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacTag {
+    /// Tag bytes.
+    pub bytes: Vec<u8>,
+    /// The key version that computed it.
+    pub key_version: String,
+    /// The algorithm used.
+    pub algorithm: MacAlgorithm,
+}
+
+/// A public key in SubjectPublicKeyInfo form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// DER-encoded SubjectPublicKeyInfo.
+    pub der: Vec<u8>,
+    /// The key version it belongs to.
+    pub key_version: String,
+    /// The key's spec.
+    pub spec: crate::key::KeySpec,
+}
+
+impl PublicKey {
+    /// PEM (`-----BEGIN PUBLIC KEY-----`) encoding of [`Self::der`].
+    pub fn pem(&self) -> String {
+        pem::encode(&pem::Pem::new("PUBLIC KEY", self.der.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_context_is_injective_and_ordered() {
+        let a = EncryptionContext::new().with("a", "bc");
+        let b = EncryptionContext::new().with("ab", "c");
+        assert_ne!(a.canonical_bytes(), b.canonical_bytes());
+        let x = EncryptionContext::new().with("x", "1").with("y", "2");
+        let y = EncryptionContext::new().with("y", "2").with("x", "1");
+        assert_eq!(x.canonical_bytes(), y.canonical_bytes());
+        assert!(EncryptionContext::new().canonical_bytes().is_empty());
+    }
+
+    #[test]
+    fn pairs_parse() {
+        let ctx = EncryptionContext::from_pairs(["tenant=acme", "purpose=a=b"]).unwrap();
+        assert_eq!(ctx.0["purpose"], "a=b");
+        assert!(EncryptionContext::from_pairs(["novalue"]).is_err());
+        assert!(EncryptionContext::from_pairs(["=x"]).is_err());
+    }
+
+    #[test]
+    fn data_key_debug_hides_plaintext() {
+        let dk = DataKey {
+            plaintext: Zeroizing::new(b"super-secret-material-0123456789".to_vec()),
+            ciphertext: vec![1, 2, 3],
+            key_version: "1".into(),
+        };
+        let dbg = format!("{dk:?}");
+        assert!(!dbg.contains("super-secret"));
+        assert!(!dbg.contains("115, 117, 112"));
+        assert!(dbg.contains("redacted 32 bytes"));
+    }
+}

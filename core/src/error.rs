@@ -1,0 +1,190 @@
+//! The one error type every keygate library returns.
+
+use std::time::Duration;
+
+/// A boxed source error from a backend SDK or driver.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result alias used across keygate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Semantic errors shared by every provider and by the gateway.
+///
+/// Providers map their SDK's typed errors onto these variants (never from message text),
+/// so callers branch on meaning, not on which cloud answered. Messages never contain
+/// plaintext, data keys or key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key, version, alias or other named thing does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Creating something that already exists.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The request itself is malformed or out of bounds.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The request is valid but the key is in a state that forbids it (disabled, pending
+    /// deletion, wrong usage for the operation, ...).
+    #[error("invalid state: {0}")]
+    InvalidState(String),
+    /// The caller is known but may not do this.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The caller could not be identified.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The provider (or keygate for this provider) does not support the operation.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The backend asked us to slow down.
+    #[error("throttled")]
+    Throttled {
+        /// How long the backend asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+    /// The backend or a store could not be reached or is failing.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Ciphertext, MAC or stored data failed authentication. Deliberately carries no detail.
+    #[error("integrity check failed")]
+    IntegrityFailure,
+    /// The root key does not open this store: it was created under a different root key.
+    #[error(
+        "the root key does not match this key store (it was initialised with a different root key)"
+    )]
+    RootKeyMismatch,
+    /// An error from a backend that has no more specific meaning.
+    #[error("{provider}: {source}")]
+    Provider {
+        /// The registered provider name.
+        provider: String,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// The kind of an [`Error`], stable for JSON, audit rows and exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`Error::NotFound`].
+    NotFound,
+    /// See [`Error::AlreadyExists`].
+    AlreadyExists,
+    /// See [`Error::InvalidArgument`].
+    InvalidArgument,
+    /// See [`Error::InvalidState`].
+    InvalidState,
+    /// See [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// See [`Error::Unauthenticated`].
+    Unauthenticated,
+    /// See [`Error::Unsupported`].
+    Unsupported,
+    /// See [`Error::Throttled`].
+    Throttled,
+    /// See [`Error::Unavailable`].
+    Unavailable,
+    /// See [`Error::IntegrityFailure`].
+    IntegrityFailure,
+    /// See [`Error::RootKeyMismatch`].
+    RootKeyMismatch,
+    /// See [`Error::Provider`].
+    Provider,
+}
+
+impl ErrorKind {
+    /// The snake_case name used in JSON and audit rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::InvalidArgument => "invalid_argument",
+            Self::InvalidState => "invalid_state",
+            Self::PermissionDenied => "permission_denied",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Unsupported => "unsupported",
+            Self::Throttled => "throttled",
+            Self::Unavailable => "unavailable",
+            Self::IntegrityFailure => "integrity_failure",
+            Self::RootKeyMismatch => "root_key_mismatch",
+            Self::Provider => "provider",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The semantic kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Self::InvalidState(_) => ErrorKind::InvalidState,
+            Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::Unsupported(_) => ErrorKind::Unsupported,
+            Self::Throttled { .. } => ErrorKind::Throttled,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::IntegrityFailure => ErrorKind::IntegrityFailure,
+            Self::RootKeyMismatch => ErrorKind::RootKeyMismatch,
+            Self::Provider { .. } => ErrorKind::Provider,
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::InvalidArgument(msg.into())
+    }
+
+    /// Shorthand for [`Error::InvalidState`].
+    pub fn state(msg: impl Into<String>) -> Self {
+        Self::InvalidState(msg.into())
+    }
+
+    /// Shorthand for [`Error::Unsupported`].
+    pub fn unsupported(msg: impl Into<String>) -> Self {
+        Self::Unsupported(msg.into())
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    /// Wraps a backend error, tagging the provider it came from.
+    pub fn provider(provider: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Provider {
+            provider: provider.into(),
+            source: source.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_stable_names() {
+        assert_eq!(Error::not_found("key x").kind().as_str(), "not_found");
+        assert_eq!(Error::IntegrityFailure.kind().as_str(), "integrity_failure");
+        let json = serde_json::to_string(&ErrorKind::RootKeyMismatch).unwrap();
+        assert_eq!(json, "\"root_key_mismatch\"");
+    }
+
+    #[test]
+    fn integrity_failure_says_nothing_specific() {
+        assert_eq!(Error::IntegrityFailure.to_string(), "integrity check failed");
+    }
+}

@@ -1,0 +1,31 @@
+//! keygate core: the domain model, the [`KeyProvider`] trait and its contract, the error type,
+//! the unified policy model, and (feature `conformance`) the suite that defines what a
+//! provider is.
+//!
+//! This crate has no SDK, HTTP, database or terminal dependency; providers, the gateway and
+//! the console build on it.
+
+pub mod crypto;
+pub mod error;
+pub mod key;
+pub mod policy;
+pub mod provider;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use crypto::{
+    Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
+    SecretBytes, Signature,
+};
+pub use error::{BoxError, Error, ErrorKind, Result};
+pub use key::{
+    CreateKeyRequest, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
+    KeyVersion, Labels, MacAlgorithm, ProviderKind, RotationSchedule, SigningAlgorithm,
+    VersionState, validate_name,
+};
+pub use policy::{Binding, NativePolicy, Policy};
+pub use provider::{
+    Capabilities, Clock, DayRange, DynProvider, KeyProvider, KeyProviderExt, ListKeysRequest,
+    Maintenance, ManualClock, Page, ProviderInfo, SystemClock, VerifyMode,
+};
