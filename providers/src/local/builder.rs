@@ -1,0 +1,262 @@
+//! [`LocalBuilder`]: configuration of the local provider.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keygate_core::{Clock, Error, Result, SystemClock};
+use zeroize::Zeroizing;
+
+use super::LocalProvider;
+use super::crypto::{ROOT_KEY_LEN, RootKey, random_secret};
+use super::store::{LocalStore, SqliteStore};
+
+/// The default registered name.
+const DEFAULT_NAME: &str = "local";
+
+enum RootKeySource {
+    File(PathBuf),
+    Bytes(Zeroizing<Vec<u8>>),
+}
+
+/// Builds a [`LocalProvider`].
+///
+/// ```no_run
+/// # async fn demo() -> keygate_core::Result<()> {
+/// use keygate_providers::local::LocalProvider;
+/// let provider = LocalProvider::builder()
+///     .with_path("/var/lib/keygate/keys.db")
+///     .with_root_key_file("/var/lib/keygate/root.key")
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// Without a path the keys live in a private in-memory database and, unless a root key is
+/// given, under a random root key that dies with the provider. A database file always needs
+/// a root key: given as bytes ([`Self::with_root_key`]) or kept in a file
+/// ([`Self::with_root_key_file`]). The library never reads environment variables.
+pub struct LocalBuilder {
+    name: String,
+    path: Option<PathBuf>,
+    root_key: Option<RootKeySource>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for LocalBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let root_key = match &self.root_key {
+            None => "none".to_owned(),
+            Some(RootKeySource::File(p)) => format!("file {}", p.display()),
+            Some(RootKeySource::Bytes(b)) => format!("<redacted {} bytes>", b.len()),
+        };
+        f.debug_struct("LocalBuilder")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("root_key", &root_key)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl Default for LocalBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalBuilder {
+    /// A builder for a provider named `local` on an in-memory database.
+    pub fn new() -> Self {
+        Self {
+            name: DEFAULT_NAME.to_owned(),
+            path: None,
+            root_key: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The name the provider is registered under (key URIs stay `local://<id>`).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Keeps keys in this SQLite file, created (with its parent directories) if missing.
+    pub fn with_path(mut self, db_file: impl Into<PathBuf>) -> Self {
+        self.path = Some(db_file.into());
+        self
+    }
+
+    /// Reads the root key from this file. On first use the file is created with 32 random
+    /// bytes and mode 0600; a file of any other length is refused.
+    pub fn with_root_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.root_key = Some(RootKeySource::File(path.into()));
+        self
+    }
+
+    /// Uses these bytes as the root key; they must be 32 bytes long (checked by
+    /// [`Self::build`]).
+    pub fn with_root_key(mut self, key: Zeroizing<Vec<u8>>) -> Self {
+        self.root_key = Some(RootKeySource::Bytes(key));
+        self
+    }
+
+    /// The clock for creation times, deletion dates and rotation schedules (default: the
+    /// system clock). `tick` takes its own `now`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Opens the store, applies its schema migrations and checks the root key against it.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidArgument`] for an empty name, a root key that is not 32 bytes, a
+    ///   root key file of the wrong length, or a database file without a root key.
+    /// - [`Error::RootKeyMismatch`] when the database was created under another root key.
+    /// - [`Error::Unavailable`] or [`Error::Provider`] when the database cannot be opened.
+    pub async fn build(self) -> Result<LocalProvider> {
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid("a provider name cannot be empty"));
+        }
+        let root = match (self.root_key, &self.path) {
+            (Some(RootKeySource::Bytes(bytes)), _) => RootKey::new(&bytes)?,
+            (Some(RootKeySource::File(file)), _) => RootKey::new(&load_or_create_key_file(&file)?)?,
+            (None, None) => {
+                let bytes = random_secret(ROOT_KEY_LEN).map_err(|e| e.into_core(&self.name))?;
+                RootKey::new(&bytes)?
+            }
+            (None, Some(path)) => {
+                return Err(Error::invalid(format!(
+                    "a root key is required for the key store {}: pass its 32 bytes or a root key file",
+                    path.display()
+                )));
+            }
+        };
+        let store: Arc<dyn LocalStore> = match &self.path {
+            Some(path) => Arc::new(
+                SqliteStore::open_file(path)
+                    .await
+                    .map_err(|e| e.into_core(&self.name))?,
+            ),
+            None => Arc::new(
+                SqliteStore::open_memory()
+                    .await
+                    .map_err(|e| e.into_core(&self.name))?,
+            ),
+        };
+        let stored = match store.root_check().await {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                let fresh = root.check_value().map_err(|e| e.into_core(&self.name))?;
+                store
+                    .init_root_check(&fresh)
+                    .await
+                    .map_err(|e| e.into_core(&self.name))?
+            }
+            Err(e) => return Err(e.into_core(&self.name)),
+        };
+        if !root.matches_check_value(&stored) {
+            return Err(Error::RootKeyMismatch);
+        }
+        tracing::debug!(provider = %self.name, store = ?store, "local provider opened");
+        Ok(LocalProvider::new(self.name, store, root, self.clock))
+    }
+}
+
+/// Reads a root key file, creating it with fresh random bytes (mode 0600) when missing.
+fn load_or_create_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let io_err = |what: &str, e: std::io::Error| {
+        Error::Unavailable(format!("{what} root key file {}: {e}", path.display()))
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create the folder of", e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            let bytes = random_secret(ROOT_KEY_LEN).map_err(|e| e.into_core("local"))?;
+            file.write_all(&bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| io_err("cannot write the", e))?;
+            tracing::info!(path = %path.display(), "created a new root key file");
+            Ok(bytes)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mut file = std::fs::File::open(path).map_err(|e| io_err("cannot open the", e))?;
+            warn_if_readable_by_others(&file, path);
+            let mut bytes = Zeroizing::new(Vec::with_capacity(ROOT_KEY_LEN));
+            // Read one byte more than needed so an oversized file is noticed without reading
+            // all of it.
+            (&mut file)
+                .take(ROOT_KEY_LEN as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| io_err("cannot read the", e))?;
+            if bytes.len() != ROOT_KEY_LEN {
+                return Err(Error::invalid(format!(
+                    "the root key file {} must hold exactly {ROOT_KEY_LEN} bytes, it holds {}",
+                    path.display(),
+                    if bytes.len() > ROOT_KEY_LEN {
+                        "more".to_owned()
+                    } else {
+                        bytes.len().to_string()
+                    }
+                )));
+            }
+            Ok(bytes)
+        }
+        Err(e) => Err(io_err("cannot create the", e)),
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(file: &std::fs::File, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = file.metadata()
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "the root key file is accessible to other users; chmod 600 it"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_file: &std::fs::File, _path: &Path) {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_root_key_bytes() {
+        let b = LocalBuilder::new().with_root_key(Zeroizing::new(vec![0x5A; 32]));
+        let dbg = format!("{b:?}");
+        assert!(dbg.contains("redacted 32 bytes"), "{dbg}");
+        assert!(!dbg.contains("90"), "{dbg}");
+    }
+
+    #[test]
+    fn key_file_of_wrong_length_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.key");
+        std::fs::write(&path, [1u8; 16]).unwrap();
+        let err = load_or_create_key_file(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArgument(ref m) if m.contains("16")),
+            "{err}"
+        );
+        std::fs::write(&path, [1u8; 40]).unwrap();
+        assert!(matches!(
+            load_or_create_key_file(&path),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}

@@ -1,0 +1,181 @@
+//! Persistence for the local provider: the [`LocalStore`] trait and its records.
+//!
+//! The trait speaks in whole, semantic operations (insert a key with its first version, change
+//! a key under a lock, add a version, destroy a key) so that each backend can make them atomic
+//! its own way: SQLite with `BEGIN IMMEDIATE`, PostgreSQL with `SELECT ... FOR UPDATE`. Rules
+//! that must be checked inside the transaction are passed in as callbacks that run while the
+//! row is locked; they are synchronous and do no I/O.
+
+mod sqlite;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use keygate_core::{KeySpec, KeyState, KeyUsage, Labels, RotationSchedule, VersionState};
+use time::OffsetDateTime;
+
+use super::error::LocalError;
+
+pub(crate) use sqlite::SqliteStore;
+
+/// A key row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyRecord {
+    /// Id and name.
+    pub id: String,
+    /// Spec.
+    pub spec: KeySpec,
+    /// Usage.
+    pub usage: KeyUsage,
+    /// Lifecycle state (with the deletion date when pending deletion).
+    pub state: KeyState,
+    /// The primary version number.
+    pub primary_version: u32,
+    /// Automatic rotation; `next_rotation` is always `Some` when stored.
+    pub rotation: Option<RotationSchedule>,
+    /// Description.
+    pub description: String,
+    /// Labels.
+    pub labels: Labels,
+    /// Creation time.
+    pub created: OffsetDateTime,
+}
+
+/// A key version row. `material` is the wrapped (root-key encrypted) material, `None` once
+/// destroyed.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct VersionRecord {
+    /// Version number, from 1.
+    pub version: u32,
+    /// State.
+    pub state: VersionState,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Wrapped material.
+    pub material: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for VersionRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionRecord")
+            .field("version", &self.version)
+            .field("state", &self.state)
+            .field("created", &self.created)
+            .field(
+                "material",
+                &self
+                    .material
+                    .as_ref()
+                    .map(|m| format!("<wrapped {} bytes>", m.len())),
+            )
+            .finish()
+    }
+}
+
+/// A change made to a key row while it is locked; an `Err` aborts the transaction and is
+/// returned as is.
+pub(crate) type KeyChange<'a> = dyn Fn(&mut KeyRecord) -> Result<(), LocalError> + Send + Sync + 'a;
+
+/// Makes a new version while the key row is locked: given the key (which it may change, e.g.
+/// to advance its rotation date) and the new version number, it returns the wrapped material.
+/// The store sets the primary version itself.
+pub(crate) type NewVersion<'a> =
+    dyn Fn(&mut KeyRecord, u32) -> Result<Vec<u8>, LocalError> + Send + Sync + 'a;
+
+/// Where the local provider keeps keys, versions, policies and the root-key check value.
+#[async_trait]
+pub(crate) trait LocalStore: Send + Sync + fmt::Debug {
+    /// The stored root-key check value, if the store has one.
+    async fn root_check(&self) -> Result<Option<Vec<u8>>, LocalError>;
+
+    /// Stores `value` as the check value unless one exists; returns the value stored now
+    /// (the existing one when another process got there first).
+    async fn init_root_check(&self, value: &[u8]) -> Result<Vec<u8>, LocalError>;
+
+    /// Inserts a key and its first version atomically.
+    ///
+    /// # Errors
+    /// A unique violation ([`LocalError::is_unique_violation`]) when the id exists.
+    async fn insert_key(&self, key: &KeyRecord, first: &VersionRecord) -> Result<(), LocalError>;
+
+    /// One key.
+    async fn key(&self, id: &str) -> Result<Option<KeyRecord>, LocalError>;
+
+    /// Up to `limit` keys with ids greater than `after`, ordered by id.
+    async fn list_keys(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, LocalError>;
+
+    /// Locks the key, applies `change` and writes back its state, deletion date, rotation,
+    /// description and labels. `None` when the key does not exist.
+    async fn update_key(
+        &self,
+        id: &str,
+        change: &KeyChange<'_>,
+    ) -> Result<Option<KeyRecord>, LocalError>;
+
+    /// The key's versions, oldest first.
+    async fn versions(&self, id: &str) -> Result<Vec<VersionRecord>, LocalError>;
+
+    /// One version.
+    async fn version(&self, id: &str, version: u32) -> Result<Option<VersionRecord>, LocalError>;
+
+    /// Locks the key, numbers a new version one past the highest, lets `make` wrap its
+    /// material (and adjust the key), inserts it as the primary version and writes the key
+    /// back. `None` when the key does not exist.
+    async fn add_version(
+        &self,
+        id: &str,
+        created: OffsetDateTime,
+        make: &NewVersion<'_>,
+    ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError>;
+
+    /// The key's policy bindings (JSON) when ever set.
+    async fn policy(&self, id: &str) -> Result<Option<String>, LocalError>;
+
+    /// Stores the key's policy bindings (JSON); `false` when the key does not exist.
+    async fn set_policy(&self, id: &str, bindings_json: &str) -> Result<bool, LocalError>;
+
+    /// Ids of enabled keys whose rotation is due at `now`.
+    async fn due_rotations(&self, now: OffsetDateTime) -> Result<Vec<String>, LocalError>;
+
+    /// Ids of keys pending deletion whose deletion date is at or before `now`.
+    async fn due_deletions(&self, now: OffsetDateTime) -> Result<Vec<String>, LocalError>;
+
+    /// Atomically destroys a key that is pending deletion with a date at or before `now`:
+    /// the key becomes destroyed, every version destroyed and its material erased. `false`
+    /// when the key is not (or no longer) due.
+    async fn destroy_key(&self, id: &str, now: OffsetDateTime) -> Result<bool, LocalError>;
+}
+
+/// Unix nanoseconds for a BIGINT column.
+pub(crate) fn to_nanos(t: OffsetDateTime) -> Result<i64, LocalError> {
+    i64::try_from(t.unix_timestamp_nanos()).map_err(|_| {
+        LocalError::Core(keygate_core::Error::invalid(format!(
+            "time {t} is out of the supported range"
+        )))
+    })
+}
+
+/// The time in a BIGINT column of Unix nanoseconds.
+pub(crate) fn from_nanos(n: i64) -> Result<OffsetDateTime, LocalError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(n))
+        .map_err(|_| LocalError::Corrupt(format!("timestamp {n} is out of range")))
+}
+
+/// The stored name of a version state.
+pub(crate) fn version_state_from_str(s: &str) -> Result<VersionState, LocalError> {
+    Ok(match s {
+        "enabled" => VersionState::Enabled,
+        "disabled" => VersionState::Disabled,
+        "pending_destruction" => VersionState::PendingDestruction,
+        "destroyed" => VersionState::Destroyed,
+        other => {
+            return Err(LocalError::Corrupt(format!(
+                "unknown version state `{other}`"
+            )));
+        }
+    })
+}

@@ -1,0 +1,496 @@
+//! The SQLite [`LocalStore`]: a file in WAL mode, or a private in-memory database.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keygate_core::{KeySpec, KeyState, KeyUsage, Labels, RotationSchedule, VersionState};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+
+use super::{
+    KeyChange, KeyRecord, LocalStore, NewVersion, VersionRecord, from_nanos, to_nanos,
+    version_state_from_str,
+};
+use crate::local::error::LocalError;
+
+/// Connections for a database file; WAL lets readers run beside the one writer.
+const FILE_POOL_SIZE: u32 = 8;
+/// How long a connection waits for another's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The name of the root-key check value in `local_meta`.
+const CHECK_NAME: &str = "root_key_check";
+
+const KEY_COLUMNS: &str = "id, spec, usage, state, deletion_date, primary_version, \
+                           rotation_days, next_rotation, description, labels, created";
+
+/// A [`LocalStore`] on SQLite.
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+    /// Where the database lives, for `Debug` and logs.
+    location: String,
+    /// In-memory only: a connection that is never used, so the shared in-memory database
+    /// lives as long as the store even if the pool drops its connections.
+    _keeper: Option<Mutex<SqliteConnection>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .field("pool_size", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories if missing) a database file and brings
+    /// its schema up to date.
+    pub(crate) async fn open_file(path: &Path) -> Result<Self, LocalError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| LocalError::Db(sqlx::Error::Io(e)))?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            // Overwrite freed pages so erased material does not linger in the file.
+            .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_POOL_SIZE)
+            .min_connections(1)
+            .connect_with(opts)
+            .await?;
+        Self::migrate(&pool).await?;
+        Ok(Self {
+            pool,
+            location: path.display().to_string(),
+            _keeper: None,
+        })
+    }
+
+    /// Opens a fresh in-memory database private to this store.
+    ///
+    /// Every connection to `:memory:` is a database of its own, so this names a shared-cache
+    /// memory database uniquely and uses one pooled connection (shared-cache databases lock
+    /// whole tables, so more connections would only contend), plus a keeper connection.
+    pub(crate) async fn open_memory() -> Result<Self, LocalError> {
+        let name = format!("file:kg-{}", uuid::Uuid::new_v4().simple());
+        let opts = SqliteConnectOptions::new()
+            .filename(&name)
+            .in_memory(true)
+            .shared_cache(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let keeper = opts.connect().await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?;
+        Self::migrate(&pool).await?;
+        Ok(Self {
+            pool,
+            location: format!("memory ({name})"),
+            _keeper: Some(Mutex::new(keeper)),
+        })
+    }
+
+    async fn migrate(pool: &SqlitePool) -> Result<(), LocalError> {
+        sqlx::migrate!("./migrations/local").run(pool).await?;
+        Ok(())
+    }
+
+    /// A write transaction that takes the write lock up front, so read-then-write sequences
+    /// never fail to upgrade.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, LocalError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn state_columns(state: &KeyState) -> Result<(&'static str, Option<i64>), LocalError> {
+    Ok(match state {
+        KeyState::PendingDeletion { deletion_date } => {
+            ("pending_deletion", Some(to_nanos(*deletion_date)?))
+        }
+        other => (other.as_str(), None),
+    })
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<KeyRecord, LocalError> {
+    let corrupt = |what: &str| LocalError::Corrupt(format!("key row has an invalid {what}"));
+    let spec: String = row.try_get("spec")?;
+    let usage: String = row.try_get("usage")?;
+    let state: String = row.try_get("state")?;
+    let deletion_date: Option<i64> = row.try_get("deletion_date")?;
+    let primary: i64 = row.try_get("primary_version")?;
+    let rotation_days: Option<i64> = row.try_get("rotation_days")?;
+    let next_rotation: Option<i64> = row.try_get("next_rotation")?;
+    let labels: String = row.try_get("labels")?;
+    let state = match (state.as_str(), deletion_date) {
+        ("enabled", _) => KeyState::Enabled,
+        ("disabled", _) => KeyState::Disabled,
+        ("destroyed", _) => KeyState::Destroyed,
+        ("pending_deletion", Some(d)) => KeyState::PendingDeletion {
+            deletion_date: from_nanos(d)?,
+        },
+        _ => return Err(corrupt("state")),
+    };
+    let rotation = match (rotation_days, next_rotation) {
+        (Some(days), Some(next)) => Some(RotationSchedule {
+            period_days: u32::try_from(days).map_err(|_| corrupt("rotation period"))?,
+            next_rotation: Some(from_nanos(next)?),
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("rotation schedule")),
+    };
+    Ok(KeyRecord {
+        id: row.try_get("id")?,
+        spec: KeySpec::from_str(&spec).map_err(|_| corrupt("spec"))?,
+        usage: KeyUsage::from_str(&usage).map_err(|_| corrupt("usage"))?,
+        state,
+        primary_version: u32::try_from(primary).map_err(|_| corrupt("primary version"))?,
+        rotation,
+        description: row.try_get("description")?,
+        labels: serde_json::from_str::<Labels>(&labels).map_err(|_| corrupt("labels"))?,
+        created: from_nanos(row.try_get("created")?)?,
+    })
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, LocalError> {
+    let version: i64 = row.try_get("version")?;
+    let state: String = row.try_get("state")?;
+    Ok(VersionRecord {
+        version: u32::try_from(version)
+            .map_err(|_| LocalError::Corrupt(format!("version number {version}")))?,
+        state: version_state_from_str(&state)?,
+        created: from_nanos(row.try_get("created")?)?,
+        material: row.try_get("material")?,
+    })
+}
+
+fn labels_json(labels: &Labels) -> Result<String, LocalError> {
+    serde_json::to_string(labels).map_err(|e| LocalError::Corrupt(format!("labels: {e}")))
+}
+
+async fn lock_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+) -> Result<Option<KeyRecord>, LocalError> {
+    // SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL would add FOR UPDATE.
+    let sql = format!("SELECT {KEY_COLUMNS} FROM local_keys WHERE id = ?");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+}
+
+async fn write_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &KeyRecord,
+) -> Result<(), LocalError> {
+    let (state, deletion_date) = state_columns(&key.state)?;
+    let (rotation_days, next_rotation) = match &key.rotation {
+        Some(r) => (
+            Some(i64::from(r.period_days)),
+            Some(to_nanos(r.next_rotation.ok_or_else(|| {
+                LocalError::Corrupt("a stored schedule needs its next rotation".into())
+            })?)?),
+        ),
+        None => (None, None),
+    };
+    sqlx::query(
+        "UPDATE local_keys SET state = ?, deletion_date = ?, primary_version = ?, \
+         rotation_days = ?, next_rotation = ?, description = ?, labels = ? WHERE id = ?",
+    )
+    .bind(state)
+    .bind(deletion_date)
+    .bind(i64::from(key.primary_version))
+    .bind(rotation_days)
+    .bind(next_rotation)
+    .bind(&key.description)
+    .bind(labels_json(&key.labels)?)
+    .bind(&key.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl LocalStore for SqliteStore {
+    async fn root_check(&self) -> Result<Option<Vec<u8>>, LocalError> {
+        Ok(sqlx::query("SELECT value FROM local_meta WHERE name = ?")
+            .bind(CHECK_NAME)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<Vec<u8>, _>("value"))
+            .transpose()?)
+    }
+
+    async fn init_root_check(&self, value: &[u8]) -> Result<Vec<u8>, LocalError> {
+        sqlx::query(
+            "INSERT INTO local_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(CHECK_NAME)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        self.root_check()
+            .await?
+            .ok_or_else(|| LocalError::Corrupt("the root key check value vanished".into()))
+    }
+
+    async fn insert_key(&self, key: &KeyRecord, first: &VersionRecord) -> Result<(), LocalError> {
+        let (state, deletion_date) = state_columns(&key.state)?;
+        let (rotation_days, next_rotation) = match &key.rotation {
+            Some(r) => (
+                Some(i64::from(r.period_days)),
+                r.next_rotation.map(to_nanos).transpose()?,
+            ),
+            None => (None, None),
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(&format!(
+            "INSERT INTO local_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&key.id)
+        .bind(key.spec.as_str())
+        .bind(key.usage.as_str())
+        .bind(state)
+        .bind(deletion_date)
+        .bind(i64::from(key.primary_version))
+        .bind(rotation_days)
+        .bind(next_rotation)
+        .bind(&key.description)
+        .bind(labels_json(&key.labels)?)
+        .bind(to_nanos(key.created)?)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO local_key_versions (key_id, version, state, created, material) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(i64::from(first.version))
+        .bind(first.state.as_str())
+        .bind(to_nanos(first.created)?)
+        .bind(first.material.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn key(&self, id: &str) -> Result<Option<KeyRecord>, LocalError> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM local_keys WHERE id = ?");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(key_from_row)
+            .transpose()
+    }
+
+    async fn list_keys(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, LocalError> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM local_keys WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?"
+        );
+        sqlx::query(&sql)
+            .bind(after)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(key_from_row)
+            .collect()
+    }
+
+    async fn update_key(
+        &self,
+        id: &str,
+        change: &KeyChange<'_>,
+    ) -> Result<Option<KeyRecord>, LocalError> {
+        let mut tx = self.begin_write().await?;
+        let Some(mut key) = lock_key(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        change(&mut key)?;
+        write_key(&mut tx, &key).await?;
+        tx.commit().await?;
+        Ok(Some(key))
+    }
+
+    async fn versions(&self, id: &str) -> Result<Vec<VersionRecord>, LocalError> {
+        sqlx::query(
+            "SELECT version, state, created, material FROM local_key_versions \
+             WHERE key_id = ? ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(version_from_row)
+        .collect()
+    }
+
+    async fn version(&self, id: &str, version: u32) -> Result<Option<VersionRecord>, LocalError> {
+        sqlx::query(
+            "SELECT version, state, created, material FROM local_key_versions \
+             WHERE key_id = ? AND version = ?",
+        )
+        .bind(id)
+        .bind(i64::from(version))
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(version_from_row)
+        .transpose()
+    }
+
+    async fn add_version(
+        &self,
+        id: &str,
+        created: OffsetDateTime,
+        make: &NewVersion<'_>,
+    ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError> {
+        let mut tx = self.begin_write().await?;
+        let Some(mut key) = lock_key(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let highest: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) AS highest FROM local_key_versions WHERE key_id = ?",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("highest")?;
+        let number = u32::try_from(highest)
+            .ok()
+            .and_then(|h| h.checked_add(1))
+            .ok_or_else(|| LocalError::Corrupt(format!("key `{id}` has too many versions")))?;
+        let material = make(&mut key, number)?;
+        key.primary_version = number;
+        let version = VersionRecord {
+            version: number,
+            state: VersionState::Enabled,
+            created,
+            material: Some(material),
+        };
+        sqlx::query(
+            "INSERT INTO local_key_versions (key_id, version, state, created, material) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(i64::from(number))
+        .bind(version.state.as_str())
+        .bind(to_nanos(created)?)
+        .bind(version.material.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        write_key(&mut tx, &key).await?;
+        tx.commit().await?;
+        Ok(Some((key, version)))
+    }
+
+    async fn policy(&self, id: &str) -> Result<Option<String>, LocalError> {
+        Ok(
+            sqlx::query("SELECT bindings FROM local_policies WHERE key_id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get::<String, _>("bindings"))
+                .transpose()?,
+        )
+    }
+
+    async fn set_policy(&self, id: &str, bindings_json: &str) -> Result<bool, LocalError> {
+        let mut tx = self.begin_write().await?;
+        if lock_key(&mut tx, id).await?.is_none() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO local_policies (key_id, bindings) VALUES (?, ?) \
+             ON CONFLICT (key_id) DO UPDATE SET bindings = excluded.bindings",
+        )
+        .bind(id)
+        .bind(bindings_json)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn due_rotations(&self, now: OffsetDateTime) -> Result<Vec<String>, LocalError> {
+        let rows = sqlx::query(
+            "SELECT id FROM local_keys WHERE state = 'enabled' AND next_rotation IS NOT NULL \
+             AND next_rotation <= ? ORDER BY id",
+        )
+        .bind(to_nanos(now)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn due_deletions(&self, now: OffsetDateTime) -> Result<Vec<String>, LocalError> {
+        let rows = sqlx::query(
+            "SELECT id FROM local_keys WHERE state = 'pending_deletion' \
+             AND deletion_date <= ? ORDER BY id",
+        )
+        .bind(to_nanos(now)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn destroy_key(&self, id: &str, now: OffsetDateTime) -> Result<bool, LocalError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE local_keys SET state = 'destroyed', deletion_date = NULL, \
+             rotation_days = NULL, next_rotation = NULL \
+             WHERE id = ? AND state = 'pending_deletion' AND deletion_date <= ?",
+        )
+        .bind(id)
+        .bind(to_nanos(now)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE local_key_versions SET state = 'destroyed', material = NULL WHERE key_id = ?",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
