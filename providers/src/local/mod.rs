@@ -12,6 +12,8 @@ mod builder;
 mod ciphertext;
 mod crypto;
 mod error;
+mod lifecycle;
+mod operations;
 mod store;
 mod validate;
 
@@ -22,16 +24,15 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use keygate_core::{
     Capabilities, Ciphertext, Clock, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
-    EncryptionAlgorithm, EncryptionContext, Error, KeyMetadata, KeyProvider, KeySpec, KeyState,
-    KeyUpdate, KeyUsage, KeyVersion, ListKeysRequest, MacTag, Maintenance, Page, Policy,
-    ProviderInfo, ProviderKind, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
-    SigningAlgorithm, VerifyMode, VersionState, validate_name,
+    EncryptionContext, Error, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyUsage, KeyVersion,
+    ListKeysRequest, MacTag, Maintenance, Page, Policy, ProviderInfo, ProviderKind, PublicKey,
+    Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode, VersionState,
+    validate_name,
 };
 use time::OffsetDateTime;
 
 pub use builder::LocalBuilder;
 
-use ciphertext::CtAlgorithm;
 use crypto::{LoadedKey, RootKey};
 use error::LocalError;
 use store::{KeyRecord, LocalStore, VersionRecord};
@@ -211,105 +212,6 @@ impl LocalProvider {
             .ok_or_else(|| not_found(key_id))?;
         Ok(self.metadata(&key))
     }
-
-    async fn rotate_at(
-        &self,
-        key_id: &str,
-        now: OffsetDateTime,
-        scheduled: bool,
-    ) -> Result<Option<KeyVersion>> {
-        let key = self.key_record(key_id).await?;
-        if !scheduled {
-            require_rotatable(&key)?;
-        }
-        let material = self.generate(key.spec).await?;
-        let root = self.root.clone();
-        let make =
-            move |k: &mut KeyRecord, number: u32| -> std::result::Result<Vec<u8>, LocalError> {
-                if scheduled {
-                    let sched = match (k.state, k.rotation) {
-                        (KeyState::Enabled, Some(s)) => s,
-                        _ => return Err(LocalError::NotDue),
-                    };
-                    let next = sched.next_rotation.unwrap_or(now);
-                    if next > now {
-                        return Err(LocalError::NotDue);
-                    }
-                    k.rotation = Some(RotationSchedule {
-                        period_days: sched.period_days,
-                        next_rotation: Some(validate::next_after(next, sched.period_days, now)?),
-                    });
-                } else {
-                    require_rotatable(k)?;
-                }
-                root.wrap(&k.id, number, &material)
-            };
-        match self.store.add_version(&key.id, now, &make).await {
-            Ok(Some((_, v))) => {
-                tracing::debug!(provider = %self.info.name, key = %key.id, version = v.version,
-                    scheduled, "rotated key");
-                Ok(Some(version_info(&v, v.version)))
-            }
-            Ok(None) => Err(not_found(key_id)),
-            Err(LocalError::NotDue) => Ok(None),
-            Err(e) => Err(self.err(e)),
-        }
-    }
-
-    async fn encrypt_with(
-        &self,
-        key: &KeyRecord,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Ciphertext> {
-        let (version, loaded) = self.primary(key).await?;
-        let bad_header = || {
-            self.err(LocalError::Corrupt(
-                "cannot encode a ciphertext header".into(),
-            ))
-        };
-        if let Some(aes) = loaded.aes() {
-            if plaintext.len() > MAX_PLAINTEXT_BYTES {
-                return Err(Error::invalid(format!(
-                    "plaintext of {} bytes is larger than the {MAX_PLAINTEXT_BYTES} bytes a symmetric key encrypts",
-                    plaintext.len()
-                )));
-            }
-            let nonce = crypto::random_nonce().map_err(|e| self.err(e))?;
-            let mut out =
-                ciphertext::encode_header(CtAlgorithm::Aes256Gcm, &key.id, version, &nonce)
-                    .ok_or_else(bad_header)?;
-            let sealed = crypto::gcm_seal(aes, nonce, &ciphertext::aad(&out, context), plaintext)
-                .map_err(|e| self.err(e))?;
-            out.extend_from_slice(&sealed);
-            return Ok(Ciphertext {
-                bytes: out,
-                key_version: version.to_string(),
-                algorithm: EncryptionAlgorithm::SymmetricDefault,
-            });
-        }
-        let max = loaded
-            .oaep_max_plaintext()
-            .ok_or_else(|| Error::state(format!("key `{}` cannot encrypt", key.id)))?;
-        if plaintext.len() > max {
-            return Err(Error::invalid(format!(
-                "plaintext of {} bytes is larger than the {max} bytes RSA-OAEP-SHA256 takes with a {} key",
-                plaintext.len(),
-                key.spec
-            )));
-        }
-        let mut out = ciphertext::encode_header(CtAlgorithm::RsaOaepSha256, &key.id, version, &[])
-            .ok_or_else(bad_header)?;
-        let body = loaded
-            .oaep_encrypt(plaintext, &ciphertext::aad(&out, context))
-            .map_err(|e| self.err(e))?;
-        out.extend_from_slice(&body);
-        Ok(Ciphertext {
-            bytes: out,
-            key_version: version.to_string(),
-            algorithm: EncryptionAlgorithm::RsaOaepSha256,
-        })
-    }
 }
 
 fn capabilities() -> Capabilities {
@@ -350,16 +252,6 @@ fn require_usable(key: &KeyRecord, usage: KeyUsage, op: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn require_rotatable(key: &KeyRecord) -> std::result::Result<(), Error> {
-    match key.state {
-        KeyState::Enabled | KeyState::Disabled => Ok(()),
-        state => Err(Error::state(format!(
-            "key `{}` is {state} and cannot be rotated",
-            key.id
-        ))),
-    }
 }
 
 fn version_info(v: &VersionRecord, primary: u32) -> KeyVersion {
@@ -414,150 +306,27 @@ impl KeyProvider for LocalProvider {
     }
 
     async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata> {
-        validate_name("key", &req.name)?;
-        let usage = req.effective_usage()?;
-        if !self.caps.key_specs.contains(&req.spec) {
-            return Err(Error::unsupported(format!(
-                "the local provider cannot create {} keys",
-                req.spec
-            )));
-        }
-        validate::description(&req.description)?;
-        validate::labels(&req.labels)?;
-        let now = self.clock.now();
-        let rotation = match req.rotation {
-            None => None,
-            Some(s) => Some(self.schedule_from(s, now)?),
-        };
-        if self
-            .store
-            .key(&req.name)
-            .await
-            .map_err(|e| self.err(e))?
-            .is_some()
-        {
-            return Err(Error::AlreadyExists(format!("key `{}`", req.name)));
-        }
-        let material = self.generate(req.spec).await?;
-        let wrapped = self
-            .root
-            .wrap(&req.name, 1, &material)
-            .map_err(|e| self.err(e))?;
-        let key = KeyRecord {
-            id: req.name.clone(),
-            spec: req.spec,
-            usage,
-            state: KeyState::Enabled,
-            primary_version: 1,
-            rotation,
-            description: req.description,
-            labels: req.labels,
-            created: now,
-        };
-        let first = VersionRecord {
-            version: 1,
-            state: VersionState::Enabled,
-            created: now,
-            material: Some(wrapped),
-        };
-        match self.store.insert_key(&key, &first).await {
-            Ok(()) => {}
-            Err(e) if e.is_unique_violation() => {
-                return Err(Error::AlreadyExists(format!("key `{}`", req.name)));
-            }
-            Err(e) => return Err(self.err(e)),
-        }
-        tracing::debug!(provider = %self.info.name, key = %key.id, spec = %key.spec, "created key");
-        Ok(self.metadata(&key))
+        self.create_key_impl(req).await
     }
 
     async fn update_key(&self, key_id: &str, update: KeyUpdate) -> Result<KeyMetadata> {
-        if let Some(d) = &update.description {
-            validate::description(d)?;
-        }
-        validate::labels(&update.set_labels)?;
-        self.change_key(key_id, &|k| {
-            if k.state == KeyState::Destroyed {
-                return Err(Error::state(format!("key `{}` is destroyed", k.id)).into());
-            }
-            if let Some(d) = &update.description {
-                k.description.clone_from(d);
-            }
-            validate::apply_labels(&mut k.labels, &update.set_labels, &update.remove_labels);
-            Ok(())
-        })
-        .await
+        self.update_key_impl(key_id, update).await
     }
 
     async fn enable_key(&self, key_id: &str) -> Result<KeyMetadata> {
-        let meta = self
-            .change_key(key_id, &|k| match k.state {
-                KeyState::Enabled | KeyState::Disabled => {
-                    k.state = KeyState::Enabled;
-                    Ok(())
-                }
-                state => Err(Error::state(format!(
-                    "key `{}` is {state}; only a disabled key can be enabled (cancel the deletion first)",
-                    k.id
-                ))
-                .into()),
-            })
-            .await?;
-        tracing::debug!(provider = %self.info.name, key = %key_id, "enabled key");
-        Ok(meta)
+        self.enable_key_impl(key_id).await
     }
 
     async fn disable_key(&self, key_id: &str) -> Result<KeyMetadata> {
-        let meta = self
-            .change_key(key_id, &|k| match k.state {
-                KeyState::Enabled | KeyState::Disabled => {
-                    k.state = KeyState::Disabled;
-                    Ok(())
-                }
-                state => Err(Error::state(format!("key `{}` is {state}", k.id)).into()),
-            })
-            .await?;
-        tracing::debug!(provider = %self.info.name, key = %key_id, "disabled key");
-        Ok(meta)
+        self.disable_key_impl(key_id).await
     }
 
     async fn schedule_deletion(&self, key_id: &str, pending_days: u32) -> Result<KeyMetadata> {
-        let window = self.caps.deletion_window;
-        if !window.contains(pending_days) {
-            return Err(Error::invalid(format!(
-                "the deletion waiting period must be {window}, got {pending_days}"
-            )));
-        }
-        let deletion_date = validate::add_days(self.clock.now(), pending_days)?;
-        let meta = self
-            .change_key(key_id, &|k| match k.state {
-                KeyState::Enabled | KeyState::Disabled => {
-                    k.state = KeyState::PendingDeletion { deletion_date };
-                    Ok(())
-                }
-                state => Err(Error::state(format!("key `{}` is already {state}", k.id)).into()),
-            })
-            .await?;
-        tracing::debug!(provider = %self.info.name, key = %key_id, %deletion_date, "scheduled key deletion");
-        Ok(meta)
+        self.schedule_deletion_impl(key_id, pending_days).await
     }
 
     async fn cancel_deletion(&self, key_id: &str) -> Result<KeyMetadata> {
-        let meta = self
-            .change_key(key_id, &|k| match k.state {
-                KeyState::PendingDeletion { .. } => {
-                    k.state = KeyState::Disabled;
-                    Ok(())
-                }
-                state => Err(Error::state(format!(
-                    "key `{}` is {state}, not pending deletion",
-                    k.id
-                ))
-                .into()),
-            })
-            .await?;
-        tracing::debug!(provider = %self.info.name, key = %key_id, "cancelled key deletion");
-        Ok(meta)
+        self.cancel_deletion_impl(key_id).await
     }
 
     async fn list_versions(&self, key_id: &str) -> Result<Vec<KeyVersion>> {
@@ -574,9 +343,7 @@ impl KeyProvider for LocalProvider {
     }
 
     async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
-        self.rotate_at(key_id, self.clock.now(), false)
-            .await?
-            .ok_or_else(|| Error::state(format!("key `{key_id}` could not be rotated")))
+        self.rotate_now_impl(key_id).await
     }
 
     async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
@@ -588,24 +355,7 @@ impl KeyProvider for LocalProvider {
         key_id: &str,
         schedule: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
-        let schedule = match schedule {
-            None => None,
-            Some(s) => Some(self.schedule_from(s, self.clock.now())?),
-        };
-        let meta = self
-            .change_key(key_id, &|k| match k.state {
-                KeyState::Enabled | KeyState::Disabled => {
-                    k.rotation = schedule;
-                    Ok(())
-                }
-                state => Err(Error::state(format!(
-                    "key `{}` is {state}; its rotation cannot change",
-                    k.id
-                ))
-                .into()),
-            })
-            .await?;
-        Ok(meta.rotation)
+        self.set_rotation_schedule_impl(key_id, schedule).await
     }
 
     async fn encrypt(
@@ -614,11 +364,7 @@ impl KeyProvider for LocalProvider {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Ciphertext> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, "encrypt");
-        let key = self
-            .usable_key(key_id, KeyUsage::Encrypt, "encrypt")
-            .await?;
-        self.encrypt_with(&key, plaintext, context).await
+        self.encrypt_impl(key_id, plaintext, context).await
     }
 
     async fn decrypt(
@@ -627,43 +373,7 @@ impl KeyProvider for LocalProvider {
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        tracing::debug!(provider = %self.info.name, key = ?key_id, "decrypt");
-        let named = match key_id {
-            Some(id) => Some(self.key_record(id).await?),
-            None => None,
-        };
-        let parsed = ciphertext::parse(ciphertext).ok_or(Error::IntegrityFailure)?;
-        let key = match named {
-            Some(key) if key.id == parsed.key_id => key,
-            Some(_) => return Err(Error::IntegrityFailure),
-            None => self
-                .store
-                .key(parsed.key_id)
-                .await
-                .map_err(|e| self.err(e))?
-                .ok_or(Error::IntegrityFailure)?,
-        };
-        require_usable(&key, KeyUsage::Encrypt, "decrypt")?;
-        let expected = if key.spec == KeySpec::Aes256 {
-            CtAlgorithm::Aes256Gcm
-        } else {
-            CtAlgorithm::RsaOaepSha256
-        };
-        if parsed.alg != expected {
-            return Err(Error::IntegrityFailure);
-        }
-        let loaded = self
-            .material(&key, parsed.version)
-            .await?
-            .ok_or(Error::IntegrityFailure)?;
-        let aad = ciphertext::aad(parsed.header, context);
-        let plain = match parsed.alg {
-            CtAlgorithm::Aes256Gcm => loaded
-                .aes()
-                .and_then(|aes| crypto::gcm_open(aes, parsed.nonce, &aad, parsed.body)),
-            CtAlgorithm::RsaOaepSha256 => loaded.oaep_decrypt(parsed.body, &aad),
-        };
-        plain.ok_or(Error::IntegrityFailure)
+        self.decrypt_impl(key_id, ciphertext, context).await
     }
 
     async fn generate_data_key(
@@ -672,17 +382,7 @@ impl KeyProvider for LocalProvider {
         spec: DataKeySpec,
         context: &EncryptionContext,
     ) -> Result<DataKey> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, "generate data key");
-        let key = self
-            .usable_key(key_id, KeyUsage::Encrypt, "generate data keys")
-            .await?;
-        let plaintext = crypto::random_secret(spec.len()).map_err(|e| self.err(e))?;
-        let ct = self.encrypt_with(&key, &plaintext, context).await?;
-        Ok(DataKey {
-            plaintext,
-            ciphertext: ct.bytes,
-            key_version: ct.key_version,
-        })
+        self.generate_data_key_impl(key_id, spec, context).await
     }
 
     async fn sign(
@@ -691,16 +391,7 @@ impl KeyProvider for LocalProvider {
         message: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, %algorithm, "sign");
-        let key = self.usable_key(key_id, KeyUsage::Sign, "sign").await?;
-        check_algorithm(&key, algorithm)?;
-        let (version, loaded) = self.primary(&key).await?;
-        let bytes = loaded.sign(message, algorithm).map_err(|e| self.err(e))?;
-        Ok(Signature {
-            bytes,
-            key_version: version.to_string(),
-            algorithm,
-        })
+        self.sign_impl(key_id, message, algorithm).await
     }
 
     async fn verify(
@@ -711,88 +402,20 @@ impl KeyProvider for LocalProvider {
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, %algorithm, "verify");
-        let key = self.usable_key(key_id, KeyUsage::Sign, "verify").await?;
-        check_algorithm(&key, algorithm)?;
-        let loaded = self.version_material(&key, key_version).await?;
-        Ok(loaded.verify(message, signature, algorithm))
+        self.verify_impl(key_id, key_version, message, signature, algorithm)
+            .await
     }
 
     async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, "generate mac");
-        let key = self
-            .usable_key(key_id, KeyUsage::Mac, "compute MACs")
-            .await?;
-        let algorithm = key
-            .spec
-            .mac_algorithm()
-            .ok_or_else(|| Error::state(format!("key `{key_id}` is not an HMAC key")))?;
-        let (version, loaded) = self.primary(&key).await?;
-        let bytes = loaded
-            .mac(message)
-            .ok_or_else(|| Error::state(format!("key `{key_id}` is not an HMAC key")))?;
-        Ok(MacTag {
-            bytes,
-            key_version: version.to_string(),
-            algorithm,
-        })
+        self.generate_mac_impl(key_id, message).await
     }
 
     async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, "verify mac");
-        let key = self
-            .usable_key(key_id, KeyUsage::Mac, "verify MACs")
-            .await?;
-        let (_, primary) = self.primary(&key).await?;
-        if primary.verify_mac(message, mac) {
-            return Ok(true);
-        }
-        let versions = self
-            .store
-            .versions(&key.id)
-            .await
-            .map_err(|e| self.err(e))?;
-        for v in versions.iter().rev() {
-            if v.version == key.primary_version || v.state != VersionState::Enabled {
-                continue;
-            }
-            if let Some(m) = self.material(&key, v.version).await?
-                && m.verify_mac(message, mac)
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        self.verify_mac_impl(key_id, message, mac).await
     }
 
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {
-        let key = self.key_record(key_id).await?;
-        if !key.spec.is_asymmetric() {
-            return Err(Error::state(format!(
-                "key `{key_id}` is a {} key and has no public key",
-                key.spec
-            )));
-        }
-        if !key.state.is_usable() {
-            return Err(Error::state(format!("key `{key_id}` is {}", key.state)));
-        }
-        let version = match key_version {
-            None => key.primary_version,
-            Some(v) => validate::version_number(v).ok_or_else(|| version_not_found(key_id, v))?,
-        };
-        let loaded = self
-            .material(&key, version)
-            .await?
-            .ok_or_else(|| version_not_found(key_id, &version.to_string()))?;
-        let der = loaded
-            .spki()
-            .ok_or_else(|| Error::state(format!("key `{key_id}` has no public key")))?
-            .to_vec();
-        Ok(PublicKey {
-            der,
-            key_version: version.to_string(),
-            spec: key.spec,
-        })
+        self.get_public_key_impl(key_id, key_version).await
     }
 
     async fn get_policy(&self, key_id: &str) -> Result<Policy> {
@@ -833,95 +456,6 @@ impl KeyProvider for LocalProvider {
     }
 
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
-        let mut done = Maintenance::default();
-        let due = self
-            .store
-            .due_rotations(now)
-            .await
-            .map_err(|e| self.err(e))?;
-        for id in due {
-            match self.rotate_at(&id, now, true).await {
-                Ok(Some(v)) => done.rotated.push((id, v.id)),
-                Ok(None) | Err(Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let expired = self
-            .store
-            .due_deletions(now)
-            .await
-            .map_err(|e| self.err(e))?;
-        for id in expired {
-            if self
-                .store
-                .destroy_key(&id, now)
-                .await
-                .map_err(|e| self.err(e))?
-            {
-                self.forget(&id);
-                tracing::info!(provider = %self.info.name, key = %id, "destroyed key material");
-                done.destroyed.push(id);
-            }
-        }
-        Ok(done)
-    }
-}
-
-impl LocalProvider {
-    fn schedule_from(&self, s: RotationSchedule, now: OffsetDateTime) -> Result<RotationSchedule> {
-        let bounds = self
-            .caps
-            .rotation_period
-            .ok_or_else(|| Error::unsupported("automatic rotation"))?;
-        if !bounds.contains(s.period_days) {
-            return Err(Error::invalid(format!(
-                "the rotation period must be {bounds}, got {}",
-                s.period_days
-            )));
-        }
-        let next = match s.next_rotation {
-            Some(t) => t,
-            None => validate::add_days(now, s.period_days)?,
-        };
-        Ok(RotationSchedule {
-            period_days: s.period_days,
-            next_rotation: Some(next),
-        })
-    }
-
-    /// The material of `version` (default: primary); `NotFound` for an unknown version.
-    async fn version_material(
-        &self,
-        key: &KeyRecord,
-        version: Option<&str>,
-    ) -> Result<Arc<LoadedKey>> {
-        let number = match version {
-            None => key.primary_version,
-            Some(v) => validate::version_number(v).ok_or_else(|| version_not_found(&key.id, v))?,
-        };
-        self.material(key, number)
-            .await?
-            .ok_or_else(|| version_not_found(&key.id, &number.to_string()))
-    }
-}
-
-fn version_not_found(key_id: &str, version: &str) -> Error {
-    Error::not_found(format!("version `{version}` of key `{key_id}`"))
-}
-
-fn check_algorithm(key: &KeyRecord, algorithm: SigningAlgorithm) -> Result<()> {
-    if key.spec.signing_algorithms().contains(&algorithm) {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "{algorithm} does not fit a {} key (use {})",
-            key.spec,
-            key.spec
-                .signing_algorithms()
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ")
-        )))
+        self.tick_impl(now).await
     }
 }
