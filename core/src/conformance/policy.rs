@@ -1,0 +1,70 @@
+//! Access policies: set/get roundtrips of the unified bindings.
+
+use super::support::{Keys, Step, cheap_spec, ensure, plain_usage, skip};
+use super::{CheckResult, Outcome};
+use crate::policy::{Binding, Policy};
+use crate::provider::KeyProvider;
+
+/// With `key_policy`: `set_policy` of a role binding and an actions binding returns them as
+/// stored, `get_policy` reads them back (compared as normalized bindings), a second
+/// `set_policy` replaces rather than merges, and another key's policy is unaffected.
+pub async fn policy_roundtrip(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "policy");
+    keys.finish(async {
+        if !p.capabilities().key_policy {
+            return skip("capabilities.key_policy is false");
+        }
+        let Some(spec) = cheap_spec(p) else {
+            return skip("capabilities.key_specs is empty");
+        };
+        let key = keys.create(spec, plain_usage(spec)).await?;
+        let other = keys.create(spec, plain_usage(spec)).await?;
+        let other_before = p
+            .get_policy(&other.id)
+            .await
+            .step("get_policy(other key)")?;
+
+        let first = vec![
+            Binding::role("user:kgc-viewer@example.com", "viewer"),
+            Binding::actions("user:kgc-app@example.com", ["decrypt", "encrypt"]),
+        ];
+        let second = vec![Binding::actions("user:kgc-app@example.com", ["encrypt"])];
+        for (round, bindings) in [("first", first), ("replacing", second)] {
+            let current = p.get_policy(&key.id).await.step("get_policy")?;
+            let want = Policy::from_bindings(bindings);
+            let policy = Policy {
+                etag: current.etag,
+                ..want.clone()
+            };
+            let what = format!("{round} set_policy({})", key.id);
+            let stored = p.set_policy(&key.id, policy).await.step(&what)?;
+            ensure!(
+                stored.normalized_bindings() == want.normalized_bindings(),
+                "{what} returned bindings {:?}, expected {:?}",
+                stored.normalized_bindings(),
+                want.normalized_bindings()
+            );
+            let read = p.get_policy(&key.id).await.step("get_policy")?;
+            ensure!(
+                read.normalized_bindings() == want.normalized_bindings(),
+                "get_policy after {what}: bindings {:?}, expected {:?}",
+                read.normalized_bindings(),
+                want.normalized_bindings()
+            );
+        }
+
+        let other_after = p
+            .get_policy(&other.id)
+            .await
+            .step("get_policy(other key)")?;
+        ensure!(
+            other_after.normalized_bindings() == other_before.normalized_bindings(),
+            "setting key {}'s policy changed key {}'s bindings to {:?}",
+            key.id,
+            other.id,
+            other_after.normalized_bindings()
+        );
+        Ok(Outcome::Passed)
+    })
+    .await
+}

@@ -1,0 +1,461 @@
+//! Signatures, public keys, MACs, and operations that do not fit a key's usage or spec.
+
+use futures::future::join_all;
+
+use super::support::{
+    Keys, Step, all_passed, ensure, expect_bool, expect_err, flipped, random_bytes, skip,
+};
+use super::{CheckResult, Failure};
+use crate::crypto::{DataKeySpec, EncryptionContext, PublicKey};
+use crate::error::{ErrorKind, Result};
+use crate::key::{KeyMetadata, KeySpec, KeyUsage, SigningAlgorithm};
+use crate::provider::KeyProvider;
+
+/// Asymmetric specs offered, in `key_specs` order.
+fn asymmetric_specs(p: &dyn KeyProvider) -> Vec<KeySpec> {
+    p.capabilities()
+        .key_specs
+        .iter()
+        .copied()
+        .filter(|s| s.is_asymmetric())
+        .collect()
+}
+
+/// Creates a signing key of `spec` (RSA keys with `usage: sign`).
+async fn signing_key(keys: &Keys<'_>, spec: KeySpec) -> Result<KeyMetadata, Failure> {
+    let usage = spec.is_rsa().then_some(KeyUsage::Sign);
+    keys.create(spec, usage).await
+}
+
+/// For every asymmetric spec and each of its algorithms: the signature reports the algorithm
+/// and primary version and verifies (default and explicit version); a tampered message, a
+/// signature with a flipped byte and an all-zero signature give `Ok(false)`.
+pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "sign-verify");
+    keys.finish(async {
+        let specs = asymmetric_specs(p);
+        if specs.is_empty() {
+            return skip("capabilities.key_specs has no RSA or EC spec");
+        }
+        let cases = specs.into_iter().map(|spec| {
+            let keys = &keys;
+            async move {
+                let key = signing_key(keys, spec).await?;
+                let primary = key.primary_version.as_deref();
+                for &alg in spec.signing_algorithms() {
+                    let msg = random_bytes(64);
+                    let what = format!("sign({spec} {}, {alg})", key.id);
+                    let sig = p.sign(&key.id, &msg, alg).await.step(&what)?;
+                    ensure!(
+                        sig.algorithm == alg && Some(sig.key_version.as_str()) == primary,
+                        "{what}: reported {} with version {}, expected {alg} with the primary {primary:?}",
+                        sig.algorithm,
+                        sig.key_version
+                    );
+                    let version = Some(sig.key_version.as_str());
+                    let last = sig.bytes.len().saturating_sub(1);
+                    let cases = [
+                        ("", None, msg.clone(), sig.bytes.clone(), true),
+                        ("(explicit version)", version, msg.clone(), sig.bytes.clone(), true),
+                        ("over a tampered message", None, flipped(&msg, 0), sig.bytes.clone(), false),
+                        ("with its last byte flipped", None, msg.clone(), flipped(&sig.bytes, last), false),
+                        ("replaced by zeros", None, msg.clone(), vec![0; sig.bytes.len()], false),
+                    ];
+                    for (label, version, m, s, want) in cases {
+                        expect_bool(
+                            format!("verify of {what} {label}"),
+                            p.verify(&key.id, version, &m, &s, alg).await,
+                            want,
+                        )?;
+                    }
+                }
+                Ok(())
+            }
+        });
+        all_passed(join_all(cases).await)
+    })
+    .await
+}
+
+/// Verifies `sig` over `msg` with `pk` through the RustCrypto crates, independently of the
+/// provider. `Err` names what went wrong.
+fn verify_independently(
+    pk: &PublicKey,
+    alg: SigningAlgorithm,
+    msg: &[u8],
+    sig: &[u8],
+) -> std::result::Result<(), String> {
+    use p256::pkcs8::DecodePublicKey as _;
+    use rsa::signature::Verifier as _;
+    match alg {
+        SigningAlgorithm::RsaPssSha256 | SigningAlgorithm::RsaPkcs1Sha256 => {
+            let key = rsa::RsaPublicKey::from_public_key_der(&pk.der)
+                .map_err(|e| format!("the public key is not an RSA SPKI: {e}"))?;
+            if alg == SigningAlgorithm::RsaPssSha256 {
+                let sig = rsa::pss::Signature::try_from(sig)
+                    .map_err(|e| format!("malformed PSS signature: {e}"))?;
+                rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key, 32)
+                    .verify(msg, &sig)
+                    .map_err(|e| format!("RSA-PSS-SHA256 (salt 32) does not verify: {e}"))
+            } else {
+                let sig = rsa::pkcs1v15::Signature::try_from(sig)
+                    .map_err(|e| format!("malformed PKCS#1 signature: {e}"))?;
+                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
+                    .verify(msg, &sig)
+                    .map_err(|e| format!("RSA-PKCS1-SHA256 does not verify: {e}"))
+            }
+        }
+        SigningAlgorithm::EcdsaSha256 => {
+            let key = p256::ecdsa::VerifyingKey::from_public_key_der(&pk.der)
+                .map_err(|e| format!("the public key is not a P-256 SPKI: {e}"))?;
+            let sig = p256::ecdsa::Signature::from_der(sig)
+                .map_err(|e| format!("not a DER ECDSA P-256 signature: {e}"))?;
+            key.verify(msg, &sig)
+                .map_err(|e| format!("ECDSA-P256-SHA256 does not verify: {e}"))
+        }
+        SigningAlgorithm::EcdsaSha384 => {
+            let key = p384::ecdsa::VerifyingKey::from_public_key_der(&pk.der)
+                .map_err(|e| format!("the public key is not a P-384 SPKI: {e}"))?;
+            let sig = p384::ecdsa::Signature::from_der(sig)
+                .map_err(|e| format!("not a DER ECDSA P-384 signature: {e}"))?;
+            key.verify(msg, &sig)
+                .map_err(|e| format!("ECDSA-P384-SHA384 does not verify: {e}"))
+        }
+    }
+}
+
+/// Signatures verify with the exported public key through independent libraries (`rsa` for
+/// PSS with a 32-byte salt and PKCS#1 v1.5, `p256`/`p384` for DER ECDSA), and a tampered
+/// message does not, so the check is not vacuous.
+pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "independent-verify");
+    keys.finish(async {
+        let specs = asymmetric_specs(p);
+        if specs.is_empty() {
+            return skip("capabilities.key_specs has no RSA or EC spec");
+        }
+        let cases = specs.into_iter().map(|spec| {
+            let keys = &keys;
+            async move {
+                let key = signing_key(keys, spec).await?;
+                let pk = p
+                    .get_public_key(&key.id, None)
+                    .await
+                    .step(format!("get_public_key({spec} {})", key.id))?;
+                for &alg in spec.signing_algorithms() {
+                    let msg = random_bytes(100);
+                    let sig = p
+                        .sign(&key.id, &msg, alg)
+                        .await
+                        .step(format!("sign({spec}, {alg})"))?;
+                    verify_independently(&pk, alg, &msg, &sig.bytes).map_err(|e| {
+                        Failure::new(format!(
+                            "{spec} {alg} signature, checked independently: {e}"
+                        ))
+                    })?;
+                    ensure!(
+                        verify_independently(&pk, alg, &flipped(&msg, 0), &sig.bytes).is_err(),
+                        "{spec} {alg}: the independent verifier accepted a tampered message"
+                    );
+                }
+                Ok(())
+            }
+        });
+        all_passed(join_all(cases).await)
+    })
+    .await
+}
+
+/// Checks `pk`'s DER is an SPKI of the algorithm and size `spec` says.
+fn check_spki(spec: KeySpec, der: &[u8]) -> std::result::Result<(), String> {
+    use p256::pkcs8::DecodePublicKey as _;
+    use rsa::traits::PublicKeyParts as _;
+    let p256 = p256::PublicKey::from_public_key_der(der).is_ok();
+    let p384 = p384::PublicKey::from_public_key_der(der).is_ok();
+    let rsa = rsa::RsaPublicKey::from_public_key_der(der).ok();
+    let want_bits = match spec {
+        KeySpec::Rsa2048 => Some(2048),
+        KeySpec::Rsa3072 => Some(3072),
+        KeySpec::Rsa4096 => Some(4096),
+        _ => None,
+    };
+    match (spec, want_bits, rsa) {
+        (KeySpec::EcP256, ..) if p256 && !p384 => Ok(()),
+        (KeySpec::EcP384, ..) if p384 && !p256 => Ok(()),
+        (_, Some(bits), Some(key)) if key.n().bits() == bits => Ok(()),
+        (_, Some(bits), Some(key)) => Err(format!(
+            "RSA modulus of {} bits, expected {bits}",
+            key.n().bits()
+        )),
+        _ => Err(format!(
+            "not an SPKI of {spec} (parses as P-256: {p256}, P-384: {p384})"
+        )),
+    }
+}
+
+/// The exported public key names its spec and the primary version, its PEM decodes to the
+/// same DER, and the DER is an SPKI of the right algorithm and size — for signing keys and,
+/// when `rsa_encryption`, RSA encryption keys.
+pub async fn public_key_encodings(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "public-key");
+    keys.finish(async {
+        let specs = asymmetric_specs(p);
+        if specs.is_empty() {
+            return skip("capabilities.key_specs has no RSA or EC spec");
+        }
+        let mut wanted: Vec<(KeySpec, KeyUsage)> =
+            specs.iter().map(|&s| (s, KeyUsage::Sign)).collect();
+        if p.capabilities().rsa_encryption
+            && let Some(&rsa) = specs.iter().find(|s| s.is_rsa())
+        {
+            wanted.push((rsa, KeyUsage::Encrypt));
+        }
+        let cases = wanted.into_iter().map(|(spec, usage)| {
+            let keys = &keys;
+            async move {
+                let key = keys.create(spec, Some(usage)).await?;
+                let what = format!("get_public_key({spec} {usage} key {})", key.id);
+                let pk = p.get_public_key(&key.id, None).await.step(&what)?;
+                ensure!(pk.spec == spec, "{what}: spec {}, expected {spec}", pk.spec);
+                ensure!(
+                    Some(&pk.key_version) == key.primary_version.as_ref(),
+                    "{what}: key_version {}, expected the primary {:?}",
+                    pk.key_version,
+                    key.primary_version
+                );
+                let pem = pem::parse(pk.pem())
+                    .map_err(|e| Failure::new(format!("{what}: PEM does not parse: {e}")))?;
+                ensure!(
+                    pem.tag() == "PUBLIC KEY" && pem.contents() == pk.der.as_slice(),
+                    "{what}: PEM is tagged {} and {} the DER",
+                    pem.tag(),
+                    if pem.contents() == pk.der.as_slice() {
+                        "holds"
+                    } else {
+                        "does not hold"
+                    }
+                );
+                check_spki(spec, &pk.der).map_err(|e| Failure::new(format!("{what}: {e}")))
+            }
+        });
+        all_passed(join_all(cases).await)
+    })
+    .await
+}
+
+/// An operation the key's usage does not allow fails with `InvalidState`: signing or MACs or
+/// public keys with an AES key, encryption or data keys with EC, HMAC and RSA signing keys,
+/// signing with RSA encryption keys.
+pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "wrong-usage");
+    keys.finish(async {
+        let caps = p.capabilities();
+        let supported = |s: KeySpec| caps.key_specs.contains(&s);
+        let ctx = EncryptionContext::new();
+        let msg = b"keygate conformance";
+        let is = ErrorKind::InvalidState;
+        let mut results = Vec::new();
+        let mut check = |what: String, r: Result<()>| results.push(expect_err(what, r, is));
+
+        if supported(KeySpec::Aes256) {
+            let k = keys.create(KeySpec::Aes256, None).await?;
+            let id = k.id.as_str();
+            let alg = SigningAlgorithm::EcdsaSha256;
+            check(
+                "sign with an AES key".into(),
+                p.sign(id, msg, alg).await.map(drop),
+            );
+            check(
+                "verify with an AES key".into(),
+                p.verify(id, None, msg, &[0; 64], alg).await.map(drop),
+            );
+            check(
+                "generate_mac with an AES key".into(),
+                p.generate_mac(id, msg).await.map(drop),
+            );
+            check(
+                "verify_mac with an AES key".into(),
+                p.verify_mac(id, msg, &[0; 32]).await.map(drop),
+            );
+            check(
+                "get_public_key of an AES key".into(),
+                p.get_public_key(id, None).await.map(drop),
+            );
+        }
+        let encrypt_refusing = [
+            (KeySpec::EcP256, None),
+            (KeySpec::HmacSha256, None),
+            (KeySpec::Rsa2048, Some(KeyUsage::Sign)),
+        ];
+        for (spec, usage) in encrypt_refusing {
+            if !supported(spec) {
+                continue;
+            }
+            let k = keys.create(spec, usage).await?;
+            let id = k.id.as_str();
+            let label = format!("{spec} {} key", k.usage);
+            check(
+                format!("encrypt with a {label}"),
+                p.encrypt(id, msg, &ctx).await.map(drop),
+            );
+            check(
+                format!("generate_data_key with a {label}"),
+                p.generate_data_key(id, DataKeySpec::Aes256, &ctx)
+                    .await
+                    .map(drop),
+            );
+            if spec.is_hmac() {
+                check(
+                    format!("sign with a {label}"),
+                    p.sign(id, msg, SigningAlgorithm::EcdsaSha256)
+                        .await
+                        .map(drop),
+                );
+                check(
+                    format!("get_public_key of a {label}"),
+                    p.get_public_key(id, None).await.map(drop),
+                );
+            } else {
+                check(
+                    format!("generate_mac with a {label}"),
+                    p.generate_mac(id, msg).await.map(drop),
+                );
+            }
+        }
+        if caps.rsa_encryption && supported(KeySpec::Rsa2048) {
+            let k = keys
+                .create(KeySpec::Rsa2048, Some(KeyUsage::Encrypt))
+                .await?;
+            check(
+                "sign with an RSA encryption key".into(),
+                p.sign(&k.id, msg, SigningAlgorithm::RsaPssSha256)
+                    .await
+                    .map(drop),
+            );
+        }
+        if results.is_empty() {
+            return skip(
+                "capabilities.key_specs has none of AES_256, EC_P256, HMAC_SHA256, RSA_2048",
+            );
+        }
+        all_passed(results)
+    })
+    .await
+}
+
+/// Signing with an algorithm the key's spec does not support (ECDSA-SHA384 on P-256, RSA on
+/// EC, ECDSA on RSA) fails with `InvalidArgument`.
+pub async fn wrong_signing_algorithm_is_invalid_argument(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "wrong-algorithm");
+    keys.finish(async {
+        // Every EC spec, and one RSA spec: RSA sizes do not differ in their algorithms.
+        let all = asymmetric_specs(p);
+        let rsa = all.iter().copied().find(|s| s.is_rsa());
+        let specs: Vec<KeySpec> = all.into_iter().filter(|s| s.is_ec()).chain(rsa).collect();
+        if specs.is_empty() {
+            return skip("capabilities.key_specs has no RSA or EC spec");
+        }
+        let mut results = Vec::new();
+        for spec in specs {
+            let key = signing_key(&keys, spec).await?;
+            for alg in SigningAlgorithm::ALL {
+                if spec.signing_algorithms().contains(&alg) {
+                    continue;
+                }
+                results.push(expect_err(
+                    format!("sign({spec} key, {alg})"),
+                    p.sign(&key.id, b"m", alg).await,
+                    ErrorKind::InvalidArgument,
+                ));
+            }
+        }
+        all_passed(results)
+    })
+    .await
+}
+
+/// For every HMAC spec: the tag has the hash's length, the right algorithm and version, is
+/// deterministic and verifies; a tampered message, a flipped tag byte or a truncated tag give
+/// `Ok(false)`.
+pub async fn mac_roundtrip(p: &dyn KeyProvider) -> CheckResult {
+    let keys = Keys::new(p, "mac");
+    keys.finish(async {
+        let specs: Vec<KeySpec> = p
+            .capabilities()
+            .key_specs
+            .iter()
+            .copied()
+            .filter(|s| s.is_hmac())
+            .collect();
+        if specs.is_empty() {
+            return skip("capabilities.key_specs has no HMAC spec");
+        }
+        let cases = specs.into_iter().map(|spec| {
+            let keys = &keys;
+            async move {
+                let key = keys.create(spec, None).await?;
+                let msg = random_bytes(80);
+                let what = format!("generate_mac({spec} {})", key.id);
+                let tag = p.generate_mac(&key.id, &msg).await.step(&what)?;
+                let want_len = match spec {
+                    KeySpec::HmacSha384 => 48,
+                    KeySpec::HmacSha512 => 64,
+                    _ => 32,
+                };
+                ensure!(
+                    tag.bytes.len() == want_len,
+                    "{what}: tag of {} bytes, expected {want_len}",
+                    tag.bytes.len()
+                );
+                ensure!(
+                    Some(tag.algorithm) == spec.mac_algorithm(),
+                    "{what}: algorithm {}, expected {spec}",
+                    tag.algorithm
+                );
+                ensure!(
+                    Some(&tag.key_version) == key.primary_version.as_ref(),
+                    "{what}: key_version {}, expected the primary {:?}",
+                    tag.key_version,
+                    key.primary_version
+                );
+                let again = p.generate_mac(&key.id, &msg).await.step(&what)?;
+                ensure!(
+                    again.bytes == tag.bytes,
+                    "{what} twice over the same message gave different tags"
+                );
+                let last = tag.bytes.len().saturating_sub(1);
+                let cases = [
+                    ("the tag", msg.clone(), tag.bytes.clone(), true),
+                    (
+                        "a tampered message",
+                        flipped(&msg, 0),
+                        tag.bytes.clone(),
+                        false,
+                    ),
+                    (
+                        "a flipped tag byte",
+                        msg.clone(),
+                        flipped(&tag.bytes, last),
+                        false,
+                    ),
+                    (
+                        "a truncated tag",
+                        msg.clone(),
+                        tag.bytes[..last].to_vec(),
+                        false,
+                    ),
+                ];
+                for (label, m, t, want) in cases {
+                    expect_bool(
+                        format!("verify_mac({spec}) of {label}"),
+                        p.verify_mac(&key.id, &m, &t).await,
+                        want,
+                    )?;
+                }
+                Ok(())
+            }
+        });
+        all_passed(join_all(cases).await)
+    })
+    .await
+}
