@@ -185,6 +185,9 @@ mod tests {
 
     #[test]
     fn integrity_failure_says_nothing_specific() {
-        assert_eq!(Error::IntegrityFailure.to_string(), "integrity check failed");
+        assert_eq!(
+            Error::IntegrityFailure.to_string(),
+            "integrity check failed"
+        );
     }
 }

@@ -655,7 +655,11 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
             "{what} name must be 1 to 128 characters long"
         )));
     }
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+    if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
         return Err(Error::invalid(format!(
             "{what} name `{name}` must start with a letter or digit"
         )));

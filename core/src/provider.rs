@@ -38,7 +38,8 @@ impl ProviderInfo {
 
     /// The native id in `uri`, when this provider owns it.
     pub fn id_from_uri<'a>(&self, uri: &'a str) -> Option<&'a str> {
-        uri.strip_prefix(&self.uri_prefix).filter(|id| !id.is_empty())
+        uri.strip_prefix(&self.uri_prefix)
+            .filter(|id| !id.is_empty())
     }
 }
 
