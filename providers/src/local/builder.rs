@@ -123,7 +123,12 @@ impl LocalBuilder {
         }
         let root = match (self.root_key, &self.path) {
             (Some(RootKeySource::Bytes(bytes)), _) => RootKey::new(&bytes)?,
-            (Some(RootKeySource::File(file)), _) => RootKey::new(&load_or_create_key_file(&file)?)?,
+            (Some(RootKeySource::File(file)), _) => {
+                let bytes = tokio::task::spawn_blocking(move || load_or_create_key_file(&file))
+                    .await
+                    .map_err(|e| Error::Unavailable(format!("reading the root key file: {e}")))??;
+                RootKey::new(&bytes)?
+            }
             (None, None) => {
                 let bytes = random_secret(ROOT_KEY_LEN).map_err(|e| e.into_core(&self.name))?;
                 RootKey::new(&bytes)?

@@ -2,7 +2,8 @@
 //! version encrypted under a root key.
 //!
 //! - Key id = key name; versions are `1`, `2`, ...; version 1 is made with the key.
-//! - Ciphertexts are self-describing (see [`ciphertext`]'s layout): `decrypt` needs no key id.
+//! - Ciphertexts are self-describing (format version, algorithm, key id, version, nonce; the
+//!   layout is documented in `local/ciphertext.rs`): `decrypt` needs no key id.
 //! - Material is only ever stored wrapped (AES-256-GCM under the root key, bound to key id and
 //!   version). A check value proves at open time that the root key is the right one.
 //! - Key *state* is read from the store on every call, so a key disabled by another process
