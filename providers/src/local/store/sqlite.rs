@@ -494,3 +494,80 @@ impl LocalStore for SqliteStore {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> KeyRecord {
+        KeyRecord {
+            id: id.to_owned(),
+            spec: KeySpec::Aes256,
+            usage: KeyUsage::Encrypt,
+            state: KeyState::Enabled,
+            primary_version: 1,
+            rotation: None,
+            description: String::new(),
+            labels: Labels::new(),
+            created: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn first() -> VersionRecord {
+        VersionRecord {
+            version: 1,
+            state: VersionState::Enabled,
+            created: OffsetDateTime::UNIX_EPOCH,
+            material: Some(vec![1, 2, 3]),
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_ids_are_unique_violations_by_code() {
+        let store = SqliteStore::open_memory().await.unwrap();
+        store.insert_key(&key("a"), &first()).await.unwrap();
+        let err = store.insert_key(&key("a"), &first()).await.unwrap_err();
+        assert!(err.is_unique_violation(), "{err:?}");
+        assert!(matches!(
+            err.into_core("local"),
+            keygate_core::Error::AlreadyExists(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn memory_stores_are_private_and_versions_count_up() {
+        let a = SqliteStore::open_memory().await.unwrap();
+        let b = SqliteStore::open_memory().await.unwrap();
+        a.insert_key(&key("k"), &first()).await.unwrap();
+        assert!(b.key("k").await.unwrap().is_none());
+        let (k, v) = a
+            .add_version("k", OffsetDateTime::UNIX_EPOCH, &|_, n| Ok(vec![n as u8]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((k.primary_version, v.version), (2, 2));
+        assert_eq!(a.versions("k").await.unwrap().len(), 2);
+        assert!(
+            a.add_version("missing", OffsetDateTime::UNIX_EPOCH, &|_, _| Ok(vec![]))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A failing callback rolls the whole change back.
+        let err = a
+            .update_key("k", &|k| {
+                k.description = "changed".into();
+                Err(LocalError::NotDue)
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LocalError::NotDue));
+        assert_eq!(a.key("k").await.unwrap().unwrap().description, "");
+        let dbg = format!("{:?}", a.versions("k").await.unwrap());
+        assert!(
+            dbg.contains("<wrapped 3 bytes>") && !dbg.contains("[1, 2, 3]"),
+            "{dbg}"
+        );
+    }
+}
