@@ -1,0 +1,331 @@
+//! Command-line arguments. Command names, flags and `--output json` shapes are contracts:
+//! keep them as they are (README.md documents them).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// keygate: one gateway and console over every key manager.
+#[derive(Debug, Parser)]
+#[command(name = "keygate", version, about, arg_required_else_help = true)]
+pub struct Cli {
+    /// keygate home (databases, root key). Default: $KEYGATE_HOME, else the XDG data dir's
+    /// keygate/.
+    #[arg(long, global = true, env = "KEYGATE_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage cross-provider aliases (alias/<name>).
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Encrypt data under a key (stdin to stdout by default).
+    Encrypt(EncryptArgs),
+    /// Decrypt data (the ciphertext names its key).
+    Decrypt(DecryptArgs),
+    /// Sign a message with an asymmetric key.
+    Sign(SignArgs),
+    /// Verify a signature (exit 0 valid, exit 4 invalid).
+    Verify(VerifyArgs),
+    /// Compute or verify an HMAC (exit 4 when --verify fails).
+    Mac(MacArgs),
+}
+
+/// `--output` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable table.
+    #[default]
+    Table,
+    /// Stable JSON, documented in README.md.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PublicKeyFormat {
+    /// PEM (`-----BEGIN PUBLIC KEY-----`).
+    #[default]
+    Pem,
+    /// DER SubjectPublicKeyInfo.
+    Der,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// A key name, alias/<name>, or URI (local://..., aws-kms://..., ...).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List keys across providers.
+    List {
+        /// Only this provider.
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Create a key.
+    Create(CreateArgs),
+    /// Show a key with its versions.
+    Show {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Change a key's description and labels.
+    Update(UpdateArgs),
+    /// Rotate a key now (new primary version).
+    Rotate {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Set or turn off automatic rotation.
+    Rotation(RotationArgs),
+    /// List a key's versions.
+    Versions {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Enable a disabled key.
+    Enable {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Disable a key (refuses all cryptographic use until enabled).
+    Disable {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Schedule a key's destruction.
+    Delete {
+        #[command(flatten)]
+        key: KeyArg,
+        /// Days to wait before the key material is destroyed.
+        #[arg(long = "in", value_name = "DAYS")]
+        days: u32,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Cancel a scheduled deletion (the key comes back disabled).
+    Undelete {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Export an asymmetric key's public key.
+    PublicKey {
+        #[command(flatten)]
+        key: KeyArg,
+        /// Encoding.
+        #[arg(long, value_enum, default_value_t)]
+        format: PublicKeyFormat,
+        /// A specific key version (default: primary).
+        #[arg(long = "key-version", value_name = "VERSION")]
+        version: Option<String>,
+        /// Write to a file instead of stdout.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Show a key's access policy as JSON, or replace it with --set.
+    Policy {
+        #[command(flatten)]
+        key: KeyArg,
+        /// A policy JSON file (`-` for stdin): {"bindings":[{"principal":..,"role":..}|{"principal":..,"actions":[..]}], "native": {...}}.
+        #[arg(long, value_name = "FILE")]
+        set: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The key's name (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// AES_256, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, HMAC_SHA256, HMAC_SHA384, HMAC_SHA512.
+    #[arg(long)]
+    pub spec: String,
+    /// Provider to create it in (default: local).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// encrypt, sign or mac (default: the spec's usual use; RSA defaults to encrypt).
+    #[arg(long)]
+    pub usage: Option<String>,
+    /// A label, repeatable.
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
+    /// Free-text description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Turn on automatic rotation every DAYS.
+    #[arg(long = "rotate-every", value_name = "DAYS")]
+    pub rotate_every: Option<u32>,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A label to add or overwrite, repeatable.
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
+    /// A label key to remove, repeatable.
+    #[arg(long = "remove-label", value_name = "K")]
+    pub remove_labels: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("schedule").required(true).args(["every", "off"])))]
+pub struct RotationArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Rotate automatically every DAYS.
+    #[arg(long, value_name = "DAYS")]
+    pub every: Option<u32>,
+    /// Turn automatic rotation off.
+    #[arg(long)]
+    pub off: bool,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Point alias/NAME at a key.
+    Create {
+        /// Alias name (without `alias/`).
+        name: String,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Re-point an existing alias.
+    Update {
+        /// Alias name (without `alias/`).
+        name: String,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Delete an alias (the key is untouched).
+    Delete {
+        /// Alias name (without `alias/`).
+        name: String,
+    },
+    /// List aliases.
+    List {
+        #[command(flatten)]
+        output: OutputArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct IoArgs {
+    /// Input file (default: stdin).
+    #[arg(short = 'i', long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Output file (default: stdout).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// The key to encrypt under.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Encryption context entry, repeatable; decrypt needs the same entries.
+    #[arg(long = "context", value_name = "K=V")]
+    pub context: Vec<String>,
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The key (only needed for providers whose ciphertext does not name its key).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Encryption context entry, repeatable; must equal the one used to encrypt.
+    #[arg(long = "context", value_name = "K=V")]
+    pub context: Vec<String>,
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The signing key.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// RSA_PSS_SHA256 (RSA default), RSA_PKCS1_SHA256, ECDSA_SHA256, ECDSA_SHA384.
+    #[arg(long)]
+    pub algorithm: Option<String>,
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signing key.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// The message (default: stdin).
+    #[arg(short = 'i', long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// The signature file.
+    #[arg(long, value_name = "FILE")]
+    pub signature: PathBuf,
+    /// Algorithm (default as for sign).
+    #[arg(long)]
+    pub algorithm: Option<String>,
+    /// The key version that signed (default: primary).
+    #[arg(long = "key-version", value_name = "VERSION")]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MacArgs {
+    /// The HMAC key.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Check this tag file instead of writing a tag.
+    #[arg(long, value_name = "TAG_FILE")]
+    pub verify: Option<PathBuf>,
+    #[command(flatten)]
+    pub io: IoArgs,
+}

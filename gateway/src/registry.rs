@@ -1,0 +1,185 @@
+//! The provider registry: the providers built from configuration, and how a key reference a
+//! user typed (name, `alias/<name>` or URI) finds its provider.
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use keygate_core::{
+    DynProvider, Error, KeyLocator, KeyMetadata, KeyProviderExt, KeyRef, Maintenance, Result,
+};
+use time::OffsetDateTime;
+
+use crate::store::GatewayStore;
+
+/// A key reference resolved to its provider.
+#[derive(Debug, Clone)]
+pub struct ResolvedKey {
+    /// The provider holding the key.
+    pub provider: DynProvider,
+    /// The provider-native id.
+    pub id: String,
+}
+
+impl ResolvedKey {
+    /// The key's reference.
+    pub fn key_ref(&self) -> KeyRef {
+        KeyRef::new(self.provider.info().name.clone(), self.id.clone())
+    }
+}
+
+/// One provider's answer while listing across providers.
+#[derive(Debug)]
+pub struct ProviderListing {
+    /// The provider's registered name.
+    pub provider: String,
+    /// Its keys, or why they could not be listed.
+    pub keys: Result<Vec<KeyMetadata>>,
+}
+
+/// Registered providers plus the gateway store that holds cross-provider aliases.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    providers: Vec<DynProvider>,
+    store: GatewayStore,
+}
+
+impl Registry {
+    /// A registry over `providers`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when two providers share a name.
+    pub fn new(providers: Vec<DynProvider>, store: GatewayStore) -> Result<Self> {
+        let mut seen = BTreeSet::new();
+        for p in &providers {
+            if !seen.insert(p.info().name.clone()) {
+                return Err(Error::invalid(format!(
+                    "two providers are registered as `{}`",
+                    p.info().name
+                )));
+            }
+        }
+        Ok(Self { providers, store })
+    }
+
+    /// The registered providers, in registration order.
+    pub fn providers(&self) -> &[DynProvider] {
+        &self.providers
+    }
+
+    /// The gateway store.
+    pub fn store(&self) -> &GatewayStore {
+        &self.store
+    }
+
+    /// The provider registered as `name`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the registered providers.
+    pub fn provider(&self, name: &str) -> Result<&DynProvider> {
+        self.providers
+            .iter()
+            .find(|p| p.info().name == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = self
+                    .providers
+                    .iter()
+                    .map(|p| p.info().name.as_str())
+                    .collect();
+                Error::not_found(format!(
+                    "provider `{name}` (registered: {})",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// Finds the key a user means by `input`: a URI, `alias/<name>`, or a key name looked up
+    /// in every provider.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when nothing matches; [`Error::InvalidArgument`] for a malformed
+    /// reference or a name that more than one provider holds (use its URI then).
+    pub async fn resolve(&self, input: &str) -> Result<ResolvedKey> {
+        match KeyLocator::parse(input)? {
+            KeyLocator::Uri { uri, .. } => self
+                .providers
+                .iter()
+                .find_map(|p| {
+                    p.info().id_from_uri(&uri).map(|id| ResolvedKey {
+                        provider: p.clone(),
+                        id: id.to_owned(),
+                    })
+                })
+                .ok_or_else(|| Error::not_found(format!("no registered provider owns {uri}"))),
+            KeyLocator::Alias(alias) => {
+                let target = self.store.resolve_alias(&alias).await?;
+                Ok(ResolvedKey {
+                    provider: self.provider(&target.provider)?.clone(),
+                    id: target.id,
+                })
+            }
+            KeyLocator::Name(name) => self.resolve_name(&name).await,
+        }
+    }
+
+    async fn resolve_name(&self, name: &str) -> Result<ResolvedKey> {
+        let answers = join_all(self.providers.iter().map(|p| p.describe_key(name))).await;
+        let mut found = Vec::new();
+        let mut failure = None;
+        for (p, answer) in self.providers.iter().zip(answers) {
+            match answer {
+                Ok(meta) => found.push(ResolvedKey {
+                    provider: p.clone(),
+                    id: meta.id,
+                }),
+                Err(Error::NotFound(_) | Error::InvalidArgument(_)) => {}
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(failure.unwrap_or_else(|| Error::not_found(format!("key `{name}`")))),
+            _ => {
+                let uris: Vec<_> = found
+                    .iter()
+                    .map(|k| k.provider.info().key_uri(&k.id))
+                    .collect();
+                Err(Error::invalid(format!(
+                    "key name `{name}` is ambiguous; use one of {}",
+                    uris.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// Lists every key of every provider (or only `only`), concurrently; one provider's
+    /// failure does not hide the others' keys.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when `only` names no registered provider.
+    pub async fn list_keys(&self, only: Option<&str>) -> Result<Vec<ProviderListing>> {
+        let selected: Vec<&DynProvider> = match only {
+            Some(name) => vec![self.provider(name)?],
+            None => self.providers.iter().collect(),
+        };
+        let listings = join_all(selected.iter().map(|p| p.list_all_keys())).await;
+        Ok(selected
+            .into_iter()
+            .zip(listings)
+            .map(|(p, keys)| ProviderListing {
+                provider: p.info().name.clone(),
+                keys,
+            })
+            .collect())
+    }
+
+    /// Runs every provider's due maintenance at `now` (scheduled rotations, expired
+    /// deletions).
+    pub async fn tick(&self, now: OffsetDateTime) -> Vec<(String, Result<Maintenance>)> {
+        let results = join_all(self.providers.iter().map(|p| p.tick(now))).await;
+        self.providers
+            .iter()
+            .map(|p| p.info().name.clone())
+            .zip(results)
+            .collect()
+    }
+}

@@ -1,0 +1,243 @@
+//! The gateway's own store: state that belongs to no single provider (cross-provider aliases
+//! now; audit, tokens and the gateway policy as they land). SQLite through sqlx by default,
+//! written in plain SQL so a PostgreSQL store can follow.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use keygate_core::{Error, KeyRef, Result, validate_name};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A cross-provider alias.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    /// The alias name, without the `alias/` prefix.
+    pub name: String,
+    /// The key it points at.
+    pub target: KeyRef,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// The gateway database.
+#[derive(Debug, Clone)]
+pub struct GatewayStore {
+    pool: SqlitePool,
+}
+
+fn db_err(e: sqlx::Error) -> Error {
+    Error::Unavailable(format!("gateway store: {e}"))
+}
+
+impl GatewayStore {
+    /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and migrates it.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the file cannot be opened or migrated.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        Self::connect(opts, 4).await
+    }
+
+    /// A private in-memory database (tests, ephemeral gateways).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when SQLite cannot start.
+    pub async fn in_memory() -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db_err)?;
+        // One connection: every connection to :memory: would be a separate database.
+        Self::connect(opts, 1).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions, max: u32) -> Result<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts.foreign_keys(true))
+            .await
+            .map_err(db_err)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Unavailable(format!("gateway store migration: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Creates `alias/<name>` pointing at `target`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad name, [`Error::AlreadyExists`] when taken.
+    pub async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
+        validate_name("alias", name)?;
+        let created = OffsetDateTime::now_utc();
+        let created_text = created
+            .format(&Rfc3339)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        sqlx::query("INSERT INTO aliases (name, provider, key_id, created) VALUES (?, ?, ?, ?)")
+            .bind(name)
+            .bind(&target.provider)
+            .bind(&target.id)
+            .bind(created_text)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    Error::AlreadyExists(format!("alias/{name}"))
+                }
+                _ => db_err(e),
+            })?;
+        Ok(Alias {
+            name: name.to_owned(),
+            target: target.clone(),
+            created,
+        })
+    }
+
+    /// Points an existing alias at another key.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the alias does not exist.
+    pub async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<()> {
+        let done = sqlx::query("UPDATE aliases SET provider = ?, key_id = ? WHERE name = ?")
+            .bind(&target.provider)
+            .bind(&target.id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(format!("alias/{name}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes an alias.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the alias does not exist.
+    pub async fn delete_alias(&self, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM aliases WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(format!("alias/{name}")));
+        }
+        Ok(())
+    }
+
+    /// The key an alias points at.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the alias does not exist.
+    pub async fn resolve_alias(&self, name: &str) -> Result<KeyRef> {
+        let row = sqlx::query("SELECT provider, key_id FROM aliases WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::not_found(format!("alias/{name}")))?;
+        Ok(KeyRef::new(
+            row.try_get::<String, _>(0).map_err(db_err)?,
+            row.try_get::<String, _>(1).map_err(db_err)?,
+        ))
+    }
+
+    /// Every alias, by name.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] on a store failure.
+    pub async fn list_aliases(&self) -> Result<Vec<Alias>> {
+        let rows = sqlx::query("SELECT name, provider, key_id, created FROM aliases ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|row| {
+                let created: String = row.try_get(3).map_err(db_err)?;
+                Ok(Alias {
+                    name: row.try_get(0).map_err(db_err)?,
+                    target: KeyRef::new(
+                        row.try_get::<String, _>(1).map_err(db_err)?,
+                        row.try_get::<String, _>(2).map_err(db_err)?,
+                    ),
+                    created: OffsetDateTime::parse(&created, &Rfc3339)
+                        .map_err(|e| Error::Unavailable(format!("gateway store: bad time: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use keygate_core::ErrorKind;
+
+    #[tokio::test]
+    async fn aliases_roundtrip() {
+        let store = GatewayStore::in_memory().await.unwrap();
+        let k = KeyRef::new("local", "demo");
+        store.create_alias("pay", &k).await.unwrap();
+        assert_eq!(store.resolve_alias("pay").await.unwrap(), k);
+        assert_eq!(
+            store.create_alias("pay", &k).await.unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            store.create_alias("bad name", &k).await.unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        let other = KeyRef::new("local", "other");
+        store.update_alias("pay", &other).await.unwrap();
+        assert_eq!(store.resolve_alias("pay").await.unwrap(), other);
+        assert_eq!(store.list_aliases().await.unwrap().len(), 1);
+        store.delete_alias("pay").await.unwrap();
+        assert_eq!(
+            store.resolve_alias("pay").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            store.delete_alias("pay").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn on_disk_store_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/gateway.db");
+        {
+            let store = GatewayStore::open(&path).await.unwrap();
+            store
+                .create_alias("a1", &KeyRef::new("local", "k"))
+                .await
+                .unwrap();
+        }
+        let store = GatewayStore::open(&path).await.unwrap();
+        assert_eq!(
+            store.resolve_alias("a1").await.unwrap(),
+            KeyRef::new("local", "k")
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! End-to-end tests of the real `keygate` binary over a fresh `--home`.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_keygate"));
+        c.arg("--home").arg(self.path()).args(args);
+        c.env_remove("KEYGATE_ROOT_KEY").env_remove("KEYGATE_HOME");
+        c
+    }
+
+    /// Runs with `stdin` piped in; returns the output whatever the exit status.
+    fn run_with(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    fn ok(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+        let out = self.run_with(args, stdin);
+        assert!(
+            out.status.success(),
+            "keygate {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_slice(&self.ok(args, b"")).unwrap()
+    }
+
+    /// Runs, asserts failure with exit 1 and a single stderr line; returns that line.
+    fn fails(&self, args: &[&str], stdin: &[u8]) -> String {
+        let out = self.run_with(args, stdin);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "keygate {args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "not one line: {stderr}"
+        );
+        assert!(stderr.starts_with("keygate: "), "{stderr}");
+        stderr
+    }
+}
+
+#[test]
+fn encrypt_pipes_into_decrypt_in_a_fresh_home() {
+    let home = Home::new();
+    home.ok(&["keys", "create", "demo", "--spec", "AES_256"], b"");
+    let ciphertext = home.ok(&["encrypt", "--key", "demo"], b"hi\n");
+    assert!(!ciphertext.windows(3).any(|w| w == b"hi\n"));
+    let plaintext = home.ok(&["decrypt"], &ciphertext);
+    assert_eq!(plaintext, b"hi\n");
+}
+
+#[test]
+fn root_key_file_is_private_and_a_wrong_root_key_is_refused() {
+    use base64::Engine as _;
+    let home = Home::new();
+    home.ok(&["keys", "create", "k1", "--spec", "AES_256"], b"");
+    let meta = std::fs::metadata(home.path().join("root.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(meta.len(), 32);
+
+    let other = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let out = home
+        .cmd(&["keys", "list"])
+        .env("KEYGATE_ROOT_KEY", &other)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("root key"), "{stderr}");
+    assert!(!stderr.contains(&other));
+
+    let out = home
+        .cmd(&["keys", "list"])
+        .env("KEYGATE_ROOT_KEY", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn root_key_from_the_environment_opens_a_home_without_a_key_file() {
+    use base64::Engine as _;
+    let home = Home::new();
+    let key = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = home
+            .cmd(args)
+            .env("KEYGATE_ROOT_KEY", &key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    run(&["keys", "create", "envkey", "--spec", "AES_256"], b"");
+    assert!(!home.path().join("root.key").exists());
+    let ct = run(&["encrypt", "--key", "envkey"], b"secret");
+    assert_eq!(run(&["decrypt"], &ct), b"secret");
+}
+
+#[test]
+fn list_and_show_json_shapes_are_stable() {
+    let home = Home::new();
+    home.ok(
+        &[
+            "keys",
+            "create",
+            "pay",
+            "--spec",
+            "AES_256",
+            "--label",
+            "team=pay",
+            "--description",
+            "payments",
+            "--rotate-every",
+            "90",
+        ],
+        b"",
+    );
+    home.ok(&["keys", "create", "sig", "--spec", "EC_P256"], b"");
+    let list = home.json(&["keys", "list", "--output", "json"]);
+    let keys = list.as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    let pay = &keys[0];
+    for field in [
+        "uri",
+        "provider",
+        "id",
+        "name",
+        "spec",
+        "usage",
+        "state",
+        "primary_version",
+        "rotation",
+        "labels",
+        "description",
+        "created",
+        "aliases",
+    ] {
+        assert!(pay.get(field).is_some(), "missing {field} in {pay}");
+    }
+    assert_eq!(pay["uri"], "local://pay");
+    assert_eq!(pay["provider"], "local");
+    assert_eq!(pay["spec"], "AES_256");
+    assert_eq!(pay["usage"], "encrypt");
+    assert_eq!(pay["state"], "enabled");
+    assert_eq!(pay["labels"]["team"], "pay");
+    assert_eq!(pay["rotation"]["period_days"], 90);
+    assert!(pay["rotation"]["next_rotation"].is_string());
+    assert_eq!(keys[1]["usage"], "sign");
+    assert!(keys[1]["rotation"].is_null());
+
+    let show = home.json(&["keys", "show", "local://pay", "--output", "json"]);
+    assert_eq!(show["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(show["versions"][0]["primary"], true);
+
+    let table = String::from_utf8(home.ok(&["keys", "list"], b"")).unwrap();
+    assert!(table.starts_with("PROVIDER"), "{table}");
+    assert!(table.contains("every 90d"), "{table}");
+}
+
+#[test]
+fn rotation_lifecycle_and_deletion_through_the_cli() {
+    let home = Home::new();
+    home.ok(&["keys", "create", "life", "--spec", "AES_256"], b"");
+    let before = home.ok(&["encrypt", "--key", "life", "--context", "app=x"], b"old");
+    let v = home.json(&["keys", "rotate", "life", "--output", "json"]);
+    assert_eq!(v["id"], "2");
+    assert_eq!(v["primary"], true);
+    assert_eq!(home.ok(&["decrypt", "--context", "app=x"], &before), b"old");
+
+    let k = home.json(&[
+        "keys", "rotation", "life", "--every", "30", "--output", "json",
+    ]);
+    assert_eq!(k["rotation"]["period_days"], 30);
+    let k = home.json(&["keys", "rotation", "life", "--off", "--output", "json"]);
+    assert!(k["rotation"].is_null());
+    home.fails(&["keys", "rotation", "life", "--every", "0"], b"");
+
+    let k = home.json(&["keys", "disable", "life", "--output", "json"]);
+    assert_eq!(k["state"], "disabled");
+    let err = home.fails(&["encrypt", "--key", "life"], b"x");
+    assert!(err.contains("invalid state"), "{err}");
+    home.json(&["keys", "enable", "life", "--output", "json"]);
+
+    let k = home.json(&["keys", "delete", "life", "--in", "7", "--output", "json"]);
+    assert_eq!(k["state"], "pending_deletion");
+    assert!(k["deletion_date"].is_string());
+    home.fails(&["keys", "delete", "life", "--in", "400"], b"");
+    let k = home.json(&["keys", "undelete", "life", "--output", "json"]);
+    assert_eq!(k["state"], "disabled");
+}
+
+#[test]
+fn sign_verify_and_public_key() {
+    let home = Home::new();
+    let dir = home.path().to_owned();
+    home.ok(
+        &[
+            "keys", "create", "signer", "--spec", "RSA_2048", "--usage", "sign",
+        ],
+        b"",
+    );
+    let msg = dir.join("msg");
+    let sig = dir.join("msg.sig");
+    std::fs::write(&msg, b"release 1.0").unwrap();
+    home.ok(
+        &[
+            "sign",
+            "--key",
+            "signer",
+            "-i",
+            msg.to_str().unwrap(),
+            "-o",
+            sig.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let out = home.ok(
+        &[
+            "verify",
+            "--key",
+            "signer",
+            "-i",
+            msg.to_str().unwrap(),
+            "--signature",
+            sig.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(String::from_utf8(out).unwrap().trim(), "signature: valid");
+
+    std::fs::write(&msg, b"release 1.1").unwrap();
+    let out = home.run_with(
+        &[
+            "verify",
+            "--key",
+            "signer",
+            "-i",
+            msg.to_str().unwrap(),
+            "--signature",
+            sig.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(4));
+
+    let pem = String::from_utf8(home.ok(&["keys", "public-key", "signer"], b"")).unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let der = home.ok(&["keys", "public-key", "signer", "--format", "der"], b"");
+    assert_eq!(der[0], 0x30, "DER SEQUENCE");
+}
+
+#[test]
+fn mac_and_aliases() {
+    let home = Home::new();
+    let dir = home.path().to_owned();
+    home.ok(&["keys", "create", "hm", "--spec", "HMAC_SHA256"], b"");
+    home.ok(&["alias", "create", "integrity", "hm"], b"");
+    let tag = home.ok(&["mac", "--key", "alias/integrity"], b"data");
+    assert_eq!(tag.len(), 32);
+    let tag_file = dir.join("tag");
+    std::fs::write(&tag_file, &tag).unwrap();
+    let out = home.run_with(
+        &["mac", "--key", "hm", "--verify", tag_file.to_str().unwrap()],
+        b"data",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = home.run_with(
+        &["mac", "--key", "hm", "--verify", tag_file.to_str().unwrap()],
+        b"datA",
+    );
+    assert_eq!(out.status.code(), Some(4));
+
+    let list = home.json(&["keys", "list", "--output", "json"]);
+    assert_eq!(list[0]["aliases"][0], "integrity");
+    let aliases = home.json(&["alias", "list", "--output", "json"]);
+    assert_eq!(aliases[0]["name"], "integrity");
+    home.ok(&["alias", "delete", "integrity"], b"");
+    let err = home.fails(&["mac", "--key", "alias/integrity"], b"data");
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn client_mistakes_get_one_clear_line() {
+    let home = Home::new();
+    home.ok(&["keys", "create", "k", "--spec", "AES_256"], b"");
+    let err = home.fails(&["keys", "show", "nope"], b"");
+    assert!(err.contains("not found"), "{err}");
+    let err = home.fails(&["keys", "create", "k", "--spec", "AES_256"], b"");
+    assert!(err.contains("already exists"), "{err}");
+    let err = home.fails(&["keys", "create", "x", "--spec", "AES_999"], b"");
+    assert!(err.contains("unknown key spec"), "{err}");
+    let ct = home.ok(
+        &["encrypt", "--key", "k", "--context", "a=1"],
+        b"secret text",
+    );
+    let err = home.fails(&["decrypt", "--context", "a=2"], &ct);
+    assert!(err.contains("integrity"), "{err}");
+    assert!(!err.contains("secret text"));
+    let err = home.fails(&["decrypt"], b"garbage that is not a ciphertext");
+    assert!(err.contains("integrity"), "{err}");
+    let err = home.fails(&["sign", "--key", "k"], b"m");
+    assert!(err.contains("cannot sign"), "{err}");
+    let err = home.fails(&["encrypt", "--key", "k", "--context", "novalue"], b"m");
+    assert!(err.contains("key=value"), "{err}");
+}
