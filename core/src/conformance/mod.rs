@@ -6,6 +6,9 @@
 //! [`Capabilities`](crate::Capabilities) — never on the provider's name. A capability that
 //! rules a check out makes it [`Outcome::Skipped`] with the capability named.
 //!
+//! Dates a provider reports (creation, deletion, next rotation) are compared with the system
+//! clock, with a day's slack for backends that round: run the provider on the real clock.
+//!
 //! The checks are listed once, in [`for_each_check!`](crate::__conformance_for_each_check);
 //! [`checks`] and [`conformance_tests!`](crate::conformance_tests) are both generated from that
 //! list, so the runner and the per-check tests cannot drift apart.
@@ -37,6 +40,7 @@ use crate::provider::KeyProvider;
 
 mod support;
 
+pub mod creation;
 pub mod crypto;
 pub mod lifecycle;
 pub mod listing;
@@ -119,12 +123,12 @@ macro_rules! __conformance_for_each_check {
         $($callback)::+! {
             { $($extra)* }
             concurrent [
-                lifecycle::create_describe_every_spec,
-                lifecycle::create_unsupported_spec_is_unsupported,
-                lifecycle::create_duplicate_name_is_already_exists,
-                lifecycle::create_invalid_usage_is_invalid_argument,
-                lifecycle::unknown_key_is_not_found,
-                lifecycle::unknown_version_is_not_found,
+                creation::create_describe_every_spec,
+                creation::create_unsupported_spec_is_unsupported,
+                creation::create_duplicate_name_is_already_exists,
+                creation::create_invalid_usage_is_invalid_argument,
+                creation::unknown_key_is_not_found,
+                creation::unknown_version_is_not_found,
                 lifecycle::disabled_key_refuses_use,
                 lifecycle::pending_deletion_refuses_use_until_cancelled,
                 lifecycle::deletion_window_out_of_bounds_is_invalid_argument,
