@@ -167,6 +167,15 @@ pub struct Maintenance {
 ///   still decrypt.
 /// - **Secrets.** Plaintexts and data keys are returned as zeroizing buffers and never appear in
 ///   logs, errors or `Debug` output.
+/// - **Error order.** An unknown key is [`Error::NotFound`] first; then a key in the wrong
+///   state or of the wrong usage is [`Error::InvalidState`]; then a bad argument is
+///   [`Error::InvalidArgument`] (signing with an AES key and an ECDSA algorithm is
+///   `InvalidState`). A spec not in [`Capabilities::key_specs`] is [`Error::Unsupported`]; a
+///   usage the spec does not allow, or a signing algorithm the spec does not support, is
+///   `InvalidArgument`.
+/// - **Verification.** `verify` and `verify_mac` answer `Ok(false)` for any signature or tag
+///   that does not verify — wrong, truncated, garbage — never an error. Backends that raise an
+///   error for a bad signature (AWS `KMSInvalidSignatureException`) map it to `Ok(false)`.
 /// - **Paging.** `list_keys` returns every key exactly once across pages when nothing changes
 ///   between calls; `next_cursor` is `None` on the last page.
 ///
@@ -175,6 +184,7 @@ pub struct Maintenance {
 /// [`Error::AlreadyExists`]: crate::Error::AlreadyExists
 /// [`Error::InvalidArgument`]: crate::Error::InvalidArgument
 /// [`Error::IntegrityFailure`]: crate::Error::IntegrityFailure
+/// [`Error::Unsupported`]: crate::Error::Unsupported
 #[async_trait]
 pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// Name, kind and URI prefix.

@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// keygate: one gateway and console over every key manager.
 #[derive(Debug, Parser)]
-#[command(name = "keygate", version, about, arg_required_else_help = true)]
+#[command(
+    name = "keygate",
+    version,
+    about = "keygate: one gateway and console over every key manager (AWS KMS, Azure Key Vault, GCP Cloud KMS, local)",
+    arg_required_else_help = true
+)]
 pub struct Cli {
     /// keygate home (databases, root key). Default: $KEYGATE_HOME, else the XDG data dir's
     /// keygate/.

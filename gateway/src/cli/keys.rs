@@ -55,22 +55,22 @@ pub async fn run(registry: &Registry, cmd: KeysCommand, out: &mut dyn Write) -> 
         KeysCommand::Enable { key, output } => {
             let k = registry.resolve(&key.key).await?;
             let meta = k.provider.enable_key(&k.id).await?;
-            print_key(registry, meta, None, output.output, out).await?;
+            confirm(registry, "enabled", meta, output.output, out).await?;
         }
         KeysCommand::Disable { key, output } => {
             let k = registry.resolve(&key.key).await?;
             let meta = k.provider.disable_key(&k.id).await?;
-            print_key(registry, meta, None, output.output, out).await?;
+            confirm(registry, "disabled", meta, output.output, out).await?;
         }
         KeysCommand::Delete { key, days, output } => {
             let k = registry.resolve(&key.key).await?;
             let meta = k.provider.schedule_deletion(&k.id, days).await?;
-            print_key(registry, meta, None, output.output, out).await?;
+            confirm(registry, "scheduled deletion of", meta, output.output, out).await?;
         }
         KeysCommand::Undelete { key, output } => {
             let k = registry.resolve(&key.key).await?;
             let meta = k.provider.cancel_deletion(&k.id).await?;
-            print_key(registry, meta, None, output.output, out).await?;
+            confirm(registry, "cancelled deletion of", meta, output.output, out).await?;
         }
         KeysCommand::PublicKey {
             key,
@@ -155,7 +155,7 @@ async fn create(registry: &Registry, args: CreateArgs, out: &mut dyn Write) -> R
         rotation: args.rotate_every.map(RotationSchedule::every),
     };
     let meta = provider.create_key(req).await?;
-    print_key(registry, meta, None, args.output.output, out).await
+    confirm(registry, "created", meta, args.output.output, out).await
 }
 
 async fn update(registry: &Registry, args: UpdateArgs, out: &mut dyn Write) -> Result<()> {
@@ -172,7 +172,7 @@ async fn update(registry: &Registry, args: UpdateArgs, out: &mut dyn Write) -> R
             },
         )
         .await?;
-    print_key(registry, meta, None, args.output.output, out).await
+    confirm(registry, "updated", meta, args.output.output, out).await
 }
 
 async fn rotation(registry: &Registry, args: RotationArgs, out: &mut dyn Write) -> Result<()> {
@@ -184,7 +184,7 @@ async fn rotation(registry: &Registry, args: RotationArgs, out: &mut dyn Write) 
     };
     k.provider.set_rotation_schedule(&k.id, schedule).await?;
     let meta = k.provider.describe_key(&k.id).await?;
-    print_key(registry, meta, None, args.output.output, out).await
+    confirm(registry, "set rotation of", meta, args.output.output, out).await
 }
 
 async fn print_key(
@@ -214,4 +214,30 @@ fn parse_labels(pairs: &[String]) -> Result<Labels> {
         }
     }
     Ok(labels)
+}
+
+/// After a change: one line for people (`created local://demo (AES_256, encrypt, enabled)`),
+/// the whole key object for scripts.
+async fn confirm(
+    registry: &Registry,
+    done: &str,
+    meta: KeyMetadata,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        OutputFormat::Json => print_key(registry, meta, None, format, out).await,
+        OutputFormat::Table => {
+            let mut facts = vec![
+                meta.spec.to_string(),
+                meta.usage.to_string(),
+                output::state_cell(&meta),
+            ];
+            if let Some(r) = meta.rotation {
+                facts.push(format!("rotates every {}d", r.period_days));
+            }
+            writeln!(out, "{done} {} ({})", meta.uri, facts.join(", "))?;
+            Ok(())
+        }
+    }
 }

@@ -70,7 +70,7 @@ fn rotation_cells(key: &KeyMetadata) -> (String, String) {
     }
 }
 
-fn state_cell(key: &KeyMetadata) -> String {
+pub fn state_cell(key: &KeyMetadata) -> String {
     match key.state {
         keygate_core::KeyState::PendingDeletion { deletion_date } => {
             format!("pending_deletion ({})", when(deletion_date))
