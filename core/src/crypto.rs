@@ -59,23 +59,32 @@ impl EncryptionContext {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut ctx = Self::new();
-        for pair in pairs {
-            let pair = pair.as_ref();
-            let (k, v) = pair.split_once('=').ok_or_else(|| {
-                Error::invalid(format!(
-                    "context entry `{pair}` is not of the form key=value"
-                ))
-            })?;
-            if k.is_empty() {
-                return Err(Error::invalid(format!(
-                    "context entry `{pair}` has an empty key"
-                )));
-            }
-            ctx.0.insert(k.to_owned(), v.to_owned());
-        }
-        Ok(ctx)
+        parse_pairs("context entry", pairs).map(Self)
     }
+}
+
+/// Parses `key=value` pairs (`--context`, `--label`) into a sorted map; the value may itself
+/// contain `=`. `what` names the pairs in error messages.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a pair without `=` or with an empty key.
+pub fn parse_pairs<I, S>(what: &str, pairs: I) -> Result<BTreeMap<String, String>>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut map = BTreeMap::new();
+    for pair in pairs {
+        let pair = pair.as_ref();
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            Error::invalid(format!("{what} `{pair}` is not of the form key=value"))
+        })?;
+        if k.is_empty() {
+            return Err(Error::invalid(format!("{what} `{pair}` has an empty key")));
+        }
+        map.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(map)
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EncryptionContext {

@@ -16,7 +16,7 @@ pub mod conformance;
 
 pub use crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
-    SecretBytes, Signature,
+    SecretBytes, Signature, parse_pairs,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use key::{

@@ -23,12 +23,13 @@ impl Home {
         Self { dir: dir.into() }
     }
 
-    /// `explicit` if given, else `$KEYGATE_HOME`, else the XDG data dir's `keygate/`.
+    /// `explicit` if given (the CLI fills it from `--home` or `$KEYGATE_HOME`), else the XDG
+    /// data dir's `keygate/`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when no data directory can be determined.
-    pub fn resolve(explicit: Option<PathBuf>, env_value: Option<PathBuf>) -> Result<Self> {
-        if let Some(dir) = explicit.or(env_value) {
+    pub fn resolve(explicit: Option<PathBuf>) -> Result<Self> {
+        if let Some(dir) = explicit {
             return Ok(Self::new(dir));
         }
         dirs::data_dir()
@@ -87,10 +88,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn explicit_wins_over_env() {
-        let h = Home::resolve(Some("/a".into()), Some("/b".into())).unwrap();
-        assert_eq!(h.dir(), Path::new("/a"));
-        let h = Home::resolve(None, Some("/b".into())).unwrap();
+    fn explicit_home_holds_the_files() {
+        let h = Home::resolve(Some("/b".into())).unwrap();
+        assert_eq!(h.dir(), Path::new("/b"));
         assert_eq!(h.local_db(), Path::new("/b/local.db"));
     }
 

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use anyhow::{Context as _, Result, bail};
 use keygate_core::{
-    CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyUsage, Labels, Policy, RotationSchedule,
+    CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyUsage, Policy, RotationSchedule,
+    parse_pairs,
 };
 use keygate_gateway::Registry;
 
@@ -145,7 +146,7 @@ async fn create(registry: &Registry, args: CreateArgs, out: &mut dyn Write) -> R
         .as_deref()
         .map(str::parse::<KeyUsage>)
         .transpose()?;
-    let labels = parse_labels(&args.labels)?;
+    let labels = parse_pairs("label", &args.labels)?;
     let req = CreateKeyRequest {
         name: args.name,
         spec,
@@ -160,7 +161,7 @@ async fn create(registry: &Registry, args: CreateArgs, out: &mut dyn Write) -> R
 
 async fn update(registry: &Registry, args: UpdateArgs, out: &mut dyn Write) -> Result<()> {
     let k = registry.resolve(&args.key.key).await?;
-    let set_labels = parse_labels(&args.labels)?;
+    let set_labels = parse_pairs("label", &args.labels)?;
     let meta = k
         .provider
         .update_key(
@@ -200,20 +201,6 @@ async fn print_key(
         OutputFormat::Json => output::json(out, &v),
         OutputFormat::Table => output::key_detail(out, &v),
     }
-}
-
-/// Parses repeated `--label k=v` values.
-fn parse_labels(pairs: &[String]) -> Result<Labels> {
-    let mut labels = Labels::new();
-    for pair in pairs {
-        match pair.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                labels.insert(k.to_owned(), v.to_owned());
-            }
-            _ => bail!("label `{pair}` is not of the form key=value"),
-        }
-    }
-    Ok(labels)
 }
 
 /// After a change: one line for people (`created local://demo (AES_256, encrypt, enabled)`),

@@ -30,7 +30,7 @@ pub enum Outcome {
 
 /// Runs one parsed command line against the embedded default store.
 pub async fn run(cli: Cli) -> Result<Outcome> {
-    let home = Home::resolve(cli.home, None)?;
+    let home = Home::resolve(cli.home)?;
     let registry = open_embedded(&home).await?;
     for (provider, result) in registry.tick(OffsetDateTime::now_utc()).await {
         match result {
