@@ -5,7 +5,11 @@
 //! This crate has no SDK, HTTP, database or terminal dependency; providers, the gateway and
 //! the console build on it.
 
+pub mod access;
+pub mod api;
+pub mod audit;
 pub mod crypto;
+pub mod envelope;
 pub mod error;
 pub mod key;
 pub mod policy;

@@ -1,9 +1,17 @@
-//! keygate gateway: the provider registry, the gateway's own store, the home directory of the
-//! embedded default, and (in the binary) the `keygate` CLI.
+//! keygate gateway: the service layer (authorization and audit around every call), the REST
+//! API, the audit log, tokens, configuration, the provider registry, the gateway's own store,
+//! and (in the binary) the `keygate` CLI.
 
+pub mod audit;
+pub mod cache;
+pub mod client;
+pub mod config;
 pub mod home;
+pub mod http;
 pub mod registry;
+pub mod service;
 pub mod store;
+pub mod tokens;
 
 pub use home::Home;
 pub use registry::{ProviderListing, Registry, ResolvedKey};

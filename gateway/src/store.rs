@@ -5,26 +5,14 @@
 use std::path::Path;
 use std::str::FromStr;
 
+pub use keygate_core::api::Alias;
 use keygate_core::{Error, KeyRef, Result, validate_name};
-use serde::Serialize;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// A cross-provider alias.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Alias {
-    /// The alias name, without the `alias/` prefix.
-    pub name: String,
-    /// The key it points at.
-    pub target: KeyRef,
-    /// When it was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created: OffsetDateTime,
-}
 
 /// The gateway database.
 #[derive(Debug, Clone)]

@@ -1,0 +1,318 @@
+//! The gateway API as one trait: everything a user can ask of keygate, whoever asks and
+//! however they reach it.
+//!
+//! The gateway implements [`Gateway`] twice: in process (a session of the service layer,
+//! bound to one caller: what the embedded CLI and `keygate serve` use) and over HTTP (a
+//! client of a running gateway: what `--gateway URL --token T` uses). The console is driven
+//! through the same trait, so every front end gets the same checks and the same audit rows.
+//!
+//! Keys are named as the user typed them: a key URI, `alias/<name>`, or a plain key name.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::access::{AccessPolicy, Identity};
+use crate::audit::{AuditEvent, AuditQuery, AuditVerification};
+use crate::envelope::EnvelopeHeader;
+use crate::{
+    Capabilities, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, KeyMetadata, KeyRef,
+    KeyUpdate, KeyVersion, MacTag, Page, Policy, ProviderKind, PublicKey, Result, RotationSchedule,
+    SecretBytes, Signature, SigningAlgorithm,
+};
+
+/// A registered provider, as callers see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderSummary {
+    /// Registered name.
+    pub name: String,
+    /// Which backend.
+    pub kind: ProviderKind,
+    /// Prefix of its key URIs.
+    pub uri_prefix: String,
+    /// What it supports.
+    pub capabilities: Capabilities,
+}
+
+/// A provider that could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFailure {
+    /// The provider's name.
+    pub provider: String,
+    /// The error kind.
+    pub kind: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Keys across providers. One provider's failure does not hide the others' keys.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeyListing {
+    /// The keys the caller may see, provider by provider in registration order.
+    pub keys: Vec<KeyMetadata>,
+    /// Providers that could not be listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProviderFailure>,
+}
+
+/// A cross-provider alias.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    /// The alias name, without the `alias/` prefix.
+    pub name: String,
+    /// The key it points at.
+    pub target: KeyRef,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// A decrypted envelope.
+#[derive(Clone)]
+pub struct Decrypted {
+    /// The plaintext.
+    pub plaintext: SecretBytes,
+    /// The key that protected it.
+    pub key_uri: String,
+    /// The key version.
+    pub key_version: String,
+    /// The context it was bound to.
+    pub context: EncryptionContext,
+}
+
+impl fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decrypted")
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes redacted>", self.plaintext.len()),
+            )
+            .field("key_uri", &self.key_uri)
+            .field("key_version", &self.key_version)
+            .field("context", &self.context)
+            .finish()
+    }
+}
+
+/// A fresh data key and the envelope header that carries it wrapped: what a client needs to
+/// seal a stream of any size itself.
+#[derive(Clone)]
+pub struct SealingKey {
+    /// The header to write first.
+    pub header: EnvelopeHeader,
+    /// The data key in plaintext.
+    pub data_key: SecretBytes,
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealingKey")
+            .field("header", &self.header)
+            .field("data_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An API token as listed (the secret is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Public token id (the part before the dot).
+    pub id: String,
+    /// The principal it authenticates.
+    pub principal: String,
+    /// The role it grants.
+    pub role: String,
+    /// When it was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    /// When it stops working, if ever.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
+    /// When it was revoked, if it was.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub revoked: Option<OffsetDateTime>,
+}
+
+/// A token just issued: the only time its secret is shown.
+#[derive(Clone)]
+pub struct IssuedToken {
+    /// Its listing.
+    pub info: TokenInfo,
+    /// The bearer token (`kgt_<id>.<secret>`).
+    pub token: Zeroizing<String>,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("info", &self.info)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What to issue a token for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// The principal.
+    pub principal: String,
+    /// The role.
+    pub role: String,
+    /// Lifetime in days (`None`: until revoked).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// Everything a caller can ask of keygate. See the module docs.
+///
+/// Every method checks the gateway access policy for the bound caller and writes one audit
+/// event (also when it is denied or fails). A denied call is
+/// [`Error::PermissionDenied`](crate::Error::PermissionDenied) and never reaches a provider.
+#[async_trait]
+pub trait Gateway: Send + Sync + fmt::Debug {
+    /// The caller's identity.
+    async fn whoami(&self) -> Result<Identity>;
+    /// The registered providers.
+    async fn providers(&self) -> Result<Vec<ProviderSummary>>;
+
+    /// Keys across providers (or one), filtered to those the caller may list.
+    async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing>;
+    /// One key.
+    async fn describe_key(&self, key: &str) -> Result<KeyMetadata>;
+    /// Creates a key in `provider` (default: the first registered provider).
+    async fn create_key(
+        &self,
+        provider: Option<&str>,
+        req: CreateKeyRequest,
+    ) -> Result<KeyMetadata>;
+    /// Changes description and labels.
+    async fn update_key(&self, key: &str, update: KeyUpdate) -> Result<KeyMetadata>;
+    /// Enables a key.
+    async fn enable_key(&self, key: &str) -> Result<KeyMetadata>;
+    /// Disables a key.
+    async fn disable_key(&self, key: &str) -> Result<KeyMetadata>;
+    /// Schedules deletion after `pending_days`.
+    async fn schedule_deletion(&self, key: &str, pending_days: u32) -> Result<KeyMetadata>;
+    /// Cancels a scheduled deletion.
+    async fn cancel_deletion(&self, key: &str) -> Result<KeyMetadata>;
+    /// The key's versions, oldest first.
+    async fn list_versions(&self, key: &str) -> Result<Vec<KeyVersion>>;
+    /// Rotates now: a new primary version.
+    async fn rotate_key(&self, key: &str) -> Result<KeyVersion>;
+    /// The automatic rotation schedule.
+    async fn get_rotation(&self, key: &str) -> Result<Option<RotationSchedule>>;
+    /// Sets or clears the automatic rotation schedule.
+    async fn set_rotation(
+        &self,
+        key: &str,
+        schedule: Option<RotationSchedule>,
+    ) -> Result<Option<RotationSchedule>>;
+    /// The public key of an asymmetric key.
+    async fn get_public_key(&self, key: &str, version: Option<&str>) -> Result<PublicKey>;
+    /// The key's own (provider) access policy.
+    async fn get_key_policy(&self, key: &str) -> Result<Policy>;
+    /// Replaces the key's own access policy.
+    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy>;
+
+    /// Encrypts `plaintext` into a self-describing envelope.
+    async fn encrypt(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>>;
+    /// Decrypts an envelope; the key is found from its header. A non-empty `context` must
+    /// equal the one the envelope was sealed with.
+    async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted>;
+    /// A data key for the caller's own use, wrapped under the key (provider-native wrapping).
+    async fn generate_data_key(
+        &self,
+        key: &str,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+    ) -> Result<DataKey>;
+    /// Starts an envelope the caller seals itself (streaming): a data key and its header.
+    /// Audited and authorized as `crypto:encrypt`.
+    async fn begin_envelope(&self, key: &str, context: &EncryptionContext) -> Result<SealingKey>;
+    /// Unwraps the data key of an envelope header the caller opens itself (streaming).
+    /// Audited and authorized as `crypto:decrypt`. A non-empty `context` must equal the
+    /// header's.
+    async fn open_envelope(
+        &self,
+        header: &EnvelopeHeader,
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes>;
+    /// Signs a message.
+    async fn sign(
+        &self,
+        key: &str,
+        message: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature>;
+    /// Verifies a signature; `Ok(false)` when it does not verify.
+    async fn verify(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool>;
+    /// Computes a MAC.
+    async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag>;
+    /// Checks a MAC; `Ok(false)` when it does not match.
+    async fn verify_mac(&self, key: &str, message: &[u8], mac: &[u8]) -> Result<bool>;
+
+    /// Every alias.
+    async fn list_aliases(&self) -> Result<Vec<Alias>>;
+    /// Creates `alias/<name>` pointing at `key`.
+    async fn create_alias(&self, name: &str, key: &str) -> Result<Alias>;
+    /// Points an existing alias at another key.
+    async fn update_alias(&self, name: &str, key: &str) -> Result<Alias>;
+    /// Deletes an alias.
+    async fn delete_alias(&self, name: &str) -> Result<()>;
+
+    /// One page of audit events, oldest first.
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>>;
+    /// Audit events matching `query` after its cursor, then live ones as they are written.
+    async fn follow_audit(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<BoxStream<'static, Result<AuditEvent>>>;
+    /// Checks the whole hash chain.
+    async fn verify_audit(&self) -> Result<AuditVerification>;
+
+    /// Issues a token.
+    async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken>;
+    /// Lists tokens (never their secrets).
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token by id.
+    async fn revoke_token(&self, id: &str) -> Result<TokenInfo>;
+
+    /// The gateway access policy.
+    async fn get_access_policy(&self) -> Result<AccessPolicy>;
+    /// Replaces the gateway access policy (validated first).
+    async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trait_is_object_safe_and_secrets_are_redacted() {
+        fn takes(_: Option<&dyn Gateway>) {}
+        takes(None);
+        let d = Decrypted {
+            plaintext: Zeroizing::new(b"top secret".to_vec()),
+            key_uri: "local://k".into(),
+            key_version: "1".into(),
+            context: EncryptionContext::default(),
+        };
+        assert!(!format!("{d:?}").contains("top secret"));
+    }
+}

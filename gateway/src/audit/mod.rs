@@ -1,0 +1,1 @@
+//! The audit log: hash-chained rows written with group commit.

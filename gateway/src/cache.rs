@@ -1,0 +1,1 @@
+//! The bounded data-key cache of envelope encryption (off by default).

@@ -1,0 +1,1 @@
+//! `keygate.toml`: providers, listener, TLS, store, limits; `KEYGATE_` environment overrides.

@@ -1,0 +1,1 @@
+//! The service layer: authorization and audit around every provider call.

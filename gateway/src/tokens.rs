@@ -1,0 +1,1 @@
+//! API tokens: issued once, stored as hashes, compared in constant time.
