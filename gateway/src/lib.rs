@@ -2,6 +2,7 @@
 //! API, the audit log, tokens, configuration, the provider registry, the gateway's own store,
 //! and (in the binary) the `keygate` CLI.
 
+pub mod access;
 pub mod audit;
 pub mod cache;
 pub mod client;

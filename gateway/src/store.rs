@@ -8,7 +8,7 @@ use std::str::FromStr;
 pub use keygate_core::api::Alias;
 use keygate_core::{Error, KeyRef, Result, validate_name};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous, SqlitePoolOptions};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -39,6 +39,9 @@ impl GatewayStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk when it returns, which the audit log's promise
+            // ("acknowledged only once durable") relies on. Group commit keeps it cheap.
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5));
         Self::connect(opts, 4).await
     }
@@ -73,6 +76,11 @@ impl GatewayStore {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad name, [`Error::AlreadyExists`] when taken.
+    /// The connection pool, for the gateway's other tables (audit, tokens, access policy).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
         validate_name("alias", name)?;
         let created = OffsetDateTime::now_utc();

@@ -1,0 +1,1 @@
+//! The gateway access policy as stored: one current document, validated before it replaces the old one.
