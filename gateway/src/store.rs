@@ -72,15 +72,15 @@ impl GatewayStore {
         Ok(Self { pool })
     }
 
-    /// Creates `alias/<name>` pointing at `target`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a bad name, [`Error::AlreadyExists`] when taken.
     /// The connection pool, for the gateway's other tables (audit, tokens, access policy).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
+    /// Creates `alias/<name>` pointing at `target`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad name, [`Error::AlreadyExists`] when taken.
     pub async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
         validate_name("alias", name)?;
         let created = OffsetDateTime::now_utc();
