@@ -47,14 +47,23 @@ impl Registry {
     /// A registry over `providers`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when two providers share a name.
+    /// [`Error::InvalidArgument`] when two providers share a name or a URI prefix (a key URI
+    /// must lead to exactly one provider).
     pub fn new(providers: Vec<DynProvider>, store: GatewayStore) -> Result<Self> {
-        let mut seen = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        let mut prefixes = BTreeSet::new();
         for p in &providers {
-            if !seen.insert(p.info().name.clone()) {
+            let info = p.info();
+            if !names.insert(info.name.clone()) {
                 return Err(Error::invalid(format!(
                     "two providers are registered as `{}`",
-                    p.info().name
+                    info.name
+                )));
+            }
+            if !prefixes.insert(info.uri_prefix.clone()) {
+                return Err(Error::invalid(format!(
+                    "provider `{}` has the URI prefix `{}` of another provider; give it its own `uri_prefix`",
+                    info.name, info.uri_prefix
                 )));
             }
         }
@@ -100,15 +109,18 @@ impl Registry {
     /// reference or a name that more than one provider holds (use its URI then).
     pub async fn resolve(&self, input: &str) -> Result<ResolvedKey> {
         match KeyLocator::parse(input)? {
+            // The longest matching prefix wins: `local://billing/k` belongs to the provider
+            // with prefix `local://billing/`, not to the one with `local://`.
             KeyLocator::Uri { uri, .. } => self
                 .providers
                 .iter()
-                .find_map(|p| {
+                .filter_map(|p| {
                     p.info().id_from_uri(&uri).map(|id| ResolvedKey {
                         provider: p.clone(),
                         id: id.to_owned(),
                     })
                 })
+                .max_by_key(|k| k.provider.info().uri_prefix.len())
                 .ok_or_else(|| Error::not_found(format!("no registered provider owns {uri}"))),
             KeyLocator::Alias(alias) => {
                 let target = self.store.resolve_alias(&alias).await?;

@@ -40,6 +40,7 @@ enum RootKeySource {
 pub struct LocalBuilder {
     name: String,
     path: Option<PathBuf>,
+    uri_prefix: Option<String>,
     root_key: Option<RootKeySource>,
     clock: Arc<dyn Clock>,
 }
@@ -54,6 +55,7 @@ impl fmt::Debug for LocalBuilder {
         f.debug_struct("LocalBuilder")
             .field("name", &self.name)
             .field("path", &self.path)
+            .field("uri_prefix", &self.uri_prefix)
             .field("root_key", &root_key)
             .field("clock", &self.clock)
             .finish()
@@ -72,14 +74,23 @@ impl LocalBuilder {
         Self {
             name: DEFAULT_NAME.to_owned(),
             path: None,
+            uri_prefix: None,
             root_key: None,
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// The name the provider is registered under (key URIs stay `local://<id>`).
+    /// The name the provider is registered under.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// The prefix of this provider's key URIs. Default: `local://` for the provider named
+    /// `local`, `local://<name>/` for any other, so two local providers never claim each
+    /// other's keys.
+    pub fn with_uri_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.uri_prefix = Some(prefix.into());
         self
     }
 
@@ -167,7 +178,19 @@ impl LocalBuilder {
             return Err(Error::RootKeyMismatch);
         }
         tracing::debug!(provider = %self.name, store = ?store, "local provider opened");
-        Ok(LocalProvider::new(self.name, store, root, self.clock))
+        let uri_prefix = match self.uri_prefix {
+            Some(p) if p.starts_with("local://") && p.ends_with('/') => p,
+            Some(p) => {
+                return Err(Error::invalid(format!(
+                    "URI prefix `{p}` must look like `local://` or `local://<name>/`"
+                )));
+            }
+            None if self.name == DEFAULT_NAME => "local://".to_owned(),
+            None => format!("local://{}/", self.name),
+        };
+        Ok(LocalProvider::new(
+            self.name, uri_prefix, store, root, self.clock,
+        ))
     }
 }
 

@@ -75,12 +75,18 @@ impl LocalProvider {
         LocalBuilder::new()
     }
 
-    fn new(name: String, store: Arc<dyn LocalStore>, root: RootKey, clock: Arc<dyn Clock>) -> Self {
+    fn new(
+        name: String,
+        uri_prefix: String,
+        store: Arc<dyn LocalStore>,
+        root: RootKey,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             info: ProviderInfo {
                 name,
                 kind: ProviderKind::Local,
-                uri_prefix: "local://".to_owned(),
+                uri_prefix,
             },
             caps: capabilities(),
             store,
