@@ -78,8 +78,8 @@ pub struct Decrypted {
     pub plaintext: SecretBytes,
     /// The key that protected it.
     pub key_uri: String,
-    /// The key version.
-    pub key_version: String,
+    /// The key version, when known (always for envelopes).
+    pub key_version: Option<String>,
     /// The context it was bound to.
     pub context: EncryptionContext,
 }
@@ -228,7 +228,16 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     /// Decrypts an envelope; the key is found from its header. A non-empty `context` must
     /// equal the one the envelope was sealed with.
     async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted>;
-    /// A data key for the caller's own use, wrapped under the key (provider-native wrapping).
+    /// Decrypts a provider-native ciphertext with the named key: a data key's `ciphertext`
+    /// from [`Gateway::generate_data_key`], or a ciphertext made by the provider itself.
+    async fn decrypt_native(
+        &self,
+        key: &str,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Decrypted>;
+    /// A data key for the caller's own use, wrapped under the key (provider-native wrapping;
+    /// unwrap it with [`Gateway::decrypt_native`]).
     async fn generate_data_key(
         &self,
         key: &str,
@@ -310,7 +319,7 @@ mod tests {
         let d = Decrypted {
             plaintext: Zeroizing::new(b"top secret".to_vec()),
             key_uri: "local://k".into(),
-            key_version: "1".into(),
+            key_version: Some("1".into()),
             context: EncryptionContext::default(),
         };
         assert!(!format!("{d:?}").contains("top secret"));
