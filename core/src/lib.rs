@@ -22,6 +22,7 @@ pub use crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
     SecretBytes, Signature, parse_pairs,
 };
+pub use envelope::{EnvelopeAlgorithm, EnvelopeHeader, OpeningReader, SealingWriter};
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use key::{
     CreateKeyRequest, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
