@@ -1,8 +1,39 @@
 //! The audit model: one event schema for every provider and every way in (CLI, REST,
 //! console, cloud dialects). Events never carry plaintext, key material or tokens.
+//!
+//! # The hash chain
+//!
+//! Every stored row carries `hash = chain_hash(prev_hash, seq, event)`, where `prev_hash` is
+//! the previous row's `hash` ([`GENESIS_HASH`] for `seq` 1). Editing, deleting or reordering a
+//! row therefore breaks the chain at that row (or, for a deletion, at the row after the gap).
+//! The chain alone cannot notice rows cut off the *end*, nor a chain rewritten wholesale from
+//! some row on; compare [`AuditVerification::head`] with a copy kept elsewhere for that.
+//!
+//! [`chain_hash`] is specified byte for byte so that a verifier outside keygate can recompute
+//! it from an export (JSON lines or CSV carry every hashed field).
 
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::error::{Error, Result};
+
+/// The `prev_hash` of the first row: 64 zeros (the hex width of a SHA-256).
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Domain separation for [`chain_hash`]: a row hash can never be mistaken for a hash computed
+/// for another purpose, and a future encoding gets a new tag.
+const CHAIN_TAG: &str = "keygate-audit-v1";
+
+/// Fixed-width RFC 3339 in UTC with nanoseconds: text order is time order, which lets a store
+/// filter on the text column, and the text round-trips to the exact instant.
+const CANONICAL_TIME: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -14,6 +45,167 @@ pub enum AuditOutcome {
     Denied,
     /// The call was allowed but failed (see `error_kind`).
     Failure,
+}
+
+impl AuditOutcome {
+    /// The snake_case name used in JSON, CSV, the store and [`chain_hash`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuditOutcome {
+    type Err = Error;
+
+    /// Parses the name [`AuditOutcome::as_str`] produces.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for any other text.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "success" => Ok(Self::Success),
+            "denied" => Ok(Self::Denied),
+            "failure" => Ok(Self::Failure),
+            other => Err(Error::invalid(format!("unknown audit outcome {other:?}"))),
+        }
+    }
+}
+
+/// Formats an audit time the way the store and exports write it: RFC 3339 in UTC with exactly
+/// nine fractional digits (`2026-11-23T18:34:45.123456789Z`), so text order is time order.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a year outside 0000..=9999, which has no such form.
+pub fn canonical_time(time: OffsetDateTime) -> Result<String> {
+    let utc = time.to_offset(UtcOffset::UTC);
+    if !(0..=9999).contains(&utc.year()) {
+        return Err(Error::invalid(format!(
+            "audit time out of range: year {}",
+            utc.year()
+        )));
+    }
+    utc.format(CANONICAL_TIME)
+        .map_err(|e| Error::invalid(format!("audit time: {e}")))
+}
+
+/// One call to audit, before the log gives it a place in the chain: the fields of
+/// [`AuditEvent`] without `seq`, `prev_hash` and `hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAuditEvent {
+    /// When the call started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The request id the caller saw.
+    pub request_id: String,
+    /// Who called (token principal, or `local:<user>` for the embedded CLI).
+    pub principal: String,
+    /// Which way in: `cli`, `rest`, `console`, `aws`, `gcp`, `azure`, `scheduler`.
+    pub source: String,
+    /// The gateway action, as in [`crate::access::Action::as_str`].
+    pub action: String,
+    /// The provider the call went to, when known.
+    pub provider: Option<String>,
+    /// The key's URI, when the call was about one key.
+    pub key: Option<String>,
+    /// The key version used, when the provider said.
+    pub key_version: Option<String>,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The error kind ([`crate::ErrorKind::as_str`]) when it did not succeed.
+    pub error_kind: Option<String>,
+    /// How long the call took, in microseconds.
+    pub duration_us: u64,
+}
+
+impl NewAuditEvent {
+    /// Places the event in the chain at `seq` after a row whose hash is `prev_hash`
+    /// ([`GENESIS_HASH`] for `seq` 1), computing its [`chain_hash`].
+    pub fn into_chained(self, seq: u64, prev_hash: String) -> AuditEvent {
+        let hash = chain_hash(&prev_hash, seq, &self);
+        AuditEvent {
+            seq,
+            time: self.time,
+            request_id: self.request_id,
+            principal: self.principal,
+            source: self.source,
+            action: self.action,
+            provider: self.provider,
+            key: self.key,
+            key_version: self.key_version,
+            outcome: self.outcome,
+            error_kind: self.error_kind,
+            duration_us: self.duration_us,
+            prev_hash,
+            hash,
+        }
+    }
+}
+
+/// The hash of one chain row, as lowercase hex SHA-256.
+///
+/// The input is the concatenation of these encodings, in this order, with
+/// `str(s)` = the UTF-8 byte length as 8-byte big-endian, then the bytes;
+/// `opt(s)` = one byte `0x00` when absent, or `0x01` then `str(s)`;
+/// `u64(n)` = 8-byte big-endian:
+///
+/// 1. `str("keygate-audit-v1")`
+/// 2. `str(prev_hash)` (the hex text as given)
+/// 3. `u64(seq)`
+/// 4. `time` as nanoseconds since the Unix epoch, 16-byte big-endian two's complement
+///    (so the offset the time was written in does not matter, only the instant)
+/// 5. `str(request_id)`, `str(principal)`, `str(source)`, `str(action)`
+/// 6. `opt(provider)`, `opt(key)`, `opt(key_version)`
+/// 7. `str(outcome)` with the names of [`AuditOutcome::as_str`]
+/// 8. `opt(error_kind)`
+/// 9. `u64(duration_us)`
+///
+/// Every variable-length field is length-prefixed, so no two different rows share an input.
+pub fn chain_hash(prev_hash: &str, seq: u64, event: &NewAuditEvent) -> String {
+    fn put_str(ctx: &mut digest::Context, s: &str) {
+        // usize -> u64 cannot truncate on any platform Rust supports.
+        ctx.update(&(s.len() as u64).to_be_bytes());
+        ctx.update(s.as_bytes());
+    }
+    fn put_opt(ctx: &mut digest::Context, s: Option<&str>) {
+        match s {
+            None => ctx.update(&[0]),
+            Some(s) => {
+                ctx.update(&[1]);
+                put_str(ctx, s);
+            }
+        }
+    }
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    put_str(&mut ctx, CHAIN_TAG);
+    put_str(&mut ctx, prev_hash);
+    ctx.update(&seq.to_be_bytes());
+    ctx.update(&event.time.unix_timestamp_nanos().to_be_bytes());
+    put_str(&mut ctx, &event.request_id);
+    put_str(&mut ctx, &event.principal);
+    put_str(&mut ctx, &event.source);
+    put_str(&mut ctx, &event.action);
+    put_opt(&mut ctx, event.provider.as_deref());
+    put_opt(&mut ctx, event.key.as_deref());
+    put_opt(&mut ctx, event.key_version.as_deref());
+    put_str(&mut ctx, event.outcome.as_str());
+    put_opt(&mut ctx, event.error_kind.as_deref());
+    ctx.update(&event.duration_us.to_be_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in ctx.finish().as_ref() {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// One audited call, as stored: a row of the hash chain.
@@ -50,6 +242,77 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
+impl AuditEvent {
+    /// The event part of the row: everything but `seq`, `prev_hash` and `hash`.
+    pub fn event(&self) -> NewAuditEvent {
+        NewAuditEvent {
+            time: self.time,
+            request_id: self.request_id.clone(),
+            principal: self.principal.clone(),
+            source: self.source.clone(),
+            action: self.action.clone(),
+            provider: self.provider.clone(),
+            key: self.key.clone(),
+            key_version: self.key_version.clone(),
+            outcome: self.outcome,
+            error_kind: self.error_kind.clone(),
+            duration_us: self.duration_us,
+        }
+    }
+
+    /// The hash this row should carry given its fields and `prev_hash`; differs from
+    /// `self.hash` when the row was altered.
+    pub fn expected_hash(&self) -> String {
+        chain_hash(&self.prev_hash, self.seq, &self.event())
+    }
+
+    /// The CSV header matching [`AuditEvent::to_csv_row`], without a line ending.
+    pub fn csv_header() -> &'static str {
+        "seq,time,request_id,principal,source,action,provider,key,key_version,outcome,\
+         error_kind,duration_us,prev_hash,hash"
+    }
+
+    /// This row as one CSV record (RFC 4180: a field holding a comma, a double quote, CR or
+    /// LF is quoted and its quotes doubled), without a line ending. Absent fields are empty;
+    /// `time` is [`canonical_time`].
+    pub fn to_csv_row(&self) -> String {
+        // Stored events always have a canonical time; the nanosecond count is a lossless
+        // fallback for an event built by hand with an out-of-range year.
+        let time = canonical_time(self.time)
+            .unwrap_or_else(|_| self.time.unix_timestamp_nanos().to_string());
+        let fields: [&str; 14] = [
+            &self.seq.to_string(),
+            &time,
+            &self.request_id,
+            &self.principal,
+            &self.source,
+            &self.action,
+            self.provider.as_deref().unwrap_or(""),
+            self.key.as_deref().unwrap_or(""),
+            self.key_version.as_deref().unwrap_or(""),
+            self.outcome.as_str(),
+            self.error_kind.as_deref().unwrap_or(""),
+            &self.duration_us.to_string(),
+            &self.prev_hash,
+            &self.hash,
+        ];
+        let mut row = String::new();
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                row.push(',');
+            }
+            if field.contains([',', '"', '\r', '\n']) {
+                row.push('"');
+                row.push_str(&field.replace('"', "\"\""));
+                row.push('"');
+            } else {
+                row.push_str(field);
+            }
+        }
+        row
+    }
+}
+
 /// Filters and paging for reading the audit log. Every filter is optional; `after` is the
 /// cursor (a `seq`): rows with a greater `seq` are returned, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +343,57 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
+impl AuditQuery {
+    /// The page size when `limit` is not set.
+    pub const DEFAULT_LIMIT: u32 = 100;
+    /// The largest page; larger limits are clamped to it.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// The page size this query asks for: `limit`, defaulted and clamped.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a limit of 0.
+    pub fn page_size(&self) -> Result<u32> {
+        match self.limit {
+            None => Ok(Self::DEFAULT_LIMIT),
+            Some(0) => Err(Error::invalid("audit query limit must be at least 1")),
+            Some(n) => Ok(n.min(Self::MAX_LIMIT)),
+        }
+    }
+
+    /// Whether `event` passes every filter of this query, `after` included (`limit` is not a
+    /// filter). The live stream applies it to each new row; the store applies the same rules
+    /// in SQL.
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        self.after.is_none_or(|after| event.seq > after)
+            && self.since.is_none_or(|since| event.time >= since)
+            && self.until.is_none_or(|until| event.time < until)
+            && self
+                .key
+                .as_deref()
+                .is_none_or(|key| event.key.as_deref() == Some(key))
+            && self
+                .principal
+                .as_deref()
+                .is_none_or(|p| event.principal == p)
+            && self
+                .action
+                .as_deref()
+                .is_none_or(|pattern| action_matches(pattern, &event.action))
+            && self.outcome.is_none_or(|o| event.outcome == o)
+    }
+}
+
+/// Whether `action` matches `pattern`: equal, or, when `pattern` ends with `*`, starting with
+/// what comes before the `*` (`crypto:*` matches `crypto:encrypt`; a lone `*` matches all).
+/// A `*` anywhere else is an ordinary character.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => action.starts_with(prefix),
+        None => action == pattern,
+    }
+}
+
 /// The first row where the chain does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokenRow {
@@ -98,4 +412,265 @@ pub struct AuditVerification {
     pub head: Option<String>,
     /// The first broken row, or `None` when the whole chain verifies.
     pub first_broken: Option<BrokenRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use time::macros::datetime;
+
+    fn event() -> NewAuditEvent {
+        NewAuditEvent {
+            time: datetime!(2026-11-23 18:34:45.123456789 UTC),
+            request_id: "req-1".into(),
+            principal: "alice".into(),
+            source: "cli".into(),
+            action: "crypto:encrypt".into(),
+            provider: Some("local".into()),
+            key: Some("kg://local/demo".into()),
+            key_version: None,
+            outcome: AuditOutcome::Success,
+            error_kind: None,
+            duration_us: 1234,
+        }
+    }
+
+    fn stored(seq: u64) -> AuditEvent {
+        event().into_chained(seq, GENESIS_HASH.to_owned())
+    }
+
+    #[test]
+    fn chain_hash_matches_the_documented_encoding() {
+        // Computed outside keygate (Python hashlib over the encoding in the rustdoc).
+        let first = chain_hash(GENESIS_HASH, 1, &event());
+        assert_eq!(
+            first,
+            "0137d6df2a02eeec62f992cd7d9e8974878bf48892a07858b736744420ebdc82"
+        );
+        let second = NewAuditEvent {
+            request_id: "req-2".into(),
+            principal: "bob".into(),
+            source: "rest".into(),
+            action: "keys:create".into(),
+            provider: None,
+            key: None,
+            key_version: Some("v1".into()),
+            outcome: AuditOutcome::Failure,
+            error_kind: Some("not_found".into()),
+            duration_us: 7,
+            ..event()
+        };
+        assert_eq!(
+            chain_hash(&first, 2, &second),
+            "245ae9412d63b62ef88339cfc1b564ac365898955db68570aae010e0a043c4dd"
+        );
+    }
+
+    #[test]
+    fn every_field_changes_the_hash() {
+        let base = chain_hash(GENESIS_HASH, 1, &event());
+        let variants: Vec<Box<dyn Fn(&mut NewAuditEvent)>> = vec![
+            Box::new(|e| e.time += time::Duration::nanoseconds(1)),
+            Box::new(|e| e.request_id.push('x')),
+            Box::new(|e| e.principal.push('x')),
+            Box::new(|e| e.source.push('x')),
+            Box::new(|e| e.action.push('x')),
+            Box::new(|e| e.provider = None),
+            Box::new(|e| e.key = Some("kg://local/other".into())),
+            Box::new(|e| e.key_version = Some("1".into())),
+            Box::new(|e| e.outcome = AuditOutcome::Denied),
+            Box::new(|e| e.error_kind = Some("denied".into())),
+            Box::new(|e| e.duration_us += 1),
+        ];
+        for (i, change) in variants.iter().enumerate() {
+            let mut e = event();
+            change(&mut e);
+            assert_ne!(chain_hash(GENESIS_HASH, 1, &e), base, "field {i}");
+        }
+        assert_ne!(chain_hash(GENESIS_HASH, 2, &event()), base);
+        assert_ne!(chain_hash(&"1".repeat(64), 1, &event()), base);
+    }
+
+    #[test]
+    fn encoding_is_unambiguous_and_offset_free() {
+        // Moving bytes between adjacent fields must change the hash.
+        let a = NewAuditEvent {
+            request_id: "ab".into(),
+            principal: "c".into(),
+            ..event()
+        };
+        let b = NewAuditEvent {
+            request_id: "a".into(),
+            principal: "bc".into(),
+            ..event()
+        };
+        assert_ne!(
+            chain_hash(GENESIS_HASH, 1, &a),
+            chain_hash(GENESIS_HASH, 1, &b)
+        );
+        // Absent and empty are different values.
+        let none = NewAuditEvent {
+            key_version: None,
+            ..event()
+        };
+        let empty = NewAuditEvent {
+            key_version: Some(String::new()),
+            ..event()
+        };
+        assert_ne!(
+            chain_hash(GENESIS_HASH, 1, &none),
+            chain_hash(GENESIS_HASH, 1, &empty)
+        );
+        // The same instant written in another offset hashes the same.
+        let shifted = NewAuditEvent {
+            time: event()
+                .time
+                .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()),
+            ..event()
+        };
+        assert_eq!(
+            chain_hash(GENESIS_HASH, 1, &shifted),
+            chain_hash(GENESIS_HASH, 1, &event())
+        );
+    }
+
+    #[test]
+    fn chained_rows_link_and_round_trip() {
+        assert_eq!(GENESIS_HASH.len(), 64);
+        assert!(GENESIS_HASH.bytes().all(|b| b == b'0'));
+        let first = stored(1);
+        assert_eq!(first.prev_hash, GENESIS_HASH);
+        assert_eq!(first.hash, first.expected_hash());
+        assert_eq!(first.event(), event());
+        let second = event().into_chained(2, first.hash.clone());
+        assert_eq!(second.prev_hash, first.hash);
+        assert_ne!(second.hash, first.hash);
+        let mut edited = second.clone();
+        edited.principal = "mallory".into();
+        assert_ne!(edited.expected_hash(), edited.hash);
+    }
+
+    #[test]
+    fn canonical_time_is_fixed_width_utc() {
+        let t = datetime!(2026-01-02 03:04:05 +02:00);
+        assert_eq!(canonical_time(t).unwrap(), "2026-01-02T01:04:05.000000000Z");
+        let later = canonical_time(datetime!(2026-01-02 01:04:05.5 UTC)).unwrap();
+        assert!(canonical_time(t).unwrap() < later);
+        let parsed = OffsetDateTime::parse(
+            &canonical_time(event().time).unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(parsed, event().time);
+        let err = canonical_time(datetime!(-0001-01-01 0:00 UTC)).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn outcome_names_round_trip() {
+        for o in [
+            AuditOutcome::Success,
+            AuditOutcome::Denied,
+            AuditOutcome::Failure,
+        ] {
+            assert_eq!(o.as_str().parse::<AuditOutcome>().unwrap(), o);
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+        }
+        assert!("Success".parse::<AuditOutcome>().is_err());
+    }
+
+    #[test]
+    fn csv_quotes_per_rfc_4180() {
+        let header = AuditEvent::csv_header();
+        assert_eq!(header.split(',').count(), 14);
+        assert!(header.starts_with("seq,time,request_id,"));
+        assert!(header.ends_with(",duration_us,prev_hash,hash"));
+
+        let row = stored(7).to_csv_row();
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields.len(), 14);
+        assert_eq!(fields[0], "7");
+        assert_eq!(fields[1], "2026-11-23T18:34:45.123456789Z");
+        assert_eq!(fields[6], "local");
+        assert_eq!(fields[8], "", "absent key_version is empty");
+        assert_eq!(fields[9], "success");
+        assert_eq!(fields[11], "1234");
+        assert_eq!(fields[12], GENESIS_HASH);
+
+        let mut odd = stored(8);
+        odd.principal = "a,b".into();
+        odd.request_id = "say \"hi\"".into();
+        odd.source = "line\nbreak".into();
+        odd.action = "cr\rx".into();
+        let row = odd.to_csv_row();
+        assert!(row.contains(",\"say \"\"hi\"\"\",\"a,b\",\"line\nbreak\",\"cr\rx\","));
+        assert!(!row.ends_with('\n'));
+    }
+
+    #[test]
+    fn query_matches_each_filter() {
+        let e = stored(5);
+        assert!(AuditQuery::default().matches(&e));
+        let q = |f: fn(&mut AuditQuery)| {
+            let mut q = AuditQuery::default();
+            f(&mut q);
+            q.matches(&e)
+        };
+        assert!(q(|q| q.after = Some(4)));
+        assert!(!q(|q| q.after = Some(5)));
+        assert!(q(
+            |q| q.since = Some(datetime!(2026-11-23 18:34:45.123456789 UTC))
+        ));
+        assert!(!q(|q| q.since = Some(datetime!(2026-11-23 18:34:46 UTC))));
+        assert!(q(|q| q.until = Some(datetime!(2026-11-23 18:34:46 UTC))));
+        assert!(!q(
+            |q| q.until = Some(datetime!(2026-11-23 18:34:45.123456789 UTC))
+        ));
+        assert!(q(|q| q.key = Some("kg://local/demo".into())));
+        assert!(!q(|q| q.key = Some("kg://local/other".into())));
+        assert!(q(|q| q.principal = Some("alice".into())));
+        assert!(!q(|q| q.principal = Some("alic".into())));
+        assert!(q(|q| q.outcome = Some(AuditOutcome::Success)));
+        assert!(!q(|q| q.outcome = Some(AuditOutcome::Denied)));
+        assert!(q(|q| q.action = Some("crypto:encrypt".into())));
+        assert!(q(|q| q.action = Some("crypto:*".into())));
+        assert!(q(|q| q.action = Some("*".into())));
+        assert!(!q(|q| q.action = Some("crypto:".into())));
+        assert!(!q(|q| q.action = Some("keys:*".into())));
+        // A row without a key never matches a key filter.
+        let mut keyless = stored(6);
+        keyless.key = None;
+        let by_key = AuditQuery {
+            key: Some("kg://local/demo".into()),
+            ..AuditQuery::default()
+        };
+        assert!(!by_key.matches(&keyless));
+    }
+
+    #[test]
+    fn action_patterns() {
+        assert!(action_matches("crypto:*", "crypto:decrypt"));
+        assert!(action_matches("crypto:*", "crypto:"));
+        assert!(!action_matches("crypto:*", "crypt"));
+        assert!(action_matches("*", "anything"));
+        assert!(!action_matches("c*o:encrypt", "crypto:encrypt"));
+        assert!(action_matches("c*o", "c*o"));
+    }
+
+    #[test]
+    fn page_size_defaults_and_clamps() {
+        let with = |limit| AuditQuery {
+            limit,
+            ..AuditQuery::default()
+        };
+        assert_eq!(with(None).page_size().unwrap(), 100);
+        assert_eq!(with(Some(7)).page_size().unwrap(), 7);
+        assert_eq!(with(Some(50_000)).page_size().unwrap(), 1000);
+        assert_eq!(
+            with(Some(0)).page_size().unwrap_err().kind(),
+            crate::ErrorKind::InvalidArgument
+        );
+    }
 }
