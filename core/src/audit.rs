@@ -470,18 +470,18 @@ mod tests {
     #[test]
     fn every_field_changes_the_hash() {
         let base = chain_hash(GENESIS_HASH, 1, &event());
-        let variants: Vec<Box<dyn Fn(&mut NewAuditEvent)>> = vec![
-            Box::new(|e| e.time += time::Duration::nanoseconds(1)),
-            Box::new(|e| e.request_id.push('x')),
-            Box::new(|e| e.principal.push('x')),
-            Box::new(|e| e.source.push('x')),
-            Box::new(|e| e.action.push('x')),
-            Box::new(|e| e.provider = None),
-            Box::new(|e| e.key = Some("kg://local/other".into())),
-            Box::new(|e| e.key_version = Some("1".into())),
-            Box::new(|e| e.outcome = AuditOutcome::Denied),
-            Box::new(|e| e.error_kind = Some("denied".into())),
-            Box::new(|e| e.duration_us += 1),
+        let variants: [fn(&mut NewAuditEvent); 11] = [
+            |e| e.time += time::Duration::nanoseconds(1),
+            |e| e.request_id.push('x'),
+            |e| e.principal.push('x'),
+            |e| e.source.push('x'),
+            |e| e.action.push('x'),
+            |e| e.provider = None,
+            |e| e.key = Some("kg://local/other".into()),
+            |e| e.key_version = Some("1".into()),
+            |e| e.outcome = AuditOutcome::Denied,
+            |e| e.error_kind = Some("denied".into()),
+            |e| e.duration_us += 1,
         ];
         for (i, change) in variants.iter().enumerate() {
             let mut e = event();
