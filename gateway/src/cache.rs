@@ -263,9 +263,9 @@ impl DataKeyCache {
     /// Caches a data key the provider just generated for `key_uri` and `context`, counting
     /// the envelope of `bytes` plaintext bytes it is about to seal as its first use.
     ///
-    /// Nothing is cached when the cache is off, when that first envelope already reaches
-    /// `max_bytes` or `max_messages` (the key has no use left), or over an older entry's
-    /// remaining uses (the new key replaces it).
+    /// Nothing is cached when the cache is off or when that first envelope already reaches
+    /// `max_bytes` or `max_messages` (the key has no use left). An entry already cached for
+    /// the same key and context (another request raced this one) is replaced.
     pub fn put_for_encrypt(
         &self,
         key_uri: &str,
@@ -276,7 +276,6 @@ impl DataKeyCache {
         let Some(shared) = &self.shared else { return };
         let id = encrypt_id(key_uri, context);
         if shared.config.max_messages <= 1 || bytes >= shared.config.max_bytes {
-            shared.lock().remove(&id);
             return;
         }
         shared.insert(
