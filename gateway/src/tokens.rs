@@ -10,11 +10,10 @@
 //! the same [`Error::Unauthenticated`] with the same text, so a caller learns nothing about
 //! which part was wrong.
 
+mod format;
+
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{SHA256, digest};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keygate_core::access::{AccessPolicy, Identity};
 use keygate_core::api::{IssuedToken, TokenInfo, TokenRequest};
 use keygate_core::{Clock, Error, Result, SystemClock};
@@ -23,19 +22,15 @@ use sqlx::sqlite::SqliteRow;
 use subtle::ConstantTimeEq;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use zeroize::Zeroizing;
 
 use crate::store::GatewayStore;
+use format::{new_id, new_secret, parse_token, render, secret_hash};
 
-/// What every token starts with, so scanners and people recognise one.
-pub const TOKEN_PREFIX: &str = "kgt_";
+pub use format::{TOKEN_PREFIX, validate_principal};
+
 /// The longest lifetime a token can be issued for, in days (ten years).
 pub const MAX_EXPIRY_DAYS: u32 = 3650;
 
-const ID_BYTES: usize = 6;
-const SECRET_BYTES: usize = 32;
-/// `kgt_` + 12 + `.` + 43: anything longer is rejected before any work.
-const TOKEN_LEN: usize = TOKEN_PREFIX.len() + 2 * ID_BYTES + 1 + 43;
 /// The one message for every authentication failure (no oracle).
 const AUTH_FAILED: &str = "invalid, expired or revoked token";
 /// `last_used` is refreshed at most this often per token, so authenticating is a read, not
@@ -69,55 +64,6 @@ fn parse_time(text: &str) -> Result<OffsetDateTime> {
 
 fn parse_opt_time(text: Option<String>) -> Result<Option<OffsetDateTime>> {
     text.as_deref().map(parse_time).transpose()
-}
-
-fn secret_hash(secret: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest(&SHA256, secret).as_ref());
-    out
-}
-
-fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
-    let mut buf = Zeroizing::new([0u8; N]);
-    aws_lc_rs::rand::fill(buf.as_mut())
-        .map_err(|_| Error::Unavailable("random number generator failed".to_owned()))?;
-    Ok(buf)
-}
-
-/// Checks a principal name: 1–128 characters of `A-Z a-z 0-9 . _ @ : -`.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] naming the problem.
-pub fn validate_principal(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 128 {
-        return Err(Error::invalid("principal must be 1 to 128 characters long"));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | ':' | '-')))
-    {
-        return Err(Error::invalid(format!(
-            "principal `{name}` contains `{bad}`; use letters, digits, `.`, `_`, `@`, `:` and `-`"
-        )));
-    }
-    Ok(())
-}
-
-/// Splits a presented token into its id and decoded secret; `None` for anything malformed.
-fn parse_token(bearer: &str) -> Option<(&str, Zeroizing<Vec<u8>>)> {
-    if bearer.len() != TOKEN_LEN {
-        return None;
-    }
-    let (id, secret) = bearer.strip_prefix(TOKEN_PREFIX)?.split_once('.')?;
-    let id_ok = id.len() == 2 * ID_BYTES
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !id_ok {
-        return None;
-    }
-    let secret = Zeroizing::new(URL_SAFE_NO_PAD.decode(secret).ok()?);
-    (secret.len() == SECRET_BYTES).then_some((id, secret))
 }
 
 fn token_info(row: &SqliteRow) -> Result<TokenInfo> {
@@ -170,14 +116,14 @@ impl TokenStore {
                 )));
             }
         };
-        let secret = random::<SECRET_BYTES>()?;
+        let secret = new_secret()?;
         let hash = secret_hash(secret.as_ref());
         // A fresh id collides with probability 2^-48 per existing token; retry a few times
         // rather than fail on the rare clash.
         let mut attempts = 0;
         let id = loop {
             attempts += 1;
-            let id = hex::encode(random::<ID_BYTES>()?.as_ref());
+            let id = new_id()?;
             let inserted = sqlx::query(
                 "INSERT INTO tokens (id, principal, role, secret_hash, created, expires) \
                  VALUES (?, ?, ?, ?, ?, ?)",
@@ -196,13 +142,7 @@ impl TokenStore {
                 Err(e) => return Err(db_err(e)),
             }
         };
-        // Built in place with room reserved up front, so no reallocation leaves a stray copy
-        // of the secret behind.
-        let mut token = Zeroizing::new(String::with_capacity(TOKEN_LEN));
-        token.push_str(TOKEN_PREFIX);
-        token.push_str(&id);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(secret.as_ref(), &mut token);
+        let token = render(&id, &secret);
         Ok(IssuedToken {
             info: TokenInfo {
                 id,
@@ -348,7 +288,11 @@ impl TokenStore {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::format::{SECRET_BYTES, TOKEN_LEN};
     use super::*;
+    use aws_lc_rs::digest::{SHA256, digest};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use keygate_core::access::Role;
     use keygate_core::{ErrorKind, ManualClock};
 
@@ -544,22 +488,6 @@ mod tests {
             assert!(!format!("{err:?}").contains(secret));
         }
         tokens.authenticate(&good.token).await.unwrap();
-    }
-
-    #[test]
-    fn only_exact_token_shapes_parse() {
-        let secret = URL_SAFE_NO_PAD.encode([7u8; SECRET_BYTES]);
-        let token = format!("kgt_0123456789ab.{secret}");
-        let (id, bytes) = parse_token(&token).unwrap();
-        assert_eq!(
-            (id, bytes.as_slice()),
-            ("0123456789ab", [7u8; SECRET_BYTES].as_slice())
-        );
-        let short = URL_SAFE_NO_PAD.encode([7u8; SECRET_BYTES - 1]);
-        assert!(parse_token(&format!("kgt_0123456789ab.{short}")).is_none());
-        assert!(parse_token(&format!("kgt_0123456789a.{secret}x")).is_none());
-        // Standard base64 (`+`) is not base64url.
-        assert!(parse_token(&format!("kgt_0123456789ab.+{}", &secret[1..])).is_none());
     }
 
     #[tokio::test]
