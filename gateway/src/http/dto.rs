@@ -1,0 +1,449 @@
+//! The JSON bodies of the REST API, shared by the server and [`crate::client::HttpGateway`]
+//! so the two cannot disagree. Binary fields are standard base64 strings; fields that carry
+//! secrets (plaintext, data keys, tokens) are [`Zeroizing`] and redacted in `Debug`.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use keygate_core::access::Identity;
+use keygate_core::api::{ProviderSummary, TokenInfo};
+use keygate_core::audit::AuditEvent;
+use keygate_core::{
+    EncryptionContext, Error, KeySpec, KeyUsage, Labels, MacAlgorithm, Result, RotationSchedule,
+    SecretBytes, SigningAlgorithm,
+};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Standard base64 of `bytes`.
+pub fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Standard base64 of secret bytes, into a string that is wiped on drop.
+pub fn b64_secret(bytes: &[u8]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(bytes.len().div_ceil(3) * 4));
+    STANDARD.encode_string(bytes, &mut out);
+    out
+}
+
+/// Decodes the base64 field `field`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the field (never echoing its value).
+pub fn unb64(field: &str, value: &str) -> Result<Vec<u8>> {
+    STANDARD
+        .decode(value)
+        .map_err(|_| Error::invalid(format!("`{field}` is not valid standard base64")))
+}
+
+/// Decodes a secret base64 field straight into wiped memory.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the field (never echoing its value).
+pub fn unb64_secret(field: &str, value: &str) -> Result<SecretBytes> {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() / 4 * 3 + 3));
+    STANDARD
+        .decode_vec(value, &mut out)
+        .map_err(|_| Error::invalid(format!("`{field}` is not valid standard base64")))?;
+    Ok(out)
+}
+
+/// `{"status": ...}` of `/v1/health` and `/v1/ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// `ok` or `ready`.
+    pub status: String,
+}
+
+/// `{"ok": true}` of `/v1/noop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Noop {
+    /// Always true.
+    pub ok: bool,
+}
+
+/// `GET /v1/whoami`.
+pub type WhoAmI = Identity;
+/// `GET /v1/providers`.
+pub type Providers = Vec<ProviderSummary>;
+
+/// `POST /v1/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateKeyBody {
+    /// The provider (default: the first registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The key name.
+    pub name: String,
+    /// The spec.
+    pub spec: KeySpec,
+    /// The usage (default: the spec's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<KeyUsage>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Labels>,
+    /// Automatic rotation every this many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_period_days: Option<u32>,
+}
+
+/// `POST /v1/keys/{key}/delete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteBody {
+    /// Days before the key material is destroyed.
+    pub pending_days: u32,
+}
+
+/// `GET/PUT /v1/keys/{key}/rotation` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationBody {
+    /// The schedule, or null when automatic rotation is off.
+    pub schedule: Option<RotationSchedule>,
+}
+
+/// `PUT /v1/keys/{key}/rotation` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRotationBody {
+    /// Days between rotations, or null to turn automatic rotation off.
+    pub period_days: Option<u32>,
+}
+
+/// `GET /v1/keys/{key}/public-key` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeyBody {
+    /// PEM SubjectPublicKeyInfo.
+    pub pem: String,
+    /// Base64 DER SubjectPublicKeyInfo.
+    pub der: String,
+    /// The version it belongs to.
+    pub key_version: String,
+    /// The key's spec.
+    pub spec: KeySpec,
+}
+
+/// `?version=` of the public-key route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionQuery {
+    /// A key version (default: the primary).
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// `?provider=` of `GET /v1/keys`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderQuery {
+    /// Only this provider's keys.
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// `POST /v1/encrypt`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct EncryptBody {
+    /// The key reference.
+    pub key: String,
+    /// Base64 plaintext.
+    pub plaintext: Zeroizing<String>,
+    /// Encryption context.
+    #[serde(default)]
+    pub context: EncryptionContext,
+}
+
+/// `POST /v1/encrypt` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedBody {
+    /// Base64 envelope.
+    pub ciphertext: String,
+    /// The key that sealed it.
+    pub key_uri: String,
+    /// The key version that wrapped the data key.
+    pub key_version: String,
+}
+
+/// `POST /v1/decrypt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecryptBody {
+    /// Base64 envelope (or a provider-native ciphertext, with `key`).
+    pub ciphertext: String,
+    /// The context it was sealed with (empty: not checked for envelopes).
+    #[serde(default)]
+    pub context: EncryptionContext,
+    /// The key, for a ciphertext that is not an envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// `POST /v1/decrypt` response.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct DecryptedBody {
+    /// Base64 plaintext.
+    pub plaintext: Zeroizing<String>,
+    /// The key that protected it.
+    pub key_uri: String,
+    /// The key version, when known.
+    pub key_version: Option<String>,
+    /// The context it was bound to.
+    pub context: EncryptionContext,
+}
+
+/// `POST /v1/generate-data-key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataKeyBody {
+    /// The key reference.
+    pub key: String,
+    /// `AES_256` (default) or `AES_128`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<keygate_core::DataKeySpec>,
+    /// Encryption context.
+    #[serde(default)]
+    pub context: EncryptionContext,
+}
+
+/// `POST /v1/generate-data-key` response.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct DataKeyResponse {
+    /// Base64 data key.
+    pub plaintext: Zeroizing<String>,
+    /// Base64 wrapped data key (unwrap with `/v1/decrypt` and `key`).
+    pub ciphertext: String,
+    /// The key version that wrapped it.
+    pub key_version: String,
+}
+
+/// `POST /v1/envelope/begin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeginEnvelopeBody {
+    /// The key reference.
+    pub key: String,
+    /// Encryption context.
+    #[serde(default)]
+    pub context: EncryptionContext,
+}
+
+/// `POST /v1/envelope/begin` response.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SealingKeyBody {
+    /// Base64 of the encoded envelope header.
+    pub header: String,
+    /// Base64 data key.
+    pub data_key: Zeroizing<String>,
+}
+
+/// `POST /v1/envelope/open`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenEnvelopeBody {
+    /// Base64 of the encoded envelope header.
+    pub header: String,
+    /// Encryption context (empty: not checked).
+    #[serde(default)]
+    pub context: EncryptionContext,
+}
+
+/// `POST /v1/envelope/open` response.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct DataKeyOnly {
+    /// Base64 data key.
+    pub data_key: Zeroizing<String>,
+}
+
+/// `POST /v1/sign`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignBody {
+    /// The key reference.
+    pub key: String,
+    /// Base64 message.
+    pub message: String,
+    /// The algorithm.
+    pub algorithm: SigningAlgorithm,
+}
+
+/// `POST /v1/sign` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureBody {
+    /// Base64 signature.
+    pub signature: String,
+    /// The version that signed.
+    pub key_version: String,
+    /// The algorithm.
+    pub algorithm: SigningAlgorithm,
+}
+
+/// `POST /v1/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyBody {
+    /// The key reference.
+    pub key: String,
+    /// Base64 message.
+    pub message: String,
+    /// Base64 signature.
+    pub signature: String,
+    /// The algorithm.
+    pub algorithm: SigningAlgorithm,
+    /// The version that signed (default: the primary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<String>,
+}
+
+/// `{"valid": bool}` of the verify endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Valid {
+    /// Whether the signature or MAC verified.
+    pub valid: bool,
+}
+
+/// `POST /v1/mac`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacBody {
+    /// The key reference.
+    pub key: String,
+    /// Base64 message.
+    pub message: String,
+}
+
+/// `POST /v1/mac` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacResponse {
+    /// Base64 tag.
+    pub mac: String,
+    /// The version that computed it.
+    pub key_version: String,
+    /// The algorithm.
+    pub algorithm: MacAlgorithm,
+}
+
+/// `POST /v1/mac/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacVerifyBody {
+    /// The key reference.
+    pub key: String,
+    /// Base64 message.
+    pub message: String,
+    /// Base64 tag.
+    pub mac: String,
+}
+
+/// `POST /v1/aliases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAliasBody {
+    /// The alias name (without `alias/`).
+    pub name: String,
+    /// The key it points at.
+    pub key: String,
+}
+
+/// `PUT /v1/aliases/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateAliasBody {
+    /// The key it should point at.
+    pub key: String,
+}
+
+/// `GET /v1/audit` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// Events, oldest first.
+    pub items: Vec<AuditEvent>,
+    /// Pass as `after` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/tokens` response.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct IssuedTokenBody {
+    /// The bearer token; shown only now.
+    pub token: Zeroizing<String>,
+    /// Its listing.
+    pub info: TokenInfo,
+}
+
+macro_rules! redacted_debug {
+    ($ty:ident { $($field:ident),* } secret $secret:ident) => {
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .field(stringify!($secret), &"<redacted>")
+                    .finish()
+            }
+        }
+    };
+}
+
+redacted_debug!(EncryptBody { key, context } secret plaintext);
+redacted_debug!(DecryptedBody { key_uri, key_version, context } secret plaintext);
+redacted_debug!(DataKeyResponse { ciphertext, key_version } secret plaintext);
+redacted_debug!(SealingKeyBody { header } secret data_key);
+redacted_debug!(DataKeyOnly {} secret data_key);
+redacted_debug!(IssuedTokenBody { info } secret token);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn base64_roundtrips_and_errors_name_the_field_only() {
+        assert_eq!(unb64("m", &b64(b"hello")).unwrap(), b"hello");
+        assert_eq!(
+            *unb64_secret("p", &b64_secret(b"s3cret")).unwrap(),
+            b"s3cret"
+        );
+        let e = unb64("signature", "!!not-b64-XYZ").unwrap_err().to_string();
+        assert!(e.contains("signature") && !e.contains("XYZ"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let secret = b64_secret(b"the-plaintext-marker");
+        let bodies = [
+            format!(
+                "{:?}",
+                EncryptBody {
+                    key: "k".into(),
+                    plaintext: secret.clone(),
+                    context: EncryptionContext::new(),
+                }
+            ),
+            format!(
+                "{:?}",
+                DecryptedBody {
+                    plaintext: secret.clone(),
+                    key_uri: "local://k".into(),
+                    key_version: None,
+                    context: EncryptionContext::new(),
+                }
+            ),
+            format!(
+                "{:?}",
+                DataKeyResponse {
+                    plaintext: secret.clone(),
+                    ciphertext: "x".into(),
+                    key_version: "1".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                SealingKeyBody {
+                    header: "h".into(),
+                    data_key: secret.clone(),
+                }
+            ),
+            format!(
+                "{:?}",
+                DataKeyOnly {
+                    data_key: secret.clone(),
+                }
+            ),
+        ];
+        for dbg in bodies {
+            assert!(!dbg.contains(secret.as_str()), "{dbg}");
+            assert!(dbg.contains("<redacted>"), "{dbg}");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Prometheus metrics in the text exposition format, written by hand (a few counters and one
+//! histogram do not justify a metrics framework).
+//!
+//! Labels are route templates (`/v1/keys/{key}`), methods and statuses only: never a key
+//! name or a principal, which would leak who uses what and grow without bound.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    /// Per bucket (not cumulative; summed when rendered), plus the overflow slot.
+    counts: [u64; BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(String, &'static str, u16), u64>,
+    latency: BTreeMap<(String, &'static str), Histogram>,
+}
+
+/// The gateway's HTTP metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+    rate_limited: AtomicU64,
+}
+
+/// Everything rendered besides the HTTP counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtraGauges {
+    /// Audit rows committed since the gateway started.
+    pub audit_rows: u64,
+    /// Audit batches that failed.
+    pub audit_failed_batches: u64,
+}
+
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        // Arbitrary methods would be an unbounded label.
+        _ => "OTHER",
+    }
+}
+
+impl Metrics {
+    /// Records one finished request.
+    pub fn observe(
+        &self,
+        route: &str,
+        method: &axum::http::Method,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let method = method_label(method);
+        let secs = elapsed.as_secs_f64();
+        let slot = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *inner
+            .requests
+            .entry((route.to_owned(), method, status))
+            .or_default() += 1;
+        let h = inner.latency.entry((route.to_owned(), method)).or_default();
+        h.counts[slot] += 1;
+        h.sum += secs;
+        h.count += 1;
+    }
+
+    /// Counts one request refused by the rate limiter.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self, extra: ExtraGauges) -> String {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = String::new();
+        // Writing into a String cannot fail, hence the ignored results.
+        out.push_str(
+            "# HELP keygate_http_requests_total HTTP requests by route, method and status.\n",
+        );
+        out.push_str("# TYPE keygate_http_requests_total counter\n");
+        for ((route, method, status), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "keygate_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+        out.push_str(
+            "# HELP keygate_http_request_duration_seconds HTTP request latency by route and method.\n",
+        );
+        out.push_str("# TYPE keygate_http_request_duration_seconds histogram\n");
+        for ((route, method), h) in &inner.latency {
+            let labels = format!("route=\"{}\",method=\"{method}\"", escape(route));
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(h.counts.iter()) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "keygate_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "keygate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "keygate_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "keygate_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        drop(inner);
+        out.push_str(
+            "# HELP keygate_rate_limited_total Requests refused by the per-principal rate limit.\n",
+        );
+        out.push_str("# TYPE keygate_rate_limited_total counter\n");
+        let _ = writeln!(
+            out,
+            "keygate_rate_limited_total {}",
+            self.rate_limited.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP keygate_audit_rows_written_total Audit rows committed since start.\n");
+        out.push_str("# TYPE keygate_audit_rows_written_total counter\n");
+        let _ = writeln!(out, "keygate_audit_rows_written_total {}", extra.audit_rows);
+        out.push_str(
+            "# HELP keygate_audit_failed_batches_total Audit batches that could not be written.\n",
+        );
+        out.push_str("# TYPE keygate_audit_failed_batches_total counter\n");
+        let _ = writeln!(
+            out,
+            "keygate_audit_failed_batches_total {}",
+            extra.audit_failed_batches
+        );
+        out
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline) per the exposition format.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.observe(
+            "/v1/keys/{key}",
+            &Method::GET,
+            200,
+            Duration::from_micros(300),
+        );
+        m.observe(
+            "/v1/keys/{key}",
+            &Method::GET,
+            200,
+            Duration::from_millis(3),
+        );
+        m.observe("/v1/keys/{key}", &Method::GET, 404, Duration::from_secs(30));
+        m.rate_limited();
+        let text = m.render(ExtraGauges {
+            audit_rows: 7,
+            audit_failed_batches: 0,
+        });
+        assert!(text.contains(
+            "keygate_http_requests_total{route=\"/v1/keys/{key}\",method=\"GET\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("le=\"0.0005\"} 1\n"), "{text}");
+        assert!(text.contains("le=\"0.005\"} 2\n"), "{text}");
+        assert!(text.contains("le=\"10\"} 2\n"), "{text}");
+        assert!(text.contains("le=\"+Inf\"} 3\n"), "{text}");
+        assert!(text.contains("keygate_rate_limited_total 1\n"));
+        assert!(text.contains("keygate_audit_rows_written_total 7\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

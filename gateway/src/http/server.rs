@@ -1,0 +1,173 @@
+//! Running the API: listening (plain HTTP, or HTTPS through rustls when a certificate and key
+//! are configured), graceful shutdown, and the maintenance scheduler beside it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use keygate_core::{Error, Result};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::{AppState, router};
+use crate::config::Config;
+use crate::service::Service;
+
+/// A gateway bound to its socket but not yet serving: lets the caller learn the address
+/// (tests listen on `127.0.0.1:0`) before requests arrive.
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    tls: Option<RustlsConfig>,
+    state: AppState,
+    grace: Duration,
+    scheduler_every: Option<Duration>,
+}
+
+/// Binds the listener of `config.server` (and loads its TLS certificate and key, when set).
+///
+/// # Errors
+/// [`Error::Unavailable`] when the address cannot be bound; [`Error::InvalidArgument`] when
+/// the certificate or key cannot be read or do not form a usable pair.
+pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer> {
+    let server = config.server.clone();
+    let tls = match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
+                Error::invalid(format!(
+                    "TLS certificate {} / key {}: {e}",
+                    cert.display(),
+                    key.display()
+                ))
+            })?)
+        }
+        _ => None,
+    };
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .and_then(|l| l.into_std())
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", server.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Unavailable(format!("listener address: {e}")))?;
+    let grace = Duration::from_secs(server.shutdown_grace_secs);
+    let scheduler_every = (config.scheduler.interval_secs > 0)
+        .then(|| Duration::from_secs(config.scheduler.interval_secs));
+    Ok(BoundServer {
+        listener,
+        addr,
+        tls,
+        state: AppState::new(service, server),
+        grace,
+        scheduler_every,
+    })
+}
+
+/// Binds, logs the address and serves until `shutdown` completes, then lets in-flight
+/// requests finish for up to `server.shutdown_grace_secs`.
+///
+/// # Errors
+/// As [`bind`] and [`BoundServer::run`].
+pub async fn serve(
+    service: Arc<Service>,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    bind(service, config).await?.run(shutdown).await
+}
+
+impl BoundServer {
+    /// The bound address (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// True when serving HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// `http://addr` or `https://addr`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The state the handlers will share (metrics, limiter).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes; runs the maintenance scheduler meanwhile.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the server fails.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let Self {
+            listener,
+            addr,
+            tls,
+            state,
+            grace,
+            scheduler_every,
+        } = self;
+        tracing::info!(%addr, tls = tls.is_some(), "keygate gateway listening");
+        let handle: Handle<SocketAddr> = Handle::new();
+        let watcher = {
+            let handle = handle.clone();
+            let state = state.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+                state.begin_shutdown();
+                handle.graceful_shutdown(Some(grace));
+            })
+        };
+        let scheduler = scheduler_every.map(|every| {
+            tokio::spawn(scheduler_loop(
+                state.service.clone(),
+                every,
+                state.shutdown.clone(),
+            ))
+        });
+        let app = router(state.clone()).into_make_service();
+        let served = match tls {
+            Some(config) => match axum_server::tls_rustls::from_tcp_rustls(listener, config) {
+                Ok(server) => server.handle(handle).serve(app).await,
+                Err(e) => Err(e),
+            },
+            None => match axum_server::from_tcp(listener) {
+                Ok(server) => server.handle(handle).serve(app).await,
+                Err(e) => Err(e),
+            },
+        };
+        watcher.abort();
+        state.begin_shutdown();
+        if let Some(task) = scheduler {
+            // The loop stops at the shutdown signal; a panic in it is already logged.
+            let _ = task.await;
+        }
+        tracing::info!(%addr, "keygate gateway stopped");
+        served.map_err(|e| Error::Unavailable(format!("HTTP server on {addr}: {e}")))
+    }
+}
+
+/// One maintenance pass every `every` (scheduled rotations, expired deletions) until
+/// shutdown. The first pass runs one interval after start, not at once: a restart loop must
+/// not turn into a rotation loop.
+async fn scheduler_loop(service: Arc<Service>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        // `wait_for` hands back a borrow of the value, which must not live in the task.
+        let stopped = async { stop.wait_for(|s| *s).await.is_ok() };
+        tokio::select! {
+            _ = stopped => return,
+            _ = ticks.tick() => service.run_maintenance(OffsetDateTime::now_utc()).await,
+        }
+    }
+}
