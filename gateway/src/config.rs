@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use keygate_core::{Error, Result};
 use serde::Deserialize;
 
+use crate::audit::AuditConfig;
+use crate::cache::CacheConfig;
+
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "KEYGATE_CONFIG";
 
@@ -30,6 +33,12 @@ pub struct Config {
     /// The gateway's own store (aliases, audit, tokens, access policy).
     #[serde(default)]
     pub store: StoreConfig,
+    /// Audit log tuning.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// The data-key cache of envelope encryption (off by default).
+    #[serde(default)]
+    pub cache: CacheConfig,
     /// The maintenance scheduler of `keygate serve`.
     #[serde(default)]
     pub scheduler: SchedulerConfig,

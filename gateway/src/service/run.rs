@@ -1,0 +1,181 @@
+//! How one call runs: authorize, call the provider, write the audit row, and only then
+//! answer.
+
+use std::future::Future;
+use std::time::Instant;
+
+use keygate_core::access::{AccessPolicy, Action, KeyAttrs};
+use keygate_core::audit::{AuditOutcome, NewAuditEvent};
+use keygate_core::{Error, KeyMetadata, Result};
+use time::OffsetDateTime;
+
+use super::Session;
+use crate::registry::ResolvedKey;
+
+/// The audit row of one call, filled in as the call learns what it is about.
+pub(super) struct Audit<'s> {
+    session: &'s Session,
+    action: Action,
+    request_id: String,
+    time: OffsetDateTime,
+    started: Instant,
+    pub(super) provider: Option<String>,
+    pub(super) key: Option<String>,
+    pub(super) key_version: Option<String>,
+    denied: bool,
+}
+
+impl Audit<'_> {
+    /// Records the key the call is about.
+    pub(super) fn set_key(&mut self, provider: &str, uri: String) {
+        self.provider = Some(provider.to_owned());
+        self.key = Some(uri);
+    }
+
+    /// The policy refused: the row says `denied`, the caller gets
+    /// [`Error::PermissionDenied`] with the deciding reason.
+    pub(super) fn deny(&mut self, reason: String) -> Error {
+        self.denied = true;
+        Error::PermissionDenied(reason)
+    }
+
+    /// Writes the row and returns `result` once it is durable. When the audit log cannot
+    /// write, the call fails closed with [`Error::Unavailable`], whatever its result.
+    pub(super) async fn done<T>(self, result: Result<T>) -> Result<T> {
+        let outcome = match &result {
+            Ok(_) => AuditOutcome::Success,
+            Err(_) if self.denied => AuditOutcome::Denied,
+            Err(_) => AuditOutcome::Failure,
+        };
+        let event = NewAuditEvent {
+            time: self.time,
+            request_id: self.request_id,
+            principal: self.session.identity.principal.clone(),
+            source: self.session.source.as_str().to_owned(),
+            action: self.action.as_str().to_owned(),
+            provider: self.provider,
+            key: self.key,
+            key_version: self.key_version,
+            outcome,
+            error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
+            duration_us: u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        };
+        match self.session.service.audit.append(event).await {
+            Ok(_) => result,
+            Err(e) => {
+                tracing::error!(error = %e, "audit log cannot write; failing the request closed");
+                Err(Error::Unavailable(
+                    "the audit log cannot record this request, so it was refused".to_owned(),
+                ))
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Starts the audit row of a call.
+    pub(super) fn audit(&self, action: Action) -> Audit<'_> {
+        Audit {
+            session: self,
+            action,
+            request_id: self
+                .request_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            time: OffsetDateTime::now_utc(),
+            started: Instant::now(),
+            provider: None,
+            key: None,
+            key_version: None,
+            denied: false,
+        }
+    }
+
+    /// The current access policy.
+    pub(super) fn policy(&self) -> std::sync::Arc<AccessPolicy> {
+        self.service.access.current()
+    }
+
+    /// Authorizes an action that is not about one key.
+    pub(super) fn authorize(&self, audit: &mut Audit<'_>, action: Action) -> Result<()> {
+        let decision = self.policy().evaluate(&self.identity, action, None);
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(audit.deny(decision.reason))
+        }
+    }
+
+    /// Authorizes `action` on a key described by `attrs`.
+    pub(super) fn authorize_attrs(
+        &self,
+        audit: &mut Audit<'_>,
+        action: Action,
+        attrs: &KeyAttrs<'_>,
+    ) -> Result<()> {
+        let decision = self.policy().evaluate(&self.identity, action, Some(attrs));
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(audit.deny(decision.reason))
+        }
+    }
+
+    /// Resolves `key`, reads its metadata and authorizes `action` on it. A caller whose role
+    /// allows `action` on no key at all is refused before the key is looked up, so it
+    /// cannot probe which keys exist.
+    pub(super) async fn authorize_key(
+        &self,
+        audit: &mut Audit<'_>,
+        action: Action,
+        key: &str,
+    ) -> Result<(ResolvedKey, KeyMetadata)> {
+        if !self.policy().may_ever(&self.identity, action) {
+            let decision = self.policy().evaluate(&self.identity, action, None);
+            return Err(audit.deny(decision.reason));
+        }
+        let resolved = self.service.registry.resolve(key).await?;
+        audit.set_key(
+            &resolved.provider.info().name,
+            resolved.provider.info().key_uri(&resolved.id),
+        );
+        let meta = resolved.provider.describe_key(&resolved.id).await?;
+        self.authorize_attrs(audit, action, &KeyAttrs::from_metadata(&meta))?;
+        Ok((resolved, meta))
+    }
+
+    /// The common shape of a call about one key: authorize, run `op`, audit. `op` returns
+    /// its value and the key version it used (for the audit row).
+    pub(super) async fn key_op<T, F, Fut>(&self, action: Action, key: &str, op: F) -> Result<T>
+    where
+        F: FnOnce(ResolvedKey, KeyMetadata) -> Fut + Send,
+        Fut: Future<Output = Result<(T, Option<String>)>> + Send,
+        T: Send,
+    {
+        let mut audit = self.audit(action);
+        let result = async {
+            let (resolved, meta) = self.authorize_key(&mut audit, action, key).await?;
+            let (value, version) = op(resolved, meta).await?;
+            audit.key_version = version;
+            Ok(value)
+        }
+        .await;
+        audit.done(result).await
+    }
+
+    /// The common shape of a call about no single key.
+    pub(super) async fn plain_op<T, F, Fut>(&self, action: Action, op: F) -> Result<T>
+    where
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<T>> + Send,
+        T: Send,
+    {
+        let mut audit = self.audit(action);
+        let result = async {
+            self.authorize(&mut audit, action)?;
+            op().await
+        }
+        .await;
+        audit.done(result).await
+    }
+}

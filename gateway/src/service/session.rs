@@ -1,0 +1,483 @@
+//! [`Session`]: the service bound to one caller; keygate's [`Gateway`] API in process.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use keygate_core::access::{AccessPolicy, Action, Identity, KeyAttrs};
+use keygate_core::api::{
+    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderFailure, ProviderSummary,
+    SealingKey, TokenInfo, TokenRequest,
+};
+use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keygate_core::envelope::EnvelopeHeader;
+use keygate_core::{
+    CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata, KeyRef,
+    KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule, SecretBytes,
+    Signature, SigningAlgorithm,
+};
+
+use super::{Service, Source};
+
+/// The service bound to one caller: every call is authorized for this identity and audited
+/// with its principal, source and request id.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub(super) service: Arc<Service>,
+    pub(super) identity: Identity,
+    pub(super) source: Source,
+    pub(super) request_id: Option<String>,
+}
+
+impl Session {
+    pub(super) fn new(service: Arc<Service>, identity: Identity, source: Source) -> Self {
+        Self {
+            service,
+            identity,
+            source,
+            request_id: None,
+        }
+    }
+
+    /// Uses this request id in every audit row (default: a fresh UUID per call).
+    #[must_use]
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+
+    /// Who is calling.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The service behind the session.
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+}
+
+impl Session {
+    /// Writing an alias: `aliases:write`, plus `keys:describe` on the key it will point at.
+    async fn alias_op<F, Fut>(&self, key: &str, op: F) -> Result<Alias>
+    where
+        F: FnOnce(KeyRef) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<Alias>> + Send,
+    {
+        let mut audit = self.audit(Action::AliasesWrite);
+        let result = async {
+            self.authorize(&mut audit, Action::AliasesWrite)?;
+            let (k, _) = self
+                .authorize_key(&mut audit, Action::KeysDescribe, key)
+                .await?;
+            op(k.key_ref()).await
+        }
+        .await;
+        audit.done(result).await
+    }
+}
+
+fn primary(m: KeyMetadata) -> (KeyMetadata, Option<String>) {
+    let v = m.primary_version.clone();
+    (m, v)
+}
+
+#[async_trait]
+impl Gateway for Session {
+    async fn whoami(&self) -> Result<Identity> {
+        Ok(self.identity.clone())
+    }
+
+    async fn providers(&self) -> Result<Vec<ProviderSummary>> {
+        Ok(self
+            .service
+            .registry
+            .providers()
+            .iter()
+            .map(|p| ProviderSummary {
+                name: p.info().name.clone(),
+                kind: p.info().kind,
+                uri_prefix: p.info().uri_prefix.clone(),
+                capabilities: p.capabilities().clone(),
+            })
+            .collect())
+    }
+
+    async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing> {
+        let action = Action::KeysList;
+        let mut audit = self.audit(action);
+        audit.provider = provider.map(str::to_owned);
+        let result = async {
+            let policy = self.policy();
+            if !policy.may_ever(&self.identity, action) {
+                let reason = policy.evaluate(&self.identity, action, None).reason;
+                return Err(audit.deny(reason));
+            }
+            let mut listing = KeyListing::default();
+            for l in self.service.registry.list_keys(provider).await? {
+                match l.keys {
+                    Ok(keys) => listing.keys.extend(keys.into_iter().filter(|k| {
+                        policy
+                            .evaluate(&self.identity, action, Some(&KeyAttrs::from_metadata(k)))
+                            .allowed
+                    })),
+                    Err(e) => listing.errors.push(ProviderFailure {
+                        provider: l.provider,
+                        kind: e.kind().as_str().to_owned(),
+                        message: e.to_string(),
+                    }),
+                }
+            }
+            Ok(listing)
+        }
+        .await;
+        audit.done(result).await
+    }
+
+    async fn describe_key(&self, key: &str) -> Result<KeyMetadata> {
+        self.key_op(
+            Action::KeysDescribe,
+            key,
+            |_, m| async move { Ok(primary(m)) },
+        )
+        .await
+    }
+
+    async fn create_key(
+        &self,
+        provider: Option<&str>,
+        req: CreateKeyRequest,
+    ) -> Result<KeyMetadata> {
+        let action = Action::KeysCreate;
+        let mut audit = self.audit(action);
+        let result = async {
+            let registry = &self.service.registry;
+            let p = match provider {
+                Some(name) => registry.provider(name)?.clone(),
+                None => registry
+                    .providers()
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| Error::state("no provider is registered"))?,
+            };
+            audit.provider = Some(p.info().name.clone());
+            let attrs = KeyAttrs {
+                provider: &p.info().name,
+                name: &req.name,
+                labels: &req.labels,
+            };
+            self.authorize_attrs(&mut audit, action, &attrs)?;
+            let meta = p.create_key(req).await?;
+            audit.key = Some(meta.uri.clone());
+            audit.key_version = meta.primary_version.clone();
+            Ok(meta)
+        }
+        .await;
+        audit.done(result).await
+    }
+
+    async fn update_key(&self, key: &str, update: KeyUpdate) -> Result<KeyMetadata> {
+        self.key_op(Action::KeysUpdate, key, |k, _| async move {
+            Ok(primary(k.provider.update_key(&k.id, update).await?))
+        })
+        .await
+    }
+
+    async fn enable_key(&self, key: &str) -> Result<KeyMetadata> {
+        self.key_op(Action::KeysEnable, key, |k, _| async move {
+            Ok(primary(k.provider.enable_key(&k.id).await?))
+        })
+        .await
+    }
+
+    async fn disable_key(&self, key: &str) -> Result<KeyMetadata> {
+        self.key_op(Action::KeysDisable, key, |k, _| async move {
+            Ok(primary(k.provider.disable_key(&k.id).await?))
+        })
+        .await
+    }
+
+    async fn schedule_deletion(&self, key: &str, pending_days: u32) -> Result<KeyMetadata> {
+        self.key_op(Action::KeysDelete, key, |k, _| async move {
+            Ok(primary(
+                k.provider.schedule_deletion(&k.id, pending_days).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn cancel_deletion(&self, key: &str) -> Result<KeyMetadata> {
+        self.key_op(Action::KeysUndelete, key, |k, _| async move {
+            Ok(primary(k.provider.cancel_deletion(&k.id).await?))
+        })
+        .await
+    }
+
+    async fn list_versions(&self, key: &str) -> Result<Vec<KeyVersion>> {
+        self.key_op(Action::KeysDescribe, key, |k, _| async move {
+            Ok((k.provider.list_versions(&k.id).await?, None))
+        })
+        .await
+    }
+
+    async fn rotate_key(&self, key: &str) -> Result<KeyVersion> {
+        self.key_op(Action::KeysRotate, key, |k, _| async move {
+            let v = k.provider.rotate_now(&k.id).await?;
+            let id = v.id.clone();
+            Ok((v, Some(id)))
+        })
+        .await
+    }
+
+    async fn get_rotation(&self, key: &str) -> Result<Option<RotationSchedule>> {
+        self.key_op(Action::KeysDescribe, key, |k, _| async move {
+            Ok((k.provider.get_rotation_schedule(&k.id).await?, None))
+        })
+        .await
+    }
+
+    async fn set_rotation(
+        &self,
+        key: &str,
+        schedule: Option<RotationSchedule>,
+    ) -> Result<Option<RotationSchedule>> {
+        self.key_op(Action::KeysRotate, key, |k, _| async move {
+            Ok((
+                k.provider.set_rotation_schedule(&k.id, schedule).await?,
+                None,
+            ))
+        })
+        .await
+    }
+
+    async fn get_public_key(&self, key: &str, version: Option<&str>) -> Result<PublicKey> {
+        self.key_op(Action::KeysPublicKey, key, |k, _| async move {
+            let pk = k.provider.get_public_key(&k.id, version).await?;
+            let v = pk.key_version.clone();
+            Ok((pk, Some(v)))
+        })
+        .await
+    }
+
+    async fn get_key_policy(&self, key: &str) -> Result<Policy> {
+        self.key_op(Action::KeysPolicyGet, key, |k, _| async move {
+            Ok((k.provider.get_policy(&k.id).await?, None))
+        })
+        .await
+    }
+
+    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy> {
+        self.key_op(Action::KeysPolicySet, key, |k, _| async move {
+            Ok((k.provider.set_policy(&k.id, policy).await?, None))
+        })
+        .await
+    }
+
+    async fn encrypt(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>> {
+        self.seal_envelope(key, plaintext, context).await
+    }
+
+    async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted> {
+        self.open_whole_envelope(envelope, context).await
+    }
+
+    async fn decrypt_native(
+        &self,
+        key: &str,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Decrypted> {
+        self.key_op(Action::CryptoDecrypt, key, |k, m| async move {
+            let plaintext = k.provider.decrypt(Some(&k.id), ciphertext, context).await?;
+            let decrypted = Decrypted {
+                plaintext,
+                key_uri: m.uri,
+                key_version: None,
+                context: context.clone(),
+            };
+            Ok((decrypted, None))
+        })
+        .await
+    }
+
+    async fn generate_data_key(
+        &self,
+        key: &str,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+    ) -> Result<DataKey> {
+        self.key_op(Action::CryptoGenerateDataKey, key, |k, _| async move {
+            let dk = k.provider.generate_data_key(&k.id, spec, context).await?;
+            let v = dk.key_version.clone();
+            Ok((dk, Some(v)))
+        })
+        .await
+    }
+
+    async fn begin_envelope(&self, key: &str, context: &EncryptionContext) -> Result<SealingKey> {
+        self.begin_stream(key, context).await
+    }
+
+    async fn open_envelope(
+        &self,
+        header: &EnvelopeHeader,
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes> {
+        self.open_stream(header, context).await
+    }
+
+    async fn sign(
+        &self,
+        key: &str,
+        message: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.key_op(Action::CryptoSign, key, |k, _| async move {
+            let s = k.provider.sign(&k.id, message, algorithm).await?;
+            let v = s.key_version.clone();
+            Ok((s, Some(v)))
+        })
+        .await
+    }
+
+    async fn verify(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        self.key_op(Action::CryptoVerify, key, |k, _| async move {
+            let valid = k
+                .provider
+                .verify(&k.id, version, message, signature, algorithm)
+                .await?;
+            Ok((valid, version.map(str::to_owned)))
+        })
+        .await
+    }
+
+    async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag> {
+        self.key_op(Action::CryptoMac, key, |k, _| async move {
+            let tag = k.provider.generate_mac(&k.id, message).await?;
+            let v = tag.key_version.clone();
+            Ok((tag, Some(v)))
+        })
+        .await
+    }
+
+    async fn verify_mac(&self, key: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+        self.key_op(Action::CryptoMac, key, |k, _| async move {
+            Ok((k.provider.verify_mac(&k.id, message, mac).await?, None))
+        })
+        .await
+    }
+
+    async fn list_aliases(&self) -> Result<Vec<Alias>> {
+        self.plain_op(Action::AliasesList, || async {
+            self.service.registry.store().list_aliases().await
+        })
+        .await
+    }
+
+    async fn create_alias(&self, name: &str, key: &str) -> Result<Alias> {
+        self.alias_op(key, |target| async move {
+            self.service
+                .registry
+                .store()
+                .create_alias(name, &target)
+                .await
+        })
+        .await
+    }
+
+    async fn update_alias(&self, name: &str, key: &str) -> Result<Alias> {
+        self.alias_op(key, |target| async move {
+            let store = self.service.registry.store();
+            store.update_alias(name, &target).await?;
+            store
+                .list_aliases()
+                .await?
+                .into_iter()
+                .find(|a| a.name == name)
+                .ok_or_else(|| Error::not_found(format!("alias/{name}")))
+        })
+        .await
+    }
+
+    async fn delete_alias(&self, name: &str) -> Result<()> {
+        self.plain_op(Action::AliasesWrite, || async {
+            self.service.registry.store().delete_alias(name).await
+        })
+        .await
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>> {
+        self.plain_op(Action::AuditRead, || async {
+            self.service.audit.query(query).await
+        })
+        .await
+    }
+
+    async fn follow_audit(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<BoxStream<'static, Result<AuditEvent>>> {
+        self.plain_op(Action::AuditRead, || async {
+            Ok(self.service.audit.follow(query.clone()))
+        })
+        .await
+    }
+
+    async fn verify_audit(&self) -> Result<AuditVerification> {
+        self.plain_op(Action::AuditRead, || async {
+            self.service.audit.verify().await
+        })
+        .await
+    }
+
+    async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken> {
+        self.plain_op(Action::TokensCreate, || async {
+            let policy = self.policy();
+            self.service.tokens.create(&req, &policy).await
+        })
+        .await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.plain_op(Action::TokensList, || async {
+            self.service.tokens.list().await
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+        self.plain_op(Action::TokensRevoke, || async {
+            self.service.tokens.revoke(id).await
+        })
+        .await
+    }
+
+    async fn get_access_policy(&self) -> Result<AccessPolicy> {
+        self.plain_op(Action::PolicyGet, || async {
+            Ok(self.policy().as_ref().clone())
+        })
+        .await
+    }
+
+    async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy> {
+        self.plain_op(Action::PolicySet, || async {
+            self.service
+                .access
+                .set(policy, &self.identity.principal)
+                .await
+        })
+        .await
+    }
+}

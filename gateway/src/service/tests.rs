@@ -1,0 +1,530 @@
+//! The service layer over real local providers: authorization, audit rows, envelopes, the
+//! data-key cache and failing closed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use keygate_core::access::{AccessPolicy, Identity};
+use keygate_core::api::{Gateway, TokenRequest};
+use keygate_core::audit::{AuditOutcome, AuditQuery};
+use keygate_core::{
+    Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DynProvider,
+    EncryptionContext, ErrorKind, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion,
+    ListKeysRequest, MacTag, Page, Policy, ProviderInfo, PublicKey, Result, RotationSchedule,
+    SecretBytes, Signature, SigningAlgorithm,
+};
+use keygate_providers::local::LocalProvider;
+
+use super::{Service, Source};
+use crate::audit::AuditConfig;
+use crate::cache::CacheConfig;
+use crate::registry::Registry;
+use crate::store::GatewayStore;
+
+/// A provider that counts data-key calls and forwards everything to a local provider.
+#[derive(Debug)]
+struct Counting {
+    inner: LocalProvider,
+    data_keys: AtomicUsize,
+    decrypts: AtomicUsize,
+}
+
+#[async_trait]
+impl KeyProvider for Counting {
+    fn info(&self) -> &ProviderInfo {
+        self.inner.info()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+    async fn list_keys(&self, req: ListKeysRequest) -> Result<Page<KeyMetadata>> {
+        self.inner.list_keys(req).await
+    }
+    async fn describe_key(&self, id: &str) -> Result<KeyMetadata> {
+        self.inner.describe_key(id).await
+    }
+    async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata> {
+        self.inner.create_key(req).await
+    }
+    async fn update_key(&self, id: &str, u: KeyUpdate) -> Result<KeyMetadata> {
+        self.inner.update_key(id, u).await
+    }
+    async fn enable_key(&self, id: &str) -> Result<KeyMetadata> {
+        self.inner.enable_key(id).await
+    }
+    async fn disable_key(&self, id: &str) -> Result<KeyMetadata> {
+        self.inner.disable_key(id).await
+    }
+    async fn schedule_deletion(&self, id: &str, d: u32) -> Result<KeyMetadata> {
+        self.inner.schedule_deletion(id, d).await
+    }
+    async fn cancel_deletion(&self, id: &str) -> Result<KeyMetadata> {
+        self.inner.cancel_deletion(id).await
+    }
+    async fn list_versions(&self, id: &str) -> Result<Vec<KeyVersion>> {
+        self.inner.list_versions(id).await
+    }
+    async fn rotate_now(&self, id: &str) -> Result<KeyVersion> {
+        self.inner.rotate_now(id).await
+    }
+    async fn get_rotation_schedule(&self, id: &str) -> Result<Option<RotationSchedule>> {
+        self.inner.get_rotation_schedule(id).await
+    }
+    async fn set_rotation_schedule(
+        &self,
+        id: &str,
+        s: Option<RotationSchedule>,
+    ) -> Result<Option<RotationSchedule>> {
+        self.inner.set_rotation_schedule(id, s).await
+    }
+    async fn encrypt(&self, id: &str, p: &[u8], c: &EncryptionContext) -> Result<Ciphertext> {
+        self.inner.encrypt(id, p, c).await
+    }
+    async fn decrypt(
+        &self,
+        id: Option<&str>,
+        ct: &[u8],
+        c: &EncryptionContext,
+    ) -> Result<SecretBytes> {
+        self.decrypts.fetch_add(1, Ordering::SeqCst);
+        self.inner.decrypt(id, ct, c).await
+    }
+    async fn generate_data_key(
+        &self,
+        id: &str,
+        spec: DataKeySpec,
+        c: &EncryptionContext,
+    ) -> Result<DataKey> {
+        self.data_keys.fetch_add(1, Ordering::SeqCst);
+        self.inner.generate_data_key(id, spec, c).await
+    }
+    async fn sign(&self, id: &str, m: &[u8], a: SigningAlgorithm) -> Result<Signature> {
+        self.inner.sign(id, m, a).await
+    }
+    async fn verify(
+        &self,
+        id: &str,
+        v: Option<&str>,
+        m: &[u8],
+        s: &[u8],
+        a: SigningAlgorithm,
+    ) -> Result<bool> {
+        self.inner.verify(id, v, m, s, a).await
+    }
+    async fn generate_mac(&self, id: &str, m: &[u8]) -> Result<MacTag> {
+        self.inner.generate_mac(id, m).await
+    }
+    async fn verify_mac(&self, id: &str, m: &[u8], t: &[u8]) -> Result<bool> {
+        self.inner.verify_mac(id, m, t).await
+    }
+    async fn get_public_key(&self, id: &str, v: Option<&str>) -> Result<PublicKey> {
+        self.inner.get_public_key(id, v).await
+    }
+    async fn get_policy(&self, id: &str) -> Result<Policy> {
+        self.inner.get_policy(id).await
+    }
+    async fn set_policy(&self, id: &str, p: Policy) -> Result<Policy> {
+        self.inner.set_policy(id, p).await
+    }
+}
+
+async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
+    let counting = Arc::new(Counting {
+        inner: LocalProvider::builder().build().await.unwrap(),
+        data_keys: AtomicUsize::new(0),
+        decrypts: AtomicUsize::new(0),
+    });
+    let provider: DynProvider = counting.clone();
+    let store = GatewayStore::in_memory().await.unwrap();
+    let registry = Registry::new(vec![provider], store).unwrap();
+    let service = Service::new(registry, &AuditConfig::default(), &cache)
+        .await
+        .unwrap();
+    (service, counting)
+}
+
+fn who(principal: &str, role: &str) -> Identity {
+    Identity {
+        principal: principal.to_owned(),
+        role: role.to_owned(),
+    }
+}
+
+fn labelled(name: &str, app: &str) -> CreateKeyRequest {
+    let mut req = CreateKeyRequest::new(name, KeySpec::Aes256);
+    req.labels.insert("app".into(), app.into());
+    req
+}
+
+async fn rows(service: &Arc<Service>) -> Vec<keygate_core::audit::AuditEvent> {
+    service
+        .audit()
+        .query(&AuditQuery {
+            limit: Some(1000),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .items
+}
+
+#[tokio::test]
+async fn every_call_is_audited_with_who_what_and_how_it_ended() {
+    let (service, _) = start(CacheConfig::default()).await;
+    let admin = service.local_admin().with_request_id("req-1");
+    let key = admin
+        .create_key(None, CreateKeyRequest::new("orders", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let ctx = EncryptionContext::new().with("tenant", "7");
+    let sealed = admin
+        .encrypt("orders", b"secret total", &ctx)
+        .await
+        .unwrap();
+    let opened = admin
+        .decrypt(&sealed, &EncryptionContext::new())
+        .await
+        .unwrap();
+    assert_eq!(opened.plaintext.as_slice(), b"secret total");
+    assert_eq!(opened.key_uri, key.uri);
+    assert_eq!(opened.context, ctx);
+    let missing = admin.describe_key("nope").await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+
+    let rows = rows(&service).await;
+    let summary: Vec<(&str, AuditOutcome)> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.outcome))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("keys:create", AuditOutcome::Success),
+            ("crypto:encrypt", AuditOutcome::Success),
+            ("crypto:decrypt", AuditOutcome::Success),
+            ("keys:describe", AuditOutcome::Failure),
+        ]
+    );
+    for r in &rows {
+        assert_eq!(r.request_id, "req-1");
+        assert_eq!(r.source, "cli");
+        assert!(r.principal.starts_with("local:"));
+    }
+    assert_eq!(rows[1].key.as_deref(), Some(key.uri.as_str()));
+    assert_eq!(rows[1].key_version.as_deref(), Some("1"));
+    assert_eq!(rows[3].error_kind.as_deref(), Some("not_found"));
+    let text = format!("{rows:?}");
+    assert!(!text.contains("secret total"));
+    assert!(
+        service
+            .audit()
+            .verify()
+            .await
+            .unwrap()
+            .first_broken
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn roles_decide_and_denials_are_audited() {
+    let (service, _) = start(CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, labelled("billing-key", "billing"))
+        .await
+        .unwrap();
+    admin
+        .create_key(None, labelled("hr-key", "hr"))
+        .await
+        .unwrap();
+
+    let app = service.session(who("billing", "app"), Source::Rest);
+    let ctx = EncryptionContext::new();
+    let sealed = app.encrypt("billing-key", b"x", &ctx).await.unwrap();
+    app.decrypt(&sealed, &ctx).await.unwrap();
+    let denied = app.encrypt("hr-key", b"x", &ctx).await.unwrap_err();
+    assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+    let listed: Vec<String> = app
+        .list_keys(None)
+        .await
+        .unwrap()
+        .keys
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(listed, ["billing-key"]);
+    // An app cannot manage keys, nor decrypt another app's envelope.
+    let hr = service.session(who("hr", "app"), Source::Rest);
+    assert_eq!(
+        hr.decrypt(&sealed, &ctx).await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        app.rotate_key("billing-key").await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+
+    let auditor = service.session(who("carol", "auditor"), Source::Rest);
+    assert_eq!(auditor.list_keys(None).await.unwrap().keys.len(), 2);
+    for err in [
+        auditor
+            .create_key(None, CreateKeyRequest::new("new", KeySpec::Aes256))
+            .await
+            .unwrap_err(),
+        auditor.rotate_key("hr-key").await.unwrap_err(),
+        auditor.encrypt("hr-key", b"x", &ctx).await.unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    }
+    assert!(
+        !auditor
+            .query_audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let operator = service.session(who("olga", "operator"), Source::Rest);
+    operator.rotate_key("hr-key").await.unwrap();
+    assert_eq!(
+        operator.decrypt(&sealed, &ctx).await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied,
+        "operators manage keys but do not use them"
+    );
+
+    let denied_rows: Vec<_> = rows(&service)
+        .await
+        .into_iter()
+        .filter(|r| r.outcome == AuditOutcome::Denied)
+        .map(|r| (r.principal, r.action))
+        .collect();
+    assert!(denied_rows.contains(&("billing".into(), "crypto:encrypt".into())));
+    assert!(denied_rows.contains(&("carol".into(), "keys:create".into())));
+    assert!(denied_rows.contains(&("carol".into(), "keys:rotate".into())));
+    assert!(denied_rows.contains(&("olga".into(), "crypto:decrypt".into())));
+}
+
+#[tokio::test]
+async fn custom_policy_and_tokens_go_through_the_same_checks() {
+    let (service, _) = start(CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("prod-db", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let policy = AccessPolicy::from_toml(
+        r#"
+        [roles.rotator]
+        description = "rotates production keys"
+        [[roles.rotator.statements]]
+        effect = "allow"
+        actions = ["keys:rotate", "keys:describe"]
+        keys = { name = "prod-*" }
+        "#,
+    )
+    .unwrap();
+    admin.set_access_policy(policy).await.unwrap();
+    let issued = admin
+        .create_token(TokenRequest {
+            principal: "robot".into(),
+            role: "rotator".into(),
+            expires_in_days: None,
+        })
+        .await
+        .unwrap();
+    let identity = service.authenticate(&issued.token).await.unwrap();
+    assert_eq!(identity, who("robot", "rotator"));
+    let robot = service.session(identity, Source::Rest);
+    robot.rotate_key("prod-db").await.unwrap();
+    assert_eq!(
+        robot.disable_key("prod-db").await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        robot.list_tokens().await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    // A token for a role that exists nowhere is refused.
+    let err = admin
+        .create_token(TokenRequest {
+            principal: "x".into(),
+            role: "no-such-role".into(),
+            expires_in_days: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    admin.revoke_token(&issued.info.id).await.unwrap();
+    assert_eq!(
+        service
+            .authenticate(&issued.token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthenticated
+    );
+}
+
+#[tokio::test]
+async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
+    let (service, _) = start(CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let ctx = EncryptionContext::new().with("purpose", "test");
+    let sealed = admin.encrypt("k", b"payload", &ctx).await.unwrap();
+    let wrong = EncryptionContext::new().with("purpose", "other");
+    assert_eq!(
+        admin.decrypt(&sealed, &wrong).await.unwrap_err().kind(),
+        ErrorKind::IntegrityFailure
+    );
+    let mut flipped = sealed.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert_eq!(
+        admin.decrypt(&flipped, &ctx).await.unwrap_err().kind(),
+        ErrorKind::IntegrityFailure
+    );
+    // Rotation: old envelopes still open, new ones use the new version.
+    admin.rotate_key("k").await.unwrap();
+    assert_eq!(
+        admin
+            .decrypt(&sealed, &ctx)
+            .await
+            .unwrap()
+            .key_version
+            .as_deref(),
+        Some("1")
+    );
+    let newer = admin.encrypt("k", b"payload", &ctx).await.unwrap();
+    assert_eq!(
+        admin
+            .decrypt(&newer, &ctx)
+            .await
+            .unwrap()
+            .key_version
+            .as_deref(),
+        Some("2")
+    );
+
+    let dk = admin
+        .generate_data_key("k", DataKeySpec::Aes256, &ctx)
+        .await
+        .unwrap();
+    let unwrapped = admin
+        .decrypt_native("k", &dk.ciphertext, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(unwrapped.plaintext, dk.plaintext);
+
+    let sealing = admin.begin_envelope("k", &ctx).await.unwrap();
+    let data_key = admin.open_envelope(&sealing.header, &ctx).await.unwrap();
+    assert_eq!(data_key, sealing.data_key);
+}
+
+#[tokio::test]
+async fn the_cache_saves_provider_calls_within_its_limits_only() {
+    let off = CacheConfig::default();
+    let (service, counting) = start(off).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let ctx = EncryptionContext::new();
+    for _ in 0..3 {
+        let sealed = admin.encrypt("k", b"m", &ctx).await.unwrap();
+        admin.decrypt(&sealed, &ctx).await.unwrap();
+    }
+    assert_eq!(
+        counting.data_keys.load(Ordering::SeqCst),
+        3,
+        "off by default"
+    );
+    assert_eq!(counting.decrypts.load(Ordering::SeqCst), 3);
+
+    let on = CacheConfig {
+        enabled: true,
+        max_messages: 2,
+        ..CacheConfig::default()
+    };
+    let (service, counting) = start(on).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let mut sealed = Vec::new();
+    for _ in 0..4 {
+        sealed.push(admin.encrypt("k", b"m", &ctx).await.unwrap());
+    }
+    assert_eq!(
+        counting.data_keys.load(Ordering::SeqCst),
+        2,
+        "two messages per data key"
+    );
+    for s in &sealed {
+        admin.decrypt(s, &ctx).await.unwrap();
+    }
+    assert_eq!(
+        counting.decrypts.load(Ordering::SeqCst),
+        2,
+        "one unwrap per data key"
+    );
+    // The cache never skips the checks: every call is still audited.
+    let crypto_rows = rows(&service)
+        .await
+        .into_iter()
+        .filter(|r| r.action.starts_with("crypto:"))
+        .count();
+    assert_eq!(crypto_rows, 8);
+    let auditor = service.session(who("carol", "auditor"), Source::Rest);
+    assert_eq!(
+        auditor.decrypt(&sealed[0], &ctx).await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+}
+
+#[tokio::test]
+async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
+    let (service, _) = start(CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let ctx = EncryptionContext::new();
+    let sealed = admin.encrypt("k", b"m", &ctx).await.unwrap();
+    let pool = service.registry().store().pool().clone();
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for err in [
+        admin.encrypt("k", b"m", &ctx).await.unwrap_err(),
+        admin.decrypt(&sealed, &ctx).await.map(|_| ()).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    }
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(&pool)
+        .await
+        .unwrap();
+    admin.decrypt(&sealed, &ctx).await.unwrap();
+    assert!(
+        service
+            .audit()
+            .verify()
+            .await
+            .unwrap()
+            .first_broken
+            .is_none()
+    );
+}
