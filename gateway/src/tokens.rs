@@ -202,7 +202,8 @@ impl TokenStore {
         self.get(id).await
     }
 
-    /// When the token last authenticated (to the minute), if ever.
+    /// When the token last authenticated, if ever (accurate to a minute: the time is only
+    /// rewritten once it is a minute old).
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown id.
