@@ -7,6 +7,7 @@
 //! [`keygate_core::api::Gateway`]; front ends only ever talk to a session.
 
 mod envelope;
+mod keycache;
 mod open;
 mod run;
 mod session;
@@ -71,6 +72,7 @@ pub struct Service {
     tokens: TokenStore,
     access: AccessStore,
     cache: DataKeyCache,
+    keys: keycache::KeyCache,
 }
 
 impl Service {

@@ -57,6 +57,7 @@ impl Service {
             tokens,
             access,
             cache,
+            keys: super::keycache::KeyCache::default(),
         }))
     }
 }

@@ -134,12 +134,29 @@ impl Session {
             let decision = self.policy().evaluate(&self.identity, action, None);
             return Err(audit.deny(decision.reason));
         }
-        let resolved = self.service.registry.resolve(key).await?;
-        audit.set_key(
-            &resolved.provider.info().name,
-            resolved.provider.info().key_uri(&resolved.id),
-        );
-        let meta = resolved.provider.describe_key(&resolved.id).await?;
+        // The cryptographic hot path reuses a recent resolution (see `keycache`).
+        let hot = action.as_str().starts_with("crypto:");
+        let cached = if hot {
+            self.service.keys.get(key)
+        } else {
+            None
+        };
+        let (resolved, meta) = match cached {
+            Some(hit) => hit,
+            None => {
+                let resolved = self.service.registry.resolve(key).await?;
+                audit.set_key(
+                    &resolved.provider.info().name,
+                    resolved.provider.info().key_uri(&resolved.id),
+                );
+                let meta = resolved.provider.describe_key(&resolved.id).await?;
+                if hot {
+                    self.service.keys.put(key, &resolved, &meta);
+                }
+                (resolved, meta)
+            }
+        };
+        audit.set_key(&resolved.provider.info().name, meta.uri.clone());
         self.authorize_attrs(audit, action, &KeyAttrs::from_metadata(&meta))?;
         Ok((resolved, meta))
     }
@@ -160,6 +177,9 @@ impl Session {
             Ok(value)
         }
         .await;
+        if changes_keys(action) {
+            self.service.keys.clear();
+        }
         audit.done(result).await
     }
 
@@ -178,4 +198,16 @@ impl Session {
         .await;
         audit.done(result).await
     }
+}
+
+/// Whether `action` may change what a key resolves to or may be used for.
+pub(super) fn changes_keys(action: Action) -> bool {
+    !matches!(
+        action,
+        Action::KeysList
+            | Action::KeysDescribe
+            | Action::KeysPublicKey
+            | Action::KeysPolicyGet
+            | Action::KeysCreate
+    ) && !action.as_str().starts_with("crypto:")
 }

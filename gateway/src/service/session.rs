@@ -73,6 +73,7 @@ impl Session {
             op(k.key_ref()).await
         }
         .await;
+        self.service.keys.clear();
         audit.done(result).await
     }
 }
@@ -413,7 +414,9 @@ impl Gateway for Session {
 
     async fn delete_alias(&self, name: &str) -> Result<()> {
         self.plain_op(Action::AliasesWrite, || async {
-            self.service.registry.store().delete_alias(name).await
+            let deleted = self.service.registry.store().delete_alias(name).await;
+            self.service.keys.clear();
+            deleted
         })
         .await
     }

@@ -246,6 +246,27 @@ async fn roles_decide_and_denials_are_audited() {
     app.decrypt(&sealed, &ctx).await.unwrap();
     let denied = app.encrypt("hr-key", b"x", &ctx).await.unwrap_err();
     assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+    // Access taken away through keygate applies at once, despite the hot-path cache.
+    admin
+        .update_key(
+            "billing-key",
+            KeyUpdate {
+                remove_labels: vec!["app".into()],
+                ..KeyUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.encrypt("billing-key", b"x", &ctx)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::PermissionDenied
+    );
+    let mut relabel = KeyUpdate::default();
+    relabel.set_labels.insert("app".into(), "billing".into());
+    admin.update_key("billing-key", relabel).await.unwrap();
     let listed: Vec<String> = app
         .list_keys(None)
         .await
