@@ -1,0 +1,224 @@
+//! The writer task: group commit of audit rows.
+//!
+//! One task owns the chain head, so rows get their `seq` and `prev_hash` in exactly the order
+//! they are committed and no lock is needed. It takes one event, drains what else is queued
+//! (up to `batch_max`), chains the batch in memory, writes it in one transaction and answers
+//! every waiter only after the commit returned.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use keygate_core::audit::{AuditEvent, GENESIS_HASH, NewAuditEvent, canonical_time};
+use keygate_core::{Error, Result};
+use sqlx::{Row, SqlitePool};
+use time::UtcOffset;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::Counters;
+use super::row::db_err;
+
+/// An event waiting for the writer, already checked so that it cannot fail a batch.
+pub(super) struct Pending {
+    event: NewAuditEvent,
+    /// The `time` column: [`canonical_time`] of `event.time`.
+    time_text: String,
+    /// The `duration_us` column, checked to fit SQLite's signed 64-bit integer.
+    duration_us: i64,
+    reply: oneshot::Sender<Result<AuditEvent>>,
+}
+
+impl Pending {
+    /// Checks `event` and pairs it with the channel its outcome comes back on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a value the store cannot hold.
+    pub(super) fn new(
+        mut event: NewAuditEvent,
+    ) -> Result<(Self, oneshot::Receiver<Result<AuditEvent>>)> {
+        // Stored and returned in UTC, so the row read back equals the row acknowledged.
+        event.time = event.time.to_offset(UtcOffset::UTC);
+        let time_text = canonical_time(event.time)?;
+        let duration_us = i64::try_from(event.duration_us)
+            .map_err(|_| Error::invalid("audit duration_us is out of range"))?;
+        let (reply, rx) = oneshot::channel();
+        Ok((
+            Self {
+                event,
+                time_text,
+                duration_us,
+                reply,
+            },
+            rx,
+        ))
+    }
+}
+
+/// The last committed row: where the next batch continues the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Head {
+    pub(super) seq: u64,
+    pub(super) hash: String,
+}
+
+/// Reads the chain head from the store ([`GENESIS_HASH`] at `seq` 0 when empty).
+///
+/// # Errors
+/// [`Error::Unavailable`] when the store cannot be read or holds a negative `seq`.
+pub(super) async fn load_head(pool: &SqlitePool) -> Result<Head> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else {
+        return Ok(Head {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        });
+    };
+    let seq: i64 = row.try_get(0).map_err(db_err)?;
+    Ok(Head {
+        seq: u64::try_from(seq)
+            .map_err(|_| Error::Unavailable(format!("audit store: negative seq {seq}")))?,
+        hash: row.try_get(1).map_err(db_err)?,
+    })
+}
+
+/// Everything the writer task owns.
+pub(super) struct Writer {
+    pub(super) pool: SqlitePool,
+    pub(super) pending: mpsc::Receiver<Pending>,
+    pub(super) live: broadcast::Sender<AuditEvent>,
+    pub(super) batch_max: usize,
+    pub(super) counters: Arc<Counters>,
+    /// `None` after a failed batch: the store decides where the chain continues, since a
+    /// commit that reported failure may still have landed.
+    pub(super) head: Option<Head>,
+}
+
+/// Runs until every sender is gone (every `AuditLog` clone dropped).
+pub(super) async fn run(mut w: Writer) {
+    let mut batch = Vec::with_capacity(w.batch_max.min(1024));
+    while let Some(first) = w.pending.recv().await {
+        batch.push(first);
+        while batch.len() < w.batch_max {
+            match w.pending.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let head = match w.head.take() {
+            Some(head) => Ok(head),
+            None => load_head(&w.pool).await,
+        };
+        let (rows, replies) = chain(head.as_ref().ok(), &mut batch);
+        let written = match head {
+            Ok(_) => write(&w.pool, &rows).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => {
+                if let Some(last) = rows.last() {
+                    w.head = Some(Head {
+                        seq: last.event.seq,
+                        hash: last.event.hash.clone(),
+                    });
+                }
+                w.counters.batches.fetch_add(1, Ordering::Relaxed);
+                w.counters
+                    .rows
+                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                for (Chained { event, .. }, reply) in rows.into_iter().zip(replies) {
+                    // A waiter that gave up (request cancelled) still has its row: the
+                    // operation may have happened.
+                    let _ = reply.send(Ok(event.clone()));
+                    // No live subscriber is not an error.
+                    let _ = w.live.send(event);
+                }
+            }
+            Err(e) => {
+                w.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, rows = replies.len(),
+                    "audit batch not written; refusing its requests");
+                for reply in replies {
+                    let _ = reply.send(Err(Error::Unavailable(
+                        "audit store cannot write".to_owned(),
+                    )));
+                }
+            }
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<AuditEvent>>;
+
+/// A row ready to insert: the event in its chain place, plus its prepared columns.
+struct Chained {
+    event: AuditEvent,
+    time_text: String,
+    duration_us: i64,
+}
+
+/// Takes the batch apart: the chained rows (with their `time` and `duration_us` columns)
+/// when the head is known, and the waiters in the same order.
+fn chain(head: Option<&Head>, batch: &mut Vec<Pending>) -> (Vec<Chained>, Vec<Reply>) {
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut prev = head.map(|h| (h.seq, h.hash.clone()));
+    for p in batch.drain(..) {
+        replies.push(p.reply);
+        if let Some((seq, hash)) = prev.take() {
+            let event = p.event.into_chained(seq + 1, hash);
+            prev = Some((event.seq, event.hash.clone()));
+            rows.push(Chained {
+                event,
+                time_text: p.time_text,
+                duration_us: p.duration_us,
+            });
+        }
+    }
+    (rows, replies)
+}
+
+/// Inserts `rows` in one transaction.
+///
+/// # Errors
+/// [`Error::Unavailable`] when any insert or the commit fails; nothing is kept then.
+async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for Chained {
+        event: row,
+        time_text,
+        duration_us,
+    } in rows
+    {
+        let seq = i64::try_from(row.seq)
+            .map_err(|_| Error::Unavailable("audit store: seq overflow".to_owned()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
+             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(time_text)
+        .bind(&row.request_id)
+        .bind(&row.principal)
+        .bind(&row.source)
+        .bind(&row.action)
+        .bind(&row.provider)
+        .bind(&row.key)
+        .bind(&row.key_version)
+        .bind(row.outcome.as_str())
+        .bind(&row.error_kind)
+        .bind(duration_us)
+        .bind(&row.prev_hash)
+        .bind(&row.hash)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            // Roll back now rather than when the connection is next used.
+            let _ = tx.rollback().await;
+            return Err(db_err(e));
+        }
+    }
+    tx.commit().await.map_err(db_err)
+}
