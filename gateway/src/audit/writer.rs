@@ -110,11 +110,29 @@ pub(super) async fn run(mut w: Writer) {
             Some(head) => Ok(head),
             None => load_head(&w.pool).await,
         };
-        let (rows, replies) = chain(head.as_ref().ok(), &mut batch);
-        let written = match head {
+        let (mut rows, replies) = chain(head.as_ref().ok(), &mut batch);
+        let mut written = match head {
             Ok(_) => write(&w.pool, &rows).await,
-            Err(e) => Err(e),
+            Err(e) => Err(WriteFailure::Failed(e)),
         };
+        // Another writer on the same database (a second process: the CLI in a pipe, or
+        // beside `keygate serve`) took the next seq. Nothing of ours was inserted (the
+        // insert failed, not the commit), so re-read the head and chain the batch after it.
+        let mut attempts = 1;
+        while let Err(WriteFailure::SeqTaken(_)) = &written {
+            if attempts >= SEQ_TAKEN_ATTEMPTS {
+                break;
+            }
+            attempts += 1;
+            written = match load_head(&w.pool).await {
+                Ok(head) => {
+                    rechain(&head, &mut rows);
+                    write(&w.pool, &rows).await
+                }
+                Err(e) => Err(WriteFailure::Failed(e)),
+            };
+        }
+        let written = written.map_err(WriteFailure::into_error);
         match written {
             Ok(()) => {
                 if let Some(last) = rows.last() {
@@ -179,20 +197,54 @@ fn chain(head: Option<&Head>, batch: &mut Vec<Pending>) -> (Vec<Chained>, Vec<Re
     (rows, replies)
 }
 
+/// How often a batch is re-chained after another writer took its `seq` before it is
+/// refused.
+const SEQ_TAKEN_ATTEMPTS: u32 = 5;
+
+/// Why a batch was not written.
+enum WriteFailure {
+    /// An insert hit an existing `seq`: another writer on the same database got there first.
+    SeqTaken(Error),
+    /// Anything else.
+    Failed(Error),
+}
+
+impl WriteFailure {
+    fn into_error(self) -> Error {
+        match self {
+            Self::SeqTaken(e) | Self::Failed(e) => e,
+        }
+    }
+}
+
+/// Chains `rows` again after `head` (same events, same order, new `seq` and hashes).
+fn rechain(head: &Head, rows: &mut [Chained]) {
+    let mut prev = (head.seq, head.hash.clone());
+    for row in rows.iter_mut() {
+        row.event = row.event.event().into_chained(prev.0 + 1, prev.1);
+        prev = (row.event.seq, row.event.hash.clone());
+    }
+}
+
 /// Inserts `rows` in one transaction.
 ///
 /// # Errors
-/// [`Error::Unavailable`] when any insert or the commit fails; nothing is kept then.
-async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+/// [`WriteFailure::SeqTaken`] when an insert hits an existing `seq`,
+/// [`WriteFailure::Failed`] when anything else fails; nothing is kept then.
+async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<(), WriteFailure> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| WriteFailure::Failed(db_err(e)))?;
     for Chained {
         event: row,
         time_text,
         duration_us,
     } in rows
     {
-        let seq = i64::try_from(row.seq)
-            .map_err(|_| Error::Unavailable("audit store: seq overflow".to_owned()))?;
+        let seq = i64::try_from(row.seq).map_err(|_| {
+            WriteFailure::Failed(Error::Unavailable("audit store: seq overflow".to_owned()))
+        })?;
         let inserted = sqlx::query(
             "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
              provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash) \
@@ -217,8 +269,65 @@ async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<()> {
         if let Err(e) = inserted {
             // Roll back now rather than when the connection is next used.
             let _ = tx.rollback().await;
-            return Err(db_err(e));
+            let taken = e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation());
+            let e = db_err(e);
+            return Err(if taken {
+                WriteFailure::SeqTaken(e)
+            } else {
+                WriteFailure::Failed(e)
+            });
         }
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit()
+        .await
+        .map_err(|e| WriteFailure::Failed(db_err(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use keygate_core::audit::AuditOutcome;
+    use time::OffsetDateTime;
+
+    use super::super::{AuditConfig, AuditLog};
+    use super::*;
+    use crate::store::GatewayStore;
+
+    fn event(i: u64) -> NewAuditEvent {
+        NewAuditEvent {
+            time: OffsetDateTime::now_utc(),
+            request_id: format!("req-{i}"),
+            principal: "alice".to_owned(),
+            source: "cli".to_owned(),
+            action: "keys:list".to_owned(),
+            provider: None,
+            key: None,
+            key_version: None,
+            outcome: AuditOutcome::Success,
+            error_kind: None,
+            duration_us: i,
+        }
+    }
+
+    /// Two processes on one home (the CLI in a pipe, the CLI beside `keygate serve`): each
+    /// writer's head goes stale whenever the other writes, and neither may refuse for it.
+    #[tokio::test]
+    async fn two_writers_on_one_database_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.db");
+        let a = GatewayStore::open(&path).await.unwrap();
+        let b = GatewayStore::open(&path).await.unwrap();
+        let la = AuditLog::open(&a, &AuditConfig::default()).await.unwrap();
+        let lb = AuditLog::open(&b, &AuditConfig::default()).await.unwrap();
+        for i in 0..6u64 {
+            let log = if i % 2 == 0 { &la } else { &lb };
+            let row = log.append(event(i)).await.unwrap();
+            assert_eq!(row.seq, i + 1);
+        }
+        let v = lb.verify().await.unwrap();
+        assert_eq!(v.rows, 6);
+        assert!(v.first_broken.is_none(), "{v:?}");
+    }
 }
