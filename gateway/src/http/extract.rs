@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use keygate_core::Error;
@@ -72,6 +72,11 @@ impl FromRequestParts<AppState> for Caller {
     ) -> Result<Self, Self::Rejection> {
         let request_id = RequestId::of(parts);
         let service = &state.service;
+        // What the request would have done, so a refused attempt is findable by action.
+        let action = parts
+            .extensions
+            .get::<MatchedPath>()
+            .and_then(|p| state.route_action(&parts.method, p.as_str()));
         let identity = match bearer(parts) {
             Some(token) => service.authenticate(token).await,
             None => Err(Error::Unauthenticated("no bearer token".into())),
@@ -80,7 +85,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok(identity) => identity,
             Err(err) => {
                 service
-                    .record_rejected(&request_id, Source::Rest, None, None, &err)
+                    .record_rejected(&request_id, Source::Rest, action, None, &err)
                     .await;
                 return Err(ApiError::from(err));
             }
@@ -96,7 +101,7 @@ impl FromRequestParts<AppState> for Caller {
                 .record_rejected(
                     &request_id,
                     Source::Rest,
-                    None,
+                    action,
                     Some(&identity.principal),
                     &err,
                 )

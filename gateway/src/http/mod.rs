@@ -25,12 +25,14 @@ mod openapi_schemas;
 pub mod ratelimit;
 mod server;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, on};
+use keygate_core::access::Action;
 use tokio::sync::watch;
 
 use crate::config::ServerConfig;
@@ -52,13 +54,25 @@ pub struct AppState {
     /// Flips to `true` when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
     shutdown_tx: Arc<watch::Sender<bool>>,
+    /// The gateway action of each route, to audit requests refused before a session.
+    actions: Arc<HashMap<&'static str, Vec<(Verb, Action)>>>,
 }
 
 impl AppState {
     /// State for `service` with the `[server]` settings `server`.
     pub fn new(service: Arc<Service>, server: ServerConfig) -> Self {
         let (tx, rx) = watch::channel(false);
+        let mut actions: HashMap<&'static str, Vec<(Verb, Action)>> = HashMap::new();
+        for route in route_table() {
+            if let Some(action) = route.action {
+                actions
+                    .entry(route.path)
+                    .or_default()
+                    .push((route.verb, action));
+            }
+        }
         Self {
+            actions: Arc::new(actions),
             limiter: ratelimit::RateLimiter::new(&server.rate_limit).map(Arc::new),
             service,
             server,
@@ -66,6 +80,16 @@ impl AppState {
             shutdown: rx,
             shutdown_tx: Arc::new(tx),
         }
+    }
+
+    /// The gateway action of the route `method path` (a route template), if it has one.
+    pub fn route_action(&self, method: &axum::http::Method, path: &str) -> Option<Action> {
+        let verb = Verb::of(method)?;
+        self.actions
+            .get(path)?
+            .iter()
+            .find(|(v, _)| *v == verb)
+            .map(|(_, a)| *a)
     }
 
     /// Tells long-lived responses (the audit stream) to finish: part of graceful shutdown.
@@ -101,6 +125,18 @@ impl Verb {
         }
     }
 
+    /// The verb of `method`, for the methods routes use.
+    pub fn of(method: &axum::http::Method) -> Option<Self> {
+        Some(match method.as_str() {
+            "GET" | "HEAD" => Self::Get,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            _ => return None,
+        })
+    }
+
     fn filter(self) -> MethodFilter {
         match self {
             Self::Get => MethodFilter::GET,
@@ -119,6 +155,8 @@ pub struct RouteSpec {
     pub verb: Verb,
     /// The path template, in the syntax axum and OpenAPI share.
     pub path: &'static str,
+    /// The gateway action it performs (`None`: public, or not an audited action).
+    pub action: Option<Action>,
 }
 
 /// A router under construction that records every route it registers.
@@ -136,14 +174,20 @@ impl Routes {
         }
     }
 
-    /// Registers `handler` for `verb path` and records the route.
-    pub(crate) fn add<H, T>(mut self, verb: Verb, path: &'static str, handler: H) -> Self
+    /// Registers `handler` for `verb path` and records the route with its action.
+    pub(crate) fn add<H, T>(
+        mut self,
+        verb: Verb,
+        path: &'static str,
+        action: Option<Action>,
+        handler: H,
+    ) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         self.router = self.router.route(path, on(verb.filter(), handler));
-        self.specs.push(RouteSpec { verb, path });
+        self.specs.push(RouteSpec { verb, path, action });
         self
     }
 }

@@ -278,6 +278,28 @@ mod tests {
     }
 
     #[test]
+    fn authenticated_routes_name_their_action() {
+        // Only the public routes and the identity-only ones have no gateway action.
+        let without: BTreeSet<&str> = super::super::route_table()
+            .into_iter()
+            .filter(|r| r.action.is_none())
+            .map(|r| r.path)
+            .collect();
+        let expected: BTreeSet<&str> = [
+            "/v1/health",
+            "/v1/ready",
+            "/metrics",
+            "/v1/openapi.json",
+            "/v1/noop",
+            "/v1/whoami",
+            "/v1/providers",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(without, expected);
+    }
+
+    #[test]
     fn every_schema_reference_resolves() {
         let doc = document();
         let text = doc.to_string();

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
 
 use super::dto::{Noop, Providers, Status, WhoAmI};
@@ -22,50 +23,136 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Registers every route. The OpenAPI document must list exactly these (a test checks).
 pub(crate) fn routes(r: Routes) -> Routes {
+    use Action::*;
     use Verb::{Delete, Get, Patch, Post, Put};
-    r.add(Get, "/v1/health", health)
-        .add(Get, "/v1/ready", ready)
-        .add(Get, "/metrics", metrics)
-        .add(Get, "/v1/openapi.json", openapi)
-        .add(Get, "/v1/noop", noop)
-        .add(Get, "/v1/whoami", whoami)
-        .add(Get, "/v1/providers", providers)
-        .add(Get, "/v1/keys", keys::list)
-        .add(Post, "/v1/keys", keys::create)
-        .add(Get, "/v1/keys/{key}", keys::describe)
-        .add(Patch, "/v1/keys/{key}", keys::update)
-        .add(Post, "/v1/keys/{key}/enable", keys::enable)
-        .add(Post, "/v1/keys/{key}/disable", keys::disable)
-        .add(Post, "/v1/keys/{key}/delete", keys::delete)
-        .add(Post, "/v1/keys/{key}/undelete", keys::undelete)
-        .add(Get, "/v1/keys/{key}/versions", keys::versions)
-        .add(Post, "/v1/keys/{key}/rotate", keys::rotate)
-        .add(Get, "/v1/keys/{key}/rotation", keys::get_rotation)
-        .add(Put, "/v1/keys/{key}/rotation", keys::set_rotation)
-        .add(Get, "/v1/keys/{key}/public-key", keys::public_key)
-        .add(Get, "/v1/keys/{key}/policy", keys::get_policy)
-        .add(Put, "/v1/keys/{key}/policy", keys::set_policy)
-        .add(Post, "/v1/encrypt", crypto::encrypt)
-        .add(Post, "/v1/decrypt", crypto::decrypt)
-        .add(Post, "/v1/generate-data-key", crypto::generate_data_key)
-        .add(Post, "/v1/envelope/begin", crypto::begin_envelope)
-        .add(Post, "/v1/envelope/open", crypto::open_envelope)
-        .add(Post, "/v1/sign", crypto::sign)
-        .add(Post, "/v1/verify", crypto::verify)
-        .add(Post, "/v1/mac", crypto::mac)
-        .add(Post, "/v1/mac/verify", crypto::mac_verify)
-        .add(Get, "/v1/aliases", admin::list_aliases)
-        .add(Post, "/v1/aliases", admin::create_alias)
-        .add(Put, "/v1/aliases/{name}", admin::update_alias)
-        .add(Delete, "/v1/aliases/{name}", admin::delete_alias)
-        .add(Get, "/v1/audit", audit::query)
-        .add(Get, "/v1/audit/stream", audit::stream)
-        .add(Get, "/v1/audit/verify", audit::verify)
-        .add(Get, "/v1/tokens", admin::list_tokens)
-        .add(Post, "/v1/tokens", admin::create_token)
-        .add(Delete, "/v1/tokens/{id}", admin::revoke_token)
-        .add(Get, "/v1/policy", admin::get_policy)
-        .add(Put, "/v1/policy", admin::set_policy)
+    r.add(Get, "/v1/health", None, health)
+        .add(Get, "/v1/ready", None, ready)
+        .add(Get, "/metrics", None, metrics)
+        .add(Get, "/v1/openapi.json", None, openapi)
+        .add(Get, "/v1/noop", None, noop)
+        .add(Get, "/v1/whoami", None, whoami)
+        .add(Get, "/v1/providers", None, providers)
+        .add(Get, "/v1/keys", Some(KeysList), keys::list)
+        .add(Post, "/v1/keys", Some(KeysCreate), keys::create)
+        .add(Get, "/v1/keys/{key}", Some(KeysDescribe), keys::describe)
+        .add(Patch, "/v1/keys/{key}", Some(KeysUpdate), keys::update)
+        .add(
+            Post,
+            "/v1/keys/{key}/enable",
+            Some(KeysEnable),
+            keys::enable,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/disable",
+            Some(KeysDisable),
+            keys::disable,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/delete",
+            Some(KeysDelete),
+            keys::delete,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/undelete",
+            Some(KeysUndelete),
+            keys::undelete,
+        )
+        .add(
+            Get,
+            "/v1/keys/{key}/versions",
+            Some(KeysDescribe),
+            keys::versions,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/rotate",
+            Some(KeysRotate),
+            keys::rotate,
+        )
+        .add(
+            Get,
+            "/v1/keys/{key}/rotation",
+            Some(KeysDescribe),
+            keys::get_rotation,
+        )
+        .add(
+            Put,
+            "/v1/keys/{key}/rotation",
+            Some(KeysRotate),
+            keys::set_rotation,
+        )
+        .add(
+            Get,
+            "/v1/keys/{key}/public-key",
+            Some(KeysPublicKey),
+            keys::public_key,
+        )
+        .add(
+            Get,
+            "/v1/keys/{key}/policy",
+            Some(KeysPolicyGet),
+            keys::get_policy,
+        )
+        .add(
+            Put,
+            "/v1/keys/{key}/policy",
+            Some(KeysPolicySet),
+            keys::set_policy,
+        )
+        .add(Post, "/v1/encrypt", Some(CryptoEncrypt), crypto::encrypt)
+        .add(Post, "/v1/decrypt", Some(CryptoDecrypt), crypto::decrypt)
+        .add(
+            Post,
+            "/v1/generate-data-key",
+            Some(CryptoGenerateDataKey),
+            crypto::generate_data_key,
+        )
+        .add(
+            Post,
+            "/v1/envelope/begin",
+            Some(CryptoEncrypt),
+            crypto::begin_envelope,
+        )
+        .add(
+            Post,
+            "/v1/envelope/open",
+            Some(CryptoDecrypt),
+            crypto::open_envelope,
+        )
+        .add(Post, "/v1/sign", Some(CryptoSign), crypto::sign)
+        .add(Post, "/v1/verify", Some(CryptoVerify), crypto::verify)
+        .add(Post, "/v1/mac", Some(CryptoMac), crypto::mac)
+        .add(Post, "/v1/mac/verify", Some(CryptoMac), crypto::mac_verify)
+        .add(Get, "/v1/aliases", Some(AliasesList), admin::list_aliases)
+        .add(Post, "/v1/aliases", Some(AliasesWrite), admin::create_alias)
+        .add(
+            Put,
+            "/v1/aliases/{name}",
+            Some(AliasesWrite),
+            admin::update_alias,
+        )
+        .add(
+            Delete,
+            "/v1/aliases/{name}",
+            Some(AliasesWrite),
+            admin::delete_alias,
+        )
+        .add(Get, "/v1/audit", Some(AuditRead), audit::query)
+        .add(Get, "/v1/audit/stream", Some(AuditRead), audit::stream)
+        .add(Get, "/v1/audit/verify", Some(AuditRead), audit::verify)
+        .add(Get, "/v1/tokens", Some(TokensList), admin::list_tokens)
+        .add(Post, "/v1/tokens", Some(TokensCreate), admin::create_token)
+        .add(
+            Delete,
+            "/v1/tokens/{id}",
+            Some(TokensRevoke),
+            admin::revoke_token,
+        )
+        .add(Get, "/v1/policy", Some(PolicyGet), admin::get_policy)
+        .add(Put, "/v1/policy", Some(PolicySet), admin::set_policy)
 }
 
 /// Unknown paths: the typed 404.
