@@ -11,6 +11,9 @@ mod errors;
 #[path = "http/roundtrip.rs"]
 mod roundtrip;
 
+#[path = "http/secrets.rs"]
+mod secrets;
+
 use keygate_core::api::Gateway as _;
 use keygate_core::{CreateKeyRequest, KeySpec};
 use keygate_gateway::http::openapi;

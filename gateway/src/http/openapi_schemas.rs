@@ -16,6 +16,10 @@ fn time() -> Value {
 }
 
 fn nullable(mut schema: Value) -> Value {
+    // OpenAPI 3.0 ignores siblings of `$ref`, so a nullable reference needs `allOf`.
+    if schema.get("$ref").is_some() {
+        return json!({"allOf": [schema], "nullable": true});
+    }
     if let Some(obj) = schema.as_object_mut() {
         obj.insert("nullable".into(), Value::Bool(true));
     }
