@@ -229,7 +229,8 @@ pub(crate) fn render(pending: &PendingError, request_id: &str) -> Vec<u8> {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         // The rejection's status is the right one (400 syntax, 422 shape, 413 size, 415
-        // content type); its text describes the caller's own body, never a secret.
+        // content type). Its text may quote a value from the body (serde echoes strings of
+        // the wrong type), which could be a plaintext: quoted values are blanked.
         let status = match rejection.status() {
             StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
             s => s,
@@ -237,10 +238,31 @@ impl From<JsonRejection> for ApiError {
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "the request body is too large".to_owned()
         } else {
-            rejection.body_text()
+            redact_quoted(&rejection.body_text())
         };
         Self::new(status, BAD_REQUEST_KIND, message)
     }
+}
+
+/// Replaces what stands between double quotes with `…`: serde quotes the offending string
+/// values, while field names (in the path prefix and in backticks) stay readable.
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !inside {
+                out.push_str("\"…");
+            }
+            inside = !inside;
+            if !inside {
+                out.push('"');
+            }
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl From<QueryRejection> for ApiError {
@@ -319,6 +341,17 @@ mod tests {
         }
         let denied = ApiError::from_decrypt(Error::PermissionDenied("x".into()));
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn quoted_values_from_the_body_are_not_echoed() {
+        assert_eq!(
+            redact_quoted(
+                "context: invalid type: string \"secret stuff\", expected a map at line 1"
+            ),
+            "context: invalid type: string \"…\", expected a map at line 1"
+        );
+        assert_eq!(redact_quoted("missing field `key`"), "missing field `key`");
     }
 
     #[test]

@@ -42,6 +42,19 @@ async fn typed_errors_for_missing_keys_bad_bodies_and_bad_ciphertexts() {
     .await;
     assert_eq!(shape.status, 400, "{}", shape.text);
     assert_eq!(shape.kind(), "invalid_argument");
+    let echoed = send(
+        http.post(gw.url("/v1/encrypt"))
+            .bearer_auth(&admin)
+            .json(&json!({"key": "k1", "plaintext": "aGk=", "context": "SECRET-IN-WRONG-PLACE"})),
+    )
+    .await;
+    assert_eq!(echoed.status, 400, "{}", echoed.text);
+    assert!(echoed.message().contains("context"), "{}", echoed.message());
+    assert!(
+        !echoed.text.contains("SECRET-IN-WRONG-PLACE"),
+        "{}",
+        echoed.text
+    );
     let no_type = send(
         http.post(gw.url("/v1/encrypt"))
             .bearer_auth(&admin)
