@@ -1,6 +1,14 @@
 //! End-to-end tests of the real `keygate` binary over a fresh `--home`.
 #![allow(clippy::unwrap_used)]
 
+// Submodules live in tests/cli/ so cargo does not build each as a test binary of its own.
+#[path = "cli/admin.rs"]
+mod admin;
+#[path = "cli/envelope.rs"]
+mod envelope;
+#[path = "cli/remote.rs"]
+mod remote;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -25,7 +33,16 @@ impl Home {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_keygate"));
         c.arg("--home").arg(self.path()).args(args);
-        c.env_remove("KEYGATE_ROOT_KEY").env_remove("KEYGATE_HOME");
+        for var in [
+            "KEYGATE_ROOT_KEY",
+            "KEYGATE_HOME",
+            "KEYGATE_ADDR",
+            "KEYGATE_TOKEN",
+            "KEYGATE_CA_CERT",
+            "KEYGATE_CONFIG",
+        ] {
+            c.env_remove(var);
+        }
         c
     }
 

@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use super::admin_args::{AuditCommand, PolicyCommand, TokenCommand};
+
 /// keygate: one gateway and console over every key manager.
-#[derive(Debug, Parser)]
+///
+/// `Debug` is written by hand: the token is a secret.
+#[derive(Parser)]
 #[command(
     name = "keygate",
     version,
@@ -23,8 +27,52 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// The configuration file. Default: $KEYGATE_CONFIG, else `<home>/keygate.toml` when it
+    /// exists, else the embedded default (one local provider in the home).
+    #[arg(long, global = true, env = "KEYGATE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Talk to a running gateway at URL (`http://host:port` or `https://...`) instead of
+    /// opening the home directly.
+    #[arg(long, global = true, env = "KEYGATE_ADDR", value_name = "URL")]
+    pub gateway: Option<String>,
+
+    /// The API token for --gateway (from `keygate token create`). Prefer $KEYGATE_TOKEN: a
+    /// flag is visible to other users in the process list.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYGATE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// A PEM CA certificate to trust for --gateway (a self-signed gateway).
+    #[arg(
+        long = "ca-cert",
+        global = true,
+        env = "KEYGATE_CA_CERT",
+        value_name = "FILE"
+    )]
+    pub ca_cert: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cli")
+            .field("home", &self.home)
+            .field("verbose", &self.verbose)
+            .field("config", &self.config)
+            .field("gateway", &self.gateway)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ca_cert", &self.ca_cert)
+            .field("command", &self.command)
+            .finish()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +93,17 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Compute or verify an HMAC (exit 4 when --verify fails).
     Mac(MacArgs),
+    /// Manage API tokens for the gateway.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// View, change and test the gateway access policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Read, export and verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Run the gateway: the REST API on the configured listen address.
+    Serve,
 }
 
 /// `--output` formats.
@@ -282,7 +341,8 @@ pub struct EncryptArgs {
 
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// The key (only needed for providers whose ciphertext does not name its key).
+    /// The key: the envelope must be sealed under it (refused otherwise). Input that is not
+    /// a keygate envelope (a provider-native ciphertext) needs it.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// Encryption context entry, repeatable; must equal the one used to encrypt.

@@ -1,103 +1,61 @@
-//! `keygate encrypt | decrypt | sign | verify | mac`.
+//! `keygate sign | verify | mac` (encrypt and decrypt stream envelopes: see `envelope.rs`).
 
 use std::io::Write;
 
 use anyhow::{Result, bail};
-use keygate_core::{DynProvider, EncryptionContext, KeyProvider, SigningAlgorithm};
-use keygate_gateway::Registry;
+use keygate_core::SigningAlgorithm;
+use keygate_core::api::Gateway;
 
-use super::args::{DecryptArgs, EncryptArgs, MacArgs, SignArgs, VerifyArgs};
-use super::{Outcome, read_input, write_output};
-
-pub async fn encrypt(registry: &Registry, args: EncryptArgs) -> Result<Outcome> {
-    let context = EncryptionContext::from_pairs(&args.context)?;
-    let k = registry.resolve(&args.key).await?;
-    let plaintext = zeroize::Zeroizing::new(read_input(args.io.input.as_deref())?);
-    let ciphertext = k.provider.encrypt(&k.id, &plaintext, &context).await?;
-    write_output(args.io.output.as_deref(), &ciphertext.bytes, false)?;
-    Ok(Outcome::Success)
-}
-
-pub async fn decrypt(registry: &Registry, args: DecryptArgs) -> Result<Outcome> {
-    let context = EncryptionContext::from_pairs(&args.context)?;
-    let ciphertext = read_input(args.io.input.as_deref())?;
-    let plaintext = match &args.key {
-        Some(key) => {
-            let k = registry.resolve(key).await?;
-            k.provider
-                .decrypt(Some(&k.id), &ciphertext, &context)
-                .await?
-        }
-        None => {
-            let provider = self_describing_provider(registry)?;
-            provider.decrypt(None, &ciphertext, &context).await?
-        }
-    };
-    write_output(args.io.output.as_deref(), &plaintext, true)?;
-    Ok(Outcome::Success)
-}
-
-/// The one provider whose ciphertexts name their key, for `decrypt` without `--key`.
-fn self_describing_provider(registry: &Registry) -> Result<&DynProvider> {
-    let mut candidates = registry
-        .providers()
-        .iter()
-        .filter(|p| p.capabilities().self_describing_ciphertext);
-    match (candidates.next(), candidates.next()) {
-        (Some(p), None) => Ok(p),
-        (None, _) => bail!("no provider can decrypt without a key; pass --key KEY"),
-        (Some(_), Some(_)) => bail!("several providers are registered; pass --key KEY"),
-    }
-}
+use super::Outcome;
+use super::args::{MacArgs, SignArgs, VerifyArgs};
+use super::io::{read_input, write_output};
 
 /// The algorithm asked for, or the key spec's first (RSA-PSS for RSA, ECDSA for EC).
-async fn algorithm(
-    provider: &dyn KeyProvider,
-    id: &str,
-    asked: Option<&str>,
-) -> Result<SigningAlgorithm> {
+async fn algorithm(api: &dyn Gateway, key: &str, asked: Option<&str>) -> Result<SigningAlgorithm> {
     if let Some(name) = asked {
         return Ok(name.parse()?);
     }
-    let meta = provider.describe_key(id).await?;
+    let meta = api.describe_key(key).await?;
     match meta.spec.signing_algorithms().first() {
         Some(a) => Ok(*a),
         None => bail!("{} is a {} key and cannot sign", meta.uri, meta.spec),
     }
 }
 
-pub async fn sign(registry: &Registry, args: SignArgs) -> Result<Outcome> {
-    let k = registry.resolve(&args.key).await?;
-    let alg = algorithm(k.provider.as_ref(), &k.id, args.algorithm.as_deref()).await?;
+pub async fn sign(api: &dyn Gateway, args: SignArgs) -> Result<Outcome> {
+    let alg = algorithm(api, &args.key, args.algorithm.as_deref()).await?;
     let message = read_input(args.io.input.as_deref())?;
-    let signature = k.provider.sign(&k.id, &message, alg).await?;
+    let signature = api.sign(&args.key, &message, alg).await?;
     write_output(args.io.output.as_deref(), &signature.bytes, false)?;
     Ok(Outcome::Success)
 }
 
-pub async fn verify(registry: &Registry, args: VerifyArgs, out: &mut dyn Write) -> Result<Outcome> {
-    let k = registry.resolve(&args.key).await?;
-    let alg = algorithm(k.provider.as_ref(), &k.id, args.algorithm.as_deref()).await?;
+pub async fn verify(api: &dyn Gateway, args: VerifyArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let alg = algorithm(api, &args.key, args.algorithm.as_deref()).await?;
     let message = read_input(args.input.as_deref())?;
     let signature = read_input(Some(&args.signature))?;
-    let valid = k
-        .provider
-        .verify(&k.id, args.version.as_deref(), &message, &signature, alg)
+    let valid = api
+        .verify(
+            &args.key,
+            args.version.as_deref(),
+            &message,
+            &signature,
+            alg,
+        )
         .await?;
     verdict(out, "signature", valid)
 }
 
-pub async fn mac(registry: &Registry, args: MacArgs, out: &mut dyn Write) -> Result<Outcome> {
-    let k = registry.resolve(&args.key).await?;
+pub async fn mac(api: &dyn Gateway, args: MacArgs, out: &mut dyn Write) -> Result<Outcome> {
     let message = read_input(args.io.input.as_deref())?;
     match &args.verify {
         Some(tag_file) => {
             let tag = read_input(Some(tag_file))?;
-            let valid = k.provider.verify_mac(&k.id, &message, &tag).await?;
+            let valid = api.verify_mac(&args.key, &message, &tag).await?;
             verdict(out, "mac", valid)
         }
         None => {
-            let tag = k.provider.generate_mac(&k.id, &message).await?;
+            let tag = api.generate_mac(&args.key, &message).await?;
             write_output(args.io.output.as_deref(), &tag.bytes, false)?;
             Ok(Outcome::Success)
         }

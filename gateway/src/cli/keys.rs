@@ -2,76 +2,73 @@
 
 use std::io::Write;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
+use keygate_core::api::Gateway;
 use keygate_core::{
     CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyUsage, Policy, RotationSchedule,
     parse_pairs,
 };
-use keygate_gateway::Registry;
 
 use super::args::{
     CreateArgs, KeysCommand, OutputFormat, PublicKeyFormat, RotationArgs, UpdateArgs,
 };
-use super::{Outcome, aliases_by_key, output, read_input, view, write_output};
+use super::io::{read_input, write_output};
+use super::{Outcome, aliases_by_key, output, view};
 
-pub async fn run(registry: &Registry, cmd: KeysCommand, out: &mut dyn Write) -> Result<Outcome> {
+pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Result<Outcome> {
     match cmd {
         KeysCommand::List { provider, output } => {
-            list(registry, provider.as_deref(), output.output, out).await?
+            list(api, provider.as_deref(), output.output, out).await?
         }
-        KeysCommand::Create(args) => create(registry, args, out).await?,
+        KeysCommand::Create(args) => create(api, args, out).await?,
         KeysCommand::Show { key, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let meta = k.provider.describe_key(&k.id).await?;
-            let versions = if k.provider.capabilities().list_versions {
-                Some(k.provider.list_versions(&k.id).await?)
-            } else {
-                None
+            let meta = api.describe_key(&key.key).await?;
+            // Providers that cannot list versions still show the key.
+            let versions = match api.list_versions(&key.key).await {
+                Ok(v) => Some(v),
+                Err(keygate_core::Error::Unsupported(_)) => None,
+                Err(e) => return Err(e.into()),
             };
-            print_key(registry, meta, versions, output.output, out).await?;
+            print_key(api, meta, versions, output.output, out).await?;
         }
-        KeysCommand::Update(args) => update(registry, args, out).await?,
+        KeysCommand::Update(args) => update(api, args, out).await?,
         KeysCommand::Rotate { key, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let version = k.provider.rotate_now(&k.id).await?;
+            let version = api.rotate_key(&key.key).await?;
             match output.output {
                 OutputFormat::Json => output::json(out, &version)?,
-                OutputFormat::Table => writeln!(
-                    out,
-                    "rotated {}: version {} is now primary",
-                    k.provider.info().key_uri(&k.id),
-                    version.id
-                )?,
+                OutputFormat::Table => {
+                    let meta = api.describe_key(&key.key).await?;
+                    writeln!(
+                        out,
+                        "rotated {}: version {} is now primary",
+                        meta.uri, version.id
+                    )?;
+                }
             }
         }
-        KeysCommand::Rotation(args) => rotation(registry, args, out).await?,
+        KeysCommand::Rotation(args) => rotation(api, args, out).await?,
         KeysCommand::Versions { key, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let versions = k.provider.list_versions(&k.id).await?;
+            let versions = api.list_versions(&key.key).await?;
             match output.output {
                 OutputFormat::Json => output::json(out, &versions)?,
                 OutputFormat::Table => output::version_table(out, &versions)?,
             }
         }
         KeysCommand::Enable { key, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let meta = k.provider.enable_key(&k.id).await?;
-            confirm(registry, "enabled", meta, output.output, out).await?;
+            let meta = api.enable_key(&key.key).await?;
+            confirm(api, "enabled", meta, output.output, out).await?;
         }
         KeysCommand::Disable { key, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let meta = k.provider.disable_key(&k.id).await?;
-            confirm(registry, "disabled", meta, output.output, out).await?;
+            let meta = api.disable_key(&key.key).await?;
+            confirm(api, "disabled", meta, output.output, out).await?;
         }
         KeysCommand::Delete { key, days, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let meta = k.provider.schedule_deletion(&k.id, days).await?;
-            confirm(registry, "scheduled deletion of", meta, output.output, out).await?;
+            let meta = api.schedule_deletion(&key.key, days).await?;
+            confirm(api, "scheduled deletion of", meta, output.output, out).await?;
         }
         KeysCommand::Undelete { key, output } => {
-            let k = registry.resolve(&key.key).await?;
-            let meta = k.provider.cancel_deletion(&k.id).await?;
-            confirm(registry, "cancelled deletion of", meta, output.output, out).await?;
+            let meta = api.cancel_deletion(&key.key).await?;
+            confirm(api, "cancelled deletion of", meta, output.output, out).await?;
         }
         KeysCommand::PublicKey {
             key,
@@ -79,8 +76,7 @@ pub async fn run(registry: &Registry, cmd: KeysCommand, out: &mut dyn Write) -> 
             version,
             out: path,
         } => {
-            let k = registry.resolve(&key.key).await?;
-            let public = k.provider.get_public_key(&k.id, version.as_deref()).await?;
+            let public = api.get_public_key(&key.key, version.as_deref()).await?;
             match format {
                 PublicKeyFormat::Pem => {
                     write_output(path.as_deref(), public.pem().as_bytes(), true)?
@@ -89,15 +85,14 @@ pub async fn run(registry: &Registry, cmd: KeysCommand, out: &mut dyn Write) -> 
             }
         }
         KeysCommand::Policy { key, set } => {
-            let k = registry.resolve(&key.key).await?;
             let policy = match set {
                 Some(path) => {
                     let text = read_input(Some(&path))?;
                     let policy: Policy = serde_json::from_slice(&text)
                         .context("the policy file is not valid keygate policy JSON")?;
-                    k.provider.set_policy(&k.id, policy).await?
+                    api.set_key_policy(&key.key, policy).await?
                 }
-                None => k.provider.get_policy(&k.id).await?,
+                None => api.get_key_policy(&key.key).await?,
             };
             output::json(out, &policy)?;
         }
@@ -105,41 +100,37 @@ pub async fn run(registry: &Registry, cmd: KeysCommand, out: &mut dyn Write) -> 
     Ok(Outcome::Success)
 }
 
+/// Keys across providers. A provider that could not be listed is a warning on stderr (the
+/// JSON shape is an array of keys, a contract with no room for it): the others' keys are
+/// still printed.
 async fn list(
-    registry: &Registry,
+    api: &dyn Gateway,
     provider: Option<&str>,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let listings = registry.list_keys(provider).await?;
-    let aliases = aliases_by_key(registry).await?;
-    let mut views = Vec::new();
-    let mut failed = Vec::new();
-    for listing in listings {
-        match listing.keys {
-            Ok(keys) => views.extend(keys.into_iter().map(|k| view(k, &aliases, None))),
-            Err(e) => failed.push((listing.provider, e)),
-        }
-    }
+    let listing = api.list_keys(provider).await?;
+    let aliases = aliases_by_key(api).await?;
+    let mut views: Vec<_> = listing
+        .keys
+        .into_iter()
+        .map(|k| view(k, &aliases, None))
+        .collect();
     views.sort_by(|a, b| (&a.key.provider, &a.key.name).cmp(&(&b.key.provider, &b.key.name)));
     match format {
         OutputFormat::Json => output::json(out, &views)?,
         OutputFormat::Table => output::key_table(out, &views)?,
     }
-    for (provider, e) in &failed {
-        eprintln!("keygate: provider {provider}: {e}");
-    }
-    if !failed.is_empty() {
-        bail!("{} provider(s) could not be listed", failed.len());
+    for failure in &listing.errors {
+        eprintln!(
+            "keygate: warning: provider {} could not be listed: {}: {}",
+            failure.provider, failure.kind, failure.message
+        );
     }
     Ok(())
 }
 
-async fn create(registry: &Registry, args: CreateArgs, out: &mut dyn Write) -> Result<()> {
-    let provider = match &args.provider {
-        Some(name) => registry.provider(name)?,
-        None => registry.provider("local")?,
-    };
+async fn create(api: &dyn Gateway, args: CreateArgs, out: &mut dyn Write) -> Result<()> {
     let spec: KeySpec = args.spec.parse()?;
     let usage = args
         .usage
@@ -155,17 +146,15 @@ async fn create(registry: &Registry, args: CreateArgs, out: &mut dyn Write) -> R
         labels,
         rotation: args.rotate_every.map(RotationSchedule::every),
     };
-    let meta = provider.create_key(req).await?;
-    confirm(registry, "created", meta, args.output.output, out).await
+    let meta = api.create_key(args.provider.as_deref(), req).await?;
+    confirm(api, "created", meta, args.output.output, out).await
 }
 
-async fn update(registry: &Registry, args: UpdateArgs, out: &mut dyn Write) -> Result<()> {
-    let k = registry.resolve(&args.key.key).await?;
+async fn update(api: &dyn Gateway, args: UpdateArgs, out: &mut dyn Write) -> Result<()> {
     let set_labels = parse_pairs("label", &args.labels)?;
-    let meta = k
-        .provider
+    let meta = api
         .update_key(
-            &k.id,
+            &args.key.key,
             KeyUpdate {
                 description: args.description,
                 set_labels,
@@ -173,29 +162,28 @@ async fn update(registry: &Registry, args: UpdateArgs, out: &mut dyn Write) -> R
             },
         )
         .await?;
-    confirm(registry, "updated", meta, args.output.output, out).await
+    confirm(api, "updated", meta, args.output.output, out).await
 }
 
-async fn rotation(registry: &Registry, args: RotationArgs, out: &mut dyn Write) -> Result<()> {
-    let k = registry.resolve(&args.key.key).await?;
+async fn rotation(api: &dyn Gateway, args: RotationArgs, out: &mut dyn Write) -> Result<()> {
     let schedule = if args.off {
         None
     } else {
         args.every.map(RotationSchedule::every)
     };
-    k.provider.set_rotation_schedule(&k.id, schedule).await?;
-    let meta = k.provider.describe_key(&k.id).await?;
-    confirm(registry, "set rotation of", meta, args.output.output, out).await
+    api.set_rotation(&args.key.key, schedule).await?;
+    let meta = api.describe_key(&args.key.key).await?;
+    confirm(api, "set rotation of", meta, args.output.output, out).await
 }
 
 async fn print_key(
-    registry: &Registry,
+    api: &dyn Gateway,
     meta: KeyMetadata,
     versions: Option<Vec<keygate_core::KeyVersion>>,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let aliases = aliases_by_key(registry).await?;
+    let aliases = aliases_by_key(api).await?;
     let v = view(meta, &aliases, versions);
     match format {
         OutputFormat::Json => output::json(out, &v),
@@ -206,14 +194,14 @@ async fn print_key(
 /// After a change: one line for people (`created local://demo (AES_256, encrypt, enabled)`),
 /// the whole key object for scripts.
 async fn confirm(
-    registry: &Registry,
+    api: &dyn Gateway,
     done: &str,
     meta: KeyMetadata,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> Result<()> {
     match format {
-        OutputFormat::Json => print_key(registry, meta, None, format, out).await,
+        OutputFormat::Json => print_key(api, meta, None, format, out).await,
         OutputFormat::Table => {
             let mut facts = vec![
                 meta.spec.to_string(),

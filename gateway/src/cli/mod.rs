@@ -1,23 +1,39 @@
-//! The `keygate` command line: parse, open the embedded default, run one command.
+//! The `keygate` command line: parse, pick the gateway (the embedded service, or a running
+//! gateway over HTTP), run one command through the [`Gateway`] trait.
+//!
+//! Every command is written once against [`Gateway`]: in process it is the service layer's
+//! local admin session (authorized and audited like any other caller), with `--gateway URL
+//! --token T` it is [`HttpGateway`]. So the command code cannot tell, and does not care,
+//! which one it talks to.
 
+mod admin;
+mod admin_args;
 mod args;
+mod audit;
 mod crypto;
+mod envelope;
+mod io;
 mod keys;
 mod output;
+mod serve;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 pub use args::Cli;
 use args::{AliasCommand, Command, OutputFormat};
-use keygate_core::{KeyMetadata, KeyRef};
-use keygate_gateway::home::{ROOT_KEY_ENV, decode_root_key};
-use keygate_gateway::{GatewayStore, Home, Registry};
-use keygate_providers::local::LocalProvider;
+use keygate_core::api::Gateway;
+use keygate_core::{ErrorKind, KeyMetadata, KeyRef};
+use keygate_gateway::Home;
+use keygate_gateway::client::HttpGateway;
+use keygate_gateway::config::Config;
+use keygate_gateway::service::Service;
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,59 +42,147 @@ pub enum Outcome {
     Success,
     /// A signature or MAC did not verify (exit 4).
     NotVerified,
+    /// `policy check` found the action denied (exit 3).
+    Denied,
 }
 
-/// Runs one parsed command line against the embedded default store.
-pub async fn run(cli: Cli) -> Result<Outcome> {
-    let home = Home::resolve(cli.home)?;
-    let registry = open_embedded(&home).await?;
-    for (provider, result) in registry.tick(OffsetDateTime::now_utc()).await {
-        match result {
-            Ok(m) => {
-                for (key, version) in &m.rotated {
-                    tracing::info!(%provider, %key, %version, "scheduled rotation ran");
-                }
-                for key in &m.destroyed {
-                    tracing::info!(%provider, %key, "key material destroyed after its deletion date");
-                }
-            }
-            Err(e) => tracing::warn!(%provider, error = %e, "maintenance failed"),
+/// A mistake in how keygate was called (exit 2), found after clap's own parsing.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// The exit code for a failed command: 2 for usage mistakes, 3 when the gateway refused the
+/// caller (permission denied, unauthenticated), 1 for everything else.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<keygate_core::Error>() {
+            return match e.kind() {
+                ErrorKind::PermissionDenied | ErrorKind::Unauthenticated => 3,
+                _ => 1,
+            };
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    match cli.command {
-        Command::Keys(cmd) => keys::run(&registry, cmd, &mut stdout).await,
-        Command::Alias(cmd) => alias(&registry, cmd, &mut stdout).await,
-        Command::Encrypt(a) => crypto::encrypt(&registry, a).await,
-        Command::Decrypt(a) => crypto::decrypt(&registry, a).await,
-        Command::Sign(a) => crypto::sign(&registry, a).await,
-        Command::Verify(a) => crypto::verify(&registry, a, &mut stdout).await,
-        Command::Mac(a) => crypto::mac(&registry, a, &mut stdout).await,
+    1
+}
+
+/// Runs one parsed command line.
+///
+/// # Errors
+/// Whatever the command or the gateway reports; see [`exit_code`].
+pub async fn run(cli: Cli) -> Result<Outcome> {
+    let Cli {
+        home,
+        config,
+        gateway,
+        token,
+        ca_cert,
+        command,
+        ..
+    } = cli;
+    let token = token.map(Zeroizing::new);
+    if matches!(command, Command::Serve) {
+        if gateway.is_some() {
+            return Err(usage(
+                "serve runs a gateway itself; it does not take --gateway (or KEYGATE_ADDR)",
+            ));
+        }
+        if token.is_some() {
+            return Err(usage(
+                "serve does not take --token (or KEYGATE_TOKEN); tokens are for --gateway",
+            ));
+        }
+        return serve::run(home, config).await;
+    }
+    let api: Arc<dyn Gateway> = match gateway {
+        Some(url) => Arc::new(remote(&url, token, ca_cert)?),
+        None if token.is_some() => {
+            return Err(usage(
+                "a token (--token or KEYGATE_TOKEN) was given without --gateway (or KEYGATE_ADDR); \
+                 it only works against a running gateway",
+            ));
+        }
+        None => embedded(home, config).await?,
+    };
+    dispatch(api.as_ref(), command).await
+}
+
+/// A running gateway at `url`.
+fn remote(
+    url: &str,
+    token: Option<Zeroizing<String>>,
+    ca_cert: Option<PathBuf>,
+) -> Result<HttpGateway> {
+    let Some(token) = token else {
+        return Err(usage(
+            "--gateway needs a token: pass --token or set KEYGATE_TOKEN (see `keygate token create`)",
+        ));
+    };
+    Ok(HttpGateway::new(url, &token, ca_cert.as_deref())?)
+}
+
+/// The embedded gateway: the service built from the configuration, as the local admin. The
+/// CLI is often the only process that ever opens a home, so it runs the maintenance pass
+/// (due rotations, expired deletions) that `keygate serve` would otherwise run on a timer.
+async fn embedded(home: Option<PathBuf>, config: Option<PathBuf>) -> Result<Arc<dyn Gateway>> {
+    let (home, config) = load_config(home, config)?;
+    let service = Service::open(&config, &home)
+        .await
+        .with_context(|| format!("opening keygate in {}", home.dir().display()))?;
+    service.run_maintenance(OffsetDateTime::now_utc()).await;
+    Ok(Arc::new(service.local_admin()))
+}
+
+/// The home and its configuration (`--config`, `$KEYGATE_CONFIG`, `<home>/keygate.toml`).
+fn load_config(home: Option<PathBuf>, config: Option<PathBuf>) -> Result<(Home, Config)> {
+    let home = Home::resolve(home)?;
+    let config = Config::load(config.as_deref(), home.dir())?;
+    Ok((home, config))
+}
+
+async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
+    // Not locked for the whole command: encrypt and decrypt write stdout from the blocking
+    // pool, and the lock is held per thread (holding it here would deadlock them).
+    let mut stdout = std::io::stdout();
+    match command {
+        Command::Keys(cmd) => keys::run(api, cmd, &mut stdout).await,
+        Command::Alias(cmd) => alias(api, cmd, &mut stdout).await,
+        Command::Encrypt(a) => envelope::encrypt(api, a).await,
+        Command::Decrypt(a) => envelope::decrypt(api, a).await,
+        Command::Sign(a) => crypto::sign(api, a).await,
+        Command::Verify(a) => crypto::verify(api, a, &mut stdout).await,
+        Command::Mac(a) => crypto::mac(api, a, &mut stdout).await,
+        Command::Token(cmd) => admin::token(api, cmd, &mut stdout).await,
+        Command::Policy(cmd) => admin::policy(api, cmd, &mut stdout).await,
+        Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
+        // Handled before a gateway is opened.
+        Command::Serve => Err(usage("serve cannot run here")),
     }
 }
 
-/// The embedded default: the local provider over `<home>/local.db` and the gateway store.
-async fn open_embedded(home: &Home) -> Result<Registry> {
-    let mut local = LocalProvider::builder()
-        .with_name("local")
-        .with_path(home.local_db());
-    local = match std::env::var(ROOT_KEY_ENV) {
-        Ok(value) => local.with_root_key(decode_root_key(&value)?),
-        Err(std::env::VarError::NotPresent) => local.with_root_key_file(home.root_key_file()),
-        Err(std::env::VarError::NotUnicode(_)) => bail!("{ROOT_KEY_ENV} is not valid UTF-8"),
+/// Aliases by the key they point at. Listing aliases is a permission of its own: a caller
+/// without it (an `app` token) still gets its keys, without alias names.
+async fn aliases_by_key(api: &dyn Gateway) -> Result<BTreeMap<KeyRef, Vec<String>>> {
+    let aliases = match api.list_aliases().await {
+        Ok(a) => a,
+        Err(keygate_core::Error::PermissionDenied(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
     };
-    let local = local
-        .build()
-        .await
-        .with_context(|| format!("opening the local key store in {}", home.dir().display()))?;
-    let store = GatewayStore::open(&home.gateway_db()).await?;
-    Ok(Registry::new(vec![Arc::new(local)], store)?)
-}
-
-/// Aliases by the key they point at.
-async fn aliases_by_key(registry: &Registry) -> Result<BTreeMap<KeyRef, Vec<String>>> {
     let mut map: BTreeMap<KeyRef, Vec<String>> = BTreeMap::new();
-    for alias in registry.store().list_aliases().await? {
+    for alias in aliases {
         map.entry(alias.target).or_default().push(alias.name);
     }
     Ok(map)
@@ -97,24 +201,22 @@ fn view(
     }
 }
 
-async fn alias(registry: &Registry, cmd: AliasCommand, out: &mut dyn Write) -> Result<Outcome> {
+async fn alias(api: &dyn Gateway, cmd: AliasCommand, out: &mut dyn Write) -> Result<Outcome> {
     match cmd {
         AliasCommand::Create { name, key } => {
-            let target = registry.resolve(&key.key).await?.key_ref();
-            registry.store().create_alias(&name, &target).await?;
-            writeln!(out, "alias/{name} -> {target}")?;
+            let alias = api.create_alias(&name, &key.key).await?;
+            writeln!(out, "alias/{} -> {}", alias.name, alias.target)?;
         }
         AliasCommand::Update { name, key } => {
-            let target = registry.resolve(&key.key).await?.key_ref();
-            registry.store().update_alias(&name, &target).await?;
-            writeln!(out, "alias/{name} -> {target}")?;
+            let alias = api.update_alias(&name, &key.key).await?;
+            writeln!(out, "alias/{} -> {}", alias.name, alias.target)?;
         }
         AliasCommand::Delete { name } => {
-            registry.store().delete_alias(&name).await?;
+            api.delete_alias(&name).await?;
             writeln!(out, "deleted alias/{name}")?;
         }
         AliasCommand::List { output } => {
-            let aliases = registry.store().list_aliases().await?;
+            let aliases = api.list_aliases().await?;
             match output.output {
                 OutputFormat::Json => output::json(out, &aliases)?,
                 OutputFormat::Table => {
@@ -137,46 +239,40 @@ async fn alias(registry: &Registry, cmd: AliasCommand, out: &mut dyn Write) -> R
     Ok(Outcome::Success)
 }
 
-/// Reads a whole input: a file, or stdin when `path` is `None` or `-`.
-fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
-    match path {
-        Some(p) if p != Path::new("-") => {
-            std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
-        }
-        _ => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .context("cannot read stdin")?;
-            Ok(buf)
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser as _;
 
-/// Writes an output: a file (created mode 0600 on Unix, as it may hold plaintext), or stdout.
-/// Binary output is refused on a terminal unless `text` says it is printable.
-fn write_output(path: Option<&Path>, bytes: &[u8], text: bool) -> Result<()> {
-    match path {
-        Some(p) if p != Path::new("-") => {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts
-                .open(p)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            f.write_all(bytes)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-        }
-        _ => {
-            let mut stdout = std::io::stdout().lock();
-            if !text && stdout.is_terminal() {
-                bail!("refusing to write binary output to a terminal; use -o FILE or a pipe");
-            }
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
-        }
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_error_kind() {
+        let denied = anyhow::Error::from(keygate_core::Error::PermissionDenied("no".into()));
+        assert_eq!(exit_code(&denied), 3);
+        let unauth = anyhow::Error::from(keygate_core::Error::Unauthenticated("bad".into()))
+            .context("calling the gateway");
+        assert_eq!(exit_code(&unauth), 3);
+        assert_eq!(exit_code(&usage("wrong")), 2);
+        let other = anyhow::Error::from(keygate_core::Error::IntegrityFailure);
+        assert_eq!(exit_code(&other), 1);
+        assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
     }
-    Ok(())
+
+    #[test]
+    fn the_token_is_not_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "keygate",
+            "--gateway",
+            "http://127.0.0.1:1",
+            "--token",
+            "kgt_abc.supersecretvalue",
+            "keys",
+            "list",
+        ])
+        .unwrap();
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("supersecretvalue"), "{debug}");
+        assert!(debug.contains("127.0.0.1:1"), "{debug}");
+    }
 }

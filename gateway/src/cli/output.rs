@@ -3,6 +3,8 @@
 use std::io::Write;
 
 use anyhow::Result;
+use keygate_core::api::TokenInfo;
+use keygate_core::audit::AuditEvent;
 use keygate_core::{KeyMetadata, KeyVersion};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -203,6 +205,74 @@ pub fn version_table(out: &mut dyn Write, versions: &[KeyVersion]) -> Result<()>
         })
         .collect();
     table(out, &["VERSION", "STATE", "PRIMARY", "CREATED"], &rows)
+}
+
+/// The `token list` table (ids, never secrets).
+pub fn token_table(out: &mut dyn Write, tokens: &[TokenInfo]) -> Result<()> {
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            let status = match (t.revoked, t.expires) {
+                (Some(at), _) => format!("revoked {}", when(at)),
+                (None, Some(at)) if at <= OffsetDateTime::now_utc() => {
+                    format!("expired {}", when(at))
+                }
+                (None, Some(at)) => format!("expires {}", when(at)),
+                (None, None) => "active".to_owned(),
+            };
+            vec![
+                t.id.clone(),
+                t.principal.clone(),
+                t.role.clone(),
+                when(t.created),
+                status,
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["ID", "PRINCIPAL", "ROLE", "CREATED", "STATUS"],
+        &rows,
+    )
+}
+
+/// One audit row as table cells (`audit tail`); the header is [`AUDIT_HEADERS`].
+pub fn audit_cells(e: &AuditEvent) -> Vec<String> {
+    let outcome = match &e.error_kind {
+        Some(kind) => format!("{} ({kind})", e.outcome),
+        None => e.outcome.to_string(),
+    };
+    vec![
+        e.seq.to_string(),
+        e.time
+            .format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .unwrap_or_else(|_| e.time.to_string()),
+        e.principal.clone(),
+        e.source.clone(),
+        e.action.clone(),
+        e.key.clone().unwrap_or_else(|| "-".into()),
+        outcome,
+    ]
+}
+
+/// The `audit tail` columns.
+pub const AUDIT_HEADERS: [&str; 7] = [
+    "SEQ",
+    "TIME (UTC)",
+    "PRINCIPAL",
+    "SOURCE",
+    "ACTION",
+    "KEY",
+    "OUTCOME",
+];
+
+/// One compact JSON object and a newline (JSON lines).
+pub fn json_line(out: &mut dyn Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,164 @@
+//! `keygate encrypt | decrypt`: envelopes streamed in constant memory.
+//!
+//! The gateway only ever sees the data key: it issues one with its header
+//! ([`Gateway::begin_envelope`]) or unwraps the one in a header
+//! ([`Gateway::open_envelope`]); the CLI seals or opens the payload itself, chunk by chunk, so
+//! a file of any size costs one chunk of memory and one gateway call. The blocking file I/O
+//! runs on tokio's blocking pool.
+
+use std::io::{self, BufReader, Cursor, Read};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use indicatif::ProgressBar;
+use keygate_core::api::Gateway;
+use keygate_core::envelope::{
+    EnvelopeHeader, OpeningReader, SealingWriter, from_io_error, is_envelope,
+};
+use keygate_core::{EncryptionContext, Error};
+
+use super::Outcome;
+use super::args::{DecryptArgs, EncryptArgs};
+use super::io::{COPY_BUFFER, CopyError, Input, Sink, copy, progress};
+
+/// Runs `f` on the blocking pool and flattens its result.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("the I/O task failed")?
+}
+
+pub async fn encrypt(api: &dyn Gateway, args: EncryptArgs) -> Result<Outcome> {
+    let context = EncryptionContext::from_pairs(&args.context)?;
+    // Open both ends first: a wrong path should not cost a data key.
+    let input = Input::open(args.io.input.as_deref())?;
+    let sink = Sink::create(args.io.output.as_deref(), false)?;
+    let sealing = api.begin_envelope(&args.key, &context).await?;
+    let bar = progress(input.len);
+    blocking(move || {
+        let mut reader = bar.wrap_read(input.reader);
+        let mut writer = SealingWriter::new(&sealing.header, &sealing.data_key, sink)?;
+        copy(&mut reader, &mut writer).map_err(|e| match e {
+            CopyError::Read(e) => anyhow!(e).context("cannot read the input"),
+            CopyError::Write(e) => anyhow!(from_io_error(e)).context("cannot write the envelope"),
+        })?;
+        let sink = writer.finish()?;
+        sink.finish()?;
+        bar.finish_and_clear();
+        Ok(())
+    })
+    .await?;
+    Ok(Outcome::Success)
+}
+
+/// The start of an input, once its first bytes have been looked at.
+enum Sniffed {
+    /// A keygate envelope: its header, and the reader positioned at the payload.
+    Envelope(EnvelopeHeader, Box<dyn Read + Send>),
+    /// Anything else, whole (the sniffed bytes put back in front).
+    Other(Box<dyn Read + Send>),
+}
+
+/// Reads just enough of `input` to tell an envelope from anything else, and for an envelope
+/// its header.
+fn sniff(input: Box<dyn Read + Send>) -> Result<Sniffed> {
+    let mut input = BufReader::with_capacity(COPY_BUFFER, input);
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < prefix.len() {
+        match input.read(&mut prefix[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(anyhow!(e).context("cannot read the input")),
+        }
+    }
+    let mut whole: Box<dyn Read + Send> =
+        Box::new(Cursor::new(prefix[..got].to_vec()).chain(input));
+    if !is_envelope(&prefix[..got]) {
+        return Ok(Sniffed::Other(whole));
+    }
+    let header = EnvelopeHeader::read_from(&mut whole)?;
+    Ok(Sniffed::Envelope(header, whole))
+}
+
+pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
+    let context = EncryptionContext::from_pairs(&args.context)?;
+    let input = Input::open(args.io.input.as_deref())?;
+    let sink = Sink::create(args.io.output.as_deref(), true)?;
+    let bar = progress(input.len);
+    let reader: Box<dyn Read + Send> = Box::new(bar.wrap_read(input.reader));
+    match blocking(move || sniff(reader)).await? {
+        Sniffed::Envelope(header, payload) => {
+            if let Some(key) = &args.key {
+                check_key(api, key, &header).await?;
+            }
+            let data_key = api.open_envelope(&header, &context).await?;
+            blocking(move || open_to(&header, &data_key, payload, sink, &bar)).await?;
+        }
+        Sniffed::Other(mut whole) => {
+            let Some(key) = &args.key else {
+                return Err(anyhow!(Error::IntegrityFailure).context(
+                    "not a keygate envelope (for a provider-native ciphertext, pass --key KEY)",
+                ));
+            };
+            // Provider-native ciphertexts are single messages of bounded size, made before
+            // the envelope format: they are decrypted whole, by the provider.
+            let ciphertext = blocking(move || {
+                let mut buf = Vec::new();
+                whole
+                    .read_to_end(&mut buf)
+                    .context("cannot read the input")?;
+                Ok(buf)
+            })
+            .await?;
+            let decrypted = api.decrypt_native(key, &ciphertext, &context).await?;
+            blocking(move || {
+                let mut sink = sink;
+                io::Write::write_all(&mut sink, &decrypted.plaintext)
+                    .context("cannot write the output")?;
+                sink.finish()?;
+                bar.finish_and_clear();
+                Ok(())
+            })
+            .await?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Opens the payload into `sink`. The output file only takes its name once the final chunk
+/// authenticated; a failure anywhere drops (deletes) it.
+fn open_to(
+    header: &EnvelopeHeader,
+    data_key: &[u8],
+    payload: Box<dyn Read + Send>,
+    mut sink: Sink,
+    bar: &ProgressBar,
+) -> Result<()> {
+    let mut reader = OpeningReader::new(header, data_key, payload)?;
+    copy(&mut reader, &mut sink).map_err(|e| match e {
+        // The reader carries keygate's error (an integrity failure says nothing more).
+        CopyError::Read(e) => anyhow!(from_io_error(e)),
+        CopyError::Write(e) => anyhow!(e).context("cannot write the output"),
+    })?;
+    sink.finish()?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// `decrypt --key K` on an envelope: refuse unless the envelope was sealed under K. The
+/// names are compared as typed first (no gateway call when they are equal), then resolved.
+async fn check_key(api: &dyn Gateway, key: &str, header: &EnvelopeHeader) -> Result<()> {
+    if key == header.key_uri {
+        return Ok(());
+    }
+    let wanted = api.describe_key(key).await?;
+    let sealed = api.describe_key(&header.key_uri).await?;
+    if wanted.key_ref() != sealed.key_ref() {
+        bail!(Error::invalid(format!(
+            "the envelope is sealed under {}, not {key} ({})",
+            header.key_uri, wanted.uri
+        )));
+    }
+    Ok(())
+}

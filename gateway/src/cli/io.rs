@@ -1,0 +1,311 @@
+//! Inputs and outputs of the CLI: whole reads for small inputs, streams for envelopes, and
+//! output files that only appear under their name once complete.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use zeroize::Zeroizing;
+
+/// The buffer size of streamed copies: large enough that the per-call overhead vanishes,
+/// small enough that memory does not depend on the input size.
+pub const COPY_BUFFER: usize = 256 * 1024;
+
+/// `None` and `-` mean stdin/stdout.
+fn is_stdio(path: Option<&Path>) -> bool {
+    path.is_none_or(|p| p == Path::new("-"))
+}
+
+/// Reads a whole input: a file, or stdin when `path` is `None` or `-`.
+pub fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
+    match path {
+        Some(p) if !is_stdio(Some(p)) => {
+            fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+        }
+        _ => {
+            let mut buf = Vec::new();
+            io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("cannot read stdin")?;
+            Ok(buf)
+        }
+    }
+}
+
+/// Writes a whole output: a file (see [`AtomicFile`]), or stdout. Binary output is refused
+/// on a terminal unless `text` says it is printable.
+pub fn write_output(path: Option<&Path>, bytes: &[u8], text: bool) -> Result<()> {
+    let mut sink = Sink::create(path, text)?;
+    sink.write_all(bytes).context("cannot write the output")?;
+    sink.finish()
+}
+
+/// An input stream and, when it is a regular file, its size (for the progress bar).
+pub struct Input {
+    /// The bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// The size, when known up front.
+    pub len: Option<u64>,
+}
+
+impl Input {
+    /// Opens a file, or stdin for `None` / `-`.
+    pub fn open(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) if !is_stdio(Some(p)) => {
+                let file = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+                let meta = file
+                    .metadata()
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                if meta.is_dir() {
+                    bail!("cannot read {}: it is a directory", p.display());
+                }
+                let len = meta.is_file().then_some(meta.len());
+                Ok(Self {
+                    reader: Box::new(file),
+                    len,
+                })
+            }
+            _ => Ok(Self {
+                reader: Box::new(io::stdin()),
+                len: None,
+            }),
+        }
+    }
+}
+
+/// Where output goes: a file that only gets its name when complete, or stdout.
+#[derive(Debug)]
+pub enum Sink {
+    /// `-o FILE`.
+    File(AtomicFile),
+    /// stdout.
+    Stdout(io::Stdout),
+}
+
+impl Sink {
+    /// `path` (`None` or `-`: stdout). Binary output (`text == false`) is refused on a
+    /// terminal: it would garble it and nobody can read it back from there.
+    pub fn create(path: Option<&Path>, text: bool) -> Result<Self> {
+        match path {
+            Some(p) if !is_stdio(Some(p)) => Ok(Self::File(AtomicFile::create(p)?)),
+            _ => {
+                let stdout = io::stdout();
+                if !text && stdout.is_terminal() {
+                    bail!("refusing to write binary output to a terminal; use -o FILE or a pipe");
+                }
+                Ok(Self::Stdout(stdout))
+            }
+        }
+    }
+
+    /// Completes the output: renames the file into place, or flushes stdout.
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Self::File(f) => f.commit(),
+            Self::Stdout(mut s) => s.flush().context("cannot write to stdout"),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::File(f) => f.write(buf),
+            Self::Stdout(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::File(f) => f.flush(),
+            Self::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+/// An output file written under a temporary name in the same directory (mode 0600: it may
+/// hold plaintext) and renamed over the final name only by [`AtomicFile::commit`]. Dropped
+/// without a commit (a failed decryption, a truncated envelope), it is removed, so partial
+/// plaintext never appears under the name the user asked for.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<File>,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file next to `dest`.
+    pub fn create(dest: &Path) -> Result<Self> {
+        let name = dest
+            .file_name()
+            .ok_or_else(|| anyhow!("cannot write {}: not a file name", dest.display()))?;
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // Same directory: the rename stays on one file system, so it is atomic.
+        let tmp = dir.join(format!(
+            ".{}.{}.keygate-tmp",
+            name.to_string_lossy(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        Ok(Self {
+            file: Some(file),
+            tmp,
+            dest: dest.to_owned(),
+        })
+    }
+
+    /// Makes the data durable and moves it to its final name.
+    pub fn commit(mut self) -> Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| anyhow!("cannot write {}: already closed", self.dest.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", self.dest.display()))?;
+        drop(file);
+        fs::rename(&self.tmp, &self.dest)
+            .with_context(|| format!("cannot write {}", self.dest.display()))?;
+        // Renamed: nothing left for Drop to clean up.
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+
+    fn file(&mut self) -> io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("output file already closed"))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file()?.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file()?.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file.take();
+            // Best effort: the name is distinctive if it ever survives (a kill -9).
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Which side of a copy failed: the caller maps each to its own message.
+#[derive(Debug)]
+pub enum CopyError {
+    /// Reading the input (for an [`OpeningReader`](keygate_core::envelope::OpeningReader):
+    /// an envelope that does not authenticate).
+    Read(io::Error),
+    /// Writing the output (or sealing it).
+    Write(io::Error),
+}
+
+/// Copies `reader` to `writer` through one zeroized buffer of [`COPY_BUFFER`] bytes.
+pub fn copy(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64, CopyError> {
+    let mut buf = Zeroizing::new(vec![0u8; COPY_BUFFER]);
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        writer.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        total += n as u64;
+    }
+}
+
+/// A progress bar on stderr for `len` bytes, shown only when stderr is a terminal and the
+/// size is known; hidden (a no-op) otherwise, so pipes and logs stay clean.
+pub fn progress(len: Option<u64>) -> ProgressBar {
+    match len {
+        Some(len) if io::stderr().is_terminal() => {
+            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:40.cyan/blue} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        }
+        _ => ProgressBar::hidden(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"partial").unwrap();
+        drop(f);
+        assert!(!dest.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_committed_file_replaces_the_old_one_privately() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        fs::write(&dest, b"old contents").unwrap();
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"new").unwrap();
+        // Until the commit, the old file is untouched.
+        assert_eq!(fs::read(&dest).unwrap(), b"old contents");
+        f.commit().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&dest).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn copy_reports_which_side_failed() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk on fire"))
+            }
+        }
+        let mut out = Vec::new();
+        assert!(matches!(
+            copy(&mut Broken, &mut out),
+            Err(CopyError::Read(_))
+        ));
+        let data = vec![7u8; COPY_BUFFER * 2 + 3];
+        let n = copy(&mut data.as_slice(), &mut out).unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(out, data);
+    }
+}

@@ -1,0 +1,148 @@
+//! `encrypt` / `decrypt`: envelopes streamed from and to files.
+
+use std::path::Path;
+
+use keygate_core::envelope::{EnvelopeHeader, TAG_LEN};
+
+use super::Home;
+
+/// Deterministic bytes that do not repeat within a chunk.
+fn data(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Temporary output files left in `dir` (there should never be any once keygate exits).
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".keygate-tmp"))
+        .collect()
+}
+
+#[test]
+fn multi_chunk_files_roundtrip_privately_and_decrypt_checks_the_key() {
+    let home = Home::new();
+    let dir = home.path().to_owned();
+    home.ok(&["keys", "create", "files", "--spec", "AES_256"], b"");
+    home.ok(&["keys", "create", "other", "--spec", "AES_256"], b"");
+    // Three full 64 KiB chunks and a partial one.
+    let plain = data(3 * 65536 + 1234);
+    let (pt, ct, back) = (dir.join("in.bin"), dir.join("in.kge"), dir.join("out.bin"));
+    std::fs::write(&pt, &plain).unwrap();
+    home.ok(
+        &[
+            "encrypt",
+            "--key",
+            "files",
+            "--context",
+            "app=x",
+            "-i",
+            s(&pt),
+            "-o",
+            s(&ct),
+        ],
+        b"",
+    );
+    let sealed = std::fs::read(&ct).unwrap();
+    let (header, header_len) = EnvelopeHeader::decode(&sealed).unwrap();
+    assert_eq!(header.key_uri, "local://files");
+    assert_eq!(header.context.0["app"], "x");
+    assert_eq!(sealed.len(), header_len + plain.len() + 4 * TAG_LEN);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&ct).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    home.ok(
+        &["decrypt", "--key", "files", "-i", s(&ct), "-o", s(&back)],
+        b"",
+    );
+    assert_eq!(std::fs::read(&back).unwrap(), plain);
+    // By URI, with the context, and through stdin/stdout too.
+    let out = home.ok(
+        &["decrypt", "--key", "local://files", "--context", "app=x"],
+        &sealed,
+    );
+    assert_eq!(out, plain);
+
+    // --key names another key: refused, and nothing written.
+    std::fs::remove_file(&back).unwrap();
+    let err = home.fails(
+        &["decrypt", "--key", "other", "-i", s(&ct), "-o", s(&back)],
+        b"",
+    );
+    assert!(err.contains("local://files"), "{err}");
+    assert!(!back.exists());
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn truncated_or_reordered_envelopes_fail_and_leave_no_output() {
+    let home = Home::new();
+    let dir = home.path().to_owned();
+    home.ok(&["keys", "create", "k", "--spec", "AES_256"], b"");
+    let plain = data(3 * 65536 + 99);
+    let (pt, ct) = (dir.join("p"), dir.join("c"));
+    std::fs::write(&pt, &plain).unwrap();
+    home.ok(&["encrypt", "--key", "k", "-i", s(&pt), "-o", s(&ct)], b"");
+    let sealed = std::fs::read(&ct).unwrap();
+    let (_, header_len) = EnvelopeHeader::decode(&sealed).unwrap();
+    let chunk = 65536 + TAG_LEN;
+
+    // Cut at a chunk boundary: every chunk left authenticates, but none is the final one.
+    let truncated = sealed[..header_len + 3 * chunk].to_vec();
+    // Chunks 0 and 1 swapped.
+    let mut reordered = sealed.clone();
+    reordered[header_len..header_len + chunk]
+        .copy_from_slice(&sealed[header_len + chunk..header_len + 2 * chunk]);
+    reordered[header_len + chunk..header_len + 2 * chunk]
+        .copy_from_slice(&sealed[header_len..header_len + chunk]);
+    // One byte flipped in the last chunk, after earlier chunks were already released.
+    let mut flipped = sealed.clone();
+    let last = flipped.len() - 5;
+    flipped[last] ^= 1;
+
+    for (name, bad) in [
+        ("truncated", truncated),
+        ("reordered", reordered),
+        ("flipped", flipped),
+    ] {
+        let input = dir.join(format!("{name}.kge"));
+        let output = dir.join(format!("{name}.out"));
+        std::fs::write(&input, &bad).unwrap();
+        let err = home.fails(&["decrypt", "-i", s(&input), "-o", s(&output)], b"");
+        assert!(err.contains("integrity"), "{name}: {err}");
+        assert!(!output.exists(), "{name}: partial plaintext left behind");
+        std::fs::remove_file(&input).unwrap();
+    }
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn empty_input_and_non_envelopes() {
+    let home = Home::new();
+    home.ok(&["keys", "create", "k", "--spec", "AES_256"], b"");
+    let ct = home.ok(&["encrypt", "--key", "k"], b"");
+    assert_eq!(home.ok(&["decrypt"], &ct), b"");
+    // Not an envelope, no key: nothing to route on.
+    let err = home.fails(&["decrypt"], b"KG");
+    assert!(err.contains("integrity"), "{err}");
+    // Not an envelope, with a key: the provider gets it whole, and it does not open.
+    let err = home.fails(&["decrypt", "--key", "k"], b"not a ciphertext at all");
+    assert!(!err.contains("not a ciphertext at all"), "{err}");
+}

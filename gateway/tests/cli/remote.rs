@@ -1,0 +1,143 @@
+//! `keygate serve` and the same commands over `--gateway URL --token T`.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::Home;
+
+/// A running `keygate serve`, killed when dropped (also when a test fails).
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `keygate serve` on a free port of 127.0.0.1 and waits for its URL on stderr.
+    fn start(home: &Home) -> Self {
+        let mut child = home
+            .cmd(&["serve"])
+            .env("KEYGATE_SERVER__LISTEN", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        // The guard exists before waiting: a server that never announces is still killed.
+        let mut server = Self {
+            child,
+            url: String::new(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps draining after the URL so the server never blocks on a full pipe.
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some((_, rest)) = line.split_once(" on http://") {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(format!("http://{addr}"));
+                }
+            }
+        });
+        server.url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("keygate serve did not print its URL");
+        server
+    }
+}
+
+fn token(home: &Home, principal: &str, role: &str) -> String {
+    let out = home.ok(
+        &["token", "create", "--principal", principal, "--role", role],
+        b"",
+    );
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+#[test]
+fn serve_and_remote_commands() {
+    let home = Home::new();
+    let server = Server::start(&home);
+    let url = server.url.as_str();
+
+    // Tokens are made by the local admin, on the same home, while the server runs.
+    let admin = token(&home, "ci", "admin");
+    let app = token(&home, "billing", "app");
+
+    let remote = |token: &str, args: &[&str], stdin: &[u8]| {
+        let mut all = vec!["--gateway", url, "--token", token];
+        all.extend_from_slice(args);
+        home.run_with(&all, stdin)
+    };
+    let ok = |args: &[&str], stdin: &[u8]| {
+        let out = remote(&admin, args, stdin);
+        assert!(
+            out.status.success(),
+            "remote {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let json = |args: &[&str]| -> Value { serde_json::from_slice(&ok(args, b"")).unwrap() };
+
+    let created = json(&[
+        "keys", "create", "remote-k", "--spec", "AES_256", "--output", "json",
+    ]);
+    assert_eq!(created["uri"], "local://remote-k");
+    let list = json(&["keys", "list", "--output", "json"]);
+    assert_eq!(list[0]["name"], "remote-k");
+
+    // Several chunks, through the server's data key and the client's streaming.
+    let plain: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sealed = ok(
+        &["encrypt", "--key", "remote-k", "--context", "app=r"],
+        &plain,
+    );
+    assert!(sealed.starts_with(b"KGE"));
+    assert_eq!(ok(&["decrypt", "--context", "app=r"], &sealed), plain);
+    // What went through the server, the embedded CLI opens (and the other way round).
+    assert_eq!(home.ok(&["decrypt"], &sealed), plain);
+    let local = home.ok(&["encrypt", "--key", "remote-k"], b"from the cli");
+    assert_eq!(ok(&["decrypt"], &local), b"from the cli");
+
+    let tail =
+        String::from_utf8(ok(&["audit", "tail", "-n", "50", "--output", "json"], b"")).unwrap();
+    let rows: Vec<Value> = tail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter().any(|r| r["principal"] == "ci"
+            && r["action"] == "crypto:encrypt"
+            && r["source"] == "rest"),
+        "{tail}"
+    );
+
+    // An app token may not create keys; a wrong token is not let in at all.
+    let out = remote(&app, &["keys", "create", "nope", "--spec", "AES_256"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let forged = format!("{admin}x");
+    let out = remote(&forged, &["keys", "list"], b"");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains(&forged), "{stderr}");
+    // --gateway without a token is a usage error.
+    let out = home.run_with(&["--gateway", url, "keys", "list"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    drop(server);
+}
