@@ -1,6 +1,6 @@
 //! A client of a running gateway over HTTP, implementing the same API as the service.
 //!
-//! [`HttpGateway`] implements [`Gateway`] against the REST API (`/v1`), so the CLI (with
+//! [`HttpGateway`] implements [`Gateway`](keygate_core::api::Gateway) against the REST API (`/v1`), so the CLI (with
 //! `--gateway URL --token T`) and the console work the same against a remote gateway as
 //! in process. It speaks the JSON bodies of [`crate::http::dto`] (shared with the server),
 //! maps the typed error body back to the same [`Error`] variant by its `kind`, and follows

@@ -6,7 +6,7 @@
 //! a fixed message (the full error chain goes to the log only), and any failure to decrypt
 //! says nothing about why.
 //!
-//! Handlers build an [`ApiError`]; the request-id middleware ([`super::layers`]) renders its
+//! Handlers build an [`ApiError`]; the request-id middleware renders its
 //! body once the request id is known, so rejections raised before a handler runs (bad JSON,
 //! unknown routes, authentication) carry the id too.
 

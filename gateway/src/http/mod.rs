@@ -8,7 +8,7 @@
 //! bearer-token authentication and a per-principal rate limit ([`extract::Caller`]), a body
 //! limit, metrics per route template, and one error mapping ([`error`]).
 //!
-//! Every route is registered through [`Routes::add`], which also records it in the table
+//! Every route is registered through one helper (`Routes::add`), which also records it in the table
 //! [`route_table`] returns; the OpenAPI document is checked against that table in tests, so
 //! the two cannot drift.
 //!
