@@ -2,8 +2,8 @@
 //!
 //! Every error the API returns has the body `{"error": {"kind", "message", "request_id"}}`,
 //! where `kind` is [`ErrorKind::as_str`] so clients map it back to the same
-//! [`keygate_core::Error`] variant. Statuses follow the variant; 401, 403 and every 5xx carry
-//! a fixed message (the full error chain goes to the log only), and any failure to decrypt
+//! [`keygate_core::Error`] variant. Statuses follow the variant; 401, 403 and every 5xx but
+//! 501 (whose message says what is not supported) carry a fixed message (the full error chain goes to the log only), and any failure to decrypt
 //! says nothing about why.
 //!
 //! Handlers build an [`ApiError`]; the request-id middleware renders its
@@ -149,10 +149,9 @@ impl From<Error> for ApiError {
                 StatusCode::UNAUTHORIZED,
                 Some("authentication required: a valid bearer token"),
             ),
-            Error::Unsupported(_) => (
-                StatusCode::NOT_IMPLEMENTED,
-                Some("the operation is not supported for this key or provider"),
-            ),
+            // keygate writes these messages itself to say what is not supported and where;
+            // they carry no secret and the caller needs them.
+            Error::Unsupported(_) => (StatusCode::NOT_IMPLEMENTED, None),
             Error::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
             Error::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
