@@ -274,7 +274,8 @@ impl AuditEvent {
 
     /// This row as one CSV record (RFC 4180: a field holding a comma, a double quote, CR or
     /// LF is quoted and its quotes doubled), without a line ending. Absent fields are empty;
-    /// `time` is [`canonical_time`].
+    /// `time` is [`canonical_time`]. Values are written as stored, never rewritten (an export
+    /// must stay verifiable), so a spreadsheet may read a value starting with `=` as a formula.
     pub fn to_csv_row(&self) -> String {
         // Stored events always have a canonical time; the nanosecond count is a lossless
         // fallback for an event built by hand with an out-of-range year.

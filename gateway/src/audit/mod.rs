@@ -141,6 +141,12 @@ impl AuditLog {
     /// Opens the audit log of `store`: loads the chain head (last `seq` and `hash`) and
     /// starts the writer task on the current Tokio runtime.
     ///
+    /// Within a process, open one log per store and share clones. The writer keeps the
+    /// chain head in memory; when another writer on the same database (another process on
+    /// the same home) took the next `seq`, the insert fails on the key, nothing is kept,
+    /// and the batch is chained again after the head re-read from the store (a few times
+    /// before it is refused), so rows are never lost, duplicated or misplaced.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad `config`; [`Error::Unavailable`] when the head
     /// cannot be read.

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use keygate_core::audit::{AuditEvent, GENESIS_HASH, NewAuditEvent, canonical_time};
 use keygate_core::{Error, Result};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use time::UtcOffset;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -232,40 +232,49 @@ fn rechain(head: &Head, rows: &mut [Chained]) {
 /// [`WriteFailure::SeqTaken`] when an insert hits an existing `seq`,
 /// [`WriteFailure::Failed`] when anything else fails; nothing is kept then.
 async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<(), WriteFailure> {
+    let seqs = rows
+        .iter()
+        .map(|r| i64::try_from(r.event.seq))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            WriteFailure::Failed(Error::Unavailable("audit store: seq overflow".to_owned()))
+        })?;
     let mut tx = pool
         .begin()
         .await
         .map_err(|e| WriteFailure::Failed(db_err(e)))?;
-    for Chained {
-        event: row,
-        time_text,
-        duration_us,
-    } in rows
+    // Several rows per statement: each statement is a round trip to SQLite's worker
+    // thread, which would otherwise dominate a large batch.
+    for (chunk, seqs) in rows
+        .chunks(ROWS_PER_INSERT)
+        .zip(seqs.chunks(ROWS_PER_INSERT))
     {
-        let seq = i64::try_from(row.seq).map_err(|_| {
-            WriteFailure::Failed(Error::Unavailable("audit store: seq overflow".to_owned()))
-        })?;
-        let inserted = sqlx::query(
+        let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
-             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq)
-        .bind(time_text)
-        .bind(&row.request_id)
-        .bind(&row.principal)
-        .bind(&row.source)
-        .bind(&row.action)
-        .bind(&row.provider)
-        .bind(&row.key)
-        .bind(&row.key_version)
-        .bind(row.outcome.as_str())
-        .bind(&row.error_kind)
-        .bind(duration_us)
-        .bind(&row.prev_hash)
-        .bind(&row.hash)
-        .execute(&mut *tx)
-        .await;
+             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash) ",
+        );
+        insert.push_values(chunk.iter().zip(seqs), |mut b, (row, seq)| {
+            let Chained {
+                event,
+                time_text,
+                duration_us,
+            } = row;
+            b.push_bind(*seq)
+                .push_bind(time_text)
+                .push_bind(&event.request_id)
+                .push_bind(&event.principal)
+                .push_bind(&event.source)
+                .push_bind(&event.action)
+                .push_bind(&event.provider)
+                .push_bind(&event.key)
+                .push_bind(&event.key_version)
+                .push_bind(event.outcome.as_str())
+                .push_bind(&event.error_kind)
+                .push_bind(*duration_us)
+                .push_bind(&event.prev_hash)
+                .push_bind(&event.hash);
+        });
+        let inserted = insert.build().execute(&mut *tx).await;
         if let Err(e) = inserted {
             // Roll back now rather than when the connection is next used.
             let _ = tx.rollback().await;
@@ -284,6 +293,10 @@ async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<(), WriteFailure> 
         .await
         .map_err(|e| WriteFailure::Failed(db_err(e)))
 }
+
+/// Rows per INSERT statement: 64 × 14 columns = 896 parameters, under the 999 that older
+/// SQLite builds allow per statement.
+const ROWS_PER_INSERT: usize = 64;
 
 #[cfg(test)]
 mod tests {
