@@ -528,3 +528,16 @@ async fn debug_shows_state_not_rows() {
     assert!(debug.contains("rows: 1"), "{debug}");
     assert!(!debug.contains("req-1"), "{debug}");
 }
+
+#[test]
+fn a_stopped_writer_fails_closed() {
+    // The writer lives on the runtime that opened the log; shutting that runtime down
+    // drops it, as a panic in the writer would.
+    let opened = tokio::runtime::Runtime::new().unwrap();
+    let (_store, log) = opened.block_on(log_with(1));
+    drop(opened);
+    let other = tokio::runtime::Runtime::new().unwrap();
+    let err = other.block_on(log.append(event(2))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(format!("{log:?}").contains("writer_running: false"));
+}
