@@ -47,12 +47,17 @@ impl Broken {
                 list_versions: true,
                 asymmetric_context: true,
                 max_plaintext_bytes: 4096,
+                data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
                 self_describing_ciphertext: true,
                 verify: VerifyMode::Remote,
                 key_policy: true,
                 native_policy_format: None,
                 labels: true,
                 max_page_size: 100,
+                policy_sample: vec![
+                    crate::policy::Binding::role("user:x@example.com", "viewer"),
+                    crate::policy::Binding::actions("user:y@example.com", ["encrypt"]),
+                ],
             },
         }
     }
