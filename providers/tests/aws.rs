@@ -8,7 +8,7 @@
 use keygate_core::conformance::Setup;
 use keygate_core::{
     Binding, CreateKeyRequest, DataKeySpec, EncryptionContext, ErrorKind, KeyProvider, KeySpec,
-    NativePolicy, Policy,
+    NativePolicy, Policy, RotationSchedule,
 };
 use keygate_providers::aws::{AwsKmsBuilder, AwsKmsProvider};
 
@@ -27,15 +27,15 @@ async fn localstack() -> Setup<AwsKmsProvider> {
     };
     let mut caps = AwsKmsProvider::default_capabilities();
     // LocalStack keeps the first NextRotationDate when the period changes (EnableKeyRotation
-    // only sets it when unset or past), where KMS moves it to one new period after the last
-    // rotation; and it accepts periods outside 90–2560 days. The schedule roundtrip cannot
-    // pass there, so automatic rotation is declared absent. (Its lack of ListKeyRotations —
-    // a 501 "not yet emulated" — is detected by the builder itself.)
+    // sets it only when unset or past): after every 90 days then every 2560 days it still
+    // answers "next rotation in 90 days", where KMS counts the new period. The schedule
+    // roundtrip cannot pass there, so automatic rotation is declared absent. (Its lack of
+    // ListKeyRotations — a 501 "not yet emulated" — the builder detects by itself.)
     caps.rotation_period = None;
     caps.scheduled_rotation_specs.clear();
-    // LocalStack answers a tampered RSA-OAEP ciphertext with a 500 InternalError (Python's
-    // ValueError escapes its handler) instead of InvalidCiphertextException, so RSA
-    // encryption cannot show the integrity failures the suite demands.
+    // LocalStack does no RSA-OAEP: Encrypt under an RSA key returns its symmetric blob, and
+    // a tampered one is answered with a 500 InternalError ("Ciphertext length must be equal
+    // to key size") instead of InvalidCiphertextException.
     caps.rsa_encryption = false;
     // LocalStack ignores GenerateDataKey's KeySpec and always returns 32 bytes, so only
     // AES-256 data keys come out as asked (the provider refuses a data key of the wrong size).
@@ -199,6 +199,68 @@ async fn native_policy_is_kept_and_put_verbatim() {
         p.schedule_deletion(&key.id, 7).await.unwrap();
     })
     .await;
+}
+
+#[tokio::test]
+async fn rotation_schedules_map_to_key_rotation() {
+    // The conformance run declares automatic rotation absent (LocalStack's NextRotationDate
+    // does not follow a period change); enabling, reading and disabling still work there.
+    let Ok(endpoint) = std::env::var(ENDPOINT_VAR) else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED rotation_schedules_map_to_key_rotation: {ENDPOINT_VAR} is not set"
+        );
+        return;
+    };
+    let p = AwsKmsBuilder::new()
+        .with_region("us-east-1")
+        .with_endpoint_url(endpoint)
+        .with_static_credentials("test", "test")
+        .build()
+        .await
+        .unwrap();
+    let req = CreateKeyRequest {
+        rotation: Some(RotationSchedule::every(180)),
+        ..CreateKeyRequest::new(unique("rotation"), KeySpec::Aes256)
+    };
+    let key = p.create_key(req).await.unwrap();
+    let schedule = key.rotation.unwrap();
+    assert_eq!(schedule.period_days, 180);
+    let next = schedule.next_rotation.unwrap();
+    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(180);
+    assert!((next - expected).abs() < time::Duration::days(1), "{next}");
+
+    for days in [89, 2561] {
+        let err = p
+            .set_rotation_schedule(&key.id, Some(RotationSchedule::every(days)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{days} days");
+    }
+    assert_eq!(p.set_rotation_schedule(&key.id, None).await.unwrap(), None);
+    assert_eq!(p.get_rotation_schedule(&key.id).await.unwrap(), None);
+
+    // Only symmetric keys rotate in KMS.
+    let ec = p
+        .create_key(CreateKeyRequest::new(
+            unique("rotation-ec"),
+            KeySpec::EcP256,
+        ))
+        .await
+        .unwrap();
+    let err = p
+        .set_rotation_schedule(&ec.id, Some(RotationSchedule::every(90)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        p.rotate_now(&ec.id).await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    for id in [&key.id, &ec.id] {
+        p.schedule_deletion(id, 7).await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -191,11 +191,18 @@ pub async fn tampered_ciphertext_is_integrity_failure(p: &dyn KeyProvider) -> Ch
         {
             targets.push(keys.create(spec, Some(KeyUsage::Encrypt)).await?);
         }
-        let ctx = context("tamper");
+        let bound = context("tamper");
+        let none = EncryptionContext::new();
         let mut results = Vec::new();
         for key in &targets {
+            // RSA encryption takes a context only where the provider binds one.
+            let ctx = if key.spec.is_rsa() && !p.capabilities().asymmetric_context {
+                &none
+            } else {
+                &bound
+            };
             let ct = p
-                .encrypt(&key.id, &random_bytes(100), &ctx)
+                .encrypt(&key.id, &random_bytes(100), ctx)
                 .await
                 .step(format!("encrypt({} {})", key.spec, key.id))?;
             let len = ct.bytes.len();
@@ -210,8 +217,7 @@ pub async fn tampered_ciphertext_is_integrity_failure(p: &dyn KeyProvider) -> Ch
                         "decrypt({} {}) of a ciphertext with its {label} byte (of {len}) flipped",
                         key.spec, key.id
                     ),
-                    p.decrypt(Some(&key.id), &flipped(&ct.bytes, at), &ctx)
-                        .await,
+                    p.decrypt(Some(&key.id), &flipped(&ct.bytes, at), ctx).await,
                     ErrorKind::IntegrityFailure,
                 ));
             }

@@ -271,6 +271,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn provider_debug_hides_credentials_and_uses_the_region_prefix() {
+        // No endpoint_url: nothing is probed, so no network is needed.
+        let provider = AwsKmsBuilder::new()
+            .with_name("aws-eu")
+            .with_region("eu-west-1")
+            .with_static_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI-very-secret-KEY")
+            .build()
+            .await
+            .unwrap();
+        let shown = format!("{provider:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(!shown.contains("AKIDEXAMPLE"), "{shown}");
+        use keygate_core::KeyProvider as _;
+        assert_eq!(provider.info().uri_prefix, "aws-kms://eu-west-1/");
+        assert_eq!(provider.info().kind, ProviderKind::Aws);
+        assert!(provider.capabilities().list_versions);
+    }
+
+    #[tokio::test]
     async fn zero_attempts_is_invalid() {
         let err = AwsKmsBuilder::new()
             .with_region("us-east-1")
