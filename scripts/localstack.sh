@@ -58,8 +58,17 @@ install() {
 }
 
 healthy() {
-    # KMS must be listed as available (before first use) or running.
-    curl -fsS --max-time 2 "$HEALTH" 2>/dev/null | grep -Eq '"kms": *"(available|running)"'
+    # KMS must be listed as available (before first use) or running. curl when there is one,
+    # else Python's urllib (python3 is needed anyway).
+    local body
+    if command -v curl >/dev/null 2>&1; then
+        body="$(curl -fsS --max-time 2 "$HEALTH" 2>/dev/null)" || return 1
+    else
+        body="$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "$HEALTH" 2>/dev/null)" ||
+            return 1
+    fi
+    grep -Eq '"kms": *"(available|running)"' <<<"$body"
 }
 
 our_pid() {

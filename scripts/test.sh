@@ -18,8 +18,10 @@ stop_localstack() {
 }
 trap stop_localstack EXIT
 
-# `start` prints `export KEYGATE_TEST_AWS_ENDPOINT=...`.
-eval "$(scripts/localstack.sh start)"
+# `start` prints `export KEYGATE_TEST_AWS_ENDPOINT=...`. Assigned first so that a failed
+# start stops the script (`eval "$(...)"` would swallow the failure).
+localstack_env="$(scripts/localstack.sh start)"
+eval "$localstack_env"
 # LocalStack takes any credentials; these keep the tests off real AWS credentials.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 

@@ -19,8 +19,7 @@ pub(crate) const POLICY_NAME: &str = "default";
 /// The unified view of a key policy document (a JSON string, as KMS returns it).
 ///
 /// # Errors
-/// [`Error::Provider`]-style invalid data is reported as `InvalidArgument` when KMS returns a
-/// document that is not JSON (it never should).
+/// [`Error::InvalidArgument`] when the document is not JSON (KMS never returns such).
 pub(crate) fn from_document(document: &str) -> Result<Policy> {
     let doc: Value = serde_json::from_str(document)
         .map_err(|e| Error::invalid(format!("the key policy is not JSON: {e}")))?;
