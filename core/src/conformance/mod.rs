@@ -443,9 +443,8 @@ pub mod __private {
 /// }
 ///
 /// mod aws {
-///     keygate_core::conformance_tests!(
-///         #[cfg_attr(not(localstack), ignore = "needs LocalStack")] => async { aws_provider().await }
-///     );
+///     // `Setup::Skip(reason)` when LocalStack is not configured, else `Setup::Ready(provider)`.
+///     keygate_core::conformance_tests!(async { aws_provider_or_skip().await });
 /// }
 /// ```
 #[macro_export]

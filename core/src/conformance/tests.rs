@@ -261,6 +261,20 @@ fn handles_accept_providers_and_arcs() {
     assert_eq!(Broken::new().provider().info().name, "broken");
 }
 
+#[test]
+fn a_skipped_setup_runs_nothing_and_passes() {
+    // The broken provider would fail the check; a skip must not even build it.
+    __private::run_check_test("symmetric_roundtrip", async {
+        Setup::<Broken>::Skip("no backend configured".into())
+    });
+}
+
+#[test]
+#[should_panic(expected = "FAILED")]
+fn a_ready_setup_runs_the_check() {
+    __private::run_check_test("symmetric_roundtrip", async { Setup::Ready(Broken::new()) });
+}
+
 /// The macro expands to one test per check; against the broken provider each must fail.
 mod generated {
     use super::Broken;

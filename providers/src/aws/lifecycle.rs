@@ -395,14 +395,17 @@ impl AwsKmsProvider {
     /// A schedule KMS can keep: a symmetric key, a period in 90–2560 days, and no first date
     /// (KMS picks it: one period after the schedule is set).
     fn check_schedule(&self, spec: KeySpec, schedule: &RotationSchedule) -> Result<()> {
+        let Some(range) = self.caps.rotation_period else {
+            return Err(Error::unsupported(format!(
+                "provider `{}` declares no automatic rotation",
+                self.info.name
+            )));
+        };
         if !self.caps.scheduled_rotation_specs.contains(&spec) {
             return Err(Error::invalid(format!(
                 "AWS KMS rotates only symmetric encryption keys automatically, not {spec} keys"
             )));
         }
-        let Some(range) = self.caps.rotation_period else {
-            return Err(Error::unsupported("automatic rotation"));
-        };
         if !range.contains(schedule.period_days) {
             return Err(Error::invalid(format!(
                 "a rotation period of {} days is outside {range}",
