@@ -1,6 +1,28 @@
 #!/usr/bin/env bash
 # keygate's whole test suite: the README's test command, and what .ci/run calls.
+#
+# Starts LocalStack (scripts/localstack.sh: installed on first use into .localstack/) so the
+# AWS provider's conformance tests run against it, exports KEYGATE_TEST_AWS_ENDPOINT for them,
+# runs `cargo test --workspace --locked "$@"`, and stops LocalStack on exit if it started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+started_localstack=0
+if ! scripts/localstack.sh status 2>/dev/null; then
+    started_localstack=1
+fi
+stop_localstack() {
+    if (( started_localstack )); then
+        scripts/localstack.sh stop || true
+    fi
+}
+trap stop_localstack EXIT
+
+# `start` prints `export KEYGATE_TEST_AWS_ENDPOINT=...`. Assigned first so that a failed
+# start stops the script (`eval "$(...)"` would swallow the failure).
+localstack_env="$(scripts/localstack.sh start)"
+eval "$localstack_env"
+# LocalStack takes any credentials; these keep the tests off real AWS credentials.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 cargo test --workspace --locked "$@"

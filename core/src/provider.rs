@@ -15,7 +15,7 @@ use crate::key::{
     CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
 };
-use crate::policy::Policy;
+use crate::policy::{Binding, Policy};
 
 /// Who a provider is: its registered name, its kind and how its key URIs are spelled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +92,7 @@ pub struct Capabilities {
     pub deletion_window: DayRange,
     /// Bounds for automatic rotation periods; `None` when automatic rotation is unsupported.
     pub rotation_period: Option<DayRange>,
-    /// Specs `rotate_now` works on.
+    /// Specs `rotate_now` works on, reporting a new version distinct from the old primary.
     pub rotatable_specs: Vec<KeySpec>,
     /// Specs that may carry an automatic rotation schedule.
     pub scheduled_rotation_specs: Vec<KeySpec>,
@@ -102,6 +102,10 @@ pub struct Capabilities {
     pub asymmetric_context: bool,
     /// Largest plaintext `encrypt` accepts for a symmetric key, in bytes.
     pub max_plaintext_bytes: usize,
+    /// Data key sizes `generate_data_key` returns as asked; others are [`Error::Unsupported`].
+    ///
+    /// [`Error::Unsupported`]: crate::Error::Unsupported
+    pub data_key_specs: Vec<DataKeySpec>,
     /// `decrypt` works without being told the key (the ciphertext names it).
     pub self_describing_ciphertext: bool,
     /// Where signatures are verified.
@@ -114,6 +118,11 @@ pub struct Capabilities {
     pub labels: bool,
     /// Largest `page_size` honoured by `list_keys`.
     pub max_page_size: u32,
+    /// Bindings this provider stores and reads back unchanged, for the conformance suite's
+    /// policy roundtrip (which sets all of them, then only the last one). Principals are
+    /// provider-specific (an IAM ARN, a `user:` member...), so each provider names its own;
+    /// empty when it has none to offer (the roundtrip is then skipped).
+    pub policy_sample: Vec<Binding>,
 }
 
 /// A request for one page of keys.

@@ -345,23 +345,63 @@ impl ProviderHandle for Arc<dyn KeyProvider> {
     }
 }
 
+/// What a provider test's setup gives [`conformance_tests!`](crate::conformance_tests): a
+/// provider to check, or why there is none. A provider whose backend is an external service
+/// (LocalStack) skips when the service is not configured, and says so.
+#[derive(Debug)]
+pub enum Setup<H> {
+    /// Check this provider.
+    Ready(H),
+    /// Do not run the check: the reason is printed to stderr (uncaptured, so it shows in
+    /// `cargo test` output) and the test passes.
+    Skip(String),
+}
+
+/// Anything a provider test's setup may produce: a [`ProviderHandle`] (always ready) or a
+/// [`Setup`].
+pub trait IntoSetup {
+    /// The handle, when ready.
+    type Handle: ProviderHandle;
+
+    /// The setup.
+    fn into_setup(self) -> Setup<Self::Handle>;
+}
+
+impl<H: ProviderHandle> IntoSetup for H {
+    type Handle = H;
+
+    fn into_setup(self) -> Setup<H> {
+        Setup::Ready(self)
+    }
+}
+
+impl<H: ProviderHandle> IntoSetup for Setup<H> {
+    type Handle = H;
+
+    fn into_setup(self) -> Setup<H> {
+        self
+    }
+}
+
 /// Support for [`conformance_tests!`](crate::conformance_tests); not a stable API.
 #[doc(hidden)]
 pub mod __private {
     use std::future::Future;
+    use std::io::Write as _;
 
-    use super::{ProviderHandle, run_one};
+    use super::{IntoSetup, ProviderHandle, Setup, run_one};
 
     /// Builds the provider and runs one check on a multi-threaded runtime with two workers,
     /// as `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would, without making
-    /// the calling crate depend on tokio's macros.
+    /// the calling crate depend on tokio's macros. A [`Setup::Skip`] prints its reason to
+    /// stderr (written directly, so the test harness does not capture it) and returns.
     ///
     /// # Panics
     /// When the runtime cannot be built or the check fails.
-    pub fn run_check_test<H, F>(name: &str, make: F)
+    pub fn run_check_test<S, F>(name: &str, make: F)
     where
-        H: ProviderHandle,
-        F: Future<Output = H>,
+        S: IntoSetup,
+        F: Future<Output = S>,
     {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -372,8 +412,15 @@ pub mod __private {
             Err(e) => panic!("cannot start a tokio runtime for conformance check `{name}`: {e}"),
         };
         runtime.block_on(async {
-            let handle = make.await;
-            run_one(handle.provider(), name).await.assert_passed();
+            match make.await.into_setup() {
+                Setup::Ready(handle) => run_one(handle.provider(), name).await.assert_passed(),
+                Setup::Skip(why) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "SKIPPED conformance check `{name}`: {why}"
+                    );
+                }
+            }
         });
     }
 }
@@ -381,8 +428,9 @@ pub mod __private {
 /// Generates one `#[test]` per conformance check, each building a fresh provider.
 ///
 /// The argument is an expression whose value is a future of a provider (anything that is a
-/// [`ProviderHandle`]: the provider or an `Arc` of it, such as a `DynProvider`); it is evaluated
-/// once per test. Attributes written before it and a `=>` are put on every generated test.
+/// [`ProviderHandle`]: the provider or an `Arc` of it, such as a `DynProvider`) or of a
+/// [`Setup`] (to skip, saying why, when an external service is not configured); it is
+/// evaluated once per test. Attributes written before it and a `=>` are put on every generated test.
 /// Each test runs on a multi-threaded tokio runtime with two workers, as
 /// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would; the calling crate needs
 /// no tokio dependency for it.
@@ -395,9 +443,8 @@ pub mod __private {
 /// }
 ///
 /// mod aws {
-///     keygate_core::conformance_tests!(
-///         #[cfg_attr(not(localstack), ignore = "needs LocalStack")] => async { aws_provider().await }
-///     );
+///     // `Setup::Skip(reason)` when LocalStack is not configured, else `Setup::Ready(provider)`.
+///     keygate_core::conformance_tests!(async { aws_provider_or_skip().await });
 /// }
 /// ```
 #[macro_export]

@@ -2,18 +2,24 @@
 
 use super::support::{Keys, Step, cheap_spec, ensure, plain_usage, skip};
 use super::{CheckResult, Outcome};
-use crate::policy::{Binding, Policy};
+use crate::policy::Policy;
 use crate::provider::KeyProvider;
 
-/// With `key_policy`: `set_policy` of a role binding and an actions binding returns them as
-/// stored, `get_policy` reads them back (compared as normalized bindings), a second
-/// `set_policy` replaces rather than merges, and another key's policy is unaffected.
+/// With `key_policy` and a `policy_sample`: `set_policy` of every sample binding returns them
+/// as stored, `get_policy` reads them back (compared as normalized bindings), a second
+/// `set_policy` of only the last sample binding replaces rather than merges, and another
+/// key's policy is unaffected. The sample comes from the provider because principals are
+/// provider-specific (an IAM ARN on AWS, a `user:` member elsewhere).
 pub async fn policy_roundtrip(p: &dyn KeyProvider) -> CheckResult {
     let keys = Keys::new(p, "policy");
     keys.finish(async {
         if !p.capabilities().key_policy {
             return skip("capabilities.key_policy is false");
         }
+        let sample = p.capabilities().policy_sample.clone();
+        let Some(last) = sample.last().cloned() else {
+            return skip("capabilities.policy_sample is empty");
+        };
         let Some(spec) = cheap_spec(p) else {
             return skip("capabilities.key_specs is empty");
         };
@@ -24,12 +30,7 @@ pub async fn policy_roundtrip(p: &dyn KeyProvider) -> CheckResult {
             .await
             .step("get_policy(other key)")?;
 
-        let first = vec![
-            Binding::role("user:kgc-viewer@example.com", "viewer"),
-            Binding::actions("user:kgc-app@example.com", ["decrypt", "encrypt"]),
-        ];
-        let second = vec![Binding::actions("user:kgc-app@example.com", ["encrypt"])];
-        for (round, bindings) in [("first", first), ("replacing", second)] {
+        for (round, bindings) in [("first", sample), ("replacing", vec![last])] {
             let current = p.get_policy(&key.id).await.step("get_policy")?;
             let want = Policy::from_bindings(bindings);
             let policy = Policy {

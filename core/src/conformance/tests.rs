@@ -47,12 +47,17 @@ impl Broken {
                 list_versions: true,
                 asymmetric_context: true,
                 max_plaintext_bytes: 4096,
+                data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
                 self_describing_ciphertext: true,
                 verify: VerifyMode::Remote,
                 key_policy: true,
                 native_policy_format: None,
                 labels: true,
                 max_page_size: 100,
+                policy_sample: vec![
+                    crate::policy::Binding::role("user:x@example.com", "viewer"),
+                    crate::policy::Binding::actions("user:y@example.com", ["encrypt"]),
+                ],
             },
         }
     }
@@ -254,6 +259,20 @@ fn handles_accept_providers_and_arcs() {
     assert_eq!(dynamic.provider().info().name, "broken");
     assert_eq!(concrete.provider().info().name, "broken");
     assert_eq!(Broken::new().provider().info().name, "broken");
+}
+
+#[test]
+fn a_skipped_setup_runs_nothing_and_passes() {
+    // The broken provider would fail the check; a skip must not even build it.
+    __private::run_check_test("symmetric_roundtrip", async {
+        Setup::<Broken>::Skip("no backend configured".into())
+    });
+}
+
+#[test]
+#[should_panic(expected = "FAILED")]
+fn a_ready_setup_runs_the_check() {
+    __private::run_check_test("symmetric_roundtrip", async { Setup::Ready(Broken::new()) });
 }
 
 /// The macro expands to one test per check; against the broken provider each must fail.

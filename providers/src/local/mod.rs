@@ -238,6 +238,12 @@ fn capabilities() -> Capabilities {
         native_policy_format: None,
         labels: true,
         max_page_size: MAX_PAGE_SIZE,
+        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
+        // The local store keeps any principal, role or action as given.
+        policy_sample: vec![
+            keygate_core::Binding::role("user:kgc-viewer@example.com", "viewer"),
+            keygate_core::Binding::actions("user:kgc-app@example.com", ["decrypt", "encrypt"]),
+        ],
     }
 }
 

@@ -1,0 +1,302 @@
+//! Configuration of the AWS KMS provider: [`AwsConfig`] (a `[providers.<name>]` section of
+//! `keygate.toml` with `kind = "aws"`) and [`AwsKmsBuilder`].
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_kms::config::{Credentials, Region};
+use keygate_core::{Capabilities, Error, ProviderInfo, ProviderKind, Result};
+use serde::Deserialize;
+
+use super::client::Kms;
+use super::error::{AwsError, Class};
+use super::{AwsKmsProvider, capabilities};
+
+/// Attempts per call when the configuration names none: the SDK's standard retry mode retries
+/// throttling and transient errors with exponential backoff.
+const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Longest one attempt may take (connect, send, answer).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a whole call may take, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// A key id no key has, to ask an endpoint whether it implements `ListKeyRotations`.
+const PROBE_KEY_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// One AWS KMS account and region, as configured in `keygate.toml`:
+///
+/// ```toml
+/// [providers.aws-prod]
+/// kind = "aws"
+/// region = "eu-west-1"
+/// profile = "prod"            # optional: a profile of ~/.aws/config
+/// endpoint_url = "http://127.0.0.1:4566"   # optional: LocalStack or a keygate AWS endpoint
+/// max_attempts = 5            # optional: attempts per call, retries included
+/// ```
+///
+/// Every field is optional: region and credentials come from the standard AWS chain
+/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, SSO, process
+/// credentials, instance roles...) when not given. Several sections may name different
+/// accounts or regions under different provider names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// The region (`us-east-1`); default: the standard chain's.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A named profile of the shared AWS config files.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Another endpoint than AWS's (LocalStack, a keygate AWS endpoint).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Attempts per call, the first included (1 = no retries); default 3.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// The URI prefix of this provider's keys; default `aws-kms://<region>/`.
+    #[serde(default)]
+    pub uri_prefix: Option<String>,
+}
+
+/// Builds an [`AwsKmsProvider`]:
+///
+/// ```no_run
+/// # async fn demo() -> keygate_core::Result<()> {
+/// use keygate_providers::aws::{AwsConfig, AwsKmsBuilder};
+/// let config = AwsConfig { region: Some("eu-west-1".into()), ..AwsConfig::default() };
+/// let provider = AwsKmsBuilder::new().with_name("aws-prod").with_config(&config).build().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AwsKmsBuilder {
+    name: Option<String>,
+    config: AwsConfig,
+    capabilities: Option<Capabilities>,
+    // The SDK's `Credentials` redacts its secret in `Debug`.
+    credentials: Option<Credentials>,
+}
+
+impl AwsKmsBuilder {
+    /// A builder with name `aws` and everything from the standard AWS chain.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The name the provider is registered under.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Takes every field of `config`.
+    pub fn with_config(mut self, config: &AwsConfig) -> Self {
+        self.config = config.clone();
+        self
+    }
+
+    /// The region.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = Some(region.into());
+        self
+    }
+
+    /// Another endpoint than AWS's.
+    pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// A named profile of the shared AWS config files.
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
+        self.config.profile = Some(profile.into());
+        self
+    }
+
+    /// Attempts per call, the first included.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.config.max_attempts = Some(attempts);
+        self
+    }
+
+    /// Fixed credentials instead of the standard chain: for emulators (LocalStack takes any,
+    /// such as `test`/`test`) and tests. Production configurations use the chain.
+    pub fn with_static_credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "keygate-static",
+        ));
+        self
+    }
+
+    /// Declares other capabilities than [`AwsKmsProvider::default_capabilities`]: for an
+    /// endpoint that emulates KMS with gaps (LocalStack), or to set
+    /// [`Capabilities::policy_sample`] to principals of the account in use.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// Loads the AWS configuration and builds the provider. With an `endpoint_url`, asks the
+    /// endpoint once whether it implements `ListKeyRotations` (an emulator may not); without
+    /// versions to list, `list_versions` is off and no spec is in `rotatable_specs`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when no region is configured anywhere or `max_attempts` is
+    /// 0; [`Error::Unavailable`] when the configured endpoint cannot be reached for the probe.
+    pub async fn build(self) -> Result<AwsKmsProvider> {
+        let name = self.name.unwrap_or_else(|| "aws".to_owned());
+        let attempts = self.config.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        if attempts == 0 {
+            return Err(Error::invalid(format!(
+                "provider `{name}`: max_attempts must be at least 1"
+            )));
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
+        if let Some(region) = &self.config.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &self.config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &self.config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(credentials) = self.credentials {
+            loader = loader.credentials_provider(credentials);
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().map(ToString::to_string).ok_or_else(|| {
+            Error::invalid(format!(
+                "provider `{name}`: no AWS region (set `region` or AWS_REGION)"
+            ))
+        })?;
+        let client = aws_sdk_kms::Client::new(&sdk);
+        let mut kms = Kms {
+            client,
+            provider: name.clone(),
+            lists_rotations: true,
+        };
+        let mut caps = self.capabilities.unwrap_or_else(capabilities);
+        if self.config.endpoint_url.is_some() {
+            kms.lists_rotations = probe_list_key_rotations(&kms).await?;
+        }
+        if !kms.lists_rotations {
+            // Without ListKeyRotations keygate cannot tell the material before a rotation from
+            // the material after it, so it cannot report a new version.
+            caps.list_versions = false;
+            caps.rotatable_specs.clear();
+        }
+        let uri_prefix = self
+            .config
+            .uri_prefix
+            .clone()
+            .unwrap_or_else(|| format!("{}://{region}/", ProviderKind::Aws.scheme()));
+        let info = ProviderInfo {
+            name,
+            kind: ProviderKind::Aws,
+            uri_prefix,
+        };
+        Ok(AwsKmsProvider::new(info, caps, kms, region))
+    }
+}
+
+/// Whether the endpoint implements `ListKeyRotations`: asked about a key that does not exist,
+/// KMS answers NotFound; an emulator without the operation answers 501 Not Implemented.
+async fn probe_list_key_rotations(kms: &Kms) -> Result<bool> {
+    let result = kms
+        .client
+        .list_key_rotations()
+        .key_id(PROBE_KEY_ID)
+        .customize()
+        .config_override(aws_sdk_kms::Config::builder().retry_config(RetryConfig::disabled()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = AwsError::from(e);
+            match e.class() {
+                Class::Unsupported => Ok(false),
+                Class::NotFound => Ok(true),
+                _ => Err(e.into_core(&kms.provider, "list_key_rotations (probe)")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_fields_are_optional_and_unknown_ones_refused() {
+        let empty: AwsConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, AwsConfig::default());
+        let full: AwsConfig = toml::from_str(
+            r#"
+            region = "eu-west-1"
+            profile = "prod"
+            endpoint_url = "http://127.0.0.1:4566"
+            max_attempts = 5
+            uri_prefix = "aws-kms://prod/"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(full.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(full.max_attempts, Some(5));
+        assert!(toml::from_str::<AwsConfig>("regoin = \"x\"").is_err());
+    }
+
+    #[test]
+    fn builder_debug_hides_the_secret_key() {
+        let builder = AwsKmsBuilder::new()
+            .with_static_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI-very-secret-KEY");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn provider_debug_hides_credentials_and_uses_the_region_prefix() {
+        // No endpoint_url: nothing is probed, so no network is needed.
+        let provider = AwsKmsBuilder::new()
+            .with_name("aws-eu")
+            .with_region("eu-west-1")
+            .with_static_credentials("AKIDEXAMPLE", "wJalrXUtnFEMI-very-secret-KEY")
+            .build()
+            .await
+            .unwrap();
+        let shown = format!("{provider:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(!shown.contains("AKIDEXAMPLE"), "{shown}");
+        use keygate_core::KeyProvider as _;
+        assert_eq!(provider.info().uri_prefix, "aws-kms://eu-west-1/");
+        assert_eq!(provider.info().kind, ProviderKind::Aws);
+        assert!(provider.capabilities().list_versions);
+    }
+
+    #[tokio::test]
+    async fn zero_attempts_is_invalid() {
+        let err = AwsKmsBuilder::new()
+            .with_region("us-east-1")
+            .with_max_attempts(0)
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), keygate_core::ErrorKind::InvalidArgument);
+    }
+}
