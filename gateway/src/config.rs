@@ -8,13 +8,15 @@
 //! Any setting can be overridden from the environment: `KEYGATE_` followed by the path of the
 //! setting with `__` between levels, e.g. `KEYGATE_SERVER__LISTEN=0.0.0.0:8443` or
 //! `KEYGATE_PROVIDERS__AWS__REGION=eu-west-1`. Values are read as TOML values when they parse
-//! as one (numbers, booleans) and as strings otherwise. Variables without `__`
+//! as one (numbers, booleans) and as strings otherwise; `_` in a variable matches `-` in a
+//! name (`KEYGATE_PROVIDERS__AWS_EU__REGION` sets `[providers.aws-eu]`). Variables without `__`
 //! (`KEYGATE_HOME`, `KEYGATE_TOKEN`, ...) are not settings and are left alone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use keygate_core::{Error, Result};
+pub use keygate_providers::aws::AwsConfig;
 use serde::Deserialize;
 
 use crate::audit::AuditConfig;
@@ -185,6 +187,8 @@ pub struct ProviderConfig {
 pub enum Backend {
     /// `kind = "local"`.
     Local(LocalConfig),
+    /// `kind = "aws"`: AWS KMS (or LocalStack, or a keygate AWS endpoint).
+    Aws(AwsConfig),
 }
 
 /// `kind = "local"`: the embedded provider.
@@ -231,9 +235,10 @@ fn provider_config(name: String, value: toml::Value) -> Result<ProviderConfig> {
     let section = |e: toml::de::Error| Error::invalid(format!("[providers.{name}]: {e}"));
     let backend = match kind.as_str() {
         "local" => Backend::Local(table.try_into().map_err(section)?),
+        "aws" => Backend::Aws(table.try_into().map_err(section)?),
         other => {
             return Err(Error::invalid(format!(
-                "[providers.{name}]: unknown kind `{other}` (known: local); set `kind = \"...\"` when the section name is not a kind"
+                "[providers.{name}]: unknown kind `{other}` (known: local, aws); set `kind = \"...\"` when the section name is not a kind"
             )));
         }
     };
@@ -350,15 +355,26 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
         if segment.is_empty() {
             return Err(Error::invalid("empty segment in setting path"));
         }
+        let key = existing_key(current, segment);
         let entry = current
-            .entry(segment.clone())
+            .entry(key)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         current = entry
             .as_table_mut()
             .ok_or_else(|| Error::invalid(format!("`{segment}` is not a section")))?;
     }
-    current.insert(last.clone(), value);
+    current.insert(existing_key(current, last), value);
     Ok(())
+}
+
+/// The key of `table` that an environment segment names: variable names cannot hold `-`,
+/// so `AWS_EU` finds a section written `aws-eu`. A segment naming nothing is used as is.
+fn existing_key(table: &toml::Table, segment: &str) -> String {
+    table
+        .keys()
+        .find(|k| k.to_ascii_lowercase().replace('-', "_") == segment)
+        .cloned()
+        .unwrap_or_else(|| segment.to_owned())
 }
 
 #[cfg(test)]
@@ -398,8 +414,49 @@ mod tests {
         let c = Config::parse(text, env(&[]), "t").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["zeta", "local", "alpha"]);
-        let Backend::Local(z) = &c.providers[0].backend;
+        let Backend::Local(z) = &c.providers[0].backend else {
+            panic!("zeta is local")
+        };
         assert_eq!(z.path.as_deref(), Some(Path::new("z.db")));
+    }
+
+    #[test]
+    fn aws_sections_register_under_their_names() {
+        let text = r#"
+            [providers.local]
+            [providers.aws]
+            region = "us-east-1"
+            endpoint_url = "http://127.0.0.1:4566"
+            [providers.aws-eu]
+            kind = "aws"
+            region = "eu-west-1"
+            profile = "prod"
+        "#;
+        let c = Config::parse(
+            text,
+            env(&[("KEYGATE_PROVIDERS__AWS_EU__MAX_ATTEMPTS", "5")]),
+            "t",
+        )
+        .unwrap();
+        let kinds: Vec<_> = c
+            .providers
+            .iter()
+            .map(|p| (p.name.as_str(), matches!(p.backend, Backend::Aws(_))))
+            .collect();
+        assert_eq!(kinds, [("local", false), ("aws", true), ("aws-eu", true)]);
+        let Backend::Aws(eu) = &c.providers[2].backend else {
+            panic!("aws-eu is aws")
+        };
+        assert_eq!(eu.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(eu.max_attempts, Some(5));
+        let e = Config::parse(
+            "[providers.aws]
+regoin = \"x\"\n",
+            env(&[]),
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("regoin"), "{e}");
     }
 
     #[test]
@@ -418,7 +475,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.listen.to_string(), "0.0.0.0:9443");
         assert_eq!(c.server.rate_limit.per_second, 7);
-        let Backend::Local(l) = &c.providers[0].backend;
+        let Backend::Local(l) = &c.providers[0].backend else {
+            panic!("local is local")
+        };
         assert_eq!(l.path.as_deref(), Some(Path::new("/srv/keys.db")));
     }
 

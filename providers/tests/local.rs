@@ -462,7 +462,7 @@ async fn in_memory_providers_are_separate_and_foreign_ciphertexts_fail() {
         .await
         .unwrap();
     assert_eq!(b.info().name, "other");
-    assert_eq!(b.info().uri_prefix, "local://");
+    assert_eq!(b.info().uri_prefix, "local://other/");
     a.create_key(CreateKeyRequest::new("same", KeySpec::Aes256))
         .await
         .unwrap();
@@ -474,7 +474,7 @@ async fn in_memory_providers_are_separate_and_foreign_ciphertexts_fail() {
         .create_key(CreateKeyRequest::new("same", KeySpec::Aes256))
         .await
         .unwrap();
-    assert_eq!(meta.uri, "local://same");
+    assert_eq!(meta.uri, "local://other/same");
     assert_eq!(meta.provider, "other");
     let ct = a.encrypt("same", b"for a only", &ctx()).await.unwrap();
     for key_id in [None, Some("same")] {

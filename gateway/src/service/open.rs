@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use keygate_core::{DynProvider, Error, Result};
+use keygate_providers::aws::AwsKmsBuilder;
 use keygate_providers::local::LocalProvider;
 
 use super::Service;
@@ -26,6 +27,13 @@ impl Service {
         for p in &config.providers {
             let provider: DynProvider = match &p.backend {
                 Backend::Local(local) => Arc::new(open_local(&p.name, local, home).await?),
+                Backend::Aws(aws) => Arc::new(
+                    AwsKmsBuilder::new()
+                        .with_name(&p.name)
+                        .with_config(aws)
+                        .build()
+                        .await?,
+                ),
             };
             providers.push(provider);
         }
