@@ -4,6 +4,8 @@
 // Submodules live in tests/cli/ so cargo does not build each as a test binary of its own.
 #[path = "cli/admin.rs"]
 mod admin;
+#[path = "cli/aws.rs"]
+mod aws;
 #[path = "cli/envelope.rs"]
 mod envelope;
 #[path = "cli/remote.rs"]
