@@ -8,7 +8,9 @@ use std::str::FromStr;
 pub use keygate_core::api::Alias;
 use keygate_core::{Error, KeyRef, Result, validate_name};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
