@@ -57,8 +57,17 @@ impl Home {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
+        // Fed from another thread: a child that writes output before it has read all its
+        // input would otherwise block on a full stdout pipe while we block on its stdin.
+        let mut pipe = child.stdin.take().unwrap();
+        let input = stdin.to_vec();
+        let feeder = std::thread::spawn(move || {
+            // A child may exit without reading everything (an early error): not a failure.
+            let _ = pipe.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        feeder.join().unwrap();
+        out
     }
 
     /// Runs and asserts success; returns stdout.

@@ -146,3 +146,39 @@ fn empty_input_and_non_envelopes() {
     let err = home.fails(&["decrypt", "--key", "k"], b"not a ciphertext at all");
     assert!(!err.contains("not a ciphertext at all"), "{err}");
 }
+
+#[test]
+fn provider_native_ciphertexts_still_decrypt_with_a_key() {
+    use keygate_core::{EncryptionContext, KeyProvider as _};
+    let home = Home::new();
+    home.ok(&["keys", "create", "old", "--spec", "AES_256"], b"");
+    // A ciphertext as keygate wrote them before envelopes: the local provider's own format.
+    let native = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let provider = keygate_providers::local::LocalProvider::builder()
+                .with_name("local")
+                .with_path(home.path().join("local.db"))
+                .with_root_key_file(home.path().join("root.key"))
+                .build()
+                .await
+                .unwrap();
+            let ctx = EncryptionContext::from_pairs(["app=legacy"]).unwrap();
+            provider
+                .encrypt("old", b"legacy data", &ctx)
+                .await
+                .unwrap()
+                .bytes
+        });
+    assert!(!native.starts_with(b"KGE"));
+    let out = home.ok(
+        &["decrypt", "--key", "old", "--context", "app=legacy"],
+        &native,
+    );
+    assert_eq!(out, b"legacy data");
+    // It names no key the CLI could route on.
+    let err = home.fails(&["decrypt", "--context", "app=legacy"], &native);
+    assert!(err.contains("--key"), "{err}");
+}

@@ -24,9 +24,17 @@ impl Drop for Server {
 impl Server {
     /// Starts `keygate serve` on a free port of 127.0.0.1 and waits for its URL on stderr.
     fn start(home: &Home) -> Self {
-        let mut child = home
-            .cmd(&["serve"])
-            .env("KEYGATE_SERVER__LISTEN", "127.0.0.1:0")
+        Self::start_with(home, &[])
+    }
+
+    /// As [`Server::start`], with more `KEYGATE_` settings in the environment.
+    fn start_with(home: &Home, env: &[(&str, &str)]) -> Self {
+        let mut cmd = home.cmd(&["serve"]);
+        cmd.env("KEYGATE_SERVER__LISTEN", "127.0.0.1:0");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -43,9 +51,9 @@ impl Server {
             // Keeps draining after the URL so the server never blocks on a full pipe.
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some((_, rest)) = line.split_once(" on http://") {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = tx.send(format!("http://{addr}"));
+                if let Some((_, rest)) = line.split_once(" on http") {
+                    let url = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(format!("http{url}"));
                 }
             }
         });
@@ -139,5 +147,145 @@ fn serve_and_remote_commands() {
     // --gateway without a token is a usage error.
     let out = home.run_with(&["--gateway", url, "keys", "list"], b"");
     assert_eq!(out.status.code(), Some(2));
+    drop(server);
+}
+
+#[test]
+fn audit_tail_follows_a_running_gateway() {
+    let home = Home::new();
+    let server = Server::start(&home);
+    let admin = token(&home, "ops", "admin");
+    let url = server.url.clone();
+    let mut follower = home
+        .cmd(&[
+            "--gateway",
+            &url,
+            "--token",
+            &admin,
+            "audit",
+            "tail",
+            "-n",
+            "0",
+            "--follow",
+            "--output",
+            "json",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = follower.stdout.take().unwrap();
+    // Killed at the end, also when an assertion fails.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _follower = Kill(follower);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    // Rows written after the follower started arrive as they are written. Keep writing
+    // until one shows: the follower may subscribe after the first request.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let out = home.run_with(
+            &[
+                "--gateway",
+                &url,
+                "--token",
+                &admin,
+                "keys",
+                "create",
+                "--spec",
+                "AES_256",
+                &format!("f{}", seen.len()),
+            ],
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
+            seen.push(serde_json::from_str::<Value>(&line).unwrap());
+            break;
+        }
+    }
+    let row = seen.first().expect("no audit row followed within 30s");
+    assert_eq!(row["principal"], "ops");
+    assert_eq!(row["source"], "rest");
+    drop(server);
+}
+
+#[test]
+fn remote_over_https_with_a_private_ca() {
+    let home = Home::new();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert_path = home.path().join("cert.pem");
+    let key_path = home.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let server = Server::start_with(
+        &home,
+        &[
+            ("KEYGATE_SERVER__TLS_CERT", cert_path.to_str().unwrap()),
+            ("KEYGATE_SERVER__TLS_KEY", key_path.to_str().unwrap()),
+        ],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let admin = token(&home, "ops", "admin");
+    let args = |extra: &[&str]| {
+        let mut all = vec!["--gateway", server.url.as_str(), "--token", admin.as_str()];
+        all.extend_from_slice(extra);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    // Without the CA the certificate is not trusted; with it, everything works.
+    let plain = args(&["keys", "list"]);
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    let out = home.run_with(&plain, b"");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = home
+        .cmd(&plain)
+        .env("KEYGATE_CA_CERT", &cert_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ca = cert_path.to_str().unwrap();
+    let create = args(&[
+        "--ca-cert",
+        ca,
+        "keys",
+        "create",
+        "tls-k",
+        "--spec",
+        "AES_256",
+    ]);
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    home.ok(&create, b"");
+    let enc = args(&["--ca-cert", ca, "encrypt", "--key", "tls-k"]);
+    let enc: Vec<&str> = enc.iter().map(String::as_str).collect();
+    let sealed = home.ok(&enc, b"over tls");
+    let dec = args(&["--ca-cert", ca, "decrypt"]);
+    let dec: Vec<&str> = dec.iter().map(String::as_str).collect();
+    assert_eq!(home.ok(&dec, &sealed), b"over tls");
     drop(server);
 }
