@@ -2,8 +2,14 @@
 //!
 //! The live feed is subscribed before the backlog is read, so a row committed meanwhile is
 //! in the feed, the store, or both; remembering the last delivered `seq` drops the
-//! duplicates. This is sound because one writer commits rows in `seq` order: once the store
-//! showed row N, every row before N was already committed and so was in that read.
+//! duplicates. This is sound because rows are committed in `seq` order (a second writer on
+//! the same store re-reads the head before it can commit): once the store showed row N, every
+//! row before N was already committed and so was in that read.
+//!
+//! The feed only carries this process's rows. Rows another process wrote to the same store
+//! (the CLI beside `keygate serve`, or a follower that is itself a CLI) are found in the
+//! store: when a live row skips `seq`s the stream reads the store before going on, and when
+//! the feed is quiet for [`STORE_POLL`] it looks there too.
 
 use std::collections::VecDeque;
 
@@ -16,12 +22,19 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::{AuditLog, query};
 
+/// How long the live feed may stay quiet before the store is checked for rows written by
+/// other processes.
+const STORE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct Follow {
     log: AuditLog,
     query: AuditQuery,
     live: broadcast::Receiver<AuditEvent>,
     /// The last delivered `seq` (or the caller's cursor): nothing at or below it is sent.
     last: u64,
+    /// The highest `seq` the live feed carried (matching or not): a later row skipping past
+    /// it means rows from elsewhere are in the store.
+    seen: u64,
     /// Backlog rows read but not yet delivered.
     buffer: VecDeque<AuditEvent>,
     /// Reading the store (at the start, and after the live feed dropped rows for us).
@@ -35,6 +48,7 @@ pub(super) fn stream(log: AuditLog, query: AuditQuery) -> BoxStream<'static, Res
     let live = log.inner.live.subscribe();
     let state = Follow {
         last: query.after.unwrap_or(0),
+        seen: query.after.unwrap_or(0),
         log,
         query,
         live,
@@ -76,19 +90,103 @@ impl Follow {
                 }
                 continue;
             }
-            match self.live.recv().await {
-                Ok(event) => {
-                    if event.seq > self.last && self.query.matches(&event) {
+            match tokio::time::timeout(STORE_POLL, self.live.recv()).await {
+                Ok(Ok(event)) => {
+                    let skipped = event.seq > self.seen.saturating_add(1);
+                    self.seen = self.seen.max(event.seq);
+                    if skipped {
+                        // The rows in between were committed before this one by another
+                        // process: read them (and this one) from the store, in order.
+                        self.catching_up = true;
+                    } else if event.seq > self.last && self.query.matches(&event) {
                         self.last = event.seq;
                         return Some(Ok(event));
                     }
                 }
                 // The feed overwrote rows we had not read: read them from the store, then
                 // go on with the feed (what it still holds is deduplicated by `last`).
-                Err(RecvError::Lagged(_)) => self.catching_up = true,
+                Ok(Err(RecvError::Lagged(_))) => self.catching_up = true,
                 // Only when the log itself is gone, which this stream prevents; end cleanly.
-                Err(RecvError::Closed) => return None,
+                Ok(Err(RecvError::Closed)) => return None,
+                // Quiet here: another process may have written.
+                Err(_) => self.catching_up = true,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use keygate_core::audit::{AuditOutcome, NewAuditEvent};
+    use time::OffsetDateTime;
+
+    use super::super::AuditConfig;
+    use super::*;
+    use crate::store::GatewayStore;
+
+    fn event(i: u64) -> NewAuditEvent {
+        NewAuditEvent {
+            time: OffsetDateTime::now_utc(),
+            request_id: format!("req-{i}"),
+            principal: "alice".to_owned(),
+            source: "cli".to_owned(),
+            action: "keys:list".to_owned(),
+            provider: None,
+            key: None,
+            key_version: None,
+            outcome: AuditOutcome::Success,
+            error_kind: None,
+            duration_us: i,
+        }
+    }
+
+    /// A follower in one process sees what other processes write to the same store, in
+    /// order, whether or not its own process writes meanwhile.
+    #[tokio::test]
+    async fn rows_from_another_writer_are_followed_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.db");
+        let ours = AuditLog::open(
+            &GatewayStore::open(&path).await.unwrap(),
+            &AuditConfig::default(),
+        )
+        .await
+        .unwrap();
+        let theirs = AuditLog::open(
+            &GatewayStore::open(&path).await.unwrap(),
+            &AuditConfig::default(),
+        )
+        .await
+        .unwrap();
+        let mut stream = ours.follow(AuditQuery::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let follower = tokio::spawn(async move {
+            while let Some(row) = stream.next().await {
+                if tx.send(row.unwrap().seq).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("the follower saw nothing within 5s")
+                .unwrap()
+        };
+        // The follower is waiting on the live feed when only the other process writes:
+        // found by the quiet-feed poll.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        theirs.append(event(1)).await.unwrap();
+        let mut seqs = vec![next().await];
+        // Then both: our row 3 comes live and skips their row 2, which is read first.
+        theirs.append(event(2)).await.unwrap();
+        ours.append(event(3)).await.unwrap();
+        seqs.push(next().await);
+        seqs.push(next().await);
+        follower.abort();
+        assert_eq!(seqs, [1, 2, 3]);
     }
 }

@@ -314,3 +314,51 @@ fn audit_export_filters_and_tail() {
     assert!(table.starts_with("SEQ"), "{table}");
     assert!(table.contains("crypto:encrypt"), "{table}");
 }
+
+#[test]
+fn audit_tail_follows_other_processes_on_the_same_home() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let home = Home::new();
+    home.ok(&["keys", "create", "first", "--spec", "AES_256"], b"");
+    let mut child = home
+        .cmd(&["audit", "tail", "-n", "1", "--follow", "--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Killed at the end, also when an assertion fails.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(serde_json::from_str::<Value>(&line).unwrap());
+        }
+    });
+    // The backlog row shows the follower is up (it may be the follower's own audit read).
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    // Another process writes; the follower finds it in the store.
+    home.ok(&["keys", "create", "second", "--spec", "AES_256"], b"");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the second key's row was not followed");
+        if row["key"] == "local://second" {
+            assert_eq!(row["action"], "keys:create");
+            break;
+        }
+    }
+}
