@@ -296,9 +296,68 @@ async fn to_query(api: &dyn Gateway, f: AuditFilters) -> Result<AuditQuery> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use keygate_core::audit::{AuditOutcome, NewAuditEvent};
+    use keygate_gateway::Home;
+    use keygate_gateway::config::Config;
+    use keygate_gateway::service::Service;
     use time::macros::datetime;
 
     use super::*;
+
+    /// A log of several pages: the tail is found by search, not by reading it all.
+    #[tokio::test]
+    async fn tail_finds_the_end_of_a_long_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse("", Vec::new(), "test").unwrap();
+        let service = Service::open(&config, &Home::new(dir.path()))
+            .await
+            .unwrap();
+        let rows = 2 * AuditQuery::MAX_LIMIT as usize + 345;
+        let appends = (0..rows).map(|i| {
+            service.audit().append(NewAuditEvent {
+                time: OffsetDateTime::now_utc(),
+                request_id: format!("req-{i}"),
+                principal: "alice".to_owned(),
+                source: "cli".to_owned(),
+                action: "keys:list".to_owned(),
+                provider: None,
+                key: None,
+                key_version: None,
+                outcome: AuditOutcome::Success,
+                error_kind: None,
+                duration_us: 1,
+            })
+        });
+        for appended in futures::future::join_all(appends).await {
+            appended.unwrap();
+        }
+        let api = service.local_admin();
+        let (tail, last) = last_rows(&api, 3).await.unwrap();
+        let seqs: Vec<u64> = tail.iter().map(|e| e.seq).collect();
+        // The session audits its own reads: the rows after the appended ones are those.
+        assert_eq!(seqs.len(), 3);
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        assert_eq!(last, seqs[2]);
+        assert!(last >= rows as u64, "{last}");
+        // Nothing but a few audited reads (the search's own probes) came after the tail.
+        let after = service
+            .audit()
+            .query(&AuditQuery {
+                after: Some(last),
+                limit: Some(AuditQuery::MAX_LIMIT),
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            after.items.len() < 64,
+            "{} rows after the tail",
+            after.items.len()
+        );
+        assert!(after.items.iter().all(|e| e.action == "audit:read"));
+        let (none, _) = last_rows(&api, 0).await.unwrap();
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn times_are_rfc3339_or_whole_days() {
