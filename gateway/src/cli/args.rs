@@ -8,8 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use super::admin_args::{AuditCommand, PolicyCommand, TokenCommand};
 
 /// keygate: one gateway and console over every key manager.
-///
-/// `Debug` is written by hand: the token is a secret.
+// `Debug` is written by hand (below): the token is a secret.
 #[derive(Parser)]
 #[command(
     name = "keygate",
@@ -85,7 +84,7 @@ pub enum Command {
     Alias(AliasCommand),
     /// Encrypt data under a key (stdin to stdout by default).
     Encrypt(EncryptArgs),
-    /// Decrypt data (the ciphertext names its key).
+    /// Decrypt an envelope (it names its key; stdin to stdout by default).
     Decrypt(DecryptArgs),
     /// Sign a message with an asymmetric key.
     Sign(SignArgs),
