@@ -26,6 +26,40 @@ fn db_err(e: sqlx::Error) -> Error {
     Error::Unavailable(format!("gateway store: {e}"))
 }
 
+/// Opens one connection, and so puts a new file in WAL mode, before any pool exists.
+///
+/// Switching to WAL takes an exclusive lock, and SQLite refuses a second connection doing
+/// the same at that moment instead of waiting (each holds what the other needs): a brand-new
+/// home opened by two processes at once, or by a pool's connections. Once the file is in WAL
+/// mode the switch is a no-op, so settling it first, retrying briefly while another opener
+/// holds it, keeps every later connection out of that race.
+async fn settle_wal(opts: &SqliteConnectOptions) -> Result<()> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let mut attempts = 0u32;
+    loop {
+        match opts.connect().await {
+            Ok(conn) => {
+                // Closing cannot lose anything: this connection wrote nothing.
+                let _ = conn.close().await;
+                return Ok(());
+            }
+            Err(e) if attempts < 100 && is_busy(&e) => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(db_err(e)),
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes.
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
 impl GatewayStore {
     /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and migrates it.
     ///
@@ -45,6 +79,7 @@ impl GatewayStore {
             // ("acknowledged only once durable") relies on. Group commit keeps it cheap.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5));
+        settle_wal(&opts).await?;
         Self::connect(opts, 4).await
     }
 
@@ -67,10 +102,22 @@ impl GatewayStore {
             .connect_with(opts.foreign_keys(true))
             .await
             .map_err(db_err)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Unavailable(format!("gateway store migration: {e}")))?;
+        // Two processes opening a new home at once can both find a migration unapplied;
+        // the slower one's fails (its transaction rolls back) and, run again, finds it
+        // applied by the other.
+        let mut attempts = 0u32;
+        loop {
+            match MIGRATOR.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if attempts < 3 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(Error::Unavailable(format!("gateway store migration: {e}")));
+                }
+            }
+        }
         Ok(Self { pool })
     }
 
@@ -191,6 +238,20 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use keygate_core::ErrorKind;
+
+    /// Several openers of a brand-new file at once (processes on a fresh home, or the
+    /// pool's own connections): the switch to WAL must not fail any of them.
+    #[tokio::test]
+    async fn concurrent_first_opens_of_a_new_file_succeed() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("gateway.db");
+            let opens = (0..4).map(|_| GatewayStore::open(&path));
+            for opened in futures::future::join_all(opens).await {
+                opened.unwrap();
+            }
+        }
+    }
 
     #[tokio::test]
     async fn aliases_roundtrip() {
