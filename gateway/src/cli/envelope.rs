@@ -20,6 +20,10 @@ use super::Outcome;
 use super::args::{DecryptArgs, EncryptArgs};
 use super::io::{COPY_BUFFER, CopyError, Input, Sink, copy, progress};
 
+/// The largest provider-native ciphertext `decrypt --key` reads (providers encrypt at most a
+/// few KiB directly; 1 MiB leaves ample room).
+const NATIVE_MAX: u64 = 1024 * 1024;
+
 /// Runs `f` on the blocking pool and flattens its result.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
@@ -95,19 +99,27 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
             let data_key = api.open_envelope(&header, &context).await?;
             blocking(move || open_to(&header, &data_key, payload, sink, &bar)).await?;
         }
-        Sniffed::Other(mut whole) => {
+        Sniffed::Other(whole) => {
             let Some(key) = &args.key else {
                 return Err(anyhow!(Error::IntegrityFailure).context(
                     "not a keygate envelope (for a provider-native ciphertext, pass --key KEY)",
                 ));
             };
-            // Provider-native ciphertexts are single messages of bounded size, made before
-            // the envelope format: they are decrypted whole, by the provider.
+            // Provider-native ciphertexts are single small messages, made before the
+            // envelope format: they are decrypted whole, by the provider. Bounded, so that
+            // a large file that is not an envelope cannot be read into memory.
             let ciphertext = blocking(move || {
                 let mut buf = Vec::new();
                 whole
+                    .take(NATIVE_MAX + 1)
                     .read_to_end(&mut buf)
                     .context("cannot read the input")?;
+                if buf.len() as u64 > NATIVE_MAX {
+                    bail!(Error::invalid(format!(
+                        "the input is not a keygate envelope, and larger than any \
+                         provider-native ciphertext ({NATIVE_MAX} bytes)"
+                    )));
+                }
                 Ok(buf)
             })
             .await?;

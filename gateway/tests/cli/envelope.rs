@@ -145,6 +145,9 @@ fn empty_input_and_non_envelopes() {
     // Not an envelope, with a key: the provider gets it whole, and it does not open.
     let err = home.fails(&["decrypt", "--key", "k"], b"not a ciphertext at all");
     assert!(!err.contains("not a ciphertext at all"), "{err}");
+    // A large file that is not an envelope is not read whole into memory.
+    let err = home.fails(&["decrypt", "--key", "k"], &data(2 * 1024 * 1024));
+    assert!(err.contains("not a keygate envelope"), "{err}");
 }
 
 #[test]
