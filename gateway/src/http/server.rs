@@ -134,6 +134,10 @@ impl BoundServer {
                 state.shutdown.clone(),
             ))
         });
+        let shared_state = tokio::spawn(shared_state_loop(
+            state.service.clone(),
+            state.shutdown.clone(),
+        ));
         let app = router(state.clone()).into_make_service();
         let served = match tls {
             Some(config) => match axum_server::tls_rustls::from_tcp_rustls(listener, config) {
@@ -147,6 +151,7 @@ impl BoundServer {
         };
         watcher.abort();
         state.begin_shutdown();
+        let _ = shared_state.await;
         if let Some(task) = scheduler {
             // The loop stops at the shutdown signal; a panic in it is already logged.
             let _ = task.await;
@@ -159,7 +164,37 @@ impl BoundServer {
 /// One maintenance pass every `every` (scheduled rotations, expired deletions) until
 /// shutdown. The first pass runs one interval after start, not at once: a restart loop must
 /// not turn into a rotation loop.
-async fn scheduler_loop(service: Arc<Service>, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn scheduler_loop(service: Arc<Service>, every: Duration, stop: watch::Receiver<bool>) {
+    until_shutdown(every, stop, || {
+        let service = Arc::clone(&service);
+        async move { service.run_maintenance(OffsetDateTime::now_utc()).await }
+    })
+    .await;
+}
+
+/// How often a running gateway re-reads state other processes may change in the shared store
+/// (the access policy a `keygate policy set` on the same home writes).
+const SHARED_STATE_EVERY: Duration = Duration::from_secs(2);
+
+/// Picks up changes other processes make to the shared store, until shutdown.
+async fn shared_state_loop(service: Arc<Service>, stop: watch::Receiver<bool>) {
+    until_shutdown(SHARED_STATE_EVERY, stop, || {
+        let service = Arc::clone(&service);
+        async move {
+            if let Err(e) = service.refresh_shared_state().await {
+                tracing::warn!(error = %e, "cannot re-read the access policy; keeping the one in force");
+            }
+        }
+    })
+    .await;
+}
+
+/// Runs `pass` every `every` (first after one interval) until the shutdown signal.
+async fn until_shutdown<F, Fut>(every: Duration, mut stop: watch::Receiver<bool>, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -167,7 +202,7 @@ async fn scheduler_loop(service: Arc<Service>, every: Duration, mut stop: watch:
         let stopped = async { stop.wait_for(|s| *s).await.is_ok() };
         tokio::select! {
             _ = stopped => return,
-            _ = ticks.tick() => service.run_maintenance(OffsetDateTime::now_utc()).await,
+            _ = ticks.tick() => pass().await,
         }
     }
 }

@@ -61,6 +61,19 @@ impl Source {
     }
 }
 
+/// The calling user's id when no user name is in the environment (`uid-1000`): the owner of
+/// this process's `/proc/self`, on Unix.
+fn os_user_id() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return format!("uid-{}", meta.uid());
+        }
+    }
+    "unknown".to_owned()
+}
+
 /// The principal recorded for the gateway's own maintenance.
 const SCHEDULER_PRINCIPAL: &str = "keygate";
 
@@ -104,7 +117,7 @@ impl Service {
     pub fn local_admin(self: &Arc<Self>) -> Session {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".to_owned());
+            .unwrap_or_else(|_| os_user_id());
         self.session(
             Identity {
                 principal: format!("local:{user}"),
@@ -140,6 +153,16 @@ impl Service {
         if let Err(e) = self.audit.append(event).await {
             tracing::error!(error = %e, "cannot audit a rejected request");
         }
+    }
+
+    /// Re-reads what other processes sharing the store may have changed: the access policy
+    /// (a `keygate policy set` on the same home, another replica). A running gateway calls
+    /// this every few seconds; tokens and aliases are read from the store on every use.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read (the policy in force stays).
+    pub async fn refresh_shared_state(&self) -> Result<()> {
+        self.access.get().await.map(|_| ())
     }
 
     /// Ready when the store answers and the audit writer is alive.

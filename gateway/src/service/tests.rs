@@ -549,3 +549,39 @@ async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_policy_set_by_another_process_applies_after_a_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.db");
+    let open = || async {
+        let local: DynProvider = Arc::new(LocalProvider::builder().build().await.unwrap());
+        let store = GatewayStore::open(&path).await.unwrap();
+        let registry = Registry::new(vec![local], store).unwrap();
+        Service::new(registry, &AuditConfig::default(), &CacheConfig::default())
+            .await
+            .unwrap()
+    };
+    let server = open().await;
+    let cli = open().await;
+    let ops = service_session(&server, "olga", "operator");
+    ops.create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let deny = AccessPolicy::from_toml(
+        "[[statements]]\neffect = \"deny\"\nprincipals = [\"olga\"]\nactions = [\"keys:rotate\"]\n",
+    )
+    .unwrap();
+    cli.local_admin().set_access_policy(deny).await.unwrap();
+    // The running gateway keeps the policy it loaded until it re-reads the store.
+    ops.rotate_key("k").await.unwrap();
+    server.refresh_shared_state().await.unwrap();
+    assert_eq!(
+        ops.rotate_key("k").await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+}
+
+fn service_session(service: &Arc<Service>, principal: &str, role: &str) -> super::Session {
+    service.session(who(principal, role), Source::Rest)
+}
