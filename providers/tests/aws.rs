@@ -264,15 +264,17 @@ async fn rotation_schedules_map_to_key_rotation() {
 }
 
 #[tokio::test]
-async fn unreachable_endpoint_is_unavailable() {
-    // No LocalStack needed: nothing listens on port 9 of localhost.
-    let err = AwsKmsBuilder::new()
+async fn unreachable_endpoint_builds_and_its_calls_are_unavailable() {
+    // No LocalStack needed: nothing listens on port 9 of localhost. Building must not fail
+    // (one dead cloud must not stop keygate); every call says the endpoint is unavailable.
+    let p = AwsKmsBuilder::new()
         .with_region("us-east-1")
         .with_endpoint_url("http://127.0.0.1:9")
         .with_static_credentials("test", "test")
         .with_max_attempts(1)
         .build()
         .await
-        .unwrap_err();
+        .unwrap();
+    let err = p.describe_key("anything").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }

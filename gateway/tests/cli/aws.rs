@@ -155,3 +155,38 @@ fn local_and_aws_keys_are_managed_together() {
     // Clean up: leave the key scheduled for deletion in LocalStack.
     home.aws(&["keys", "delete", &name, "--in", "7"], b"");
 }
+
+#[test]
+fn an_unreachable_cloud_does_not_stop_the_other_providers() {
+    // Nothing listens on port 9: the AWS provider is down, the local one still answers.
+    let home = Home::new();
+    std::fs::write(
+        home.path().join("keygate.toml"),
+        "[providers.local]\n\n[providers.aws]\nregion = \"us-east-1\"\nendpoint_url = \"http://127.0.0.1:9\"\nmax_attempts = 1\n",
+    )
+    .unwrap();
+    home.aws(&["keys", "create", "books", "--spec", "AES_256"], b"");
+    let out = home.aws_output(&["keys", "list", "--output", "json"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["uri"], "local://books");
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(warning.contains("aws"), "{warning}");
+    let failed = home.aws_output(
+        &[
+            "keys",
+            "create",
+            "x",
+            "--provider",
+            "aws",
+            "--spec",
+            "AES_256",
+        ],
+        b"",
+    );
+    assert_eq!(failed.status.code(), Some(1));
+}

@@ -148,9 +148,12 @@ impl AwsKmsBuilder {
     /// endpoint once whether it implements `ListKeyRotations` (an emulator may not); without
     /// versions to list, `list_versions` is off and no spec is in `rotatable_specs`.
     ///
+    /// An endpoint that cannot be reached is not an error here (the provider's calls report
+    /// it), so one unreachable cloud never stops keygate or its other providers.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] when no region is configured anywhere or `max_attempts` is
-    /// 0; [`Error::Unavailable`] when the configured endpoint cannot be reached for the probe.
+    /// 0; what the endpoint answers to the probe when it answers with an error.
     pub async fn build(self) -> Result<AwsKmsProvider> {
         let name = self.name.unwrap_or_else(|| "aws".to_owned());
         let attempts = self.config.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
@@ -193,7 +196,17 @@ impl AwsKmsBuilder {
         };
         let mut caps = self.capabilities.unwrap_or_else(capabilities);
         if self.config.endpoint_url.is_some() {
-            kms.lists_rotations = probe_list_key_rotations(&kms).await?;
+            kms.lists_rotations = match probe_list_key_rotations(&kms).await {
+                Ok(lists) => lists,
+                // An endpoint that is down now must not stop keygate from starting (and the
+                // other providers from working): assume it is KMS-complete; each call then
+                // reports the endpoint's own answer (Unavailable, or Unsupported on a 501).
+                Err(e @ Error::Unavailable(_)) => {
+                    tracing::warn!(provider = %name, error = %e, "cannot reach the AWS endpoint; assuming it implements ListKeyRotations");
+                    true
+                }
+                Err(e) => return Err(e),
+            };
         }
         if !kms.lists_rotations {
             // Without ListKeyRotations keygate cannot tell the material before a rotation from
