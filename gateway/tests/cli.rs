@@ -45,6 +45,13 @@ impl Home {
         ] {
             c.env_remove(var);
         }
+        // Tests that register an AWS provider talk to LocalStack, which takes any
+        // credentials; these keep real ones out of every test.
+        c.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
         c
     }
 

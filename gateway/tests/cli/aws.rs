@@ -12,39 +12,6 @@ use super::Home;
 
 const ENDPOINT_VAR: &str = "KEYGATE_TEST_AWS_ENDPOINT";
 
-impl Home {
-    /// Runs with LocalStack's credentials (it accepts any; these keep real ones out).
-    fn aws_output(&self, args: &[&str], stdin: &[u8]) -> std::process::Output {
-        let mut cmd = self.cmd(args);
-        cmd.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE");
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin).unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn aws(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        let out = self.aws_output(args, stdin);
-        assert!(
-            out.status.success(),
-            "keygate {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    fn aws_json(&self, args: &[&str]) -> Value {
-        serde_json::from_slice(&self.aws(args, b"")).unwrap()
-    }
-}
-
 #[test]
 fn local_and_aws_keys_are_managed_together() {
     let Ok(endpoint) = std::env::var(ENDPOINT_VAR) else {
@@ -68,11 +35,11 @@ fn local_and_aws_keys_are_managed_together() {
         .as_nanos();
     let name = format!("cli-e2e-{nanos}");
 
-    let local = home.aws_json(&[
+    let local = home.json(&[
         "keys", "create", "books", "--spec", "AES_256", "--output", "json",
     ]);
     assert_eq!(local["provider"], "local");
-    let aws = home.aws_json(&[
+    let aws = home.json(&[
         "keys",
         "create",
         &name,
@@ -92,7 +59,7 @@ fn local_and_aws_keys_are_managed_together() {
     assert_eq!(aws["labels"]["team"], "pay");
 
     // One listing over both providers.
-    let listed = home.aws_json(&["keys", "list", "--output", "json"]);
+    let listed = home.json(&["keys", "list", "--output", "json"]);
     let uris: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -103,21 +70,21 @@ fn local_and_aws_keys_are_managed_together() {
     assert!(uris.contains(&uri.as_str()), "{uris:?}");
 
     // Envelope encryption through KMS, by name and by URI.
-    let sealed = home.aws(
+    let sealed = home.ok(
         &["encrypt", "--key", &name, "--context", "order=7"],
         b"hi from kms",
     );
-    let opened = home.aws(&["decrypt", "--context", "order=7"], &sealed);
+    let opened = home.ok(&["decrypt", "--context", "order=7"], &sealed);
     assert_eq!(opened, b"hi from kms");
-    let opened = home.aws(&["decrypt", "--key", &uri], &sealed);
+    let opened = home.ok(&["decrypt", "--key", &uri], &sealed);
     assert_eq!(opened, b"hi from kms");
 
     // Rotation on demand; old envelopes still open.
-    home.aws(&["keys", "rotate", &name], b"");
-    assert_eq!(home.aws(&["decrypt"], &sealed), b"hi from kms");
+    home.ok(&["keys", "rotate", &name], b"");
+    assert_eq!(home.ok(&["decrypt"], &sealed), b"hi from kms");
 
     // Policy edit: the native key policy, extended with one more statement.
-    let policy = home.aws_json(&["keys", "policy", &name]);
+    let policy = home.json(&["keys", "policy", &name]);
     assert_eq!(policy["native"]["format"], "aws-key-policy");
     let mut document = policy["native"]["document"].clone();
     let principal = "arn:aws:iam::000000000000:role/keygate-e2e";
@@ -129,11 +96,11 @@ fn local_and_aws_keys_are_managed_together() {
         "Resource": "*"
     }));
     let edited = json!({ "native": { "format": "aws-key-policy", "document": document } });
-    home.aws(
+    home.ok(
         &["keys", "policy", &name, "--set", "-"],
         edited.to_string().as_bytes(),
     );
-    let policy = home.aws_json(&["keys", "policy", &name]);
+    let policy = home.json(&["keys", "policy", &name]);
     let principals: Vec<&str> = policy["bindings"]
         .as_array()
         .unwrap()
@@ -143,17 +110,17 @@ fn local_and_aws_keys_are_managed_together() {
     assert!(principals.contains(&principal), "{policy}");
 
     // Deletion within KMS's 7–30 day window, then cancelled (back disabled, as in KMS).
-    let refused = home.aws_output(&["keys", "delete", &name, "--in", "3"], b"");
+    let refused = home.run_with(&["keys", "delete", &name, "--in", "3"], b"");
     assert_eq!(refused.status.code(), Some(1));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("7"), "{message}");
-    let deleting = home.aws_json(&["keys", "delete", &name, "--in", "7", "--output", "json"]);
+    let deleting = home.json(&["keys", "delete", &name, "--in", "7", "--output", "json"]);
     assert_eq!(deleting["state"], "pending_deletion");
     assert!(deleting["deletion_date"].is_string());
-    let back = home.aws_json(&["keys", "undelete", &name, "--output", "json"]);
+    let back = home.json(&["keys", "undelete", &name, "--output", "json"]);
     assert_eq!(back["state"], "disabled");
     // Clean up: leave the key scheduled for deletion in LocalStack.
-    home.aws(&["keys", "delete", &name, "--in", "7"], b"");
+    home.ok(&["keys", "delete", &name, "--in", "7"], b"");
 }
 
 #[test]
@@ -165,8 +132,8 @@ fn an_unreachable_cloud_does_not_stop_the_other_providers() {
         "[providers.local]\n\n[providers.aws]\nregion = \"us-east-1\"\nendpoint_url = \"http://127.0.0.1:9\"\nmax_attempts = 1\n",
     )
     .unwrap();
-    home.aws(&["keys", "create", "books", "--spec", "AES_256"], b"");
-    let out = home.aws_output(&["keys", "list", "--output", "json"], b"");
+    home.ok(&["keys", "create", "books", "--spec", "AES_256"], b"");
+    let out = home.run_with(&["keys", "list", "--output", "json"], b"");
     assert!(
         out.status.success(),
         "{}",
@@ -176,7 +143,7 @@ fn an_unreachable_cloud_does_not_stop_the_other_providers() {
     assert_eq!(listed[0]["uri"], "local://books");
     let warning = String::from_utf8_lossy(&out.stderr);
     assert!(warning.contains("aws"), "{warning}");
-    let failed = home.aws_output(
+    let failed = home.run_with(
         &[
             "keys",
             "create",
