@@ -1,0 +1,258 @@
+//! Tests of the audit model: the chain hash, CSV export, query matching.
+
+use super::*;
+use time::macros::datetime;
+
+fn event() -> NewAuditEvent {
+    NewAuditEvent {
+        time: datetime!(2026-11-23 18:34:45.123456789 UTC),
+        request_id: "req-1".into(),
+        principal: "alice".into(),
+        source: "cli".into(),
+        action: "crypto:encrypt".into(),
+        provider: Some("local".into()),
+        key: Some("kg://local/demo".into()),
+        key_version: None,
+        outcome: AuditOutcome::Success,
+        error_kind: None,
+        duration_us: 1234,
+    }
+}
+
+fn stored(seq: u64) -> AuditEvent {
+    event().into_chained(seq, GENESIS_HASH.to_owned())
+}
+
+#[test]
+fn chain_hash_matches_the_documented_encoding() {
+    // Computed outside keygate (Python hashlib over the encoding in the rustdoc).
+    let first = chain_hash(GENESIS_HASH, 1, &event());
+    assert_eq!(
+        first,
+        "0137d6df2a02eeec62f992cd7d9e8974878bf48892a07858b736744420ebdc82"
+    );
+    let second = NewAuditEvent {
+        request_id: "req-2".into(),
+        principal: "bob".into(),
+        source: "rest".into(),
+        action: "keys:create".into(),
+        provider: None,
+        key: None,
+        key_version: Some("v1".into()),
+        outcome: AuditOutcome::Failure,
+        error_kind: Some("not_found".into()),
+        duration_us: 7,
+        ..event()
+    };
+    assert_eq!(
+        chain_hash(&first, 2, &second),
+        "245ae9412d63b62ef88339cfc1b564ac365898955db68570aae010e0a043c4dd"
+    );
+}
+
+#[test]
+fn every_field_changes_the_hash() {
+    let base = chain_hash(GENESIS_HASH, 1, &event());
+    let variants: [fn(&mut NewAuditEvent); 11] = [
+        |e| e.time += time::Duration::nanoseconds(1),
+        |e| e.request_id.push('x'),
+        |e| e.principal.push('x'),
+        |e| e.source.push('x'),
+        |e| e.action.push('x'),
+        |e| e.provider = None,
+        |e| e.key = Some("kg://local/other".into()),
+        |e| e.key_version = Some("1".into()),
+        |e| e.outcome = AuditOutcome::Denied,
+        |e| e.error_kind = Some("denied".into()),
+        |e| e.duration_us += 1,
+    ];
+    for (i, change) in variants.iter().enumerate() {
+        let mut e = event();
+        change(&mut e);
+        assert_ne!(chain_hash(GENESIS_HASH, 1, &e), base, "field {i}");
+    }
+    assert_ne!(chain_hash(GENESIS_HASH, 2, &event()), base);
+    assert_ne!(chain_hash(&"1".repeat(64), 1, &event()), base);
+}
+
+#[test]
+fn encoding_is_unambiguous_and_offset_free() {
+    // Moving bytes between adjacent fields must change the hash.
+    let a = NewAuditEvent {
+        request_id: "ab".into(),
+        principal: "c".into(),
+        ..event()
+    };
+    let b = NewAuditEvent {
+        request_id: "a".into(),
+        principal: "bc".into(),
+        ..event()
+    };
+    assert_ne!(
+        chain_hash(GENESIS_HASH, 1, &a),
+        chain_hash(GENESIS_HASH, 1, &b)
+    );
+    // Absent and empty are different values.
+    let none = NewAuditEvent {
+        key_version: None,
+        ..event()
+    };
+    let empty = NewAuditEvent {
+        key_version: Some(String::new()),
+        ..event()
+    };
+    assert_ne!(
+        chain_hash(GENESIS_HASH, 1, &none),
+        chain_hash(GENESIS_HASH, 1, &empty)
+    );
+    // The same instant written in another offset hashes the same.
+    let shifted = NewAuditEvent {
+        time: event()
+            .time
+            .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()),
+        ..event()
+    };
+    assert_eq!(
+        chain_hash(GENESIS_HASH, 1, &shifted),
+        chain_hash(GENESIS_HASH, 1, &event())
+    );
+}
+
+#[test]
+fn chained_rows_link_and_round_trip() {
+    assert_eq!(GENESIS_HASH.len(), 64);
+    assert!(GENESIS_HASH.bytes().all(|b| b == b'0'));
+    let first = stored(1);
+    assert_eq!(first.prev_hash, GENESIS_HASH);
+    assert_eq!(first.hash, first.expected_hash());
+    assert_eq!(first.event(), event());
+    let second = event().into_chained(2, first.hash.clone());
+    assert_eq!(second.prev_hash, first.hash);
+    assert_ne!(second.hash, first.hash);
+    let mut edited = second.clone();
+    edited.principal = "mallory".into();
+    assert_ne!(edited.expected_hash(), edited.hash);
+}
+
+#[test]
+fn canonical_time_is_fixed_width_utc() {
+    let t = datetime!(2026-01-02 03:04:05 +02:00);
+    assert_eq!(canonical_time(t).unwrap(), "2026-01-02T01:04:05.000000000Z");
+    let later = canonical_time(datetime!(2026-01-02 01:04:05.5 UTC)).unwrap();
+    assert!(canonical_time(t).unwrap() < later);
+    let parsed = OffsetDateTime::parse(
+        &canonical_time(event().time).unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(parsed, event().time);
+    let err = canonical_time(datetime!(-0001-01-01 0:00 UTC)).unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn outcome_names_round_trip() {
+    for o in [
+        AuditOutcome::Success,
+        AuditOutcome::Denied,
+        AuditOutcome::Failure,
+    ] {
+        assert_eq!(o.as_str().parse::<AuditOutcome>().unwrap(), o);
+        let json = serde_json::to_string(&o).unwrap();
+        assert_eq!(json, format!("\"{}\"", o.as_str()));
+    }
+    assert!("Success".parse::<AuditOutcome>().is_err());
+}
+
+#[test]
+fn csv_quotes_per_rfc_4180() {
+    let header = AuditEvent::csv_header();
+    assert_eq!(header.split(',').count(), 14);
+    assert!(header.starts_with("seq,time,request_id,"));
+    assert!(header.ends_with(",duration_us,prev_hash,hash"));
+
+    let row = stored(7).to_csv_row();
+    let fields: Vec<&str> = row.split(',').collect();
+    assert_eq!(fields.len(), 14);
+    assert_eq!(fields[0], "7");
+    assert_eq!(fields[1], "2026-11-23T18:34:45.123456789Z");
+    assert_eq!(fields[6], "local");
+    assert_eq!(fields[8], "", "absent key_version is empty");
+    assert_eq!(fields[9], "success");
+    assert_eq!(fields[11], "1234");
+    assert_eq!(fields[12], GENESIS_HASH);
+
+    let mut odd = stored(8);
+    odd.principal = "a,b".into();
+    odd.request_id = "say \"hi\"".into();
+    odd.source = "line\nbreak".into();
+    odd.action = "cr\rx".into();
+    let row = odd.to_csv_row();
+    assert!(row.contains(",\"say \"\"hi\"\"\",\"a,b\",\"line\nbreak\",\"cr\rx\","));
+    assert!(!row.ends_with('\n'));
+}
+
+#[test]
+fn query_matches_each_filter() {
+    let e = stored(5);
+    assert!(AuditQuery::default().matches(&e));
+    let q = |f: fn(&mut AuditQuery)| {
+        let mut q = AuditQuery::default();
+        f(&mut q);
+        q.matches(&e)
+    };
+    assert!(q(|q| q.after = Some(4)));
+    assert!(!q(|q| q.after = Some(5)));
+    assert!(q(
+        |q| q.since = Some(datetime!(2026-11-23 18:34:45.123456789 UTC))
+    ));
+    assert!(!q(|q| q.since = Some(datetime!(2026-11-23 18:34:46 UTC))));
+    assert!(q(|q| q.until = Some(datetime!(2026-11-23 18:34:46 UTC))));
+    assert!(!q(
+        |q| q.until = Some(datetime!(2026-11-23 18:34:45.123456789 UTC))
+    ));
+    assert!(q(|q| q.key = Some("kg://local/demo".into())));
+    assert!(!q(|q| q.key = Some("kg://local/other".into())));
+    assert!(q(|q| q.principal = Some("alice".into())));
+    assert!(!q(|q| q.principal = Some("alic".into())));
+    assert!(q(|q| q.outcome = Some(AuditOutcome::Success)));
+    assert!(!q(|q| q.outcome = Some(AuditOutcome::Denied)));
+    assert!(q(|q| q.action = Some("crypto:encrypt".into())));
+    assert!(q(|q| q.action = Some("crypto:*".into())));
+    assert!(q(|q| q.action = Some("*".into())));
+    assert!(!q(|q| q.action = Some("crypto:".into())));
+    assert!(!q(|q| q.action = Some("keys:*".into())));
+    // A row without a key never matches a key filter.
+    let mut keyless = stored(6);
+    keyless.key = None;
+    let by_key = AuditQuery {
+        key: Some("kg://local/demo".into()),
+        ..AuditQuery::default()
+    };
+    assert!(!by_key.matches(&keyless));
+}
+
+#[test]
+fn action_patterns() {
+    assert!(action_matches("crypto:*", "crypto:decrypt"));
+    assert!(action_matches("crypto:*", "crypto:"));
+    assert!(!action_matches("crypto:*", "crypt"));
+    assert!(action_matches("*", "anything"));
+    assert!(!action_matches("c*o:encrypt", "crypto:encrypt"));
+    assert!(action_matches("c*o", "c*o"));
+}
+
+#[test]
+fn page_size_defaults_and_clamps() {
+    let with = |limit| AuditQuery {
+        limit,
+        ..AuditQuery::default()
+    };
+    assert_eq!(with(None).page_size().unwrap(), 100);
+    assert_eq!(with(Some(7)).page_size().unwrap(), 7);
+    assert_eq!(with(Some(50_000)).page_size().unwrap(), 1000);
+    assert_eq!(
+        with(Some(0)).page_size().unwrap_err().kind(),
+        crate::ErrorKind::InvalidArgument
+    );
+}
