@@ -108,6 +108,18 @@ impl Registry {
     /// [`Error::NotFound`] when nothing matches; [`Error::InvalidArgument`] for a malformed
     /// reference or a name that more than one provider holds (use its URI then).
     pub async fn resolve(&self, input: &str) -> Result<ResolvedKey> {
+        Ok(self.resolve_described(input).await?.0)
+    }
+
+    /// [`Registry::resolve`], plus the key's metadata when resolving had to read it (a plain
+    /// name is looked up in every provider), so callers that need it do not ask twice.
+    ///
+    /// # Errors
+    /// As [`Registry::resolve`].
+    pub async fn resolve_described(
+        &self,
+        input: &str,
+    ) -> Result<(ResolvedKey, Option<KeyMetadata>)> {
         match KeyLocator::parse(input)? {
             // The longest matching prefix wins: `local://billing/k` belongs to the provider
             // with prefix `local://billing/`, not to the one with `local://`.
@@ -121,28 +133,36 @@ impl Registry {
                     })
                 })
                 .max_by_key(|k| k.provider.info().uri_prefix.len())
+                .map(|k| (k, None))
                 .ok_or_else(|| Error::not_found(format!("no registered provider owns {uri}"))),
             KeyLocator::Alias(alias) => {
                 let target = self.store.resolve_alias(&alias).await?;
-                Ok(ResolvedKey {
+                let key = ResolvedKey {
                     provider: self.provider(&target.provider)?.clone(),
                     id: target.id,
-                })
+                };
+                Ok((key, None))
             }
-            KeyLocator::Name(name) => self.resolve_name(&name).await,
+            KeyLocator::Name(name) => {
+                let (key, meta) = self.resolve_name(&name).await?;
+                Ok((key, Some(meta)))
+            }
         }
     }
 
-    async fn resolve_name(&self, name: &str) -> Result<ResolvedKey> {
+    async fn resolve_name(&self, name: &str) -> Result<(ResolvedKey, KeyMetadata)> {
         let answers = join_all(self.providers.iter().map(|p| p.describe_key(name))).await;
         let mut found = Vec::new();
         let mut failure = None;
         for (p, answer) in self.providers.iter().zip(answers) {
             match answer {
-                Ok(meta) => found.push(ResolvedKey {
-                    provider: p.clone(),
-                    id: meta.id,
-                }),
+                Ok(meta) => found.push((
+                    ResolvedKey {
+                        provider: p.clone(),
+                        id: meta.id.clone(),
+                    },
+                    meta,
+                )),
                 Err(Error::NotFound(_) | Error::InvalidArgument(_)) => {}
                 Err(e) => failure = failure.or(Some(e)),
             }
@@ -151,10 +171,7 @@ impl Registry {
             1 => Ok(found.remove(0)),
             0 => Err(failure.unwrap_or_else(|| Error::not_found(format!("key `{name}`")))),
             _ => {
-                let uris: Vec<_> = found
-                    .iter()
-                    .map(|k| k.provider.info().key_uri(&k.id))
-                    .collect();
+                let uris: Vec<_> = found.iter().map(|(_, meta)| meta.uri.clone()).collect();
                 Err(Error::invalid(format!(
                     "key name `{name}` is ambiguous; use one of {}",
                     uris.join(", ")

@@ -144,12 +144,15 @@ impl Session {
         let (resolved, meta) = match cached {
             Some(hit) => hit,
             None => {
-                let resolved = self.service.registry.resolve(key).await?;
+                let (resolved, described) = self.service.registry.resolve_described(key).await?;
                 audit.set_key(
                     &resolved.provider.info().name,
                     resolved.provider.info().key_uri(&resolved.id),
                 );
-                let meta = resolved.provider.describe_key(&resolved.id).await?;
+                let meta = match described {
+                    Some(meta) => meta,
+                    None => resolved.provider.describe_key(&resolved.id).await?,
+                };
                 if hot {
                     self.service.keys.put(key, &resolved, &meta);
                 }

@@ -28,6 +28,7 @@ struct Counting {
     inner: LocalProvider,
     data_keys: AtomicUsize,
     decrypts: AtomicUsize,
+    describes: AtomicUsize,
 }
 
 #[async_trait]
@@ -42,6 +43,7 @@ impl KeyProvider for Counting {
         self.inner.list_keys(req).await
     }
     async fn describe_key(&self, id: &str) -> Result<KeyMetadata> {
+        self.describes.fetch_add(1, Ordering::SeqCst);
         self.inner.describe_key(id).await
     }
     async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata> {
@@ -134,6 +136,7 @@ async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
         inner: LocalProvider::builder().build().await.unwrap(),
         data_keys: AtomicUsize::new(0),
         decrypts: AtomicUsize::new(0),
+        describes: AtomicUsize::new(0),
     });
     let provider: DynProvider = counting.clone();
     let store = GatewayStore::in_memory().await.unwrap();
@@ -584,4 +587,28 @@ async fn a_policy_set_by_another_process_applies_after_a_refresh() {
 
 fn service_session(service: &Arc<Service>, principal: &str, role: &str) -> super::Session {
     service.session(who(principal, role), Source::Rest)
+}
+
+#[tokio::test]
+async fn a_key_is_read_once_per_call_and_crypto_reuses_recent_reads() {
+    let (service, counting) = start(CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+        .await
+        .unwrap();
+    let describes = || counting.describes.load(Ordering::SeqCst);
+    let before = describes();
+    // By name: the lookup that found the key is also what authorization reads.
+    admin.rotate_key("k").await.unwrap();
+    assert_eq!(describes() - before, 1);
+    // By URI: one read for authorization.
+    admin.rotate_key("local://k").await.unwrap();
+    assert_eq!(describes() - before, 2);
+    // Crypto calls reuse the resolution of the last few seconds.
+    let ctx = EncryptionContext::new();
+    for _ in 0..3 {
+        admin.encrypt("k", b"m", &ctx).await.unwrap();
+    }
+    assert_eq!(describes() - before, 3);
 }
