@@ -1,9 +1,10 @@
 //! Extractors: the authenticated caller, and JSON/query/path extractors whose rejections are
 //! the typed JSON error instead of axum's plain text.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{FromRequest, FromRequestParts, MatchedPath};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use keygate_core::Error;
@@ -84,6 +85,22 @@ impl FromRequestParts<AppState> for Caller {
         let identity = match identity {
             Ok(identity) => identity,
             Err(err) => {
+                // Failed authentications share one bucket per client address: a flood of
+                // bad tokens is refused with 429 beyond the limit instead of writing a
+                // durable audit row each (the metrics still count every one).
+                let peer = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip());
+                if let (Some(limiter), Some(ip)) = (&state.limiter, peer)
+                    && let Err(wait) =
+                        limiter.check(&format!("unauthenticated:{ip}"), Instant::now())
+                {
+                    state.metrics.rate_limited();
+                    return Err(ApiError::from(Error::Throttled {
+                        retry_after: Some(wait),
+                    }));
+                }
                 service
                     .record_rejected(&request_id, Source::Rest, action, None, &err)
                     .await;

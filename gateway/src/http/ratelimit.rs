@@ -1,5 +1,7 @@
 //! A token bucket per principal, applied after authentication so one noisy caller cannot
-//! starve the others and unauthenticated traffic cannot fill anyone's bucket.
+//! starve the others and unauthenticated traffic cannot fill anyone's bucket. Failed
+//! authentications get a bucket per client address of their own (`unauthenticated:<ip>`),
+//! which bounds the audit rows a flood of bad tokens can write.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

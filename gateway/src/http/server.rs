@@ -138,7 +138,7 @@ impl BoundServer {
             state.service.clone(),
             state.shutdown.clone(),
         ));
-        let app = router(state.clone()).into_make_service();
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = match tls {
             Some(config) => match axum_server::tls_rustls::from_tcp_rustls(listener, config) {
                 Ok(server) => server.handle(handle).serve(app).await,

@@ -214,3 +214,50 @@ async fn rate_limit_answers_429_with_retry_after_and_is_audited() {
     );
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_tokens_is_limited_per_address_and_audited_only_up_to_the_limit() {
+    let home = tempfile::tempdir().unwrap();
+    let gw = TestGateway::start_with(
+        home.path(),
+        config(|c| {
+            c.server.rate_limit.per_second = 1;
+            c.server.rate_limit.burst = 2;
+        }),
+    )
+    .await;
+    let http = Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let a = send(
+            http.get(gw.url("/v1/whoami"))
+                .bearer_auth("kgt_000000000000.not-a-secret"),
+        )
+        .await;
+        statuses.push(a.status);
+    }
+    assert_eq!(&statuses[..2], &[401, 401], "{statuses:?}");
+    assert!(statuses[2..].contains(&429), "{statuses:?}");
+    let rows = gw
+        .service
+        .local_admin()
+        .query_audit(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    let unauthenticated = rows
+        .iter()
+        .filter(|r| r.error_kind.as_deref() == Some("unauthenticated"))
+        .count();
+    assert!(unauthenticated <= 3, "{rows:#?}");
+    assert!(unauthenticated >= 2, "{rows:#?}");
+    // A valid token from the same address is not held back by the flood.
+    let token = gw.token("calm", "admin").await;
+    assert_eq!(
+        send(http.get(gw.url("/v1/noop")).bearer_auth(&token))
+            .await
+            .status,
+        200
+    );
+    gw.stop().await;
+}
