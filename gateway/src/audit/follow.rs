@@ -120,28 +120,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::time::Duration;
 
-    use keygate_core::audit::{AuditOutcome, NewAuditEvent};
-    use time::OffsetDateTime;
-
     use super::super::AuditConfig;
+    use super::super::tests::event;
     use super::*;
     use crate::store::GatewayStore;
-
-    fn event(i: u64) -> NewAuditEvent {
-        NewAuditEvent {
-            time: OffsetDateTime::now_utc(),
-            request_id: format!("req-{i}"),
-            principal: "alice".to_owned(),
-            source: "cli".to_owned(),
-            action: "keys:list".to_owned(),
-            provider: None,
-            key: None,
-            key_version: None,
-            outcome: AuditOutcome::Success,
-            error_kind: None,
-            duration_us: i,
-        }
-    }
 
     /// A follower in one process sees what other processes write to the same store, in
     /// order, whether or not its own process writes meanwhile.

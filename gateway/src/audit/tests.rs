@@ -8,7 +8,8 @@ use time::macros::datetime;
 
 use super::*;
 
-fn event(i: usize) -> NewAuditEvent {
+/// The `i`th sample event (shared by the audit module's tests).
+pub(super) fn event(i: usize) -> NewAuditEvent {
     NewAuditEvent {
         time: datetime!(2026-11-23 18:00 UTC) + time::Duration::seconds(i as i64),
         request_id: format!("req-{i}"),

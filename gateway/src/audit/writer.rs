@@ -301,28 +301,9 @@ const ROWS_PER_INSERT: usize = 64;
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use keygate_core::audit::AuditOutcome;
-    use time::OffsetDateTime;
-
+    use super::super::tests::event;
     use super::super::{AuditConfig, AuditLog};
-    use super::*;
     use crate::store::GatewayStore;
-
-    fn event(i: u64) -> NewAuditEvent {
-        NewAuditEvent {
-            time: OffsetDateTime::now_utc(),
-            request_id: format!("req-{i}"),
-            principal: "alice".to_owned(),
-            source: "cli".to_owned(),
-            action: "keys:list".to_owned(),
-            provider: None,
-            key: None,
-            key_version: None,
-            outcome: AuditOutcome::Success,
-            error_kind: None,
-            duration_us: i,
-        }
-    }
 
     /// Two processes on one home (the CLI in a pipe, the CLI beside `keygate serve`): each
     /// writer's head goes stale whenever the other writes, and neither may refuse for it.
@@ -334,10 +315,10 @@ mod tests {
         let b = GatewayStore::open(&path).await.unwrap();
         let la = AuditLog::open(&a, &AuditConfig::default()).await.unwrap();
         let lb = AuditLog::open(&b, &AuditConfig::default()).await.unwrap();
-        for i in 0..6u64 {
+        for i in 0..6usize {
             let log = if i % 2 == 0 { &la } else { &lb };
             let row = log.append(event(i)).await.unwrap();
-            assert_eq!(row.seq, i + 1);
+            assert_eq!(row.seq, i as u64 + 1);
         }
         let v = lb.verify().await.unwrap();
         assert_eq!(v.rows, 6);
