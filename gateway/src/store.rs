@@ -156,22 +156,23 @@ impl GatewayStore {
         })
     }
 
-    /// Points an existing alias at another key.
+    /// Points an existing alias at another key; returns the alias as stored.
     ///
     /// # Errors
     /// [`Error::NotFound`] when the alias does not exist.
-    pub async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<()> {
-        let done = sqlx::query("UPDATE aliases SET provider = ?, key_id = ? WHERE name = ?")
-            .bind(&target.provider)
-            .bind(&target.id)
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("alias/{name}")));
-        }
-        Ok(())
+    pub async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
+        let row = sqlx::query(
+            "UPDATE aliases SET provider = ?, key_id = ? WHERE name = ? \
+             RETURNING name, provider, key_id, created",
+        )
+        .bind(&target.provider)
+        .bind(&target.id)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::not_found(format!("alias/{name}")))?;
+        alias_from_row(&row)
     }
 
     /// Deletes an alias.
@@ -216,21 +217,22 @@ impl GatewayStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        rows.into_iter()
-            .map(|row| {
-                let created: String = row.try_get(3).map_err(db_err)?;
-                Ok(Alias {
-                    name: row.try_get(0).map_err(db_err)?,
-                    target: KeyRef::new(
-                        row.try_get::<String, _>(1).map_err(db_err)?,
-                        row.try_get::<String, _>(2).map_err(db_err)?,
-                    ),
-                    created: OffsetDateTime::parse(&created, &Rfc3339)
-                        .map_err(|e| Error::Unavailable(format!("gateway store: bad time: {e}")))?,
-                })
-            })
-            .collect()
+        rows.iter().map(alias_from_row).collect()
     }
+}
+
+/// An alias from a row of `name, provider, key_id, created`.
+fn alias_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Alias> {
+    let created: String = row.try_get(3).map_err(db_err)?;
+    Ok(Alias {
+        name: row.try_get(0).map_err(db_err)?,
+        target: KeyRef::new(
+            row.try_get::<String, _>(1).map_err(db_err)?,
+            row.try_get::<String, _>(2).map_err(db_err)?,
+        ),
+        created: OffsetDateTime::parse(&created, &Rfc3339)
+            .map_err(|e| Error::Unavailable(format!("gateway store: bad time: {e}")))?,
+    })
 }
 
 #[cfg(test)]

@@ -96,24 +96,14 @@ impl Session {
         self.service.access.current()
     }
 
-    /// Authorizes an action that is not about one key.
-    pub(super) fn authorize(&self, audit: &mut Audit<'_>, action: Action) -> Result<()> {
-        let decision = self.policy().evaluate(&self.identity, action, None);
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(audit.deny(decision.reason))
-        }
-    }
-
-    /// Authorizes `action` on a key described by `attrs`.
-    pub(super) fn authorize_attrs(
+    /// Authorizes `action`, on the key described by `key` when the call is about one.
+    pub(super) fn authorize(
         &self,
         audit: &mut Audit<'_>,
         action: Action,
-        attrs: &KeyAttrs<'_>,
+        key: Option<&KeyAttrs<'_>>,
     ) -> Result<()> {
-        let decision = self.policy().evaluate(&self.identity, action, Some(attrs));
+        let decision = self.policy().evaluate(&self.identity, action, key);
         if decision.allowed {
             Ok(())
         } else {
@@ -130,37 +120,35 @@ impl Session {
         action: Action,
         key: &str,
     ) -> Result<(ResolvedKey, KeyMetadata)> {
-        if !self.policy().may_ever(&self.identity, action) {
-            let decision = self.policy().evaluate(&self.identity, action, None);
+        let policy = self.policy();
+        if !policy.may_ever(&self.identity, action) {
+            let decision = policy.evaluate(&self.identity, action, None);
             return Err(audit.deny(decision.reason));
         }
         // The cryptographic hot path reuses a recent resolution (see `keycache`).
-        let hot = action.as_str().starts_with("crypto:");
+        let hot = is_crypto(action);
         let cached = if hot {
             self.service.keys.get(key)
         } else {
             None
         };
-        let (resolved, meta) = match cached {
-            Some(hit) => hit,
-            None => {
-                let (resolved, described) = self.service.registry.resolve_described(key).await?;
-                audit.set_key(
-                    &resolved.provider.info().name,
-                    resolved.provider.info().key_uri(&resolved.id),
-                );
-                let meta = match described {
-                    Some(meta) => meta,
-                    None => resolved.provider.describe_key(&resolved.id).await?,
-                };
-                if hot {
-                    self.service.keys.put(key, &resolved, &meta);
-                }
-                (resolved, meta)
-            }
+        let fresh = cached.is_none();
+        let (resolved, described) = match cached {
+            Some((resolved, meta)) => (resolved, Some(meta)),
+            None => self.service.registry.resolve_described(key).await?,
         };
-        audit.set_key(&resolved.provider.info().name, meta.uri.clone());
-        self.authorize_attrs(audit, action, &KeyAttrs::from_metadata(&meta))?;
+        audit.set_key(
+            &resolved.provider.info().name,
+            resolved.provider.info().key_uri(&resolved.id),
+        );
+        let meta = match described {
+            Some(meta) => meta,
+            None => resolved.provider.describe_key(&resolved.id).await?,
+        };
+        if hot && fresh {
+            self.service.keys.put(key, &resolved, &meta);
+        }
+        self.authorize(audit, action, Some(&KeyAttrs::from_metadata(&meta)))?;
         Ok((resolved, meta))
     }
 
@@ -195,7 +183,7 @@ impl Session {
     {
         let mut audit = self.audit(action);
         let result = async {
-            self.authorize(&mut audit, action)?;
+            self.authorize(&mut audit, action, None)?;
             op().await
         }
         .await;
@@ -212,5 +200,10 @@ pub(super) fn changes_keys(action: Action) -> bool {
             | Action::KeysPublicKey
             | Action::KeysPolicyGet
             | Action::KeysCreate
-    ) && !action.as_str().starts_with("crypto:")
+    ) && !is_crypto(action)
+}
+
+/// `crypto:*`: the hot path.
+fn is_crypto(action: Action) -> bool {
+    action.as_str().starts_with("crypto:")
 }

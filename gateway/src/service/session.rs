@@ -66,7 +66,7 @@ impl Session {
     {
         let mut audit = self.audit(Action::AliasesWrite);
         let result = async {
-            self.authorize(&mut audit, Action::AliasesWrite)?;
+            self.authorize(&mut audit, Action::AliasesWrite, None)?;
             let (k, _) = self
                 .authorize_key(&mut audit, Action::KeysDescribe, key)
                 .await?;
@@ -167,7 +167,7 @@ impl Gateway for Session {
                 name: &req.name,
                 labels: &req.labels,
             };
-            self.authorize_attrs(&mut audit, action, &attrs)?;
+            self.authorize(&mut audit, action, Some(&attrs))?;
             let meta = p.create_key(req).await?;
             audit.key = Some(meta.uri.clone());
             audit.key_version = meta.primary_version.clone();
@@ -400,14 +400,11 @@ impl Gateway for Session {
 
     async fn update_alias(&self, name: &str, key: &str) -> Result<Alias> {
         self.alias_op(key, |target| async move {
-            let store = self.service.registry.store();
-            store.update_alias(name, &target).await?;
-            store
-                .list_aliases()
-                .await?
-                .into_iter()
-                .find(|a| a.name == name)
-                .ok_or_else(|| Error::not_found(format!("alias/{name}")))
+            self.service
+                .registry
+                .store()
+                .update_alias(name, &target)
+                .await
         })
         .await
     }

@@ -154,6 +154,20 @@ fn who(principal: &str, role: &str) -> Identity {
     }
 }
 
+/// Creates an AES key named `name` through `session`.
+async fn aes_key(session: &super::Session, name: &str) -> KeyMetadata {
+    session
+        .create_key(None, CreateKeyRequest::new(name, KeySpec::Aes256))
+        .await
+        .unwrap()
+}
+
+/// The audit chain verifies from end to end.
+async fn assert_chain_intact(service: &Arc<Service>) {
+    let verification = service.audit().verify().await.unwrap();
+    assert!(verification.first_broken.is_none(), "{verification:?}");
+}
+
 fn labelled(name: &str, app: &str) -> CreateKeyRequest {
     let mut req = CreateKeyRequest::new(name, KeySpec::Aes256);
     req.labels.insert("app".into(), app.into());
@@ -176,10 +190,7 @@ async fn rows(service: &Arc<Service>) -> Vec<keygate_core::audit::AuditEvent> {
 async fn every_call_is_audited_with_who_what_and_how_it_ended() {
     let (service, _) = start(CacheConfig::default()).await;
     let admin = service.local_admin().with_request_id("req-1");
-    let key = admin
-        .create_key(None, CreateKeyRequest::new("orders", KeySpec::Aes256))
-        .await
-        .unwrap();
+    let key = aes_key(&admin, "orders").await;
     let ctx = EncryptionContext::new().with("tenant", "7");
     let sealed = admin
         .encrypt("orders", b"secret total", &ctx)
@@ -219,15 +230,7 @@ async fn every_call_is_audited_with_who_what_and_how_it_ended() {
     assert_eq!(rows[3].error_kind.as_deref(), Some("not_found"));
     let text = format!("{rows:?}");
     assert!(!text.contains("secret total"));
-    assert!(
-        service
-            .audit()
-            .verify()
-            .await
-            .unwrap()
-            .first_broken
-            .is_none()
-    );
+    assert_chain_intact(&service).await;
 }
 
 #[tokio::test]
@@ -335,10 +338,7 @@ async fn roles_decide_and_denials_are_audited() {
 async fn custom_policy_and_tokens_go_through_the_same_checks() {
     let (service, _) = start(CacheConfig::default()).await;
     let admin = service.local_admin();
-    admin
-        .create_key(None, CreateKeyRequest::new("prod-db", KeySpec::Aes256))
-        .await
-        .unwrap();
+    aes_key(&admin, "prod-db").await;
     let policy = AccessPolicy::from_toml(
         r#"
         [roles.rotator]
@@ -396,10 +396,7 @@ async fn custom_policy_and_tokens_go_through_the_same_checks() {
 async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
     let (service, _) = start(CacheConfig::default()).await;
     let admin = service.local_admin();
-    admin
-        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
+    aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new().with("purpose", "test");
     let sealed = admin.encrypt("k", b"payload", &ctx).await.unwrap();
     let wrong = EncryptionContext::new().with("purpose", "other");
@@ -456,10 +453,7 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
     let off = CacheConfig::default();
     let (service, counting) = start(off).await;
     let admin = service.local_admin();
-    admin
-        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
+    aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new();
     for _ in 0..3 {
         let sealed = admin.encrypt("k", b"m", &ctx).await.unwrap();
@@ -479,10 +473,7 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
     };
     let (service, counting) = start(on).await;
     let admin = service.local_admin();
-    admin
-        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
+    aes_key(&admin, "k").await;
     let mut sealed = Vec::new();
     for _ in 0..4 {
         sealed.push(admin.encrypt("k", b"m", &ctx).await.unwrap());
@@ -518,10 +509,7 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
 async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
     let (service, _) = start(CacheConfig::default()).await;
     let admin = service.local_admin();
-    admin
-        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
+    aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new();
     let sealed = admin.encrypt("k", b"m", &ctx).await.unwrap();
     let pool = service.registry().store().pool().clone();
@@ -542,15 +530,7 @@ async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
         .await
         .unwrap();
     admin.decrypt(&sealed, &ctx).await.unwrap();
-    assert!(
-        service
-            .audit()
-            .verify()
-            .await
-            .unwrap()
-            .first_broken
-            .is_none()
-    );
+    assert_chain_intact(&service).await;
 }
 
 #[tokio::test]
@@ -567,10 +547,8 @@ async fn a_policy_set_by_another_process_applies_after_a_refresh() {
     };
     let server = open().await;
     let cli = open().await;
-    let ops = service_session(&server, "olga", "operator");
-    ops.create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
+    let ops = server.session(who("olga", "operator"), Source::Rest);
+    aes_key(&ops, "k").await;
     let deny = AccessPolicy::from_toml(
         "[[statements]]\neffect = \"deny\"\nprincipals = [\"olga\"]\nactions = [\"keys:rotate\"]\n",
     )
@@ -585,18 +563,11 @@ async fn a_policy_set_by_another_process_applies_after_a_refresh() {
     );
 }
 
-fn service_session(service: &Arc<Service>, principal: &str, role: &str) -> super::Session {
-    service.session(who(principal, role), Source::Rest)
-}
-
 #[tokio::test]
 async fn a_key_is_read_once_per_call_and_crypto_reuses_recent_reads() {
     let (service, counting) = start(CacheConfig::default()).await;
     let admin = service.local_admin();
-    admin
-        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
+    aes_key(&admin, "k").await;
     let describes = || counting.describes.load(Ordering::SeqCst);
     let before = describes();
     // By name: the lookup that found the key is also what authorization reads.
