@@ -20,9 +20,9 @@ use crate::access::{AccessPolicy, Identity};
 use crate::audit::{AuditEvent, AuditQuery, AuditVerification};
 use crate::envelope::EnvelopeHeader;
 use crate::{
-    Capabilities, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, KeyMetadata, KeyRef,
-    KeyUpdate, KeyVersion, MacTag, Page, Policy, ProviderKind, PublicKey, Result, RotationSchedule,
-    SecretBytes, Signature, SigningAlgorithm,
+    Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext,
+    KeyMetadata, KeyRef, KeyUpdate, KeyVersion, MacTag, Page, Policy, ProviderKind, PublicKey,
+    Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm,
 };
 
 /// A registered provider, as callers see it.
@@ -236,6 +236,20 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted>;
+    /// Encrypts `plaintext` with the key itself, in the provider's native format (what
+    /// [`Gateway::decrypt_native`] takes back): RSA-OAEP for RSA keys, the provider's own
+    /// ciphertext for symmetric keys. The cloud dialects use it where a cloud encrypts with
+    /// the key directly (AWS `Encrypt` on an RSA key, Azure `encrypt`/`wrapkey`).
+    /// Audited and authorized as `crypto:encrypt`.
+    async fn encrypt_native(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Ciphertext>;
+    /// `bytes` random bytes from keygate's CSPRNG (1–1024). Authorized and audited as
+    /// `crypto:random`; no key is involved.
+    async fn generate_random(&self, bytes: usize) -> Result<SecretBytes>;
     /// A data key for the caller's own use, wrapped under the key (provider-native wrapping;
     /// unwrap it with [`Gateway::decrypt_native`]).
     async fn generate_data_key(

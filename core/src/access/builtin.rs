@@ -62,11 +62,14 @@ static BUILTINS: LazyLock<BTreeMap<&'static str, Role>> = LazyLock::new(|| {
             APP,
             role(
                 "Cryptography, describe, list and public-key on keys labelled \
-                 app = <its principal>.",
-                vec![allow(
-                    &["crypto:*", "keys:describe", "keys:list", "keys:public-key"],
-                    Some(own_keys),
-                )],
+                 app = <its principal>; random bytes.",
+                vec![
+                    allow(
+                        &["crypto:*", "keys:describe", "keys:list", "keys:public-key"],
+                        Some(own_keys),
+                    ),
+                    allow(&["random:generate"], None),
+                ],
             ),
         ),
         (
@@ -128,7 +131,10 @@ mod tests {
             }
             APP => {
                 s.starts_with("crypto:")
-                    || matches!(action, KeysDescribe | KeysList | KeysPublicKey)
+                    || matches!(
+                        action,
+                        KeysDescribe | KeysList | KeysPublicKey | RandomGenerate
+                    )
             }
             AUDITOR => matches!(
                 action,
@@ -217,7 +223,7 @@ mod tests {
                 name: "payments",
                 labels,
             };
-            for &action in Action::ALL {
+            for &action in Action::ALL.iter().filter(|a| a.is_key_scoped()) {
                 let d = policy.evaluate(&app, action, Some(&key));
                 assert!(!d.allowed, "{action} on {labels:?}");
             }

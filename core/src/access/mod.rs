@@ -129,6 +129,9 @@ pub enum Action {
     /// `crypto:mac` (generate and verify)
     #[serde(rename = "crypto:mac")]
     CryptoMac,
+    /// `random:generate` (random bytes from the gateway; no key involved)
+    #[serde(rename = "random:generate")]
+    RandomGenerate,
     /// `aliases:list`
     #[serde(rename = "aliases:list")]
     AliasesList,
@@ -246,6 +249,7 @@ impl Action {
         Self::CryptoSign,
         Self::CryptoVerify,
         Self::CryptoMac,
+        Self::RandomGenerate,
         Self::AliasesList,
         Self::AliasesWrite,
         Self::AuditRead,
@@ -277,6 +281,7 @@ impl Action {
             Self::CryptoSign => "crypto:sign",
             Self::CryptoVerify => "crypto:verify",
             Self::CryptoMac => "crypto:mac",
+            Self::RandomGenerate => "random:generate",
             Self::AliasesList => "aliases:list",
             Self::AliasesWrite => "aliases:write",
             Self::AuditRead => "audit:read",
@@ -450,7 +455,7 @@ mod tests {
 
     #[test]
     fn action_names_parse_display_and_serialize_alike() {
-        assert_eq!(Action::ALL.len(), 26);
+        assert_eq!(Action::ALL.len(), 27);
         for &a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), a);
             assert_eq!(a.to_string(), a.as_str());

@@ -11,20 +11,22 @@ use keygate_core::api::{
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
-    CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata, KeyUpdate,
-    KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
-    SigningAlgorithm,
+    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata,
+    KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule, SecretBytes,
+    Signature, SigningAlgorithm,
 };
 use reqwest::Method;
+use zeroize::Zeroizing;
 
 use super::sse::follow_stream;
 use super::{HttpGateway, audit_query_string, encode_component};
 use crate::http::dto::{
     AuditPage, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
     DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody, EncryptedBody,
-    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, OpenEnvelopeBody, PublicKeyBody,
-    RotationBody, SealingKeyBody, SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid,
-    VerifyBody, b64, b64_secret, unb64, unb64_secret,
+    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, NativeEncryptedBody, OpenEnvelopeBody,
+    PublicKeyBody, RandomBody, RandomResponse, RotationBody, SealingKeyBody, SetRotationBody,
+    SignBody, SignatureBody, UpdateAliasBody, Valid, VerifyBody, b64, b64_secret, unb64,
+    unb64_secret,
 };
 
 fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {
@@ -192,6 +194,30 @@ impl Gateway for HttpGateway {
             key: Some(key.to_owned()),
         })
         .await
+    }
+
+    async fn encrypt_native(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Ciphertext> {
+        let body = EncryptBody {
+            key: key.to_owned(),
+            plaintext: Zeroizing::new(b64(plaintext)),
+            context: context.clone(),
+        };
+        let reply: NativeEncryptedBody = self.post("/v1/encrypt-native", &body).await?;
+        Ok(Ciphertext {
+            bytes: decode_reply("ciphertext", &reply.ciphertext)?,
+            key_version: reply.key_version,
+            algorithm: reply.algorithm,
+        })
+    }
+
+    async fn generate_random(&self, bytes: usize) -> Result<SecretBytes> {
+        let reply: RandomResponse = self.post("/v1/random", &RandomBody { bytes }).await?;
+        decode_secret_reply("random", &reply.random)
     }
 
     async fn generate_data_key(

@@ -166,6 +166,31 @@ pub struct EncryptedBody {
     pub key_version: String,
 }
 
+/// `POST /v1/encrypt-native` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeEncryptedBody {
+    /// Base64 provider-native ciphertext.
+    pub ciphertext: String,
+    /// The key version that encrypted.
+    pub key_version: String,
+    /// The algorithm used.
+    pub algorithm: keygate_core::EncryptionAlgorithm,
+}
+
+/// `POST /v1/random`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RandomBody {
+    /// How many bytes (1–1024).
+    pub bytes: usize,
+}
+
+/// `POST /v1/random` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RandomResponse {
+    /// Base64 random bytes.
+    pub random: Zeroizing<String>,
+}
+
 /// `POST /v1/decrypt`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecryptBody {

@@ -103,6 +103,8 @@ pub const OPERATIONS: &[Operation] = &[
     op!(Get "/v1/keys/{key}/policy", "getKeyPolicy", "The key's provider policy", auth = true, req = None, 200 => Schema("Policy")),
     op!(Put "/v1/keys/{key}/policy", "setKeyPolicy", "Replace the key's provider policy", auth = true, req = Some("Policy"), 200 => Schema("Policy")),
     op!(Post "/v1/encrypt", "encrypt", "Encrypt into a keygate envelope", auth = true, req = Some("Encrypt"), 200 => Schema("Encrypted")),
+    op!(Post "/v1/encrypt-native", "encryptNative", "Encrypt with the key itself, in the provider's native format (RSA-OAEP for RSA keys)", auth = true, req = Some("Encrypt"), 200 => Schema("NativeEncrypted")),
+    op!(Post "/v1/random", "generateRandom", "Random bytes (1–1024) from the gateway", auth = true, req = Some("Random"), 200 => Schema("RandomBytes")),
     op!(Post "/v1/decrypt", "decrypt", "Decrypt an envelope (or a native ciphertext with `key`); every ciphertext failure is one 400 integrity_failure", auth = true, req = Some("Decrypt"), 200 => Schema("Decrypted")),
     op!(Post "/v1/generate-data-key", "generateDataKey", "A data key and its wrapped form", auth = true, req = Some("GenerateDataKey"), 200 => Schema("DataKey")),
     op!(Post "/v1/envelope/begin", "beginEnvelope", "A data key and envelope header for client-side sealing", auth = true, req = Some("BeginEnvelope"), 200 => Schema("SealingKey")),

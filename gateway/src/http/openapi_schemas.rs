@@ -142,6 +142,14 @@ pub(super) fn schemas() -> Value {
             "Encrypted": object(&["ciphertext", "key_uri", "key_version"], json!({
                 "ciphertext": b64("keygate envelope"), "key_uri": string(), "key_version": string(),
             })),
+            "NativeEncrypted": object(&["ciphertext", "key_version", "algorithm"], json!({
+                "ciphertext": b64("provider-native ciphertext"), "key_version": string(),
+                "algorithm": enumeration(&["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_256"]),
+            })),
+            "Random": object(&["bytes"], json!({
+                "bytes": {"type": "integer", "minimum": 1, "maximum": 1024},
+            })),
+            "RandomBytes": object(&["random"], json!({ "random": b64("random bytes") })),
             "Decrypt": object(&["ciphertext"], json!({
                 "ciphertext": b64("envelope, or a provider-native ciphertext with `key`"),
                 "context": r("EncryptionContext"), "key": string(),

@@ -12,12 +12,15 @@ use keygate_core::api::{
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
-    CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata, KeyRef,
-    KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule, SecretBytes,
-    Signature, SigningAlgorithm,
+    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata,
+    KeyRef, KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule,
+    SecretBytes, Signature, SigningAlgorithm,
 };
 
 use super::{Service, Source};
+
+/// The most random bytes one call returns (AWS KMS's own bound).
+pub const MAX_RANDOM_BYTES: usize = 1024;
 
 /// The service bound to one caller: every call is authorized for this identity and audited
 /// with its principal, source and request id.
@@ -302,6 +305,35 @@ impl Gateway for Session {
                 context: context.clone(),
             };
             Ok((decrypted, None))
+        })
+        .await
+    }
+
+    async fn encrypt_native(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Ciphertext> {
+        self.key_op(Action::CryptoEncrypt, key, |k, _| async move {
+            let ct = k.provider.encrypt(&k.id, plaintext, context).await?;
+            let v = ct.key_version.clone();
+            Ok((ct, Some(v)))
+        })
+        .await
+    }
+
+    async fn generate_random(&self, bytes: usize) -> Result<SecretBytes> {
+        self.plain_op(Action::RandomGenerate, || async move {
+            if !(1..=MAX_RANDOM_BYTES).contains(&bytes) {
+                return Err(Error::invalid(format!(
+                    "the number of random bytes must be between 1 and {MAX_RANDOM_BYTES}"
+                )));
+            }
+            let mut out = SecretBytes::new(vec![0u8; bytes]);
+            aws_lc_rs::rand::fill(out.as_mut_slice())
+                .map_err(|_| Error::Unavailable("the random generator failed".to_owned()))?;
+            Ok(out)
         })
         .await
     }

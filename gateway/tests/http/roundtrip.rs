@@ -61,6 +61,20 @@ async fn the_whole_gateway_api_through_the_http_client() {
         .await
         .unwrap();
     assert_eq!(unwrapped.plaintext, dk.plaintext);
+    let native = c.encrypt_native("orders", b"raw", &ctx).await.unwrap();
+    assert!(!keygate_core::envelope::is_envelope(&native.bytes));
+    let raw = c
+        .decrypt_native("orders", &native.bytes, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(&raw.plaintext[..], b"raw");
+    let random = c.generate_random(48).await.unwrap();
+    assert_eq!(random.len(), 48);
+    assert_ne!(random, c.generate_random(48).await.unwrap());
+    assert_eq!(
+        c.generate_random(1025).await.unwrap_err().kind(),
+        keygate_core::ErrorKind::InvalidArgument
+    );
     let sealing = c.begin_envelope("orders", &ctx).await.unwrap();
     let stream_ct =
         envelope::seal(&sealing.header, &sealing.data_key, b"streamed payload").unwrap();

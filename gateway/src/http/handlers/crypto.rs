@@ -10,9 +10,9 @@ use keygate_core::{DataKeySpec, Error};
 use super::ApiResult;
 use crate::http::dto::{
     BeginEnvelopeBody, DataKeyBody, DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody,
-    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, OpenEnvelopeBody,
-    SealingKeyBody, SignBody, SignatureBody, Valid, VerifyBody, b64, b64_secret, unb64,
-    unb64_secret,
+    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, NativeEncryptedBody,
+    OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody, SignatureBody, Valid,
+    VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json};
@@ -32,6 +32,31 @@ pub(super) async fn encrypt(
         ciphertext: b64(&envelope),
         key_uri: header.key_uri,
         key_version: header.key_version,
+    }))
+}
+
+pub(super) async fn encrypt_native(
+    Caller(s): Caller,
+    Json(body): Json<EncryptBody>,
+) -> ApiResult<Json<NativeEncryptedBody>> {
+    let plaintext = unb64_secret("plaintext", &body.plaintext)?;
+    let ct = s
+        .encrypt_native(&body.key, plaintext.as_slice(), &body.context)
+        .await?;
+    Ok(Json(NativeEncryptedBody {
+        ciphertext: b64(&ct.bytes),
+        key_version: ct.key_version,
+        algorithm: ct.algorithm,
+    }))
+}
+
+pub(super) async fn random(
+    Caller(s): Caller,
+    Json(body): Json<RandomBody>,
+) -> ApiResult<Json<RandomResponse>> {
+    let bytes = s.generate_random(body.bytes).await?;
+    Ok(Json(RandomResponse {
+        random: b64_secret(&bytes),
     }))
 }
 

@@ -103,7 +103,14 @@ pub(crate) fn routes(r: Routes) -> Routes {
             keys::set_policy,
         )
         .add(Post, "/v1/encrypt", Some(CryptoEncrypt), crypto::encrypt)
+        .add(
+            Post,
+            "/v1/encrypt-native",
+            Some(CryptoEncrypt),
+            crypto::encrypt_native,
+        )
         .add(Post, "/v1/decrypt", Some(CryptoDecrypt), crypto::decrypt)
+        .add(Post, "/v1/random", Some(RandomGenerate), crypto::random)
         .add(
             Post,
             "/v1/generate-data-key",
