@@ -44,6 +44,9 @@ pub struct Config {
     /// The maintenance scheduler of `keygate serve`.
     #[serde(default)]
     pub scheduler: SchedulerConfig,
+    /// The cloud wire protocols keygate serves (AWS KMS, GCP Cloud KMS, Azure Key Vault).
+    #[serde(default)]
+    pub dialects: crate::dialect::DialectsConfig,
     /// Registered providers, in the order of the file (the first is the default for new keys).
     #[serde(default, deserialize_with = "providers_in_order")]
     pub providers: Vec<ProviderConfig>,

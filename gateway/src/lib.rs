@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod dialect;
 pub mod home;
 pub mod http;
 pub mod registry;

@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use keygate_core::Error;
+use keygate_core::access::{Action, Identity};
 
 use super::AppState;
 use super::error::ApiError;
@@ -55,7 +56,31 @@ impl RequestId {
 #[derive(Debug, Clone)]
 pub struct Caller(pub Session);
 
-fn bearer(parts: &Parts) -> Option<&str> {
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // What the request would have done, so a refused attempt is findable by action.
+        let action = parts
+            .extensions
+            .get::<MatchedPath>()
+            .and_then(|p| state.route_action(&parts.method, p.as_str()));
+        let identity = match bearer(parts) {
+            Some(token) => state.service.authenticate(token).await,
+            None => Err(Error::Unauthenticated("no bearer token".into())),
+        };
+        admit(state, parts, Source::Rest, action, identity)
+            .await
+            .map(Caller)
+            .map_err(ApiError::from)
+    }
+}
+
+/// The bearer token of `Authorization: Bearer <token>`, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -64,73 +89,61 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let request_id = RequestId::of(parts);
-        let service = &state.service;
-        // What the request would have done, so a refused attempt is findable by action.
-        let action = parts
-            .extensions
-            .get::<MatchedPath>()
-            .and_then(|p| state.route_action(&parts.method, p.as_str()));
-        let identity = match bearer(parts) {
-            Some(token) => service.authenticate(token).await,
-            None => Err(Error::Unauthenticated("no bearer token".into())),
-        };
-        let identity = match identity {
-            Ok(identity) => identity,
-            Err(err) => {
-                // Failed authentications share one bucket per client address: a flood of
-                // bad tokens is refused with 429 beyond the limit instead of writing a
-                // durable audit row each (the metrics still count every one).
-                let peer = parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip());
-                if let (Some(limiter), Some(ip)) = (&state.limiter, peer)
-                    && let Err(wait) =
-                        limiter.check(&format!("unauthenticated:{ip}"), Instant::now())
-                {
-                    state.metrics.rate_limited();
-                    return Err(ApiError::from(Error::Throttled {
-                        retry_after: Some(wait),
-                    }));
-                }
-                service
-                    .record_rejected(&request_id, Source::Rest, action, None, &err)
-                    .await;
-                return Err(ApiError::from(err));
+/// Admits a caller once authentication has been tried, the same way for the REST API and
+/// every cloud dialect: a failed authentication is rate-limited per client address and
+/// audited as `denied` (with `action` when known); an authenticated caller is rate-limited
+/// per principal and gets a session bound to `source` and this request's id.
+///
+/// # Errors
+/// The authentication error, or [`Error::Throttled`] beyond the rate limit.
+pub async fn admit(
+    state: &AppState,
+    parts: &Parts,
+    source: Source,
+    action: Option<Action>,
+    identity: Result<Identity, Error>,
+) -> Result<Session, Error> {
+    let request_id = RequestId::of(parts);
+    let service = &state.service;
+    let identity = match identity {
+        Ok(identity) => identity,
+        Err(err) => {
+            // Failed authentications share one bucket per client address: a flood of bad
+            // credentials is refused with 429 beyond the limit instead of writing a durable
+            // audit row each (the metrics still count every one).
+            let peer = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            if let (Some(limiter), Some(ip)) = (&state.limiter, peer)
+                && let Err(wait) = limiter.check(&format!("unauthenticated:{ip}"), Instant::now())
+            {
+                state.metrics.rate_limited();
+                return Err(Error::Throttled {
+                    retry_after: Some(wait),
+                });
             }
-        };
-        if let Some(limiter) = &state.limiter
-            && let Err(wait) = limiter.check(&identity.principal, Instant::now())
-        {
-            state.metrics.rate_limited();
-            let err = Error::Throttled {
-                retry_after: Some(wait),
-            };
             service
-                .record_rejected(
-                    &request_id,
-                    Source::Rest,
-                    action,
-                    Some(&identity.principal),
-                    &err,
-                )
+                .record_rejected(&request_id, source, action, None, &err)
                 .await;
-            return Err(ApiError::from(err));
+            return Err(err);
         }
-        Ok(Caller(
-            service
-                .session(identity, Source::Rest)
-                .with_request_id(request_id),
-        ))
+    };
+    if let Some(limiter) = &state.limiter
+        && let Err(wait) = limiter.check(&identity.principal, Instant::now())
+    {
+        state.metrics.rate_limited();
+        let err = Error::Throttled {
+            retry_after: Some(wait),
+        };
+        service
+            .record_rejected(&request_id, source, action, Some(&identity.principal), &err)
+            .await;
+        return Err(err);
     }
+    Ok(service
+        .session(identity, source)
+        .with_request_id(request_id))
 }
 
 #[cfg(test)]

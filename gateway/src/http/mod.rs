@@ -54,6 +54,8 @@ pub struct AppState {
     /// Flips to `true` when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
     shutdown_tx: Arc<watch::Sender<bool>>,
+    /// The `[dialects]` settings (which cloud wire protocols are served, and how).
+    pub dialects: Arc<crate::dialect::DialectsConfig>,
     /// The gateway action of each route, to audit requests refused before a session.
     actions: Arc<HashMap<&'static str, Vec<(Verb, Action)>>>,
 }
@@ -76,10 +78,18 @@ impl AppState {
             limiter: ratelimit::RateLimiter::new(&server.rate_limit).map(Arc::new),
             service,
             server,
+            dialects: Arc::new(crate::dialect::DialectsConfig::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             shutdown: rx,
             shutdown_tx: Arc::new(tx),
         }
+    }
+
+    /// The same state serving the cloud dialects configured in `dialects`.
+    #[must_use]
+    pub fn with_dialects(mut self, dialects: crate::dialect::DialectsConfig) -> Self {
+        self.dialects = Arc::new(dialects);
+        self
     }
 
     /// The gateway action of the route `method path` (a route template), if it has one.
@@ -202,6 +212,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.server.body_limit_bytes;
     handlers::routes(Routes::new())
         .router
+        .merge(crate::dialect::routes(&state))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

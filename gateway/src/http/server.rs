@@ -35,6 +35,7 @@ pub struct BoundServer {
 /// the certificate or key cannot be read or do not form a usable pair.
 pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer> {
     let server = config.server.clone();
+    config.dialects.warn_if_insecure();
     let tls = match (&server.tls_cert, &server.tls_key) {
         (Some(cert), Some(key)) => {
             Some(RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
@@ -61,7 +62,7 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
         listener,
         addr,
         tls,
-        state: AppState::new(service, server),
+        state: AppState::new(service, server).with_dialects(config.dialects.clone()),
         grace,
         scheduler_every,
     })

@@ -1,0 +1,89 @@
+//! A real gateway on 127.0.0.1:0 over a temporary home, with every dialect on.
+
+use std::sync::Arc;
+
+use keygate_core::api::{Gateway as _, TokenRequest};
+use keygate_gateway::Home;
+use keygate_gateway::config::Config;
+use keygate_gateway::http;
+use keygate_gateway::service::Service;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running gateway and the temporary home it owns.
+pub struct TestGateway {
+    /// `http://127.0.0.1:<port>`: the REST API and the AWS and GCP dialects.
+    pub base: String,
+    /// The service behind it (for in-process admin calls).
+    pub service: Arc<Service>,
+    /// The home (deleted on drop).
+    pub home: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<keygate_core::Result<()>>>,
+}
+
+/// The test configuration: loopback port 0, no scheduler, every dialect on; `tweak` changes
+/// the rest.
+pub fn config(tweak: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::parse("", Vec::<(String, String)>::new(), "test").unwrap();
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.scheduler.interval_secs = 0;
+    config.server.shutdown_grace_secs = 2;
+    config.dialects.aws.enabled = true;
+    config.dialects.gcp.enabled = true;
+    tweak(&mut config);
+    config
+}
+
+impl TestGateway {
+    /// Starts a gateway over a fresh home with the default test configuration.
+    pub async fn start() -> Self {
+        Self::start_with(config(|_| {})).await
+    }
+
+    /// Starts a gateway over a fresh home with `config`.
+    pub async fn start_with(config: Config) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let service = Service::open(&config, &Home::new(home.path()))
+            .await
+            .unwrap();
+        let bound = http::bind(service.clone(), &config).await.unwrap();
+        let base = bound.base_url();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(bound.run(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            service,
+            home,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Issues a keygate bearer token through the in-process admin session.
+    pub async fn token(&self, principal: &str, role: &str) -> String {
+        let issued = self
+            .service
+            .local_admin()
+            .create_token(TokenRequest {
+                principal: principal.into(),
+                role: role.into(),
+                expires_in_days: None,
+            })
+            .await
+            .unwrap();
+        issued.token.to_string()
+    }
+}
