@@ -285,6 +285,25 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool>;
+    /// Signs a precomputed digest (the hash the algorithm names; see
+    /// [`KeyProvider::sign_digest`](crate::KeyProvider::sign_digest)). Authorized and audited
+    /// as `crypto:sign`.
+    async fn sign_digest(
+        &self,
+        key: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature>;
+    /// Verifies a signature over a precomputed digest; `Ok(false)` when it does not verify.
+    /// Authorized and audited as `crypto:verify`.
+    async fn verify_digest(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool>;
     /// Computes a MAC.
     async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag>;
     /// Checks a MAC; `Ok(false)` when it does not match.

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, Signature,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
@@ -285,6 +285,46 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool>;
+
+    /// Signs a precomputed digest: the hash that `algorithm` names (SHA-256 for the
+    /// `*_SHA256` algorithms, SHA-384 for `ECDSA_SHA384`), as the cloud APIs that sign
+    /// digests expect (AWS `MessageType=DIGEST`, GCP `digest`, Azure always).
+    ///
+    /// # Errors
+    /// As [`KeyProvider::sign`]; [`Error::InvalidArgument`] when the digest length does not
+    /// fit the algorithm; [`Error::Unsupported`] (the default) when the provider cannot.
+    async fn sign_digest(
+        &self,
+        key_id: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        let _ = (key_id, digest, algorithm);
+        Err(Error::Unsupported(format!(
+            "provider `{}` cannot sign a precomputed digest",
+            self.info().name
+        )))
+    }
+
+    /// Verifies a signature over a precomputed digest (see [`KeyProvider::sign_digest`]).
+    ///
+    /// # Errors
+    /// As [`KeyProvider::verify`]; [`Error::Unsupported`] (the default) when the provider
+    /// cannot.
+    async fn verify_digest(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        let _ = (key_id, key_version, digest, signature, algorithm);
+        Err(Error::Unsupported(format!(
+            "provider `{}` cannot verify a signature over a precomputed digest",
+            self.info().name
+        )))
+    }
 
     /// Computes a MAC over `message` with the primary version.
     async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag>;

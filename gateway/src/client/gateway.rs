@@ -23,10 +23,10 @@ use super::{HttpGateway, audit_query_string, encode_component};
 use crate::http::dto::{
     AuditPage, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
     DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody, EncryptedBody,
-    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, NativeEncryptedBody, OpenEnvelopeBody,
-    PublicKeyBody, RandomBody, RandomResponse, RotationBody, SealingKeyBody, SetRotationBody,
-    SignBody, SignatureBody, UpdateAliasBody, Valid, VerifyBody, b64, b64_secret, unb64,
-    unb64_secret,
+    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType, NativeEncryptedBody,
+    OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RotationBody, SealingKeyBody,
+    SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid, VerifyBody, b64, b64_secret,
+    unb64, unb64_secret,
 };
 
 fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {
@@ -272,17 +272,8 @@ impl Gateway for HttpGateway {
         message: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        let body = SignBody {
-            key: key.to_owned(),
-            message: b64(message),
-            algorithm,
-        };
-        let reply: SignatureBody = self.post("/v1/sign", &body).await?;
-        Ok(Signature {
-            bytes: decode_reply("signature", &reply.signature)?,
-            key_version: reply.key_version,
-            algorithm: reply.algorithm,
-        })
+        self.sign_body(key, message, algorithm, MessageType::Raw)
+            .await
     }
 
     async fn verify(
@@ -293,15 +284,44 @@ impl Gateway for HttpGateway {
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        let body = VerifyBody {
-            key: key.to_owned(),
-            message: b64(message),
-            signature: b64(signature),
+        self.verify_body(
+            key,
+            version,
+            message,
+            signature,
             algorithm,
-            key_version: version.map(str::to_owned),
-        };
-        let reply: Valid = self.post("/v1/verify", &body).await?;
-        Ok(reply.valid)
+            MessageType::Raw,
+        )
+        .await
+    }
+
+    async fn sign_digest(
+        &self,
+        key: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_body(key, digest, algorithm, MessageType::Digest)
+            .await
+    }
+
+    async fn verify_digest(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        self.verify_body(
+            key,
+            version,
+            digest,
+            signature,
+            algorithm,
+            MessageType::Digest,
+        )
+        .await
     }
 
     async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag> {
@@ -421,5 +441,49 @@ impl HttpGateway {
             key_version: reply.key_version,
             context: reply.context,
         })
+    }
+}
+
+impl HttpGateway {
+    async fn sign_body(
+        &self,
+        key: &str,
+        message: &[u8],
+        algorithm: SigningAlgorithm,
+        message_type: MessageType,
+    ) -> Result<Signature> {
+        let body = SignBody {
+            key: key.to_owned(),
+            message: b64(message),
+            algorithm,
+            message_type,
+        };
+        let reply: SignatureBody = self.post("/v1/sign", &body).await?;
+        Ok(Signature {
+            bytes: decode_reply("signature", &reply.signature)?,
+            key_version: reply.key_version,
+            algorithm: reply.algorithm,
+        })
+    }
+
+    async fn verify_body(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+        message_type: MessageType,
+    ) -> Result<bool> {
+        let body = VerifyBody {
+            key: key.to_owned(),
+            message: b64(message),
+            signature: b64(signature),
+            algorithm,
+            key_version: version.map(str::to_owned),
+            message_type,
+        };
+        let reply: Valid = self.post("/v1/verify", &body).await?;
+        Ok(reply.valid)
     }
 }

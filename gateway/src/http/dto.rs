@@ -282,10 +282,31 @@ pub struct DataKeyOnly {
 pub struct SignBody {
     /// The key reference.
     pub key: String,
-    /// Base64 message.
+    /// Base64 message (or digest, with `message_type: "digest"`).
     pub message: String,
     /// The algorithm.
     pub algorithm: SigningAlgorithm,
+    /// Whether `message` is the message itself or its precomputed digest.
+    #[serde(default, skip_serializing_if = "MessageType::is_raw")]
+    pub message_type: MessageType,
+}
+
+/// What the `message` of a sign or verify request is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageType {
+    /// The message itself (hashed by the provider).
+    #[default]
+    Raw,
+    /// The digest the algorithm names, computed by the caller.
+    Digest,
+}
+
+impl MessageType {
+    /// True for [`MessageType::Raw`].
+    pub fn is_raw(&self) -> bool {
+        *self == Self::Raw
+    }
 }
 
 /// `POST /v1/sign` response.
@@ -313,6 +334,9 @@ pub struct VerifyBody {
     /// The version that signed (default: the primary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_version: Option<String>,
+    /// Whether `message` is the message itself or its precomputed digest.
+    #[serde(default, skip_serializing_if = "MessageType::is_raw")]
+    pub message_type: MessageType,
 }
 
 /// `{"valid": bool}` of the verify endpoints.

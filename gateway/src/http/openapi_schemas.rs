@@ -175,7 +175,8 @@ pub(super) fn schemas() -> Value {
         }),
         json!({
             "Sign": object(&["key", "message", "algorithm"], json!({
-                "key": string(), "message": b64("message"), "algorithm": r("SigningAlgorithm"),
+                "key": string(), "message": b64("message, or its digest with message_type digest"),
+                "algorithm": r("SigningAlgorithm"), "message_type": enumeration(&["raw", "digest"]),
             })),
             "Signature": object(&["signature", "key_version", "algorithm"], json!({
                 "signature": b64("signature"), "key_version": string(), "algorithm": r("SigningAlgorithm"),
@@ -183,6 +184,7 @@ pub(super) fn schemas() -> Value {
             "Verify": object(&["key", "message", "signature", "algorithm"], json!({
                 "key": string(), "message": b64("message"), "signature": b64("signature"),
                 "algorithm": r("SigningAlgorithm"), "key_version": string(),
+                "message_type": enumeration(&["raw", "digest"]),
             })),
             "Valid": object(&["valid"], json!({"valid": {"type": "boolean"}})),
             "Mac": object(&["key", "message"], json!({"key": string(), "message": b64("message")})),

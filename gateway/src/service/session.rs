@@ -396,6 +396,38 @@ impl Gateway for Session {
         .await
     }
 
+    async fn sign_digest(
+        &self,
+        key: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.key_op(Action::CryptoSign, key, |k, _| async move {
+            let s = k.provider.sign_digest(&k.id, digest, algorithm).await?;
+            let v = s.key_version.clone();
+            Ok((s, Some(v)))
+        })
+        .await
+    }
+
+    async fn verify_digest(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        self.key_op(Action::CryptoVerify, key, |k, _| async move {
+            let valid = k
+                .provider
+                .verify_digest(&k.id, version, digest, signature, algorithm)
+                .await?;
+            Ok((valid, version.map(str::to_owned)))
+        })
+        .await
+    }
+
     async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag> {
         self.key_op(Action::CryptoMac, key, |k, _| async move {
             let tag = k.provider.generate_mac(&k.id, message).await?;

@@ -10,9 +10,9 @@ use keygate_core::{DataKeySpec, Error};
 use super::ApiResult;
 use crate::http::dto::{
     BeginEnvelopeBody, DataKeyBody, DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody,
-    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, NativeEncryptedBody,
-    OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody, SignatureBody, Valid,
-    VerifyBody, b64, b64_secret, unb64, unb64_secret,
+    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, MessageType,
+    NativeEncryptedBody, OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody,
+    SignatureBody, Valid, VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json};
@@ -125,7 +125,10 @@ pub(super) async fn sign(
     Json(body): Json<SignBody>,
 ) -> ApiResult<Json<SignatureBody>> {
     let message = unb64("message", &body.message)?;
-    let sig = s.sign(&body.key, &message, body.algorithm).await?;
+    let sig = match body.message_type {
+        MessageType::Raw => s.sign(&body.key, &message, body.algorithm).await?,
+        MessageType::Digest => s.sign_digest(&body.key, &message, body.algorithm).await?,
+    };
     Ok(Json(SignatureBody {
         signature: b64(&sig.bytes),
         key_version: sig.key_version,
@@ -139,15 +142,17 @@ pub(super) async fn verify(
 ) -> ApiResult<Json<Valid>> {
     let message = unb64("message", &body.message)?;
     let signature = unb64("signature", &body.signature)?;
-    let valid = s
-        .verify(
-            &body.key,
-            body.key_version.as_deref(),
-            &message,
-            &signature,
-            body.algorithm,
-        )
-        .await?;
+    let version = body.key_version.as_deref();
+    let valid = match body.message_type {
+        MessageType::Raw => {
+            s.verify(&body.key, version, &message, &signature, body.algorithm)
+                .await?
+        }
+        MessageType::Digest => {
+            s.verify_digest(&body.key, version, &message, &signature, body.algorithm)
+                .await?
+        }
+    };
     Ok(Json(Valid { valid }))
 }
 
