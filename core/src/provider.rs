@@ -110,6 +110,12 @@ pub struct Capabilities {
     pub self_describing_ciphertext: bool,
     /// Where signatures are verified.
     pub verify: VerifyMode,
+    /// [`KeyProvider::sign_digest`] and [`KeyProvider::verify_digest`] work, with signatures
+    /// of `sign`'s format: one over a message's digest verifies over the message, and the
+    /// other way round. False (the default, also when a serialized value lacks the field)
+    /// when they answer [`Error::Unsupported`](crate::Error::Unsupported).
+    #[serde(default)]
+    pub digest_signing: bool,
     /// Per-key access policies can be read and written.
     pub key_policy: bool,
     /// The native policy format name, when the provider has one.

@@ -9,4 +9,5 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+mod digest;
 pub mod local;

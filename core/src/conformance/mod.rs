@@ -149,6 +149,7 @@ macro_rules! __conformance_for_each_check {
                 crypto::secrets_stay_out_of_debug_and_errors,
                 signing::sign_verify_every_algorithm,
                 signing::signatures_verify_independently,
+                signing::sign_digest_matches_sign,
                 signing::public_key_encodings,
                 signing::wrong_usage_is_invalid_state,
                 signing::wrong_signing_algorithm_is_invalid_argument,

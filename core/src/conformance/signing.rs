@@ -166,6 +166,100 @@ pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult
     .await
 }
 
+/// The digest `alg` signs for `msg`, computed independently of the provider (`sha2`).
+fn digest_of(alg: SigningAlgorithm, msg: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    match alg {
+        SigningAlgorithm::EcdsaSha384 => sha2::Sha384::digest(msg).to_vec(),
+        _ => sha2::Sha256::digest(msg).to_vec(),
+    }
+}
+
+/// For every asymmetric spec and each of its algorithms, when `digest_signing`: a signature
+/// over the message's digest reports the algorithm and primary version, verifies over the raw
+/// message (with the provider and independently), and a signature over the raw message
+/// verifies over the digest (default and explicit version); a tampered digest gives
+/// `Ok(false)`; a digest of the wrong length (truncated, or the other hash's) is
+/// `InvalidArgument` for `sign_digest` and `verify_digest`.
+pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
+    if !p.capabilities().digest_signing {
+        return skip("capabilities.digest_signing is false");
+    }
+    let keys = Keys::new(p, "sign-digest");
+    keys.finish(async {
+        let specs = asymmetric_specs(p);
+        if specs.is_empty() {
+            return skip("capabilities.key_specs has no RSA or EC spec");
+        }
+        let cases = specs.into_iter().map(|spec| {
+            let keys = &keys;
+            async move {
+                let key = signing_key(keys, spec).await?;
+                let id = key.id.as_str();
+                let primary = key.primary_version.as_deref();
+                let pk = p
+                    .get_public_key(id, None)
+                    .await
+                    .step(format!("get_public_key({spec} {id})"))?;
+                for &alg in spec.signing_algorithms() {
+                    let msg = random_bytes(90);
+                    let digest = digest_of(alg, &msg);
+                    let what = format!("sign_digest({spec} {id}, {alg})");
+                    let sig = p.sign_digest(id, &digest, alg).await.step(&what)?;
+                    ensure!(
+                        sig.algorithm == alg && Some(sig.key_version.as_str()) == primary,
+                        "{what}: reported {} with version {}, expected {alg} with the primary {primary:?}",
+                        sig.algorithm,
+                        sig.key_version
+                    );
+                    expect_bool(
+                        format!("verify of {what} over the raw message"),
+                        p.verify(id, None, &msg, &sig.bytes, alg).await,
+                        true,
+                    )?;
+                    verify_independently(&pk, alg, &msg, &sig.bytes).map_err(|e| {
+                        Failure::new(format!("{what}, checked independently over the message: {e}"))
+                    })?;
+                    let raw = p
+                        .sign(id, &msg, alg)
+                        .await
+                        .step(format!("sign({spec} {id}, {alg})"))?;
+                    let version = Some(raw.key_version.as_str());
+                    let cases = [
+                        ("a raw-message signature", None, digest.clone(), &raw.bytes, true),
+                        ("a raw-message signature (explicit version)", version, digest.clone(), &raw.bytes, true),
+                        ("its own signature over a tampered digest", None, flipped(&digest, 0), &sig.bytes, false),
+                    ];
+                    for (label, version, d, s, want) in cases {
+                        expect_bool(
+                            format!("verify_digest({spec} {id}, {alg}) of {label}"),
+                            p.verify_digest(id, version, &d, s, alg).await,
+                            want,
+                        )?;
+                    }
+                    let other_hash = if digest.len() == 32 { 48 } else { 32 };
+                    for len in [digest.len() - 1, other_hash] {
+                        let bad = random_bytes(len);
+                        expect_err(
+                            format!("sign_digest({spec} {id}, {alg}) of a {len}-byte digest"),
+                            p.sign_digest(id, &bad, alg).await,
+                            ErrorKind::InvalidArgument,
+                        )?;
+                        expect_err(
+                            format!("verify_digest({spec} {id}, {alg}) of a {len}-byte digest"),
+                            p.verify_digest(id, None, &bad, &sig.bytes, alg).await,
+                            ErrorKind::InvalidArgument,
+                        )?;
+                    }
+                }
+                Ok(())
+            }
+        });
+        all_passed(join_all(cases).await)
+    })
+    .await
+}
+
 /// Checks `pk`'s DER is an SPKI of the algorithm and size `spec` says.
 fn check_spki(spec: KeySpec, der: &[u8]) -> std::result::Result<(), String> {
     use p256::pkcs8::DecodePublicKey as _;

@@ -50,6 +50,7 @@ impl Broken {
                 data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
                 self_describing_ciphertext: true,
                 verify: VerifyMode::Remote,
+                digest_signing: true,
                 key_policy: true,
                 native_policy_format: None,
                 labels: true,
@@ -281,5 +282,18 @@ mod generated {
 
     crate::conformance_tests!(
         #[should_panic(expected = "FAILED")] => async { Broken::new() }
+    );
+}
+
+#[tokio::test]
+async fn a_provider_without_digest_signing_skips_the_digest_check() {
+    let mut p = Broken::new();
+    p.caps.digest_signing = false;
+    let report = run_one(&p, "sign_digest_matches_sign").await;
+    assert_eq!(
+        report.checks[0].result,
+        Ok(Outcome::Skipped(
+            "capabilities.digest_signing is false".into()
+        ))
     );
 }

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use aws_lc_rs::digest;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     DataKeySpec as AwsDataKeySpec, EncryptionAlgorithmSpec, MacAlgorithmSpec, MessageType,
@@ -20,6 +19,7 @@ use zeroize::Zeroizing;
 use super::AwsKmsProvider;
 use super::client::{self, Described};
 use super::error::{AwsError, Class};
+use crate::digest::Signed;
 
 /// Largest message KMS MACs (`GenerateMac` and `VerifyMac` take the message itself).
 const MAX_MAC_MESSAGE_BYTES: usize = 4096;
@@ -182,22 +182,24 @@ impl AwsKmsProvider {
         })
     }
 
-    /// `Sign` of the message's digest, computed here so messages of any size can be signed
-    /// (KMS takes at most 4096 bytes of raw message).
+    /// `Sign` with `MessageType=DIGEST`: of a message's digest, computed here so messages of
+    /// any size can be signed (KMS takes at most 4096 bytes of raw message), or of the
+    /// caller's digest once its length is checked.
     pub(super) async fn sign_with(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: Signed<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
         let key = self.signing_key(key_id, algorithm, "sign").await?;
-        let what = format!("sign({key_id}, {algorithm})");
+        let digest = input.digest(algorithm)?;
+        let what = format!("sign({key_id}, {algorithm}, {})", input.kind());
         let out = self
             .kms
             .client
             .sign()
             .key_id(&key.id)
-            .message(Blob::new(message_digest(algorithm, message)))
+            .message(Blob::new(digest.as_ref()))
             .message_type(MessageType::Digest)
             .signing_algorithm(client::signing_to_aws(algorithm))
             .send()
@@ -214,16 +216,19 @@ impl AwsKmsProvider {
         })
     }
 
-    /// `Verify` of the message's digest; `Ok(false)` for any signature KMS does not accept.
+    /// `Verify` with `MessageType=DIGEST`, of a message's digest or the caller's;
+    /// `Ok(false)` for any signature KMS does not accept. The digest's length is checked
+    /// here, since KMS's complaint about it would read as a bad signature.
     pub(super) async fn verify_with(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: Signed<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
         let key = self.signing_key(key_id, algorithm, "verify").await?;
+        let digest = input.digest(algorithm)?;
         self.require_version(&key, key_version).await?;
         if signature.is_empty() {
             return Ok(false);
@@ -233,7 +238,7 @@ impl AwsKmsProvider {
             .client
             .verify()
             .key_id(&key.id)
-            .message(Blob::new(message_digest(algorithm, message)))
+            .message(Blob::new(digest.as_ref()))
             .message_type(MessageType::Digest)
             .signature(Blob::new(signature.to_vec()))
             .signing_algorithm(client::signing_to_aws(algorithm))
@@ -420,15 +425,6 @@ fn context_map(context: &EncryptionContext) -> Option<HashMap<String, String>> {
     (!context.is_empty()).then(|| context.0.clone().into_iter().collect())
 }
 
-/// The digest KMS signs for `algorithm`.
-fn message_digest(algorithm: SigningAlgorithm, message: &[u8]) -> Vec<u8> {
-    let hash = match algorithm {
-        SigningAlgorithm::EcdsaSha384 => &digest::SHA384,
-        _ => &digest::SHA256,
-    };
-    digest::digest(hash, message).as_ref().to_vec()
-}
-
 fn mac_to_aws(algorithm: MacAlgorithm) -> MacAlgorithmSpec {
     match algorithm {
         MacAlgorithm::HmacSha384 => MacAlgorithmSpec::HmacSha384,
@@ -456,22 +452,6 @@ mod tests {
         assert_eq!(max_plaintext(KeySpec::Rsa2048, 4096), 190);
         assert_eq!(max_plaintext(KeySpec::Rsa4096, 4096), 446);
         assert_eq!(max_plaintext(KeySpec::Aes256, 4096), 4096);
-    }
-
-    #[test]
-    fn digests_match_the_algorithm() {
-        assert_eq!(
-            message_digest(SigningAlgorithm::EcdsaSha256, b"m").len(),
-            32
-        );
-        assert_eq!(
-            message_digest(SigningAlgorithm::EcdsaSha384, b"m").len(),
-            48
-        );
-        assert_eq!(
-            message_digest(SigningAlgorithm::RsaPssSha256, b"m").len(),
-            32
-        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - **Versions.** KMS has none as such: the original material is version `1` and each entry
 //!   of `ListKeyRotations` is the next one. An endpoint without `ListKeyRotations` (LocalStack)
 //!   gives AES keys the single version `current`; see [`AwsKmsBuilder::build`].
+//! - **Signatures** are always `Sign`/`Verify` with `MessageType=DIGEST`: keygate hashes a
+//!   message itself, and `sign_digest`/`verify_digest` pass the caller's digest on.
 //! - **Ciphertexts** are KMS's own, self-describing for symmetric keys.
 //! - **Policies** are key policies, translated to and from unified bindings (see `policy.rs`),
 //!   with the JSON document kept as the native policy (`aws-key-policy`).
@@ -32,6 +34,7 @@ use keygate_core::{
 
 pub use builder::{AwsConfig, AwsKmsBuilder};
 
+use crate::digest::Signed;
 use client::{Described, Kms};
 
 /// Largest plaintext KMS encrypts with a symmetric key.
@@ -149,6 +152,8 @@ fn capabilities() -> Capabilities {
         data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
         self_describing_ciphertext: true,
         verify: VerifyMode::Remote,
+        // Sign and Verify take MessageType=DIGEST.
+        digest_signing: true,
         key_policy: true,
         native_policy_format: Some(policy::FORMAT.to_owned()),
         labels: true,
@@ -261,7 +266,8 @@ impl KeyProvider for AwsKmsProvider {
         message: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_with(key_id, message, algorithm).await
+        self.sign_with(key_id, Signed::Message(message), algorithm)
+            .await
     }
 
     async fn verify(
@@ -272,7 +278,31 @@ impl KeyProvider for AwsKmsProvider {
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        self.verify_with(key_id, key_version, message, signature, algorithm)
+        let input = Signed::Message(message);
+        self.verify_with(key_id, key_version, input, signature, algorithm)
+            .await
+    }
+
+    async fn sign_digest(
+        &self,
+        key_id: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_with(key_id, Signed::Digest(digest), algorithm)
+            .await
+    }
+
+    async fn verify_digest(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        let input = Signed::Digest(digest);
+        self.verify_with(key_id, key_version, input, signature, algorithm)
             .await
     }
 

@@ -15,6 +15,7 @@ use keygate_core::{Error, KeySpec, KeyUsage, SecretBytes, SigningAlgorithm};
 use zeroize::Zeroizing;
 
 use super::error::LocalError;
+use crate::digest::Prepared;
 
 /// Length of the root key and of AES-256 keys.
 pub(crate) const ROOT_KEY_LEN: usize = 32;
@@ -384,10 +385,12 @@ impl LoadedKey {
         Some(out)
     }
 
-    /// Signs `message`; the caller has checked `algorithm` fits the key's spec.
+    /// Signs `input`; the caller has checked `algorithm` fits the key's spec. A digest gives
+    /// the signature its message would: the same padding (PSS with a 32-byte salt, PKCS#1
+    /// v1.5) and DER ECDSA.
     pub(crate) fn sign(
         &self,
-        message: &[u8],
+        input: &Prepared<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Vec<u8>, LocalError> {
         let rng = rand::SystemRandom::new();
@@ -403,25 +406,35 @@ impl LoadedKey {
                         &signature::RSA_PKCS1_SHA256
                     };
                 let mut sig = vec![0u8; pair.public_modulus_len()];
-                pair.sign(padding, &rng, message, &mut sig)
-                    .map_err(|_| LocalError::Crypto("RSA signing failed"))?;
+                match input {
+                    Prepared::Message(m) => pair.sign(padding, &rng, m, &mut sig),
+                    Prepared::Digest(d) => pair.sign_digest(padding, d, &mut sig),
+                }
+                .map_err(|_| LocalError::Crypto("RSA signing failed"))?;
                 Ok(sig)
             }
             (
                 Self::Ec { pair, .. },
                 SigningAlgorithm::EcdsaSha256 | SigningAlgorithm::EcdsaSha384,
             ) => {
-                let sig = pair
-                    .sign(&rng, message)
-                    .map_err(|_| LocalError::Crypto("ECDSA signing failed"))?;
+                let sig = match input {
+                    Prepared::Message(m) => pair.sign(&rng, m),
+                    Prepared::Digest(d) => pair.sign_digest(d),
+                }
+                .map_err(|_| LocalError::Crypto("ECDSA signing failed"))?;
                 Ok(sig.as_ref().to_vec())
             }
             _ => Err(LocalError::Crypto("algorithm does not fit the key")),
         }
     }
 
-    /// Verifies a signature; `false` for one that does not verify.
-    pub(crate) fn verify(&self, message: &[u8], sig: &[u8], algorithm: SigningAlgorithm) -> bool {
+    /// Verifies a signature over `input`; `false` for one that does not verify.
+    pub(crate) fn verify(
+        &self,
+        input: &Prepared<'_>,
+        sig: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> bool {
         let (alg, spki): (&'static dyn signature::VerificationAlgorithm, &[u8]) =
             match (self, algorithm) {
                 (Self::RsaSign { spki, .. }, SigningAlgorithm::RsaPssSha256) => {
@@ -438,9 +451,12 @@ impl LoadedKey {
                 }
                 _ => return false,
             };
-        UnparsedPublicKey::new(alg, spki)
-            .verify(message, sig)
-            .is_ok()
+        let key = UnparsedPublicKey::new(alg, spki);
+        match input {
+            Prepared::Message(m) => key.verify(m, sig),
+            Prepared::Digest(d) => key.verify_digest(d, sig),
+        }
+        .is_ok()
     }
 
     /// The HMAC of `message`.
@@ -531,10 +547,11 @@ mod tests {
 
         let m = generate_material(KeySpec::EcP256).unwrap();
         let k = LoadedKey::load(KeySpec::EcP256, KeyUsage::Sign, &m).unwrap();
-        let sig = k.sign(b"hello", SigningAlgorithm::EcdsaSha256).unwrap();
-        assert!(k.verify(b"hello", &sig, SigningAlgorithm::EcdsaSha256));
-        assert!(!k.verify(b"hellO", &sig, SigningAlgorithm::EcdsaSha256));
-        assert!(!k.verify(b"hello", &sig, SigningAlgorithm::EcdsaSha384));
+        let (hello, tampered) = (Prepared::Message(b"hello"), Prepared::Message(b"hellO"));
+        let sig = k.sign(&hello, SigningAlgorithm::EcdsaSha256).unwrap();
+        assert!(k.verify(&hello, &sig, SigningAlgorithm::EcdsaSha256));
+        assert!(!k.verify(&tampered, &sig, SigningAlgorithm::EcdsaSha256));
+        assert!(!k.verify(&hello, &sig, SigningAlgorithm::EcdsaSha384));
         assert!(format!("{k:?}").contains("redacted"));
     }
 

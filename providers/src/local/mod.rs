@@ -6,6 +6,8 @@
 //!   layout is documented in `local/ciphertext.rs`): `decrypt` needs no key id.
 //! - Material is only ever stored wrapped (AES-256-GCM under the root key, bound to key id and
 //!   version). A check value proves at open time that the root key is the right one.
+//! - Signatures cover a message or its precomputed digest (`sign_digest`, `verify_digest`);
+//!   both give the same signature, so either one verifies with the other.
 //! - Key *state* is read from the store on every call, so a key disabled by another process
 //!   is refused at once; parsed material, which never changes for a version, is cached.
 
@@ -34,6 +36,7 @@ use time::OffsetDateTime;
 
 pub use builder::LocalBuilder;
 
+use crate::digest::Signed;
 use crypto::{LoadedKey, RootKey};
 use error::LocalError;
 use store::{KeyRecord, LocalStore, VersionRecord};
@@ -234,6 +237,7 @@ fn capabilities() -> Capabilities {
         max_plaintext_bytes: MAX_PLAINTEXT_BYTES,
         self_describing_ciphertext: true,
         verify: VerifyMode::Remote,
+        digest_signing: true,
         key_policy: true,
         native_policy_format: None,
         labels: true,
@@ -404,7 +408,8 @@ impl KeyProvider for LocalProvider {
         message: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_impl(key_id, message, algorithm).await
+        self.sign_impl(key_id, Signed::Message(message), algorithm)
+            .await
     }
 
     async fn verify(
@@ -415,7 +420,31 @@ impl KeyProvider for LocalProvider {
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        self.verify_impl(key_id, key_version, message, signature, algorithm)
+        let input = Signed::Message(message);
+        self.verify_impl(key_id, key_version, input, signature, algorithm)
+            .await
+    }
+
+    async fn sign_digest(
+        &self,
+        key_id: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_impl(key_id, Signed::Digest(digest), algorithm)
+            .await
+    }
+
+    async fn verify_digest(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        let input = Signed::Digest(digest);
+        self.verify_impl(key_id, key_version, input, signature, algorithm)
             .await
     }
 

@@ -14,6 +14,7 @@ use super::error::LocalError;
 use super::store::KeyRecord;
 use super::validate;
 use super::{LocalProvider, MAX_PLAINTEXT_BYTES, require_usable};
+use crate::digest::Signed;
 
 impl LocalProvider {
     async fn encrypt_with(
@@ -148,17 +149,20 @@ impl LocalProvider {
         })
     }
 
+    /// Signs a message or a precomputed digest with the primary version: the same checks, in
+    /// the contract's order, and the same signature either way.
     pub(super) async fn sign_impl(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: Signed<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, %algorithm, "sign");
+        tracing::debug!(provider = %self.info.name, key = %key_id, %algorithm, over = input.kind(), "sign");
         let key = self.usable_key(key_id, KeyUsage::Sign, "sign").await?;
         check_algorithm(&key, algorithm)?;
+        let input = input.prepare(algorithm)?;
         let (version, loaded) = self.primary(&key).await?;
-        let bytes = loaded.sign(message, algorithm).map_err(|e| self.err(e))?;
+        let bytes = loaded.sign(&input, algorithm).map_err(|e| self.err(e))?;
         Ok(Signature {
             bytes,
             key_version: version.to_string(),
@@ -166,19 +170,21 @@ impl LocalProvider {
         })
     }
 
+    /// Verifies a signature over a message or a precomputed digest.
     pub(super) async fn verify_impl(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: Signed<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        tracing::debug!(provider = %self.info.name, key = %key_id, %algorithm, "verify");
+        tracing::debug!(provider = %self.info.name, key = %key_id, %algorithm, over = input.kind(), "verify");
         let key = self.usable_key(key_id, KeyUsage::Sign, "verify").await?;
         check_algorithm(&key, algorithm)?;
+        let input = input.prepare(algorithm)?;
         let (_, loaded) = self.version_material(&key, key_version).await?;
-        Ok(loaded.verify(message, signature, algorithm))
+        Ok(loaded.verify(&input, signature, algorithm))
     }
 
     pub(super) async fn generate_mac_impl(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {

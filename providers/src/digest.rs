@@ -1,0 +1,127 @@
+//! What a signature covers — a message, or the precomputed digest of one (`sign_digest`,
+//! `verify_digest`) — and the hash each signing algorithm signs.
+
+use aws_lc_rs::digest::{self, Digest};
+use keygate_core::{Error, Result, SigningAlgorithm};
+
+/// What a signature covers, as the caller gave it.
+#[derive(Clone, Copy)]
+pub(crate) enum Signed<'a> {
+    /// A message, which the signer hashes as the algorithm says.
+    Message(&'a [u8]),
+    /// A precomputed digest, meant to be the hash the algorithm names; not checked yet.
+    Digest(&'a [u8]),
+}
+
+/// What a signature covers, once a digest's length is checked against the algorithm.
+pub(crate) enum Prepared<'a> {
+    /// A message, which the signer hashes as the algorithm says.
+    Message(&'a [u8]),
+    /// A digest of the right length for the algorithm.
+    Digest(Digest),
+}
+
+impl<'a> Signed<'a> {
+    /// Checks a digest against `algorithm`; a message passes as it is. Providers call it
+    /// after the key, state, usage and algorithm checks, so errors come in the contract's order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a digest's length is not the output length of the hash
+    /// `algorithm` names.
+    pub(crate) fn prepare(self, algorithm: SigningAlgorithm) -> Result<Prepared<'a>> {
+        match self {
+            Self::Message(m) => Ok(Prepared::Message(m)),
+            Self::Digest(d) => checked(algorithm, d).map(Prepared::Digest),
+        }
+    }
+
+    /// The digest `algorithm` signs: the message's hash, or the digest once checked.
+    ///
+    /// # Errors
+    /// As [`Signed::prepare`].
+    #[cfg(feature = "aws")]
+    pub(crate) fn digest(self, algorithm: SigningAlgorithm) -> Result<Digest> {
+        match self.prepare(algorithm)? {
+            Prepared::Message(m) => Ok(digest::digest(named_hash(algorithm).0, m)),
+            Prepared::Digest(d) => Ok(d),
+        }
+    }
+
+    /// `message` or `digest`, for log lines (never the bytes).
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Self::Message(_) => "message",
+            Self::Digest(_) => "digest",
+        }
+    }
+}
+
+/// The hash `algorithm` signs (SHA-384 for ECDSA_SHA384, SHA-256 for every `*_SHA256`), and
+/// its name for messages.
+fn named_hash(algorithm: SigningAlgorithm) -> (&'static digest::Algorithm, &'static str) {
+    match algorithm {
+        SigningAlgorithm::EcdsaSha384 => (&digest::SHA384, "SHA-384"),
+        _ => (&digest::SHA256, "SHA-256"),
+    }
+}
+
+fn checked(algorithm: SigningAlgorithm, digest: &[u8]) -> Result<Digest> {
+    let (hash, name) = named_hash(algorithm);
+    Digest::import_less_safe(digest, hash).map_err(|_| {
+        Error::invalid(format!(
+            "a {algorithm} digest is {} bytes (a {name} hash), got {} bytes",
+            hash.output_len(),
+            digest.len()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LENGTHS: [(SigningAlgorithm, usize); 4] = [
+        (SigningAlgorithm::RsaPssSha256, 32),
+        (SigningAlgorithm::RsaPkcs1Sha256, 32),
+        (SigningAlgorithm::EcdsaSha256, 32),
+        (SigningAlgorithm::EcdsaSha384, 48),
+    ];
+
+    #[test]
+    fn digests_of_the_hash_length_pass_and_others_are_invalid_arguments() {
+        for (alg, len) in LENGTHS {
+            let good = vec![7u8; len];
+            match Signed::Digest(&good).prepare(alg) {
+                Ok(Prepared::Digest(d)) => assert_eq!(d.as_ref(), good.as_slice(), "{alg}"),
+                _ => panic!("{alg}: a {len}-byte digest was refused"),
+            }
+            for bad in [0, len - 1, len + 1, 64] {
+                match Signed::Digest(&vec![0u8; bad]).prepare(alg) {
+                    Err(Error::InvalidArgument(msg)) => {
+                        assert!(msg.contains(&format!("got {bad} bytes")), "{msg}");
+                        assert!(msg.contains(&format!("is {len} bytes")), "{msg}");
+                    }
+                    Ok(_) => panic!("{alg}: a {bad}-byte digest was accepted"),
+                    Err(e) => panic!("{alg}, {bad} bytes: {e}"),
+                }
+            }
+            assert!(matches!(
+                Signed::Message(&[0u8; 5]).prepare(alg),
+                Ok(Prepared::Message(m)) if m.len() == 5
+            ));
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn a_message_becomes_its_hash_and_a_digest_stays_as_given() {
+        for (alg, len) in LENGTHS {
+            let hashed = Signed::Message(b"m").digest(alg).expect("a message hashes");
+            assert_eq!(hashed.as_ref().len(), len, "{alg}");
+            let again = Signed::Digest(hashed.as_ref())
+                .digest(alg)
+                .expect("a digest");
+            assert_eq!(again.as_ref(), hashed.as_ref(), "{alg}");
+        }
+    }
+}
