@@ -117,10 +117,39 @@ impl fmt::Debug for SealingKey {
     }
 }
 
-/// An API token as listed (the secret is never stored, only its hash).
+/// What a token is presented as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A bearer token `kgt_<id>.<secret>` (REST API, GCP and Azure dialects).
+    #[default]
+    Bearer,
+    /// An AWS access key pair (access key id and secret access key) that signs AWS KMS
+    /// dialect requests with SigV4.
+    Aws,
+}
+
+impl TokenKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "bearer",
+            Self::Aws => "aws",
+        }
+    }
+
+    /// True for [`TokenKind::Bearer`] (serialization skips the default kind, so bearer
+    /// tokens read as they always did).
+    pub fn is_bearer(&self) -> bool {
+        *self == Self::Bearer
+    }
+}
+
+/// An API token as listed (the secret is never shown again).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
-    /// Public token id (the part before the dot).
+    /// Public token id (the part before the dot; for an AWS access key, the access key id).
     pub id: String,
     /// The principal it authenticates.
     pub principal: String,
@@ -135,6 +164,9 @@ pub struct TokenInfo {
     /// When it was revoked, if it was.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked: Option<OffsetDateTime>,
+    /// Bearer token or AWS access key (absent in JSON: bearer).
+    #[serde(default, skip_serializing_if = "TokenKind::is_bearer")]
+    pub kind: TokenKind,
 }
 
 /// A token just issued: the only time its secret is shown.
@@ -142,7 +174,8 @@ pub struct TokenInfo {
 pub struct IssuedToken {
     /// Its listing.
     pub info: TokenInfo,
-    /// The bearer token (`kgt_<id>.<secret>`).
+    /// The bearer token (`kgt_<id>.<secret>`); for an AWS access key, the secret access key
+    /// (its access key id is `info.id`).
     pub token: Zeroizing<String>,
 }
 
@@ -165,6 +198,9 @@ pub struct TokenRequest {
     /// Lifetime in days (`None`: until revoked).
     #[serde(default)]
     pub expires_in_days: Option<u32>,
+    /// A bearer token (the default) or an AWS access key pair.
+    #[serde(default, skip_serializing_if = "TokenKind::is_bearer")]
+    pub kind: TokenKind,
 }
 
 /// Everything a caller can ask of keygate. See the module docs.

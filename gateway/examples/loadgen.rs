@@ -163,6 +163,7 @@ async fn main() -> anyhow::Result<()> {
             principal: "bench".into(),
             role: "app".into(),
             expires_in_days: Some(1),
+            kind: Default::default(),
         })
         .await?
         .token;

@@ -10,12 +10,13 @@
 //! the same [`Error::Unauthenticated`] with the same text, so a caller learns nothing about
 //! which part was wrong.
 
+mod aws;
 mod format;
 
 use std::sync::Arc;
 
 use keygate_core::access::{AccessPolicy, Identity};
-use keygate_core::api::{IssuedToken, TokenInfo, TokenRequest};
+use keygate_core::api::{IssuedToken, TokenInfo, TokenKind, TokenRequest};
 use keygate_core::{Clock, Error, Result, SystemClock};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -26,6 +27,7 @@ use time::{Duration, OffsetDateTime};
 use crate::store::GatewayStore;
 use format::{new_id, new_secret, parse_token, render, secret_hash};
 
+pub use aws::{ACCESS_KEY_PREFIX, AccessKeySealer, is_access_key_id};
 pub use format::{TOKEN_PREFIX, validate_principal};
 
 /// The longest lifetime a token can be issued for, in days (ten years).
@@ -42,6 +44,8 @@ const LAST_USED_GRANULARITY: Duration = Duration::minutes(1);
 pub struct TokenStore {
     store: GatewayStore,
     clock: Arc<dyn Clock>,
+    /// Seals AWS secret access keys (`None`: no root key, no access keys).
+    sealer: Option<Arc<AccessKeySealer>>,
 }
 
 fn db_err(e: sqlx::Error) -> Error {
@@ -74,10 +78,14 @@ fn token_info(row: &SqliteRow) -> Result<TokenInfo> {
         created: parse_time(&row.try_get::<String, _>("created").map_err(db_err)?)?,
         expires: parse_opt_time(row.try_get("expires").map_err(db_err)?)?,
         revoked: parse_opt_time(row.try_get("revoked").map_err(db_err)?)?,
+        kind: match row.try_get::<String, _>("kind").map_err(db_err)?.as_str() {
+            "aws" => TokenKind::Aws,
+            _ => TokenKind::Bearer,
+        },
     })
 }
 
-const INFO_COLUMNS: &str = "id, principal, role, created, expires, revoked";
+const INFO_COLUMNS: &str = "id, principal, role, created, expires, revoked, kind";
 
 impl TokenStore {
     /// A token store on the system clock.
@@ -87,15 +95,28 @@ impl TokenStore {
 
     /// A token store on `clock` (tests drive expiry and `last_used` with a manual clock).
     pub fn with_clock(store: GatewayStore, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            sealer: None,
+        }
     }
 
-    /// Issues a token for `req.principal` with `req.role`. The returned
-    /// [`IssuedToken::token`] is the only copy of the secret there will ever be.
+    /// The same store, able to issue and check AWS access keys sealed with `sealer`.
+    #[must_use]
+    pub fn with_sealer(mut self, sealer: AccessKeySealer) -> Self {
+        self.sealer = Some(Arc::new(sealer));
+        self
+    }
+
+    /// Issues a token for `req.principal` with `req.role`: a bearer token, or an AWS access
+    /// key pair for [`TokenKind::Aws`]. The returned [`IssuedToken::token`] is the only copy
+    /// of the secret there will ever be.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad principal name, a role that `policy` does not
     /// define (built-in roles always exist), or a lifetime outside 1..=[`MAX_EXPIRY_DAYS`];
+    /// [`Error::Unsupported`] for an access key when the store has no root key;
     /// [`Error::Unavailable`] on a store or random-generator failure.
     pub async fn create(&self, req: &TokenRequest, policy: &AccessPolicy) -> Result<IssuedToken> {
         validate_principal(&req.principal)?;
@@ -116,6 +137,9 @@ impl TokenStore {
                 )));
             }
         };
+        if req.kind == TokenKind::Aws {
+            return self.create_aws(req, created, expires).await;
+        }
         let secret = new_secret()?;
         let hash = secret_hash(secret.as_ref());
         // A fresh id collides with probability 2^-48 per existing token; retry a few times
@@ -151,6 +175,7 @@ impl TokenStore {
                 created,
                 expires,
                 revoked: None,
+                kind: TokenKind::Bearer,
             },
             token,
         })
@@ -232,7 +257,7 @@ impl TokenStore {
         let presented = secret_hash(&secret);
         let row = sqlx::query(
             "SELECT principal, role, secret_hash, expires, revoked, last_used \
-             FROM tokens WHERE id = ?",
+             FROM tokens WHERE id = ? AND kind = 'bearer'",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
@@ -308,6 +333,7 @@ mod tests {
             principal: principal.into(),
             role: role.into(),
             expires_in_days: days,
+            kind: Default::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use keygate_core::access::{AccessPolicy, Action, Identity, KeyAttrs};
-use keygate_core::api::{Gateway, TokenInfo, TokenRequest};
+use keygate_core::api::{Gateway, IssuedToken, TokenInfo, TokenKind, TokenRequest};
 use serde::Serialize;
 
 use super::Outcome;
@@ -13,6 +13,51 @@ use super::admin_args::{CheckArgs, PolicyCommand, PolicyFormat, TokenCommand};
 use super::args::OutputFormat;
 use super::io::read_input;
 use super::output;
+
+/// `token create --aws --output json`: the access key pair, shown only this once.
+#[derive(Serialize)]
+struct IssuedAccessKeyView<'a> {
+    id: &'a str,
+    principal: &'a str,
+    role: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    created: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires: Option<time::OffsetDateTime>,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+}
+
+/// Prints a just-issued AWS access key pair.
+fn write_access_key(out: &mut dyn Write, issued: &IssuedToken, json: bool) -> Result<()> {
+    let info = &issued.info;
+    if json {
+        return output::json(
+            out,
+            &IssuedAccessKeyView {
+                id: &info.id,
+                principal: &info.principal,
+                role: &info.role,
+                created: info.created,
+                expires: info.expires,
+                access_key_id: &info.id,
+                secret_access_key: issued.token.as_str(),
+            },
+        );
+    }
+    writeln!(out, "aws_access_key_id = {}", info.id)?;
+    writeln!(out, "aws_secret_access_key = {}", issued.token.as_str())?;
+    eprintln!(
+        "keygate: AWS access key {} for {} (role {}){}; the secret is shown only this once",
+        info.id,
+        info.principal,
+        info.role,
+        info.expires
+            .map(|t| format!(", expires {}", output::when(t)))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
 
 /// `token create --output json`: the only time the secret is shown.
 #[derive(Serialize)]
@@ -28,6 +73,7 @@ pub async fn token(api: &dyn Gateway, cmd: TokenCommand, out: &mut dyn Write) ->
             principal,
             role,
             expires_in_days,
+            aws,
             output,
         } => {
             let issued = api
@@ -35,8 +81,17 @@ pub async fn token(api: &dyn Gateway, cmd: TokenCommand, out: &mut dyn Write) ->
                     principal,
                     role,
                     expires_in_days,
+                    kind: if aws {
+                        TokenKind::Aws
+                    } else {
+                        TokenKind::Bearer
+                    },
                 })
                 .await?;
+            if issued.info.kind == TokenKind::Aws {
+                write_access_key(out, &issued, output.output == OutputFormat::Json)?;
+                return Ok(Outcome::Success);
+            }
             match output.output {
                 OutputFormat::Json => output::json(
                     out,

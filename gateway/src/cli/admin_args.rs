@@ -19,6 +19,10 @@ pub enum TokenCommand {
         /// Lifetime in days (default: until revoked).
         #[arg(long = "expires-in", value_name = "DAYS")]
         expires_in_days: Option<u32>,
+        /// Issue an AWS access key pair (access key id and secret access key) for the AWS KMS
+        /// dialect instead of a bearer token.
+        #[arg(long)]
+        aws: bool,
         #[command(flatten)]
         output: OutputArg,
     },

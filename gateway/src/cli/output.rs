@@ -222,6 +222,7 @@ pub fn token_table(out: &mut dyn Write, tokens: &[TokenInfo]) -> Result<()> {
             };
             vec![
                 t.id.clone(),
+                t.kind.as_str().to_owned(),
                 t.principal.clone(),
                 t.role.clone(),
                 when(t.created),
@@ -231,7 +232,7 @@ pub fn token_table(out: &mut dyn Write, tokens: &[TokenInfo]) -> Result<()> {
         .collect();
     table(
         out,
-        &["ID", "PRINCIPAL", "ROLE", "CREATED", "STATUS"],
+        &["ID", "KIND", "PRINCIPAL", "ROLE", "CREATED", "STATUS"],
         &rows,
     )
 }

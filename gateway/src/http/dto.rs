@@ -405,7 +405,8 @@ pub struct AuditPage {
 /// `POST /v1/tokens` response.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct IssuedTokenBody {
-    /// The bearer token; shown only now.
+    /// The bearer token, or for `kind: aws` the secret access key (`info.id` is the access
+    /// key id); shown only now.
     pub token: Zeroizing<String>,
     /// Its listing.
     pub info: TokenInfo,

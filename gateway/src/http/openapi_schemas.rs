@@ -222,10 +222,12 @@ pub(super) fn schemas() -> Value {
             "TokenInfo": object(&["id", "principal", "role", "created"], json!({
                 "id": string(), "principal": string(), "role": string(), "created": time(),
                 "expires": nullable(time()), "revoked": nullable(time()),
+                "kind": {"type": "string", "enum": ["bearer", "aws"], "default": "bearer"},
             })),
             "TokenRequest": object(&["principal", "role"], json!({
                 "principal": string(), "role": string(),
                 "expires_in_days": nullable(json!({"type": "integer", "minimum": 1})),
+                "kind": {"type": "string", "enum": ["bearer", "aws"], "default": "bearer"},
             })),
             "IssuedToken": object(&["token", "info"], json!({"token": string(), "info": r("TokenInfo")})),
             "AccessPolicy": object(&[], json!({

@@ -108,6 +108,18 @@ impl Service {
         self.tokens.authenticate(bearer).await
     }
 
+    /// Who an AWS access key belongs to, and its secret (to check a SigV4 signature).
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] with one fixed message for an access key that is unknown,
+    /// revoked or expired.
+    pub async fn authenticate_aws(
+        &self,
+        access_key_id: &str,
+    ) -> Result<(Identity, zeroize::Zeroizing<Vec<u8>>)> {
+        self.tokens.aws_credentials(access_key_id).await
+    }
+
     /// A session for `identity` arriving through `source`.
     pub fn session(self: &Arc<Self>, identity: Identity, source: Source) -> Session {
         Session::new(Arc::clone(self), identity, source)

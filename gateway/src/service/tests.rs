@@ -356,6 +356,7 @@ async fn custom_policy_and_tokens_go_through_the_same_checks() {
             principal: "robot".into(),
             role: "rotator".into(),
             expires_in_days: None,
+            kind: Default::default(),
         })
         .await
         .unwrap();
@@ -377,6 +378,7 @@ async fn custom_policy_and_tokens_go_through_the_same_checks() {
             principal: "x".into(),
             role: "no-such-role".into(),
             expires_in_days: None,
+            kind: Default::default(),
         })
         .await
         .unwrap_err();

@@ -203,6 +203,7 @@ async fn the_whole_gateway_api_through_the_http_client() {
             principal: "ci".into(),
             role: "auditor".into(),
             expires_in_days: Some(1),
+            kind: Default::default(),
         })
         .await
         .unwrap();

@@ -81,6 +81,7 @@ impl TestGateway {
                 principal: principal.into(),
                 role: role.into(),
                 expires_in_days: None,
+                kind: Default::default(),
             })
             .await
             .unwrap();
