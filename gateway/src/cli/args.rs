@@ -359,6 +359,10 @@ pub struct SignArgs {
     /// RSA_PSS_SHA256 (RSA default), RSA_PKCS1_SHA256, ECDSA_SHA256, ECDSA_SHA384.
     #[arg(long)]
     pub algorithm: Option<String>,
+    /// The input is a precomputed digest, not the message: the raw bytes of the hash the
+    /// algorithm names (32 bytes of SHA-256, 48 of SHA-384 for ECDSA_SHA384).
+    #[arg(long)]
+    pub digest: bool,
     #[command(flatten)]
     pub io: IoArgs,
 }
@@ -380,6 +384,9 @@ pub struct VerifyArgs {
     /// The key version that signed (default: primary).
     #[arg(long = "key-version", value_name = "VERSION")]
     pub version: Option<String>,
+    /// The input is a precomputed digest, not the message (as for sign).
+    #[arg(long)]
+    pub digest: bool,
 }
 
 #[derive(Debug, Args)]

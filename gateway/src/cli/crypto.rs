@@ -24,25 +24,28 @@ async fn algorithm(api: &dyn Gateway, key: &str, asked: Option<&str>) -> Result<
 
 pub async fn sign(api: &dyn Gateway, args: SignArgs) -> Result<Outcome> {
     let alg = algorithm(api, &args.key, args.algorithm.as_deref()).await?;
-    let message = read_input(args.io.input.as_deref())?;
-    let signature = api.sign(&args.key, &message, alg).await?;
+    let input = read_input(args.io.input.as_deref())?;
+    let signature = if args.digest {
+        api.sign_digest(&args.key, &input, alg).await?
+    } else {
+        api.sign(&args.key, &input, alg).await?
+    };
     write_output(args.io.output.as_deref(), &signature.bytes, false)?;
     Ok(Outcome::Success)
 }
 
 pub async fn verify(api: &dyn Gateway, args: VerifyArgs, out: &mut dyn Write) -> Result<Outcome> {
     let alg = algorithm(api, &args.key, args.algorithm.as_deref()).await?;
-    let message = read_input(args.input.as_deref())?;
+    let input = read_input(args.input.as_deref())?;
     let signature = read_input(Some(&args.signature))?;
-    let valid = api
-        .verify(
-            &args.key,
-            args.version.as_deref(),
-            &message,
-            &signature,
-            alg,
-        )
-        .await?;
+    let version = args.version.as_deref();
+    let valid = if args.digest {
+        api.verify_digest(&args.key, version, &input, &signature, alg)
+            .await?
+    } else {
+        api.verify(&args.key, version, &input, &signature, alg)
+            .await?
+    };
     verdict(out, "signature", valid)
 }
 

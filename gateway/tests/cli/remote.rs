@@ -289,3 +289,123 @@ fn remote_over_https_with_a_private_ca() {
     assert_eq!(home.ok(&dec, &sealed), b"over tls");
     drop(server);
 }
+
+#[test]
+fn sign_and_verify_digests_embedded_and_remote() {
+    use aws_lc_rs::digest::{SHA256, SHA384, digest};
+
+    let home = Home::new();
+    let server = Server::start(&home);
+    let admin = token(&home, "ci", "admin");
+    home.ok(&["keys", "create", "dg-ec", "--spec", "EC_P384"], b"");
+    home.ok(
+        &[
+            "keys", "create", "dg-rsa", "--spec", "RSA_2048", "--usage", "sign",
+        ],
+        b"",
+    );
+    let dir = home.path().to_owned();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // `remote` goes through `keygate serve` (REST `message_type: digest`), else embedded.
+    let run = |remote: bool, args: &[&str]| {
+        let mut all = Vec::new();
+        if remote {
+            all.extend(["--gateway", server.url.as_str(), "--token", admin.as_str()]);
+        }
+        all.extend_from_slice(args);
+        home.run_with(&all, b"")
+    };
+    let ok = |remote: bool, args: &[&str]| {
+        let out = run(remote, args);
+        assert!(
+            out.status.success(),
+            "remote {remote}, {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // The default algorithms: ECDSA_SHA384 (a SHA-384 digest), RSA_PSS_SHA256 (SHA-256).
+    for (key, hash) in [("dg-ec", &SHA384), ("dg-rsa", &SHA256)] {
+        let message = format!("release of {key}");
+        let d = digest(hash, message.as_bytes());
+        let msg = file("msg", message.as_bytes());
+        let dig = file("msg.digest", d.as_ref());
+        for remote in [false, true] {
+            let what = format!("{key}, remote {remote}");
+            // A digest's signature verifies over the message, and the other way round.
+            let by_digest = dir.join("by-digest.sig").to_str().unwrap().to_owned();
+            ok(
+                remote,
+                &[
+                    "sign", "--key", key, "--digest", "-i", &dig, "-o", &by_digest,
+                ],
+            );
+            let out = ok(
+                !remote,
+                &[
+                    "verify",
+                    "--key",
+                    key,
+                    "-i",
+                    &msg,
+                    "--signature",
+                    &by_digest,
+                ],
+            );
+            assert_eq!(out.trim(), "signature: valid", "{what}");
+            let by_message = dir.join("by-message.sig").to_str().unwrap().to_owned();
+            ok(
+                !remote,
+                &["sign", "--key", key, "-i", &msg, "-o", &by_message],
+            );
+            let verify_digest = |input: &str| {
+                run(
+                    remote,
+                    &[
+                        "verify",
+                        "--key",
+                        key,
+                        "--digest",
+                        "-i",
+                        input,
+                        "--signature",
+                        &by_message,
+                    ],
+                )
+            };
+            let out = verify_digest(&dig);
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap().trim(),
+                "signature: valid"
+            );
+            // Another digest of the same length does not verify: exit 4, as for a message.
+            let mut tampered = d.as_ref().to_vec();
+            tampered[0] ^= 1;
+            let out = verify_digest(&file("tampered.digest", &tampered));
+            assert_eq!(out.status.code(), Some(4), "{what}: a tampered digest");
+            // The message itself is not a digest: the length is refused, saying why.
+            let out = run(remote, &["sign", "--key", key, "--digest", "-i", &msg]);
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert!(
+                !out.status.success(),
+                "{what}: a message signed as a digest"
+            );
+            assert!(
+                stderr.contains(&format!("is {} bytes", hash.output_len()))
+                    && stderr.contains(&format!("got {} bytes", message.len())),
+                "{what}: {stderr}"
+            );
+        }
+    }
+    drop(server);
+}
