@@ -11,7 +11,8 @@ use super::{Outcome, load_config};
 /// and serves the REST API until SIGINT or SIGTERM (in-flight requests get
 /// `server.shutdown_grace_secs` to finish).
 pub async fn run(home: Option<PathBuf>, config: Option<PathBuf>) -> Result<Outcome> {
-    let (home, config) = load_config(home, config)?;
+    let (home, mut config) = load_config(home, config)?;
+    config.dialects.azure.resolve_in_home(home.dir());
     let service = Service::open(&config, &home)
         .await
         .with_context(|| format!("opening keygate in {}", home.dir().display()))?;

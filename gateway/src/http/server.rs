@@ -26,6 +26,7 @@ pub struct BoundServer {
     state: AppState,
     grace: Duration,
     scheduler_every: Option<Duration>,
+    azure: Option<crate::dialect::azure::AzureListener>,
 }
 
 /// Binds the listener of `config.server` (and loads its TLS certificate and key, when set).
@@ -55,6 +56,7 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Unavailable(format!("listener address: {e}")))?;
+    let azure = crate::dialect::azure::bind(&config.dialects.azure, &service).await?;
     let grace = Duration::from_secs(server.shutdown_grace_secs);
     let scheduler_every = (config.scheduler.interval_secs > 0)
         .then(|| Duration::from_secs(config.scheduler.interval_secs));
@@ -65,6 +67,7 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
         state: AppState::new(service, server).with_dialects(config.dialects.clone()),
         grace,
         scheduler_every,
+        azure,
     })
 }
 
@@ -98,6 +101,21 @@ impl BoundServer {
         format!("{scheme}://{}", self.addr)
     }
 
+    /// The Azure Key Vault dialect's address, when `[dialects.azure] listen` is set.
+    pub fn azure_addr(&self) -> Option<SocketAddr> {
+        self.azure.as_ref().map(|a| a.local_addr())
+    }
+
+    /// The Azure Key Vault dialect's vault URL (`https://addr`), when it is on.
+    pub fn azure_url(&self) -> Option<String> {
+        self.azure.as_ref().map(|a| a.url())
+    }
+
+    /// The CA file clients of the Azure dialect trust, when keygate generated its certificate.
+    pub fn azure_ca_file(&self) -> Option<&std::path::Path> {
+        self.azure.as_ref().and_then(|a| a.ca_file())
+    }
+
     /// The state the handlers will share (metrics, limiter).
     pub fn state(&self) -> &AppState {
         &self.state
@@ -115,19 +133,33 @@ impl BoundServer {
             state,
             grace,
             scheduler_every,
+            azure,
         } = self;
         tracing::info!(%addr, tls = tls.is_some(), "keygate gateway listening");
         let handle: Handle<SocketAddr> = Handle::new();
+        let azure_handle: Handle<SocketAddr> = Handle::new();
         let watcher = {
             let handle = handle.clone();
+            let azure_handle = azure_handle.clone();
             let state = state.clone();
             tokio::spawn(async move {
                 shutdown.await;
                 tracing::info!(grace_secs = grace.as_secs(), "shutting down");
                 state.begin_shutdown();
                 handle.graceful_shutdown(Some(grace));
+                azure_handle.graceful_shutdown(Some(grace));
             })
         };
+        // The Azure vault on its own TLS listener, with the same request ids and metrics.
+        let azure_task = azure.map(|listener| {
+            let app = crate::dialect::azure::router(state.clone())
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    super::layers::metrics,
+                ))
+                .layer(axum::middleware::from_fn(super::layers::request_id));
+            tokio::spawn(listener.serve(app, azure_handle.clone()))
+        });
         let scheduler = scheduler_every.map(|every| {
             tokio::spawn(scheduler_loop(
                 state.service.clone(),
@@ -152,13 +184,21 @@ impl BoundServer {
         };
         watcher.abort();
         state.begin_shutdown();
+        azure_handle.graceful_shutdown(Some(grace));
+        let azure_served = match azure_task {
+            Some(task) => task
+                .await
+                .unwrap_or_else(|e| Err(Error::Unavailable(format!("azure dialect: {e}")))),
+            None => Ok(()),
+        };
         let _ = shared_state.await;
         if let Some(task) = scheduler {
             // The loop stops at the shutdown signal; a panic in it is already logged.
             let _ = task.await;
         }
         tracing::info!(%addr, "keygate gateway stopped");
-        served.map_err(|e| Error::Unavailable(format!("HTTP server on {addr}: {e}")))
+        served.map_err(|e| Error::Unavailable(format!("HTTP server on {addr}: {e}")))?;
+        azure_served
     }
 }
 
