@@ -120,6 +120,13 @@ impl Service {
         self.tokens.aws_credentials(access_key_id).await
     }
 
+    /// The state of the key `reference` as a cryptographic call on it read it moments ago
+    /// (the resolved-key cache), without another provider call; `None` when not cached. A
+    /// dialect uses it to tell a disabled key from other invalid states in its errors.
+    pub fn recent_key_state(&self, reference: &str) -> Option<keygate_core::KeyState> {
+        self.keys.get(reference).map(|(_, meta)| meta.state)
+    }
+
     /// A session for `identity` arriving through `source`.
     pub fn session(self: &Arc<Self>, identity: Identity, source: Source) -> Session {
         Session::new(Arc::clone(self), identity, source)

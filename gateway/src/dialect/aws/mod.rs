@@ -1,9 +1,38 @@
-//! AWS KMS JSON 1.1 dialect (being built: see issue 5).
+//! AWS KMS JSON 1.1 dialect: `POST /` with `X-Amz-Target: TrentService.<Operation>` and an
+//! `application/x-amz-json-1.1` body, signed with SigV4 by an access key keygate issued
+//! (`keygate token create --aws`).
+//!
+//! A request is handled in four steps: the operation is read from `X-Amz-Target` and its
+//! body parsed (`UnknownOperationException`, `SerializationException`); the signature is
+//! verified ([`sigv4`]) and the caller admitted like every other caller
+//! ([`admit`](crate::http::extract::admit): rate limit, failed attempts audited); the
+//! operation runs against the caller's [`Session`] (authorization and one audit row per
+//! Gateway call, source `aws`); the answer or error is written in AWS's shape ([`error`]).
+//!
+//! Keys are shown with stable UUIDs and ARNs ([`ids`]) whichever provider holds them.
+//!
+//! [`Session`]: crate::service::Session
+
+mod error;
+mod ids;
+mod ops;
+mod sigv4;
+mod wire;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use keygate_core::Error;
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use crate::http::AppState;
+use crate::http::extract::admit;
+use crate::service::Source;
+use error::{AwsError, CONTENT_TYPE};
 
 /// `[dialects.aws]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -11,15 +40,115 @@ use crate::http::AppState;
 pub struct AwsDialectConfig {
     /// Serve `POST /` with `X-Amz-Target: TrentService.*` on the main listener.
     pub enabled: bool,
+    /// The provider `CreateKey` puts keys in (default: the first registered provider).
+    pub provider: Option<String>,
+    /// The account id in ARNs and `AWSAccountId` (12 digits).
+    pub account_id: String,
+    /// The region in ARNs. Requests signed for any region are accepted; the ARNs keygate
+    /// returns always carry this one.
+    pub region: String,
 }
 
 impl Default for AwsDialectConfig {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            provider: None,
+            account_id: "000000000000".to_owned(),
+            region: "us-east-1".to_owned(),
+        }
     }
 }
 
 /// The dialect's routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/", post(handle))
+}
+
+/// The prefix of every KMS operation in `X-Amz-Target`.
+const TARGET_PREFIX: &str = "TrentService.";
+
+fn respond(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}
+
+async fn handle(State(state): State<AppState>, request: Request<Body>) -> Response {
+    match serve(&state, request).await {
+        Ok(body) => respond(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(state: &AppState, request: Request<Body>) -> Result<Vec<u8>, AwsError> {
+    let (parts, body) = request.into_parts();
+    let limit = state.server.body_limit_bytes;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AwsError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            format!("Request body must be at most {limit} bytes"),
+        )
+    })?;
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let op = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ops::is_known(op) {
+        return Err(AwsError::bad("UnknownOperationException", ""));
+    }
+    let json_type = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(CONTENT_TYPE));
+    if !json_type {
+        return Err(AwsError::serialization(format!(
+            "Content-Type must be {CONTENT_TYPE}"
+        )));
+    }
+    let request = ops::parse(op, &body)?;
+
+    let verified = sigv4::verify(&state.service, &parts, &body, OffsetDateTime::now_utc()).await;
+    let (identity, refusal) = match verified {
+        Ok(identity) => (Ok(identity), None),
+        Err(aws) => (Err(Error::Unauthenticated(aws.message.clone())), Some(aws)),
+    };
+    let session = match admit(state, &parts, Source::Aws, Some(request.action()), identity).await {
+        Ok(session) => session,
+        Err(e @ Error::Throttled { .. }) => return Err(e.into()),
+        Err(e) => return Err(refusal.unwrap_or_else(|| e.into())),
+    };
+    let cx = ops::Ctx::new(&session, &state.dialects.aws);
+    ops::run(&cx, request).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn settings_default_and_parse() {
+        let d = AwsDialectConfig::default();
+        assert!(d.enabled);
+        assert_eq!(
+            (d.account_id.as_str(), d.region.as_str()),
+            ("000000000000", "us-east-1")
+        );
+        let c: AwsDialectConfig =
+            toml::from_str("provider = \"local\"\nregion = \"eu-west-1\"").unwrap();
+        assert_eq!(c.provider.as_deref(), Some("local"));
+        assert_eq!(c.region, "eu-west-1");
+        assert!(toml::from_str::<AwsDialectConfig>("regoin = \"x\"").is_err());
+    }
 }

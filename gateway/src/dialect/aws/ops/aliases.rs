@@ -1,0 +1,160 @@
+//! Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. AWS `alias/<name>` is the
+//! keygate alias `<name>`, so an alias made here works in the CLI and the other dialects.
+
+use keygate_core::api::Gateway as _;
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use super::keys::{Empty, ListRequest};
+use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::wire::{epoch, page, required};
+
+/// `CreateAlias`, `UpdateAlias`, `DeleteAlias`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasRequest {
+    alias_name: Option<String>,
+    target_key_id: Option<String>,
+}
+
+/// The keygate alias name of an AWS `AliasName`.
+fn alias_name(name: Option<String>) -> Result<String, AwsError> {
+    let name = required(name, "aliasName")?;
+    let Some(short) = name.strip_prefix("alias/") else {
+        return Err(AwsError::validation(
+            "Alias must start with the prefix \"alias/\".",
+        ));
+    };
+    if short.starts_with("aws/") {
+        return Err(AwsError::bad(
+            "NotAuthorizedException",
+            "Cannot create, update or delete an alias with the reserved prefix 'alias/aws/'.",
+        ));
+    }
+    keygate_core::validate_name("alias", short).map_err(|e| {
+        AwsError::validation(format!(
+            "{} (keygate alias names are letters, digits, `-`, `_` and `.`; no `/`)",
+            e.to_string().trim_start_matches("invalid argument: ")
+        ))
+    })?;
+    Ok(short.to_owned())
+}
+
+/// `CreateAlias`.
+pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
+    let name = alias_name(req.alias_name)?;
+    let target = cx.target(req.target_key_id).await?;
+    cx.session
+        .create_alias(&name, &target.reference)
+        .await
+        .map_err(|e| match e {
+            keygate_core::Error::AlreadyExists(_) => AwsError::bad(
+                "AlreadyExistsException",
+                format!(
+                    "An alias with the name {} already exists",
+                    cx.keys.alias_arn(&name)
+                ),
+            ),
+            other => other.into(),
+        })?;
+    Ok(Empty {})
+}
+
+/// `UpdateAlias`.
+pub async fn update(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
+    let name = alias_name(req.alias_name)?;
+    let target = cx.target(req.target_key_id).await?;
+    cx.session.update_alias(&name, &target.reference).await?;
+    Ok(Empty {})
+}
+
+/// `DeleteAlias`.
+pub async fn delete(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
+    let name = alias_name(req.alias_name)?;
+    cx.session.delete_alias(&name).await?;
+    Ok(Empty {})
+}
+
+/// One alias.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasEntry {
+    alias_name: String,
+    alias_arn: String,
+    target_key_id: String,
+    creation_date: f64,
+    last_updated_date: f64,
+}
+
+/// `ListAliases` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesResponse {
+    aliases: Vec<AliasEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+/// `ListAliases`: every alias, or those of one key.
+pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListAliasesResponse, AwsError> {
+    let only = match req.key_id {
+        Some(key_id) => {
+            let target = cx.keys.resolve(&key_id).await?;
+            Some(cx.keys.uri(&target).await?)
+        }
+        None => None,
+    };
+    let aliases = cx.session.list_aliases().await?;
+    let mut entries = Vec::with_capacity(aliases.len());
+    for alias in aliases {
+        // An alias whose provider is no longer registered names no key AWS could show.
+        let Ok(uri) = cx.keys.uri_of_ref(&alias.target) else {
+            continue;
+        };
+        if only.as_ref().is_some_and(|o| *o != uri) {
+            continue;
+        }
+        entries.push((alias, uri));
+    }
+    let (page_items, next_marker) = page(entries, req.limit, req.marker.as_deref(), 50)?;
+    let mut out = Vec::with_capacity(page_items.len());
+    for (alias, uri) in page_items {
+        out.push(AliasEntry {
+            alias_arn: cx.keys.alias_arn(&alias.name),
+            alias_name: format!("alias/{}", alias.name),
+            target_key_id: cx.keys.id_for(&uri).await?,
+            creation_date: epoch(alias.created),
+            last_updated_date: epoch(alias.created),
+        });
+    }
+    Ok(ListAliasesResponse {
+        aliases: out,
+        truncated: next_marker.is_some(),
+        next_marker,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn alias_names_follow_aws_and_keygate_rules() {
+        assert_eq!(alias_name(Some("alias/pay-1.x".into())).unwrap(), "pay-1.x");
+        assert_eq!(alias_name(None).unwrap_err().code, "ValidationException");
+        assert_eq!(
+            alias_name(Some("pay".into())).unwrap_err().code,
+            "ValidationException"
+        );
+        assert_eq!(
+            alias_name(Some("alias/a/b".into())).unwrap_err().code,
+            "ValidationException"
+        );
+        assert_eq!(
+            alias_name(Some("alias/aws/s3".into())).unwrap_err().code,
+            "NotAuthorizedException"
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! Encryption: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext),
+//! GenerateRandom.
+//!
+//! A symmetric `CiphertextBlob` is a keygate envelope (it names its key), so it decrypts
+//! without a `KeyId`, through the CLI and REST, and through the other dialects. RSA keys
+//! encrypt with RSAES_OAEP_SHA_256 in the provider's native form. The encryption context
+//! must match exactly on decrypt, as in AWS. `ReEncrypt` is a decrypt then an encrypt: two
+//! Gateway calls, two audit rows.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use keygate_core::api::{Decrypted, Gateway as _};
+use keygate_core::envelope::{self, EnvelopeHeader, is_envelope};
+use keygate_core::{DataKeySpec, EncryptionContext, Error};
+use serde::{Deserialize, Deserializer, Serialize};
+use zeroize::Zeroizing;
+
+use super::Ctx;
+use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::ids::Target;
+use crate::dialect::aws::wire::{blob, check_len, check_range, required};
+
+/// The most plaintext AWS encrypts in one call.
+const MAX_PLAINTEXT: usize = 4096;
+/// The largest ciphertext AWS accepts.
+const MAX_CIPHERTEXT: usize = 6144;
+
+/// A secret blob member (plaintext): wiped from memory when dropped.
+fn secret_blob<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Zeroizing<Vec<u8>>>, D::Error> {
+    blob::deserialize(d).map(|b| b.map(Zeroizing::new))
+}
+
+/// The encryption algorithms of the `EncryptionAlgorithm` members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    Symmetric,
+    RsaOaepSha256,
+}
+
+impl Algorithm {
+    fn parse(name: Option<&str>) -> Result<Self, AwsError> {
+        match name {
+            None | Some("SYMMETRIC_DEFAULT") => Ok(Self::Symmetric),
+            Some("RSAES_OAEP_SHA_256") => Ok(Self::RsaOaepSha256),
+            Some(other @ ("RSAES_OAEP_SHA_1" | "SM2PKE")) => Err(AwsError::unsupported(format!(
+                "EncryptionAlgorithm {other} is not supported by keygate; use SYMMETRIC_DEFAULT or RSAES_OAEP_SHA_256"
+            ))),
+            Some(other) => Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'encryptionAlgorithm' failed to \
+                 satisfy constraint: Member must satisfy enum value set: [SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_256]"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Symmetric => "SYMMETRIC_DEFAULT",
+            Self::RsaOaepSha256 => "RSAES_OAEP_SHA_256",
+        }
+    }
+}
+
+fn context(map: Option<BTreeMap<String, String>>) -> EncryptionContext {
+    EncryptionContext(map.unwrap_or_default())
+}
+
+fn no_dry_run(dry_run: Option<bool>) -> Result<(), AwsError> {
+    if dry_run == Some(true) {
+        return Err(AwsError::unsupported("keygate does not support DryRun"));
+    }
+    Ok(())
+}
+
+/// `Encrypt`.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptRequest {
+    key_id: Option<String>,
+    #[serde(default, deserialize_with = "secret_blob")]
+    plaintext: Option<Zeroizing<Vec<u8>>>,
+    encryption_context: Option<BTreeMap<String, String>>,
+    encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
+}
+
+impl fmt::Debug for EncryptRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptRequest")
+            .field("key_id", &self.key_id)
+            .field("plaintext", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// `Encrypt` and `ReEncrypt`'s ciphertext answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptResponse {
+    #[serde(serialize_with = "blob::serialize")]
+    ciphertext_blob: Vec<u8>,
+    key_id: String,
+    encryption_algorithm: &'static str,
+}
+
+/// Encrypts under `target`; returns the ciphertext and the key's URI.
+async fn seal(
+    cx: &Ctx<'_>,
+    target: &Target,
+    plaintext: &[u8],
+    ctx: &EncryptionContext,
+    algorithm: Algorithm,
+) -> Result<(Vec<u8>, String), AwsError> {
+    match algorithm {
+        Algorithm::Symmetric => {
+            let blob = cx
+                .session
+                .encrypt(&target.reference, plaintext, ctx)
+                .await
+                .map_err(|e| cx.fail(e, target))?;
+            let uri = match &target.uri {
+                Some(uri) => uri.clone(),
+                // The envelope names its key: no lookup needed for a plain name.
+                None => EnvelopeHeader::decode(&blob)?.0.key_uri,
+            };
+            Ok((blob, uri))
+        }
+        Algorithm::RsaOaepSha256 => {
+            let ct = cx
+                .session
+                .encrypt_native(&target.reference, plaintext, ctx)
+                .await
+                .map_err(|e| cx.fail(e, target))?;
+            Ok((ct.bytes, cx.keys.uri(target).await?))
+        }
+    }
+}
+
+/// `Encrypt`: at most 4096 bytes, as in AWS.
+pub async fn encrypt(cx: &Ctx<'_>, req: EncryptRequest) -> Result<EncryptResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let plaintext = required(req.plaintext, "plaintext")?;
+    check_len("plaintext", plaintext.len(), 1, MAX_PLAINTEXT)?;
+    let algorithm = Algorithm::parse(req.encryption_algorithm.as_deref())?;
+    let target = cx.target(req.key_id).await?;
+    let ctx = context(req.encryption_context);
+    let (ciphertext_blob, uri) = seal(cx, &target, &plaintext, &ctx, algorithm).await?;
+    Ok(EncryptResponse {
+        ciphertext_blob,
+        key_id: cx.keys.arn_for(&uri).await?,
+        encryption_algorithm: algorithm.name(),
+    })
+}
+
+/// `Decrypt`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptRequest {
+    #[serde(default, deserialize_with = "blob::deserialize")]
+    ciphertext_blob: Option<Vec<u8>>,
+    encryption_context: Option<BTreeMap<String, String>>,
+    key_id: Option<String>,
+    encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
+}
+
+/// `Decrypt` answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptResponse {
+    key_id: String,
+    #[serde(serialize_with = "blob::serialize")]
+    plaintext: Zeroizing<Vec<u8>>,
+    encryption_algorithm: &'static str,
+}
+
+/// Any failure to open a ciphertext is the one `InvalidCiphertextException` (a malformed
+/// envelope included), except the caller's own refusals and keygate's faults.
+fn open_error(cx: &Ctx<'_>, error: Error, target: &Target) -> AwsError {
+    match error {
+        Error::IntegrityFailure | Error::InvalidArgument(_) => AwsError::invalid_ciphertext(),
+        other => cx.fail(other, target),
+    }
+}
+
+/// Decrypts `ct`, checking the context exactly and, when the caller named one, the key.
+async fn open(
+    cx: &Ctx<'_>,
+    ct: &[u8],
+    ctx: &EncryptionContext,
+    key_id: Option<String>,
+    algorithm: Algorithm,
+) -> Result<Decrypted, AwsError> {
+    check_len("ciphertextBlob", ct.len(), 1, MAX_CIPHERTEXT)?;
+    let named = match key_id {
+        Some(k) => Some(cx.keys.resolve(&k).await?),
+        None => None,
+    };
+    let decrypted = if algorithm == Algorithm::Symmetric && is_envelope(ct) {
+        let header_key = EnvelopeHeader::decode(ct)
+            .map(|(h, _)| h.key_uri)
+            .map_err(|_| AwsError::invalid_ciphertext())?;
+        let envelope_target = Target {
+            reference: header_key.clone(),
+            uri: Some(header_key),
+        };
+        let d = cx
+            .session
+            .decrypt(ct, ctx)
+            .await
+            .map_err(|e| open_error(cx, e, &envelope_target))?;
+        if let Some(target) = &named
+            && cx.keys.uri(target).await? != d.key_uri
+        {
+            return Err(AwsError::bad(
+                "IncorrectKeyException",
+                "The key ID in the request does not identify the KMS key that encrypted the ciphertext.",
+            ));
+        }
+        d
+    } else {
+        // Not an envelope: a provider-native ciphertext (RSA, or one a cloud KMS made
+        // itself), which needs its key named.
+        let Some(target) = &named else {
+            return Err(match algorithm {
+                Algorithm::RsaOaepSha256 => AwsError::validation(
+                    "KeyId is required to decrypt with an asymmetric encryption algorithm",
+                ),
+                Algorithm::Symmetric => AwsError::invalid_ciphertext(),
+            });
+        };
+        cx.session
+            .decrypt_native(&target.reference, ct, ctx)
+            .await
+            .map_err(|e| open_error(cx, e, target))?
+    };
+    // AWS semantics: the context must be exactly the one used to encrypt (empty = empty).
+    if decrypted.context != *ctx {
+        return Err(AwsError::invalid_ciphertext());
+    }
+    Ok(decrypted)
+}
+
+/// `Decrypt`.
+pub async fn decrypt(cx: &Ctx<'_>, req: DecryptRequest) -> Result<DecryptResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let ct = required(req.ciphertext_blob, "ciphertextBlob")?;
+    let algorithm = Algorithm::parse(req.encryption_algorithm.as_deref())?;
+    let ctx = context(req.encryption_context);
+    let d = open(cx, &ct, &ctx, req.key_id, algorithm).await?;
+    Ok(DecryptResponse {
+        key_id: cx.keys.arn_for(&d.key_uri).await?,
+        plaintext: d.plaintext,
+        encryption_algorithm: algorithm.name(),
+    })
+}
+
+/// `ReEncrypt`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptRequest {
+    #[serde(default, deserialize_with = "blob::deserialize")]
+    ciphertext_blob: Option<Vec<u8>>,
+    source_encryption_context: Option<BTreeMap<String, String>>,
+    source_key_id: Option<String>,
+    destination_key_id: Option<String>,
+    destination_encryption_context: Option<BTreeMap<String, String>>,
+    source_encryption_algorithm: Option<String>,
+    destination_encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
+}
+
+/// `ReEncrypt` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptResponse {
+    #[serde(serialize_with = "blob::serialize")]
+    ciphertext_blob: Vec<u8>,
+    source_key_id: String,
+    key_id: String,
+    source_encryption_algorithm: &'static str,
+    destination_encryption_algorithm: &'static str,
+}
+
+/// `ReEncrypt`: decrypt, then encrypt under the destination key.
+pub async fn re_encrypt(
+    cx: &Ctx<'_>,
+    req: ReEncryptRequest,
+) -> Result<ReEncryptResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let ct = required(req.ciphertext_blob, "ciphertextBlob")?;
+    let source_alg = Algorithm::parse(req.source_encryption_algorithm.as_deref())?;
+    let dest_alg = Algorithm::parse(req.destination_encryption_algorithm.as_deref())?;
+    let destination = cx.target(req.destination_key_id).await?;
+    let source_ctx = context(req.source_encryption_context);
+    let d = open(cx, &ct, &source_ctx, req.source_key_id, source_alg).await?;
+    let dest_ctx = context(req.destination_encryption_context);
+    let (ciphertext_blob, uri) = seal(cx, &destination, &d.plaintext, &dest_ctx, dest_alg).await?;
+    Ok(ReEncryptResponse {
+        ciphertext_blob,
+        source_key_id: cx.keys.arn_for(&d.key_uri).await?,
+        key_id: cx.keys.arn_for(&uri).await?,
+        source_encryption_algorithm: source_alg.name(),
+        destination_encryption_algorithm: dest_alg.name(),
+    })
+}
+
+/// `GenerateDataKey` and `GenerateDataKeyWithoutPlaintext`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataKeyRequest {
+    key_id: Option<String>,
+    encryption_context: Option<BTreeMap<String, String>>,
+    number_of_bytes: Option<i64>,
+    key_spec: Option<String>,
+    dry_run: Option<bool>,
+}
+
+/// `GenerateDataKey(WithoutPlaintext)` answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataKeyResponse {
+    #[serde(serialize_with = "blob::serialize")]
+    ciphertext_blob: Vec<u8>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret"
+    )]
+    plaintext: Option<Zeroizing<Vec<u8>>>,
+    key_id: String,
+}
+
+fn serialize_secret<S: serde::Serializer>(
+    bytes: &Option<Zeroizing<Vec<u8>>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(b) => blob::serialize(b, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn data_key_spec(req: &DataKeyRequest) -> Result<DataKeySpec, AwsError> {
+    match (req.key_spec.as_deref(), req.number_of_bytes) {
+        (Some(_), Some(_)) | (None, None) => Err(AwsError::validation(
+            "Please specify either number of bytes or key spec.",
+        )),
+        (Some("AES_256"), None) => Ok(DataKeySpec::Aes256),
+        (Some("AES_128"), None) => Ok(DataKeySpec::Aes128),
+        (Some(other), None) => Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy \
+             constraint: Member must satisfy enum value set: [AES_256, AES_128]"
+        ))),
+        (None, Some(n)) => {
+            check_range("numberOfBytes", n, 1, 1024)?;
+            match n {
+                32 => Ok(DataKeySpec::Aes256),
+                16 => Ok(DataKeySpec::Aes128),
+                _ => Err(AwsError::unsupported(
+                    "keygate generates data keys of 16 or 32 bytes (AES_128 or AES_256)",
+                )),
+            }
+        }
+    }
+}
+
+/// One `Gateway::generate_data_key` call; the provider's wrapped key becomes a keygate
+/// envelope whose payload is the data key sealed under itself, so `Decrypt` (and
+/// `keygate decrypt`) returns the data key like any other plaintext.
+async fn data_key(cx: &Ctx<'_>, req: DataKeyRequest) -> Result<DataKeyResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let spec = data_key_spec(&req)?;
+    let target = cx.target(req.key_id).await?;
+    let uri = cx.keys.uri(&target).await?;
+    let provider = cx.keys.provider_of(&uri).await?;
+    let ctx = context(req.encryption_context);
+    let dk = cx
+        .session
+        .generate_data_key(&uri, spec, &ctx)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    let header = EnvelopeHeader::new(provider, uri.clone(), dk.key_version, ctx, dk.ciphertext);
+    let ciphertext_blob = envelope::seal(&header, &dk.plaintext, &dk.plaintext)?;
+    Ok(DataKeyResponse {
+        ciphertext_blob,
+        plaintext: Some(dk.plaintext),
+        key_id: cx.keys.arn_for(&uri).await?,
+    })
+}
+
+/// `GenerateDataKey`.
+pub async fn generate_data_key(
+    cx: &Ctx<'_>,
+    req: DataKeyRequest,
+) -> Result<DataKeyResponse, AwsError> {
+    data_key(cx, req).await
+}
+
+/// `GenerateDataKeyWithoutPlaintext`.
+pub async fn generate_data_key_without_plaintext(
+    cx: &Ctx<'_>,
+    req: DataKeyRequest,
+) -> Result<DataKeyResponse, AwsError> {
+    let mut answer = data_key(cx, req).await?;
+    answer.plaintext = None;
+    Ok(answer)
+}
+
+/// `GenerateRandom`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RandomRequest {
+    number_of_bytes: Option<i64>,
+    custom_key_store_id: Option<String>,
+    recipient: Option<serde_json::Value>,
+}
+
+/// `GenerateRandom` answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RandomResponse {
+    #[serde(serialize_with = "blob::serialize")]
+    plaintext: Zeroizing<Vec<u8>>,
+}
+
+/// `GenerateRandom`: 1–1024 bytes.
+pub async fn generate_random(cx: &Ctx<'_>, req: RandomRequest) -> Result<RandomResponse, AwsError> {
+    if req.custom_key_store_id.is_some() || req.recipient.is_some() {
+        return Err(AwsError::unsupported(
+            "keygate has no custom key stores or Nitro Enclave recipients",
+        ));
+    }
+    let n = required(req.number_of_bytes, "numberOfBytes")?;
+    check_range("numberOfBytes", n, 1, 1024)?;
+    let bytes = usize::try_from(n).unwrap_or(1);
+    Ok(RandomResponse {
+        plaintext: cx.session.generate_random(bytes).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn algorithms_and_data_key_specs_follow_aws() {
+        assert_eq!(Algorithm::parse(None).unwrap(), Algorithm::Symmetric);
+        assert_eq!(
+            Algorithm::parse(Some("RSAES_OAEP_SHA_1")).unwrap_err().code,
+            "UnsupportedOperationException"
+        );
+        assert_eq!(
+            Algorithm::parse(Some("ROT13")).unwrap_err().code,
+            "ValidationException"
+        );
+        let req = |spec: Option<&str>, n: Option<i64>| DataKeyRequest {
+            key_spec: spec.map(str::to_owned),
+            number_of_bytes: n,
+            ..DataKeyRequest::default()
+        };
+        assert_eq!(
+            data_key_spec(&req(Some("AES_128"), None)).unwrap(),
+            DataKeySpec::Aes128
+        );
+        assert_eq!(
+            data_key_spec(&req(None, Some(32))).unwrap(),
+            DataKeySpec::Aes256
+        );
+        for (spec, n, code) in [
+            (None, None, "ValidationException"),
+            (Some("AES_256"), Some(32), "ValidationException"),
+            (None, Some(0), "ValidationException"),
+            (None, Some(24), "UnsupportedOperationException"),
+        ] {
+            assert_eq!(data_key_spec(&req(spec, n)).unwrap_err().code, code);
+        }
+    }
+
+    #[test]
+    fn plaintext_never_reaches_debug_output() {
+        let req: EncryptRequest =
+            serde_json::from_str(r#"{"KeyId":"k","Plaintext":"c2VjcmV0LXBsYWludGV4dA=="}"#)
+                .unwrap();
+        let text = format!("{req:?}");
+        assert!(
+            !text.contains("115, 101, 99") && !text.contains("c2Vj"),
+            "{text}"
+        );
+    }
+}

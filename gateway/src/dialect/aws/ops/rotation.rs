@@ -1,0 +1,121 @@
+//! Rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand
+//! and ListKeyRotations.
+//!
+//! keygate does not record what started a rotation, so `ListKeyRotations` reports every
+//! version after the first as a rotation of type `ON_DEMAND`.
+
+use keygate_core::RotationSchedule;
+use keygate_core::api::Gateway as _;
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use super::keys::{Empty, KeyIdRequest, KeyIdResponse, ListRequest};
+use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::wire::{check_range, epoch, page};
+
+/// AWS's default rotation period.
+const DEFAULT_PERIOD_DAYS: i64 = 365;
+
+/// `EnableKeyRotation`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnableRotationRequest {
+    key_id: Option<String>,
+    rotation_period_in_days: Option<i64>,
+}
+
+/// `EnableKeyRotation`: every 90–2560 days, 365 by default.
+pub async fn enable(cx: &Ctx<'_>, req: EnableRotationRequest) -> Result<Empty, AwsError> {
+    let days = req.rotation_period_in_days.unwrap_or(DEFAULT_PERIOD_DAYS);
+    check_range("rotationPeriodInDays", days, 90, 2560)?;
+    let target = cx.target(req.key_id).await?;
+    let period = u32::try_from(days).unwrap_or(365);
+    cx.session
+        .set_rotation(&target.reference, Some(RotationSchedule::every(period)))
+        .await?;
+    Ok(Empty {})
+}
+
+/// `DisableKeyRotation`.
+pub async fn disable(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
+    let target = cx.target(req.key_id).await?;
+    cx.session.set_rotation(&target.reference, None).await?;
+    Ok(Empty {})
+}
+
+/// `GetKeyRotationStatus` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StatusResponse {
+    key_rotation_enabled: bool,
+    key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_period_in_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_rotation_date: Option<f64>,
+}
+
+/// `GetKeyRotationStatus`.
+pub async fn status(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<StatusResponse, AwsError> {
+    let target = cx.target(req.key_id).await?;
+    let schedule = cx.session.get_rotation(&target.reference).await?;
+    let uri = cx.keys.uri(&target).await?;
+    Ok(StatusResponse {
+        key_rotation_enabled: schedule.is_some(),
+        key_id: cx.keys.arn_for(&uri).await?,
+        rotation_period_in_days: schedule.map(|s| s.period_days),
+        next_rotation_date: schedule.and_then(|s| s.next_rotation).map(epoch),
+    })
+}
+
+/// `RotateKeyOnDemand`.
+pub async fn rotate(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<KeyIdResponse, AwsError> {
+    let target = cx.target(req.key_id).await?;
+    cx.session.rotate_key(&target.reference).await?;
+    let uri = cx.keys.uri(&target).await?;
+    Ok(KeyIdResponse {
+        key_id: cx.keys.arn_for(&uri).await?,
+    })
+}
+
+/// One rotation.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Rotation {
+    key_id: String,
+    rotation_date: f64,
+    rotation_type: &'static str,
+}
+
+/// `ListKeyRotations` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListRotationsResponse {
+    rotations: Vec<Rotation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+/// `ListKeyRotations`: every version after the first, oldest first.
+pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListRotationsResponse, AwsError> {
+    let target = cx.target(req.key_id).await?;
+    let versions = cx.session.list_versions(&target.reference).await?;
+    let uri = cx.keys.uri(&target).await?;
+    let arn = cx.keys.arn_for(&uri).await?;
+    let rotations: Vec<Rotation> = versions
+        .iter()
+        .skip(1)
+        .map(|v| Rotation {
+            key_id: arn.clone(),
+            rotation_date: epoch(v.created),
+            rotation_type: "ON_DEMAND",
+        })
+        .collect();
+    let (rotations, next_marker) = page(rotations, req.limit, req.marker.as_deref(), 100)?;
+    Ok(ListRotationsResponse {
+        rotations,
+        truncated: next_marker.is_some(),
+        next_marker,
+    })
+}

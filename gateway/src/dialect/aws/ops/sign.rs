@@ -1,0 +1,330 @@
+//! Signatures and MACs: Sign, Verify, GenerateMac, VerifyMac, GetPublicKey.
+//!
+//! `MessageType: RAW` signs the message, `DIGEST` a digest the caller computed (its length
+//! must be the algorithm's hash length). A signature or MAC that does not verify is AWS's
+//! `KMSInvalidSignatureException` / `KMSInvalidMacException`, not a `false`.
+
+use std::fmt;
+
+use keygate_core::api::Gateway as _;
+use keygate_core::{KeySpec, SigningAlgorithm};
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use super::keys::KeyIdRequest;
+use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::wire::{
+    blob, check_len, key_spec_name, mac_algorithm, mac_algorithm_name, required, signing_algorithm,
+    signing_algorithm_name,
+};
+
+/// The most message AWS signs or MACs in one call.
+const MAX_MESSAGE: usize = 4096;
+/// The largest signature or MAC AWS accepts.
+const MAX_SIGNATURE: usize = 6144;
+
+/// `Sign` and `Verify`.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SignRequest {
+    key_id: Option<String>,
+    #[serde(default, deserialize_with = "blob::deserialize")]
+    message: Option<Vec<u8>>,
+    message_type: Option<String>,
+    #[serde(default, deserialize_with = "blob::deserialize")]
+    signature: Option<Vec<u8>>,
+    signing_algorithm: Option<String>,
+    dry_run: Option<bool>,
+}
+
+impl fmt::Debug for SignRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignRequest")
+            .field("key_id", &self.key_id)
+            .field("message", &"<redacted>")
+            .field("message_type", &self.message_type)
+            .field("signing_algorithm", &self.signing_algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True for `DIGEST`, false for `RAW` (the default).
+fn is_digest(
+    message_type: Option<&str>,
+    message: &[u8],
+    alg: SigningAlgorithm,
+) -> Result<bool, AwsError> {
+    match message_type {
+        None | Some("RAW") => Ok(false),
+        Some("DIGEST") => {
+            let expected = match alg {
+                SigningAlgorithm::EcdsaSha384 => 48,
+                _ => 32,
+            };
+            if message.len() != expected {
+                return Err(AwsError::validation(format!(
+                    "Digest is invalid length for algorithm {}: expected {expected} bytes",
+                    signing_algorithm_name(alg)
+                )));
+            }
+            Ok(true)
+        }
+        Some("EXTERNAL_MU") => Err(AwsError::unsupported(
+            "MessageType EXTERNAL_MU is not supported by keygate",
+        )),
+        Some(other) => Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'messageType' failed to satisfy \
+             constraint: Member must satisfy enum value set: [RAW, DIGEST]"
+        ))),
+    }
+}
+
+fn no_dry_run(dry_run: Option<bool>) -> Result<(), AwsError> {
+    if dry_run == Some(true) {
+        return Err(AwsError::unsupported("keygate does not support DryRun"));
+    }
+    Ok(())
+}
+
+/// `Sign` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SignResponse {
+    key_id: String,
+    #[serde(serialize_with = "blob::serialize")]
+    signature: Vec<u8>,
+    signing_algorithm: &'static str,
+}
+
+/// `Sign`.
+pub async fn sign(cx: &Ctx<'_>, req: SignRequest) -> Result<SignResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let message = required(req.message, "message")?;
+    check_len("message", message.len(), 1, MAX_MESSAGE)?;
+    let alg = signing_algorithm(&required(req.signing_algorithm, "signingAlgorithm")?)?;
+    let digest = is_digest(req.message_type.as_deref(), &message, alg)?;
+    let target = cx.target(req.key_id).await?;
+    let signed = if digest {
+        cx.session
+            .sign_digest(&target.reference, &message, alg)
+            .await
+    } else {
+        cx.session.sign(&target.reference, &message, alg).await
+    }
+    .map_err(|e| cx.fail(e, &target))?;
+    let uri = cx.keys.uri(&target).await?;
+    Ok(SignResponse {
+        key_id: cx.keys.arn_for(&uri).await?,
+        signature: signed.bytes,
+        signing_algorithm: signing_algorithm_name(signed.algorithm),
+    })
+}
+
+/// `Verify` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyResponse {
+    key_id: String,
+    signature_valid: bool,
+    signing_algorithm: &'static str,
+}
+
+/// `Verify`.
+pub async fn verify(cx: &Ctx<'_>, req: SignRequest) -> Result<VerifyResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let message = required(req.message, "message")?;
+    check_len("message", message.len(), 1, MAX_MESSAGE)?;
+    let signature = required(req.signature, "signature")?;
+    check_len("signature", signature.len(), 1, MAX_SIGNATURE)?;
+    let alg = signing_algorithm(&required(req.signing_algorithm, "signingAlgorithm")?)?;
+    let digest = is_digest(req.message_type.as_deref(), &message, alg)?;
+    let target = cx.target(req.key_id).await?;
+    let valid = if digest {
+        cx.session
+            .verify_digest(&target.reference, None, &message, &signature, alg)
+            .await
+    } else {
+        cx.session
+            .verify(&target.reference, None, &message, &signature, alg)
+            .await
+    }
+    .map_err(|e| cx.fail(e, &target))?;
+    if !valid {
+        return Err(AwsError::bad(
+            "KMSInvalidSignatureException",
+            "The signature is not valid for the message and key.",
+        ));
+    }
+    let uri = cx.keys.uri(&target).await?;
+    Ok(VerifyResponse {
+        key_id: cx.keys.arn_for(&uri).await?,
+        signature_valid: true,
+        signing_algorithm: signing_algorithm_name(alg),
+    })
+}
+
+/// `GenerateMac` and `VerifyMac`.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MacRequest {
+    key_id: Option<String>,
+    #[serde(default, deserialize_with = "blob::deserialize")]
+    message: Option<Vec<u8>>,
+    mac_algorithm: Option<String>,
+    #[serde(default, deserialize_with = "blob::deserialize")]
+    mac: Option<Vec<u8>>,
+    dry_run: Option<bool>,
+}
+
+impl fmt::Debug for MacRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MacRequest")
+            .field("key_id", &self.key_id)
+            .field("message", &"<redacted>")
+            .field("mac_algorithm", &self.mac_algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `GenerateMac` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MacResponse {
+    #[serde(serialize_with = "blob::serialize")]
+    mac: Vec<u8>,
+    mac_algorithm: &'static str,
+    key_id: String,
+}
+
+/// `GenerateMac`. The requested algorithm must be the key's (`InvalidKeyUsageException`).
+pub async fn generate_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<MacResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let message = required(req.message, "message")?;
+    check_len("message", message.len(), 1, MAX_MESSAGE)?;
+    let alg = mac_algorithm(&required(req.mac_algorithm, "macAlgorithm")?)?;
+    let target = cx.target(req.key_id).await?;
+    let tag = cx
+        .session
+        .generate_mac(&target.reference, &message)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    if tag.algorithm != alg {
+        return Err(AwsError::bad(
+            "InvalidKeyUsageException",
+            format!(
+                "The key's MAC algorithm is {}, not {}",
+                mac_algorithm_name(tag.algorithm),
+                mac_algorithm_name(alg)
+            ),
+        ));
+    }
+    let uri = cx.keys.uri(&target).await?;
+    Ok(MacResponse {
+        mac: tag.bytes,
+        mac_algorithm: mac_algorithm_name(tag.algorithm),
+        key_id: cx.keys.arn_for(&uri).await?,
+    })
+}
+
+/// `VerifyMac` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyMacResponse {
+    key_id: String,
+    mac_valid: bool,
+    mac_algorithm: &'static str,
+}
+
+/// `VerifyMac`. A MAC computed with another algorithm than the key's does not match.
+pub async fn verify_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<VerifyMacResponse, AwsError> {
+    no_dry_run(req.dry_run)?;
+    let message = required(req.message, "message")?;
+    check_len("message", message.len(), 1, MAX_MESSAGE)?;
+    let mac = required(req.mac, "mac")?;
+    check_len("mac", mac.len(), 1, MAX_SIGNATURE)?;
+    let alg = mac_algorithm(&required(req.mac_algorithm, "macAlgorithm")?)?;
+    let target = cx.target(req.key_id).await?;
+    let valid = cx
+        .session
+        .verify_mac(&target.reference, &message, &mac)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    if !valid {
+        return Err(AwsError::bad(
+            "KMSInvalidMacException",
+            "The MAC is not valid for the message and key.",
+        ));
+    }
+    let uri = cx.keys.uri(&target).await?;
+    Ok(VerifyMacResponse {
+        key_id: cx.keys.arn_for(&uri).await?,
+        mac_valid: true,
+        mac_algorithm: mac_algorithm_name(alg),
+    })
+}
+
+/// `GetPublicKey` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublicKeyResponse {
+    key_id: String,
+    #[serde(serialize_with = "blob::serialize")]
+    public_key: Vec<u8>,
+    customer_master_key_spec: &'static str,
+    key_spec: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_usage: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signing_algorithms: Vec<&'static str>,
+}
+
+/// `GetPublicKey`: DER SubjectPublicKeyInfo. An EC key is always a signing key; an RSA key
+/// may be either, and the public key alone does not say which, so `KeyUsage` and the
+/// algorithm lists are left out for RSA (DescribeKey has them).
+pub async fn get_public_key(
+    cx: &Ctx<'_>,
+    req: KeyIdRequest,
+) -> Result<PublicKeyResponse, AwsError> {
+    let target = cx.target(req.key_id).await?;
+    let public = cx.session.get_public_key(&target.reference, None).await?;
+    let uri = cx.keys.uri(&target).await?;
+    let spec = key_spec_name(public.spec);
+    let ec = public.spec.is_ec();
+    Ok(PublicKeyResponse {
+        key_id: cx.keys.arn_for(&uri).await?,
+        public_key: public.der,
+        customer_master_key_spec: spec,
+        key_spec: spec,
+        key_usage: ec.then_some("SIGN_VERIFY"),
+        signing_algorithms: if ec {
+            KeySpec::signing_algorithms(public.spec)
+                .iter()
+                .map(|a| signing_algorithm_name(*a))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn message_types_and_digest_lengths() {
+        let alg = SigningAlgorithm::EcdsaSha256;
+        assert!(!is_digest(None, b"x", alg).unwrap());
+        assert!(is_digest(Some("DIGEST"), &[0u8; 32], alg).unwrap());
+        assert_eq!(
+            is_digest(Some("DIGEST"), &[0u8; 31], alg).unwrap_err().code,
+            "ValidationException"
+        );
+        assert!(is_digest(Some("DIGEST"), &[0u8; 48], SigningAlgorithm::EcdsaSha384).unwrap());
+        assert_eq!(
+            is_digest(Some("RAWISH"), b"x", alg).unwrap_err().code,
+            "ValidationException"
+        );
+    }
+}
