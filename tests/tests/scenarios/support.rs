@@ -14,6 +14,10 @@ use tokio::task::JoinHandle;
 pub struct TestGateway {
     /// `http://127.0.0.1:<port>`: the REST API and the AWS and GCP dialects.
     pub base: String,
+    /// `https://127.0.0.1:<port>`: the Azure Key Vault dialect (its own TLS listener).
+    pub azure_url: String,
+    /// The CA that signed the Azure listener's certificate (clients trust it).
+    pub azure_ca: std::path::PathBuf,
     /// The service behind it (for in-process admin calls).
     pub service: Arc<Service>,
     /// The home (deleted on drop).
@@ -31,6 +35,7 @@ pub fn config(tweak: impl FnOnce(&mut Config)) -> Config {
     config.server.shutdown_grace_secs = 2;
     config.dialects.aws.enabled = true;
     config.dialects.gcp.enabled = true;
+    config.dialects.azure.listen = Some("127.0.0.1:0".parse().unwrap());
     tweak(&mut config);
     config
 }
@@ -42,19 +47,24 @@ impl TestGateway {
     }
 
     /// Starts a gateway over a fresh home with `config`.
-    pub async fn start_with(config: Config) -> Self {
+    pub async fn start_with(mut config: Config) -> Self {
         let home = tempfile::tempdir().unwrap();
+        config.dialects.azure.resolve_in_home(home.path());
         let service = Service::open(&config, &Home::new(home.path()))
             .await
             .unwrap();
         let bound = http::bind(service.clone(), &config).await.unwrap();
         let base = bound.base_url();
+        let azure_url = bound.azure_url().unwrap_or_default();
+        let azure_ca = bound.azure_ca_file().map(Into::into).unwrap_or_default();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(bound.run(async move {
             let _ = rx.await;
         }));
         Self {
             base,
+            azure_url,
+            azure_ca,
             service,
             home,
             stop: Some(tx),

@@ -19,15 +19,16 @@ use super::super::wire::{
 };
 use super::{next_link, ok, page_params, parse};
 
-/// The bundle of key `name` (`meta`), at `version` (default: the primary). RSA and EC keys
-/// read their public key (one more Gateway call).
+/// The bundle of key `name` (`meta`), at `version` (default: the primary). Enabled RSA and
+/// EC keys read their public key (one more Gateway call); a disabled key's public key cannot
+/// be read, so its bundle carries no public numbers.
 pub(super) async fn bundle(
     ctx: &Ctx<'_>,
     name: &str,
     meta: &KeyMetadata,
     version: Option<&str>,
 ) -> Result<KeyBundle, AzureError> {
-    let (public, version) = if meta.spec.is_asymmetric() {
+    let (public, version) = if meta.spec.is_asymmetric() && meta.state.is_usable() {
         let pk = ctx
             .session
             .get_public_key(&meta.uri, version)
