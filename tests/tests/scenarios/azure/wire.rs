@@ -164,12 +164,22 @@ async fn challenge_and_bad_input_get_azure_errors_never_5xx() {
     let (s, _, _) = raw(
         &http,
         Method::POST,
-        create,
+        create.clone(),
         t,
         Some(br#"{"kty": "oct"}"#.to_vec()),
     )
     .await;
     assert_eq!(s, 200);
+    // The name is taken: 409 (Azure would add a version; keygate rotates instead).
+    let (s, _, b) = raw(
+        &http,
+        Method::POST,
+        create,
+        t,
+        Some(br#"{"kty": "oct"}"#.to_vec()),
+    )
+    .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("Conflict")));
     let (s, _, b) = raw(
         &http,
         Method::POST,
