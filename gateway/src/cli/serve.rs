@@ -24,6 +24,15 @@ pub async fn run(home: Option<PathBuf>, config: Option<PathBuf>) -> Result<Outco
         home.dir().display(),
         server.base_url()
     );
+    if let Some(url) = server.azure_url() {
+        match server.azure_ca_file() {
+            Some(ca) => eprintln!(
+                "keygate: Azure Key Vault dialect on {url} (clients trust {})",
+                ca.display()
+            ),
+            None => eprintln!("keygate: Azure Key Vault dialect on {url}"),
+        }
+    }
     server.run(shutdown_signal()).await?;
     eprintln!("keygate: stopped");
     Ok(Outcome::Success)
