@@ -1,6 +1,12 @@
 //! The local provider end to end: persistence, root keys, maintenance, material at rest, and
-//! the full conformance suite on an in-memory and an on-disk store.
+//! the full conformance suite on an in-memory and an on-disk store. The modules under
+//! `local/` cover single features beyond the conformance suite.
 #![allow(clippy::unwrap_used)]
+
+#[path = "local/digest_signing.rs"]
+mod digest_signing;
+#[path = "local/raw_oaep.rs"]
+mod raw_oaep;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -233,6 +233,17 @@ pub(crate) fn generate_material(spec: KeySpec) -> Result<SecretBytes, LocalError
     }
 }
 
+/// The modulus length in bytes of an RSA spec: the length of every RSA-OAEP ciphertext its
+/// keys produce or accept. `None` for other specs.
+pub(crate) fn rsa_modulus_len(spec: KeySpec) -> Option<usize> {
+    match spec {
+        KeySpec::Rsa2048 => Some(256),
+        KeySpec::Rsa3072 => Some(384),
+        KeySpec::Rsa4096 => Some(512),
+        _ => None,
+    }
+}
+
 /// A key version's material, parsed and ready to use. aws-lc keeps the private parts in its
 /// own allocations, which it cleanses when freed.
 pub(crate) enum LoadedKey {
@@ -369,6 +380,7 @@ impl LoadedKey {
     }
 
     /// RSA-OAEP-SHA256 decryption; `None` when the ciphertext or label does not check out.
+    /// An empty `label` is the standard one a client using only the public key applies.
     pub(crate) fn oaep_decrypt(&self, ciphertext: &[u8], label: &[u8]) -> Option<SecretBytes> {
         let Self::RsaEncrypt { private, .. } = self else {
             return None;
@@ -377,6 +389,7 @@ impl LoadedKey {
             return None;
         }
         let mut out = Zeroizing::new(vec![0u8; private.min_output_size()]);
+        // aws-lc treats `Some(&[])` as no label, the standard empty one.
         let len = private
             .decrypt(&OAEP_SHA256_MGF1SHA256, ciphertext, &mut out, Some(label))
             .ok()?
@@ -566,6 +579,15 @@ mod tests {
             b"secret"
         );
         assert!(k.oaep_decrypt(&ct, b"label-b").is_none());
+        assert!(k.oaep_decrypt(&ct, b"").is_none());
         assert!(k.oaep_decrypt(&ct[1..], b"label-a").is_none());
+        assert_eq!(rsa_modulus_len(KeySpec::Rsa2048), Some(ct.len()));
+
+        let unlabelled = k.oaep_encrypt(b"public", b"").unwrap();
+        assert_eq!(
+            k.oaep_decrypt(&unlabelled, b"").unwrap().as_slice(),
+            b"public"
+        );
+        assert!(k.oaep_decrypt(&unlabelled, b"label-a").is_none());
     }
 }

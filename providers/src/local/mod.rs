@@ -4,6 +4,12 @@
 //! - Key id = key name; versions are `1`, `2`, ...; version 1 is made with the key.
 //! - Ciphertexts are self-describing (format version, algorithm, key id, version, nonce; the
 //!   layout is documented in `local/ciphertext.rs`): `decrypt` needs no key id.
+//! - `decrypt` also takes, for a named RSA encryption key, a raw RSAES-OAEP ciphertext
+//!   (SHA-256, MGF1-SHA-256, empty label) made by a client with the key's public key alone:
+//!   one exactly as long as the modulus (a self-describing one is always longer). It names no
+//!   version, so the primary and then the other enabled versions are tried; none decrypting is
+//!   [`Error::IntegrityFailure`]. It cannot carry an encryption context, so a non-empty one is
+//!   [`Error::InvalidArgument`]; without a key id it is not recognised.
 //! - Material is only ever stored wrapped (AES-256-GCM under the root key, bound to key id and
 //!   version). A check value proves at open time that the root key is the right one.
 //! - Signatures cover a message or its precomputed digest (`sign_digest`, `verify_digest`);

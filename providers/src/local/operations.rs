@@ -96,6 +96,13 @@ impl LocalProvider {
             Some(id) => Some(self.key_record(id).await?),
             None => None,
         };
+        // A self-describing ciphertext is a header longer than the modulus, so a named RSA
+        // key's modulus length marks a raw one made with the public key alone.
+        if let Some(key) = &named
+            && crypto::rsa_modulus_len(key.spec) == Some(ciphertext.len())
+        {
+            return self.decrypt_raw_oaep(key, ciphertext, context).await;
+        }
         let parsed = ciphertext::parse(ciphertext).ok_or(Error::IntegrityFailure)?;
         let key = match named {
             Some(key) if key.id == parsed.key_id => key,
@@ -128,6 +135,55 @@ impl LocalProvider {
             CtAlgorithm::RsaOaepSha256 => loaded.oaep_decrypt(parsed.body, &aad),
         };
         plain.ok_or(Error::IntegrityFailure)
+    }
+
+    /// Decrypts a raw RSAES-OAEP ciphertext (SHA-256, MGF1-SHA-256, empty label), as a
+    /// client makes with [`get_public_key`](keygate_core::KeyProvider::get_public_key) alone.
+    /// It names no version, so the primary and then every other enabled version is tried.
+    async fn decrypt_raw_oaep(
+        &self,
+        key: &KeyRecord,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes> {
+        require_usable(key, KeyUsage::Encrypt, "decrypt")?;
+        if !context.is_empty() {
+            return Err(Error::invalid(
+                "a ciphertext made with the public key carries no encryption context: decrypt it without one",
+            ));
+        }
+        self.first_version(key, |m| m.oaep_decrypt(ciphertext, &[]))
+            .await?
+            .ok_or(Error::IntegrityFailure)
+    }
+
+    /// The first `Some` that `attempt` gives for the primary version, then for the other
+    /// enabled versions, newest first: for inputs that do not say which version made them.
+    async fn first_version<T>(
+        &self,
+        key: &KeyRecord,
+        attempt: impl Fn(&LoadedKey) -> Option<T>,
+    ) -> Result<Option<T>> {
+        let (_, primary) = self.primary(key).await?;
+        if let Some(found) = attempt(&primary) {
+            return Ok(Some(found));
+        }
+        let versions = self
+            .store
+            .versions(&key.id)
+            .await
+            .map_err(|e| self.err(e))?;
+        for v in versions.iter().rev() {
+            if v.version == key.primary_version || v.state != VersionState::Enabled {
+                continue;
+            }
+            if let Some(m) = self.material(key, v.version).await?
+                && let Some(found) = attempt(&m)
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     pub(super) async fn generate_data_key_impl(
@@ -217,26 +273,10 @@ impl LocalProvider {
         let key = self
             .usable_key(key_id, KeyUsage::Mac, "verify MACs")
             .await?;
-        let (_, primary) = self.primary(&key).await?;
-        if primary.verify_mac(message, mac) {
-            return Ok(true);
-        }
-        let versions = self
-            .store
-            .versions(&key.id)
-            .await
-            .map_err(|e| self.err(e))?;
-        for v in versions.iter().rev() {
-            if v.version == key.primary_version || v.state != VersionState::Enabled {
-                continue;
-            }
-            if let Some(m) = self.material(&key, v.version).await?
-                && m.verify_mac(message, mac)
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let found = self
+            .first_version(&key, |m| m.verify_mac(message, mac).then_some(()))
+            .await?;
+        Ok(found.is_some())
     }
 
     pub(super) async fn get_public_key_impl(

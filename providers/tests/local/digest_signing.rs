@@ -1,7 +1,6 @@
 //! The local provider's digest signing beyond the conformance suite: the contract's error
 //! order (unknown key, then state or usage, then algorithm, then the digest's length) and
 //! signatures from older versions after a rotation.
-#![allow(clippy::unwrap_used)]
 
 use aws_lc_rs::digest::{SHA256, SHA384, digest};
 use keygate_core::{CreateKeyRequest, Error, KeyProvider, KeySpec, KeyUsage, SigningAlgorithm};
