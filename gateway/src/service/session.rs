@@ -58,6 +58,23 @@ impl Session {
     pub fn service(&self) -> &Arc<Service> {
         &self.service
     }
+
+    /// Whether the gateway access policy lets this caller do `action` on `key` (without a
+    /// key: whether some key could allow it). A pure check, with no audit row and no provider
+    /// call: for answers that report permissions (the GCP dialect's `testIamPermissions`),
+    /// made after an audited read of the key.
+    pub fn allows(&self, action: Action, key: Option<&KeyMetadata>) -> bool {
+        let policy = self.policy();
+        match key {
+            Some(meta) => {
+                let attrs = KeyAttrs::from_metadata(meta);
+                policy
+                    .evaluate(&self.identity, action, Some(&attrs))
+                    .allowed
+            }
+            None => policy.may_ever(&self.identity, action),
+        }
+    }
 }
 
 impl Session {
