@@ -59,19 +59,14 @@ impl Session {
         &self.service
     }
 
-    /// Whether the gateway access policy lets this caller do `action` on `key` (without a
-    /// key: whether some key could allow it). A pure check, with no audit row and no provider
-    /// call: for answers that report permissions (the GCP dialect's `testIamPermissions`),
-    /// made after an audited read of the key.
-    pub fn allows(&self, action: Action, key: Option<&KeyMetadata>) -> bool {
+    /// Whether the gateway access policy lets this caller do `action` on the key described by
+    /// `key` (without a key: whether some key could allow it). A pure check, with no audit row
+    /// and no provider call: for answers that report permissions (the GCP dialect's
+    /// `testIamPermissions`), made after an audited read of the key.
+    pub fn allows(&self, action: Action, key: Option<&KeyAttrs<'_>>) -> bool {
         let policy = self.policy();
         match key {
-            Some(meta) => {
-                let attrs = KeyAttrs::from_metadata(meta);
-                policy
-                    .evaluate(&self.identity, action, Some(&attrs))
-                    .allowed
-            }
+            Some(attrs) => policy.evaluate(&self.identity, action, Some(attrs)).allowed,
             None => policy.may_ever(&self.identity, action),
         }
     }

@@ -4,9 +4,9 @@
 //! FAILED_PRECONDITION. `testIamPermissions` answers from the gateway access policy.
 
 use aws_lc_rs::digest::{SHA256, digest};
-use keygate_core::access::Action;
+use keygate_core::access::{Action, KeyAttrs};
 use keygate_core::api::Gateway as _;
-use keygate_core::{Binding, KeyMetadata, KeyUsage, Policy};
+use keygate_core::{Binding, Error, KeyUsage, Labels, Policy};
 use serde_json::{Value, json};
 
 use super::super::error::{GcpError, GcpResult};
@@ -155,7 +155,12 @@ fn actions_for(permission: &str, usage: Option<KeyUsage>) -> Option<Vec<Action>>
 
 /// The permissions of the request that the caller has on `key` (or, without one, on some
 /// key).
-fn granted(ctx: &Ctx<'_>, body: &Body, key: Option<&KeyMetadata>) -> GcpResult<Value> {
+fn granted(
+    ctx: &Ctx<'_>,
+    body: &Body,
+    key: Option<&KeyAttrs<'_>>,
+    usage: Option<KeyUsage>,
+) -> GcpResult<Value> {
     let mut out = Vec::new();
     for p in body.strings("permissions")? {
         if !p.starts_with("cloudkms.") {
@@ -163,7 +168,6 @@ fn granted(ctx: &Ctx<'_>, body: &Body, key: Option<&KeyMetadata>) -> GcpResult<V
                 "Permission {p} is not valid for this resource."
             )));
         }
-        let usage = key.map(|k| k.usage);
         if actions_for(&p, usage)
             .is_some_and(|actions| actions.iter().all(|a| ctx.session.allows(*a, key)))
         {
@@ -178,13 +182,29 @@ fn granted(ctx: &Ctx<'_>, body: &Body, key: Option<&KeyMetadata>) -> GcpResult<V
 }
 
 /// `:testIamPermissions` on a key: one `describe_key`, then the gateway access policy's
-/// answer for this caller and key (a pure evaluation).
+/// answer for this caller and key (a pure evaluation). A caller that may not describe the key
+/// still gets an answer, as in Cloud KMS, evaluated on what its name tells (provider and
+/// name; no labels).
 pub async fn key_test(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let body = ctx.body(&["resource", "permissions"])?;
     let key = ctx.key(name).await?;
-    let meta = ctx.session.describe_key(&key.uri).await?;
-    check_ring(name, &meta)?;
-    granted(ctx, &body, Some(&meta))
+    match ctx.session.describe_key(&key.uri).await {
+        Ok(meta) => {
+            check_ring(name, &meta)?;
+            let attrs = KeyAttrs::from_metadata(&meta);
+            granted(ctx, &body, Some(&attrs), Some(meta.usage))
+        }
+        Err(Error::PermissionDenied(_)) => {
+            let labels = Labels::new();
+            let attrs = KeyAttrs {
+                provider: &key.provider,
+                name: &name.key,
+                labels: &labels,
+            };
+            granted(ctx, &body, Some(&attrs), None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `:getIamPolicy` on a ring: rings have no keygate policy, so it is empty.
@@ -208,7 +228,7 @@ pub async fn ring_test(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     let body = ctx.body(&["resource", "permissions"])?;
     let provider = ctx.provider(&ring.location).await?;
     ctx.require_ring(ring, &provider.name).await?;
-    granted(ctx, &body, None)
+    granted(ctx, &body, None, None)
 }
 
 #[cfg(test)]
