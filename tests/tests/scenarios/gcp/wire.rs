@@ -278,5 +278,42 @@ async fn gcp_anonymous_switch_maps_callers_without_a_token() {
     .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["keyRings"][0]["name"], format!("{LOC}/keyRings/keygate"));
+    // `global` is the default provider; locations list it and every provider.
+    let (s, b) = raw(
+        &gw,
+        reqwest::Method::GET,
+        "/v1/projects/p/locations",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let ids: Vec<&str> = b["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["locationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["global", "local"]);
+    let body = serde_json::to_vec(&json!({"purpose": 1})).unwrap();
+    let path = "/v1/projects/p/locations/global/keyRings/keygate/cryptoKeys?cryptoKeyId=g";
+    let (s, b) = raw(&gw, reqwest::Method::POST, path, None, Some(body)).await;
+    assert_eq!(s, 200, "{b}");
+    let meta = gw
+        .service
+        .local_admin()
+        .describe_key("local://g")
+        .await
+        .unwrap();
+    assert!(meta.labels.is_empty(), "the implicit ring sets no label");
+    let (s, b) = raw(
+        &gw,
+        reqwest::Method::GET,
+        "/v1/projects/p/locations/nowhere/keyRings",
+        None,
+        None,
+    )
+    .await;
+    assert_google_error(s, &b, 404, "NOT_FOUND");
     gw.stop().await;
 }

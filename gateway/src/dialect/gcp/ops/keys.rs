@@ -278,6 +278,13 @@ pub async fn update(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let key: KeyTarget = ctx.key(name).await?;
     let mut meta = ctx.session.describe_key(&key.uri).await?;
     check_ring(name, &meta)?;
+    let purpose =
+        Algorithm::of(&meta, key.record.as_ref().map(|r| r.algorithm.as_str())).map(|a| a.purpose);
+    if matches!(rotation, Some(Some(_))) && purpose != Some("ENCRYPT_DECRYPT") {
+        return Err(GcpError::invalid(
+            "Only ENCRYPT_DECRYPT keys support automatic rotation.",
+        ));
+    }
     if let Some(schedule) = rotation {
         meta.rotation = ctx.session.set_rotation(&key.uri, schedule).await?;
     }
