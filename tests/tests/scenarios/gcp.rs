@@ -143,11 +143,6 @@ fn assert_google_error(status: u16, body: &Value, want: u16, canonical: &str) {
     assert!(body["error"]["message"].is_string(), "{body}");
 }
 
-fn base64_of(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 #[path = "gcp/crypto.rs"]
 mod crypto;
 #[path = "gcp/keys.rs"]
