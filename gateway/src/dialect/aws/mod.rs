@@ -136,6 +136,45 @@ async fn serve(state: &AppState, request: Request<Body>) -> Result<Vec<u8>, AwsE
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::sync::Arc;
+    use tower::ServiceExt as _;
+
+    async fn app() -> Router {
+        let local = keygate_providers::local::LocalProvider::builder()
+            .build()
+            .await
+            .unwrap();
+        let store = crate::store::GatewayStore::in_memory().await.unwrap();
+        let registry = crate::registry::Registry::new(vec![Arc::new(local)], store).unwrap();
+        let service = crate::service::Service::with_root_key(
+            registry,
+            &crate::audit::AuditConfig::default(),
+            &crate::cache::CacheConfig::default(),
+            &[9u8; 32],
+        )
+        .await
+        .unwrap();
+        let state = AppState::new(service, crate::config::ServerConfig::default())
+            .with_dialects(crate::dialect::DialectsConfig::default());
+        crate::http::router(state)
+    }
+
+    #[tokio::test]
+    async fn unsigned_requests_are_refused_in_aws_shape() {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("x-amz-target", "TrentService.ListKeys")
+            .header("content-type", CONTENT_TYPE)
+            .body(Body::from("{}"))
+            .unwrap();
+        let response = app().await.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
+    }
 
     #[test]
     fn settings_default_and_parse() {
