@@ -362,3 +362,96 @@ fn audit_tail_follows_other_processes_on_the_same_home() {
         }
     }
 }
+
+#[test]
+fn token_create_aws_prints_an_access_key_pair_once() {
+    let home = Home::new();
+    let out = home.run_with(
+        &[
+            "token",
+            "create",
+            "--principal",
+            "billing",
+            "--role",
+            "app",
+            "--aws",
+        ],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let stdout = text(out.stdout);
+    let akid = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_access_key_id = "))
+        .unwrap()
+        .to_owned();
+    let secret = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
+        .unwrap()
+        .to_owned();
+    assert!(akid.starts_with("KGAK") && akid.len() == 20, "{akid}");
+    assert_eq!(secret.len(), 40);
+    assert!(stderr.contains("only this once"), "{stderr}");
+
+    let issued = home.json(&[
+        "token",
+        "create",
+        "--principal",
+        "ops",
+        "--role",
+        "operator",
+        "--aws",
+        "--expires-in",
+        "7",
+        "--output",
+        "json",
+    ]);
+    let mut keys: Vec<&str> = issued
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "access_key_id",
+            "created",
+            "expires",
+            "id",
+            "principal",
+            "role",
+            "secret_access_key"
+        ]
+    );
+    assert_eq!(issued["id"], issued["access_key_id"]);
+    assert!(issued["expires"].is_string());
+    let second_secret = issued["secret_access_key"].as_str().unwrap().to_owned();
+
+    // Listed with kind aws, never with a secret; revoked like any token.
+    let table = text(home.ok(&["token", "list"], b""));
+    let json = text(home.ok(&["token", "list", "--output", "json"], b""));
+    for listing in [&table, &json] {
+        assert!(listing.contains(&akid), "{listing}");
+        assert!(!listing.contains(&secret), "secret listed: {listing}");
+        assert!(
+            !listing.contains(&second_secret),
+            "secret listed: {listing}"
+        );
+    }
+    assert!(table.contains("aws"), "{table}");
+    let list: Value = serde_json::from_str(&json).unwrap();
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == akid.as_str())
+        .unwrap();
+    assert_eq!(entry["kind"], "aws");
+    let revoked = home.json(&["token", "revoke", &akid, "--output", "json"]);
+    assert!(revoked["revoked"].is_string());
+    assert_eq!(revoked["kind"], "aws");
+}
