@@ -134,14 +134,15 @@ impl Session {
         header: &EnvelopeHeader,
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        if !context.0.is_empty() && context != &header.context {
-            // Same answer as any other integrity failure: nothing specific.
-            return Err(Error::IntegrityFailure);
-        }
+        // Authorized first, so the audit row of a refused or failed decrypt names its key.
         let (k, _) = self
             .authorize_key(audit, Action::CryptoDecrypt, &header.key_uri)
             .await?;
         audit.key_version = Some(header.key_version.clone());
+        if !context.0.is_empty() && context != &header.context {
+            // Same answer as any other integrity failure: nothing specific.
+            return Err(Error::IntegrityFailure);
+        }
         let cache = &self.service.cache;
         if let Some(hit) =
             cache.get_for_decrypt(&header.key_uri, &header.wrapped_key, &header.context)

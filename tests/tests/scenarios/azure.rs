@@ -68,7 +68,7 @@ fn options(http: reqwest::Client, verify_resource: bool) -> KeyClientOptions {
 }
 
 /// The SDK client of `gw`'s vault with a token for `principal`/`role`.
-async fn client(gw: &TestGateway, principal: &str, role: &str) -> KeyClient {
+pub(crate) async fn client(gw: &TestGateway, principal: &str, role: &str) -> KeyClient {
     let token = gw.token(principal, role).await;
     let http = https(gw).build().unwrap();
     KeyClient::new(
@@ -79,7 +79,7 @@ async fn client(gw: &TestGateway, principal: &str, role: &str) -> KeyClient {
     .unwrap()
 }
 
-fn create_params(kty: KeyType, tags: &[(&str, &str)]) -> CreateKeyParameters {
+pub(crate) fn create_params(kty: KeyType, tags: &[(&str, &str)]) -> CreateKeyParameters {
     CreateKeyParameters {
         kty: Some(kty),
         tags: Some(
@@ -91,7 +91,7 @@ fn create_params(kty: KeyType, tags: &[(&str, &str)]) -> CreateKeyParameters {
     }
 }
 
-async fn create(kc: &KeyClient, name: &str, params: CreateKeyParameters) -> Key {
+pub(crate) async fn create(kc: &KeyClient, name: &str, params: CreateKeyParameters) -> Key {
     kc.create_key(name, params.try_into().unwrap(), None)
         .await
         .unwrap()
@@ -99,7 +99,7 @@ async fn create(kc: &KeyClient, name: &str, params: CreateKeyParameters) -> Key 
         .unwrap()
 }
 
-fn status(err: &azure_core::Error) -> StatusCode {
+pub(crate) fn status(err: &azure_core::Error) -> StatusCode {
     err.http_status()
         .unwrap_or_else(|| panic!("not an HTTP error: {err:?}"))
 }
@@ -115,7 +115,11 @@ fn kid_version(key: &Key) -> String {
     key.resource_id().unwrap().version.unwrap()
 }
 
-fn op(alg: EncryptionAlgorithm, value: &[u8], aad: Option<&[u8]>) -> KeyOperationParameters {
+pub(crate) fn op(
+    alg: EncryptionAlgorithm,
+    value: &[u8],
+    aad: Option<&[u8]>,
+) -> KeyOperationParameters {
     KeyOperationParameters {
         algorithm: Some(alg),
         value: Some(value.to_vec()),

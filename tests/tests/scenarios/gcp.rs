@@ -47,7 +47,7 @@ impl CredentialsProvider for KeygateToken {
     }
 }
 
-async fn client(gw: &TestGateway, token: &str) -> KeyManagementService {
+pub(crate) async fn client(gw: &TestGateway, token: &str) -> KeyManagementService {
     KeyManagementService::builder()
         .with_endpoint(gw.base.clone())
         .with_credentials(Credentials::from(KeygateToken(token.to_owned())))
@@ -58,7 +58,7 @@ async fn client(gw: &TestGateway, token: &str) -> KeyManagementService {
 
 const LOC: &str = "projects/demo/locations/local";
 
-fn code(err: &google_cloud_kms_v1::Error) -> Code {
+pub(crate) fn code(err: &google_cloud_kms_v1::Error) -> Code {
     err.status().map(|s| s.code).unwrap_or(Code::Unknown)
 }
 
@@ -85,7 +85,7 @@ async fn gcp_rows(gw: &TestGateway, principal: &str) -> usize {
     page.items.iter().filter(|e| e.source == "gcp").count()
 }
 
-async fn create_ring(kms: &KeyManagementService, id: &str) -> KeyRing {
+pub(crate) async fn create_ring(kms: &KeyManagementService, id: &str) -> KeyRing {
     kms.create_key_ring()
         .set_parent(LOC)
         .set_key_ring_id(id)
@@ -95,7 +95,7 @@ async fn create_ring(kms: &KeyManagementService, id: &str) -> KeyRing {
         .unwrap()
 }
 
-async fn create_key(
+pub(crate) async fn create_key(
     kms: &KeyManagementService,
     ring: &str,
     id: &str,

@@ -20,8 +20,8 @@ pub struct TestGateway {
     pub azure_ca: std::path::PathBuf,
     /// The service behind it (for in-process admin calls).
     pub service: Arc<Service>,
-    /// The home (deleted on drop).
-    pub home: tempfile::TempDir,
+    /// The home, kept alive (and deleted on drop) with the gateway.
+    _home: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<keygate_core::Result<()>>>,
 }
@@ -66,7 +66,7 @@ impl TestGateway {
             azure_url,
             azure_ca,
             service,
-            home,
+            _home: home,
             stop: Some(tx),
             task: Some(task),
         }
