@@ -1,0 +1,258 @@
+//! The model, the actions and the update function: the console's logic, with no I/O.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent};
+use time::OffsetDateTime;
+
+use crate::screens::{Ctx, Effect, Notice, audit, compliance, detail, keys, policy};
+use crate::theme::Theme;
+
+/// A place in the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Every key across providers.
+    Keys,
+    /// One key, by URI.
+    KeyDetail {
+        /// The key's URI.
+        key: String,
+    },
+    /// The live audit stream.
+    Audit,
+    /// Compliance findings.
+    Compliance,
+    /// A policy editor.
+    Policy(PolicyTarget),
+}
+
+/// Which policy the editor edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyTarget {
+    /// The gateway access policy.
+    Gateway,
+    /// A key's own (provider) policy, by URI.
+    Key(String),
+}
+
+/// An overlay drawn above the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    /// `?`: the bindings of the current screen and the global ones.
+    Help,
+    /// `:`: the command palette, with what has been typed.
+    Palette(String),
+}
+
+/// Everything that can happen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A key press.
+    Key(KeyEvent),
+    /// A mouse event.
+    Mouse(MouseEvent),
+    /// The terminal was resized.
+    Resize(u16, u16),
+    /// Time passed (live refresh, relative times).
+    Tick(OffsetDateTime),
+    /// Go somewhere.
+    Open(Route),
+    /// A keys-screen message.
+    Keys(keys::Msg),
+    /// A key-detail message.
+    Detail(detail::Msg),
+    /// An audit-screen message.
+    Audit(audit::Msg),
+    /// A compliance-screen message.
+    Compliance(compliance::Msg),
+    /// A policy-editor message.
+    Policy(policy::Msg),
+    /// Leave the console.
+    Quit,
+}
+
+/// I/O the update asks for; the runtime runs each against the gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// For the keys screen.
+    Keys(keys::Cmd),
+    /// For the key detail.
+    Detail(detail::Cmd),
+    /// For the audit screen.
+    Audit(audit::Cmd),
+    /// For the compliance screen.
+    Compliance(compliance::Cmd),
+    /// For the policy editor.
+    Policy(policy::Cmd),
+}
+
+/// The console's whole state.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// `--readonly`.
+    pub readonly: bool,
+    /// Styles.
+    pub theme: Theme,
+    /// The time of the last tick.
+    pub now: OffsetDateTime,
+    /// The navigation stack; the last route is on screen. Never empty.
+    pub stack: Vec<Route>,
+    /// The keys screen.
+    pub keys: keys::State,
+    /// The key detail screen.
+    pub detail: detail::State,
+    /// The audit screen.
+    pub audit: audit::State,
+    /// The compliance screen.
+    pub compliance: compliance::State,
+    /// The policy editor.
+    pub policy: policy::State,
+    /// An overlay, when open.
+    pub overlay: Option<Overlay>,
+    /// The status line.
+    pub notice: Option<Notice>,
+    /// Set when the console should exit.
+    pub quit: bool,
+}
+
+impl Model {
+    /// A fresh model on the keys screen.
+    pub fn new(readonly: bool, theme: Theme, now: OffsetDateTime) -> Self {
+        Self {
+            readonly,
+            theme,
+            now,
+            stack: vec![Route::Keys],
+            keys: keys::State::default(),
+            detail: detail::State::default(),
+            audit: audit::State::default(),
+            compliance: compliance::State::default(),
+            policy: policy::State::default(),
+            overlay: None,
+            notice: None,
+            quit: false,
+        }
+    }
+
+    /// What screens may read.
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            readonly: self.readonly,
+            theme: self.theme,
+            now: self.now,
+        }
+    }
+
+    /// The route on screen.
+    pub fn route(&self) -> &Route {
+        self.stack.last().unwrap_or(&Route::Keys)
+    }
+}
+
+/// Applies `action` to `model` and returns the commands to run.
+pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
+    let ctx = model.ctx();
+    match action {
+        Action::Quit => {
+            model.quit = true;
+            Vec::new()
+        }
+        Action::Tick(now) => {
+            model.now = now;
+            Vec::new()
+        }
+        Action::Resize(..) | Action::Mouse(_) => Vec::new(),
+        Action::Open(route) => open(model, route),
+        Action::Key(key) => on_key(model, key),
+        Action::Keys(m) => {
+            let e = model.keys.update(m, &ctx);
+            apply(model, e, Command::Keys)
+        }
+        Action::Detail(m) => {
+            let e = model.detail.update(m, &ctx);
+            apply(model, e, Command::Detail)
+        }
+        Action::Audit(m) => {
+            let e = model.audit.update(m, &ctx);
+            apply(model, e, Command::Audit)
+        }
+        Action::Compliance(m) => {
+            let e = model.compliance.update(m, &ctx);
+            apply(model, e, Command::Compliance)
+        }
+        Action::Policy(m) => {
+            let e = model.policy.update(m, &ctx);
+            apply(model, e, Command::Policy)
+        }
+    }
+}
+
+/// Turns a screen's effects into commands and navigation.
+fn apply<C>(model: &mut Model, effects: Vec<Effect<C>>, wrap: fn(C) -> Command) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Run(c) => commands.push(wrap(c)),
+            Effect::Open(route) => commands.extend(open(model, route)),
+            Effect::Back => back(model),
+            Effect::Notify(n) => model.notice = Some(n),
+        }
+    }
+    commands
+}
+
+fn open(model: &mut Model, route: Route) -> Vec<Command> {
+    model.overlay = None;
+    if model.route() != &route {
+        model.stack.push(route.clone());
+    }
+    match route {
+        Route::Keys => update(model, Action::Keys(keys::Msg::Refresh)),
+        Route::KeyDetail { .. } => update(model, Action::Detail(detail::Msg::Refresh)),
+        Route::Audit => update(model, Action::Audit(audit::Msg::Refresh)),
+        Route::Compliance => update(model, Action::Compliance(compliance::Msg::Refresh)),
+        Route::Policy(_) => update(model, Action::Policy(policy::Msg::Refresh)),
+    }
+}
+
+fn back(model: &mut Model) {
+    if model.stack.len() > 1 {
+        model.stack.pop();
+    }
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        model.quit = true;
+        return Vec::new();
+    }
+    if model.overlay.is_some() {
+        if key.code == KeyCode::Esc {
+            model.overlay = None;
+        }
+        return Vec::new();
+    }
+    let ctx = model.ctx();
+    // The screen on display gets the key first (text fields take every key).
+    let screen_msg = match model.route() {
+        Route::Keys => model.keys.on_key(key, &ctx).map(Action::Keys),
+        Route::KeyDetail { .. } => model.detail.on_key(key, &ctx).map(Action::Detail),
+        Route::Audit => model.audit.on_key(key, &ctx).map(Action::Audit),
+        Route::Compliance => model.compliance.on_key(key, &ctx).map(Action::Compliance),
+        Route::Policy(_) => model.policy.on_key(key, &ctx).map(Action::Policy),
+    };
+    if let Some(action) = screen_msg {
+        return update(model, action);
+    }
+    match key.code {
+        KeyCode::Char('q') => model.quit = true,
+        KeyCode::Char('?') => model.overlay = Some(Overlay::Help),
+        KeyCode::Char(':') => model.overlay = Some(Overlay::Palette(String::new())),
+        KeyCode::Esc => back(model),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The notice screens show for a refused mutation under `--readonly`.
+pub fn readonly_notice() -> Notice {
+    Notice::error("read-only console: changes are disabled (--readonly)")
+}
