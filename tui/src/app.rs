@@ -82,6 +82,20 @@ pub enum Command {
     Compliance(compliance::Cmd),
     /// For the policy editor.
     Policy(policy::Cmd),
+    /// Suspend the console and edit a text in `$VISUAL`/`$EDITOR` (the runtime owns the
+    /// terminal, so it runs this itself).
+    Edit(EditRequest),
+}
+
+/// A text to edit in the user's editor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditRequest {
+    /// The text to start from.
+    pub text: String,
+    /// File name suffix, so the editor picks a syntax (`.json`, `.toml`).
+    pub suffix: &'static str,
+    /// Turns the edited text (or an error message) into the action to send back.
+    pub then: fn(Result<String, String>) -> Action,
 }
 
 /// The console's whole state.

@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::app::{Action, Command, Model, Route, update};
+use crate::app::{Action, Command, EditRequest, Model, Route, update};
 use crate::screens::{self, Emit};
 use crate::theme::Theme;
 use crate::view::view;
@@ -65,12 +65,51 @@ async fn event_loop(
             _ = ticks.tick() => Action::Tick(OffsetDateTime::now_utc()),
         };
         for cmd in update(&mut model, action) {
-            spawn(cmd, &gateway, &tx);
+            match cmd {
+                Command::Edit(req) => {
+                    let edited = edit_externally(terminal, &req);
+                    let _ = tx.send((req.then)(edited));
+                }
+                cmd => spawn(cmd, &gateway, &tx),
+            }
         }
         if model.quit {
             return Ok(());
         }
     }
+}
+
+/// Suspends the console, runs `$VISUAL`/`$EDITOR` (default `vi`) on the text, and resumes.
+fn edit_externally(terminal: &mut DefaultTerminal, req: &EditRequest) -> Result<String, String> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".to_owned());
+    let path = std::env::temp_dir().join(format!(
+        "keygate-edit-{}-{}{}",
+        std::process::id(),
+        OffsetDateTime::now_utc().unix_timestamp_nanos(),
+        req.suffix
+    ));
+    let result = (|| {
+        std::fs::write(&path, &req.text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        ratatui::restore();
+        // The editor command may carry arguments (`code --wait`).
+        let mut parts = editor.split_whitespace();
+        let program = parts.next().unwrap_or("vi");
+        let status = std::process::Command::new(program)
+            .args(parts)
+            .arg(&path)
+            .status();
+        *terminal = ratatui::init();
+        let status = status.map_err(|e| format!("cannot run `{editor}`: {e}"))?;
+        if !status.success() {
+            return Err(format!("`{editor}` exited with {status}; nothing changed"));
+        }
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    })();
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 /// Runs one command on its own task; its messages come back through `tx`.
@@ -90,6 +129,8 @@ fn spawn(cmd: Command, gateway: &Arc<dyn Gateway>, tx: &mpsc::UnboundedSender<Ac
             Command::Policy(c) => {
                 screens::policy::run(c, gw, Emit::new(tx, Action::Policy)).await;
             }
+            // Handled by the loop, which owns the terminal.
+            Command::Edit(_) => {}
         }
     });
 }
