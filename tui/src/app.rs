@@ -216,6 +216,7 @@ fn apply<C>(model: &mut Model, effects: Vec<Effect<C>>, wrap: fn(C) -> Command) 
             Effect::Open(route) => commands.extend(open(model, route)),
             Effect::Back => back(model),
             Effect::Notify(n) => model.notice = Some(n),
+            Effect::Edit(req) => commands.push(Command::Edit(req)),
         }
     }
     commands
@@ -231,7 +232,7 @@ fn open(model: &mut Model, route: Route) -> Vec<Command> {
         Route::KeyDetail { .. } => update(model, Action::Detail(detail::Msg::Refresh)),
         Route::Audit => update(model, Action::Audit(audit::Msg::Refresh)),
         Route::Compliance => update(model, Action::Compliance(compliance::Msg::Refresh)),
-        Route::Policy(_) => update(model, Action::Policy(policy::Msg::Refresh)),
+        Route::Policy(target) => update(model, Action::Policy(policy::Msg::Open(target))),
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::app::{Action, Route};
+use crate::app::{Action, EditRequest, Route};
 use crate::theme::Theme;
 
 /// What every screen may read while updating or drawing.
@@ -48,6 +48,8 @@ pub enum Effect<C> {
     Back,
     /// Show a message in the status line.
     Notify(Notice),
+    /// Suspend the console and edit a text in the user's editor.
+    Edit(EditRequest),
 }
 
 /// A status-line message.

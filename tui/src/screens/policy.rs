@@ -18,6 +18,8 @@ pub struct State {}
 /// What can happen to it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
+    /// Open the editor on a policy.
+    Open(crate::app::PolicyTarget),
     /// Reload from the gateway.
     Refresh,
 }
@@ -33,7 +35,7 @@ impl State {
     /// Applies a message.
     pub fn update(&mut self, msg: Msg, _ctx: &Ctx) -> Vec<Effect<Cmd>> {
         match msg {
-            Msg::Refresh => vec![Effect::Run(Cmd::Load)],
+            Msg::Open(_) | Msg::Refresh => vec![Effect::Run(Cmd::Load)],
         }
     }
 
