@@ -1,8 +1,11 @@
 //! The model, the actions and the update function: the console's logic, with no I/O.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent};
+use keygate_core::access::Identity;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
 use time::OffsetDateTime;
 
+use crate::palette;
 use crate::screens::{Ctx, Effect, Notice, audit, compliance, detail, keys, policy};
 use crate::theme::Theme;
 
@@ -65,6 +68,8 @@ pub enum Action {
     Compliance(compliance::Msg),
     /// A policy-editor message.
     Policy(policy::Msg),
+    /// Who the console acts as (`whoami`), or why that is unknown.
+    Identity(Result<Identity, String>),
     /// Leave the console.
     Quit,
 }
@@ -85,6 +90,8 @@ pub enum Command {
     /// Suspend the console and edit a text in `$VISUAL`/`$EDITOR` (the runtime owns the
     /// terminal, so it runs this itself).
     Edit(EditRequest),
+    /// Ask who the console acts as; answers [`Action::Identity`].
+    Whoami,
 }
 
 /// A text to edit in the user's editor.
@@ -133,6 +140,12 @@ pub struct Model {
     pub notice: Option<Notice>,
     /// Set when the console should exit.
     pub quit: bool,
+    /// Who the console acts as, once `whoami` answered (`Err`: why not).
+    pub identity: Option<Result<Identity, String>>,
+    /// The terminal's size (the screens' areas are computed from it for the mouse).
+    pub size: Rect,
+    /// How far the help overlay is scrolled.
+    pub help_scroll: u16,
 }
 
 impl Model {
@@ -151,6 +164,9 @@ impl Model {
             overlay: None,
             notice: None,
             quit: false,
+            identity: None,
+            size: Rect::new(0, 0, 80, 24),
+            help_scroll: 0,
         }
     }
 
@@ -169,6 +185,13 @@ impl Model {
     }
 }
 
+/// The commands that start the console: who am I, and the keys screen.
+pub fn init(model: &mut Model) -> Vec<Command> {
+    let mut commands = vec![Command::Whoami];
+    commands.extend(update(model, Action::Open(Route::Keys)));
+    commands
+}
+
 /// Applies `action` to `model` and returns the commands to run.
 pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
     let ctx = model.ctx();
@@ -179,9 +202,23 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
         }
         Action::Tick(now) => {
             model.now = now;
+            // Live refresh of the screen on display (each screen decides when it is stale).
+            match model.route() {
+                Route::Keys => update(model, Action::Keys(keys::Msg::Tick)),
+                Route::KeyDetail { .. } => update(model, Action::Detail(detail::Msg::Tick)),
+                _ => Vec::new(),
+            }
+        }
+        Action::Resize(w, h) => {
+            model.size = Rect::new(0, 0, w, h);
+            let rows = keys::rows_in(crate::view::main_area(model.size));
+            update(model, Action::Keys(keys::Msg::Viewport(rows)))
+        }
+        Action::Mouse(ev) => on_mouse(model, ev),
+        Action::Identity(id) => {
+            model.identity = Some(id);
             Vec::new()
         }
-        Action::Resize(..) | Action::Mouse(_) => Vec::new(),
         Action::Open(route) => open(model, route),
         Action::Key(key) => on_key(model, key),
         Action::Keys(m) => {
@@ -189,8 +226,15 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             apply(model, e, Command::Keys)
         }
         Action::Detail(m) => {
+            // A change made from the detail shows in the table too.
+            let changed = matches!(m, detail::Msg::Done(_));
             let e = model.detail.update(m, &ctx);
-            apply(model, e, Command::Detail)
+            let mut commands = apply(model, e, Command::Detail);
+            if changed {
+                let e = model.keys.update(keys::Msg::Refresh, &ctx);
+                commands.extend(apply(model, e, Command::Keys));
+            }
+            commands
         }
         Action::Audit(m) => {
             let e = model.audit.update(m, &ctx);
@@ -224,12 +268,15 @@ fn apply<C>(model: &mut Model, effects: Vec<Effect<C>>, wrap: fn(C) -> Command) 
 
 fn open(model: &mut Model, route: Route) -> Vec<Command> {
     model.overlay = None;
-    if model.route() != &route {
-        model.stack.push(route.clone());
+    // A screen already on the stack is returned to, so going around in circles
+    // (keys → detail → audit → keys) does not grow the stack.
+    match model.stack.iter().position(|r| *r == route) {
+        Some(pos) => model.stack.truncate(pos + 1),
+        None => model.stack.push(route.clone()),
     }
     match route {
         Route::Keys => update(model, Action::Keys(keys::Msg::Refresh)),
-        Route::KeyDetail { .. } => update(model, Action::Detail(detail::Msg::Refresh)),
+        Route::KeyDetail { key } => update(model, Action::Detail(detail::Msg::Open(key))),
         Route::Audit => update(model, Action::Audit(audit::Msg::Refresh)),
         Route::Compliance => update(model, Action::Compliance(compliance::Msg::Refresh)),
         Route::Policy(target) => update(model, Action::Policy(policy::Msg::Open(target))),
@@ -247,11 +294,13 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         model.quit = true;
         return Vec::new();
     }
-    if model.overlay.is_some() {
-        if key.code == KeyCode::Esc {
-            model.overlay = None;
+    match model.overlay.take() {
+        Some(Overlay::Help) => {
+            on_help_key(model, key);
+            return Vec::new();
         }
-        return Vec::new();
+        Some(Overlay::Palette(text)) => return on_palette_key(model, text, key),
+        None => {}
     }
     let ctx = model.ctx();
     // The screen on display gets the key first (text fields take every key).
@@ -267,7 +316,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     }
     match key.code {
         KeyCode::Char('q') => model.quit = true,
-        KeyCode::Char('?') => model.overlay = Some(Overlay::Help),
+        KeyCode::Char('?') => {
+            model.help_scroll = 0;
+            model.overlay = Some(Overlay::Help);
+        }
         KeyCode::Char(':') => model.overlay = Some(Overlay::Palette(String::new())),
         KeyCode::Esc => back(model),
         _ => {}
@@ -275,7 +327,96 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     Vec::new()
 }
 
+fn on_help_key(model: &mut Model, key: KeyEvent) {
+    match key.code {
+        KeyCode::Char('j') | KeyCode::Down => {
+            model.help_scroll = model.help_scroll.saturating_add(1)
+        }
+        KeyCode::Char('k') | KeyCode::Up => model.help_scroll = model.help_scroll.saturating_sub(1),
+        KeyCode::Esc | KeyCode::Char('?' | 'q') => return,
+        _ => {}
+    }
+    model.overlay = Some(Overlay::Help);
+}
+
+fn on_palette_key(model: &mut Model, mut text: String, key: KeyEvent) -> Vec<Command> {
+    let providers: Vec<String> = model
+        .keys
+        .slots()
+        .iter()
+        .map(|s| s.provider.name.clone())
+        .collect();
+    match key.code {
+        KeyCode::Esc => return Vec::new(),
+        KeyCode::Enter => match palette::parse(&text, &providers) {
+            Ok(cmd) => return run_palette(model, cmd),
+            Err(e) => model.notice = Some(Notice::error(e)),
+        },
+        KeyCode::Tab => {
+            if let Some(done) = palette::complete(&text, &providers) {
+                text = done;
+            }
+        }
+        // Backspace on an empty line closes the palette, as in vim.
+        KeyCode::Backspace if text.pop().is_none() => return Vec::new(),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        _ => {}
+    }
+    model.overlay = Some(Overlay::Palette(text));
+    Vec::new()
+}
+
+fn run_palette(model: &mut Model, cmd: palette::Command) -> Vec<Command> {
+    model.notice = None;
+    match cmd {
+        palette::Command::Quit => {
+            model.quit = true;
+            Vec::new()
+        }
+        palette::Command::Help => {
+            model.help_scroll = 0;
+            model.overlay = Some(Overlay::Help);
+            Vec::new()
+        }
+        palette::Command::Open(route) => open(model, route),
+        palette::Command::Provider(name) => {
+            let mut commands = open(model, Route::Keys);
+            let ctx = model.ctx();
+            let e = model
+                .keys
+                .update(keys::Msg::SetFilter(format!("provider:{name}")), &ctx);
+            commands.extend(apply(model, e, Command::Keys));
+            commands
+        }
+    }
+}
+
+fn on_mouse(model: &mut Model, ev: MouseEvent) -> Vec<Command> {
+    if model.overlay.is_some() {
+        return Vec::new();
+    }
+    let ctx = model.ctx();
+    let area = crate::view::main_area(model.size);
+    let msg = match model.route() {
+        Route::Keys => model.keys.on_mouse(ev, area, &ctx).map(Action::Keys),
+        Route::KeyDetail { .. } => model.detail.on_mouse(ev, area, &ctx).map(Action::Detail),
+        // Screens without their own mouse handling scroll with the wheel as with arrows.
+        _ => {
+            let code = match ev.kind {
+                MouseEventKind::ScrollDown => KeyCode::Down,
+                MouseEventKind::ScrollUp => KeyCode::Up,
+                _ => return Vec::new(),
+            };
+            return on_key(model, KeyEvent::new(code, KeyModifiers::NONE));
+        }
+    };
+    msg.map(|a| update(model, a)).unwrap_or_default()
+}
+
 /// The notice screens show for a refused mutation under `--readonly`.
 pub fn readonly_notice() -> Notice {
     Notice::error("read-only console: changes are disabled (--readonly)")
 }
+
+#[cfg(test)]
+mod tests;

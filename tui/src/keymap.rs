@@ -16,7 +16,7 @@ pub struct Binding {
 pub const GLOBAL: &[Binding] = &[
     Binding {
         keys: ":",
-        does: "command palette (:keys, :audit, :compliance, :provider <name>)",
+        does: "command palette (:keys, :audit, :compliance, :policy, :provider <name>, :q)",
         mutates: false,
     },
     Binding {
@@ -40,3 +40,56 @@ pub const GLOBAL: &[Binding] = &[
         mutates: false,
     },
 ];
+
+/// The key presses a binding's `keys` text names (`"j, down"` is `j` and `↓`; `ctrl-r`,
+/// `enter`, `esc`, `pgdn`...), so tests can check that every listed binding does something.
+/// `None` for a name it does not know.
+pub fn parse(keys: &str) -> Option<Vec<ratatui::crossterm::event::KeyEvent>> {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    keys.split(", ")
+        .map(|k| {
+            let (mods, name) = match k.strip_prefix("ctrl-") {
+                Some(rest) => (KeyModifiers::CONTROL, rest),
+                None => (KeyModifiers::NONE, k),
+            };
+            let code = match name {
+                "enter" => KeyCode::Enter,
+                "esc" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "pgup" => KeyCode::PageUp,
+                "pgdn" => KeyCode::PageDown,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "space" => KeyCode::Char(' '),
+                "backspace" => KeyCode::Backspace,
+                one if one.chars().count() == 1 => KeyCode::Char(one.chars().next()?),
+                _ => return None,
+            };
+            Some(KeyEvent::new(code, mods))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+
+    #[test]
+    fn binding_texts_parse() {
+        let keys = parse("j, down").unwrap_or_default();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1].code, KeyCode::Down);
+        let ctrl = parse("ctrl-c").unwrap_or_default();
+        assert_eq!(ctrl[0].modifiers, KeyModifiers::CONTROL);
+        assert!(parse("hyper-x").is_none());
+        for b in GLOBAL {
+            assert!(parse(b.keys).is_some(), "{}", b.keys);
+        }
+    }
+}

@@ -15,7 +15,11 @@
 //!   `State::update`, `State::on_key`, `State::view` and an async `run` for its commands.
 
 pub mod app;
+pub mod fixtures;
+pub mod fmt;
+pub mod help;
 pub mod keymap;
+pub mod palette;
 pub mod runtime;
 pub mod screens;
 pub mod theme;

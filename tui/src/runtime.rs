@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::app::{Action, Command, EditRequest, Model, Route, update};
+use crate::app::{Action, Command, EditRequest, Model, init, update};
 use crate::screens::{self, Emit};
 use crate::theme::Theme;
 use crate::view::view;
@@ -29,11 +29,46 @@ pub struct ConsoleOptions {
 /// Terminal I/O errors.
 pub async fn run(gateway: Arc<dyn Gateway>, options: ConsoleOptions) -> std::io::Result<()> {
     // ratatui::init installs a panic hook that restores the terminal before the panic
-    // message is printed.
-    let mut terminal = ratatui::init();
+    // message is printed; ours runs first and turns mouse reporting off, which ratatui
+    // does not know it has to undo.
+    let mut terminal = enter();
+    chain_panic_hook(disable_mouse);
     let result = event_loop(&mut terminal, gateway, options).await;
-    ratatui::restore();
+    leave();
     result
+}
+
+/// Raw mode, the alternate screen and mouse reporting.
+fn enter() -> DefaultTerminal {
+    let terminal = ratatui::init();
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::EnableMouseCapture
+    );
+    terminal
+}
+
+/// Back to the terminal as it was.
+fn leave() {
+    disable_mouse();
+    ratatui::restore();
+}
+
+fn disable_mouse() {
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::DisableMouseCapture
+    );
+}
+
+/// Runs `first` on a panic, then the hook that was installed before (ratatui's, which
+/// restores the terminal and prints the panic).
+fn chain_panic_hook(first: impl Fn() + Send + Sync + 'static) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        first();
+        previous(info);
+    }));
 }
 
 async fn event_loop(
@@ -49,7 +84,10 @@ async fn event_loop(
     );
     let mut events = EventStream::new();
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
-    for cmd in update(&mut model, Action::Open(Route::Keys)) {
+    let size = terminal.size()?;
+    let mut commands = update(&mut model, Action::Resize(size.width, size.height));
+    commands.extend(init(&mut model));
+    for cmd in commands {
         spawn(cmd, &gateway, &tx);
     }
     loop {
@@ -93,7 +131,7 @@ fn edit_externally(terminal: &mut DefaultTerminal, req: &EditRequest) -> Result<
     let result = (|| {
         std::fs::write(&path, &req.text)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        ratatui::restore();
+        leave();
         // The editor command may carry arguments (`code --wait`).
         let mut parts = editor.split_whitespace();
         let program = parts.next().unwrap_or("vi");
@@ -101,7 +139,7 @@ fn edit_externally(terminal: &mut DefaultTerminal, req: &EditRequest) -> Result<
             .args(parts)
             .arg(&path)
             .status();
-        *terminal = ratatui::init();
+        *terminal = enter();
         let status = status.map_err(|e| format!("cannot run `{editor}`: {e}"))?;
         if !status.success() {
             return Err(format!("`{editor}` exited with {status}; nothing changed"));
@@ -129,8 +167,38 @@ fn spawn(cmd: Command, gateway: &Arc<dyn Gateway>, tx: &mpsc::UnboundedSender<Ac
             Command::Policy(c) => {
                 screens::policy::run(c, gw, Emit::new(tx, Action::Policy)).await;
             }
+            Command::Whoami => {
+                let id = gw.whoami().await.map_err(|e| e.to_string());
+                let _ = tx.send(Action::Identity(id));
+            }
             // Handled by the loop, which owns the terminal.
             Command::Edit(_) => {}
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn a_panic_runs_the_cleanup_before_the_previous_hook() {
+        let cleaned = Arc::new(AtomicBool::new(false));
+        let previous_ran_after = Arc::new(AtomicBool::new(false));
+        let (c, p) = (Arc::clone(&cleaned), Arc::clone(&previous_ran_after));
+        let c2 = Arc::clone(&cleaned);
+        // Stands in for ratatui's hook (restore, then print).
+        std::panic::set_hook(Box::new(move |_| {
+            p.store(c2.load(Ordering::SeqCst), Ordering::SeqCst)
+        }));
+        chain_panic_hook(move || c.store(true, Ordering::SeqCst));
+        let result = std::panic::catch_unwind(|| panic!("boom"));
+        let _ = std::panic::take_hook();
+        assert!(result.is_err());
+        assert!(cleaned.load(Ordering::SeqCst));
+        assert!(previous_ran_after.load(Ordering::SeqCst));
+    }
 }

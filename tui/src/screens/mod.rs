@@ -10,8 +10,19 @@
 //!     pub fn view(&self, frame: &mut Frame, area: Rect, ctx: &Ctx);        // pure drawing
 //! }
 //! pub async fn run(cmd: Cmd, gateway: Arc<dyn Gateway>, emit: Emit<Msg>); // executes I/O
+//! pub const BINDINGS: &[Binding];        // what help lists; on_key must agree with it
 //! ```
+//!
+//! Optionally, a screen that wants the mouse adds
+//! `pub fn on_mouse(&self, ev: MouseEvent, area: Rect, ctx: &Ctx) -> Option<Msg>`, where
+//! `area` is where its `view` draws (the app computes it from the terminal size), and is
+//! listed in `app::on_mouse`. For a screen without one the app turns the wheel into
+//! `up`/`down` key presses for its `on_key`, so every list scrolls with the wheel.
+//!
+//! The key actions (create, rotate, schedule, enable/disable, deletion) live in [`actions`],
+//! shared by the keys table and the key detail.
 
+pub mod actions;
 pub mod audit;
 pub mod compliance;
 pub mod detail;
@@ -24,7 +35,31 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Action, EditRequest, Route};
+use crate::keymap::Binding;
 use crate::theme::Theme;
+
+/// The bindings of the screen showing `route` (help lists these).
+pub fn bindings(route: &Route) -> &'static [Binding] {
+    match route {
+        Route::Keys => keys::BINDINGS,
+        Route::KeyDetail { .. } => detail::BINDINGS,
+        Route::Audit => &[],
+        Route::Compliance => &[],
+        Route::Policy(_) => &[],
+    }
+}
+
+/// The name of the screen showing `route`, as the header shows it.
+pub fn name(route: &Route) -> &'static str {
+    match route {
+        Route::Keys => "Keys",
+        Route::KeyDetail { .. } => "Key detail",
+        Route::Audit => "Audit",
+        Route::Compliance => "Compliance",
+        Route::Policy(crate::app::PolicyTarget::Gateway) => "Gateway policy",
+        Route::Policy(crate::app::PolicyTarget::Key(_)) => "Key policy",
+    }
+}
 
 /// What every screen may read while updating or drawing.
 #[derive(Debug, Clone, Copy)]
