@@ -217,7 +217,7 @@ impl Doc {
                     principals: non_empty(principal),
                     roles: non_empty(role),
                 });
-                next.validate().map_err(|e| e.to_string())?;
+                next.validate().map_err(|e| detail(&e))?;
                 *p = next;
                 Ok(())
             }
@@ -425,10 +425,10 @@ fn parse_gateway(text: &str, fmt: TextFormat) -> Result<AccessPolicy, Invalid> {
         TextFormat::Json => {
             // Parse once as plain JSON first: serde_json reports a structured position.
             serde_json::from_str::<Value>(text).map_err(json_invalid)?;
-            AccessPolicy::from_json(text).map_err(|e| Invalid::new(e.to_string()))
+            AccessPolicy::from_json(text).map_err(|e| Invalid::new(detail(&e)))
         }
         TextFormat::Toml => AccessPolicy::from_toml(text).map_err(|e| {
-            let message = e.to_string();
+            let message = detail(&e);
             let at = toml_position(&message);
             Invalid { message, at }
         }),
@@ -443,6 +443,15 @@ fn toml_position(message: &str) -> Option<(usize, usize)> {
     let (line, rest) = rest.split_once(", column ")?;
     let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
     Some((line.trim().parse().ok()?, column.parse().ok()?))
+}
+
+/// An error's message without the `invalid argument:` prefix: on this screen every problem
+/// is one with the document, so the prefix only takes room.
+fn detail(e: &keygate_core::Error) -> String {
+    match e {
+        keygate_core::Error::InvalidArgument(m) => m.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn json_invalid(e: serde_json::Error) -> Invalid {
