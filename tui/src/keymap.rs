@@ -16,7 +16,7 @@ pub struct Binding {
 pub const GLOBAL: &[Binding] = &[
     Binding {
         keys: ":",
-        does: "command palette (:keys, :audit, :compliance, :policy, :provider <name>, :q)",
+        does: "command palette (commands below)",
         mutates: false,
     },
     Binding {

@@ -103,6 +103,22 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run the gateway: the REST API on the configured listen address.
     Serve,
+    /// Open the terminal console (also what `keygate` with no arguments does on a terminal).
+    Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Hide and refuse every change (for reviewers): browse keys, audit and compliance only.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+impl Cli {
+    /// True for `keygate console`: its terminal belongs to the console, so logs stay off it.
+    pub fn is_console(&self) -> bool {
+        matches!(self.command, Command::Console(_))
+    }
 }
 
 /// `--output` formats.

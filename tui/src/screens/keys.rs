@@ -62,7 +62,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: "/",
-        does: "filter: text, provider: state: label:k=v spec: usage: (enter keep, esc clear)",
+        does: "filter: text provider: state: label:k=v spec: usage:",
         mutates: false,
     },
     Binding {

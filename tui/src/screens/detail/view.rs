@@ -165,10 +165,10 @@ fn versions(state: &State, t: &Theme) -> Vec<Line<'static>> {
     } else if let Some(vs) = state.versions.ready() {
         // Newest first: the primary and recent rotations are what matter.
         for v in vs.iter().rev() {
-            let id: String = v.id.chars().take(24).collect();
+            let id: String = v.id.chars().take(12).collect();
             out.push(Line::from(vec![
                 Span::raw(format!(
-                    "  {id:<24} {:<12} {}",
+                    "  {id:<12} {:<8} {}",
                     v.state.as_str(),
                     fmt::when(v.created)
                 )),
@@ -220,7 +220,22 @@ fn public_key(state: &State, t: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![heading("Public key", t)];
     match &state.public_key {
         Part::Ready(None) => out.push(Line::from(Span::styled("  none: symmetric key", t.dim()))),
-        Part::Ready(Some(pem)) => out.extend(pem.lines().map(|l| Line::from(l.to_owned()))),
+        // Base64 lines re-cut at 48 characters (still valid PEM) fit half of an 80-column
+        // terminal, so the key can be read and copied whole.
+        Part::Ready(Some(pem)) => {
+            for line in pem.lines() {
+                if line.starts_with("-----") {
+                    out.push(Line::from(line.to_owned()));
+                    continue;
+                }
+                let chars: Vec<char> = line.chars().collect();
+                out.extend(
+                    chars
+                        .chunks(48)
+                        .map(|c| Line::from(c.iter().collect::<String>())),
+                );
+            }
+        }
         other => out.extend(pending(other, t).unwrap_or_default()),
     }
     out.push(Line::from(""));
@@ -246,14 +261,15 @@ fn audit(state: &State, ctx: &Ctx) -> Vec<Line<'static>> {
     }
     for e in recent.events.iter().rev() {
         let outcome = match e.outcome {
-            keygate_core::audit::AuditOutcome::Success => Span::styled("ok", t.ok()),
-            other => Span::styled(other.as_str(), t.error()),
+            keygate_core::audit::AuditOutcome::Success => Span::styled("ok      ", t.ok()),
+            other => Span::styled(format!("{:<8}", other.as_str()), t.error()),
         };
+        // Source before principal: principals can be long, and the line must not wrap.
         out.push(Line::from(vec![
             Span::styled(format!("  {} ", fmt::when(e.time)), t.dim()),
-            Span::raw(format!("{:<18} ", e.action)),
+            Span::raw(format!("{:<15} ", e.action)),
             outcome,
-            Span::styled(format!("  {} via {}", e.principal, e.source), t.dim()),
+            Span::styled(format!("{:<8} {}", e.source, e.principal), t.dim()),
         ]));
     }
     if recent.partial {

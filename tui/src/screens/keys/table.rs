@@ -118,14 +118,24 @@ impl Column {
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
-    fn width(self) -> Constraint {
+    /// The header text on a narrow terminal.
+    fn short_title(self) -> &'static str {
+        match self {
+            Self::NextRotation => "NEXT",
+            other => other.title(),
+        }
+    }
+
+    fn width(self, narrow: bool) -> Constraint {
         match self {
             Self::Provider => Constraint::Length(10),
             Self::Name => Constraint::Fill(1),
             Self::Spec => Constraint::Length(11),
             Self::Usage => Constraint::Length(7),
+            Self::State if narrow => Constraint::Length(9),
             Self::State => Constraint::Length(19),
             Self::Rotation => Constraint::Length(8),
+            Self::NextRotation if narrow => Constraint::Length(10),
             Self::NextRotation => Constraint::Length(13),
             Self::Created => Constraint::Length(10),
         }
@@ -134,14 +144,9 @@ impl Column {
 
 /// The columns that fit in `width`: the least useful go first on narrow terminals.
 pub fn columns_for(width: u16) -> &'static [Column] {
-    const NARROW: [Column; 6] = [
-        Column::Provider,
-        Column::Name,
-        Column::Spec,
-        Column::State,
-        Column::Rotation,
-        Column::NextRotation,
-    ];
+    if is_narrow(width) {
+        return &NARROW;
+    }
     const MEDIUM: [Column; 7] = [
         Column::Provider,
         Column::Name,
@@ -152,10 +157,22 @@ pub fn columns_for(width: u16) -> &'static [Column] {
         Column::NextRotation,
     ];
     match width {
-        0..100 => &NARROW,
-        100..115 => &MEDIUM,
+        0..115 => &MEDIUM,
         _ => &Column::ALL,
     }
+}
+
+const NARROW: [Column; 6] = [
+    Column::Provider,
+    Column::Name,
+    Column::Spec,
+    Column::State,
+    Column::Rotation,
+    Column::NextRotation,
+];
+
+fn is_narrow(width: u16) -> bool {
+    width < 100
 }
 
 fn state_rank(s: &KeyState) -> u8 {
@@ -203,7 +220,7 @@ fn cmp_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
     }
 }
 
-fn cell(row: &Row, col: Column, ctx: &Ctx) -> Cell<'static> {
+fn cell(row: &Row, col: Column, narrow: bool, ctx: &Ctx) -> Cell<'static> {
     let k = &row.meta;
     let t = &ctx.theme;
     match col {
@@ -214,6 +231,9 @@ fn cell(row: &Row, col: Column, ctx: &Ctx) -> Cell<'static> {
         Column::State => match k.state {
             KeyState::Enabled => Cell::from(Span::styled("enabled", t.ok())),
             KeyState::Disabled => Cell::from(Span::styled("disabled", t.warn())),
+            KeyState::PendingDeletion { .. } if narrow => {
+                Cell::from(Span::styled("deleting", t.error()))
+            }
             KeyState::PendingDeletion { deletion_date } => Cell::from(Span::styled(
                 format!("deleting {}", fmt::date(deletion_date)),
                 t.error(),
@@ -254,14 +274,17 @@ pub struct View<'a> {
 pub fn draw(v: &View, frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = &ctx.theme;
     let cols = columns_for(area.width);
-    let header = TableRow::new(cols.iter().map(|c| {
+    let narrow = is_narrow(area.width);
+    // The first column marks the selected row, so it shows without colour too.
+    let header = TableRow::new(std::iter::once(Cell::from(" ")).chain(cols.iter().map(|c| {
         let arrow = match v.sort {
             (s, false) if s == *c => " ▲",
             (s, true) if s == *c => " ▼",
             _ => "",
         };
-        Cell::from(format!("{}{arrow}", c.title()))
-    }))
+        let title = if narrow { c.short_title() } else { c.title() };
+        Cell::from(format!("{title}{arrow}"))
+    })))
     .style(t.title());
     let height = usize::from(area.height.saturating_sub(3));
     let rows = v
@@ -272,14 +295,17 @@ pub fn draw(v: &View, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         .take(height)
         .filter_map(|(pos, &i)| {
             let row = v.rows.get(i as usize)?;
-            let style = if pos == v.selected {
-                t.selected()
+            let (style, marker) = if pos == v.selected {
+                (t.selected(), "›")
             } else {
-                Style::new()
+                (Style::new(), " ")
             };
-            Some(TableRow::new(cols.iter().map(|c| cell(row, *c, ctx))).style(style))
+            let cells = std::iter::once(Cell::from(marker))
+                .chain(cols.iter().map(|c| cell(row, *c, narrow, ctx)));
+            Some(TableRow::new(cells).style(style))
         });
-    let table = Table::new(rows, cols.iter().map(|c| c.width()))
+    let widths = std::iter::once(Constraint::Length(1)).chain(cols.iter().map(|c| c.width(narrow)));
+    let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
         .block(Block::bordered().title(v.title.clone()));
