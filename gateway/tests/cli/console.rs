@@ -1,7 +1,7 @@
 //! The console end to end: the real binary in a detached tmux session (120×40), driven with
 //! `send-keys` and read with `capture-pane`: filter, open a key's detail, rotate it (confirmed),
 //! see the rotation's audit event, open the audit screen. Skipped (with a message) where tmux
-//! is not installed; scripts/test.sh installs it.
+//! is not installed, unless KEYGATE_TEST_TMUX is set: scripts/test.sh installs tmux and sets it.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -65,6 +65,11 @@ impl Drop for Tmux {
 #[test]
 fn filter_open_rotate_and_see_the_audit_event() {
     if Command::new("tmux").arg("-V").output().is_err() {
+        // scripts/test.sh sets KEYGATE_TEST_TMUX=1 (and installs tmux): there it must run.
+        assert!(
+            std::env::var_os("KEYGATE_TEST_TMUX").is_none(),
+            "KEYGATE_TEST_TMUX is set but tmux is not installed"
+        );
         eprintln!("tmux is not installed: skipping the console end-to-end test");
         return;
     }
