@@ -241,3 +241,16 @@ fn ctrl_c_quits_even_while_typing() {
     );
     assert!(m.quit);
 }
+
+#[test]
+fn help_on_the_policy_editor_lists_its_bindings() {
+    let m = model(false);
+    let text: Vec<String> = crate::help::lines(&Route::Policy(PolicyTarget::Gateway), &m.ctx())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let text = text.join("\n");
+    for b in policy::BINDINGS {
+        assert!(text.contains(b.does), "{}", b.does);
+    }
+}

@@ -43,9 +43,9 @@ pub fn bindings(route: &Route) -> &'static [Binding] {
     match route {
         Route::Keys => keys::BINDINGS,
         Route::KeyDetail { .. } => detail::BINDINGS,
-        Route::Audit => &[],
-        Route::Compliance => &[],
-        Route::Policy(_) => &[],
+        Route::Policy(_) => policy::BINDINGS,
+        // The audit and compliance screens list their bindings once they export them.
+        Route::Audit | Route::Compliance => &[],
     }
 }
 
