@@ -7,26 +7,26 @@
 //! keystroke in one pass). Only the rows that fit are drawn.
 
 mod filter;
+mod load;
 mod table;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use keygate_core::api::Gateway;
 use keygate_core::{KeyMetadata, KeyRef};
-use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::layout::Rect;
 use time::{Duration, OffsetDateTime};
 
 pub use self::filter::Filter;
+pub use self::load::run;
 pub use self::table::{Column, Row};
+pub use self::view::rows_in;
+use self::view::{layout, offset_for};
 use super::actions::{self, Dialog, Mutation, Provider, Request, Step};
-use super::{Ctx, Effect, Emit, Notice};
+use super::{Ctx, Effect, Notice};
 use crate::app::{Route, readonly_notice};
 use crate::keymap::Binding;
 
@@ -426,88 +426,6 @@ impl State {
         }
     }
 
-    fn reload(&mut self, ctx: &Ctx) -> Vec<Effect<Cmd>> {
-        self.generation += 1;
-        self.loading_providers = true;
-        self.loaded_at = Some(ctx.now);
-        for s in &mut self.slots {
-            s.reloading = true;
-        }
-        let generation = self.generation;
-        vec![
-            Effect::Run(Cmd::Providers { generation }),
-            Effect::Run(Cmd::Aliases { generation }),
-        ]
-    }
-
-    fn providers_loaded(&mut self, result: Result<Vec<Provider>, String>) -> Vec<Effect<Cmd>> {
-        self.loading_providers = false;
-        let providers = match result {
-            Ok(p) => p,
-            Err(e) => {
-                self.providers_error = Some(e);
-                for s in &mut self.slots {
-                    s.reloading = false;
-                }
-                return Vec::new();
-            }
-        };
-        self.providers_error = None;
-        let old = std::mem::take(&mut self.slots);
-        self.slots = providers
-            .into_iter()
-            .map(|provider| {
-                let load = old
-                    .iter()
-                    .find(|s| s.provider.name == provider.name)
-                    .map_or(Load::Loading, |s| s.load.clone());
-                Slot {
-                    provider,
-                    load,
-                    reloading: true,
-                }
-            })
-            .collect();
-        // Keys of providers that are gone go too.
-        let before = self.rows.len();
-        let slots = &self.slots;
-        self.rows
-            .retain(|r| slots.iter().any(|s| s.provider.name == r.meta.provider));
-        if self.rows.len() != before {
-            self.resort();
-        }
-        let generation = self.generation;
-        self.slots
-            .iter()
-            .map(|s| {
-                Effect::Run(Cmd::Keys {
-                    generation,
-                    provider: s.provider.name.clone(),
-                })
-            })
-            .collect()
-    }
-
-    fn keys_loaded(&mut self, provider: &str, result: Result<Vec<KeyMetadata>, String>) {
-        let Some(slot) = self.slots.iter_mut().find(|s| s.provider.name == provider) else {
-            return;
-        };
-        slot.reloading = false;
-        self.rows.retain(|r| r.meta.provider != provider);
-        match result {
-            Ok(keys) => {
-                slot.load = Load::Loaded(keys.len());
-                let aliases = &self.aliases;
-                self.rows.extend(keys.into_iter().map(|k| {
-                    let a = aliases.get(&k.key_ref()).cloned().unwrap_or_default();
-                    Row::new(k, a)
-                }));
-            }
-            Err(e) => slot.load = Load::Failed(e),
-        }
-        self.resort();
-    }
-
     fn apply_filter(&mut self) {
         match filter::parse(&self.filter_text) {
             Ok(f) => {
@@ -632,183 +550,6 @@ impl State {
                 Some(Msg::Click(offset + usize::from(ev.row - first)))
             }
             _ => None,
-        }
-    }
-
-    /// Draws the screen.
-    pub fn view(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
-        let t = &ctx.theme;
-        let [status, filter_line, table_area] = layout(area);
-        frame.render_widget(Paragraph::new(self.status_line(ctx)), status);
-        let filter = if self.editing || !self.filter_text.is_empty() {
-            let cursor = if self.editing { "_" } else { "" };
-            let mut spans = vec![
-                Span::styled("/", t.title()),
-                Span::raw(format!("{}{cursor}", self.filter_text)),
-            ];
-            if let Some(e) = &self.filter_error {
-                spans.push(Span::styled(format!("  {e}"), t.error()));
-            }
-            Line::from(spans)
-        } else {
-            Line::from(Span::styled(
-                "/ filter  s sort  enter detail  ? help",
-                t.dim(),
-            ))
-        };
-        frame.render_widget(Paragraph::new(filter), filter_line);
-        let (col, rev) = (self.sort, self.reverse);
-        let title = Line::from(vec![Span::styled(
-            format!(
-                " Keys {}/{} · sorted by {}{} ",
-                self.visible.len(),
-                self.rows.len(),
-                col.title().to_lowercase(),
-                if rev { " (reversed)" } else { "" },
-            ),
-            t.title(),
-        )]);
-        let page = rows_in(area);
-        table::draw(
-            &table::View {
-                rows: &self.rows,
-                visible: &self.visible,
-                offset: offset_for(self.offset, self.selected, page),
-                selected: self.selected,
-                sort: (col, rev),
-                title,
-            },
-            frame,
-            table_area,
-            ctx,
-        );
-        if self.visible.is_empty() {
-            let text = if self.rows.is_empty() && self.loading() {
-                "loading…"
-            } else if self.rows.is_empty() {
-                "no keys — press c to create one"
-            } else {
-                "no key matches the filter"
-            };
-            let inner = Rect {
-                x: table_area.x + 2,
-                y: table_area.y + 2,
-                width: table_area.width.saturating_sub(4),
-                height: 1.min(table_area.height.saturating_sub(3)),
-            };
-            let text = if ctx.readonly && self.rows.is_empty() && !self.loading() {
-                "no keys"
-            } else {
-                text
-            };
-            frame.render_widget(Paragraph::new(Span::styled(text, t.dim())), inner);
-        }
-        if let Some(d) = &self.dialog {
-            actions::draw(d, frame, area, ctx);
-        }
-    }
-
-    fn loading(&self) -> bool {
-        self.loading_providers || self.slots.iter().any(|s| s.load == Load::Loading)
-    }
-
-    fn status_line(&self, ctx: &Ctx) -> Line<'static> {
-        let t = &ctx.theme;
-        let mut spans = Vec::new();
-        if let Some(e) = &self.providers_error {
-            spans.push(Span::styled(format!("providers: {e}"), t.error()));
-            return Line::from(spans);
-        }
-        if self.slots.is_empty() {
-            spans.push(Span::styled("providers: loading…", t.dim()));
-        }
-        for (i, s) in self.slots.iter().enumerate() {
-            if i > 0 {
-                spans.push(Span::styled(" · ", t.dim()));
-            }
-            spans.push(Span::styled(s.provider.name.clone(), t.title()));
-            spans.push(match &s.load {
-                Load::Loading => Span::styled(" loading…", t.dim()),
-                Load::Loaded(n) => Span::styled(
-                    format!(" {n} key{}", if *n == 1 { "" } else { "s" }),
-                    t.ok(),
-                ),
-                Load::Failed(e) => Span::styled(format!(" ✗ {e}"), t.error()),
-            });
-            if s.reloading && s.load != Load::Loading {
-                spans.push(Span::styled(" ↻", t.dim()));
-            }
-        }
-        Line::from(spans)
-    }
-}
-
-/// The screen's parts: provider status line, filter line, table.
-fn layout(area: Rect) -> [Rect; 3] {
-    Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(3),
-    ])
-    .areas(area)
-}
-
-/// How many table rows fit when the screen is drawn in `area`.
-pub fn rows_in(area: Rect) -> usize {
-    let [_, _, table] = layout(area);
-    usize::from(table.height.saturating_sub(3)).max(1)
-}
-
-/// The first row to show so that `selected` is on screen, moving `offset` as little as
-/// possible.
-fn offset_for(offset: usize, selected: usize, page: usize) -> usize {
-    if selected < offset {
-        selected
-    } else if selected >= offset + page {
-        selected + 1 - page
-    } else {
-        offset
-    }
-}
-
-/// Runs a command against the gateway.
-pub async fn run(cmd: Cmd, gateway: Arc<dyn Gateway>, emit: Emit<Msg>) {
-    match cmd {
-        Cmd::Providers { generation } => {
-            let result = gateway
-                .providers()
-                .await
-                .map(|ps| ps.into_iter().map(Provider::from).collect())
-                .map_err(|e| e.to_string());
-            emit.send(Msg::Providers { generation, result });
-        }
-        Cmd::Keys {
-            generation,
-            provider,
-        } => {
-            let result = match gateway.list_keys(Some(&provider)).await {
-                Ok(l) if l.errors.is_empty() => Ok(l.keys),
-                Ok(l) => Err(l
-                    .errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.kind, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")),
-                Err(e) => Err(e.to_string()),
-            };
-            emit.send(Msg::ProviderKeys {
-                generation,
-                provider,
-                result,
-            });
-        }
-        Cmd::Aliases { generation } => {
-            let result = gateway.list_aliases().await.map_err(|e| e.to_string());
-            emit.send(Msg::Aliases { generation, result });
-        }
-        Cmd::Mutate(m) => {
-            let result = actions::perform(m, gateway.as_ref()).await;
-            emit.send(Msg::Done(result));
         }
     }
 }

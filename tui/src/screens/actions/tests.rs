@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
-use keygate_core::{KeySpec, KeyState, RotationSchedule};
+use keygate_core::{KeyMetadata, KeySpec, KeyState, RotationSchedule};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::Duration;
 
