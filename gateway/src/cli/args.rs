@@ -101,6 +101,9 @@ pub enum Command {
     /// Read, export and verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Compliance findings across providers (Markdown, CSV or JSON).
+    #[command(subcommand)]
+    Compliance(super::compliance::ComplianceCommand),
     /// Run the gateway: the REST API on the configured listen address.
     Serve,
     /// Open the terminal console (also what `keygate` with no arguments does on a terminal).

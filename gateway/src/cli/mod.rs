@@ -10,6 +10,7 @@ mod admin;
 mod admin_args;
 mod args;
 mod audit;
+mod compliance;
 mod crypto;
 mod envelope;
 mod io;
@@ -191,6 +192,7 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Token(cmd) => admin::token(api, cmd, &mut stdout).await,
         Command::Policy(cmd) => admin::policy(api, cmd, &mut stdout).await,
         Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
+        Command::Compliance(cmd) => compliance::run(api, cmd, &mut stdout).await,
         // Handled before a gateway is opened.
         Command::Serve => Err(usage("serve cannot run here")),
         // Handled by `run`, which owns the gateway handle the console keeps.
