@@ -3,7 +3,9 @@
 #
 # Starts LocalStack (scripts/localstack.sh: installed on first use into .localstack/) so the
 # AWS provider's conformance tests run against it, exports KEYGATE_TEST_AWS_ENDPOINT for them,
-# runs `cargo test --workspace --locked "$@"`, and stops LocalStack on exit if it started it.
+# installs tmux if missing (the console's end-to-end test; KEYGATE_TEST_TMUX=1 makes it
+# required), runs `cargo test --workspace --locked "$@"`, and stops LocalStack on exit if it
+# started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +26,16 @@ localstack_env="$(scripts/localstack.sh start)"
 eval "$localstack_env"
 # LocalStack takes any credentials; these keep the tests off real AWS credentials.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+
+# The console's end-to-end test drives the real binary in tmux: install it where it is missing
+# (Debian/Ubuntu), and make the test fail rather than skip without it.
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "test.sh: installing tmux for the console end-to-end test" >&2
+    sudo_cmd=""
+    if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+    { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq tmux; } \
+        || echo "test.sh: could not install tmux; the console end-to-end test will fail" >&2
+fi
+export KEYGATE_TEST_TMUX=1
 
 cargo test --workspace --locked "$@"

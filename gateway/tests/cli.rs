@@ -6,6 +6,8 @@
 mod admin;
 #[path = "cli/aws.rs"]
 mod aws;
+#[path = "cli/console.rs"]
+mod console;
 #[path = "cli/envelope.rs"]
 mod envelope;
 #[path = "cli/remote.rs"]

@@ -1,6 +1,28 @@
-//! keygate console: the ratatui terminal console over keys, rotations, policies, audit and
-//! compliance, driven through a backend trait from `keygate-core`.
+//! keygate console: a ratatui terminal console over keys, rotations, policies, audit and
+//! compliance.
 //!
-//! The console is not built yet; this crate holds its place in the workspace so that the
-//! dependency direction (tui depends on core only) is fixed from the start. Nothing here is
-//! reachable by users.
+//! The console is a library driven through [`keygate_core::api::Gateway`]: the binary hands
+//! it either an in-process session of the gateway's service layer (the embedded default) or
+//! an HTTP client of a remote gateway, so every action the console takes is authorized and
+//! audited like any other call. This crate depends on `keygate-core` only.
+//!
+//! It follows The Elm Architecture:
+//! - [`app::Model`] is plain state; [`app::update`] turns an [`app::Action`] into state
+//!   changes and [`app::Command`]s, with no I/O; [`view::view`] draws the model.
+//! - [`runtime`] runs the terminal loop and executes each command against the gateway on a
+//!   task, which answers with an `Action` (`Loaded`-style messages).
+//! - Each screen lives in [`screens`] with the same shape: `State`, `Msg`, `Cmd`,
+//!   `State::update`, `State::on_key`, `State::view` and an async `run` for its commands.
+
+pub mod app;
+pub mod fixtures;
+pub mod fmt;
+pub mod help;
+pub mod keymap;
+pub mod palette;
+pub mod runtime;
+pub mod screens;
+pub mod theme;
+pub mod view;
+
+pub use runtime::{ConsoleOptions, run};

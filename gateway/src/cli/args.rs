@@ -101,8 +101,27 @@ pub enum Command {
     /// Read, export and verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Compliance findings across providers (Markdown, CSV or JSON).
+    #[command(subcommand)]
+    Compliance(super::compliance::ComplianceCommand),
     /// Run the gateway: the REST API on the configured listen address.
     Serve,
+    /// Open the terminal console (also what `keygate` with no arguments does on a terminal).
+    Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Hide and refuse every change (for reviewers): browse keys, audit and compliance only.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+impl Cli {
+    /// True for `keygate console`: its terminal belongs to the console, so logs stay off it.
+    pub fn is_console(&self) -> bool {
+        matches!(self.command, Command::Console(_))
+    }
 }
 
 /// `--output` formats.

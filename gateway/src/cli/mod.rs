@@ -10,6 +10,7 @@ mod admin;
 mod admin_args;
 mod args;
 mod audit;
+mod compliance;
 mod crypto;
 mod envelope;
 mod io;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 pub use args::Cli;
-use args::{AliasCommand, Command, OutputFormat};
+use args::{AliasCommand, Command, ConsoleArgs, OutputFormat};
 use keygate_core::api::Gateway;
 use keygate_core::{ErrorKind, KeyMetadata, KeyRef};
 use keygate_gateway::Home;
@@ -107,6 +108,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         }
         return serve::run(home, config).await;
     }
+    let console = matches!(command, Command::Console(_));
     let api: Arc<dyn Gateway> = match gateway {
         Some(url) => Arc::new(remote(&url, token, ca_cert)?),
         None if token.is_some() => {
@@ -115,9 +117,23 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
                  it only works against a running gateway",
             ));
         }
-        None => embedded(home, config).await?,
+        None => embedded(home, config, console).await?,
     };
+    if let Command::Console(args) = command {
+        return run_console(api, args).await;
+    }
     dispatch(api.as_ref(), command).await
+}
+
+/// The terminal console over `api`, until the user quits.
+async fn run_console(api: Arc<dyn Gateway>, args: ConsoleArgs) -> Result<Outcome> {
+    let options = keygate_tui::ConsoleOptions {
+        readonly: args.readonly,
+    };
+    keygate_tui::run(api, options)
+        .await
+        .context("running the console")?;
+    Ok(Outcome::Success)
 }
 
 /// A running gateway at `url`.
@@ -134,15 +150,23 @@ fn remote(
     Ok(HttpGateway::new(url, &token, ca_cert.as_deref())?)
 }
 
-/// The embedded gateway: the service built from the configuration, as the local admin. The
-/// CLI is often the only process that ever opens a home, so it runs the maintenance pass
-/// (due rotations, expired deletions) that `keygate serve` would otherwise run on a timer.
-async fn embedded(home: Option<PathBuf>, config: Option<PathBuf>) -> Result<Arc<dyn Gateway>> {
+/// The embedded gateway: the service built from the configuration, as the local admin (its
+/// audit rows say `console` for the console, `cli` otherwise). The CLI is often the only
+/// process that ever opens a home, so it runs the maintenance pass (due rotations, expired
+/// deletions) that `keygate serve` would otherwise run on a timer.
+async fn embedded(
+    home: Option<PathBuf>,
+    config: Option<PathBuf>,
+    console: bool,
+) -> Result<Arc<dyn Gateway>> {
     let (home, config) = load_config(home, config)?;
     let service = Service::open(&config, &home)
         .await
         .with_context(|| format!("opening keygate in {}", home.dir().display()))?;
     service.run_maintenance(OffsetDateTime::now_utc()).await;
+    if console {
+        return Ok(Arc::new(service.local_console()));
+    }
     Ok(Arc::new(service.local_admin()))
 }
 
@@ -168,8 +192,11 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Token(cmd) => admin::token(api, cmd, &mut stdout).await,
         Command::Policy(cmd) => admin::policy(api, cmd, &mut stdout).await,
         Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
+        Command::Compliance(cmd) => compliance::run(api, cmd, &mut stdout).await,
         // Handled before a gateway is opened.
         Command::Serve => Err(usage("serve cannot run here")),
+        // Handled by `run`, which owns the gateway handle the console keeps.
+        Command::Console(_) => Err(usage("console cannot run here")),
     }
 }
 

@@ -134,6 +134,16 @@ impl Service {
 
     /// The embedded CLI's session: the operating-system user as `local:<user>`, role `admin`.
     pub fn local_admin(self: &Arc<Self>) -> Session {
+        self.local_session(Source::Cli)
+    }
+
+    /// The embedded console's session: the same local admin as the CLI, audited with source
+    /// `console`.
+    pub fn local_console(self: &Arc<Self>) -> Session {
+        self.local_session(Source::Console)
+    }
+
+    fn local_session(self: &Arc<Self>, source: Source) -> Session {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("USERNAME"))
             .unwrap_or_else(|_| os_user_id());
@@ -142,7 +152,7 @@ impl Service {
                 principal: format!("local:{user}"),
                 role: "admin".to_owned(),
             },
-            Source::Cli,
+            source,
         )
     }
 

@@ -1,0 +1,231 @@
+//! Fixed sample data for the console's tests, snapshots and benchmark: providers with
+//! realistic capabilities, keys in every state, and a fixed `now`, so what is drawn never
+//! depends on the clock or the machine.
+
+use keygate_core::api::{KeyListing, ProviderFailure};
+use keygate_core::{
+    Capabilities, DataKeySpec, DayRange, KeyMetadata, KeySpec, KeyState, Labels, ProviderKind,
+    RotationSchedule, VerifyMode,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::screens::actions::Provider;
+use crate::screens::{Ctx, Effect, keys};
+
+/// The fixed "now" of every fixture.
+pub const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+/// Capabilities like the local provider's (every spec; rotation 1–3650 days; deletion
+/// 1–30 days).
+pub fn local_capabilities() -> Capabilities {
+    Capabilities {
+        key_specs: KeySpec::ALL.to_vec(),
+        rsa_encryption: true,
+        deletion_window: DayRange::new(1, 30),
+        rotation_period: Some(DayRange::new(1, 3650)),
+        rotatable_specs: KeySpec::ALL.to_vec(),
+        scheduled_rotation_specs: KeySpec::ALL.to_vec(),
+        list_versions: true,
+        asymmetric_context: true,
+        max_plaintext_bytes: 65_536,
+        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
+        self_describing_ciphertext: true,
+        verify: VerifyMode::Remote,
+        key_policy: true,
+        native_policy_format: Some("keygate".to_owned()),
+        labels: true,
+        max_page_size: 1000,
+        policy_sample: Vec::new(),
+        digest_signing: true,
+    }
+}
+
+/// Capabilities like AWS KMS's (rotation 90–2560 days for AES keys; deletion 7–30 days).
+pub fn aws_capabilities() -> Capabilities {
+    Capabilities {
+        deletion_window: DayRange::new(7, 30),
+        rotation_period: Some(DayRange::new(90, 2560)),
+        rotatable_specs: vec![KeySpec::Aes256],
+        scheduled_rotation_specs: vec![KeySpec::Aes256],
+        asymmetric_context: false,
+        native_policy_format: Some("aws-key-policy".to_owned()),
+        ..local_capabilities()
+    }
+}
+
+/// Two providers: `local` and `aws`.
+pub fn providers() -> Vec<Provider> {
+    vec![
+        Provider {
+            name: "local".to_owned(),
+            kind: ProviderKind::Local,
+            capabilities: local_capabilities(),
+        },
+        Provider {
+            name: "aws".to_owned(),
+            kind: ProviderKind::Aws,
+            capabilities: aws_capabilities(),
+        },
+    ]
+}
+
+/// A key named `name` in `provider`, enabled, created 30 days before [`NOW`].
+pub fn key(provider: &str, name: &str, spec: KeySpec) -> KeyMetadata {
+    let uri = if provider == "aws" {
+        format!("aws-kms://us-east-1/{name}")
+    } else {
+        format!("{provider}://{name}")
+    };
+    KeyMetadata {
+        uri,
+        provider: provider.to_owned(),
+        id: name.to_owned(),
+        name: name.to_owned(),
+        spec,
+        usage: spec.default_usage(),
+        state: KeyState::Enabled,
+        primary_version: Some("1".to_owned()),
+        rotation: None,
+        labels: Labels::new(),
+        description: String::new(),
+        created: NOW - Duration::days(30),
+    }
+}
+
+/// The sample keys of `provider`: one per interesting state.
+pub fn keys(provider: &str) -> Vec<KeyMetadata> {
+    if provider == "aws" {
+        let mut orders = key("aws", "orders", KeySpec::Aes256);
+        orders.rotation = Some(RotationSchedule {
+            period_days: 365,
+            next_rotation: Some(NOW + Duration::days(200)),
+        });
+        orders.labels.insert("team".into(), "pay".into());
+        let mut legacy = key("aws", "legacy", KeySpec::Rsa2048);
+        legacy.state = KeyState::Disabled;
+        legacy.created = NOW - Duration::days(400);
+        return vec![orders, legacy];
+    }
+    let mut payments = key(provider, "payments", KeySpec::Aes256);
+    payments.rotation = Some(RotationSchedule {
+        period_days: 90,
+        next_rotation: Some(NOW + Duration::days(12)),
+    });
+    payments.labels.insert("team".into(), "pay".into());
+    payments.labels.insert("env".into(), "prod".into());
+    payments.description = "card data".into();
+    payments.primary_version = Some("3".into());
+    let signing = key(provider, "signing", KeySpec::EcP256);
+    let mut old = key(provider, "old-reports", KeySpec::HmacSha256);
+    old.state = KeyState::PendingDeletion {
+        deletion_date: NOW + Duration::days(7),
+    };
+    vec![payments, signing, old]
+}
+
+/// A listing of `provider`'s sample keys.
+pub fn listing(provider: &str) -> KeyListing {
+    KeyListing {
+        keys: keys(provider),
+        errors: Vec::new(),
+    }
+}
+
+/// A listing in which `provider` failed.
+pub fn failed_listing(provider: &str, message: &str) -> KeyListing {
+    KeyListing {
+        keys: Vec::new(),
+        errors: vec![ProviderFailure {
+            provider: provider.to_owned(),
+            kind: "unavailable".to_owned(),
+            message: message.to_owned(),
+        }],
+    }
+}
+
+/// `n` generated keys in `provider` (the benchmark's 100,000), varied in spec, state, labels
+/// and rotation so that filters and sorts do real work.
+pub fn many_keys(provider: &str, n: usize) -> Vec<KeyMetadata> {
+    let specs = [
+        KeySpec::Aes256,
+        KeySpec::Rsa2048,
+        KeySpec::EcP256,
+        KeySpec::HmacSha256,
+    ];
+    (0..n)
+        .map(|i| {
+            let spec = specs[i % specs.len()];
+            let mut k = key(provider, &format!("{provider}-key-{i:06}"), spec);
+            k.usage = spec.default_usage();
+            k.created = NOW - Duration::minutes(i64::try_from(i).unwrap_or(0));
+            if i % 7 == 0 {
+                k.state = KeyState::Disabled;
+            }
+            if i % 3 == 0 {
+                k.rotation = Some(RotationSchedule {
+                    period_days: 90,
+                    next_rotation: Some(
+                        NOW + Duration::hours(i64::try_from(i % 2000).unwrap_or(0)),
+                    ),
+                });
+            }
+            k.labels
+                .insert("team".into(), ["pay", "ops", "data", "web"][i % 4].into());
+            k
+        })
+        .collect()
+}
+
+/// A provider named `name`: AWS capabilities when the name starts with `aws`, else local.
+pub fn provider(name: &str) -> Provider {
+    let aws = name.starts_with("aws");
+    Provider {
+        name: name.to_owned(),
+        kind: if aws {
+            ProviderKind::Aws
+        } else {
+            ProviderKind::Local
+        },
+        capabilities: if aws {
+            aws_capabilities()
+        } else {
+            local_capabilities()
+        },
+    }
+}
+
+/// Loads `state` as the gateway would answer: the providers named in `listings`, then each
+/// provider's keys (or error) in order. Providers without an entry stay loading.
+pub fn load_keys(
+    state: &mut keys::State,
+    ctx: &Ctx,
+    providers: &[&str],
+    listings: Vec<(&str, Result<Vec<KeyMetadata>, String>)>,
+) {
+    let mut generation = 0;
+    for e in state.update(keys::Msg::Refresh, ctx) {
+        if let Effect::Run(keys::Cmd::Providers { generation: g }) = e {
+            generation = g;
+        }
+    }
+    let result = Ok(providers.iter().map(|p| provider(p)).collect());
+    state.update(keys::Msg::Providers { generation, result }, ctx);
+    for (name, result) in listings {
+        let msg = keys::Msg::ProviderKeys {
+            generation,
+            provider: name.to_owned(),
+            result,
+        };
+        state.update(msg, ctx);
+    }
+}
+
+/// A context at [`NOW`], coloured, read-write unless `readonly`.
+pub fn ctx(readonly: bool) -> Ctx {
+    Ctx {
+        readonly,
+        theme: crate::theme::Theme::colored(),
+        now: NOW,
+    }
+}
