@@ -8,6 +8,7 @@
 pub mod access;
 pub mod api;
 pub mod audit;
+pub mod aws_key_policy;
 pub mod compliance;
 pub mod crypto;
 pub mod envelope;

@@ -7,11 +7,12 @@
 //! `NotAction`, ...) has no unified form: it stays in the native document, which is always
 //! returned (format [`FORMAT`]) and can be edited and set back verbatim.
 
-use keygate_core::{Binding, Error, NativePolicy, Policy, Result};
-use serde_json::{Map, Value, json};
+use keygate_core::aws_key_policy;
+use keygate_core::{Error, NativePolicy, Policy, Result};
+use serde_json::{Value, json};
 
 /// The native format name of a KMS key policy.
-pub(crate) const FORMAT: &str = "aws-key-policy";
+pub(crate) const FORMAT: &str = aws_key_policy::FORMAT;
 
 /// KMS keys have exactly one key policy, called `default`.
 pub(crate) const POLICY_NAME: &str = "default";
@@ -24,8 +25,8 @@ pub(crate) fn from_document(document: &str) -> Result<Policy> {
     let doc: Value = serde_json::from_str(document)
         .map_err(|e| Error::invalid(format!("the key policy is not JSON: {e}")))?;
     let mut bindings = Vec::new();
-    for statement in statements(&doc) {
-        bindings.extend(bindings_of(statement));
+    for statement in aws_key_policy::statements(&doc) {
+        bindings.extend(aws_key_policy::statement_bindings(statement));
     }
     let mut policy = Policy::from_bindings(bindings);
     policy.native = Some(NativePolicy {
@@ -78,7 +79,7 @@ pub(crate) fn to_document(policy: &Policy) -> Result<String> {
         statements.push(json!({
             "Sid": format!("keygate-{i}"),
             "Effect": "Allow",
-            "Principal": principal_json(&binding.principal),
+            "Principal": aws_key_policy::principal(&binding.principal),
             "Action": binding.actions,
             "Resource": "*",
         }));
@@ -105,82 +106,10 @@ pub(crate) fn validate_document(document: &str) -> Result<()> {
     Ok(())
 }
 
-/// A principal as key policies spell it: `"*"` for everyone, a service name
-/// (`logs.amazonaws.com`) under `Service`, anything else (an ARN or account id) under `AWS`.
-fn principal_json(principal: &str) -> Value {
-    if principal == "*" {
-        json!({ "AWS": "*" })
-    } else if principal.ends_with(".amazonaws.com") {
-        json!({ "Service": principal })
-    } else {
-        json!({ "AWS": principal })
-    }
-}
-
-/// The statements of a document: `Statement` may be one object or a list.
-fn statements(doc: &Value) -> Vec<&Map<String, Value>> {
-    match doc.get("Statement") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        Some(Value::Object(one)) => vec![one],
-        _ => Vec::new(),
-    }
-}
-
-/// A string or a list of strings, as policies allow for `Action` and principals.
-fn strings(value: &Value) -> Option<Vec<String>> {
-    match value {
-        Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => None,
-    }
-}
-
-/// The bindings of one statement; none when it has no unified form.
-fn bindings_of(statement: &Map<String, Value>) -> Vec<Binding> {
-    let plain = statement.get("Effect").and_then(Value::as_str) == Some("Allow")
-        && !statement.contains_key("Condition")
-        && !statement.contains_key("NotAction")
-        && !statement.contains_key("NotPrincipal")
-        && !statement.contains_key("NotResource")
-        && statement
-            .get("Resource")
-            .and_then(strings)
-            .is_some_and(|r| r == ["*"]);
-    if !plain {
-        return Vec::new();
-    }
-    let Some(actions) = statement.get("Action").and_then(strings) else {
-        return Vec::new();
-    };
-    let principals = match statement.get("Principal") {
-        Some(Value::String(s)) if s == "*" => vec!["*".to_owned()],
-        Some(Value::Object(map)) => {
-            let mut out = Vec::new();
-            for (kind, value) in map {
-                if kind != "AWS" && kind != "Service" {
-                    return Vec::new();
-                }
-                match strings(value) {
-                    Some(list) => out.extend(list),
-                    None => return Vec::new(),
-                }
-            }
-            out
-        }
-        _ => return Vec::new(),
-    };
-    principals
-        .into_iter()
-        .map(|p| Binding::actions(p, actions.iter().cloned()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keygate_core::Binding;
 
     const DEFAULT: &str = r#"{
       "Version": "2012-10-17",

@@ -1,16 +1,16 @@
 //! Native key-policy documents the editor understands well enough to edit through the
 //! bindings table: AWS key policies and GCP IAM policies.
 //!
-//! Bindings are extracted exactly as the providers do (see `providers/src/aws/policy.rs`):
+//! Bindings are extracted exactly as the providers do (`keygate_core::aws_key_policy`):
 //! only plain grants have a unified form; everything else (denies, conditions, `NotAction`,
 //! ...) stays in the document untouched. Each binding remembers where it came from, so
 //! removing one edits the document surgically instead of regenerating it.
 
-use keygate_core::Binding;
-use serde_json::{Map, Value, json};
+use keygate_core::{Binding, aws_key_policy};
+use serde_json::{Value, json};
 
 /// The native format name of a KMS key policy (as the AWS provider reports it).
-pub const AWS: &str = "aws-key-policy";
+pub const AWS: &str = aws_key_policy::FORMAT;
 /// The native format name of a GCP IAM policy.
 pub const GCP: &str = "gcp-iam";
 
@@ -30,7 +30,7 @@ pub fn aws_bindings(doc: &Value) -> Vec<Located> {
         let Some(statement) = statement.as_object() else {
             continue;
         };
-        for binding in aws_bindings_of(statement) {
+        for binding in aws_key_policy::statement_bindings(statement) {
             out.push(Located { binding, index });
         }
     }
@@ -57,7 +57,7 @@ pub fn aws_add(doc: &mut Value, principal: &str, actions: &[String]) -> Result<(
     statements.push(json!({
         "Sid": sid,
         "Effect": "Allow",
-        "Principal": aws_principal(principal),
+        "Principal": aws_key_policy::principal(principal),
         "Action": actions,
         "Resource": "*",
     }));
@@ -232,71 +232,6 @@ fn aws_statement_list(doc: &mut Value) -> Result<&mut Vec<Value>, String> {
     }
     slot.as_array_mut()
         .ok_or_else(|| "`Statement` must be a statement or a list of them".into())
-}
-
-/// A principal as key policies spell it (the provider's own rule): `*` for everyone, a
-/// service name under `Service`, anything else under `AWS`.
-fn aws_principal(principal: &str) -> Value {
-    if principal == "*" {
-        json!({ "AWS": "*" })
-    } else if principal.ends_with(".amazonaws.com") {
-        json!({ "Service": principal })
-    } else {
-        json!({ "AWS": principal })
-    }
-}
-
-/// A string or a list of strings, as policies allow for `Action` and principals.
-fn strings(value: &Value) -> Option<Vec<String>> {
-    match value {
-        Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => None,
-    }
-}
-
-/// The bindings of one statement, as the AWS provider reads them; none when it has no
-/// unified form.
-fn aws_bindings_of(statement: &Map<String, Value>) -> Vec<Binding> {
-    let plain = statement.get("Effect").and_then(Value::as_str) == Some("Allow")
-        && !statement.contains_key("Condition")
-        && !statement.contains_key("NotAction")
-        && !statement.contains_key("NotPrincipal")
-        && !statement.contains_key("NotResource")
-        && statement
-            .get("Resource")
-            .and_then(strings)
-            .is_some_and(|r| r == ["*"]);
-    if !plain {
-        return Vec::new();
-    }
-    let Some(actions) = statement.get("Action").and_then(strings) else {
-        return Vec::new();
-    };
-    let principals = match statement.get("Principal") {
-        Some(Value::String(s)) if s == "*" => vec!["*".to_owned()],
-        Some(Value::Object(map)) => {
-            let mut out = Vec::new();
-            for (kind, value) in map {
-                if kind != "AWS" && kind != "Service" {
-                    return Vec::new();
-                }
-                match strings(value) {
-                    Some(list) => out.extend(list),
-                    None => return Vec::new(),
-                }
-            }
-            out
-        }
-        _ => return Vec::new(),
-    };
-    principals
-        .into_iter()
-        .map(|p| Binding::actions(p, actions.iter().cloned()))
-        .collect()
 }
 
 #[cfg(test)]
