@@ -44,8 +44,9 @@ pub fn bindings(route: &Route) -> &'static [Binding] {
         Route::Keys => keys::BINDINGS,
         Route::KeyDetail { .. } => detail::BINDINGS,
         Route::Policy(_) => policy::BINDINGS,
-        // The audit and compliance screens list their bindings once they export them.
-        Route::Audit | Route::Compliance => &[],
+        Route::Audit => audit::BINDINGS,
+        // The compliance screen lists its bindings once it exports them.
+        Route::Compliance => &[],
     }
 }
 
