@@ -45,8 +45,7 @@ pub fn bindings(route: &Route) -> &'static [Binding] {
         Route::KeyDetail { .. } => detail::BINDINGS,
         Route::Policy(_) => policy::BINDINGS,
         Route::Audit => audit::BINDINGS,
-        // The compliance screen lists its bindings once it exports them.
-        Route::Compliance => &[],
+        Route::Compliance => compliance::BINDINGS,
     }
 }
 
