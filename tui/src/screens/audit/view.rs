@@ -81,7 +81,11 @@ impl State {
         spans.push(sep());
         spans.push(Span::raw(format!("since {}", self.filter.since_label())));
         spans.push(sep());
-        spans.push(Span::raw(format!("{} events", self.events.len())));
+        let n = self.events.len();
+        spans.push(Span::raw(format!(
+            "{n} event{}",
+            if n == 1 { "" } else { "s" }
+        )));
         Line::from(spans)
     }
 
