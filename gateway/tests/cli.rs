@@ -6,6 +6,8 @@
 mod admin;
 #[path = "cli/aws.rs"]
 mod aws;
+#[path = "cli/compliance.rs"]
+mod compliance;
 #[path = "cli/console.rs"]
 mod console;
 #[path = "cli/envelope.rs"]

@@ -63,12 +63,33 @@ pub async fn read(
                 .any(|p| p.name == k.provider && p.capabilities.list_versions)
         })
         .collect();
-    let policies = futures::stream::iter(with_policy)
-        .map(|k| async move { (k.uri.clone(), gateway.get_key_policy(&k.uri).await) })
+    // The futures are built up front with owned URIs: a stream of closures returning
+    // futures that borrow their argument is not `Send` for every lifetime, and the console
+    // runs this on a spawned task.
+    let policy_reads: Vec<_> = with_policy
+        .iter()
+        .map(|k| {
+            let uri = k.uri.clone();
+            async move {
+                let result = gateway.get_key_policy(&uri).await;
+                (uri, result)
+            }
+        })
+        .collect();
+    let version_reads: Vec<_> = with_schedule
+        .iter()
+        .map(|k| {
+            let uri = k.uri.clone();
+            async move {
+                let result = gateway.list_versions(&uri).await;
+                (uri, result)
+            }
+        })
+        .collect();
+    let policies = futures::stream::iter(policy_reads)
         .buffer_unordered(PER_KEY_CONCURRENCY)
         .collect::<Vec<_>>();
-    let versions = futures::stream::iter(with_schedule)
-        .map(|k| async move { (k.uri.clone(), gateway.list_versions(&k.uri).await) })
+    let versions = futures::stream::iter(version_reads)
         .buffer_unordered(PER_KEY_CONCURRENCY)
         .collect::<Vec<_>>();
     let (aliases, access_policy, last_use, policies, versions) = futures::join!(

@@ -1,7 +1,8 @@
 //! The console end to end: the real binary in a detached tmux session (120×40), driven with
-//! `send-keys` and read with `capture-pane`: filter, open a key's detail, rotate it (confirmed),
-//! see the rotation's audit event, open the audit screen. Skipped (with a message) where tmux
-//! is not installed, unless KEYGATE_TEST_TMUX is set: scripts/test.sh installs tmux and sets it.
+//! `send-keys` and read with `capture-pane`: filter, open a key's detail, rotate it
+//! (confirmed), see the rotation's audit event there and again on the live audit screen.
+//! Skipped (with a message) where tmux is not installed, unless KEYGATE_TEST_TMUX is set:
+//! scripts/test.sh installs tmux and sets it.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -131,6 +132,11 @@ fn filter_open_rotate_and_see_the_audit_event() {
     );
     tmux.send(&[":", "audit", "Enter"]);
     tmux.wait_for("the audit screen", |s| s.contains("│ Audit │"));
+    // The live tail shows the rotation the console just made.
+    tmux.wait_for("the rotation on the audit screen", |s| {
+        s.lines()
+            .any(|l| l.contains("keys:rotate") && l.contains("orders-e2e"))
+    });
     tmux.send(&["q"]);
     tmux.wait_for("the console to quit", |s| {
         s.contains("keygate exited with 0")

@@ -44,8 +44,8 @@ pub fn bindings(route: &Route) -> &'static [Binding] {
         Route::Keys => keys::BINDINGS,
         Route::KeyDetail { .. } => detail::BINDINGS,
         Route::Policy(_) => policy::BINDINGS,
-        // The audit and compliance screens list their bindings once they export them.
-        Route::Audit | Route::Compliance => &[],
+        Route::Audit => audit::BINDINGS,
+        Route::Compliance => compliance::BINDINGS,
     }
 }
 
