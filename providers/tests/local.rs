@@ -498,6 +498,9 @@ async fn in_memory_providers_are_separate_and_foreign_ciphertexts_fail() {
 async fn debug_and_logs_hold_no_secrets() {
     let logs = Arc::new(Mutex::new(String::new()));
     let _guard = tracing::subscriber::set_default(capture::Capture(logs.clone()));
+    // Other tests on other threads may have registered the provider's log call sites while
+    // no subscriber wanted them; recompute their interest now that this one exists.
+    tracing::callsite::rebuild_interest_cache();
 
     let secret_root = Zeroizing::new(b"ROOTKEY-0123456789abcdef-ROOTKEY".to_vec());
     let builder = LocalBuilder::new().with_root_key(secret_root.clone());
