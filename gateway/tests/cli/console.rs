@@ -1,8 +1,9 @@
 //! The console end to end: the real binary in a detached tmux session (120×40), driven with
 //! `send-keys` and read with `capture-pane`: filter, open a key's detail, rotate it
-//! (confirmed), see the rotation's audit event there and again on the live audit screen.
-//! Skipped (with a message) where tmux is not installed, unless KEYGATE_TEST_TMUX is set:
-//! scripts/test.sh installs tmux and sets it.
+//! (confirmed), see the rotation's audit event there and again on the live audit screen —
+//! once embedded and once against `keygate serve` over `--gateway`. Skipped (with a message)
+//! where tmux is not installed, unless KEYGATE_TEST_TMUX is set: scripts/test.sh installs tmux
+//! and sets it.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -63,28 +64,60 @@ impl Drop for Tmux {
     }
 }
 
+/// False (after saying why) where tmux is missing and the test may be skipped.
+fn tmux_available() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok() {
+        return true;
+    }
+    // scripts/test.sh sets KEYGATE_TEST_TMUX=1 (and installs tmux): there it must run.
+    assert!(
+        std::env::var_os("KEYGATE_TEST_TMUX").is_none(),
+        "KEYGATE_TEST_TMUX is set but tmux is not installed"
+    );
+    eprintln!("tmux is not installed: skipping the console end-to-end test");
+    false
+}
+
 #[test]
 fn filter_open_rotate_and_see_the_audit_event() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        // scripts/test.sh sets KEYGATE_TEST_TMUX=1 (and installs tmux): there it must run.
-        assert!(
-            std::env::var_os("KEYGATE_TEST_TMUX").is_none(),
-            "KEYGATE_TEST_TMUX is set but tmux is not installed"
-        );
-        eprintln!("tmux is not installed: skipping the console end-to-end test");
+    if !tmux_available() {
         return;
     }
     let home = Home::new();
     home.ok(&["keys", "create", "orders-e2e", "--spec", "AES_256"], b"");
     home.ok(&["keys", "create", "billing-e2e", "--spec", "AES_256"], b"");
+    // Embedded: the service layer in process, audited with source `console`.
+    drive(&home, "e2e", "", "console");
+}
+
+#[test]
+fn the_console_drives_a_remote_gateway() {
+    if !tmux_available() {
+        return;
+    }
+    let home = Home::new();
+    home.ok(&["keys", "create", "orders-e2e", "--spec", "AES_256"], b"");
+    home.ok(&["keys", "create", "billing-e2e", "--spec", "AES_256"], b"");
+    let server = super::remote::Server::start(&home);
+    let token = super::remote::token(&home, "console-ops", "admin");
+    // Remote: every call goes over the REST API as the token's principal.
+    let args = format!("--gateway '{}' --token '{token}'", server.url);
+    let screen = drive(&home, "e2e-remote", &args, "rest");
+    assert!(screen.contains("console-ops"), "{screen}");
+}
+
+/// Runs the console in tmux (with `args` before `console`), filters, opens `orders-e2e`,
+/// rotates it, and finds the rotation (with `source`) in the detail and on the audit screen.
+/// Returns the detail screen after the rotation.
+fn drive(home: &Home, name: &str, args: &str, source: &str) -> String {
     let tmux = Tmux {
-        socket: format!("keygate-e2e-{}", std::process::id()),
+        socket: format!("keygate-{name}-{}", std::process::id()),
     };
     let bin = env!("CARGO_BIN_EXE_keygate");
     // The shell line keeps the pane after the console exits, so a failure shows why.
     let line = format!(
         "env -u KEYGATE_CONFIG -u KEYGATE_ADDR -u KEYGATE_TOKEN -u KEYGATE_ROOT_KEY \
-         KEYGATE_HOME='{home}' '{bin}' --home '{home}' console; \
+         KEYGATE_HOME='{home}' '{bin}' --home '{home}' {args} console; \
          echo \"keygate exited with $?\"; sleep 60",
         home = home.path().display(),
     );
@@ -123,11 +156,11 @@ fn filter_open_rotate_and_see_the_audit_event() {
     let screen = tmux.wait_for("the rotation and its audit event", |s| {
         s.contains("rotated local://orders-e2e: new version") && s.contains("keys:rotate")
     });
-    // The event is the console's, not the CLI's.
+    // The event is the console's (or, remote, the REST API's), not the CLI's.
     assert!(
         screen
             .lines()
-            .any(|l| l.contains("keys:rotate") && l.contains("console")),
+            .any(|l| l.contains("keys:rotate") && l.contains(source)),
         "{screen}"
     );
     tmux.send(&[":", "audit", "Enter"]);
@@ -141,4 +174,5 @@ fn filter_open_rotate_and_see_the_audit_event() {
     tmux.wait_for("the console to quit", |s| {
         s.contains("keygate exited with 0")
     });
+    screen
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::Home;
 
 /// A running `keygate serve`, killed when dropped (also when a test fails).
-struct Server {
+pub(super) struct Server {
     child: Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Drop for Server {
@@ -23,7 +23,7 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `keygate serve` on a free port of 127.0.0.1 and waits for its URL on stderr.
-    fn start(home: &Home) -> Self {
+    pub(super) fn start(home: &Home) -> Self {
         Self::start_with(home, &[])
     }
 
@@ -64,7 +64,7 @@ impl Server {
     }
 }
 
-fn token(home: &Home, principal: &str, role: &str) -> String {
+pub(super) fn token(home: &Home, principal: &str, role: &str) -> String {
     let out = home.ok(
         &["token", "create", "--principal", principal, "--role", role],
         b"",
