@@ -81,6 +81,35 @@ async fn gcp_cli_keys_are_in_the_implicit_ring_and_every_call_is_audited_once() 
         .await
         .unwrap();
     assert_eq!(&pt.plaintext[..], b"from cli");
+
+    // A key made elsewhere is in the implicit ring only, even before the dialect has met it.
+    admin
+        .create_key(None, CreateKeyRequest::new("cli-only", KeySpec::Aes256))
+        .await
+        .unwrap();
+    create_ring(&kms, "other").await;
+    let elsewhere = format!("{LOC}/keyRings/other/cryptoKeys/cli-only");
+    let err = kms
+        .encrypt()
+        .set_name(&elsewhere)
+        .set_plaintext(b"x".to_vec())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Code::NotFound);
+    let err = kms
+        .get_crypto_key()
+        .set_name(&elsewhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Code::NotFound);
+    kms.encrypt()
+        .set_name(format!("{LOC}/keyRings/keygate/cryptoKeys/cli-only"))
+        .set_plaintext(b"x".to_vec())
+        .send()
+        .await
+        .unwrap();
     gw.stop().await;
 }
 

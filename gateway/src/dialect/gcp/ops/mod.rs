@@ -261,9 +261,11 @@ impl Ctx<'_> {
             .ok_or_else(|| GcpError::not_found(format!("KeyRing {ring} not found.")))
     }
 
-    /// Resolves a crypto key name to the keygate key, without a keygate call: the dialect's
-    /// record when it has one (a key recorded in another ring is not found here), else the
-    /// key of that name in the location's provider.
+    /// Resolves a crypto key name to the keygate key: the dialect's record when it has one (a
+    /// key recorded in another ring is not found here), else the key of that name in the
+    /// location's provider. Only a key the dialect has not met yet, named through a ring other
+    /// than the implicit one, costs a keygate call: one `describe_key` to check its ring label
+    /// (then it is recorded), so a key made elsewhere is not reachable through every ring.
     pub async fn key(&self, name: &KeyName) -> GcpResult<KeyTarget> {
         let provider = self.provider(&name.ring.location).await?;
         let record = self.store().key(&provider.name, &name.key).await?;
@@ -280,11 +282,17 @@ impl Ctx<'_> {
             || format!("{}{}", provider.uri_prefix, name.key),
             |r| r.key_uri.clone(),
         );
-        Ok(KeyTarget {
+        let mut target = KeyTarget {
             provider: provider.name,
             uri,
             record,
-        })
+        };
+        if target.record.is_none() && name.ring.ring != IMPLICIT_RING {
+            let meta = self.session.describe_key(&target.uri).await?;
+            check_ring(name, &meta)?;
+            target.record = Some(self.remember(name, &target, &meta).await?);
+        }
+        Ok(target)
     }
 
     /// The key's algorithm: recorded, or (the first time the dialect meets a key made
