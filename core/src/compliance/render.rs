@@ -19,14 +19,16 @@ impl Report {
         let _ = writeln!(s, "# keygate compliance report\n");
         let _ = writeln!(
             s,
-            "Generated {generated}; {} keys checked; unused after {} days; rotation grace {} days.\n",
-            self.summary.keys, self.options.unused_days, self.options.rotation_grace_days
+            "Generated {generated}; {} checked; unused after {} days; rotation grace {} days.\n",
+            plural(self.summary.keys, "key", "keys"),
+            self.options.unused_days,
+            self.options.rotation_grace_days
         );
         let sev = |v: Severity| self.summary.by_severity.get(&v).copied().unwrap_or(0);
         let _ = writeln!(
             s,
-            "**{} findings**: {} high, {} medium, {} low.\n",
-            self.summary.findings,
+            "**{}**: {} high, {} medium, {} low.\n",
+            plural(self.summary.findings, "finding", "findings"),
             sev(Severity::High),
             sev(Severity::Medium),
             sev(Severity::Low)
@@ -151,5 +153,14 @@ fn csv_field(field: &str) -> String {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
         field.to_owned()
+    }
+}
+
+/// `1 key`, `2 keys`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
