@@ -22,6 +22,8 @@ use time::OffsetDateTime;
 use self::form::{Field, Form, Input};
 pub use self::open::open;
 pub use self::view::draw;
+use super::{Ctx, Effect, Notice};
+use crate::app::readonly_notice;
 use crate::keymap::Binding;
 
 /// A provider as the actions need it: its name and what it can do.
@@ -278,6 +280,37 @@ pub enum Step {
     Cancel,
     /// Closed; run this.
     Submit(Mutation),
+}
+
+/// A key press for the open dialog of a screen: a cancelled or submitted dialog closes; a
+/// submitted mutation is refused under `--readonly` (whatever opened the dialog) and otherwise
+/// run. The screen wraps the mutation in its own command with [`Effect::map`].
+pub fn dialog_key(dialog: &mut Option<Dialog>, key: KeyEvent, ctx: &Ctx) -> Vec<Effect<Mutation>> {
+    let Some(open) = dialog.as_mut() else {
+        return Vec::new();
+    };
+    match open.handle(key, ctx.now) {
+        Step::Stay => Vec::new(),
+        Step::Cancel => {
+            *dialog = None;
+            Vec::new()
+        }
+        Step::Submit(m) => {
+            *dialog = None;
+            if ctx.readonly {
+                return vec![Effect::Notify(readonly_notice())];
+            }
+            vec![Effect::Notify(Notice::info("working…")), Effect::Run(m)]
+        }
+    }
+}
+
+/// The status-line notice of a finished mutation.
+pub fn done_notice(result: Result<String, String>) -> Notice {
+    match result {
+        Ok(text) => Notice::info(text),
+        Err(text) => Notice::error(text),
+    }
 }
 
 impl Dialog {

@@ -15,7 +15,7 @@ use keygate_core::{KeyMetadata, KeyVersion, Policy};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use time::{Duration, OffsetDateTime};
 
-use super::actions::{self, Dialog, Mutation, Provider, Request, Step};
+use super::actions::{self, Dialog, Mutation, Provider, Request};
 use super::{Ctx, Effect, Emit, Notice};
 use crate::app::{PolicyTarget, Route, readonly_notice};
 use crate::keymap::Binding;
@@ -276,29 +276,13 @@ impl State {
                 }
             }
             Msg::Dialog(key) => {
-                let Some(dialog) = self.dialog.as_mut() else {
-                    return Vec::new();
-                };
-                match dialog.handle(key, ctx.now) {
-                    Step::Stay => {}
-                    Step::Cancel => self.dialog = None,
-                    Step::Submit(m) => {
-                        self.dialog = None;
-                        if ctx.readonly {
-                            return vec![Effect::Notify(readonly_notice())];
-                        }
-                        return vec![
-                            Effect::Notify(Notice::info("working…")),
-                            Effect::Run(Cmd::Mutate(m)),
-                        ];
-                    }
-                }
+                return actions::dialog_key(&mut self.dialog, key, ctx)
+                    .into_iter()
+                    .map(|e| e.map(Cmd::Mutate))
+                    .collect();
             }
             Msg::Done(result) => {
-                let notice = match result {
-                    Ok(t) => Notice::info(t),
-                    Err(t) => Notice::error(t),
-                };
+                let notice = actions::done_notice(result);
                 let mut effects = vec![Effect::Notify(notice)];
                 effects.extend(self.reload(ctx));
                 return effects;

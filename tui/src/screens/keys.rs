@@ -25,7 +25,7 @@ pub use self::load::run;
 pub use self::table::{Column, Row};
 pub use self::view::rows_in;
 use self::view::{layout, offset_for};
-use super::actions::{self, Dialog, Mutation, Provider, Request, Step};
+use super::actions::{self, Dialog, Mutation, Provider, Request};
 use super::{Ctx, Effect, Notice};
 use crate::app::{Route, readonly_notice};
 use crate::keymap::Binding;
@@ -387,30 +387,13 @@ impl State {
                 }
             }
             Msg::Dialog(key) => {
-                let Some(dialog) = self.dialog.as_mut() else {
-                    return Vec::new();
-                };
-                match dialog.handle(key, ctx.now) {
-                    Step::Stay => {}
-                    Step::Cancel => self.dialog = None,
-                    Step::Submit(m) => {
-                        self.dialog = None;
-                        // Refused here too, whatever opened the dialog.
-                        if ctx.readonly {
-                            return vec![Effect::Notify(readonly_notice())];
-                        }
-                        return vec![
-                            Effect::Notify(Notice::info("working…")),
-                            Effect::Run(Cmd::Mutate(m)),
-                        ];
-                    }
-                }
+                return actions::dialog_key(&mut self.dialog, key, ctx)
+                    .into_iter()
+                    .map(|e| e.map(Cmd::Mutate))
+                    .collect();
             }
             Msg::Done(result) => {
-                let notice = match result {
-                    Ok(text) => Notice::info(text),
-                    Err(text) => Notice::error(text),
-                };
+                let notice = actions::done_notice(result);
                 let mut effects = vec![Effect::Notify(notice)];
                 effects.extend(self.reload(ctx));
                 return effects;

@@ -87,6 +87,19 @@ pub enum Effect<C> {
     Edit(EditRequest),
 }
 
+impl<C> Effect<C> {
+    /// The same effect with its command turned into another screen's command type.
+    pub fn map<D>(self, f: impl FnOnce(C) -> D) -> Effect<D> {
+        match self {
+            Self::Run(c) => Effect::Run(f(c)),
+            Self::Open(route) => Effect::Open(route),
+            Self::Back => Effect::Back,
+            Self::Notify(n) => Effect::Notify(n),
+            Self::Edit(req) => Effect::Edit(req),
+        }
+    }
+}
+
 /// A status-line message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
