@@ -142,30 +142,17 @@ impl TokenStore {
         }
         let secret = new_secret()?;
         let hash = secret_hash(secret.as_ref());
-        // A fresh id collides with probability 2^-48 per existing token; retry a few times
-        // rather than fail on the rare clash.
-        let mut attempts = 0;
-        let id = loop {
-            attempts += 1;
-            let id = new_id()?;
-            let inserted = sqlx::query(
-                "INSERT INTO tokens (id, principal, role, secret_hash, created, expires) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+        let id = self
+            .insert_fresh(
+                req,
+                TokenKind::Bearer,
+                &hash,
+                created,
+                expires,
+                new_id,
+                |_| Ok(None),
             )
-            .bind(&id)
-            .bind(&req.principal)
-            .bind(&req.role)
-            .bind(hash.as_slice())
-            .bind(fmt_time(created)?)
-            .bind(expires.map(fmt_time).transpose()?)
-            .execute(self.store.pool())
-            .await;
-            match inserted {
-                Ok(_) => break id,
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempts < 4 => {}
-                Err(e) => return Err(db_err(e)),
-            }
-        };
+            .await?;
         let token = render(&id, &secret);
         Ok(IssuedToken {
             info: TokenInfo {
@@ -179,6 +166,48 @@ impl TokenStore {
             },
             token,
         })
+    }
+
+    /// Inserts a token row under a fresh id from `new_id` and returns the id. A fresh id
+    /// collides with probability 2^-48 per existing token; a clash is retried a few times
+    /// rather than failed. `seal` gives the sealed secret to keep for the id (AWS keys bind
+    /// it to their access key id), or none.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_fresh(
+        &self,
+        req: &TokenRequest,
+        kind: TokenKind,
+        hash: &[u8],
+        created: OffsetDateTime,
+        expires: Option<OffsetDateTime>,
+        new_id: fn() -> Result<String>,
+        seal: impl Fn(&str) -> Result<Option<Vec<u8>>>,
+    ) -> Result<String> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let id = new_id()?;
+            let sealed = seal(&id)?;
+            let inserted = sqlx::query(
+                "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, kind, \
+                 sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(&req.principal)
+            .bind(&req.role)
+            .bind(hash)
+            .bind(fmt_time(created)?)
+            .bind(expires.map(fmt_time).transpose()?)
+            .bind(kind.as_str())
+            .bind(sealed)
+            .execute(self.store.pool())
+            .await;
+            match inserted {
+                Ok(_) => return Ok(id),
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempts < 4 => {}
+                Err(e) => return Err(db_err(e)),
+            }
+        }
     }
 
     /// Every token, oldest first, revoked and expired ones included (never a secret).

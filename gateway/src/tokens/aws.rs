@@ -23,7 +23,7 @@ use sqlx::Row as _;
 use zeroize::Zeroizing;
 
 use super::format::secret_hash;
-use super::{TokenStore, db_err, fmt_time, parse_opt_time};
+use super::{TokenStore, db_err, parse_opt_time};
 
 /// What every keygate access key id starts with.
 pub const ACCESS_KEY_PREFIX: &str = "KGAK";
@@ -163,30 +163,17 @@ impl TokenStore {
         })?;
         let secret = new_secret_access_key()?;
         let hash = secret_hash(secret.as_bytes());
-        let mut attempts = 0;
-        let id = loop {
-            attempts += 1;
-            let id = new_access_key_id()?;
-            let sealed = sealer.seal(&id, secret.as_bytes())?;
-            let inserted = sqlx::query(
-                "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, kind, \
-                 sealed_secret) VALUES (?, ?, ?, ?, ?, ?, 'aws', ?)",
+        let id = self
+            .insert_fresh(
+                req,
+                TokenKind::Aws,
+                &hash,
+                created,
+                expires,
+                new_access_key_id,
+                |id| sealer.seal(id, secret.as_bytes()).map(Some),
             )
-            .bind(&id)
-            .bind(&req.principal)
-            .bind(&req.role)
-            .bind(hash.as_slice())
-            .bind(fmt_time(created)?)
-            .bind(expires.map(fmt_time).transpose()?)
-            .bind(sealed)
-            .execute(self.store.pool())
-            .await;
-            match inserted {
-                Ok(_) => break id,
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempts < 4 => {}
-                Err(e) => return Err(db_err(e)),
-            }
-        };
+            .await?;
         Ok(IssuedToken {
             info: TokenInfo {
                 id,
