@@ -3,11 +3,18 @@
 //! - [`local`]: the embedded default provider — real cryptography (aws-lc-rs) over keys kept
 //!   in SQLite, every key version encrypted under a root key. Always available.
 //! - [`aws`] (feature `aws`, on by default): AWS KMS through aws-sdk-kms.
+//! - [`azure`] (feature `azure`, on by default): Azure Key Vault and Managed HSM through
+//!   azure_security_keyvault_keys.
+//! - [`gcp`] (feature `gcp`, on by default): GCP Cloud KMS through google-cloud-kms-v1.
 //!
 //! Each provider declares its [`keygate_core::Capabilities`] and passes the conformance
 //! suite in `keygate_core::conformance`.
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 mod digest;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 pub mod local;

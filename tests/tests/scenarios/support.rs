@@ -47,8 +47,12 @@ impl TestGateway {
     }
 
     /// Starts a gateway over a fresh home with `config`.
-    pub async fn start_with(mut config: Config) -> Self {
-        let home = tempfile::tempdir().unwrap();
+    pub async fn start_with(config: Config) -> Self {
+        Self::start_in(config, tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts a gateway over `home` (an empty directory it owns) with `config`.
+    pub async fn start_in(mut config: Config, home: tempfile::TempDir) -> Self {
         config.dialects.azure.resolve_in_home(home.path());
         let service = Service::open(&config, &Home::new(home.path()))
             .await

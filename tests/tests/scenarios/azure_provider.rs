@@ -1,0 +1,2 @@
+//! The Azure Key Vault provider against keygate's own Azure dialect: the conformance suite
+//! and Azure-specific behaviour.
