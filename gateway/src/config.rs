@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use keygate_core::{Error, Result};
 pub use keygate_providers::aws::AwsConfig;
+pub use keygate_providers::azure::AzureConfig;
+pub use keygate_providers::gcp::GcpConfig;
 use serde::Deserialize;
 
 use crate::audit::AuditConfig;
@@ -192,6 +194,10 @@ pub enum Backend {
     Local(LocalConfig),
     /// `kind = "aws"`: AWS KMS (or LocalStack, or a keygate AWS endpoint).
     Aws(AwsConfig),
+    /// `kind = "azure"`: one Azure Key Vault or Managed HSM (or a keygate Azure endpoint).
+    Azure(AzureConfig),
+    /// `kind = "gcp"`: one GCP Cloud KMS key ring (or a keygate GCP endpoint).
+    Gcp(GcpConfig),
 }
 
 /// `kind = "local"`: the embedded provider.
@@ -239,9 +245,11 @@ fn provider_config(name: String, value: toml::Value) -> Result<ProviderConfig> {
     let backend = match kind.as_str() {
         "local" => Backend::Local(table.try_into().map_err(section)?),
         "aws" => Backend::Aws(table.try_into().map_err(section)?),
+        "azure" => Backend::Azure(table.try_into().map_err(section)?),
+        "gcp" => Backend::Gcp(table.try_into().map_err(section)?),
         other => {
             return Err(Error::invalid(format!(
-                "[providers.{name}]: unknown kind `{other}` (known: local, aws); set `kind = \"...\"` when the section name is not a kind"
+                "[providers.{name}]: unknown kind `{other}` (known: local, aws, azure, gcp); set `kind = \"...\"` when the section name is not a kind"
             )));
         }
     };
@@ -460,6 +468,174 @@ regoin = \"x\"\n",
         )
         .unwrap_err();
         assert!(e.to_string().contains("regoin"), "{e}");
+    }
+
+    #[test]
+    fn azure_and_gcp_sections_register_under_their_names() {
+        let text = r#"
+            [providers.local]
+            [providers.azure]
+            vault_url = "https://prod-keys.vault.azure.net"
+            subscription_id = "00000000-0000-0000-0000-000000000001"
+            resource_group = "security"
+            [providers.hsm-eu]
+            kind = "azure"
+            vault_url = "https://eu.managedhsm.azure.net"
+            credential = "managed-identity"
+            [providers.gcp]
+            project = "acme-security"
+            location = "europe-west1"
+            [providers.gcp-dev]
+            kind = "gcp"
+            project = "acme-dev"
+            endpoint = "http://127.0.0.1:9"
+            token_env = "DEV_TOKEN"
+        "#;
+        let c = Config::parse(text, env(&[]), "t").unwrap();
+        let kinds: Vec<_> = c
+            .providers
+            .iter()
+            .map(|p| {
+                let kind = match &p.backend {
+                    Backend::Local(_) => "local",
+                    Backend::Aws(_) => "aws",
+                    Backend::Azure(_) => "azure",
+                    Backend::Gcp(_) => "gcp",
+                };
+                (p.name.as_str(), kind)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("local", "local"),
+                ("azure", "azure"),
+                ("hsm-eu", "azure"),
+                ("gcp", "gcp"),
+                ("gcp-dev", "gcp"),
+            ]
+        );
+        let Backend::Azure(azure) = &c.providers[1].backend else {
+            panic!("azure is azure")
+        };
+        assert_eq!(
+            azure,
+            &AzureConfig {
+                vault_url: "https://prod-keys.vault.azure.net".into(),
+                subscription_id: Some("00000000-0000-0000-0000-000000000001".into()),
+                resource_group: Some("security".into()),
+                ..AzureConfig::default()
+            }
+        );
+        let Backend::Azure(hsm) = &c.providers[2].backend else {
+            panic!("hsm-eu is azure")
+        };
+        assert_eq!(hsm.credential.as_deref(), Some("managed-identity"));
+        let Backend::Gcp(gcp) = &c.providers[3].backend else {
+            panic!("gcp is gcp")
+        };
+        assert_eq!(
+            gcp,
+            &GcpConfig {
+                project: "acme-security".into(),
+                location: Some("europe-west1".into()),
+                ..GcpConfig::default()
+            }
+        );
+        let Backend::Gcp(dev) = &c.providers[4].backend else {
+            panic!("gcp-dev is gcp")
+        };
+        assert_eq!(dev.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(dev.token_env.as_deref(), Some("DEV_TOKEN"));
+    }
+
+    #[test]
+    fn environment_overrides_reach_azure_and_gcp_sections() {
+        let text = r#"
+            [providers.azure-prod]
+            kind = "azure"
+            vault_url = "https://a.vault.azure.net"
+            [providers.gcp]
+            project = "p"
+        "#;
+        let c = Config::parse(
+            text,
+            env(&[
+                (
+                    "KEYGATE_PROVIDERS__AZURE_PROD__VAULT_URL",
+                    "https://b.vault.azure.net",
+                ),
+                (
+                    "KEYGATE_PROVIDERS__AZURE_PROD__VERIFY_CHALLENGE_RESOURCE",
+                    "false",
+                ),
+                (
+                    "KEYGATE_PROVIDERS__AZURE_PROD__SOFT_DELETE_RETENTION_DAYS",
+                    "7",
+                ),
+                (
+                    "KEYGATE_PROVIDERS__AZURE_PROD__CA_FILE",
+                    "/etc/keygate/ca.pem",
+                ),
+                ("KEYGATE_PROVIDERS__GCP__KEY_RING", "ring-2"),
+                ("KEYGATE_PROVIDERS__GCP__CREATE_KEY_RING", "true"),
+                ("KEYGATE_PROVIDERS__GCP__DESTROY_SCHEDULED_DAYS", "14"),
+                // A section that exists only in the environment takes its kind from its name.
+                ("KEYGATE_PROVIDERS__GCP_EU__KIND", "gcp"),
+                ("KEYGATE_PROVIDERS__GCP_EU__PROJECT", "eu-project"),
+            ]),
+            "t",
+        )
+        .unwrap();
+        let Backend::Azure(azure) = &c.providers[0].backend else {
+            panic!("azure-prod is azure")
+        };
+        assert_eq!(azure.vault_url, "https://b.vault.azure.net");
+        assert_eq!(azure.verify_challenge_resource, Some(false));
+        assert_eq!(azure.soft_delete_retention_days, Some(7));
+        assert_eq!(
+            azure.ca_file.as_deref(),
+            Some(Path::new("/etc/keygate/ca.pem"))
+        );
+        let Backend::Gcp(gcp) = &c.providers[1].backend else {
+            panic!("gcp is gcp")
+        };
+        assert_eq!(gcp.key_ring.as_deref(), Some("ring-2"));
+        assert_eq!(gcp.create_key_ring, Some(true));
+        assert_eq!(gcp.destroy_scheduled_days, Some(14));
+        let eu = c.providers.iter().find(|p| p.name == "gcp_eu").unwrap();
+        let Backend::Gcp(eu) = &eu.backend else {
+            panic!("gcp_eu is gcp")
+        };
+        assert_eq!(eu.project, "eu-project");
+    }
+
+    #[test]
+    fn azure_and_gcp_mistakes_name_the_section_and_setting() {
+        for (text, needle) in [
+            ("[providers.azure]\ncredential = \"chain\"\n", "vault_url"),
+            (
+                "[providers.azure]\nvault_url = \"https://a\"\nvalut_name = \"x\"\n",
+                "valut_name",
+            ),
+            ("[providers.gcp]\nlocation = \"global\"\n", "project"),
+            (
+                "[providers.gcp]\nproject = \"p\"\nkeyring = \"r\"\n",
+                "keyring",
+            ),
+            (
+                "[providers.g]\nkind = \"gcp\"\nproject = \"p\"\ncreate_key_ring = \"yes\"\n",
+                "providers.g",
+            ),
+            (
+                "[providers.k]\nkind = \"azurekv\"\n",
+                "known: local, aws, azure, gcp",
+            ),
+        ] {
+            let e = Config::parse(text, env(&[]), "t").unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{text}: {e}");
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
     }
 
     #[test]

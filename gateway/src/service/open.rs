@@ -34,6 +34,14 @@ impl Service {
                         .build()
                         .await?,
                 ),
+                // Interim until the Azure and GCP providers land: the configuration parses,
+                // opening says plainly that the provider cannot be built yet.
+                Backend::Azure(_) | Backend::Gcp(_) => {
+                    return Err(Error::unsupported(format!(
+                        "provider `{}`: this build cannot open Azure or GCP providers yet",
+                        p.name
+                    )));
+                }
             };
             providers.push(provider);
         }
@@ -149,7 +157,7 @@ async fn access_key_sealer(config: &Config, home: &Home) -> Option<AccessKeySeal
                             .as_ref()
                             .map_or_else(|| home.root_key_file(), |f| home.dir().join(f)),
                     ),
-                    Backend::Aws(_) => None,
+                    Backend::Aws(_) | Backend::Azure(_) | Backend::Gcp(_) => None,
                 })
                 .unwrap_or_else(|| home.root_key_file());
             tokio::task::spawn_blocking(move || read_or_create_root_key(&file))
