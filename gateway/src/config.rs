@@ -687,4 +687,53 @@ regoin = \"x\"\n",
         let text = include_str!("../../keygate.example.toml");
         Config::parse(text, env(&[]), "keygate.example.toml").unwrap();
     }
+
+    /// The commented-out settings of the example are documentation users uncomment: each
+    /// `# [section]` and `# key = value` line, uncommented, must still parse.
+    #[test]
+    fn the_example_file_parses_with_every_commented_setting() {
+        let text = include_str!("../../keygate.example.toml");
+        let uncommented: String = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if is_setting(rest) => rest,
+                _ => line,
+            })
+            .flat_map(|line| [line, "\n"])
+            .collect();
+        let c = Config::parse(&uncommented, env(&[]), "uncommented example").unwrap();
+        let kinds: Vec<_> = c
+            .providers
+            .iter()
+            .map(|p| match &p.backend {
+                Backend::Local(_) => "local",
+                Backend::Aws(_) => "aws",
+                Backend::Azure(_) => "azure",
+                Backend::Gcp(_) => "gcp",
+            })
+            .collect();
+        assert_eq!(kinds, ["local", "aws", "azure", "gcp"]);
+        let Backend::Azure(azure) = &c.providers[2].backend else {
+            panic!("the third provider is azure")
+        };
+        assert_eq!(azure.token_env.as_deref(), Some("KEYGATE_AZURE_TOKEN"));
+        assert_eq!(azure.resource_group.as_deref(), Some("security"));
+        let Backend::Gcp(gcp) = &c.providers[3].backend else {
+            panic!("the fourth provider is gcp")
+        };
+        assert_eq!(gcp.protection_level.as_deref(), Some("software"));
+    }
+
+    /// `[section]` or `key = value` (and not a sentence that happens to follow `# `).
+    fn is_setting(text: &str) -> bool {
+        if text.starts_with('[') {
+            return text.trim_end().ends_with(']');
+        }
+        text.split_once(" = ").is_some_and(|(key, _)| {
+            !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+    }
 }
