@@ -116,6 +116,14 @@ pub struct Capabilities {
     /// when they answer [`Error::Unsupported`](crate::Error::Unsupported).
     #[serde(default)]
     pub digest_signing: bool,
+    /// An RSA signing key signs with one algorithm only: the first of its spec's
+    /// [`KeySpec::signing_algorithms`] (`RSA_PSS_SHA256`), fixed when the key is made (Cloud
+    /// KMS binds one algorithm to each asymmetric key). Signing, or verifying, with the other
+    /// RSA algorithm is [`Error::InvalidArgument`](crate::Error::InvalidArgument). False (the
+    /// default, also when a serialized value lacks the field) when every algorithm of the spec
+    /// works on every key.
+    #[serde(default)]
+    pub one_signing_algorithm_per_key: bool,
     /// Per-key access policies can be read and written.
     pub key_policy: bool,
     /// The native policy format name, when the provider has one.
@@ -129,6 +137,20 @@ pub struct Capabilities {
     /// provider-specific (an IAM ARN, a `user:` member...), so each provider names its own;
     /// empty when it has none to offer (the roundtrip is then skipped).
     pub policy_sample: Vec<Binding>,
+}
+
+impl Capabilities {
+    /// The signing algorithms a signing key of `spec` made by this provider accepts: every
+    /// one of [`KeySpec::signing_algorithms`], or only the first for RSA keys when
+    /// [`Capabilities::one_signing_algorithm_per_key`] is set.
+    pub fn signing_algorithms(&self, spec: KeySpec) -> &'static [SigningAlgorithm] {
+        let all = spec.signing_algorithms();
+        if self.one_signing_algorithm_per_key && spec.is_rsa() {
+            &all[..all.len().min(1)]
+        } else {
+            all
+        }
+    }
 }
 
 /// A request for one page of keys.
@@ -451,6 +473,53 @@ mod tests {
         let c = ManualClock::new(start);
         c.advance(time::Duration::days(2));
         assert_eq!(c.now(), time::macros::datetime!(2030-01-03 00:00 UTC));
+    }
+
+    #[test]
+    fn one_signing_algorithm_per_key_keeps_the_first_rsa_algorithm() {
+        let mut caps = Capabilities {
+            key_specs: KeySpec::ALL.to_vec(),
+            rsa_encryption: true,
+            deletion_window: DayRange::new(1, 30),
+            rotation_period: None,
+            rotatable_specs: Vec::new(),
+            scheduled_rotation_specs: Vec::new(),
+            list_versions: true,
+            asymmetric_context: false,
+            max_plaintext_bytes: 64,
+            data_key_specs: Vec::new(),
+            self_describing_ciphertext: false,
+            verify: VerifyMode::Local,
+            digest_signing: true,
+            one_signing_algorithm_per_key: false,
+            key_policy: false,
+            native_policy_format: None,
+            labels: false,
+            max_page_size: 10,
+            policy_sample: Vec::new(),
+        };
+        assert_eq!(
+            caps.signing_algorithms(KeySpec::Rsa3072),
+            KeySpec::Rsa3072.signing_algorithms()
+        );
+        caps.one_signing_algorithm_per_key = true;
+        assert_eq!(
+            caps.signing_algorithms(KeySpec::Rsa3072),
+            [SigningAlgorithm::RsaPssSha256]
+        );
+        assert_eq!(
+            caps.signing_algorithms(KeySpec::EcP384),
+            [SigningAlgorithm::EcdsaSha384]
+        );
+        assert!(caps.signing_algorithms(KeySpec::Aes256).is_empty());
+
+        // Serialized capabilities from before the field read as false.
+        let mut json = serde_json::to_value(&caps).expect("serializes");
+        json.as_object_mut()
+            .expect("an object")
+            .remove("one_signing_algorithm_per_key");
+        let read: Capabilities = serde_json::from_value(json).expect("deserializes");
+        assert!(!read.one_signing_algorithm_per_key);
     }
 
     #[test]

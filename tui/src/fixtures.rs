@@ -38,6 +38,7 @@ pub fn local_capabilities() -> Capabilities {
         max_page_size: 1000,
         policy_sample: Vec::new(),
         digest_signing: true,
+        one_signing_algorithm_per_key: false,
     }
 }
 

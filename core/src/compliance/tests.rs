@@ -36,6 +36,7 @@ fn caps(scheduled: Vec<KeySpec>) -> Capabilities {
         max_page_size: 1000,
         policy_sample: Vec::new(),
         digest_signing: false,
+        one_signing_algorithm_per_key: false,
     }
 }
 

@@ -27,7 +27,9 @@ async fn signing_key(keys: &Keys<'_>, spec: KeySpec) -> Result<KeyMetadata, Fail
     keys.create(spec, usage).await
 }
 
-/// For every asymmetric spec and each of its algorithms: the signature reports the algorithm
+/// For every asymmetric spec and each algorithm its keys accept
+/// ([`Capabilities::signing_algorithms`](crate::Capabilities::signing_algorithms)): the
+/// signature reports the algorithm
 /// and primary version and verifies (default and explicit version); a tampered message, a
 /// signature with a flipped byte and an all-zero signature give `Ok(false)`.
 pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
@@ -42,7 +44,7 @@ pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
             async move {
                 let key = signing_key(keys, spec).await?;
                 let primary = key.primary_version.as_deref();
-                for &alg in spec.signing_algorithms() {
+                for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(64);
                     let what = format!("sign({spec} {}, {alg})", key.id);
                     let sig = p.sign(&key.id, &msg, alg).await.step(&what)?;
@@ -142,7 +144,7 @@ pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult
                     .get_public_key(&key.id, None)
                     .await
                     .step(format!("get_public_key({spec} {})", key.id))?;
-                for &alg in spec.signing_algorithms() {
+                for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(100);
                     let sig = p
                         .sign(&key.id, &msg, alg)
@@ -175,7 +177,7 @@ fn digest_of(alg: SigningAlgorithm, msg: &[u8]) -> Vec<u8> {
     }
 }
 
-/// For every asymmetric spec and each of its algorithms, when `digest_signing`: a signature
+/// For every asymmetric spec and each algorithm its keys accept, when `digest_signing`: a signature
 /// over the message's digest reports the algorithm and primary version, verifies over the raw
 /// message (with the provider and independently), and a signature over the raw message
 /// verifies over the digest (default and explicit version); a tampered digest gives
@@ -201,7 +203,7 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                     .get_public_key(id, None)
                     .await
                     .step(format!("get_public_key({spec} {id})"))?;
-                for &alg in spec.signing_algorithms() {
+                for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(90);
                     let digest = digest_of(alg, &msg);
                     let what = format!("sign_digest({spec} {id}, {alg})");
@@ -438,7 +440,9 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
 }
 
 /// Signing with an algorithm the key's spec does not support (ECDSA-SHA384 on P-256, RSA on
-/// EC, ECDSA on RSA) fails with `InvalidArgument`.
+/// EC, ECDSA on RSA) fails with `InvalidArgument`; so does signing (and, with
+/// `digest_signing`, signing a digest) with the second RSA algorithm when
+/// `one_signing_algorithm_per_key` binds an RSA key to its first.
 pub async fn wrong_signing_algorithm_is_invalid_argument(p: &dyn KeyProvider) -> CheckResult {
     let keys = Keys::new(p, "wrong-algorithm");
     keys.finish(async {
@@ -452,8 +456,9 @@ pub async fn wrong_signing_algorithm_is_invalid_argument(p: &dyn KeyProvider) ->
         let mut results = Vec::new();
         for spec in specs {
             let key = signing_key(&keys, spec).await?;
+            let usable = p.capabilities().signing_algorithms(spec);
             for alg in SigningAlgorithm::ALL {
-                if spec.signing_algorithms().contains(&alg) {
+                if usable.contains(&alg) {
                     continue;
                 }
                 results.push(expect_err(
@@ -461,6 +466,14 @@ pub async fn wrong_signing_algorithm_is_invalid_argument(p: &dyn KeyProvider) ->
                     p.sign(&key.id, b"m", alg).await,
                     ErrorKind::InvalidArgument,
                 ));
+                // The spec allows it but this provider's keys do not: the digest path too.
+                if spec.signing_algorithms().contains(&alg) && p.capabilities().digest_signing {
+                    results.push(expect_err(
+                        format!("sign_digest({spec} key bound to one algorithm, {alg})"),
+                        p.sign_digest(&key.id, &digest_of(alg, b"m"), alg).await,
+                        ErrorKind::InvalidArgument,
+                    ));
+                }
             }
         }
         all_passed(results)

@@ -51,6 +51,7 @@ impl Broken {
                 self_describing_ciphertext: true,
                 verify: VerifyMode::Remote,
                 digest_signing: true,
+                one_signing_algorithm_per_key: false,
                 key_policy: true,
                 native_policy_format: None,
                 labels: true,

@@ -154,6 +154,7 @@ fn capabilities() -> Capabilities {
         verify: VerifyMode::Remote,
         // Sign and Verify take MessageType=DIGEST.
         digest_signing: true,
+        one_signing_algorithm_per_key: false,
         key_policy: true,
         native_policy_format: Some(policy::FORMAT.to_owned()),
         labels: true,

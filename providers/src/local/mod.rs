@@ -244,6 +244,7 @@ fn capabilities() -> Capabilities {
         self_describing_ciphertext: true,
         verify: VerifyMode::Remote,
         digest_signing: true,
+        one_signing_algorithm_per_key: false,
         key_policy: true,
         native_policy_format: None,
         labels: true,

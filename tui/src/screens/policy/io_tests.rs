@@ -83,6 +83,7 @@ fn capabilities(key_policy: bool) -> Capabilities {
         max_page_size: 100,
         policy_sample: Vec::new(),
         digest_signing: false,
+        one_signing_algorithm_per_key: false,
     }
 }
 
