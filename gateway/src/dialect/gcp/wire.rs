@@ -227,6 +227,17 @@ impl Query {
             .map_err(|_| GcpError::invalid("Invalid query string."))
     }
 
+    /// The query without the parameter `name` (in any spelling).
+    pub fn without(&self, name: &str) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|(k, _)| camel(k) != name)
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// The last value of `name` (a `camelCase` or `snake_case` parameter).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

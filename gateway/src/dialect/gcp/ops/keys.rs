@@ -11,7 +11,7 @@ use super::super::path::{KeyName, RingName, check_id};
 use super::super::store::KeyRecord;
 use super::super::wire::{Body, parse_duration, parse_timestamp};
 use super::super::{DEFAULT_DESTROY_SECONDS, IMPLICIT_RING, RING_LABEL};
-use super::{Ctx, KeyTarget, check_ring, in_ring, page};
+use super::{Ctx, KeyTarget, check_ring, in_ring, page_by};
 
 const KEY_FIELDS: &[&str] = &[
     "name",
@@ -76,7 +76,7 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
         .filter(|k| in_ring(k, &ring.ring))
         .collect();
     keys.sort_by(|a, b| a.name.cmp(&b.name));
-    let (keys, next, total) = page(&ctx.query, keys)?;
+    let (keys, next, total) = page_by(&ctx.query, keys, |k| k.name.clone())?;
     let store = ctx.store();
     let mut out = Vec::with_capacity(keys.len());
     for meta in &keys {

@@ -450,6 +450,56 @@ pub fn page<T>(query: &Query, mut items: Vec<T>) -> GcpResult<(Vec<T>, Option<St
     Ok((page, next, total))
 }
 
+/// [`page`] for listings that change while they are paged (keys made and deleted by other
+/// callers): the token names the last item returned (by `key`, the listing's sort key), so
+/// the next page starts after it whatever was added or removed before it.
+///
+/// # Errors
+/// As [`page`].
+pub fn page_by<T>(
+    query: &Query,
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> String,
+) -> GcpResult<(Vec<T>, Option<String>, usize)> {
+    let token = match query.get("pageToken") {
+        None => None,
+        Some(t) => Some(
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("kg2:").map(str::to_owned))
+                .ok_or_else(|| GcpError::invalid("Invalid page token."))?,
+        ),
+    };
+    let descending = matches!(
+        query
+            .get("orderBy")
+            .map(|o| o.trim().to_ascii_lowercase())
+            .as_deref(),
+        Some("name desc")
+    );
+    // `page` checks the query and orders; the token is applied here, by key.
+    let rest = query.without("pageToken");
+    if let Some(last) = token {
+        let after = |k: &str| {
+            if descending {
+                k < last.as_str()
+            } else {
+                k > last.as_str()
+            }
+        };
+        // `items` are in ascending order here; `page` reverses them for `name desc`.
+        items.retain(|i| after(&key(i)));
+    }
+    let total = items.len();
+    let (page_items, more, _) = page(&rest, items)?;
+    let next = more
+        .and(page_items.last())
+        .map(|last| URL_SAFE_NO_PAD.encode(format!("kg2:{}", key(last))));
+    Ok((page_items, next, total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::path::parse;
@@ -491,6 +541,31 @@ mod tests {
 
     fn q(s: &str) -> Query {
         Query::of(&format!("/x?{s}").parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn keyed_pages_survive_items_added_before_the_token() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+        let (p, next, _) =
+            page_by(&q("pageSize=2"), names(&["a", "b", "c", "d"]), Clone::clone).unwrap();
+        assert_eq!(p, names(&["a", "b"]));
+        let token = next.unwrap();
+        // A key made meanwhile sorts before the token: the next page does not repeat `b`.
+        let (p, last, _) = page_by(
+            &q(&format!("pageSize=2&pageToken={token}")),
+            names(&["a", "aa", "b", "c", "d"]),
+            Clone::clone,
+        )
+        .unwrap();
+        assert_eq!((p, last), (names(&["c", "d"]), None));
+        let (p, _, _) = page_by(
+            &q("pageSize=1&orderBy=name%20desc"),
+            names(&["a", "b"]),
+            Clone::clone,
+        )
+        .unwrap();
+        assert_eq!(p, names(&["b"]));
+        assert!(page_by(&q("pageToken=garbage"), names(&["a"]), Clone::clone).is_err());
     }
 
     #[test]

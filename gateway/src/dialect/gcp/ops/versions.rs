@@ -72,6 +72,16 @@ async fn versions_of(
     Ok((versions, destroys))
 }
 
+/// The key's state, which every version shares in keygate (it enables, disables and deletes
+/// whole keys), so a disabled key's versions read DISABLED and a key pending deletion's read
+/// DESTROY_SCHEDULED, as Cloud KMS shows them. Read from the provider directly: the session
+/// has just authorized and audited this method's `list_versions` of the same key (the same
+/// `keys.describe` action), and one Cloud KMS call stays one audit row.
+async fn key_state(ctx: &Ctx<'_>, key: &KeyTarget) -> GcpResult<KeyState> {
+    let resolved = ctx.state.service.registry().resolve(&key.uri).await?;
+    Ok(resolved.provider.describe_key(&resolved.id).await?.state)
+}
+
 fn find<'v>(versions: &'v [KeyVersion], name: &VersionName) -> GcpResult<&'v KeyVersion> {
     versions
         .iter()
@@ -83,10 +93,11 @@ fn destroy_of(destroys: &[(String, OffsetDateTime)], id: &str) -> Option<OffsetD
     destroys.iter().find(|(v, _)| v == id).map(|(_, t)| *t)
 }
 
-/// `GET .../cryptoKeyVersions`: one `list_versions`.
+/// `GET .../cryptoKeyVersions`: one `list_versions` (and the key's state).
 pub async fn list(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let key = ctx.key(name).await?;
     let (mut versions, destroys) = versions_of(ctx, &key).await?;
+    let state = key_state(ctx, &key).await?;
     // Cloud KMS lists versions by name; keygate ids are numbers for local keys, so sort
     // numerically when they are.
     versions.sort_by_key(|v| (v.id.parse::<u64>().unwrap_or(u64::MAX), v.id.clone()));
@@ -95,7 +106,7 @@ pub async fn list(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         .iter()
         .map(|v| {
             let vname = name.version(v.id.clone());
-            render_version(&vname, &key, v, None, destroy_of(&destroys, &v.id))
+            render_version(&vname, &key, v, Some(&state), destroy_of(&destroys, &v.id))
         })
         .collect();
     let mut body = json!({ "cryptoKeyVersions": out, "totalSize": total });
@@ -105,16 +116,17 @@ pub async fn list(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     Ok(body)
 }
 
-/// `GET .../cryptoKeyVersions/{v}`: one `list_versions`.
+/// `GET .../cryptoKeyVersions/{v}`: one `list_versions` (and the key's state).
 pub async fn get(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let key = ctx.key(&name.key).await?;
     let (versions, destroys) = versions_of(ctx, &key).await?;
     let v = find(&versions, name)?;
+    let state = key_state(ctx, &key).await?;
     Ok(render_version(
         name,
         &key,
         v,
-        None,
+        Some(&state),
         destroy_of(&destroys, &v.id),
     ))
 }
