@@ -1,5 +1,377 @@
 //! The GCP Cloud KMS provider, on google-cloud-kms-v1.
+//!
+//! - **One key ring.** A provider is one ring, `projects/{project}/locations/{location}/
+//!   keyRings/{key_ring}`: keys are listed from it and created in it. A key's id is its
+//!   crypto key id (`[a-zA-Z0-9_-]{1,63}`, checked before any call); its URI is
+//!   `gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/<id>`.
+//! - **Credentials**: Application Default Credentials, or a bearer token read at build from
+//!   the variable `token_env` names (a keygate token for a keygate endpoint).
+//! - **Specs.** AES_256 is ENCRYPT_DECRYPT (GOOGLE_SYMMETRIC_ENCRYPTION); RSA encryption keys
+//!   are ASYMMETRIC_DECRYPT with OAEP-SHA256; RSA signing keys ASYMMETRIC_SIGN with PSS-SHA256
+//!   — Cloud KMS binds one algorithm to a key, so they sign RSA_PSS_SHA256 only
+//!   ([`Capabilities::one_signing_algorithm_per_key`]); keys made elsewhere keep theirs (a
+//!   PKCS#1 key signs PKCS#1 only; SHA-512 keys are described as RSA_4096 and their signing is
+//!   `Unsupported`); EC and HMAC keys map one to one.
+//! - **Versions** are first class. The primary version is Cloud KMS's `primary` for symmetric
+//!   keys; other keys have none in Cloud KMS, so keygate takes the newest ENABLED version
+//!   (which `rotate_now`, `createCryptoKeyVersion`, makes). Symmetric rotation also calls
+//!   `updateCryptoKeyPrimaryVersion`. Inherent methods reach single versions.
+//! - **State.** A symmetric key is as its primary version is; another key is enabled when a
+//!   version is enabled, disabled when every live version is disabled. `disable_key` and
+//!   `enable_key` change the primary (symmetric) or every version (others).
+//!   `schedule_deletion` destroys every version: they are DESTROY_SCHEDULED for the key's
+//!   destroy-scheduled duration (set at creation from `destroy_scheduled_days`: the only
+//!   deletion window), and `cancel_deletion` restores them (DISABLED).
+//! - **Rotation schedules** (`rotationPeriod`, `nextRotationTime`) exist for symmetric keys
+//!   only, from 1 to 36,500 days (Cloud KMS's 24 to 876,000 hours).
+//! - **Cryptography**: see `crypto.rs` — the encryption context is the AAD, ciphertexts are
+//!   Cloud KMS's own (they do not name the key), RSA encryption and all verification happen
+//!   locally with the public key.
+//! - **Description and labels**: labels must fit GCP's rules; the description is kept in
+//!   reserved labels (see `labels.rs`).
+//! - **Policies** are the crypto key's IAM policy (see `policy.rs`).
+//! - **Errors** come from the SDK's status codes (see `error.rs`).
 
+mod builder;
+mod client;
 mod config;
+mod crypto;
+mod error;
+mod labels;
+mod lifecycle;
+mod policy;
 
+use std::fmt;
+
+use async_trait::async_trait;
+use keygate_core::{
+    Binding, Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
+    EncryptionContext, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion, ListKeysRequest,
+    MacTag, Page, Policy, ProviderInfo, PublicKey, Result, RotationSchedule, SecretBytes,
+    Signature, SigningAlgorithm, VerifyMode,
+};
+
+pub use builder::GcpKmsBuilder;
 pub use config::GcpConfig;
+
+use crate::digest::Signed;
+use client::Kms;
+
+/// Cloud KMS's largest page.
+const MAX_PAGE_SIZE: u32 = 1000;
+/// Cloud KMS's bounds on `rotationPeriod`: 24 hours to 876,000 hours.
+const ROTATION_PERIOD: DayRange = DayRange::new(1, 36_500);
+/// The default destroy-scheduled duration, in days.
+const DEFAULT_DESTROY_DAYS: u32 = 30;
+
+/// A key manager over one Cloud KMS key ring. Build it with [`GcpKmsProvider::builder`].
+pub struct GcpKmsProvider {
+    info: ProviderInfo,
+    caps: Capabilities,
+    kms: Kms,
+}
+
+impl fmt::Debug for GcpKmsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The SDK client holds the credentials: it is left out on purpose.
+        f.debug_struct("GcpKmsProvider")
+            .field("name", &self.info.name)
+            .field("ring", &self.kms.ring)
+            .field("uri_prefix", &self.info.uri_prefix)
+            .field("destroy_days", &self.kms.destroy_days)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GcpKmsProvider {
+    /// A builder: name `gcp`; the configuration must name a project.
+    pub fn builder() -> GcpKmsBuilder {
+        GcpKmsBuilder::new()
+    }
+
+    /// What Cloud KMS supports, as the provider declares it unless told otherwise (with the
+    /// default destroy-scheduled duration, 30 days, as the only deletion window): every spec,
+    /// RSA encryption without a context, one signing algorithm per RSA key, rotation of every
+    /// spec on demand and of AES keys on a schedule of 1–36,500 days, 64 KiB plaintexts,
+    /// ciphertexts that do not name their key, local verification, digest signing, IAM
+    /// policies (`gcp-iam`) and labels.
+    pub fn default_capabilities() -> Capabilities {
+        capabilities(DEFAULT_DESTROY_DAYS)
+    }
+
+    fn new(info: ProviderInfo, caps: Capabilities, kms: Kms) -> Self {
+        Self { info, caps, kms }
+    }
+
+    /// The key ring: `projects/{project}/locations/{location}/keyRings/{key_ring}`.
+    pub fn key_ring(&self) -> &str {
+        &self.kms.ring
+    }
+
+    /// Makes version `version` of key `key_id` the primary one (`updatePrimaryVersion`;
+    /// symmetric keys only, as in Cloud KMS).
+    ///
+    /// # Errors
+    /// [`keygate_core::Error::NotFound`] for an unknown key or version;
+    /// [`keygate_core::Error::InvalidState`] when Cloud KMS refuses (an asymmetric key, a
+    /// version not enabled).
+    pub async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
+        let key = self.kms.key(key_id, false).await?;
+        if !key.symmetric() {
+            return Err(keygate_core::Error::state(format!(
+                "key `{key_id}` is a {} key: Cloud KMS has primary versions for symmetric keys only",
+                key.alg.spec
+            )));
+        }
+        let what = format!("update_crypto_key_primary_version({key_id}, {version})");
+        let raw = self
+            .kms
+            .client
+            .update_crypto_key_primary_version()
+            .set_name(self.kms.key_name(key_id))
+            .set_crypto_key_version_id(version)
+            .send()
+            .await
+            .map_err(self.kms.err(&what))?;
+        let key = self.kms.wrap(raw, None)?;
+        Ok(self.metadata(&key))
+    }
+
+    /// Enables (`true`) or disables one version of a key (`updateCryptoKeyVersion` of its
+    /// state), leaving the others as they are.
+    ///
+    /// # Errors
+    /// [`keygate_core::Error::NotFound`] for an unknown key or version;
+    /// [`keygate_core::Error::InvalidState`] when the version cannot change state (destroyed,
+    /// scheduled for destruction).
+    pub async fn set_version_enabled(
+        &self,
+        key_id: &str,
+        version: &str,
+        enabled: bool,
+    ) -> Result<KeyVersion> {
+        client::check_id("crypto key", key_id)?;
+        use google_cloud_kms_v1::model::CryptoKeyVersion;
+        use google_cloud_kms_v1::model::crypto_key_version::CryptoKeyVersionState as VState;
+        let state = if enabled {
+            VState::Enabled
+        } else {
+            VState::Disabled
+        };
+        let what = format!("update_crypto_key_version({key_id}/{version}, state)");
+        let v = self
+            .kms
+            .client
+            .update_crypto_key_version()
+            .set_crypto_key_version(
+                CryptoKeyVersion::new()
+                    .set_name(self.kms.version_name(key_id, version))
+                    .set_state(state),
+            )
+            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["state"]))
+            .send()
+            .await
+            .map_err(self.kms.err(&what))?;
+        let key = self.kms.key(key_id, true).await?;
+        let id = client::last_segment(&v.name).to_owned();
+        key.keygate_versions()
+            .into_iter()
+            .find(|kv| kv.id == id)
+            .ok_or_else(|| keygate_core::Error::not_found(format!("{key_id}/{id}")))
+    }
+}
+
+/// The declared capabilities, with `destroy_days` as the only deletion window.
+fn capabilities(destroy_days: u32) -> Capabilities {
+    Capabilities {
+        key_specs: KeySpec::ALL.to_vec(),
+        rsa_encryption: true,
+        deletion_window: DayRange::new(destroy_days, destroy_days),
+        rotation_period: Some(ROTATION_PERIOD),
+        // createCryptoKeyVersion works for every purpose.
+        rotatable_specs: KeySpec::ALL.to_vec(),
+        // Cloud KMS refuses rotation schedules on asymmetric and MAC keys.
+        scheduled_rotation_specs: vec![KeySpec::Aes256],
+        list_versions: true,
+        // asymmetricDecrypt takes no label: RSA encryption binds no context.
+        asymmetric_context: false,
+        max_plaintext_bytes: crypto::MAX_INPUT,
+        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
+        self_describing_ciphertext: false,
+        verify: VerifyMode::Local,
+        digest_signing: true,
+        one_signing_algorithm_per_key: true,
+        key_policy: true,
+        native_policy_format: Some(policy::FORMAT.to_owned()),
+        labels: true,
+        max_page_size: MAX_PAGE_SIZE,
+        policy_sample: vec![
+            Binding::role(
+                "user:alice@example.com",
+                "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            ),
+            Binding::role(
+                "serviceAccount:keygate-conformance@example.iam.gserviceaccount.com",
+                "roles/cloudkms.viewer",
+            ),
+        ],
+    }
+}
+
+#[async_trait]
+impl KeyProvider for GcpKmsProvider {
+    fn info(&self) -> &ProviderInfo {
+        &self.info
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    async fn list_keys(&self, req: ListKeysRequest) -> Result<Page<KeyMetadata>> {
+        self.list(req).await
+    }
+
+    async fn describe_key(&self, key_id: &str) -> Result<KeyMetadata> {
+        let key = self.kms.key(key_id, false).await?;
+        Ok(self.metadata(&key))
+    }
+
+    async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata> {
+        self.create(req).await
+    }
+
+    async fn update_key(&self, key_id: &str, update: KeyUpdate) -> Result<KeyMetadata> {
+        self.update(key_id, update).await
+    }
+
+    async fn enable_key(&self, key_id: &str) -> Result<KeyMetadata> {
+        self.set_enabled(key_id, true).await
+    }
+
+    async fn disable_key(&self, key_id: &str) -> Result<KeyMetadata> {
+        self.set_enabled(key_id, false).await
+    }
+
+    async fn schedule_deletion(&self, key_id: &str, pending_days: u32) -> Result<KeyMetadata> {
+        self.delete(key_id, pending_days).await
+    }
+
+    async fn cancel_deletion(&self, key_id: &str) -> Result<KeyMetadata> {
+        self.undelete(key_id).await
+    }
+
+    async fn list_versions(&self, key_id: &str) -> Result<Vec<KeyVersion>> {
+        let key = self.kms.key(key_id, true).await?;
+        Ok(key.keygate_versions())
+    }
+
+    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
+        self.rotate(key_id).await
+    }
+
+    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
+        Ok(self.kms.key(key_id, false).await?.rotation())
+    }
+
+    async fn set_rotation_schedule(
+        &self,
+        key_id: &str,
+        schedule: Option<RotationSchedule>,
+    ) -> Result<Option<RotationSchedule>> {
+        self.set_rotation(key_id, schedule).await
+    }
+
+    async fn encrypt(
+        &self,
+        key_id: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Ciphertext> {
+        self.encrypt_with(key_id, plaintext, context).await
+    }
+
+    async fn decrypt(
+        &self,
+        key_id: Option<&str>,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes> {
+        self.decrypt_with(key_id, ciphertext, context).await
+    }
+
+    async fn generate_data_key(
+        &self,
+        key_id: &str,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+    ) -> Result<DataKey> {
+        self.data_key(key_id, spec, context).await
+    }
+
+    async fn sign(
+        &self,
+        key_id: &str,
+        message: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_with(key_id, Signed::Message(message), algorithm)
+            .await
+    }
+
+    async fn verify(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        let input = Signed::Message(message);
+        self.verify_with(key_id, key_version, input, signature, algorithm)
+            .await
+    }
+
+    async fn sign_digest(
+        &self,
+        key_id: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_with(key_id, Signed::Digest(digest), algorithm)
+            .await
+    }
+
+    async fn verify_digest(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        let input = Signed::Digest(digest);
+        self.verify_with(key_id, key_version, input, signature, algorithm)
+            .await
+    }
+
+    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
+        self.mac(key_id, message).await
+    }
+
+    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+        self.check_mac(key_id, message, mac).await
+    }
+
+    async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {
+        self.public_key(key_id, key_version).await
+    }
+
+    async fn get_policy(&self, key_id: &str) -> Result<Policy> {
+        self.policy(key_id).await
+    }
+
+    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
+        self.put_policy(key_id, policy).await
+    }
+}
