@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::{DynProvider, Error, Result};
 use keygate_providers::aws::AwsKmsBuilder;
+use keygate_providers::gcp::GcpKmsProvider;
 use keygate_providers::local::LocalProvider;
 
 use super::Service;
@@ -34,11 +35,18 @@ impl Service {
                         .build()
                         .await?,
                 ),
-                // Interim until the Azure and GCP providers land: the configuration parses,
-                // opening says plainly that the provider cannot be built yet.
-                Backend::Azure(_) | Backend::Gcp(_) => {
+                Backend::Gcp(gcp) => Arc::new(
+                    GcpKmsProvider::builder()
+                        .with_name(&p.name)
+                        .with_config(gcp)
+                        .build()
+                        .await?,
+                ),
+                // Interim until the Azure provider lands: the configuration parses, opening
+                // says plainly that the provider cannot be built yet.
+                Backend::Azure(_) => {
                     return Err(Error::unsupported(format!(
-                        "provider `{}`: this build cannot open Azure or GCP providers yet",
+                        "provider `{}`: this build cannot open Azure providers yet",
                         p.name
                     )));
                 }
