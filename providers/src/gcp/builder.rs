@@ -6,6 +6,7 @@ use std::fmt;
 use google_cloud_auth::credentials::{
     Builder as AdcBuilder, CacheableResource, Credentials, CredentialsProvider, EntityTag,
 };
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt as _};
 use google_cloud_kms_v1::client::KeyManagementService;
 use google_cloud_kms_v1::model::{KeyRing, ProtectionLevel};
 use keygate_core::{Capabilities, Error, ProviderInfo, ProviderKind, Result};
@@ -15,6 +16,13 @@ use super::client::{Kms, check_id};
 use super::error::{Class, class_of, from_sdk};
 use super::{DEFAULT_DESTROY_DAYS, GcpConfig, GcpKmsProvider, capabilities};
 
+/// Attempts per call, the first included: transient failures (UNAVAILABLE, a connection
+/// that fails before the request is sent) are retried with the SDK's backoff, as the AWS
+/// provider does, so an unreachable cloud answers `Unavailable` in seconds rather than after
+/// the SDK's default minute.
+const MAX_ATTEMPTS: u32 = 3;
+/// Longest a call may spend retrying.
+const RETRY_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Cloud KMS's bounds on `destroyScheduledDuration`, in days.
 const DESTROY_DAYS: std::ops::RangeInclusive<u32> = 1..=120;
 
@@ -138,7 +146,12 @@ impl GcpKmsBuilder {
                 ))
             })?,
         };
-        let mut client = KeyManagementService::builder().with_credentials(credentials);
+        let retries = Aip194Strict
+            .with_attempt_limit(MAX_ATTEMPTS)
+            .with_time_limit(RETRY_TIME_LIMIT);
+        let mut client = KeyManagementService::builder()
+            .with_credentials(credentials)
+            .with_retry_policy(retries);
         if let Some(endpoint) = &cfg.endpoint {
             client = client.with_endpoint(endpoint.clone());
         }
