@@ -39,7 +39,7 @@ impl<'a> Signed<'a> {
     ///
     /// # Errors
     /// As [`Signed::prepare`].
-    #[cfg(any(feature = "aws", feature = "gcp"))]
+    #[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
     pub(crate) fn digest(self, algorithm: SigningAlgorithm) -> Result<Digest> {
         match self.prepare(algorithm)? {
             Prepared::Message(m) => Ok(digest::digest(named_hash(algorithm).0, m)),
@@ -112,7 +112,7 @@ mod tests {
         }
     }
 
-    #[cfg(any(feature = "aws", feature = "gcp"))]
+    #[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
     #[test]
     fn a_message_becomes_its_hash_and_a_digest_stays_as_given() {
         for (alg, len) in LENGTHS {
