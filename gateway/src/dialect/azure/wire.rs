@@ -148,6 +148,8 @@ impl JsonWebKey {
             kid,
             kty: kty(meta.spec),
             key_ops: key_ops(meta.spec, meta.usage),
+            // The curve is known without the public numbers (a disabled or deleted key's).
+            crv: crv(meta.spec),
             ..Self::default()
         };
         if let Some(pk) = public {

@@ -11,7 +11,7 @@
 //!
 //! keygate encrypts and signs with the primary version: a request naming another version is
 //! refused after the fact (the row shows the call). For decryption the ciphertext decides,
-//! and a named version must match the envelope's.
+//! and a named version must be the one that decrypts (the envelope's, for A256GCM).
 
 use axum::response::Response;
 use base64::Engine as _;
@@ -153,6 +153,18 @@ async fn decrypt(
     if p.alg == RSA_OAEP_256 {
         if p.aad.is_some() {
             return Err(AzureError::bad_parameter("RSA-OAEP-256 takes no aad."));
+        }
+        // Azure decrypts with the version the request names: one the key does not have is
+        // not found.
+        if let Some(v) = version {
+            let versions = ctx
+                .session
+                .list_versions(name)
+                .await
+                .map_err(ctx.err(op.name(), Some(name)))?;
+            if !versions.iter().any(|x| x.id == v) {
+                return Err(AzureError::key_not_found(name));
+            }
         }
         let d = ctx
             .session
