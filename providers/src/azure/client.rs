@@ -134,6 +134,17 @@ pub(crate) fn parse_kid(kid: &str) -> Option<(String, Option<String>)> {
     Some((name, version))
 }
 
+/// When a deleted key is purged: the date the vault names, else the end of the retention
+/// after its deletion.
+pub(crate) fn purge_date(key: &DeletedKey) -> OffsetDateTime {
+    key.scheduled_purge_date
+        .or_else(|| {
+            let days = key.attributes.as_ref()?.recoverable_days?;
+            Some(key.deleted_date? + time::Duration::days(i64::from(days)))
+        })
+        .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
 /// The key operations of a new key.
 pub(crate) fn key_ops(spec: KeySpec, usage: KeyUsage, envelope: bool) -> Vec<KeyOperation> {
     match usage {
@@ -245,14 +256,7 @@ impl Vault {
     /// # Errors
     /// As [`Vault::wrap`].
     pub fn wrap_deleted(&self, name: &str, key: DeletedKey) -> Result<Key> {
-        // A vault that names no purge date purges at the end of the retention.
-        let purge = key
-            .scheduled_purge_date
-            .or_else(|| {
-                let days = key.attributes.as_ref()?.recoverable_days?;
-                Some(key.deleted_date? + time::Duration::days(i64::from(days)))
-            })
-            .unwrap_or_else(OffsetDateTime::now_utc);
+        let purge = purge_date(&key);
         self.view(name, key.key, key.attributes, key.tags, Some(purge))
     }
 

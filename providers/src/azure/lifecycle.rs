@@ -18,7 +18,7 @@ use keygate_core::{
 use time::OffsetDateTime;
 
 use super::AzureKeyVaultProvider;
-use super::client::{Key, check_name, key_ops, parse_kid};
+use super::client::{Key, check_name, key_ops, parse_kid, purge_date};
 use super::error::{from_sdk, is_status};
 use super::tags;
 
@@ -494,7 +494,12 @@ impl AzureKeyVaultProvider {
             .map_err(self.vault.err(&what))?
             .into_model()
             .map_err(self.vault.err(&what))?;
-        let key = self.vault.wrap_deleted(key_id, deleted)?;
+        // The key as it was, now pending deletion (a deleted bundle may carry less of the
+        // JWK than the live one did).
+        let key = Key {
+            purge_date: Some(purge_date(&deleted)),
+            ..key
+        };
         tracing::info!(provider = %self.info.name, key = %key_id, "soft-deleted a Key Vault key");
         Ok(self.metadata(&key, None))
     }
