@@ -458,3 +458,63 @@ async fn policies_are_role_assignments_at_the_key_scope() {
     assert!(p.get_policy(&key.id).await.unwrap().bindings.is_empty());
     p.schedule_deletion(&key.id, RETENTION_DAYS).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_managed_hsm_aes_keys_are_native_and_encrypt_with_a256gcm() {
+    let b = backing();
+    let p = provider_with(
+        AzureConfig {
+            managed_hsm: Some(true),
+            ..config(b)
+        },
+        &b.token,
+    )
+    .await;
+    assert!(p.is_managed_hsm());
+    let key = p
+        .create_key(CreateKeyRequest::new(unique("hsm"), KeySpec::Aes256))
+        .await
+        .unwrap();
+    let raw = raw_client()
+        .get_key(&key.id, None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
+    // A symmetric key (keygate's dialect answers `oct` for the `oct-HSM` asked for).
+    assert!(matches!(
+        raw.key.unwrap().kty,
+        Some(
+            azure_security_keyvault_keys::models::KeyType::Oct
+                | azure_security_keyvault_keys::models::KeyType::OctHsm
+        )
+    ));
+    let ctx = EncryptionContext::new().with("tenant", "acme");
+    let ct = p.encrypt(&key.id, b"hsm secret", &ctx).await.unwrap();
+    assert_eq!(&ct.bytes[..6], b"KGAZ\x01\x02", "keygate's blob, HSM kind");
+    let pt = p.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+    assert_eq!(pt.as_slice(), b"hsm secret");
+    let err = p
+        .decrypt(Some(&key.id), &ct.bytes, &EncryptionContext::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
+    let mut bad = ct.bytes.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let err = p.decrypt(Some(&key.id), &bad, &ctx).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
+    // The key's type decides, not the provider's setting: a provider of the same endpoint
+    // set up as a plain vault opens it too, and a blob claiming to be an envelope is refused.
+    let vault = provider().await;
+    let pt = vault.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+    assert_eq!(pt.as_slice(), b"hsm secret");
+    let mut envelope = ct.bytes.clone();
+    envelope[5] = 1;
+    let err = vault
+        .decrypt(Some(&key.id), &envelope, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
+    p.schedule_deletion(&key.id, RETENTION_DAYS).await.unwrap();
+}
