@@ -51,7 +51,7 @@ use keygate_core::{
 pub use builder::AzureKeyVaultBuilder;
 pub use config::AzureConfig;
 pub use credential::StaticToken;
-pub use policy::BUILT_IN_ROLES;
+pub use policy::{BUILT_IN_ROLES, assignment_name};
 
 use crate::digest::Signed;
 use client::Vault;

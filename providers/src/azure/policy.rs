@@ -150,8 +150,10 @@ pub(crate) fn role_guid(role: &str) -> Result<String> {
     )))
 }
 
-/// The name keygate gives the assignment of `role` to `principal` at `scope`: a UUID v5.
-fn assignment_name(scope: &str, principal: &str, role: &str) -> String {
+/// The name keygate gives the assignment of role definition `role` (its GUID) to `principal`
+/// at `scope`: a UUID v5 of the three, lowercased. keygate's Azure dialect names assignments
+/// the same way, so what the provider PUTs is what it lists.
+pub fn assignment_name(scope: &str, principal: &str, role: &str) -> String {
     let name = format!(
         "{}|{}|{}",
         scope.to_ascii_lowercase(),

@@ -11,6 +11,7 @@
 //! `WWW-Authenticate: Bearer authorization="...", resource="https://vault.azure.net"`; the
 //! SDK then asks its `TokenCredential` for a token, which must be a keygate bearer token.
 
+mod arm;
 mod auth;
 pub mod error;
 mod ops;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/deletedkeys", any(handle))
         .route("/deletedkeys/{*rest}", any(handle))
         .route("/rng", any(handle))
+        .route("/subscriptions/{*rest}", any(arm::handle))
         .fallback(handle)
         .with_state(state)
 }
