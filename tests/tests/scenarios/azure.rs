@@ -26,6 +26,8 @@ use sha2::Digest as _;
 
 use crate::support::TestGateway;
 
+#[path = "azure/arm.rs"]
+mod arm;
 #[path = "azure/crypto.rs"]
 mod crypto;
 #[path = "azure/wire.rs"]

@@ -71,39 +71,7 @@ async fn provider_with(config: AzureConfig, token: &str) -> AzureKeyVaultProvide
 
 async fn provider() -> AzureKeyVaultProvider {
     let b = backing();
-    let mut config = config(b);
-    if !arm_routes(b).await {
-        // Without Resource Manager's role assignment routes the provider manages no policies
-        // (capabilities.key_policy is false, and the policy roundtrip says so).
-        config.subscription_id = None;
-        config.resource_group = None;
-    }
-    provider_with(config, &b.token).await
-}
-
-/// Whether the backing gateway serves Resource Manager's role assignment routes: the
-/// listing of a key scope's assignments is answered, not refused as a path the vault does
-/// not serve.
-async fn arm_routes(b: &Backing) -> bool {
-    static ANSWER: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
-    *ANSWER
-        .get_or_init(|| async {
-            let ca = std::fs::read(&b.azure_ca).unwrap();
-            let http = reqwest::Client::builder()
-                .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
-                .build()
-                .unwrap();
-            let url = format!(
-                "{}/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.KeyVault/vaults/{}/keys/probe/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01",
-                b.azure_url, b.vault_name
-            );
-            let answer = http.get(url).bearer_auth(&b.token).send().await.unwrap();
-            let status = answer.status().as_u16();
-            let body: serde_json::Value = answer.json().await.unwrap_or_default();
-            let no_route = status == 404 && body["error"]["code"] == "NotFound";
-            !no_route
-        })
-        .await
+    provider_with(config(b), &b.token).await
 }
 
 /// The official client, straight at the dialect, for what the provider does not show.
@@ -413,14 +381,6 @@ async fn policies_are_role_assignments_at_the_key_scope() {
         .create_key(CreateKeyRequest::new(unique("rbac"), KeySpec::EcP256))
         .await
         .unwrap();
-    if !arm_routes(b).await {
-        // No Resource Manager: no policies, said so by the capabilities and the calls.
-        assert!(!p.capabilities().key_policy);
-        let err = p.get_policy(&key.id).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported);
-        p.schedule_deletion(&key.id, RETENTION_DAYS).await.unwrap();
-        return;
-    }
     assert!(p.capabilities().key_policy);
     let principal = "3c9f6a2e-5b1d-4e8f-a7c2-9d0e1f2a3b4c";
     // By name or by GUID: read back by the built-in role's name.
@@ -443,6 +403,24 @@ async fn policies_are_role_assignments_at_the_key_scope() {
         native.document["roleAssignments"].as_array().unwrap().len(),
         2
     );
+    // The assignments are the backing key's keygate policy, readable there.
+    let backing_policy: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/keys/{}/policy", b.base, key.name))
+        .bearer_auth(&b.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut roles: Vec<&str> = backing_policy["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["role"].as_str().unwrap())
+        .collect();
+    roles.sort_unstable();
+    assert_eq!(roles, ["Key Vault Crypto Officer", "Key Vault Reader"]);
     // Setting the same again changes nothing (assignment names are derived, not random).
     let again = p.set_policy(&key.id, stored.clone()).await.unwrap();
     assert_eq!(again.native, stored.native);
