@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::{DynProvider, Error, Result};
 use keygate_providers::aws::AwsKmsBuilder;
+use keygate_providers::azure::AzureKeyVaultProvider;
 use keygate_providers::gcp::GcpKmsProvider;
 use keygate_providers::local::LocalProvider;
 
@@ -42,14 +43,13 @@ impl Service {
                         .build()
                         .await?,
                 ),
-                // Interim until the Azure provider lands: the configuration parses, opening
-                // says plainly that the provider cannot be built yet.
-                Backend::Azure(_) => {
-                    return Err(Error::unsupported(format!(
-                        "provider `{}`: this build cannot open Azure providers yet",
-                        p.name
-                    )));
-                }
+                Backend::Azure(azure) => Arc::new(
+                    AzureKeyVaultProvider::builder()
+                        .with_name(&p.name)
+                        .with_config(azure)
+                        .build()
+                        .await?,
+                ),
             };
             providers.push(provider);
         }
