@@ -43,13 +43,19 @@ impl Service {
                         .build()
                         .await?,
                 ),
-                Backend::Azure(azure) => Arc::new(
-                    AzureKeyVaultProvider::builder()
-                        .with_name(&p.name)
-                        .with_config(azure)
-                        .build()
-                        .await?,
-                ),
+                Backend::Azure(azure) => {
+                    // Like the other files the configuration names, a relative CA file is
+                    // under the home.
+                    let mut azure = azure.clone();
+                    azure.ca_file = azure.ca_file.map(|f| home.dir().join(f));
+                    Arc::new(
+                        AzureKeyVaultProvider::builder()
+                            .with_name(&p.name)
+                            .with_config(&azure)
+                            .build()
+                            .await?,
+                    )
+                }
             };
             providers.push(provider);
         }
