@@ -12,6 +12,8 @@ mod compliance;
 mod console;
 #[path = "cli/envelope.rs"]
 mod envelope;
+#[path = "cli/four.rs"]
+mod four;
 #[path = "cli/remote.rs"]
 mod remote;
 
