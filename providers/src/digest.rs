@@ -47,6 +47,35 @@ impl<'a> Signed<'a> {
         }
     }
 
+    /// Verifies `signature` over what this covers with a SubjectPublicKeyInfo `spki`, for
+    /// providers whose backend has no verify call (Cloud KMS; Key Vault since 2025-07-01).
+    /// `Ok(false)` for any signature that does not verify.
+    ///
+    /// # Errors
+    /// As [`Signed::prepare`]; [`Error::Unsupported`] for an algorithm keygate cannot verify.
+    #[cfg(any(feature = "azure", feature = "gcp"))]
+    pub(crate) fn verify_with_spki(
+        self,
+        algorithm: SigningAlgorithm,
+        spki: &[u8],
+        signature: &[u8],
+    ) -> Result<bool> {
+        use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+        let prepared = self.prepare(algorithm)?;
+        let params: &'static dyn VerificationAlgorithm = match algorithm {
+            SigningAlgorithm::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+            SigningAlgorithm::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            SigningAlgorithm::EcdsaSha256 => &signature::ECDSA_P256_SHA256_ASN1,
+            SigningAlgorithm::EcdsaSha384 => &signature::ECDSA_P384_SHA384_ASN1,
+            other => return Err(Error::unsupported(format!("keygate cannot verify {other}"))),
+        };
+        let public = UnparsedPublicKey::new(params, spki);
+        Ok(match prepared {
+            Prepared::Message(m) => public.verify(m, signature).is_ok(),
+            Prepared::Digest(d) => public.verify_digest(&d, signature).is_ok(),
+        })
+    }
+
     /// `message` or `digest`, for log lines (never the bytes).
     pub(crate) fn kind(self) -> &'static str {
         match self {

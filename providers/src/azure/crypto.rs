@@ -6,7 +6,6 @@
 //! wrong state or of the wrong usage is `InvalidState`, then a bad argument is
 //! `InvalidArgument`, as the contract orders them.
 
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use azure_security_keyvault_keys::models::{
     EncryptionAlgorithm as AzAlg, KeyClientEncryptOptions, KeyClientSignOptions,
     KeyClientWrapKeyOptions, KeyOperationParameters, KeyOperationResult, SignParameters,
@@ -23,7 +22,7 @@ use super::client::{Key, parse_kid};
 use super::envelope::{self, Blob, DATA_KEY_LEN, Kind};
 use super::error::{Class, class_of, from_sdk};
 use super::jwk;
-use crate::digest::{Prepared, Signed};
+use crate::digest::Signed;
 
 /// The largest plaintext an AES_256 key encrypts, in bytes.
 pub(crate) const MAX_PLAINTEXT: usize = 64 * 1024;
@@ -442,20 +441,8 @@ impl AzureKeyVaultProvider {
         let (key, version) = self
             .signing_key(key_id, version, algorithm, "verify")
             .await?;
-        let prepared = input.prepare(algorithm)?;
         let der = self.vault.public_key(&key, &version).await?;
-        let params: &'static dyn signature::VerificationAlgorithm = match algorithm {
-            SigningAlgorithm::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
-            SigningAlgorithm::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            SigningAlgorithm::EcdsaSha256 => &signature::ECDSA_P256_SHA256_ASN1,
-            SigningAlgorithm::EcdsaSha384 => &signature::ECDSA_P384_SHA384_ASN1,
-            other => return Err(Error::unsupported(format!("keygate cannot verify {other}"))),
-        };
-        let public = UnparsedPublicKey::new(params, der);
-        Ok(match prepared {
-            Prepared::Message(m) => public.verify(m, signature).is_ok(),
-            Prepared::Digest(d) => public.verify_digest(&d, signature).is_ok(),
-        })
+        input.verify_with_spki(algorithm, &der, signature)
     }
 
     /// The public key of the current version (or `version`) as SubjectPublicKeyInfo DER.

@@ -11,7 +11,6 @@
 //! made by any Cloud KMS client with those bytes as AAD decrypts here with that context.
 
 use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey, PublicEncryptingKey};
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use google_cloud_kms_v1::model::Digest;
 use google_cloud_kms_v1::model::crypto_key_version::CryptoKeyVersionState as VState;
 use keygate_core::{
@@ -23,7 +22,7 @@ use zeroize::Zeroizing;
 use super::GcpKmsProvider;
 use super::client::{Key, crc, last_segment};
 use super::error::{Class, class_of, from_sdk};
-use crate::digest::{Prepared, Signed};
+use crate::digest::Signed;
 
 /// Cloud KMS's bound on plaintexts, additional authenticated data and MAC data.
 pub(crate) const MAX_INPUT: usize = 64 * 1024;
@@ -364,22 +363,8 @@ impl GcpKmsProvider {
         let (_, name) = self
             .signing_version(key_id, version, algorithm, "verify")
             .await?;
-        let prepared = input.prepare(algorithm)?;
         let der = self.kms.public_key_der(&name).await?;
-        let params: &'static dyn signature::VerificationAlgorithm = match algorithm {
-            SigningAlgorithm::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
-            SigningAlgorithm::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            SigningAlgorithm::EcdsaSha256 => &signature::ECDSA_P256_SHA256_ASN1,
-            SigningAlgorithm::EcdsaSha384 => &signature::ECDSA_P384_SHA384_ASN1,
-            other => {
-                return Err(Error::unsupported(format!("keygate cannot verify {other}")));
-            }
-        };
-        let public = UnparsedPublicKey::new(params, der);
-        Ok(match prepared {
-            Prepared::Message(m) => public.verify(m, signature).is_ok(),
-            Prepared::Digest(d) => public.verify_digest(&d, signature).is_ok(),
-        })
+        input.verify_with_spki(algorithm, &der, signature)
     }
 
     /// The MAC key and its primary version's name.
