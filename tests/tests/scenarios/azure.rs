@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_core::http::{ClientOptions, RetryOptions, StatusCode, Transport};
 use azure_security_keyvault_keys::models::{
     CreateKeyParameters, CurveName, EncryptionAlgorithm, Key, KeyAttributes,
@@ -25,6 +24,7 @@ use keygate_core::audit::AuditQuery;
 use sha2::Digest as _;
 
 use crate::support::TestGateway;
+use keygate_providers::azure::StaticToken;
 
 #[path = "azure/arm.rs"]
 mod arm;
@@ -32,24 +32,6 @@ mod arm;
 mod crypto;
 #[path = "azure/wire.rs"]
 mod wire;
-
-/// A `TokenCredential` handing out one keygate bearer token.
-#[derive(Debug)]
-struct KeygateToken(String);
-
-#[async_trait::async_trait]
-impl TokenCredential for KeygateToken {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new(
-            self.0.clone(),
-            azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
-        ))
-    }
-}
 
 /// An HTTPS client trusting only keygate's CA.
 fn https(gw: &TestGateway) -> reqwest::ClientBuilder {
@@ -75,7 +57,7 @@ pub(crate) async fn client(gw: &TestGateway, principal: &str, role: &str) -> Key
     let http = https(gw).build().unwrap();
     KeyClient::new(
         &gw.azure_url,
-        Arc::new(KeygateToken(token)),
+        Arc::new(StaticToken::new(token)),
         Some(options(http, false)),
     )
     .unwrap()

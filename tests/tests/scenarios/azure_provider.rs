@@ -9,14 +9,13 @@
 
 use std::sync::Arc;
 
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_security_keyvault_keys::{KeyClient, KeyClientOptions};
 use keygate_core::{
     CreateKeyRequest, EncryptionContext, ErrorKind, KeyProvider, KeySpec, KeyState, KeyUpdate,
     KeyUsage, Labels,
 };
-use keygate_providers::azure::{AzureConfig, AzureKeyVaultProvider};
+use keygate_providers::azure::{AzureConfig, AzureKeyVaultProvider, StaticToken};
 
 use super::backing::{Backing, backing};
 
@@ -26,24 +25,6 @@ const RETENTION_DAYS: u32 = 30;
 /// any).
 const SUBSCRIPTION: &str = "00000000-0000-0000-0000-00000000c0de";
 const RESOURCE_GROUP: &str = "keygate-conformance";
-
-/// A `TokenCredential` handing out one keygate bearer token.
-#[derive(Debug)]
-struct KeygateToken(String);
-
-#[async_trait::async_trait]
-impl TokenCredential for KeygateToken {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new(
-            self.0.clone(),
-            azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
-        ))
-    }
-}
 
 fn config(b: &Backing) -> AzureConfig {
     AzureConfig {
@@ -63,7 +44,7 @@ async fn provider_with(config: AzureConfig, token: &str) -> AzureKeyVaultProvide
     AzureKeyVaultProvider::builder()
         .with_name("azure-conformance")
         .with_config(&config)
-        .with_credential(Arc::new(KeygateToken(token.to_owned())))
+        .with_credential(Arc::new(StaticToken::new(token.to_owned())))
         .build()
         .await
         .unwrap()
@@ -93,7 +74,7 @@ fn raw_client() -> KeyClient {
     };
     KeyClient::new(
         &b.azure_url,
-        Arc::new(KeygateToken(b.token.clone())),
+        Arc::new(StaticToken::new(b.token.clone())),
         Some(options),
     )
     .unwrap()

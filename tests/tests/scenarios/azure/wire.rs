@@ -284,7 +284,7 @@ async fn challenge_resource_verification_passes_for_a_vault_azure_net_host() {
     let token = gw.token("azure-verified", "admin").await;
     let kc = KeyClient::new(
         &format!("https://keygate.vault.azure.net:{}", addr.port()),
-        Arc::new(KeygateToken(token)),
+        Arc::new(StaticToken::new(token)),
         Some(options(http, true)),
     )
     .unwrap();
