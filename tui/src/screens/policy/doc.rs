@@ -105,12 +105,7 @@ impl Doc {
     /// The kind of key policy (`None` for the gateway policy).
     pub fn key_kind(&self) -> Option<KeyKind> {
         let Self::Key(p) = self else { return None };
-        Some(match p.native.as_ref().map(|n| n.format.as_str()) {
-            None => KeyKind::Bindings,
-            Some(native::AWS) => KeyKind::Aws,
-            Some(native::GCP) => KeyKind::Gcp,
-            Some(_) => KeyKind::Opaque,
-        })
+        Some(kind_of(p))
     }
 
     /// The format name shown in the title.
@@ -225,12 +220,7 @@ impl Doc {
                 if principal.is_empty() {
                     return Err("a binding needs a principal".into());
                 }
-                let kind = match p.native.as_ref().map(|n| n.format.as_str()) {
-                    None => KeyKind::Bindings,
-                    Some(native::AWS) => KeyKind::Aws,
-                    Some(native::GCP) => KeyKind::Gcp,
-                    Some(_) => KeyKind::Opaque,
-                };
+                let kind = kind_of(p);
                 let mut next = p.clone();
                 match (kind, next.native.as_mut()) {
                     (KeyKind::Bindings, _) => {
@@ -296,6 +286,8 @@ impl Doc {
                     return Err(gone());
                 }
                 p.bindings.remove(*i);
+                // The bindings are authoritative from now on (an Azure document is dropped).
+                p.native = None;
             }
             (Self::Key(p), Source::Native { index, principal }) => {
                 let is_aws = p.native.as_ref().is_some_and(|n| n.format == native::AWS);
@@ -318,6 +310,16 @@ impl Doc {
             Self::Gateway(p) => p.role_names().into_iter().map(str::to_owned).collect(),
             Self::Key(_) => Vec::new(),
         }
+    }
+}
+
+/// How the table edits `p`'s document.
+fn kind_of(p: &Policy) -> KeyKind {
+    match p.native.as_ref().map(|n| n.format.as_str()) {
+        None | Some(native::AZURE) => KeyKind::Bindings,
+        Some(native::AWS) => KeyKind::Aws,
+        Some(native::GCP) => KeyKind::Gcp,
+        Some(_) => KeyKind::Opaque,
     }
 }
 
@@ -582,5 +584,35 @@ mod tests {
             .parse("{\n  \"bindings\": [,]\n}", TextFormat::Toml)
             .unwrap_err();
         assert_eq!(err.at, Some((2, 16)), "{}", err.message);
+    }
+
+    #[test]
+    fn azure_role_assignments_are_edited_as_bindings() {
+        let principal = "4f0c9d2e-7b1a-4c3e-9f5d-2a6b8c0e1d34";
+        let mut doc = Doc::Key(Policy {
+            bindings: vec![Binding::role(principal, "Key Vault Reader")],
+            native: Some(keygate_core::NativePolicy {
+                format: native::AZURE.into(),
+                document: serde_json::json!({ "roleAssignments": [] }),
+            }),
+            etag: None,
+        });
+        assert_eq!(doc.key_kind(), Some(KeyKind::Bindings));
+        let rows = doc.rows();
+        assert_eq!(rows[0].source, Some(Source::Binding(0)));
+        doc.add(&NewGrant {
+            principal: principal.into(),
+            role: "Key Vault Crypto User".into(),
+            actions: Vec::new(),
+            deny: false,
+        })
+        .unwrap();
+        let Doc::Key(p) = &doc else { unreachable!() };
+        // What is applied is the bindings alone: the provider makes the assignments.
+        assert_eq!(p.native, None);
+        assert_eq!(p.bindings.len(), 2);
+        doc.remove(&Source::Binding(0)).unwrap();
+        let Doc::Key(p) = &doc else { unreachable!() };
+        assert_eq!(p.bindings.len(), 1);
     }
 }

@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 pub const AWS: &str = aws_key_policy::FORMAT;
 /// The native format name of a GCP IAM policy.
 pub const GCP: &str = "gcp-iam";
+/// The native format name of Azure role assignments. Each assignment is exactly one unified
+/// binding (principal, role) and the Azure provider turns bindings back into assignments, so
+/// the table edits the bindings and the document is dropped from what is applied.
+pub const AZURE: &str = "azure-rbac";
 
 /// A binding and where it lives in the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
