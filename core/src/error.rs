@@ -157,6 +157,16 @@ impl Error {
         Self::Unsupported(msg.into())
     }
 
+    /// Shorthand for [`Error::Unavailable`].
+    pub fn unavailable(msg: impl Into<String>) -> Self {
+        Self::Unavailable(msg.into())
+    }
+
+    /// [`Error::Unavailable`] caused by `source` (an I/O, driver or transport error).
+    pub fn unavailable_because(msg: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Unavailable(format!("{}: {}", msg.into(), source.into()))
+    }
+
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())

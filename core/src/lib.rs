@@ -1,6 +1,6 @@
 //! keygate core: the domain model, the [`KeyProvider`] trait and its contract, the error type,
-//! the unified policy model, and (feature `conformance`) the suite that defines what a
-//! provider is.
+//! and the unified policy model. The suite that defines what a provider is lives in the
+//! `keygate-conformance` crate, a dev-dependency of every provider's tests.
 //!
 //! This crate has no SDK, HTTP, database or terminal dependency; providers, the gateway and
 //! the console build on it.
@@ -8,17 +8,16 @@
 pub mod access;
 pub mod api;
 pub mod audit;
-pub mod aws_key_policy;
 pub mod compliance;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod key;
+pub mod native;
 pub mod policy;
 pub mod provider;
-
-#[cfg(feature = "conformance")]
-pub mod conformance;
+pub mod root_key;
+pub mod wire;
 
 pub use crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,

@@ -1,18 +1,18 @@
-//! The JSON bodies of the REST API, shared by the server and [`crate::client::HttpGateway`]
-//! so the two cannot disagree. Binary fields are standard base64 strings; fields that carry
+//! The JSON bodies of the REST API, shared by the server (`keygate-http`) and its client
+//! (`keygate-client`) so the two cannot disagree. Binary fields are standard base64 strings; fields that carry
 //! secrets (plaintext, data keys, tokens) are [`Zeroizing`] and redacted in `Debug`.
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use keygate_core::access::Identity;
-use keygate_core::api::{ProviderSummary, TokenInfo};
-use keygate_core::audit::AuditEvent;
-use keygate_core::{
+use crate::access::Identity;
+use crate::api::{ProviderSummary, TokenInfo};
+use crate::audit::AuditEvent;
+use crate::{
     EncryptionContext, Error, KeySpec, KeyUsage, Labels, MacAlgorithm, Result, RotationSchedule,
     SecretBytes, SigningAlgorithm,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -174,7 +174,7 @@ pub struct NativeEncryptedBody {
     /// The key version that encrypted.
     pub key_version: String,
     /// The algorithm used.
-    pub algorithm: keygate_core::EncryptionAlgorithm,
+    pub algorithm: crate::EncryptionAlgorithm,
 }
 
 /// `POST /v1/random`.
@@ -224,7 +224,7 @@ pub struct DataKeyBody {
     pub key: String,
     /// `AES_256` (default) or `AES_128`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<keygate_core::DataKeySpec>,
+    pub spec: Option<crate::DataKeySpec>,
     /// Encryption context.
     #[serde(default)]
     pub context: EncryptionContext,
@@ -431,6 +431,25 @@ redacted_debug!(DataKeyResponse { ciphertext, key_version } secret plaintext);
 redacted_debug!(SealingKeyBody { header } secret data_key);
 redacted_debug!(DataKeyOnly {} secret data_key);
 redacted_debug!(IssuedTokenBody { info } secret token);
+
+/// The JSON error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable kind, as [`ErrorKind::as_str`](crate::ErrorKind::as_str).
+    pub kind: String,
+    /// Human-readable message.
+    pub message: String,
+    /// The request id (also in the `x-request-id` response header).
+    #[serde(default)]
+    pub request_id: Option<String>,
+}
 
 #[cfg(test)]
 mod tests {
