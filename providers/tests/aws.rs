@@ -5,7 +5,7 @@
 //! `scripts/test.sh` starts LocalStack (`scripts/localstack.sh start`) and sets
 //! `KEYGATE_TEST_AWS_ENDPOINT`; without it every test here prints why it skipped, to stderr.
 
-use keygate_core::conformance::Setup;
+use keygate_conformance::Setup;
 use keygate_core::{
     Binding, CreateKeyRequest, DataKeySpec, EncryptionContext, ErrorKind, KeyProvider, KeySpec,
     NativePolicy, Policy, RotationSchedule,
@@ -63,7 +63,7 @@ async fn localstack() -> Setup<AwsKmsProvider> {
 }
 
 mod conformance {
-    keygate_core::conformance_tests!(async { super::localstack().await });
+    keygate_conformance::conformance_tests!(async { super::localstack().await });
 }
 
 /// Runs `body` with the LocalStack provider, or prints why not.

@@ -11,7 +11,7 @@ mod raw_oaep;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use keygate_core::conformance::ProviderHandle;
+use keygate_conformance::ProviderHandle;
 use keygate_core::{
     CreateKeyRequest, DataKeySpec, EncryptionContext, Error, KeyProvider, KeySpec, KeyState,
     KeyUsage, ListKeysRequest, ManualClock, RotationSchedule, SigningAlgorithm, VersionState,
@@ -575,7 +575,7 @@ mod capture {
 }
 
 // ---------------------------------------------------------------------------------------
-// The conformance suite (keygate_core::conformance): one test per check on a fresh provider,
+// The conformance suite (keygate_conformance): one test per check on a fresh provider,
 // and the whole suite at once on one shared provider, in memory and on disk.
 // ---------------------------------------------------------------------------------------
 
@@ -606,7 +606,7 @@ async fn fresh_on_disk() -> OnDisk {
 }
 
 mod conformance_in_memory {
-    keygate_core::conformance_tests!(async {
+    keygate_conformance::conformance_tests!(async {
         keygate_providers::local::LocalProvider::builder()
             .build()
             .await
@@ -615,19 +615,19 @@ mod conformance_in_memory {
 }
 
 mod conformance_on_disk {
-    keygate_core::conformance_tests!(super::fresh_on_disk());
+    keygate_conformance::conformance_tests!(super::fresh_on_disk());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance_run_all_in_memory() {
     let p = LocalProvider::builder().build().await.unwrap();
-    keygate_core::conformance::run_all(&p).await.assert_passed();
+    keygate_conformance::run_all(&p).await.assert_passed();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance_run_all_on_disk() {
     let disk = fresh_on_disk().await;
-    keygate_core::conformance::run_all(disk.provider())
+    keygate_conformance::run_all(disk.provider())
         .await
         .assert_passed();
 }

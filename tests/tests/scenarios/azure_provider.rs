@@ -87,7 +87,7 @@ fn unique(tag: &str) -> String {
 }
 
 mod conformance {
-    keygate_core::conformance_tests!(async { super::provider().await });
+    keygate_conformance::conformance_tests!(async { super::provider().await });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

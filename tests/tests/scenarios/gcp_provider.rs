@@ -101,7 +101,7 @@ fn rand_u64() -> u64 {
 }
 
 mod conformance {
-    keygate_core::conformance_tests!(async { super::provider().await });
+    keygate_conformance::conformance_tests!(async { super::provider().await });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

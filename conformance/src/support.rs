@@ -12,16 +12,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
 use super::{CheckResult, Failure, Outcome};
-use crate::crypto::EncryptionContext;
-use crate::error::{ErrorKind, Result};
-use crate::key::{CreateKeyRequest, KeyMetadata, KeySpec, KeyUsage};
-use crate::provider::KeyProvider;
+use keygate_core::crypto::EncryptionContext;
+use keygate_core::error::{ErrorKind, Result};
+use keygate_core::key::{CreateKeyRequest, KeyMetadata, KeySpec, KeyUsage};
+use keygate_core::provider::KeyProvider;
 
 /// Returns a [`Failure`] from the enclosing check (or `async` block) when `cond` is false.
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)+) => {
         if !$cond {
-            return Err($crate::conformance::Failure::new(format!($($fmt)+)));
+            return Err($crate::Failure::new(format!($($fmt)+)));
         }
     };
 }
@@ -56,7 +56,7 @@ pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
 
 /// A key name unique across runs and processes: `kgc-<tag>-<16 hex digits>`. Only lowercase
 /// letters, digits and `-`, at most 61 characters, so it is valid for every backend (AWS
-/// aliases, Azure and GCP key names) as well as for [`crate::validate_name`].
+/// aliases, Azure and GCP key names) as well as for [`keygate_core::validate_name`].
 pub(crate) fn unique_name(tag: &str) -> String {
     let tag: String = tag
         .chars()
@@ -279,11 +279,14 @@ pub(crate) async fn exercise(p: &dyn KeyProvider, key: &KeyMetadata) -> Result<(
                 .first()
                 .copied()
                 .ok_or_else(|| {
-                    crate::Error::invalid(format!("{} has no signing algorithm", key.spec))
+                    keygate_core::Error::invalid(format!("{} has no signing algorithm", key.spec))
                 })?;
             p.sign(&key.id, message, algorithm).await.map(drop)
         }
         KeyUsage::Mac => p.generate_mac(&key.id, message).await.map(drop),
+        other => Err(keygate_core::Error::unsupported(format!(
+            "the conformance suite cannot exercise keys of usage {other}"
+        ))),
     }
 }
 
@@ -293,6 +296,7 @@ pub(crate) fn exercise_name(key: &KeyMetadata) -> String {
         KeyUsage::Encrypt => "encrypt",
         KeyUsage::Sign => "sign",
         KeyUsage::Mac => "generate_mac",
+        _ => "use",
     };
     format!("{op}({} {}, {})", key.spec, key.id, key.state)
 }

@@ -3,7 +3,7 @@
 //! Every provider (local, AWS, Azure, GCP) and every wrapper (audited, cached, remote over
 //! HTTP) runs all of it. Each check is a `pub async fn` over `&dyn KeyProvider` that creates
 //! its own uniquely named keys, never assumes the provider is empty, and branches on
-//! [`Capabilities`](crate::Capabilities) — never on the provider's name. A capability that
+//! [`Capabilities`](keygate_core::Capabilities) — never on the provider's name. A capability that
 //! rules a check out makes it [`Outcome::Skipped`] with the capability named.
 //!
 //! Dates a provider reports (creation, deletion, next rotation) are compared with the system
@@ -19,24 +19,24 @@
 //! own in `cargo test` and nextest output):
 //!
 //! ```text
-//! keygate_core::conformance_tests!(async { make_provider().await });
+//! keygate_conformance::conformance_tests!(async { make_provider().await });
 //! ```
 //!
 //! or, in one test, [`run_all`] and [`Report::assert_passed`]:
 //!
 //! ```text
-//! keygate_core::conformance::run_all(&provider).await.assert_passed();
+//! keygate_conformance::run_all(&provider).await.assert_passed();
 //! ```
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use crate::provider::KeyProvider;
+use keygate_core::provider::KeyProvider;
 
 mod support;
 
@@ -321,8 +321,9 @@ pub async fn run_one(provider: &dyn KeyProvider, name: &str) -> Report {
     }
 }
 
-/// Anything a provider test may build: a provider itself, or one behind an `Arc` (such as a
-/// [`DynProvider`](crate::DynProvider)).
+/// Anything a provider test may build: a provider itself, or a value that holds one (a
+/// provider with the temporary directory it lives in). A
+/// [`DynProvider`](keygate_core::DynProvider) is checked with [`run_all`] and `&**provider`.
 pub trait ProviderHandle: Send + Sync {
     /// The provider to check.
     fn provider(&self) -> &dyn KeyProvider;
@@ -331,18 +332,6 @@ pub trait ProviderHandle: Send + Sync {
 impl<P: KeyProvider> ProviderHandle for P {
     fn provider(&self) -> &dyn KeyProvider {
         self
-    }
-}
-
-impl<P: KeyProvider> ProviderHandle for Arc<P> {
-    fn provider(&self) -> &dyn KeyProvider {
-        &**self
-    }
-}
-
-impl ProviderHandle for Arc<dyn KeyProvider> {
-    fn provider(&self) -> &dyn KeyProvider {
-        &**self
     }
 }
 
@@ -438,14 +427,14 @@ pub mod __private {
 ///
 /// ```text
 /// mod local {
-///     keygate_core::conformance_tests!(async {
+///     keygate_conformance::conformance_tests!(async {
 ///         keygate_providers::local::LocalProvider::builder().build().await.expect("provider")
 ///     });
 /// }
 ///
 /// mod aws {
 ///     // `Setup::Skip(reason)` when LocalStack is not configured, else `Setup::Ready(provider)`.
-///     keygate_core::conformance_tests!(async { aws_provider_or_skip().await });
+///     keygate_conformance::conformance_tests!(async { aws_provider_or_skip().await });
 /// }
 /// ```
 #[macro_export]
@@ -482,7 +471,7 @@ macro_rules! __conformance_test_fn {
         #[test]
         $(#[$attr])*
         fn $name() {
-            $crate::conformance::__private::run_check_test(stringify!($name), $make);
+            $crate::__private::run_check_test(stringify!($name), $make);
         }
     };
 }

@@ -7,10 +7,12 @@ use super::support::{
     Keys, Step, all_passed, cheap_spec, ensure, expect_err, plain_usage, skip, unique_name,
 };
 use super::{CheckResult, Failure};
-use crate::crypto::{DataKeySpec, EncryptionContext};
-use crate::error::ErrorKind;
-use crate::key::{CreateKeyRequest, KeyMetadata, KeySpec, KeyState, KeyUpdate, KeyUsage, Labels};
-use crate::provider::KeyProvider;
+use keygate_core::crypto::{DataKeySpec, EncryptionContext};
+use keygate_core::error::ErrorKind;
+use keygate_core::key::{
+    CreateKeyRequest, KeyMetadata, KeySpec, KeyState, KeyUpdate, KeyUsage, Labels,
+};
+use keygate_core::provider::KeyProvider;
 
 /// Checks the metadata a provider returned for a key created from `req`.
 fn check_new_key(
@@ -269,7 +271,8 @@ pub async fn unknown_key_is_not_found(p: &dyn KeyProvider) -> CheckResult {
         ),
         expect_err(
             "sign(unknown)",
-            p.sign(&id, msg, crate::SigningAlgorithm::EcdsaSha256).await,
+            p.sign(&id, msg, keygate_core::SigningAlgorithm::EcdsaSha256)
+                .await,
             nf,
         ),
         expect_err("generate_mac(unknown)", p.generate_mac(&id, msg).await, nf),

@@ -7,10 +7,10 @@ use super::support::{
     skip,
 };
 use super::{CheckResult, Failure, Outcome};
-use crate::crypto::{DataKeySpec, EncryptionAlgorithm, EncryptionContext};
-use crate::error::ErrorKind;
-use crate::key::{KeyMetadata, KeySpec, KeyUsage};
-use crate::provider::KeyProvider;
+use keygate_core::crypto::{DataKeySpec, EncryptionAlgorithm, EncryptionContext};
+use keygate_core::error::ErrorKind;
+use keygate_core::key::{KeyMetadata, KeySpec, KeyUsage};
+use keygate_core::provider::KeyProvider;
 
 /// Encrypts `pt` under `key` with `ctx` and checks it decrypts back; returns the ciphertext.
 async fn roundtrip(

@@ -2,8 +2,8 @@
 
 use super::support::{Keys, Step, cheap_spec, ensure, plain_usage, skip};
 use super::{CheckResult, Outcome};
-use crate::policy::Policy;
-use crate::provider::KeyProvider;
+use keygate_core::policy::Policy;
+use keygate_core::provider::KeyProvider;
 
 /// With `key_policy` and a `policy_sample`: `set_policy` of every sample binding returns them
 /// as stored, `get_policy` reads them back (compared as normalized bindings), a second

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use super::support::{Keys, Step, cheap_spec, ensure, plain_usage, skip};
 use super::{CheckResult, Failure, Outcome};
-use crate::key::KeyMetadata;
-use crate::provider::{KeyProvider, KeyProviderExt, ListKeysRequest};
+use keygate_core::key::KeyMetadata;
+use keygate_core::provider::{KeyProvider, KeyProviderExt, ListKeysRequest};
 
 /// The most pages a listing may take before the check calls it endless: a cursor that never
 /// ends is a failure, not a hang.

@@ -5,10 +5,10 @@ use super::support::{
     Keys, Step, cheap_spec, ensure, exercise, exercise_name, expect_err, plain_usage, skip,
 };
 use super::{CheckResult, Failure, Outcome};
-use crate::crypto::{DataKeySpec, EncryptionContext};
-use crate::error::ErrorKind;
-use crate::key::{CreateKeyRequest, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels};
-use crate::provider::KeyProvider;
+use keygate_core::crypto::{DataKeySpec, EncryptionContext};
+use keygate_core::error::ErrorKind;
+use keygate_core::key::{CreateKeyRequest, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels};
+use keygate_core::provider::KeyProvider;
 
 /// Checks both `returned` and a fresh `describe_key` show `want`.
 async fn expect_state(

@@ -6,16 +6,18 @@ use time::OffsetDateTime;
 
 use super::support::{expect_err, leaks, unique_name};
 use super::*;
-use crate::crypto::{
+use keygate_core::crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, Signature,
 };
-use crate::error::{Error, ErrorKind, Result};
-use crate::key::{
+use keygate_core::error::{Error, ErrorKind, Result};
+use keygate_core::key::{
     CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
 };
-use crate::policy::Policy;
-use crate::provider::{Capabilities, DayRange, ListKeysRequest, Page, ProviderInfo, VerifyMode};
+use keygate_core::policy::Policy;
+use keygate_core::provider::{
+    Capabilities, DayRange, ListKeysRequest, Page, ProviderInfo, VerifyMode,
+};
 
 /// Claims every capability (but one spec, so the unsupported-spec check runs) and fails every
 /// call.
@@ -57,8 +59,8 @@ impl Broken {
                 labels: true,
                 max_page_size: 100,
                 policy_sample: vec![
-                    crate::policy::Binding::role("user:x@example.com", "viewer"),
-                    crate::policy::Binding::actions("user:y@example.com", ["encrypt"]),
+                    keygate_core::policy::Binding::role("user:x@example.com", "viewer"),
+                    keygate_core::policy::Binding::actions("user:y@example.com", ["encrypt"]),
                 ],
             },
         }
@@ -164,7 +166,7 @@ impl KeyProvider for Broken {
     async fn set_policy(&self, _: &str, _: Policy) -> Result<Policy> {
         down()
     }
-    async fn tick(&self, _: OffsetDateTime) -> Result<crate::provider::Maintenance> {
+    async fn tick(&self, _: OffsetDateTime) -> Result<keygate_core::provider::Maintenance> {
         down()
     }
 }
@@ -186,7 +188,7 @@ fn key_names_are_unique_and_valid_everywhere() {
     let b = unique_name("a_check_with_a_rather_long_name_that_goes_on_and_on_and_on");
     assert_ne!(a, b);
     for name in [&a, &b] {
-        crate::validate_name("key", name).expect("a valid key name");
+        keygate_core::validate_name("key", name).expect("a valid key name");
         assert!(name.len() <= 63, "{name} is too long for GCP");
         assert!(name.starts_with("kgc-a-check-with"));
         assert!(
@@ -256,7 +258,7 @@ async fn run_one_refuses_unknown_names() {
 
 #[test]
 fn handles_accept_providers_and_arcs() {
-    let dynamic: crate::DynProvider = std::sync::Arc::new(Broken::new());
+    let dynamic: keygate_core::DynProvider = std::sync::Arc::new(Broken::new());
     let concrete = std::sync::Arc::new(Broken::new());
     assert_eq!(dynamic.provider().info().name, "broken");
     assert_eq!(concrete.provider().info().name, "broken");

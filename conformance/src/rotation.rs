@@ -7,10 +7,10 @@ use super::support::{
     plain_usage, random_bytes, skip,
 };
 use super::{CheckResult, Failure, Outcome};
-use crate::crypto::DataKeySpec;
-use crate::error::ErrorKind;
-use crate::key::{CreateKeyRequest, KeySpec, RotationSchedule};
-use crate::provider::KeyProvider;
+use keygate_core::crypto::DataKeySpec;
+use keygate_core::error::ErrorKind;
+use keygate_core::key::{CreateKeyRequest, KeySpec, RotationSchedule};
+use keygate_core::provider::KeyProvider;
 
 /// Specs both creatable and rotatable, in `key_specs` order.
 fn rotatable(p: &dyn KeyProvider) -> Vec<KeySpec> {
@@ -53,7 +53,7 @@ pub async fn rotate_now_makes_new_primary(p: &dyn KeyProvider) -> CheckResult {
                     version.id
                 );
                 ensure!(
-                    version.state == crate::VersionState::Enabled,
+                    version.state == keygate_core::VersionState::Enabled,
                     "{what} returned a version in state {}",
                     version.state.as_str()
                 );
