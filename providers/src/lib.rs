@@ -7,14 +7,17 @@
 //!   azure_security_keyvault_keys.
 //! - [`gcp`] (feature `gcp`, on by default): GCP Cloud KMS through google-cloud-kms-v1.
 //!
+//! [`factory`] types a `[providers.<name>]` section of `keygate.toml` and opens its provider.
+//!
 //! Each provider declares its [`keygate_core::Capabilities`] and passes the conformance
-//! suite in `keygate_core::conformance`.
+//! suite in the `keygate-conformance` crate.
 
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
 mod digest;
+pub mod factory;
 #[cfg(feature = "gcp")]
 pub mod gcp;
 pub mod local;

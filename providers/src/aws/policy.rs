@@ -7,7 +7,7 @@
 //! `NotAction`, ...) has no unified form: it stays in the native document, which is always
 //! returned (format [`FORMAT`]) and can be edited and set back verbatim.
 
-use keygate_core::aws_key_policy;
+use keygate_core::native::aws as aws_key_policy;
 use keygate_core::{Error, NativePolicy, Policy, Result};
 use serde_json::{Value, json};
 

@@ -51,7 +51,6 @@ use keygate_core::{
 pub use builder::AzureKeyVaultBuilder;
 pub use config::AzureConfig;
 pub use credential::StaticToken;
-pub use policy::{BUILT_IN_ROLES, assignment_name};
 
 use crate::digest::Signed;
 use client::Vault;
@@ -165,7 +164,8 @@ fn capabilities(retention: u32, _hsm: bool, role_assignments: bool) -> Capabilit
         digest_signing: true,
         one_signing_algorithm_per_key: false,
         key_policy: role_assignments,
-        native_policy_format: role_assignments.then(|| policy::FORMAT.to_owned()),
+        native_policy_format: role_assignments
+            .then(|| keygate_core::native::azure::FORMAT.to_owned()),
         labels: true,
         max_page_size: MAX_PAGE_SIZE,
         policy_sample: if role_assignments {

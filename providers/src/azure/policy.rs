@@ -5,10 +5,10 @@
 //! `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}/keys/{k}`.
 //! `get_policy` lists the assignments `atScope()` and keeps those made at exactly that scope;
 //! each is one binding `Binding::role(principalId, role)`, the role named as Azure names its
-//! built-in Key Vault roles ([`BUILT_IN_ROLES`]) or, for any other role, by its GUID.
+//! built-in Key Vault roles ([`BUILT_IN_ROLES`](keygate_core::native::azure::BUILT_IN_ROLES)) or, for any other role, by its GUID.
 //! `set_policy` accepts either, PUTs the assignments that are missing (named by a UUID v5 of
 //! scope, principal and role, so a retried call changes nothing) and DELETEs the ones no
-//! longer wanted. The native format [`FORMAT`] is `{"roleAssignments": [...]}` as Resource
+//! longer wanted. The native format [`FORMAT`](keygate_core::native::azure::FORMAT) is `{"roleAssignments": [...]}` as Resource
 //! Manager returns them. Assignments have no etag.
 
 use std::collections::BTreeMap;
@@ -20,46 +20,15 @@ use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{
     ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request, StatusCode, Url,
 };
+use keygate_core::native::azure::{FORMAT, assignment_name, is_guid, role_guid, role_name};
 use keygate_core::{Binding, Error, NativePolicy, Policy, Result};
 use serde::{Deserialize, Serialize};
 
 use super::AzureKeyVaultProvider;
 use super::error::{from_sdk, is_status};
 
-/// The native format name: Azure RBAC role assignments.
-pub(crate) const FORMAT: &str = "azure-rbac";
 /// The Authorization API version.
 const API_VERSION: &str = "2022-04-01";
-/// Names assignments keygate makes (a UUID v5 namespace).
-const NAMESPACE: [u8; 16] = [
-    0x6b, 0x67, 0x61, 0x7a, 0x2d, 0x72, 0x62, 0x61, 0x63, 0x2d, 0x6b, 0x65, 0x79, 0x67, 0x61, 0x74,
-];
-
-/// Azure's built-in Key Vault roles: (name, role definition GUID).
-pub const BUILT_IN_ROLES: [(&str, &str); 6] = [
-    (
-        "Key Vault Administrator",
-        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-    ),
-    (
-        "Key Vault Crypto Officer",
-        "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
-    ),
-    (
-        "Key Vault Crypto User",
-        "12338af0-0e69-4776-bea7-57ae8d297424",
-    ),
-    (
-        "Key Vault Crypto Service Encryption User",
-        "e147488a-f6f5-4113-8e2d-b22465e65bf6",
-    ),
-    ("Key Vault Reader", "21090545-7ca7-4776-b22c-e363652d74d2"),
-    (
-        "Key Vault Crypto Service Release User",
-        "08bbd89e-9f13-488c-ac41-acfcb10c90ab",
-    ),
-];
-
 /// Resource Manager, scoped to one vault.
 pub(crate) struct Arm {
     pipeline: Pipeline,
@@ -108,67 +77,6 @@ struct AssignmentList {
 #[serde(rename_all = "camelCase")]
 struct Document {
     role_assignments: Vec<Assignment>,
-}
-
-/// True for a GUID (`8-4-4-4-12` hex digits).
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// The role's name for a role definition GUID (built-in Key Vault roles), else the GUID.
-pub(crate) fn role_name(guid: &str) -> String {
-    BUILT_IN_ROLES
-        .iter()
-        .find(|(_, g)| g.eq_ignore_ascii_case(guid))
-        .map_or_else(|| guid.to_ascii_lowercase(), |(n, _)| (*n).to_owned())
-}
-
-/// The role definition GUID of a role given by name, GUID or full definition id.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] for anything else, listing the names keygate knows.
-pub(crate) fn role_guid(role: &str) -> Result<String> {
-    let role = role.trim();
-    if let Some((_, g)) = BUILT_IN_ROLES
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(role))
-    {
-        return Ok((*g).to_owned());
-    }
-    let last = role.rsplit('/').next().unwrap_or(role);
-    if is_guid(last) && (last == role || role.contains("/roleDefinitions/")) {
-        return Ok(last.to_ascii_lowercase());
-    }
-    let names: Vec<&str> = BUILT_IN_ROLES.iter().map(|(n, _)| *n).collect();
-    Err(Error::invalid(format!(
-        "role `{role}` is neither a role definition GUID nor one of {}",
-        names.join(", ")
-    )))
-}
-
-/// The name keygate gives the assignment of role definition `role` (its GUID) to `principal`
-/// at `scope`: a UUID v5 of the three, lowercased. keygate's Azure dialect names assignments
-/// the same way, so what the provider PUTs is what it lists.
-pub fn assignment_name(scope: &str, principal: &str, role: &str) -> String {
-    let name = format!(
-        "{}|{}|{}",
-        scope.to_ascii_lowercase(),
-        principal.to_ascii_lowercase(),
-        role.to_ascii_lowercase()
-    );
-    let mut input = NAMESPACE.to_vec();
-    input.extend_from_slice(name.as_bytes());
-    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &input);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&hash.as_ref()[..16]);
-    uuid::Builder::from_sha1_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
 }
 
 impl Arm {
@@ -468,44 +376,6 @@ impl AzureKeyVaultProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_by_name_guid_or_definition_id() {
-        assert_eq!(
-            role_guid("Key Vault Crypto User").unwrap(),
-            "12338af0-0e69-4776-bea7-57ae8d297424"
-        );
-        assert_eq!(
-            role_guid("key vault reader").unwrap(),
-            "21090545-7ca7-4776-b22c-e363652d74d2"
-        );
-        assert_eq!(
-            role_guid("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/14B46E9E-C2B7-41B4-B07B-48A6EBF60603").unwrap(),
-            "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
-        );
-        let custom = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-        assert_eq!(role_guid(custom).unwrap(), custom);
-        assert_eq!(role_name(custom), custom);
-        assert_eq!(
-            role_name("00482A5A-887F-4FB3-B363-3B7FE8E74483"),
-            "Key Vault Administrator"
-        );
-        let err = role_guid("Owner").unwrap_err();
-        assert!(
-            err.to_string().contains("Key Vault Crypto Officer"),
-            "{err}"
-        );
-        assert!(role_guid("a/b/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee").is_err());
-    }
-
-    #[test]
-    fn assignment_names_are_stable_uuids() {
-        let a = assignment_name("/s/k", "P", "R");
-        assert_eq!(a, assignment_name("/S/K", "p", "r"));
-        assert_ne!(a, assignment_name("/s/k", "p", "other"));
-        let u = uuid::Uuid::parse_str(&a).unwrap();
-        assert_eq!(u.get_version_num(), 5);
-    }
 
     #[test]
     fn bindings_and_native_documents_become_wanted_assignments() {

@@ -16,7 +16,7 @@ use super::GcpKmsProvider;
 use super::client::check_id;
 
 /// The native format name of a Cloud KMS IAM policy.
-pub(crate) const FORMAT: &str = "gcp-iam";
+pub(crate) use keygate_core::native::gcp::FORMAT;
 /// The policy version that can hold conditional bindings.
 const CONDITIONS_VERSION: i32 = 3;
 

@@ -1,8 +1,8 @@
 //! [`LocalBuilder`]: configuration of the local provider.
 
 use std::fmt;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use keygate_core::{Clock, Error, Result, SystemClock};
@@ -135,9 +135,11 @@ impl LocalBuilder {
         let root = match (self.root_key, &self.path) {
             (Some(RootKeySource::Bytes(bytes)), _) => RootKey::new(&bytes)?,
             (Some(RootKeySource::File(file)), _) => {
-                let bytes = tokio::task::spawn_blocking(move || load_or_create_key_file(&file))
-                    .await
-                    .map_err(|e| Error::Unavailable(format!("reading the root key file: {e}")))??;
+                let bytes = tokio::task::spawn_blocking(move || {
+                    keygate_core::root_key::read_or_create(&file)
+                })
+                .await
+                .map_err(|e| Error::Unavailable(format!("reading the root key file: {e}")))??;
                 RootKey::new(&bytes)?
             }
             (None, None) => {
@@ -194,70 +196,6 @@ impl LocalBuilder {
     }
 }
 
-/// Reads a root key file, creating it with fresh random bytes (mode 0600) when missing.
-fn load_or_create_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let io_err = |what: &str, e: std::io::Error| {
-        Error::Unavailable(format!("{what} root key file {}: {e}", path.display()))
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create the folder of", e))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            let bytes = random_secret(ROOT_KEY_LEN).map_err(|e| e.into_core("local"))?;
-            file.write_all(&bytes)
-                .and_then(|()| file.sync_all())
-                .map_err(|e| io_err("cannot write the", e))?;
-            tracing::info!(path = %path.display(), "created a new root key file");
-            Ok(bytes)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let mut file = std::fs::File::open(path).map_err(|e| io_err("cannot open the", e))?;
-            warn_if_readable_by_others(&file, path);
-            let mut bytes = Zeroizing::new(Vec::with_capacity(ROOT_KEY_LEN));
-            // Read one byte more than needed so an oversized file is noticed without reading
-            // all of it.
-            (&mut file)
-                .take(ROOT_KEY_LEN as u64 + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| io_err("cannot read the", e))?;
-            if bytes.len() != ROOT_KEY_LEN {
-                return Err(Error::invalid(format!(
-                    "the root key file {} must hold exactly {ROOT_KEY_LEN} bytes, it holds {}",
-                    path.display(),
-                    if bytes.len() > ROOT_KEY_LEN {
-                        "more".to_owned()
-                    } else {
-                        bytes.len().to_string()
-                    }
-                )));
-            }
-            Ok(bytes)
-        }
-        Err(e) => Err(io_err("cannot create the", e)),
-    }
-}
-
-#[cfg(unix)]
-fn warn_if_readable_by_others(file: &std::fs::File, path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = file.metadata()
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(
-            path = %path.display(),
-            "the root key file is accessible to other users; chmod 600 it"
-        );
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_file: &std::fs::File, _path: &Path) {}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -269,22 +207,5 @@ mod tests {
         let dbg = format!("{b:?}");
         assert!(dbg.contains("redacted 32 bytes"), "{dbg}");
         assert!(!dbg.contains("90"), "{dbg}");
-    }
-
-    #[test]
-    fn key_file_of_wrong_length_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("short.key");
-        std::fs::write(&path, [1u8; 16]).unwrap();
-        let err = load_or_create_key_file(&path).unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidArgument(ref m) if m.contains("16")),
-            "{err}"
-        );
-        std::fs::write(&path, [1u8; 40]).unwrap();
-        assert!(matches!(
-            load_or_create_key_file(&path),
-            Err(Error::InvalidArgument(_))
-        ));
     }
 }
