@@ -9,10 +9,10 @@ use azure_security_keyvault_keys::models::{EncryptionAlgorithm, KeyType};
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_kms_v1::model::crypto_key::CryptoKeyPurpose;
 use google_cloud_kms_v1::model::crypto_key_version::CryptoKeyVersionAlgorithm;
+use keygate_client::HttpGateway;
 use keygate_core::EncryptionContext;
 use keygate_core::api::Gateway as _;
 use keygate_core::audit::AuditEvent;
-use keygate_gateway::client::HttpGateway;
 
 use crate::support::TestGateway;
 

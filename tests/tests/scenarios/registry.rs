@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use keygate_core::{CreateKeyRequest, DynProvider, EncryptionContext, ErrorKind, KeySpec};
-use keygate_gateway::{GatewayStore, Registry};
 use keygate_providers::local::LocalProvider;
+use keygate_server::{GatewayStore, Registry};
 
 async fn local(name: &str) -> DynProvider {
     Arc::new(

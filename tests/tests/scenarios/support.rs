@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use keygate_core::api::{Gateway as _, TokenRequest};
-use keygate_gateway::Home;
-use keygate_gateway::config::Config;
-use keygate_gateway::http;
-use keygate_gateway::service::Service;
+use keygate_http as http;
+use keygate_server::Home;
+use keygate_server::config::Config;
+use keygate_server::service::Service;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -54,7 +54,7 @@ impl TestGateway {
     /// Starts a gateway over `home` (an empty directory it owns) with `config`.
     pub async fn start_in(mut config: Config, home: tempfile::TempDir) -> Self {
         config.dialects.azure.resolve_in_home(home.path());
-        let service = Service::open(&config, &Home::new(home.path()))
+        let service = keygate::compose::open(&config, &Home::new(home.path()))
             .await
             .unwrap();
         let bound = http::bind(service.clone(), &config).await.unwrap();

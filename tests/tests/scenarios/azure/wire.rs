@@ -302,7 +302,7 @@ async fn challenge_resource_verification_passes_for_a_vault_azure_net_host() {
 #[tokio::test]
 async fn anonymous_switch_admits_tokenless_callers_but_keeps_the_sdk_challenge() {
     let gw = TestGateway::start_with(config(|c| {
-        c.dialects.insecure_anonymous = Some(keygate_gateway::dialect::AnonymousIdentity {
+        c.dialects.insecure_anonymous = Some(keygate_server::config::AnonymousIdentity {
             principal: "dev".into(),
             role: "admin".into(),
         });

@@ -291,7 +291,7 @@ async fn gcp_errors_and_bad_input_are_google_shaped_4xx() {
 #[tokio::test]
 async fn gcp_anonymous_switch_maps_callers_without_a_token() {
     let config = crate::support::config(|c| {
-        c.dialects.insecure_anonymous = Some(keygate_gateway::dialect::AnonymousIdentity {
+        c.dialects.insecure_anonymous = Some(keygate_server::config::AnonymousIdentity {
             principal: "dev-anon".into(),
             role: "admin".into(),
         });

@@ -1,22 +1,23 @@
 //! Native key-policy documents the editor understands well enough to edit through the
 //! bindings table: AWS key policies and GCP IAM policies.
 //!
-//! Bindings are extracted exactly as the providers do (`keygate_core::aws_key_policy`):
+//! Bindings are extracted exactly as the providers do (`keygate_core::native::aws`):
 //! only plain grants have a unified form; everything else (denies, conditions, `NotAction`,
 //! ...) stays in the document untouched. Each binding remembers where it came from, so
 //! removing one edits the document surgically instead of regenerating it.
 
-use keygate_core::{Binding, aws_key_policy};
+use keygate_core::Binding;
+use keygate_core::native::aws as aws_key_policy;
 use serde_json::{Value, json};
 
 /// The native format name of a KMS key policy (as the AWS provider reports it).
 pub const AWS: &str = aws_key_policy::FORMAT;
 /// The native format name of a GCP IAM policy.
-pub const GCP: &str = "gcp-iam";
+pub const GCP: &str = keygate_core::native::gcp::FORMAT;
 /// The native format name of Azure role assignments. Each assignment is exactly one unified
 /// binding (principal, role) and the Azure provider turns bindings back into assignments, so
 /// the table edits the bindings and the document is dropped from what is applied.
-pub const AZURE: &str = "azure-rbac";
+pub const AZURE: &str = keygate_core::native::azure::FORMAT;
 
 /// A binding and where it lives in the document.
 #[derive(Debug, Clone, PartialEq, Eq)]

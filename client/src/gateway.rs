@@ -1,0 +1,489 @@
+//! [`Gateway`] over the REST API: each method is one request with the shared bodies of
+//! [`keygate_core::wire`].
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt as _};
+use keygate_core::access::{AccessPolicy, Identity};
+use keygate_core::api::{
+    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, SealingKey, TokenInfo,
+    TokenRequest,
+};
+use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keygate_core::envelope::EnvelopeHeader;
+use keygate_core::{
+    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata,
+    KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule, SecretBytes,
+    Signature, SigningAlgorithm,
+};
+use reqwest::Method;
+use zeroize::Zeroizing;
+
+use crate::sse::follow_stream;
+use crate::{HttpGateway, audit_query_string, encode_component};
+use keygate_core::wire::{
+    AuditPage, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
+    DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody, EncryptedBody,
+    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType, NativeEncryptedBody,
+    OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RotationBody, SealingKeyBody,
+    SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid, VerifyBody, b64, b64_secret,
+    unb64, unb64_secret,
+};
+
+fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {
+    unb64(field, value)
+        .map_err(|_| Error::Unavailable(format!("the gateway sent `{field}` that is not base64")))
+}
+
+fn decode_secret_reply(field: &str, value: &str) -> Result<SecretBytes> {
+    unb64_secret(field, value)
+        .map_err(|_| Error::Unavailable(format!("the gateway sent `{field}` that is not base64")))
+}
+
+#[async_trait]
+impl Gateway for HttpGateway {
+    async fn whoami(&self) -> Result<Identity> {
+        self.get("/v1/whoami").await
+    }
+
+    async fn providers(&self) -> Result<Vec<ProviderSummary>> {
+        self.get("/v1/providers").await
+    }
+
+    async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing> {
+        match provider {
+            Some(p) => {
+                self.get(&format!("/v1/keys?provider={}", encode_component(p)))
+                    .await
+            }
+            None => self.get("/v1/keys").await,
+        }
+    }
+
+    async fn describe_key(&self, key: &str) -> Result<KeyMetadata> {
+        self.get(&Self::key_path(key, "")).await
+    }
+
+    async fn create_key(
+        &self,
+        provider: Option<&str>,
+        req: CreateKeyRequest,
+    ) -> Result<KeyMetadata> {
+        let body = CreateKeyBody {
+            provider: provider.map(str::to_owned),
+            name: req.name,
+            spec: req.spec,
+            usage: req.usage,
+            description: Some(req.description),
+            labels: Some(req.labels),
+            rotation_period_days: req.rotation.map(|r| r.period_days),
+        };
+        self.post("/v1/keys", &body).await
+    }
+
+    async fn update_key(&self, key: &str, update: KeyUpdate) -> Result<KeyMetadata> {
+        let req = self
+            .request(Method::PATCH, &Self::key_path(key, ""))
+            .json(&update);
+        self.call(req).await
+    }
+
+    async fn enable_key(&self, key: &str) -> Result<KeyMetadata> {
+        self.call(self.request(Method::POST, &Self::key_path(key, "/enable")))
+            .await
+    }
+
+    async fn disable_key(&self, key: &str) -> Result<KeyMetadata> {
+        self.call(self.request(Method::POST, &Self::key_path(key, "/disable")))
+            .await
+    }
+
+    async fn schedule_deletion(&self, key: &str, pending_days: u32) -> Result<KeyMetadata> {
+        self.post(
+            &Self::key_path(key, "/delete"),
+            &DeleteBody { pending_days },
+        )
+        .await
+    }
+
+    async fn cancel_deletion(&self, key: &str) -> Result<KeyMetadata> {
+        self.call(self.request(Method::POST, &Self::key_path(key, "/undelete")))
+            .await
+    }
+
+    async fn list_versions(&self, key: &str) -> Result<Vec<KeyVersion>> {
+        self.get(&Self::key_path(key, "/versions")).await
+    }
+
+    async fn rotate_key(&self, key: &str) -> Result<KeyVersion> {
+        self.call(self.request(Method::POST, &Self::key_path(key, "/rotate")))
+            .await
+    }
+
+    async fn get_rotation(&self, key: &str) -> Result<Option<RotationSchedule>> {
+        let body: RotationBody = self.get(&Self::key_path(key, "/rotation")).await?;
+        Ok(body.schedule)
+    }
+
+    async fn set_rotation(
+        &self,
+        key: &str,
+        schedule: Option<RotationSchedule>,
+    ) -> Result<Option<RotationSchedule>> {
+        let req = SetRotationBody {
+            period_days: schedule.map(|s| s.period_days),
+        };
+        let body: RotationBody = self.put(&Self::key_path(key, "/rotation"), &req).await?;
+        Ok(body.schedule)
+    }
+
+    async fn get_public_key(&self, key: &str, version: Option<&str>) -> Result<PublicKey> {
+        let query = version
+            .map(|v| format!("?version={}", encode_component(v)))
+            .unwrap_or_default();
+        let body: PublicKeyBody = self
+            .get(&Self::key_path(key, &format!("/public-key{query}")))
+            .await?;
+        Ok(PublicKey {
+            der: decode_reply("der", &body.der)?,
+            key_version: body.key_version,
+            spec: body.spec,
+        })
+    }
+
+    async fn get_key_policy(&self, key: &str) -> Result<Policy> {
+        self.get(&Self::key_path(key, "/policy")).await
+    }
+
+    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy> {
+        self.put(&Self::key_path(key, "/policy"), &policy).await
+    }
+
+    async fn encrypt(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>> {
+        let body = EncryptBody {
+            key: key.to_owned(),
+            plaintext: b64_secret(plaintext),
+            context: context.clone(),
+        };
+        let reply: EncryptedBody = self.post("/v1/encrypt", &body).await?;
+        decode_reply("ciphertext", &reply.ciphertext)
+    }
+
+    async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted> {
+        self.decrypt_body(DecryptBody {
+            ciphertext: b64(envelope),
+            context: context.clone(),
+            key: None,
+        })
+        .await
+    }
+
+    async fn decrypt_native(
+        &self,
+        key: &str,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Decrypted> {
+        self.decrypt_body(DecryptBody {
+            ciphertext: b64(ciphertext),
+            context: context.clone(),
+            key: Some(key.to_owned()),
+        })
+        .await
+    }
+
+    async fn encrypt_native(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Ciphertext> {
+        let body = EncryptBody {
+            key: key.to_owned(),
+            plaintext: Zeroizing::new(b64(plaintext)),
+            context: context.clone(),
+        };
+        let reply: NativeEncryptedBody = self.post("/v1/encrypt-native", &body).await?;
+        Ok(Ciphertext {
+            bytes: decode_reply("ciphertext", &reply.ciphertext)?,
+            key_version: reply.key_version,
+            algorithm: reply.algorithm,
+        })
+    }
+
+    async fn generate_random(&self, bytes: usize) -> Result<SecretBytes> {
+        let reply: RandomResponse = self.post("/v1/random", &RandomBody { bytes }).await?;
+        decode_secret_reply("random", &reply.random)
+    }
+
+    async fn generate_data_key(
+        &self,
+        key: &str,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+    ) -> Result<DataKey> {
+        let body = DataKeyBody {
+            key: key.to_owned(),
+            spec: Some(spec),
+            context: context.clone(),
+        };
+        let reply: DataKeyResponse = self.post("/v1/generate-data-key", &body).await?;
+        Ok(DataKey {
+            plaintext: decode_secret_reply("plaintext", &reply.plaintext)?,
+            ciphertext: decode_reply("ciphertext", &reply.ciphertext)?,
+            key_version: reply.key_version,
+        })
+    }
+
+    async fn begin_envelope(&self, key: &str, context: &EncryptionContext) -> Result<SealingKey> {
+        let body = BeginEnvelopeBody {
+            key: key.to_owned(),
+            context: context.clone(),
+        };
+        let reply: SealingKeyBody = self.post("/v1/envelope/begin", &body).await?;
+        let header_bytes = decode_reply("header", &reply.header)?;
+        let (header, _) = EnvelopeHeader::decode(&header_bytes)?;
+        Ok(SealingKey {
+            header,
+            data_key: decode_secret_reply("data_key", &reply.data_key)?,
+        })
+    }
+
+    async fn open_envelope(
+        &self,
+        header: &EnvelopeHeader,
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes> {
+        let body = OpenEnvelopeBody {
+            header: b64(&header.encode()?),
+            context: context.clone(),
+        };
+        let reply: DataKeyOnly = self.post("/v1/envelope/open", &body).await?;
+        decode_secret_reply("data_key", &reply.data_key)
+    }
+
+    async fn sign(
+        &self,
+        key: &str,
+        message: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_body(key, message, algorithm, MessageType::Raw)
+            .await
+    }
+
+    async fn verify(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        self.verify_body(
+            key,
+            version,
+            message,
+            signature,
+            algorithm,
+            MessageType::Raw,
+        )
+        .await
+    }
+
+    async fn sign_digest(
+        &self,
+        key: &str,
+        digest: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.sign_body(key, digest, algorithm, MessageType::Digest)
+            .await
+    }
+
+    async fn verify_digest(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool> {
+        self.verify_body(
+            key,
+            version,
+            digest,
+            signature,
+            algorithm,
+            MessageType::Digest,
+        )
+        .await
+    }
+
+    async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag> {
+        let body = MacBody {
+            key: key.to_owned(),
+            message: b64(message),
+        };
+        let reply: MacResponse = self.post("/v1/mac", &body).await?;
+        Ok(MacTag {
+            bytes: decode_reply("mac", &reply.mac)?,
+            key_version: reply.key_version,
+            algorithm: reply.algorithm,
+        })
+    }
+
+    async fn verify_mac(&self, key: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+        let body = MacVerifyBody {
+            key: key.to_owned(),
+            message: b64(message),
+            mac: b64(mac),
+        };
+        let reply: Valid = self.post("/v1/mac/verify", &body).await?;
+        Ok(reply.valid)
+    }
+
+    async fn list_aliases(&self) -> Result<Vec<Alias>> {
+        self.get("/v1/aliases").await
+    }
+
+    async fn create_alias(&self, name: &str, key: &str) -> Result<Alias> {
+        let body = CreateAliasBody {
+            name: name.to_owned(),
+            key: key.to_owned(),
+        };
+        self.post("/v1/aliases", &body).await
+    }
+
+    async fn update_alias(&self, name: &str, key: &str) -> Result<Alias> {
+        let body = UpdateAliasBody {
+            key: key.to_owned(),
+        };
+        self.put(&format!("/v1/aliases/{}", encode_component(name)), &body)
+            .await
+    }
+
+    async fn delete_alias(&self, name: &str) -> Result<()> {
+        let req = self.request(
+            Method::DELETE,
+            &format!("/v1/aliases/{}", encode_component(name)),
+        );
+        self.send(req).await.map(|_| ())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>> {
+        let qs = audit_query_string(query)?;
+        let page: AuditPage = self.get(&format!("/v1/audit?{qs}")).await?;
+        Ok(Page {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn follow_audit(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<BoxStream<'static, Result<AuditEvent>>> {
+        let qs = audit_query_string(query)?;
+        let req = self
+            .request(Method::GET, &format!("/v1/audit/stream?{qs}"))
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        let resp = self.send(req).await?;
+        Ok(follow_stream(
+            resp.bytes_stream().boxed(),
+            self.base.clone(),
+        ))
+    }
+
+    async fn verify_audit(&self) -> Result<AuditVerification> {
+        self.get("/v1/audit/verify").await
+    }
+
+    async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken> {
+        let reply: IssuedTokenBody = self.post("/v1/tokens", &req).await?;
+        Ok(IssuedToken {
+            info: reply.info,
+            token: reply.token,
+        })
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.get("/v1/tokens").await
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+        let req = self.request(
+            Method::DELETE,
+            &format!("/v1/tokens/{}", encode_component(id)),
+        );
+        self.call(req).await
+    }
+
+    async fn get_access_policy(&self) -> Result<AccessPolicy> {
+        self.get("/v1/policy").await
+    }
+
+    async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy> {
+        self.put("/v1/policy", &policy).await
+    }
+}
+
+impl HttpGateway {
+    async fn decrypt_body(&self, body: DecryptBody) -> Result<Decrypted> {
+        let reply: DecryptedBody = self.post("/v1/decrypt", &body).await?;
+        Ok(Decrypted {
+            plaintext: decode_secret_reply("plaintext", &reply.plaintext)?,
+            key_uri: reply.key_uri,
+            key_version: reply.key_version,
+            context: reply.context,
+        })
+    }
+}
+
+impl HttpGateway {
+    async fn sign_body(
+        &self,
+        key: &str,
+        message: &[u8],
+        algorithm: SigningAlgorithm,
+        message_type: MessageType,
+    ) -> Result<Signature> {
+        let body = SignBody {
+            key: key.to_owned(),
+            message: b64(message),
+            algorithm,
+            message_type,
+        };
+        let reply: SignatureBody = self.post("/v1/sign", &body).await?;
+        Ok(Signature {
+            bytes: decode_reply("signature", &reply.signature)?,
+            key_version: reply.key_version,
+            algorithm: reply.algorithm,
+        })
+    }
+
+    async fn verify_body(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+        message_type: MessageType,
+    ) -> Result<bool> {
+        let body = VerifyBody {
+            key: key.to_owned(),
+            message: b64(message),
+            signature: b64(signature),
+            algorithm,
+            key_version: version.map(str::to_owned),
+            message_type,
+        };
+        let reply: Valid = self.post("/v1/verify", &body).await?;
+        Ok(reply.valid)
+    }
+}

@@ -1,0 +1,181 @@
+//! AWS KMS JSON 1.1 dialect: `POST /` with `X-Amz-Target: TrentService.<Operation>` and an
+//! `application/x-amz-json-1.1` body, signed with SigV4 by an access key keygate issued
+//! (`keygate token create --aws`).
+//!
+//! A request is handled in four steps: the operation is read from `X-Amz-Target` and its
+//! body parsed (`UnknownOperationException`, `SerializationException`); the signature is
+//! verified ([`sigv4`]) and the caller admitted like every other caller
+//! ([`admit`](crate::extract::admit): rate limit, failed attempts audited); the
+//! operation runs against the caller's [`Session`] (authorization and one audit row per
+//! Gateway call, source `aws`); the answer or error is written in AWS's shape ([`error`]).
+//!
+//! Keys are shown with stable UUIDs and ARNs ([`ids`]) whichever provider holds them.
+//!
+//! [`Session`]: keygate_server::service::Session
+
+mod error;
+mod ids;
+mod ops;
+mod sigv4;
+mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use keygate_core::Error;
+use keygate_server::config::AwsDialectConfig;
+use keygate_server::service::Source;
+use time::OffsetDateTime;
+
+use crate::edge::Edge;
+use error::{AwsError, CONTENT_TYPE};
+
+/// What the AWS dialect's handler holds: the edge and `[dialects.aws]`.
+#[derive(Debug, Clone)]
+pub struct AwsState {
+    /// The edge every door shares.
+    pub edge: Edge,
+    /// `[dialects.aws]`.
+    pub config: Arc<AwsDialectConfig>,
+}
+
+/// The dialect's routes: `POST /`, on the main listener.
+pub fn router(state: AwsState) -> Router {
+    Router::new().route("/", post(handle)).with_state(state)
+}
+
+/// The prefix of every KMS operation in `X-Amz-Target`.
+const TARGET_PREFIX: &str = "TrentService.";
+
+fn respond(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}
+
+async fn handle(State(state): State<AwsState>, request: Request<Body>) -> Response {
+    match serve(&state, request).await {
+        Ok(body) => respond(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsError> {
+    let (parts, body) = request.into_parts();
+    let limit = state.edge.body_limit;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AwsError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            format!("Request body must be at most {limit} bytes"),
+        )
+    })?;
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let op = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ops::is_known(op) {
+        return Err(AwsError::bad("UnknownOperationException", ""));
+    }
+    let json_type = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(CONTENT_TYPE));
+    if !json_type {
+        return Err(AwsError::serialization(format!(
+            "Content-Type must be {CONTENT_TYPE}"
+        )));
+    }
+    let request = ops::parse(op, &body)?;
+
+    let verified = sigv4::verify(
+        &state.edge.service,
+        &parts,
+        &body,
+        OffsetDateTime::now_utc(),
+    )
+    .await;
+    let (identity, refusal) = match verified {
+        Ok(identity) => (Ok(identity), None),
+        Err(aws) => (Err(Error::Unauthenticated(aws.message.clone())), Some(aws)),
+    };
+    let session = match state
+        .edge
+        .admit(&parts, Source::Aws, Some(request.action()), identity)
+        .await
+    {
+        Ok(session) => session,
+        Err(e @ Error::Throttled { .. }) => return Err(e.into()),
+        Err(e) => return Err(refusal.unwrap_or_else(|| e.into())),
+    };
+    let cx = ops::Ctx::new(&session, &state.config);
+    ops::run(&cx, request).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tower::ServiceExt as _;
+
+    async fn app() -> Router {
+        let local = keygate_providers::local::LocalProvider::builder()
+            .build()
+            .await
+            .unwrap();
+        let store = keygate_server::store::GatewayStore::in_memory()
+            .await
+            .unwrap();
+        let registry =
+            keygate_server::registry::Registry::new(vec![Arc::new(local)], store).unwrap();
+        let service = keygate_server::service::Service::with_root_key(
+            registry,
+            &keygate_server::audit::AuditConfig::default(),
+            &keygate_server::cache::CacheConfig::default(),
+            &[9u8; 32],
+        )
+        .await
+        .unwrap();
+        let (_, shutdown) = tokio::sync::watch::channel(false);
+        let edge = Edge::new(
+            service,
+            &keygate_server::config::ServerConfig::default(),
+            shutdown,
+        );
+        router(AwsState {
+            edge,
+            config: Arc::new(AwsDialectConfig::default()),
+        })
+    }
+
+    #[tokio::test]
+    async fn unsigned_requests_are_refused_in_aws_shape() {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("x-amz-target", "TrentService.ListKeys")
+            .header("content-type", CONTENT_TYPE)
+            .body(Body::from("{}"))
+            .unwrap();
+        let response = app().await.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The KMS operations: one table from operation name to request type, gateway action (for
+//! auditing a refused request) and handler.
+
+mod aliases;
+mod crypto;
+mod keys;
+mod policy;
+mod rotation;
+mod sign;
+
+use keygate_core::access::Action;
+use keygate_core::{Error, KeyState};
+use serde::de::DeserializeOwned;
+
+use super::AwsDialectConfig;
+use super::error::AwsError;
+use super::ids::{Keys, Target};
+use keygate_server::service::Session;
+
+/// What an operation runs with.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// The caller's session: every key operation goes through it.
+    pub session: &'a Session,
+    /// Key ids and ARNs.
+    pub keys: Keys<'a>,
+    /// `[dialects.aws]`.
+    pub config: &'a AwsDialectConfig,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of one admitted request.
+    pub fn new(session: &'a Session, config: &'a AwsDialectConfig) -> Self {
+        Self {
+            session,
+            keys: Keys::new(session, config),
+            config,
+        }
+    }
+
+    /// The key a `KeyId` member names.
+    async fn target(&self, key_id: Option<String>) -> Result<Target, AwsError> {
+        let key_id = super::wire::required(key_id, "keyId")?;
+        self.keys.resolve(&key_id).await
+    }
+
+    /// `error` from a call on `target`, as AWS answers it: an invalid-state error on a key
+    /// the call just found disabled is `DisabledException`.
+    fn fail(&self, error: Error, target: &Target) -> AwsError {
+        let state = matches!(error, Error::InvalidState(_))
+            .then(|| self.session.service().recent_key_state(&target.reference))
+            .flatten();
+        match (&error, state) {
+            (Error::InvalidState(_), Some(KeyState::Disabled)) => AwsError::bad(
+                "DisabledException",
+                format!("{} is disabled.", target.reference),
+            ),
+            _ => AwsError::from_core(error, state),
+        }
+    }
+}
+
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
+    // The SDKs send `{}` for an operation without members; tolerate an empty body too.
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        // serde's message names the member and the expected type, never a value.
+        AwsError::serialization(format!("cannot read the request body: {e}"))
+    })
+}
+
+fn to_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, AwsError> {
+    serde_json::to_vec(value).map_err(|e| {
+        tracing::error!(error = %e, "AWS dialect: cannot render a response");
+        AwsError::internal()
+    })
+}
+
+macro_rules! operations {
+    ($($name:ident($module:ident::$handler:ident, $req:ty, $action:expr);)*) => {
+        /// A parsed request of one operation.
+        #[derive(Debug)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum Request {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                $name($req),
+            )*
+        }
+
+        /// True for an operation this dialect serves.
+        pub fn is_known(op: &str) -> bool {
+            matches!(op, $(stringify!($name))|*)
+        }
+
+        /// Parses the body of `op`.
+        ///
+        /// # Errors
+        /// `UnknownOperationException` or `SerializationException`.
+        pub fn parse(op: &str, body: &[u8]) -> Result<Request, AwsError> {
+            match op {
+                $(stringify!($name) => Ok(Request::$name(parse_body(body)?)),)*
+                _ => Err(AwsError::bad("UnknownOperationException", "")),
+            }
+        }
+
+        impl Request {
+            /// The gateway action the operation performs.
+            pub fn action(&self) -> Action {
+                match self {
+                    $(Self::$name(_) => $action,)*
+                }
+            }
+        }
+
+        /// Runs a request and renders its answer.
+        ///
+        /// # Errors
+        /// The operation's error in AWS's shape.
+        pub async fn run(cx: &Ctx<'_>, request: Request) -> Result<Vec<u8>, AwsError> {
+            match request {
+                $(Request::$name(req) => to_body(&$module::$handler(cx, req).await?),)*
+            }
+        }
+    };
+}
+
+operations! {
+    CreateKey(keys::create_key, keys::CreateKeyRequest, Action::KeysCreate);
+    DescribeKey(keys::describe_key, keys::KeyIdRequest, Action::KeysDescribe);
+    ListKeys(keys::list_keys, keys::ListRequest, Action::KeysList);
+    EnableKey(keys::enable_key, keys::KeyIdRequest, Action::KeysEnable);
+    DisableKey(keys::disable_key, keys::KeyIdRequest, Action::KeysDisable);
+    ScheduleKeyDeletion(keys::schedule_deletion, keys::ScheduleDeletionRequest, Action::KeysDelete);
+    CancelKeyDeletion(keys::cancel_deletion, keys::KeyIdRequest, Action::KeysUndelete);
+    UpdateKeyDescription(keys::update_description, keys::UpdateDescriptionRequest, Action::KeysUpdate);
+    TagResource(keys::tag_resource, keys::TagResourceRequest, Action::KeysUpdate);
+    UntagResource(keys::untag_resource, keys::UntagResourceRequest, Action::KeysUpdate);
+    ListResourceTags(keys::list_resource_tags, keys::ListRequest, Action::KeysDescribe);
+    EnableKeyRotation(rotation::enable, rotation::EnableRotationRequest, Action::KeysRotate);
+    DisableKeyRotation(rotation::disable, keys::KeyIdRequest, Action::KeysRotate);
+    GetKeyRotationStatus(rotation::status, keys::KeyIdRequest, Action::KeysDescribe);
+    RotateKeyOnDemand(rotation::rotate, keys::KeyIdRequest, Action::KeysRotate);
+    ListKeyRotations(rotation::list, keys::ListRequest, Action::KeysDescribe);
+    CreateAlias(aliases::create, aliases::AliasRequest, Action::AliasesWrite);
+    UpdateAlias(aliases::update, aliases::AliasRequest, Action::AliasesWrite);
+    DeleteAlias(aliases::delete, aliases::AliasRequest, Action::AliasesWrite);
+    ListAliases(aliases::list, keys::ListRequest, Action::AliasesList);
+    Encrypt(crypto::encrypt, crypto::EncryptRequest, Action::CryptoEncrypt);
+    Decrypt(crypto::decrypt, crypto::DecryptRequest, Action::CryptoDecrypt);
+    ReEncrypt(crypto::re_encrypt, crypto::ReEncryptRequest, Action::CryptoDecrypt);
+    GenerateDataKey(crypto::generate_data_key, crypto::DataKeyRequest, Action::CryptoGenerateDataKey);
+    GenerateDataKeyWithoutPlaintext(crypto::generate_data_key_without_plaintext, crypto::DataKeyRequest, Action::CryptoGenerateDataKey);
+    GenerateRandom(crypto::generate_random, crypto::RandomRequest, Action::RandomGenerate);
+    Sign(sign::sign, sign::SignRequest, Action::CryptoSign);
+    Verify(sign::verify, sign::SignRequest, Action::CryptoVerify);
+    GenerateMac(sign::generate_mac, sign::MacRequest, Action::CryptoMac);
+    VerifyMac(sign::verify_mac, sign::MacRequest, Action::CryptoMac);
+    GetPublicKey(sign::get_public_key, keys::KeyIdRequest, Action::KeysPublicKey);
+    GetKeyPolicy(policy::get, policy::PolicyRequest, Action::KeysPolicyGet);
+    PutKeyPolicy(policy::put, policy::PolicyRequest, Action::KeysPolicySet);
+    ListKeyPolicies(policy::list, keys::ListRequest, Action::KeysPolicyGet);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bodies_parse_or_fail_as_serialization() {
+        assert!(is_known("Encrypt") && !is_known("Explode"));
+        let r = parse("Encrypt", br#"{"KeyId":"alias/a","Plaintext":"aGk="}"#).unwrap();
+        assert_eq!(r.action(), Action::CryptoEncrypt);
+        parse("ListKeys", b"").unwrap();
+        for bad in [
+            &b"not json"[..],
+            br#"{"KeyId": 5}"#,
+            br#"{"Plaintext": "***"}"#,
+            br#"[]"#,
+        ] {
+            let e = parse("Encrypt", bad).unwrap_err();
+            assert_eq!(e.code, "SerializationException");
+        }
+        assert_eq!(
+            parse("Nope", b"{}").unwrap_err().code,
+            "UnknownOperationException"
+        );
+    }
+}

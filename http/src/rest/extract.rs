@@ -1,0 +1,62 @@
+//! Extractors: the authenticated caller, and JSON/query/path extractors whose rejections are
+//! the typed JSON error instead of axum's plain text.
+
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath};
+use axum::http::request::Parts;
+use keygate_core::Error;
+use keygate_server::service::{Session, Source};
+
+use super::RestState;
+use super::error::ApiError;
+use crate::edge::bearer;
+
+/// `Json<T>` whose rejection is an [`ApiError`] (400, 413 or 415 with the typed body).
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `Query<T>` whose rejection is an [`ApiError`].
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `Path<T>` whose rejection is an [`ApiError`].
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// The authenticated, rate-limited caller: a service [`Session`] bound to its identity and to
+/// this request's id. Handlers that take it require a bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Session);
+
+impl FromRequestParts<RestState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &RestState,
+    ) -> Result<Self, Self::Rejection> {
+        // What the request would have done, so a refused attempt is findable by action.
+        let action = parts
+            .extensions
+            .get::<MatchedPath>()
+            .and_then(|p| state.route_action(&parts.method, p.as_str()));
+        let identity = match bearer(parts) {
+            Some(token) => state.edge.service.authenticate(token).await,
+            None => Err(Error::Unauthenticated("no bearer token".into())),
+        };
+        state
+            .edge
+            .admit(parts, Source::Rest, action, identity)
+            .await
+            .map(Caller)
+            .map_err(ApiError::from)
+    }
+}

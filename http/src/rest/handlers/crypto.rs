@@ -1,0 +1,180 @@
+//! Cryptographic operations: envelopes, data keys, signatures and MACs.
+//!
+//! The decrypt endpoints answer every failure about the ciphertext with one fixed message
+//! ([`ApiError::from_decrypt`]).
+
+use keygate_core::api::Gateway as _;
+use keygate_core::envelope::{EnvelopeHeader, is_envelope};
+use keygate_core::{DataKeySpec, Error};
+
+use super::ApiResult;
+use crate::rest::error::ApiError;
+use crate::rest::extract::{Caller, Json};
+use keygate_core::wire::{
+    BeginEnvelopeBody, DataKeyBody, DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody,
+    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, MessageType,
+    NativeEncryptedBody, OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody,
+    SignatureBody, Valid, VerifyBody, b64, b64_secret, unb64, unb64_secret,
+};
+
+pub(super) async fn encrypt(
+    Caller(s): Caller,
+    Json(body): Json<EncryptBody>,
+) -> ApiResult<Json<EncryptedBody>> {
+    let plaintext = unb64_secret("plaintext", &body.plaintext)?;
+    let envelope = s
+        .encrypt(&body.key, plaintext.as_slice(), &body.context)
+        .await?;
+    // The envelope names its key and version; reading them back from the header keeps the
+    // answer exactly what a decrypt will route on.
+    let (header, _) = EnvelopeHeader::decode(&envelope)?;
+    Ok(Json(EncryptedBody {
+        ciphertext: b64(&envelope),
+        key_uri: header.key_uri,
+        key_version: header.key_version,
+    }))
+}
+
+pub(super) async fn encrypt_native(
+    Caller(s): Caller,
+    Json(body): Json<EncryptBody>,
+) -> ApiResult<Json<NativeEncryptedBody>> {
+    let plaintext = unb64_secret("plaintext", &body.plaintext)?;
+    let ct = s
+        .encrypt_native(&body.key, plaintext.as_slice(), &body.context)
+        .await?;
+    Ok(Json(NativeEncryptedBody {
+        ciphertext: b64(&ct.bytes),
+        key_version: ct.key_version,
+        algorithm: ct.algorithm,
+    }))
+}
+
+pub(super) async fn random(
+    Caller(s): Caller,
+    Json(body): Json<RandomBody>,
+) -> ApiResult<Json<RandomResponse>> {
+    let bytes = s.generate_random(body.bytes).await?;
+    Ok(Json(RandomResponse {
+        random: b64_secret(&bytes),
+    }))
+}
+
+pub(super) async fn decrypt(
+    Caller(s): Caller,
+    Json(body): Json<DecryptBody>,
+) -> ApiResult<Json<DecryptedBody>> {
+    let ciphertext = unb64("ciphertext", &body.ciphertext).map_err(ApiError::from_decrypt)?;
+    let decrypted = if is_envelope(&ciphertext) {
+        s.decrypt(&ciphertext, &body.context).await
+    } else if let Some(key) = &body.key {
+        s.decrypt_native(key, &ciphertext, &body.context).await
+    } else {
+        Err(Error::IntegrityFailure)
+    }
+    .map_err(ApiError::from_decrypt)?;
+    Ok(Json(DecryptedBody {
+        plaintext: b64_secret(&decrypted.plaintext),
+        key_uri: decrypted.key_uri,
+        key_version: decrypted.key_version,
+        context: decrypted.context,
+    }))
+}
+
+pub(super) async fn generate_data_key(
+    Caller(s): Caller,
+    Json(body): Json<DataKeyBody>,
+) -> ApiResult<Json<DataKeyResponse>> {
+    let spec = body.spec.unwrap_or(DataKeySpec::Aes256);
+    let dk = s.generate_data_key(&body.key, spec, &body.context).await?;
+    Ok(Json(DataKeyResponse {
+        plaintext: b64_secret(&dk.plaintext),
+        ciphertext: b64(&dk.ciphertext),
+        key_version: dk.key_version,
+    }))
+}
+
+pub(super) async fn begin_envelope(
+    Caller(s): Caller,
+    Json(body): Json<BeginEnvelopeBody>,
+) -> ApiResult<Json<SealingKeyBody>> {
+    let sealing = s.begin_envelope(&body.key, &body.context).await?;
+    Ok(Json(SealingKeyBody {
+        header: b64(&sealing.header.encode()?),
+        data_key: b64_secret(&sealing.data_key),
+    }))
+}
+
+pub(super) async fn open_envelope(
+    Caller(s): Caller,
+    Json(body): Json<OpenEnvelopeBody>,
+) -> ApiResult<Json<DataKeyOnly>> {
+    let bytes = unb64("header", &body.header).map_err(ApiError::from_decrypt)?;
+    let (header, _) = EnvelopeHeader::decode(&bytes).map_err(ApiError::from_decrypt)?;
+    let data_key = s
+        .open_envelope(&header, &body.context)
+        .await
+        .map_err(ApiError::from_decrypt)?;
+    Ok(Json(DataKeyOnly {
+        data_key: b64_secret(&data_key),
+    }))
+}
+
+pub(super) async fn sign(
+    Caller(s): Caller,
+    Json(body): Json<SignBody>,
+) -> ApiResult<Json<SignatureBody>> {
+    let message = unb64("message", &body.message)?;
+    let sig = match body.message_type {
+        MessageType::Raw => s.sign(&body.key, &message, body.algorithm).await?,
+        MessageType::Digest => s.sign_digest(&body.key, &message, body.algorithm).await?,
+    };
+    Ok(Json(SignatureBody {
+        signature: b64(&sig.bytes),
+        key_version: sig.key_version,
+        algorithm: sig.algorithm,
+    }))
+}
+
+pub(super) async fn verify(
+    Caller(s): Caller,
+    Json(body): Json<VerifyBody>,
+) -> ApiResult<Json<Valid>> {
+    let message = unb64("message", &body.message)?;
+    let signature = unb64("signature", &body.signature)?;
+    let version = body.key_version.as_deref();
+    let valid = match body.message_type {
+        MessageType::Raw => {
+            s.verify(&body.key, version, &message, &signature, body.algorithm)
+                .await?
+        }
+        MessageType::Digest => {
+            s.verify_digest(&body.key, version, &message, &signature, body.algorithm)
+                .await?
+        }
+    };
+    Ok(Json(Valid { valid }))
+}
+
+pub(super) async fn mac(
+    Caller(s): Caller,
+    Json(body): Json<MacBody>,
+) -> ApiResult<Json<MacResponse>> {
+    let message = unb64("message", &body.message)?;
+    let tag = s.generate_mac(&body.key, &message).await?;
+    Ok(Json(MacResponse {
+        mac: b64(&tag.bytes),
+        key_version: tag.key_version,
+        algorithm: tag.algorithm,
+    }))
+}
+
+pub(super) async fn mac_verify(
+    Caller(s): Caller,
+    Json(body): Json<MacVerifyBody>,
+) -> ApiResult<Json<Valid>> {
+    let message = unb64("message", &body.message)?;
+    let mac = unb64("mac", &body.mac)?;
+    let valid = s.verify_mac(&body.key, &message, &mac).await?;
+    Ok(Json(Valid { valid }))
+}

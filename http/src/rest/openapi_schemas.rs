@@ -1,0 +1,246 @@
+//! The `components.schemas` of the OpenAPI document: one JSON Schema per body in
+//! [`keygate_core::wire`] and the core types the API returns.
+
+use serde_json::{Value, json};
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn b64(description: &str) -> Value {
+    json!({"type": "string", "format": "byte", "description": description})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn nullable(mut schema: Value) -> Value {
+    // OpenAPI 3.0 ignores siblings of `$ref`, so a nullable reference needs `allOf`.
+    if schema.get("$ref").is_some() {
+        return json!({"allOf": [schema], "nullable": true});
+    }
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("nullable".into(), Value::Bool(true));
+    }
+    schema
+}
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": properties})
+}
+
+fn enumeration(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn string_map() -> Value {
+    json!({"type": "object", "additionalProperties": {"type": "string"}})
+}
+
+/// Every schema, by name.
+pub(super) fn schemas() -> Value {
+    let key_spec = enumeration(&[
+        "AES_256",
+        "RSA_2048",
+        "RSA_3072",
+        "RSA_4096",
+        "EC_P256",
+        "EC_P384",
+        "HMAC_SHA256",
+        "HMAC_SHA384",
+        "HMAC_SHA512",
+    ]);
+    let signing = enumeration(&[
+        "RSA_PSS_SHA256",
+        "RSA_PKCS1_SHA256",
+        "ECDSA_SHA256",
+        "ECDSA_SHA384",
+    ]);
+    let mac_alg = enumeration(&["HMAC_SHA256", "HMAC_SHA384", "HMAC_SHA512"]);
+    // Several objects: one `json!` of every schema exceeds the macro recursion limit.
+    let parts = [
+        json!({
+            "Error": object(&["error"], json!({"error": object(&["kind", "message"], json!({
+                "kind": {"type": "string", "description": "stable error kind: not_found, already_exists, invalid_argument, invalid_state, permission_denied, unauthenticated, unsupported, throttled, unavailable, integrity_failure, provider, ..."},
+                "message": string(),
+                "request_id": nullable(string()),
+            }))})),
+            "Status": object(&["status"], json!({"status": string()})),
+            "Noop": object(&["ok"], json!({"ok": {"type": "boolean"}})),
+            "Identity": object(&["principal", "role"], json!({"principal": string(), "role": string()})),
+            "KeySpec": key_spec,
+            "KeyUsage": enumeration(&["encrypt", "sign", "mac"]),
+            "SigningAlgorithm": signing,
+            "MacAlgorithm": mac_alg,
+            "EncryptionContext": string_map(),
+            "Labels": string_map(),
+            "ProviderSummary": object(&["name", "kind", "uri_prefix", "capabilities"], json!({
+                "name": string(),
+                "kind": enumeration(&["local", "aws", "azure", "gcp"]),
+                "uri_prefix": string(),
+                "capabilities": {"type": "object", "description": "what the provider supports"},
+            })),
+            "RotationSchedule": object(&["period_days"], json!({
+                "period_days": {"type": "integer", "minimum": 1},
+                "next_rotation": time(),
+            })),
+        }),
+        json!({
+            "KeyMetadata": object(&["uri", "provider", "id", "name", "spec", "usage", "state", "labels", "description", "created"], json!({
+                "uri": string(), "provider": string(), "id": string(), "name": string(),
+                "spec": r("KeySpec"), "usage": r("KeyUsage"),
+                "state": enumeration(&["enabled", "disabled", "pending_deletion", "destroyed"]),
+                "deletion_date": time(),
+                "primary_version": nullable(string()),
+                "rotation": nullable(r("RotationSchedule")),
+                "labels": r("Labels"), "description": string(), "created": time(),
+            })),
+            "KeyListing": object(&["keys"], json!({
+                "keys": {"type": "array", "items": r("KeyMetadata")},
+                "errors": {"type": "array", "items": object(&["provider", "kind", "message"], json!({
+                    "provider": string(), "kind": string(), "message": string(),
+                }))},
+            })),
+            "CreateKey": object(&["name", "spec"], json!({
+                "provider": string(), "name": string(), "spec": r("KeySpec"), "usage": r("KeyUsage"),
+                "description": string(), "labels": r("Labels"),
+                "rotation_period_days": {"type": "integer", "minimum": 1},
+            })),
+            "KeyUpdate": object(&[], json!({
+                "description": nullable(string()),
+                "set_labels": r("Labels"),
+                "remove_labels": {"type": "array", "items": string()},
+            })),
+            "ScheduleDeletion": object(&["pending_days"], json!({"pending_days": {"type": "integer", "minimum": 0}})),
+            "KeyVersion": object(&["id", "created", "state", "primary"], json!({
+                "id": string(), "created": time(),
+                "state": enumeration(&["enabled", "disabled", "pending_destruction", "destroyed"]),
+                "primary": {"type": "boolean"},
+            })),
+            "Rotation": object(&["schedule"], json!({"schedule": nullable(r("RotationSchedule"))})),
+            "SetRotation": object(&["period_days"], json!({"period_days": nullable(json!({"type": "integer", "minimum": 1}))})),
+            "PublicKey": object(&["pem", "der", "key_version", "spec"], json!({
+                "pem": string(), "der": b64("DER SubjectPublicKeyInfo"), "key_version": string(), "spec": r("KeySpec"),
+            })),
+        }),
+        json!({
+            "Policy": object(&[], json!({
+                "bindings": {"type": "array", "items": object(&["principal"], json!({
+                    "principal": string(), "role": string(), "actions": {"type": "array", "items": string()},
+                }))},
+                "native": object(&["format", "document"], json!({"format": string(), "document": {}})),
+                "etag": string(),
+            })),
+            "Encrypt": object(&["key", "plaintext"], json!({
+                "key": string(), "plaintext": b64("plaintext"), "context": r("EncryptionContext"),
+            })),
+            "Encrypted": object(&["ciphertext", "key_uri", "key_version"], json!({
+                "ciphertext": b64("keygate envelope"), "key_uri": string(), "key_version": string(),
+            })),
+            "NativeEncrypted": object(&["ciphertext", "key_version", "algorithm"], json!({
+                "ciphertext": b64("provider-native ciphertext"), "key_version": string(),
+                "algorithm": enumeration(&["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_256"]),
+            })),
+            "Random": object(&["bytes"], json!({
+                "bytes": {"type": "integer", "minimum": 1, "maximum": 1024},
+            })),
+            "RandomBytes": object(&["random"], json!({ "random": b64("random bytes") })),
+            "Decrypt": object(&["ciphertext"], json!({
+                "ciphertext": b64("envelope, or a provider-native ciphertext with `key`"),
+                "context": r("EncryptionContext"), "key": string(),
+            })),
+            "Decrypted": object(&["plaintext", "key_uri", "context"], json!({
+                "plaintext": b64("plaintext"), "key_uri": string(), "key_version": nullable(string()),
+                "context": r("EncryptionContext"),
+            })),
+            "GenerateDataKey": object(&["key"], json!({
+                "key": string(), "spec": enumeration(&["AES_256", "AES_128"]), "context": r("EncryptionContext"),
+            })),
+            "DataKey": object(&["plaintext", "ciphertext", "key_version"], json!({
+                "plaintext": b64("data key"), "ciphertext": b64("wrapped data key"), "key_version": string(),
+            })),
+            "BeginEnvelope": object(&["key"], json!({"key": string(), "context": r("EncryptionContext")})),
+            "SealingKey": object(&["header", "data_key"], json!({
+                "header": b64("encoded envelope header"), "data_key": b64("data key"),
+            })),
+            "OpenEnvelope": object(&["header"], json!({
+                "header": b64("encoded envelope header"), "context": r("EncryptionContext"),
+            })),
+            "DataKeyOnly": object(&["data_key"], json!({"data_key": b64("data key")})),
+        }),
+        json!({
+            "Sign": object(&["key", "message", "algorithm"], json!({
+                "key": string(), "message": b64("message, or its digest with message_type digest"),
+                "algorithm": r("SigningAlgorithm"), "message_type": enumeration(&["raw", "digest"]),
+            })),
+            "Signature": object(&["signature", "key_version", "algorithm"], json!({
+                "signature": b64("signature"), "key_version": string(), "algorithm": r("SigningAlgorithm"),
+            })),
+            "Verify": object(&["key", "message", "signature", "algorithm"], json!({
+                "key": string(), "message": b64("message"), "signature": b64("signature"),
+                "algorithm": r("SigningAlgorithm"), "key_version": string(),
+                "message_type": enumeration(&["raw", "digest"]),
+            })),
+            "Valid": object(&["valid"], json!({"valid": {"type": "boolean"}})),
+            "Mac": object(&["key", "message"], json!({"key": string(), "message": b64("message")})),
+            "MacTag": object(&["mac", "key_version", "algorithm"], json!({
+                "mac": b64("tag"), "key_version": string(), "algorithm": r("MacAlgorithm"),
+            })),
+            "MacVerify": object(&["key", "message", "mac"], json!({
+                "key": string(), "message": b64("message"), "mac": b64("tag"),
+            })),
+            "Alias": object(&["name", "target", "created"], json!({
+                "name": string(),
+                "target": object(&["provider", "id"], json!({"provider": string(), "id": string()})),
+                "created": time(),
+            })),
+            "CreateAlias": object(&["name", "key"], json!({"name": string(), "key": string()})),
+            "UpdateAlias": object(&["key"], json!({"key": string()})),
+        }),
+        json!({
+            "AuditEvent": object(&["seq", "time", "request_id", "principal", "source", "action", "outcome", "duration_us", "prev_hash", "hash"], json!({
+                "seq": {"type": "integer"}, "time": time(), "request_id": string(), "principal": string(),
+                "source": string(), "action": string(), "provider": nullable(string()),
+                "key": nullable(string()), "key_version": nullable(string()),
+                "outcome": enumeration(&["success", "denied", "failure"]),
+                "error_kind": nullable(string()), "duration_us": {"type": "integer"},
+                "prev_hash": string(), "hash": string(),
+            })),
+            "AuditPage": object(&["items", "next_cursor"], json!({
+                "items": {"type": "array", "items": r("AuditEvent")},
+                "next_cursor": nullable(string()),
+            })),
+            "AuditVerification": object(&["rows"], json!({
+                "rows": {"type": "integer"}, "head": nullable(string()),
+                "first_broken": nullable(object(&["seq", "reason"], json!({"seq": {"type": "integer"}, "reason": string()}))),
+            })),
+            "TokenInfo": object(&["id", "principal", "role", "created"], json!({
+                "id": string(), "principal": string(), "role": string(), "created": time(),
+                "expires": nullable(time()), "revoked": nullable(time()),
+                "kind": {"type": "string", "enum": ["bearer", "aws"], "default": "bearer"},
+            })),
+            "TokenRequest": object(&["principal", "role"], json!({
+                "principal": string(), "role": string(),
+                "expires_in_days": nullable(json!({"type": "integer", "minimum": 1})),
+                "kind": {"type": "string", "enum": ["bearer", "aws"], "default": "bearer"},
+            })),
+            "IssuedToken": object(&["token", "info"], json!({"token": string(), "info": r("TokenInfo")})),
+            "AccessPolicy": object(&[], json!({
+                "roles": {"type": "object", "additionalProperties": {"type": "object"}},
+                "statements": {"type": "array", "items": {"type": "object"}},
+            })),
+        }),
+    ];
+    let mut all = serde_json::Map::new();
+    for part in parts {
+        if let Value::Object(map) = part {
+            all.extend(map);
+        }
+    }
+    Value::Object(all)
+}

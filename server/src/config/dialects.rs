@@ -1,0 +1,199 @@
+//! `[dialects]`: which cloud wire protocols keygate serves, and how. Plain settings; the HTTP
+//! edge (`keygate-http`) serves each dialect that its build includes and these settings turn
+//! on.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use keygate_core::access::Identity;
+use serde::Deserialize;
+
+/// `[dialects]`: which cloud wire protocols keygate serves, and how.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialectsConfig {
+    /// `[dialects.aws]`.
+    pub aws: AwsDialectConfig,
+    /// `[dialects.gcp]`.
+    pub gcp: GcpDialectConfig,
+    /// `[dialects.azure]`.
+    pub azure: AzureDialectConfig,
+    /// DEVELOPMENT ONLY: callers of the GCP and Azure dialects that present no token act as
+    /// this identity. Off unless set; logged as a warning at every start when on.
+    pub insecure_anonymous: Option<AnonymousIdentity>,
+}
+
+/// `[dialects.insecure_anonymous]`: who an anonymous caller becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymousIdentity {
+    /// The principal anonymous callers act as.
+    pub principal: String,
+    /// Its role.
+    pub role: String,
+}
+
+impl AnonymousIdentity {
+    /// The identity anonymous callers get.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            principal: self.principal.clone(),
+            role: self.role.clone(),
+        }
+    }
+}
+
+impl DialectsConfig {
+    /// Logs, loudly, every setting that weakens security.
+    pub fn warn_if_insecure(&self) {
+        if let Some(anon) = &self.insecure_anonymous {
+            tracing::warn!(
+                principal = %anon.principal,
+                role = %anon.role,
+                "DEVELOPMENT SWITCH ON: [dialects.insecure_anonymous] lets callers of the GCP and \
+                 Azure dialects without a token act as this principal; never use it in production"
+            );
+        }
+    }
+}
+
+/// `[dialects.aws]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsDialectConfig {
+    /// Serve `POST /` with `X-Amz-Target: TrentService.*` on the main listener.
+    pub enabled: bool,
+    /// The provider `CreateKey` puts keys in (default: the first registered provider).
+    pub provider: Option<String>,
+    /// The account id in ARNs and `AWSAccountId` (12 digits).
+    pub account_id: String,
+    /// The region in ARNs. Requests signed for any region are accepted; the ARNs keygate
+    /// returns always carry this one.
+    pub region: String,
+}
+
+impl Default for AwsDialectConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            provider: None,
+            account_id: "000000000000".to_owned(),
+            region: "us-east-1".to_owned(),
+        }
+    }
+}
+
+/// `[dialects.gcp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GcpDialectConfig {
+    /// Serve `/v1/projects/...` on the main listener.
+    pub enabled: bool,
+    /// The provider the location `global` maps to (default: the first registered provider).
+    pub provider: Option<String>,
+}
+
+impl Default for GcpDialectConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            provider: None,
+        }
+    }
+}
+
+/// `[dialects.azure]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AzureDialectConfig {
+    /// Where to serve the vault (HTTPS). Unset: the Azure dialect is off.
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain to serve; with `tls_key`. Unset: keygate generates one.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Where keygate keeps the certificate it generates (`ca.pem`, `ca-key.pem`, `cert.pem`,
+    /// `key.pem`). `keygate serve` defaults it to `<home>/azure-tls`.
+    pub tls_dir: Option<PathBuf>,
+    /// More names (DNS names or IP addresses) the generated certificate covers, besides
+    /// `localhost`, `127.0.0.1`, `::1` and the listen address.
+    pub tls_names: Vec<String>,
+    /// The provider keys created through the vault go to (default: the first registered).
+    pub provider: Option<String>,
+    /// The vault's name, in messages.
+    pub vault_name: String,
+    /// Days a deleted key stays recoverable (default: the provider's longest deletion window;
+    /// must lie within it).
+    pub soft_delete_retention_days: Option<u32>,
+}
+
+impl Default for AzureDialectConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_dir: None,
+            tls_names: Vec::new(),
+            provider: None,
+            vault_name: "keygate".to_owned(),
+            soft_delete_retention_days: None,
+        }
+    }
+}
+
+impl AzureDialectConfig {
+    /// Fills what depends on the keygate home: the generated certificate's directory
+    /// (`<home>/azure-tls` unless set; a relative `tls_dir` is taken under the home).
+    pub fn resolve_in_home(&mut self, home: &Path) {
+        self.tls_dir = Some(match self.tls_dir.take() {
+            Some(dir) if dir.is_relative() => home.join(dir),
+            Some(dir) => dir,
+            None => home.join("azure-tls"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn aws_settings_default_and_parse() {
+        let d = AwsDialectConfig::default();
+        assert!(d.enabled);
+        assert_eq!(
+            (d.account_id.as_str(), d.region.as_str()),
+            ("000000000000", "us-east-1")
+        );
+        let c: AwsDialectConfig =
+            toml::from_str("provider = \"local\"\nregion = \"eu-west-1\"").unwrap();
+        assert_eq!(c.provider.as_deref(), Some("local"));
+        assert_eq!(c.region, "eu-west-1");
+        assert!(toml::from_str::<AwsDialectConfig>("regoin = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_tls_dir_defaults_under_the_home() {
+        let mut c = AzureDialectConfig::default();
+        c.resolve_in_home(Path::new("/h"));
+        assert_eq!(c.tls_dir.as_deref(), Some(Path::new("/h/azure-tls")));
+        let mut c = AzureDialectConfig {
+            tls_dir: Some("tls".into()),
+            ..AzureDialectConfig::default()
+        };
+        c.resolve_in_home(Path::new("/h"));
+        assert_eq!(c.tls_dir.as_deref(), Some(Path::new("/h/tls")));
+    }
+
+    #[test]
+    fn settings_parse_and_unknown_ones_are_refused() {
+        let c: AzureDialectConfig = toml::from_str(
+            "listen = \"127.0.0.1:8443\"\nvault_name = \"v\"\nsoft_delete_retention_days = 7",
+        )
+        .unwrap();
+        assert_eq!(c.vault_name, "v");
+        assert!(toml::from_str::<AzureDialectConfig>("lisen = \"x\"").is_err());
+    }
+}

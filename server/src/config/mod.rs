@@ -1,0 +1,493 @@
+//! `keygate.toml`: providers, listener, TLS, store, limits, audit, cache and scheduler, with
+//! `KEYGATE_` environment overrides.
+//!
+//! The file is `--config PATH` (or `$KEYGATE_CONFIG`), else `<home>/keygate.toml` when it
+//! exists; with no file at all keygate runs the embedded default: one local provider in the
+//! home directory. See `keygate.example.toml` at the repository root for every setting.
+//!
+//! Any setting can be overridden from the environment: `KEYGATE_` followed by the path of the
+//! setting with `__` between levels, e.g. `KEYGATE_SERVER__LISTEN=0.0.0.0:8443` or
+//! `KEYGATE_PROVIDERS__AWS__REGION=eu-west-1`. Values are read as TOML values when they parse
+//! as one (numbers, booleans) and as strings otherwise; `_` in a variable matches `-` in a
+//! name (`KEYGATE_PROVIDERS__AWS_EU__REGION` sets `[providers.aws-eu]`). Variables without `__`
+//! (`KEYGATE_HOME`, `KEYGATE_TOKEN`, ...) are not settings and are left alone.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use keygate_core::{Error, Result};
+use serde::Deserialize;
+
+use crate::audit::AuditConfig;
+use crate::cache::CacheConfig;
+
+mod dialects;
+
+pub use dialects::{
+    AnonymousIdentity, AwsDialectConfig, AzureDialectConfig, DialectsConfig, GcpDialectConfig,
+};
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "KEYGATE_CONFIG";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP listener (`keygate serve`).
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The gateway's own store (aliases, audit, tokens, access policy).
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Audit log tuning.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// The data-key cache of envelope encryption (off by default).
+    #[serde(default)]
+    pub cache: CacheConfig,
+    /// The maintenance scheduler of `keygate serve`.
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+    /// The cloud wire protocols keygate serves (AWS KMS, GCP Cloud KMS, Azure Key Vault).
+    #[serde(default)]
+    pub dialects: DialectsConfig,
+    /// Registered providers, in the order of the file (the first is the default for new keys),
+    /// their settings as written: the binary types and opens them (`keygate-providers`).
+    #[serde(default, deserialize_with = "providers_in_order")]
+    pub providers: Vec<ProviderSection>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// PEM certificate chain; with `tls_key`, the gateway serves HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub body_limit_bytes: usize,
+    /// Per-principal rate limit.
+    pub rate_limit: RateLimitConfig,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8200)),
+            tls_cert: None,
+            tls_key: None,
+            body_limit_bytes: 1024 * 1024,
+            rate_limit: RateLimitConfig::default(),
+            shutdown_grace_secs: 15,
+        }
+    }
+}
+
+/// `[server.rate_limit]`: a token bucket per principal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second per principal; 0 turns the limit off.
+    pub per_second: u32,
+    /// Requests a principal may make in a burst above the sustained rate.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_second: 500,
+            burst: 1000,
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://<path>` (relative paths are under the keygate home) or `sqlite::memory:`.
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://gateway.db".to_owned(),
+        }
+    }
+}
+
+/// Where the gateway store lives, parsed from [`StoreConfig::url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A SQLite file.
+    SqliteFile(PathBuf),
+    /// A private in-memory SQLite database (tests, throwaway gateways).
+    SqliteMemory,
+}
+
+impl StoreConfig {
+    /// Parses the URL; relative paths are taken under `home`.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for `postgres://` (not built yet) and
+    /// [`Error::InvalidArgument`] for anything else that is not a SQLite URL.
+    pub fn location(&self, home: &Path) -> Result<StoreLocation> {
+        let url = self.url.trim();
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(StoreLocation::SqliteMemory);
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(Error::invalid("store.url `sqlite://` names no file"));
+            }
+            let path = Path::new(path);
+            return Ok(StoreLocation::SqliteFile(if path.is_absolute() {
+                path.to_owned()
+            } else {
+                home.join(path)
+            }));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(Error::unsupported(
+                "a PostgreSQL gateway store is not available yet; use sqlite://",
+            ));
+        }
+        Err(Error::invalid(format!(
+            "store.url `{url}` is not a store URL (expected sqlite://<path>)"
+        )))
+    }
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// Seconds between maintenance runs (scheduled rotations, expired deletions); 0 turns the
+    /// scheduler off.
+    pub interval_secs: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self { interval_secs: 60 }
+    }
+}
+
+/// One `[providers.<name>]` section as written: its name, its kind and its other settings.
+/// The server never reads a provider's settings; the binary hands them to the provider
+/// factory, which types them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSection {
+    /// The registered name (the section name).
+    pub name: String,
+    /// `kind` (the section name when unset).
+    pub kind: String,
+    /// Every other setting of the section.
+    pub settings: toml::Table,
+}
+
+impl ProviderSection {
+    /// The embedded default: one local provider named `local`.
+    pub fn embedded_default() -> Self {
+        Self {
+            name: "local".to_owned(),
+            kind: "local".to_owned(),
+            settings: toml::Table::new(),
+        }
+    }
+}
+
+fn providers_in_order<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<ProviderSection>, D::Error> {
+    use serde::de::Error as _;
+    let table = toml::Table::deserialize(d)?;
+    table
+        .into_iter()
+        .map(|(name, value)| provider_config(name, value).map_err(D::Error::custom))
+        .collect()
+}
+
+fn provider_config(name: String, value: toml::Value) -> Result<ProviderSection> {
+    let toml::Value::Table(mut settings) = value else {
+        return Err(Error::invalid(format!(
+            "[providers.{name}] must be a table"
+        )));
+    };
+    keygate_core::validate_name("provider", &name)?;
+    let kind = match settings.remove("kind") {
+        Some(toml::Value::String(k)) => k,
+        Some(_) => {
+            return Err(Error::invalid(format!(
+                "providers.{name}.kind must be a string"
+            )));
+        }
+        None => name.clone(),
+    };
+    Ok(ProviderSection {
+        name,
+        kind,
+        settings,
+    })
+}
+
+impl Config {
+    /// The configuration for `home`: the file named by `explicit`, else `<home>/keygate.toml`
+    /// when it exists, else the defaults; then the `KEYGATE_` environment overrides; then the
+    /// embedded default provider when none is configured.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the file and the setting for anything malformed, and
+    /// [`Error::NotFound`] for an explicit file that does not exist.
+    pub fn load(explicit: Option<&Path>, home: &Path) -> Result<Self> {
+        let (text, origin) = match explicit {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(t) => (t, path.display().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::not_found(format!(
+                        "configuration file {}",
+                        path.display()
+                    )));
+                }
+                Err(e) => {
+                    return Err(Error::invalid(format!(
+                        "cannot read {}: {e}",
+                        path.display()
+                    )));
+                }
+            },
+            None => {
+                let path = home.join("keygate.toml");
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => (t, path.display().to_string()),
+                    Err(_) => (String::new(), "defaults".to_owned()),
+                }
+            }
+        };
+        Self::parse(&text, std::env::vars(), &origin)
+    }
+
+    /// Parses `text` with the given environment (pairs as from [`std::env::vars`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for malformed TOML, unknown settings or bad values.
+    pub fn parse(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        origin: &str,
+    ) -> Result<Self> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Error::invalid(format!("{origin}: {e}")))?;
+        for (var, value) in env {
+            let Some(path) = var.strip_prefix("KEYGATE_") else {
+                continue;
+            };
+            if !path.contains("__") {
+                continue;
+            }
+            let segments: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            set_path(&mut table, &segments, parse_env_value(&value))
+                .map_err(|e| Error::invalid(format!("{var}: {e}")))?;
+        }
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::invalid(format!("{origin}: {e}")))?;
+        if config.providers.is_empty() {
+            config.providers.push(ProviderSection::embedded_default());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(Error::invalid(
+                "server.tls_cert and server.tls_key must be set together",
+            ));
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return Err(Error::invalid(
+                "server.body_limit_bytes must be at least 1024",
+            ));
+        }
+        if self.server.rate_limit.per_second > 0 && self.server.rate_limit.burst == 0 {
+            return Err(Error::invalid(
+                "server.rate_limit.burst must be at least 1 when a rate is set",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_env_value(value: &str) -> toml::Value {
+    // `x = <value>` parses numbers, booleans, arrays; anything else is a plain string.
+    format!("x = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("x"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<()> {
+    let (last, parents) = path
+        .split_last()
+        .ok_or_else(|| Error::invalid("empty setting path"))?;
+    let mut current = table;
+    for segment in parents {
+        if segment.is_empty() {
+            return Err(Error::invalid("empty segment in setting path"));
+        }
+        let key = existing_key(current, segment);
+        let entry = current
+            .entry(key)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| Error::invalid(format!("`{segment}` is not a section")))?;
+    }
+    current.insert(existing_key(current, last), value);
+    Ok(())
+}
+
+/// The key of `table` that an environment segment names: variable names cannot hold `-`,
+/// so `AWS_EU` finds a section written `aws-eu`. A segment naming nothing is used as is.
+fn existing_key(table: &toml::Table, segment: &str) -> String {
+    table
+        .keys()
+        .find(|k| k.to_ascii_lowercase().replace('-', "_") == segment)
+        .cloned()
+        .unwrap_or_else(|| segment.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let c = Config::parse("", env(&[]), "t").unwrap();
+        assert_eq!(c.providers, [ProviderSection::embedded_default()]);
+        assert_eq!(c.server.listen.port(), 8200);
+        assert_eq!(
+            c.store.location(Path::new("/h")).unwrap(),
+            StoreLocation::SqliteFile(PathBuf::from("/h/gateway.db"))
+        );
+    }
+
+    #[test]
+    fn provider_sections_keep_file_order_and_kind_defaults_to_the_name() {
+        let text = r#"
+            [providers.zeta]
+            kind = "local"
+            path = "z.db"
+            [providers.local]
+            [providers.aws-eu]
+            kind = "aws"
+            region = "eu-west-1"
+        "#;
+        let c = Config::parse(
+            text,
+            env(&[("KEYGATE_PROVIDERS__AWS_EU__MAX_ATTEMPTS", "5")]),
+            "t",
+        )
+        .unwrap();
+        let sections: Vec<_> = c
+            .providers
+            .iter()
+            .map(|p| (p.name.as_str(), p.kind.as_str()))
+            .collect();
+        assert_eq!(
+            sections,
+            [("zeta", "local"), ("local", "local"), ("aws-eu", "aws")]
+        );
+        assert_eq!(c.providers[0].settings["path"].as_str(), Some("z.db"));
+        assert!(!c.providers[0].settings.contains_key("kind"));
+        assert_eq!(
+            c.providers[2].settings["max_attempts"].as_integer(),
+            Some(5)
+        );
+        for (text, needle) in [
+            (
+                "[providers]
+local = 3
+",
+                "must be a table",
+            ),
+            (
+                "[providers.local]
+kind = 3
+",
+                "kind must be a string",
+            ),
+            (
+                "[providers.\"bad name\"]
+",
+                "provider name",
+            ),
+        ] {
+            let e = Config::parse(text, env(&[]), "t").unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{text}: {e}");
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_nested_settings() {
+        let c = Config::parse(
+            "[server]\nlisten = \"127.0.0.1:1\"\n",
+            env(&[
+                ("KEYGATE_SERVER__LISTEN", "0.0.0.0:9443"),
+                ("KEYGATE_SERVER__RATE_LIMIT__PER_SECOND", "7"),
+                ("KEYGATE_PROVIDERS__LOCAL__PATH", "/srv/keys.db"),
+                ("KEYGATE_HOME", "/ignored"),
+                ("OTHER__X", "1"),
+            ]),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:9443");
+        assert_eq!(c.server.rate_limit.per_second, 7);
+        assert_eq!(
+            c.providers[0].settings["path"].as_str(),
+            Some("/srv/keys.db")
+        );
+    }
+
+    #[test]
+    fn mistakes_are_typed_errors_naming_the_setting() {
+        for (text, needle) in [
+            ("[server]\nlisten = 5\n", "listen"),
+            ("[server]\nlistne = \"x\"\n", "listne"),
+            ("[server]\ntls_cert = \"c.pem\"\n", "tls_key"),
+            ("[dialects.aws]\nregoin = \"x\"\n", "regoin"),
+            ("[[[", "t:"),
+        ] {
+            let e = Config::parse(text, env(&[]), "t").unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{text}: {e}");
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+        let e = StoreConfig {
+            url: "postgres://db/keygate".into(),
+        }
+        .location(Path::new("/h"))
+        .unwrap_err();
+        assert!(matches!(e, Error::Unsupported(_)));
+    }
+}

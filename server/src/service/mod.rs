@@ -1,0 +1,315 @@
+//! The service layer: the one place where every call is authorized against the gateway access
+//! policy and written to the audit log, for every provider and every way in (CLI, REST,
+//! console, cloud dialects).
+//!
+//! A [`Service`] holds the provider registry, the audit log, the token store, the access
+//! policy and the data-key cache. A [`Session`] binds it to one caller and implements
+//! [`keygate_core::api::Gateway`]; front ends only ever talk to a session.
+
+mod envelope;
+mod keycache;
+mod open;
+mod run;
+mod session;
+
+use std::sync::Arc;
+
+use keygate_core::access::{Action, Identity};
+use keygate_core::audit::{AuditOutcome, NewAuditEvent};
+use keygate_core::{Error, Result};
+use time::OffsetDateTime;
+
+use crate::access::AccessStore;
+use crate::audit::AuditLog;
+use crate::cache::DataKeyCache;
+use crate::registry::Registry;
+use crate::store::{AwsKeyIds, GcpRecords};
+use crate::tokens::TokenStore;
+
+pub use session::Session;
+
+/// Which way a call came in; recorded in every audit row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The `keygate` CLI on the embedded default.
+    Cli,
+    /// The REST API.
+    Rest,
+    /// The terminal console.
+    Console,
+    /// The AWS KMS dialect.
+    Aws,
+    /// The GCP Cloud KMS dialect.
+    Gcp,
+    /// The Azure Key Vault dialect.
+    Azure,
+    /// The gateway's own maintenance scheduler.
+    Scheduler,
+}
+
+impl Source {
+    /// The name stored in audit rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cli => "cli",
+            Self::Rest => "rest",
+            Self::Console => "console",
+            Self::Aws => "aws",
+            Self::Gcp => "gcp",
+            Self::Azure => "azure",
+            Self::Scheduler => "scheduler",
+        }
+    }
+}
+
+/// The calling user's id when no user name is in the environment (`uid-1000`): the owner of
+/// this process's `/proc/self`, on Unix.
+fn os_user_id() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return format!("uid-{}", meta.uid());
+        }
+    }
+    "unknown".to_owned()
+}
+
+/// The principal recorded for the gateway's own maintenance.
+const SCHEDULER_PRINCIPAL: &str = "keygate";
+
+/// The gateway service. Cheap to share: hold it in an `Arc`.
+#[derive(Debug)]
+pub struct Service {
+    registry: Registry,
+    audit: AuditLog,
+    tokens: TokenStore,
+    access: AccessStore,
+    cache: DataKeyCache,
+    keys: keycache::KeyCache,
+}
+
+impl Service {
+    /// The registry of providers.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The AWS KMS dialect's key ids (a stable UUID per key URI). Naming records only: every
+    /// use of a key still goes through a [`Session`].
+    pub fn aws_key_ids(&self) -> &dyn AwsKeyIds {
+        self.registry.store()
+    }
+
+    /// The GCP Cloud KMS dialect's records (key rings, what it knows of each key, version
+    /// destroy requests). Naming records only: every use of a key still goes through a
+    /// [`Session`].
+    pub fn gcp_records(&self) -> &dyn GcpRecords {
+        self.registry.store()
+    }
+
+    /// Who a bearer token belongs to.
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] with one fixed message for any token that is malformed,
+    /// unknown, revoked or expired.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Identity> {
+        self.tokens.authenticate(bearer).await
+    }
+
+    /// Who an AWS access key belongs to, and its secret (to check a SigV4 signature).
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] with one fixed message for an access key that is unknown,
+    /// revoked or expired.
+    pub async fn authenticate_aws(
+        &self,
+        access_key_id: &str,
+    ) -> Result<(Identity, zeroize::Zeroizing<Vec<u8>>)> {
+        self.tokens.aws_credentials(access_key_id).await
+    }
+
+    /// The state of the key `reference` as a cryptographic call on it read it moments ago
+    /// (the resolved-key cache), without another provider call; `None` when not cached. A
+    /// dialect uses it to tell a disabled key from other invalid states in its errors.
+    pub fn recent_key_state(&self, reference: &str) -> Option<keygate_core::KeyState> {
+        self.keys.get(reference).map(|(_, meta)| meta.state)
+    }
+
+    /// A session for `identity` arriving through `source`.
+    pub fn session(self: &Arc<Self>, identity: Identity, source: Source) -> Session {
+        Session::new(Arc::clone(self), identity, source)
+    }
+
+    /// The embedded CLI's session: the operating-system user as `local:<user>`, role `admin`.
+    pub fn local_admin(self: &Arc<Self>) -> Session {
+        self.local_session(Source::Cli)
+    }
+
+    /// The embedded console's session: the same local admin as the CLI, audited with source
+    /// `console`.
+    pub fn local_console(self: &Arc<Self>) -> Session {
+        self.local_session(Source::Console)
+    }
+
+    fn local_session(self: &Arc<Self>, source: Source) -> Session {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| os_user_id());
+        self.session(
+            Identity {
+                principal: format!("local:{user}"),
+                role: "admin".to_owned(),
+            },
+            source,
+        )
+    }
+
+    /// Audits a request refused before it reached a session: no valid token (401) or over
+    /// the rate limit (429).
+    pub async fn record_rejected(
+        &self,
+        request_id: &str,
+        source: Source,
+        action: Option<Action>,
+        principal: Option<&str>,
+        error: &Error,
+    ) {
+        let event = NewAuditEvent {
+            time: OffsetDateTime::now_utc(),
+            request_id: request_id.to_owned(),
+            principal: principal.unwrap_or("anonymous").to_owned(),
+            source: source.as_str().to_owned(),
+            action: action.map_or("unknown", Action::as_str).to_owned(),
+            provider: None,
+            key: None,
+            key_version: None,
+            outcome: AuditOutcome::Denied,
+            error_kind: Some(error.kind().as_str().to_owned()),
+            duration_us: 0,
+        };
+        if let Err(e) = self.audit.append(event).await {
+            tracing::error!(error = %e, "cannot audit a rejected request");
+        }
+    }
+
+    /// Re-reads what other processes sharing the store may have changed: the access policy
+    /// (a `keygate policy set` on the same home, another replica). A running gateway calls
+    /// this every few seconds; tokens and aliases are read from the store on every use.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read (the policy in force stays).
+    pub async fn refresh_shared_state(&self) -> Result<()> {
+        self.access.get().await.map(|_| ())
+    }
+
+    /// Ready when the store answers and the audit writer is alive.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] saying which part is not ready.
+    pub async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(self.registry.store().pool())
+            .await
+            .map_err(|e| Error::Unavailable(format!("gateway store: {e}")))?;
+        if self.audit.is_running() {
+            Ok(())
+        } else {
+            Err(Error::Unavailable(
+                "the audit writer has stopped".to_owned(),
+            ))
+        }
+    }
+
+    /// One maintenance pass: every provider's due scheduled rotations and expired deletions,
+    /// each audited with source `scheduler`.
+    pub async fn run_maintenance(&self, now: OffsetDateTime) {
+        for (provider, result) in self.registry.tick(now).await {
+            let uri = |id: &str| {
+                self.registry
+                    .provider(&provider)
+                    .map(|p| p.info().key_uri(id))
+                    .unwrap_or_else(|_| id.to_owned())
+            };
+            match result {
+                Ok(m) => {
+                    for (key, version) in &m.rotated {
+                        tracing::info!(%provider, %key, %version, "scheduled rotation ran");
+                        self.record_maintenance(
+                            now,
+                            &provider,
+                            Action::KeysRotate,
+                            Some(uri(key)),
+                            Some(version.clone()),
+                            None,
+                        )
+                        .await;
+                    }
+                    for key in &m.destroyed {
+                        tracing::info!(%provider, %key, "key material destroyed after its deletion date");
+                        self.record_maintenance(
+                            now,
+                            &provider,
+                            Action::KeysDelete,
+                            Some(uri(key)),
+                            None,
+                            None,
+                        )
+                        .await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%provider, error = %e, "maintenance failed");
+                    self.record_maintenance(
+                        now,
+                        &provider,
+                        Action::KeysRotate,
+                        None,
+                        None,
+                        Some(&e),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    async fn record_maintenance(
+        &self,
+        now: OffsetDateTime,
+        provider: &str,
+        action: Action,
+        key: Option<String>,
+        key_version: Option<String>,
+        error: Option<&Error>,
+    ) {
+        let event = NewAuditEvent {
+            time: now,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            principal: SCHEDULER_PRINCIPAL.to_owned(),
+            source: Source::Scheduler.as_str().to_owned(),
+            action: action.as_str().to_owned(),
+            provider: Some(provider.to_owned()),
+            key,
+            key_version,
+            outcome: if error.is_some() {
+                AuditOutcome::Failure
+            } else {
+                AuditOutcome::Success
+            },
+            error_kind: error.map(|e| e.kind().as_str().to_owned()),
+            duration_us: 0,
+        };
+        if let Err(e) = self.audit.append(event).await {
+            tracing::error!(error = %e, "cannot audit a maintenance event");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

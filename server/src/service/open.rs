@@ -1,0 +1,102 @@
+//! Building a [`Service`] from configuration.
+
+use std::sync::Arc;
+
+use keygate_core::{DynProvider, Result};
+
+use super::Service;
+use crate::access::AccessStore;
+use crate::audit::{AuditConfig, AuditLog};
+use crate::cache::{CacheConfig, DataKeyCache};
+use crate::config::{Config, StoreLocation};
+use crate::home::Home;
+use crate::registry::Registry;
+use crate::store::GatewayStore;
+use crate::tokens::{AccessKeySealer, TokenStore};
+
+impl Service {
+    /// Builds the service `config` describes over `providers` (opened by the caller from the
+    /// configuration's provider sections, in order): the gateway store, the audit log,
+    /// tokens, the access policy and the data-key cache. `root_key` (the gateway root key)
+    /// seals AWS access key secrets; without it the service still opens and only AWS access
+    /// keys are unavailable, which the log says.
+    ///
+    /// # Errors
+    /// Whatever the store reports when it cannot be opened; [`keygate_core::Error::InvalidArgument`]
+    /// when two providers share a name or URI prefix.
+    pub async fn open(
+        providers: Vec<DynProvider>,
+        config: &Config,
+        home: &Home,
+        root_key: Option<&[u8]>,
+    ) -> Result<Arc<Self>> {
+        let store = match config.store.location(home.dir())? {
+            StoreLocation::SqliteFile(path) => GatewayStore::open(&path).await?,
+            StoreLocation::SqliteMemory => GatewayStore::in_memory().await?,
+        };
+        let registry = Registry::new(providers, store)?;
+        let sealer = match root_key.map(AccessKeySealer::from_root_key) {
+            Some(Ok(sealer)) => Some(sealer),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "unusable gateway root key: AWS access keys are unavailable");
+                None
+            }
+            None => {
+                tracing::warn!("no gateway root key: AWS access keys are unavailable");
+                None
+            }
+        };
+        Self::build(registry, &config.audit, &config.cache, sealer).await
+    }
+
+    /// A service over an existing registry (tests, embedding).
+    ///
+    /// # Errors
+    /// When the audit log, token store or access policy cannot be opened.
+    pub async fn new(
+        registry: Registry,
+        audit: &AuditConfig,
+        cache: &CacheConfig,
+    ) -> Result<Arc<Self>> {
+        Self::build(registry, audit, cache, None).await
+    }
+
+    /// A service over an existing registry that issues and checks AWS access keys, their
+    /// secrets sealed under a key derived from `root_key` (the gateway root key).
+    ///
+    /// # Errors
+    /// As [`Service::new`], and for an empty root key.
+    pub async fn with_root_key(
+        registry: Registry,
+        audit: &AuditConfig,
+        cache: &CacheConfig,
+        root_key: &[u8],
+    ) -> Result<Arc<Self>> {
+        let sealer = AccessKeySealer::from_root_key(root_key)?;
+        Self::build(registry, audit, cache, Some(sealer)).await
+    }
+
+    async fn build(
+        registry: Registry,
+        audit: &AuditConfig,
+        cache: &CacheConfig,
+        sealer: Option<AccessKeySealer>,
+    ) -> Result<Arc<Self>> {
+        let store = registry.store().clone();
+        let audit = AuditLog::open(&store, audit).await?;
+        let mut tokens = TokenStore::new(store.clone());
+        if let Some(sealer) = sealer {
+            tokens = tokens.with_sealer(sealer);
+        }
+        let access = AccessStore::load(store).await?;
+        let cache = DataKeyCache::new(cache)?;
+        Ok(Arc::new(Self {
+            registry,
+            audit,
+            tokens,
+            access,
+            cache,
+            keys: super::keycache::KeyCache::default(),
+        }))
+    }
+}
