@@ -1,8 +1,11 @@
 //! Cross-crate scenarios over real sockets: the registry over real providers, and each cloud
 //! dialect driven by that cloud's official Rust SDK against a gateway on 127.0.0.1:0, and the
-//! Azure and GCP providers' conformance runs against keygate's own dialects.
+//! Azure and GCP providers' conformance runs against keygate's own dialects; and the crate
+//! map's arrows, checked on the resolved dependency graph.
 #![allow(clippy::unwrap_used)]
 
+#[path = "scenarios/architecture.rs"]
+mod architecture;
 #[path = "scenarios/aws.rs"]
 mod aws;
 #[path = "scenarios/azure.rs"]
