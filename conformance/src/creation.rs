@@ -7,6 +7,7 @@ use super::support::{
     Keys, Step, all_passed, cheap_spec, ensure, expect_err, plain_usage, skip, unique_name,
 };
 use super::{CheckResult, Failure};
+use keygate_core::SignInput;
 use keygate_core::crypto::{DataKeySpec, EncryptionContext};
 use keygate_core::error::ErrorKind;
 use keygate_core::key::{
@@ -271,8 +272,12 @@ pub async fn unknown_key_is_not_found(p: &dyn KeyProvider) -> CheckResult {
         ),
         expect_err(
             "sign(unknown)",
-            p.sign(&id, msg, keygate_core::SigningAlgorithm::EcdsaSha256)
-                .await,
+            p.sign(
+                &id,
+                SignInput::Message(msg),
+                keygate_core::SigningAlgorithm::EcdsaSha256,
+            )
+            .await,
             nf,
         ),
         expect_err("generate_mac(unknown)", p.generate_mac(&id, msg).await, nf),
@@ -304,8 +309,8 @@ pub async fn unknown_key_is_not_found(p: &dyn KeyProvider) -> CheckResult {
     ];
     if !caps.rotatable_specs.is_empty() {
         results.push(expect_err(
-            "rotate_now(unknown)",
-            p.rotate_now(&id).await,
+            "rotate_key(unknown)",
+            p.rotate_key(&id).await,
             nf,
         ));
     }
@@ -318,15 +323,15 @@ pub async fn unknown_key_is_not_found(p: &dyn KeyProvider) -> CheckResult {
     }
     if caps.rotation_period.is_some() {
         results.push(expect_err(
-            "get_rotation_schedule(unknown)",
-            p.get_rotation_schedule(&id).await,
+            "get_rotation(unknown)",
+            p.get_rotation(&id).await,
             nf,
         ));
     }
     if caps.key_policy {
         results.push(expect_err(
-            "get_policy(unknown)",
-            p.get_policy(&id).await,
+            "get_key_policy(unknown)",
+            p.get_key_policy(&id).await,
             nf,
         ));
     }
@@ -358,8 +363,14 @@ pub async fn unknown_version_is_not_found(p: &dyn KeyProvider) -> CheckResult {
             ),
             expect_err(
                 format!("verify({spec} {}, version {missing})", key.id),
-                p.verify(&key.id, Some(missing), b"m", &[0; 64], algorithm)
-                    .await,
+                p.verify(
+                    &key.id,
+                    Some(missing),
+                    SignInput::Message(b"m"),
+                    &[0; 64],
+                    algorithm,
+                )
+                .await,
                 ErrorKind::NotFound,
             ),
         ])

@@ -133,7 +133,7 @@ macro_rules! __conformance_for_each_check {
                 lifecycle::pending_deletion_refuses_use_until_cancelled,
                 lifecycle::deletion_window_out_of_bounds_is_invalid_argument,
                 lifecycle::update_description_and_labels,
-                rotation::rotate_now_makes_new_primary,
+                rotation::rotate_key_makes_new_primary,
                 rotation::rotated_key_decrypts_old_ciphertexts,
                 rotation::rotated_key_verifies_old_signatures,
                 rotation::rotation_schedule_roundtrip,

@@ -5,9 +5,9 @@ use super::{CheckResult, Outcome};
 use keygate_core::policy::Policy;
 use keygate_core::provider::KeyProvider;
 
-/// With `key_policy` and a `policy_sample`: `set_policy` of every sample binding returns them
-/// as stored, `get_policy` reads them back (compared as normalized bindings), a second
-/// `set_policy` of only the last sample binding replaces rather than merges, and another
+/// With `key_policy` and a `policy_sample`: `set_key_policy` of every sample binding returns them
+/// as stored, `get_key_policy` reads them back (compared as normalized bindings), a second
+/// `set_key_policy` of only the last sample binding replaces rather than merges, and another
 /// key's policy is unaffected. The sample comes from the provider because principals are
 /// provider-specific (an IAM ARN on AWS, a `user:` member elsewhere).
 pub async fn policy_roundtrip(p: &dyn KeyProvider) -> CheckResult {
@@ -26,38 +26,38 @@ pub async fn policy_roundtrip(p: &dyn KeyProvider) -> CheckResult {
         let key = keys.create(spec, plain_usage(spec)).await?;
         let other = keys.create(spec, plain_usage(spec)).await?;
         let other_before = p
-            .get_policy(&other.id)
+            .get_key_policy(&other.id)
             .await
-            .step("get_policy(other key)")?;
+            .step("get_key_policy(other key)")?;
 
         for (round, bindings) in [("first", sample), ("replacing", vec![last])] {
-            let current = p.get_policy(&key.id).await.step("get_policy")?;
+            let current = p.get_key_policy(&key.id).await.step("get_key_policy")?;
             let want = Policy::from_bindings(bindings);
             let policy = Policy {
                 etag: current.etag,
                 ..want.clone()
             };
-            let what = format!("{round} set_policy({})", key.id);
-            let stored = p.set_policy(&key.id, policy).await.step(&what)?;
+            let what = format!("{round} set_key_policy({})", key.id);
+            let stored = p.set_key_policy(&key.id, policy).await.step(&what)?;
             ensure!(
                 stored.normalized_bindings() == want.normalized_bindings(),
                 "{what} returned bindings {:?}, expected {:?}",
                 stored.normalized_bindings(),
                 want.normalized_bindings()
             );
-            let read = p.get_policy(&key.id).await.step("get_policy")?;
+            let read = p.get_key_policy(&key.id).await.step("get_key_policy")?;
             ensure!(
                 read.normalized_bindings() == want.normalized_bindings(),
-                "get_policy after {what}: bindings {:?}, expected {:?}",
+                "get_key_policy after {what}: bindings {:?}, expected {:?}",
                 read.normalized_bindings(),
                 want.normalized_bindings()
             );
         }
 
         let other_after = p
-            .get_policy(&other.id)
+            .get_key_policy(&other.id)
             .await
-            .step("get_policy(other key)")?;
+            .step("get_key_policy(other key)")?;
         ensure!(
             other_after.normalized_bindings() == other_before.normalized_bindings(),
             "setting key {}'s policy changed key {}'s bindings to {:?}",

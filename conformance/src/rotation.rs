@@ -1,4 +1,4 @@
-//! Rotation: `rotate_now`, what older versions still do, and automatic rotation schedules.
+//! Rotation: `rotate_key`, what older versions still do, and automatic rotation schedules.
 
 use futures::future::join_all;
 
@@ -7,6 +7,7 @@ use super::support::{
     plain_usage, random_bytes, skip,
 };
 use super::{CheckResult, Failure, Outcome};
+use keygate_core::SignInput;
 use keygate_core::crypto::DataKeySpec;
 use keygate_core::error::ErrorKind;
 use keygate_core::key::{CreateKeyRequest, KeySpec, RotationSchedule};
@@ -22,9 +23,9 @@ fn rotatable(p: &dyn KeyProvider) -> Vec<KeySpec> {
         .collect()
 }
 
-/// For every rotatable spec: `rotate_now` returns a new enabled primary version, describe
+/// For every rotatable spec: `rotate_key` returns a new enabled primary version, describe
 /// shows it as primary, and `list_versions` gains exactly one version with exactly one primary.
-pub async fn rotate_now_makes_new_primary(p: &dyn KeyProvider) -> CheckResult {
+pub async fn rotate_key_makes_new_primary(p: &dyn KeyProvider) -> CheckResult {
     let keys = Keys::new(p, "rotate-now");
     keys.finish(async {
         let specs = rotatable(p);
@@ -41,8 +42,8 @@ pub async fn rotate_now_makes_new_primary(p: &dyn KeyProvider) -> CheckResult {
                 } else {
                     Vec::new()
                 };
-                let what = format!("rotate_now({spec} {})", key.id);
-                let version = p.rotate_now(&key.id).await.step(&what)?;
+                let what = format!("rotate_key({spec} {})", key.id);
+                let version = p.rotate_key(&key.id).await.step(&what)?;
                 ensure!(
                     version.primary,
                     "{what} returned a version that is not primary"
@@ -97,7 +98,7 @@ pub async fn rotate_now_makes_new_primary(p: &dyn KeyProvider) -> CheckResult {
     .await
 }
 
-/// After `rotate_now` on an AES key, ciphertexts from the old version still decrypt and new
+/// After `rotate_key` on an AES key, ciphertexts from the old version still decrypt and new
 /// encryptions and data keys report the new version.
 pub async fn rotated_key_decrypts_old_ciphertexts(p: &dyn KeyProvider) -> CheckResult {
     let keys = Keys::new(p, "rotate-decrypt");
@@ -115,32 +116,32 @@ pub async fn rotated_key_decrypts_old_ciphertexts(p: &dyn KeyProvider) -> CheckR
             old_ct.key_version,
             key.primary_version
         );
-        let new_version = p.rotate_now(&key.id).await.step("rotate_now")?;
+        let new_version = p.rotate_key(&key.id).await.step("rotate_key")?;
 
         let new_pt = random_bytes(48);
         let new_ct = p
             .encrypt(&key.id, &new_pt, &ctx)
             .await
-            .step("encrypt after rotate_now")?;
+            .step("encrypt after rotate_key")?;
         ensure!(
             new_ct.key_version == new_version.id,
-            "encrypt after rotate_now reported version {}, expected the new primary {}",
+            "encrypt after rotate_key reported version {}, expected the new primary {}",
             new_ct.key_version,
             new_version.id
         );
         let dk = p
             .generate_data_key(&key.id, DataKeySpec::Aes256, &ctx)
             .await
-            .step("generate_data_key after rotate_now")?;
+            .step("generate_data_key after rotate_key")?;
         ensure!(
             dk.key_version == new_version.id,
-            "generate_data_key after rotate_now reported version {}, expected {}",
+            "generate_data_key after rotate_key reported version {}, expected {}",
             dk.key_version,
             new_version.id
         );
         for (label, ct, pt) in [
-            ("a ciphertext from before rotate_now", &old_ct, &old_pt),
-            ("a ciphertext from after rotate_now", &new_ct, &new_pt),
+            ("a ciphertext from before rotate_key", &old_ct, &old_pt),
+            ("a ciphertext from after rotate_key", &new_ct, &new_pt),
         ] {
             let got = p
                 .decrypt(Some(&key.id), &ct.bytes, &ctx)
@@ -156,7 +157,7 @@ pub async fn rotated_key_decrypts_old_ciphertexts(p: &dyn KeyProvider) -> CheckR
     .await
 }
 
-/// After `rotate_now` on a signing key, signatures report the new version, the old version's
+/// After `rotate_key` on a signing key, signatures report the new version, the old version's
 /// signatures verify against that version, and verification defaults to the new primary.
 pub async fn rotated_key_verifies_old_signatures(p: &dyn KeyProvider) -> CheckResult {
     let keys = Keys::new(p, "rotate-verify");
@@ -177,30 +178,33 @@ pub async fn rotated_key_verifies_old_signatures(p: &dyn KeyProvider) -> CheckRe
             return Err(Failure::new("create_key returned no primary_version"));
         };
         let msg = random_bytes(64);
-        let old_sig = p.sign(&key.id, &msg, alg).await.step("sign")?;
+        let old_sig = p
+            .sign(&key.id, SignInput::Message(&msg), alg)
+            .await
+            .step("sign")?;
         let old_pk = p
             .get_public_key(&key.id, None)
             .await
             .step("get_public_key")?;
-        let new_version = p.rotate_now(&key.id).await.step("rotate_now")?;
+        let new_version = p.rotate_key(&key.id).await.step("rotate_key")?;
 
         let new_sig = p
-            .sign(&key.id, &msg, alg)
+            .sign(&key.id, SignInput::Message(&msg), alg)
             .await
-            .step("sign after rotate_now")?;
+            .step("sign after rotate_key")?;
         ensure!(
             new_sig.key_version == new_version.id,
-            "sign after rotate_now reported version {}, expected {}",
+            "sign after rotate_key reported version {}, expected {}",
             new_sig.key_version,
             new_version.id
         );
         let new_pk = p
             .get_public_key(&key.id, None)
             .await
-            .step("get_public_key after rotate_now")?;
+            .step("get_public_key after rotate_key")?;
         ensure!(
             new_pk.key_version == new_version.id && new_pk.der != old_pk.der,
-            "get_public_key after rotate_now: version {} (expected {}), {} key material",
+            "get_public_key after rotate_key: version {} (expected {}), {} key material",
             new_pk.key_version,
             new_version.id,
             if new_pk.der == old_pk.der {
@@ -218,19 +222,27 @@ pub async fn rotated_key_verifies_old_signatures(p: &dyn KeyProvider) -> CheckRe
             "get_public_key(version {old_version}) after rotation returned other key material"
         );
         expect_bool(
-            format!("verify(version {old_version}) of a signature from before rotate_now"),
-            p.verify(&key.id, Some(&old_version), &msg, &old_sig.bytes, alg)
+            format!("verify(version {old_version}) of a signature from before rotate_key"),
+            p.verify(
+                &key.id,
+                Some(&old_version),
+                SignInput::Message(&msg),
+                &old_sig.bytes,
+                alg,
+            )
+            .await,
+            true,
+        )?;
+        expect_bool(
+            "verify(default version) of a signature from after rotate_key",
+            p.verify(&key.id, None, SignInput::Message(&msg), &new_sig.bytes, alg)
                 .await,
             true,
         )?;
         expect_bool(
-            "verify(default version) of a signature from after rotate_now",
-            p.verify(&key.id, None, &msg, &new_sig.bytes, alg).await,
-            true,
-        )?;
-        expect_bool(
             "verify(default version = new primary) of a signature by the old version",
-            p.verify(&key.id, None, &msg, &old_sig.bytes, alg).await,
+            p.verify(&key.id, None, SignInput::Message(&msg), &old_sig.bytes, alg)
+                .await,
             false,
         )?;
         Ok(Outcome::Passed)
@@ -281,40 +293,40 @@ pub async fn rotation_schedule_roundtrip(p: &dyn KeyProvider) -> CheckResult {
         };
         check("create_key with a rotation schedule", key.rotation, first)?;
         let got = p
-            .get_rotation_schedule(&key.id)
+            .get_rotation(&key.id)
             .await
-            .step("get_rotation_schedule")?;
-        check("get_rotation_schedule after create_key", got, first)?;
+            .step("get_rotation")?;
+        check("get_rotation after create_key", got, first)?;
 
-        let what = format!("set_rotation_schedule(every {second} days)");
+        let what = format!("set_rotation(every {second} days)");
         let set = p
-            .set_rotation_schedule(&key.id, Some(RotationSchedule::every(second)))
+            .set_rotation(&key.id, Some(RotationSchedule::every(second)))
             .await
             .step(&what)?;
         check(&what, set, second)?;
         let got = p
-            .get_rotation_schedule(&key.id)
+            .get_rotation(&key.id)
             .await
-            .step("get_rotation_schedule")?;
-        check(&format!("get_rotation_schedule after {what}"), got, second)?;
+            .step("get_rotation")?;
+        check(&format!("get_rotation after {what}"), got, second)?;
         let described = p.describe_key(&key.id).await.step("describe_key")?;
         check(&format!("describe_key after {what}"), described.rotation, second)?;
 
         let off = p
-            .set_rotation_schedule(&key.id, None)
+            .set_rotation(&key.id, None)
             .await
-            .step("set_rotation_schedule(None)")?;
+            .step("set_rotation(None)")?;
         ensure!(
             off.is_none(),
-            "set_rotation_schedule(None) returned {off:?}"
+            "set_rotation(None) returned {off:?}"
         );
         let got = p
-            .get_rotation_schedule(&key.id)
+            .get_rotation(&key.id)
             .await
-            .step("get_rotation_schedule")?;
+            .step("get_rotation")?;
         ensure!(
             got.is_none(),
-            "get_rotation_schedule after turning rotation off: {got:?}"
+            "get_rotation after turning rotation off: {got:?}"
         );
         let described = p.describe_key(&key.id).await.step("describe_key")?;
         ensure!(
@@ -325,17 +337,17 @@ pub async fn rotation_schedule_roundtrip(p: &dyn KeyProvider) -> CheckResult {
 
         let out_of_bounds = [range.min.checked_sub(1), range.max.checked_add(1)];
         for days in out_of_bounds.into_iter().flatten() {
-            let what = format!("set_rotation_schedule(every {days} days) outside {range}");
+            let what = format!("set_rotation(every {days} days) outside {range}");
             expect_err(
                 &what,
-                p.set_rotation_schedule(&key.id, Some(RotationSchedule::every(days)))
+                p.set_rotation(&key.id, Some(RotationSchedule::every(days)))
                     .await,
                 ErrorKind::InvalidArgument,
             )?;
             let got = p
-                .get_rotation_schedule(&key.id)
+                .get_rotation(&key.id)
                 .await
-                .step("get_rotation_schedule")?;
+                .step("get_rotation")?;
             ensure!(got.is_none(), "after refused {what}: schedule {got:?}");
         }
         Ok(Outcome::Passed)

@@ -6,6 +6,7 @@ use super::support::{
     Keys, Step, all_passed, ensure, expect_bool, expect_err, flipped, random_bytes, skip,
 };
 use super::{CheckResult, Failure};
+use keygate_core::SignInput;
 use keygate_core::crypto::{DataKeySpec, EncryptionContext, PublicKey};
 use keygate_core::error::{ErrorKind, Result};
 use keygate_core::key::{KeyMetadata, KeySpec, KeyUsage, SigningAlgorithm};
@@ -47,7 +48,7 @@ pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
                 for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(64);
                     let what = format!("sign({spec} {}, {alg})", key.id);
-                    let sig = p.sign(&key.id, &msg, alg).await.step(&what)?;
+                    let sig = p.sign(&key.id, SignInput::Message(&msg), alg).await.step(&what)?;
                     ensure!(
                         sig.algorithm == alg && Some(sig.key_version.as_str()) == primary,
                         "{what}: reported {} with version {}, expected {alg} with the primary {primary:?}",
@@ -66,7 +67,7 @@ pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
                     for (label, version, m, s, want) in cases {
                         expect_bool(
                             format!("verify of {what} {label}"),
-                            p.verify(&key.id, version, &m, &s, alg).await,
+                            p.verify(&key.id, version, SignInput::Message(&m), &s, alg).await,
                             want,
                         )?;
                     }
@@ -150,7 +151,7 @@ pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult
                 for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(100);
                     let sig = p
-                        .sign(&key.id, &msg, alg)
+                        .sign(&key.id, SignInput::Message(&msg), alg)
                         .await
                         .step(format!("sign({spec}, {alg})"))?;
                     verify_independently(&pk, alg, &msg, &sig.bytes).map_err(|e| {
@@ -210,7 +211,7 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                     let msg = random_bytes(90);
                     let digest = digest_of(alg, &msg);
                     let what = format!("sign_digest({spec} {id}, {alg})");
-                    let sig = p.sign_digest(id, &digest, alg).await.step(&what)?;
+                    let sig = p.sign(id, SignInput::Digest(&digest), alg).await.step(&what)?;
                     ensure!(
                         sig.algorithm == alg && Some(sig.key_version.as_str()) == primary,
                         "{what}: reported {} with version {}, expected {alg} with the primary {primary:?}",
@@ -219,14 +220,14 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                     );
                     expect_bool(
                         format!("verify of {what} over the raw message"),
-                        p.verify(id, None, &msg, &sig.bytes, alg).await,
+                        p.verify(id, None, SignInput::Message(&msg), &sig.bytes, alg).await,
                         true,
                     )?;
                     verify_independently(&pk, alg, &msg, &sig.bytes).map_err(|e| {
                         Failure::new(format!("{what}, checked independently over the message: {e}"))
                     })?;
                     let raw = p
-                        .sign(id, &msg, alg)
+                        .sign(id, SignInput::Message(&msg), alg)
                         .await
                         .step(format!("sign({spec} {id}, {alg})"))?;
                     let version = Some(raw.key_version.as_str());
@@ -238,7 +239,7 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                     for (label, version, d, s, want) in cases {
                         expect_bool(
                             format!("verify_digest({spec} {id}, {alg}) of {label}"),
-                            p.verify_digest(id, version, &d, s, alg).await,
+                            p.verify(id, version, SignInput::Digest(&d), s, alg).await,
                             want,
                         )?;
                     }
@@ -247,12 +248,12 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                         let bad = random_bytes(len);
                         expect_err(
                             format!("sign_digest({spec} {id}, {alg}) of a {len}-byte digest"),
-                            p.sign_digest(id, &bad, alg).await,
+                            p.sign(id, SignInput::Digest(&bad), alg).await,
                             ErrorKind::InvalidArgument,
                         )?;
                         expect_err(
                             format!("verify_digest({spec} {id}, {alg}) of a {len}-byte digest"),
-                            p.verify_digest(id, None, &bad, &sig.bytes, alg).await,
+                            p.verify(id, None, SignInput::Digest(&bad), &sig.bytes, alg).await,
                             ErrorKind::InvalidArgument,
                         )?;
                     }
@@ -362,11 +363,13 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
             let alg = SigningAlgorithm::EcdsaSha256;
             check(
                 "sign with an AES key".into(),
-                p.sign(id, msg, alg).await.map(drop),
+                p.sign(id, SignInput::Message(msg), alg).await.map(drop),
             );
             check(
                 "verify with an AES key".into(),
-                p.verify(id, None, msg, &[0; 64], alg).await.map(drop),
+                p.verify(id, None, SignInput::Message(msg), &[0; 64], alg)
+                    .await
+                    .map(drop),
             );
             check(
                 "generate_mac with an AES key".into(),
@@ -406,7 +409,7 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
             if spec.is_hmac() {
                 check(
                     format!("sign with a {label}"),
-                    p.sign(id, msg, SigningAlgorithm::EcdsaSha256)
+                    p.sign(id, SignInput::Message(msg), SigningAlgorithm::EcdsaSha256)
                         .await
                         .map(drop),
                 );
@@ -427,9 +430,13 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
                 .await?;
             check(
                 "sign with an RSA encryption key".into(),
-                p.sign(&k.id, msg, SigningAlgorithm::RsaPssSha256)
-                    .await
-                    .map(drop),
+                p.sign(
+                    &k.id,
+                    SignInput::Message(msg),
+                    SigningAlgorithm::RsaPssSha256,
+                )
+                .await
+                .map(drop),
             );
         }
         if results.is_empty() {
@@ -466,14 +473,15 @@ pub async fn wrong_signing_algorithm_is_invalid_argument(p: &dyn KeyProvider) ->
                 }
                 results.push(expect_err(
                     format!("sign({spec} key, {alg})"),
-                    p.sign(&key.id, b"m", alg).await,
+                    p.sign(&key.id, SignInput::Message(b"m"), alg).await,
                     ErrorKind::InvalidArgument,
                 ));
                 // The spec allows it but this provider's keys do not: the digest path too.
                 if spec.signing_algorithms().contains(&alg) && p.capabilities().digest_signing {
                     results.push(expect_err(
                         format!("sign_digest({spec} key bound to one algorithm, {alg})"),
-                        p.sign_digest(&key.id, &digest_of(alg, b"m"), alg).await,
+                        p.sign(&key.id, SignInput::Digest(&digest_of(alg, b"m")), alg)
+                            .await,
                         ErrorKind::InvalidArgument,
                     ));
                 }

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
 use super::{CheckResult, Failure, Outcome};
+use keygate_core::SignInput;
 use keygate_core::crypto::EncryptionContext;
 use keygate_core::error::{ErrorKind, Result};
 use keygate_core::key::{CreateKeyRequest, KeyMetadata, KeySpec, KeyUsage};
@@ -281,7 +282,9 @@ pub(crate) async fn exercise(p: &dyn KeyProvider, key: &KeyMetadata) -> Result<(
                 .ok_or_else(|| {
                     keygate_core::Error::invalid(format!("{} has no signing algorithm", key.spec))
                 })?;
-            p.sign(&key.id, message, algorithm).await.map(drop)
+            p.sign(&key.id, SignInput::Message(message), algorithm)
+                .await
+                .map(drop)
         }
         KeyUsage::Mac => p.generate_mac(&key.id, message).await.map(drop),
         other => Err(keygate_core::Error::unsupported(format!(

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use super::support::{expect_err, leaks, unique_name};
 use super::*;
 use keygate_core::crypto::{
-    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, Signature,
+    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
+    Signature,
 };
 use keygate_core::error::{Error, ErrorKind, Result};
 use keygate_core::key::{
@@ -39,30 +40,30 @@ impl Broken {
                 kind: ProviderKind::Local,
                 uri_prefix: "local://".into(),
             },
-            caps: Capabilities {
-                key_specs: specs.clone(),
-                rsa_encryption: true,
-                deletion_window: DayRange::new(7, 30),
-                rotation_period: Some(DayRange::new(1, 3650)),
-                rotatable_specs: specs.clone(),
-                scheduled_rotation_specs: specs,
-                list_versions: true,
-                asymmetric_context: true,
-                max_plaintext_bytes: 4096,
-                data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
-                self_describing_ciphertext: true,
-                verify: VerifyMode::Remote,
-                digest_signing: true,
-                one_signing_algorithm_per_key: false,
-                key_policy: true,
-                native_policy_format: None,
-                labels: true,
-                max_page_size: 100,
-                policy_sample: vec![
+            caps: Capabilities::builder()
+                .key_specs(specs.clone())
+                .rsa_encryption(true)
+                .deletion_window(DayRange::new(7, 30))
+                .rotation_period(Some(DayRange::new(1, 3650)))
+                .rotatable_specs(specs.clone())
+                .scheduled_rotation_specs(specs)
+                .list_versions(true)
+                .asymmetric_context(true)
+                .max_plaintext_bytes(4096)
+                .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+                .self_describing_ciphertext(true)
+                .verify(VerifyMode::Remote)
+                .digest_signing(true)
+                .one_signing_algorithm_per_key(false)
+                .key_policy(true)
+                .native_policy_format(None)
+                .labels(true)
+                .max_page_size(100)
+                .policy_sample(vec![
                     keygate_core::policy::Binding::role("user:x@example.com", "viewer"),
                     keygate_core::policy::Binding::actions("user:y@example.com", ["encrypt"]),
-                ],
-            },
+                ])
+                .build(),
         }
     }
 }
@@ -106,13 +107,13 @@ impl KeyProvider for Broken {
     async fn list_versions(&self, _: &str) -> Result<Vec<KeyVersion>> {
         down()
     }
-    async fn rotate_now(&self, _: &str) -> Result<KeyVersion> {
+    async fn rotate_key(&self, _: &str) -> Result<KeyVersion> {
         down()
     }
-    async fn get_rotation_schedule(&self, _: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, _: &str) -> Result<Option<RotationSchedule>> {
         down()
     }
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         _: &str,
         _: Option<RotationSchedule>,
@@ -138,14 +139,14 @@ impl KeyProvider for Broken {
     ) -> Result<DataKey> {
         down()
     }
-    async fn sign(&self, _: &str, _: &[u8], _: SigningAlgorithm) -> Result<Signature> {
+    async fn sign(&self, _: &str, _: SignInput<'_>, _: SigningAlgorithm) -> Result<Signature> {
         down()
     }
     async fn verify(
         &self,
         _: &str,
         _: Option<&str>,
-        _: &[u8],
+        _: SignInput<'_>,
         _: &[u8],
         _: SigningAlgorithm,
     ) -> Result<bool> {
@@ -160,10 +161,10 @@ impl KeyProvider for Broken {
     async fn get_public_key(&self, _: &str, _: Option<&str>) -> Result<PublicKey> {
         down()
     }
-    async fn get_policy(&self, _: &str) -> Result<Policy> {
+    async fn get_key_policy(&self, _: &str) -> Result<Policy> {
         down()
     }
-    async fn set_policy(&self, _: &str, _: Policy) -> Result<Policy> {
+    async fn set_key_policy(&self, _: &str, _: Policy) -> Result<Policy> {
         down()
     }
     async fn tick(&self, _: OffsetDateTime) -> Result<keygate_core::provider::Maintenance> {

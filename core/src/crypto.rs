@@ -12,6 +12,43 @@ use crate::key::{MacAlgorithm, SigningAlgorithm};
 /// Secret bytes (plaintext, data keys): wiped from memory on drop, never printed.
 pub type SecretBytes = Zeroizing<Vec<u8>>;
 
+/// What a signature is over: a message, which the provider hashes as the algorithm says, or
+/// a digest the caller computed (the hash the algorithm names: SHA-256 for the `*_SHA256`
+/// algorithms, SHA-384 for `ECDSA_SHA384`), as the cloud APIs that sign digests expect (AWS
+/// `MessageType=DIGEST`, GCP `digest`, Azure always). A signature over a message's digest
+/// is the signature over the message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SignInput<'a> {
+    /// The message itself.
+    Message(&'a [u8]),
+    /// Its precomputed digest.
+    Digest(&'a [u8]),
+}
+
+impl<'a> SignInput<'a> {
+    /// The bytes, message or digest.
+    pub fn bytes(&self) -> &'a [u8] {
+        match *self {
+            Self::Message(b) | Self::Digest(b) => b,
+        }
+    }
+
+    /// True for a precomputed digest.
+    pub fn is_digest(&self) -> bool {
+        matches!(self, Self::Digest(_))
+    }
+}
+
+/// Only the kind and the length: a message to sign may be confidential.
+impl fmt::Debug for SignInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Message(b) => write!(f, "Message(<{} bytes>)", b.len()),
+            Self::Digest(b) => write!(f, "Digest(<{} bytes>)", b.len()),
+        }
+    }
+}
+
 /// An encryption context: a string map bound to a ciphertext as additional authenticated data.
 /// Decrypting with a different context fails. The map is sorted, so its encoding is canonical.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

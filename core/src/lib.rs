@@ -21,7 +21,7 @@ pub mod wire;
 
 pub use crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
-    SecretBytes, Signature, parse_pairs,
+    SecretBytes, SignInput, Signature, parse_pairs,
 };
 pub use envelope::{EnvelopeAlgorithm, EnvelopeHeader, OpeningReader, SealingWriter};
 pub use error::{BoxError, Error, ErrorKind, Result};
@@ -32,6 +32,6 @@ pub use key::{
 };
 pub use policy::{Binding, NativePolicy, Policy};
 pub use provider::{
-    Capabilities, Clock, DayRange, DynProvider, KeyProvider, KeyProviderExt, ListKeysRequest,
-    Maintenance, ManualClock, Page, ProviderInfo, SystemClock, VerifyMode,
+    Capabilities, CapabilitiesBuilder, Clock, DayRange, DynProvider, KeyProvider, KeyProviderExt,
+    ListKeysRequest, Maintenance, ManualClock, Page, ProviderInfo, SystemClock, VerifyMode,
 };

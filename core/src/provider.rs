@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::crypto::{
-    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, Signature,
+    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
+    Signature,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
@@ -82,7 +83,13 @@ pub enum VerifyMode {
 
 /// What a provider can do. Callers and the conformance suite branch on these flags, never on
 /// provider names.
+///
+/// Non-exhaustive: a new capability is not a breaking change. Build one with
+/// [`Capabilities::builder`], which starts from a provider that supports nothing; read the
+/// fields directly, or adjust a provider's declared capabilities field by field (an emulator's
+/// known gaps, in tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// Specs `create_key` accepts.
     pub key_specs: Vec<KeySpec>,
@@ -92,7 +99,7 @@ pub struct Capabilities {
     pub deletion_window: DayRange,
     /// Bounds for automatic rotation periods; `None` when automatic rotation is unsupported.
     pub rotation_period: Option<DayRange>,
-    /// Specs `rotate_now` works on, reporting a new version distinct from the old primary.
+    /// Specs `rotate_key` works on, reporting a new version distinct from the old primary.
     pub rotatable_specs: Vec<KeySpec>,
     /// Specs that may carry an automatic rotation schedule.
     pub scheduled_rotation_specs: Vec<KeySpec>,
@@ -110,10 +117,10 @@ pub struct Capabilities {
     pub self_describing_ciphertext: bool,
     /// Where signatures are verified.
     pub verify: VerifyMode,
-    /// [`KeyProvider::sign_digest`] and [`KeyProvider::verify_digest`] work, with signatures
-    /// of `sign`'s format: one over a message's digest verifies over the message, and the
-    /// other way round. False (the default, also when a serialized value lacks the field)
-    /// when they answer [`Error::Unsupported`](crate::Error::Unsupported).
+    /// [`KeyProvider::sign`] and [`KeyProvider::verify`] take a [`SignInput::Digest`], with
+    /// signatures of the message form: one over a message's digest verifies over the
+    /// message, and the other way round. False (the default, also when a serialized value
+    /// lacks the field) when a digest is [`Error::Unsupported`](crate::Error::Unsupported).
     #[serde(default)]
     pub digest_signing: bool,
     /// An RSA signing key signs with one algorithm only: the first of its spec's
@@ -140,6 +147,32 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// A builder over a provider that supports nothing: no specs, no deletion window beyond
+    /// one day, no rotation, remote verification, no policies, no labels, pages of one key.
+    pub fn builder() -> CapabilitiesBuilder {
+        CapabilitiesBuilder(Self {
+            key_specs: Vec::new(),
+            rsa_encryption: false,
+            deletion_window: DayRange::new(1, 1),
+            rotation_period: None,
+            rotatable_specs: Vec::new(),
+            scheduled_rotation_specs: Vec::new(),
+            list_versions: false,
+            asymmetric_context: false,
+            max_plaintext_bytes: 0,
+            data_key_specs: Vec::new(),
+            self_describing_ciphertext: false,
+            verify: VerifyMode::Remote,
+            digest_signing: false,
+            one_signing_algorithm_per_key: false,
+            key_policy: false,
+            native_policy_format: None,
+            labels: false,
+            max_page_size: 1,
+            policy_sample: Vec::new(),
+        })
+    }
+
     /// The signing algorithms a signing key of `spec` made by this provider accepts: every
     /// one of [`KeySpec::signing_algorithms`], or only the first for RSA keys when
     /// [`Capabilities::one_signing_algorithm_per_key`] is set.
@@ -150,6 +183,133 @@ impl Capabilities {
         } else {
             all
         }
+    }
+}
+
+/// Builds [`Capabilities`]; see [`Capabilities::builder`]. Each method sets the field of the
+/// same name.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CapabilitiesBuilder(Capabilities);
+
+impl CapabilitiesBuilder {
+    /// Specs `create_key` accepts.
+    pub fn key_specs(mut self, value: Vec<KeySpec>) -> Self {
+        self.0.key_specs = value;
+        self
+    }
+
+    /// RSA keys may be created for encryption.
+    pub fn rsa_encryption(mut self, value: bool) -> Self {
+        self.0.rsa_encryption = value;
+        self
+    }
+
+    /// Bounds for `schedule_deletion`'s waiting period.
+    pub fn deletion_window(mut self, value: DayRange) -> Self {
+        self.0.deletion_window = value;
+        self
+    }
+
+    /// Bounds for automatic rotation periods (`None`: no automatic rotation).
+    pub fn rotation_period(mut self, value: Option<DayRange>) -> Self {
+        self.0.rotation_period = value;
+        self
+    }
+
+    /// Specs `rotate_key` works on.
+    pub fn rotatable_specs(mut self, value: Vec<KeySpec>) -> Self {
+        self.0.rotatable_specs = value;
+        self
+    }
+
+    /// Specs that may carry an automatic rotation schedule.
+    pub fn scheduled_rotation_specs(mut self, value: Vec<KeySpec>) -> Self {
+        self.0.scheduled_rotation_specs = value;
+        self
+    }
+
+    /// `list_versions` is available.
+    pub fn list_versions(mut self, value: bool) -> Self {
+        self.0.list_versions = value;
+        self
+    }
+
+    /// Asymmetric encryption binds the encryption context too.
+    pub fn asymmetric_context(mut self, value: bool) -> Self {
+        self.0.asymmetric_context = value;
+        self
+    }
+
+    /// Largest plaintext `encrypt` accepts for a symmetric key.
+    pub fn max_plaintext_bytes(mut self, value: usize) -> Self {
+        self.0.max_plaintext_bytes = value;
+        self
+    }
+
+    /// Data key sizes `generate_data_key` honours.
+    pub fn data_key_specs(mut self, value: Vec<DataKeySpec>) -> Self {
+        self.0.data_key_specs = value;
+        self
+    }
+
+    /// `decrypt` works without being told the key.
+    pub fn self_describing_ciphertext(mut self, value: bool) -> Self {
+        self.0.self_describing_ciphertext = value;
+        self
+    }
+
+    /// Where signatures are verified.
+    pub fn verify(mut self, value: VerifyMode) -> Self {
+        self.0.verify = value;
+        self
+    }
+
+    /// Signing and verifying take precomputed digests.
+    pub fn digest_signing(mut self, value: bool) -> Self {
+        self.0.digest_signing = value;
+        self
+    }
+
+    /// An RSA signing key signs with its spec's first algorithm only.
+    pub fn one_signing_algorithm_per_key(mut self, value: bool) -> Self {
+        self.0.one_signing_algorithm_per_key = value;
+        self
+    }
+
+    /// Per-key access policies can be read and written.
+    pub fn key_policy(mut self, value: bool) -> Self {
+        self.0.key_policy = value;
+        self
+    }
+
+    /// The native policy format name.
+    pub fn native_policy_format(mut self, value: Option<String>) -> Self {
+        self.0.native_policy_format = value;
+        self
+    }
+
+    /// Labels can be set on keys.
+    pub fn labels(mut self, value: bool) -> Self {
+        self.0.labels = value;
+        self
+    }
+
+    /// Largest `page_size` honoured by `list_keys`.
+    pub fn max_page_size(mut self, value: u32) -> Self {
+        self.0.max_page_size = value;
+        self
+    }
+
+    /// Bindings the provider stores and reads back unchanged.
+    pub fn policy_sample(mut self, value: Vec<Binding>) -> Self {
+        self.0.policy_sample = value;
+        self
+    }
+
+    /// The capabilities.
+    pub fn build(self) -> Capabilities {
+        self.0
     }
 }
 
@@ -200,7 +360,7 @@ pub struct Maintenance {
 /// - **Context.** `encrypt` binds the [`EncryptionContext`] to the ciphertext; `decrypt` with a
 ///   different context, or a ciphertext altered in any byte, fails with
 ///   [`Error::IntegrityFailure`] and says nothing more.
-/// - **Rotation.** `rotate_now` makes a new primary version; ciphertexts from older versions
+/// - **Rotation.** `rotate_key` makes a new primary version; ciphertexts from older versions
 ///   still decrypt.
 /// - **Secrets.** Plaintexts and data keys are returned as zeroizing buffers and never appear in
 ///   logs, errors or `Debug` output.
@@ -257,14 +417,14 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// The key's versions, oldest first.
     async fn list_versions(&self, key_id: &str) -> Result<Vec<KeyVersion>>;
 
-    /// Creates a new primary version now.
-    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion>;
+    /// Rotates now: creates a new primary version.
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion>;
 
     /// The automatic rotation schedule, if any.
-    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>>;
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>>;
 
     /// Sets (`Some`) or turns off (`None`) automatic rotation; returns the stored schedule.
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,
@@ -295,64 +455,32 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         context: &EncryptionContext,
     ) -> Result<DataKey>;
 
-    /// Signs `message` (the provider hashes it as the algorithm says).
+    /// Signs `input` (a message, or its precomputed digest) with the primary version.
+    ///
+    /// # Errors
+    /// As the contract says; for a digest, [`Error::InvalidArgument`] when its length does
+    /// not fit the algorithm and [`Error::Unsupported`] when the provider cannot sign digests
+    /// ([`Capabilities::digest_signing`] is false).
     async fn sign(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature>;
 
-    /// Verifies a signature over `message`; `Ok(false)` for a signature that does not verify.
+    /// Verifies a signature over `input`; `Ok(false)` for a signature that does not verify.
     /// `key_version` defaults to the primary version.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::sign`].
     async fn verify(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool>;
-
-    /// Signs a precomputed digest: the hash that `algorithm` names (SHA-256 for the
-    /// `*_SHA256` algorithms, SHA-384 for `ECDSA_SHA384`), as the cloud APIs that sign
-    /// digests expect (AWS `MessageType=DIGEST`, GCP `digest`, Azure always).
-    ///
-    /// # Errors
-    /// As [`KeyProvider::sign`]; [`Error::InvalidArgument`] when the digest length does not
-    /// fit the algorithm; [`Error::Unsupported`] (the default) when the provider cannot.
-    async fn sign_digest(
-        &self,
-        key_id: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        let _ = (key_id, digest, algorithm);
-        Err(Error::Unsupported(format!(
-            "provider `{}` cannot sign a precomputed digest",
-            self.info().name
-        )))
-    }
-
-    /// Verifies a signature over a precomputed digest (see [`KeyProvider::sign_digest`]).
-    ///
-    /// # Errors
-    /// As [`KeyProvider::verify`]; [`Error::Unsupported`] (the default) when the provider
-    /// cannot.
-    async fn verify_digest(
-        &self,
-        key_id: &str,
-        key_version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        let _ = (key_id, key_version, digest, signature, algorithm);
-        Err(Error::Unsupported(format!(
-            "provider `{}` cannot verify a signature over a precomputed digest",
-            self.info().name
-        )))
-    }
 
     /// Computes a MAC over `message` with the primary version.
     async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag>;
@@ -363,11 +491,11 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// The public key of an asymmetric key (`key_version` defaults to the primary).
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey>;
 
-    /// The key's access policy.
-    async fn get_policy(&self, key_id: &str) -> Result<Policy>;
+    /// The key's own access policy.
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy>;
 
-    /// Replaces the key's access policy; returns it as stored.
-    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy>;
+    /// Replaces the key's own access policy; returns it as stored.
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy>;
 
     /// Runs due work at `now`: scheduled rotations and expired deletions. Providers whose
     /// backend does this itself keep the default, which does nothing.
@@ -414,18 +542,18 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn list_versions(&self, key_id: &str) -> Result<Vec<KeyVersion>> {
         (**self).list_versions(key_id).await
     }
-    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
-        (**self).rotate_now(key_id).await
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion> {
+        (**self).rotate_key(key_id).await
     }
-    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
-        (**self).get_rotation_schedule(key_id).await
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
+        (**self).get_rotation(key_id).await
     }
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
-        (**self).set_rotation_schedule(key_id, schedule).await
+        (**self).set_rotation(key_id, schedule).await
     }
     async fn encrypt(
         &self,
@@ -454,41 +582,21 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn sign(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        (**self).sign(key_id, message, algorithm).await
+        (**self).sign(key_id, input, algorithm).await
     }
     async fn verify(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
         (**self)
-            .verify(key_id, key_version, message, signature, algorithm)
-            .await
-    }
-    async fn sign_digest(
-        &self,
-        key_id: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        (**self).sign_digest(key_id, digest, algorithm).await
-    }
-    async fn verify_digest(
-        &self,
-        key_id: &str,
-        key_version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        (**self)
-            .verify_digest(key_id, key_version, digest, signature, algorithm)
+            .verify(key_id, key_version, input, signature, algorithm)
             .await
     }
     async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
@@ -500,11 +608,11 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {
         (**self).get_public_key(key_id, key_version).await
     }
-    async fn get_policy(&self, key_id: &str) -> Result<Policy> {
-        (**self).get_policy(key_id).await
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy> {
+        (**self).get_key_policy(key_id).await
     }
-    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
-        (**self).set_policy(key_id, policy).await
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
+        (**self).set_key_policy(key_id, policy).await
     }
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         (**self).tick(now).await

@@ -1,17 +1,9 @@
-//! What a signature covers — a message, or the precomputed digest of one (`sign_digest`,
-//! `verify_digest`) — and the hash each signing algorithm signs.
+//! What a signature covers — a message, or the precomputed digest of one (core's
+//! [`SignInput`]) — and the hash each signing algorithm signs.
 
 use aws_lc_rs::digest::{self, Digest};
-use keygate_core::{Error, Result, SigningAlgorithm};
-
-/// What a signature covers, as the caller gave it.
-#[derive(Clone, Copy)]
-pub(crate) enum Signed<'a> {
-    /// A message, which the signer hashes as the algorithm says.
-    Message(&'a [u8]),
-    /// A precomputed digest, meant to be the hash the algorithm names; not checked yet.
-    Digest(&'a [u8]),
-}
+pub(crate) use keygate_core::SignInput as Signed;
+use keygate_core::{Error, Result, SignInput, SigningAlgorithm};
 
 /// What a signature covers, once a digest's length is checked against the algorithm.
 pub(crate) enum Prepared<'a> {
@@ -21,14 +13,50 @@ pub(crate) enum Prepared<'a> {
     Digest(Digest),
 }
 
-impl<'a> Signed<'a> {
+/// What the providers do with a [`SignInput`].
+pub(crate) trait SignedExt<'a>: Copy {
     /// Checks a digest against `algorithm`; a message passes as it is. Providers call it
     /// after the key, state, usage and algorithm checks, so errors come in the contract's order.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when a digest's length is not the output length of the hash
     /// `algorithm` names.
-    pub(crate) fn prepare(self, algorithm: SigningAlgorithm) -> Result<Prepared<'a>> {
+    fn prepare(self, algorithm: SigningAlgorithm) -> Result<Prepared<'a>>;
+
+    /// The digest `algorithm` signs: the message's hash, or the digest once checked.
+    ///
+    /// # Errors
+    /// As [`SignedExt::prepare`].
+    #[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
+    fn digest(self, algorithm: SigningAlgorithm) -> Result<Digest>;
+
+    /// Verifies `signature` over what this covers with a SubjectPublicKeyInfo `spki`, for
+    /// providers whose backend has no verify call (Cloud KMS; Key Vault since 2025-07-01).
+    /// `Ok(false)` for any signature that does not verify.
+    ///
+    /// # Errors
+    /// As [`SignedExt::prepare`]; [`Error::Unsupported`] for an algorithm keygate cannot
+    /// verify.
+    #[cfg(any(feature = "azure", feature = "gcp"))]
+    fn verify_with_spki(
+        self,
+        algorithm: SigningAlgorithm,
+        spki: &[u8],
+        signature: &[u8],
+    ) -> Result<bool>;
+
+    /// `message` or `digest`, for log lines (never the bytes).
+    fn kind(self) -> &'static str;
+}
+
+impl<'a> SignedExt<'a> for SignInput<'a> {
+    /// Checks a digest against `algorithm`; a message passes as it is. Providers call it
+    /// after the key, state, usage and algorithm checks, so errors come in the contract's order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a digest's length is not the output length of the hash
+    /// `algorithm` names.
+    fn prepare(self, algorithm: SigningAlgorithm) -> Result<Prepared<'a>> {
         match self {
             Self::Message(m) => Ok(Prepared::Message(m)),
             Self::Digest(d) => checked(algorithm, d).map(Prepared::Digest),
@@ -38,9 +66,9 @@ impl<'a> Signed<'a> {
     /// The digest `algorithm` signs: the message's hash, or the digest once checked.
     ///
     /// # Errors
-    /// As [`Signed::prepare`].
+    /// As [`SignedExt::prepare`].
     #[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
-    pub(crate) fn digest(self, algorithm: SigningAlgorithm) -> Result<Digest> {
+    fn digest(self, algorithm: SigningAlgorithm) -> Result<Digest> {
         match self.prepare(algorithm)? {
             Prepared::Message(m) => Ok(digest::digest(named_hash(algorithm).0, m)),
             Prepared::Digest(d) => Ok(d),
@@ -52,9 +80,9 @@ impl<'a> Signed<'a> {
     /// `Ok(false)` for any signature that does not verify.
     ///
     /// # Errors
-    /// As [`Signed::prepare`]; [`Error::Unsupported`] for an algorithm keygate cannot verify.
+    /// As [`SignedExt::prepare`]; [`Error::Unsupported`] for an algorithm keygate cannot verify.
     #[cfg(any(feature = "azure", feature = "gcp"))]
-    pub(crate) fn verify_with_spki(
+    fn verify_with_spki(
         self,
         algorithm: SigningAlgorithm,
         spki: &[u8],
@@ -77,7 +105,7 @@ impl<'a> Signed<'a> {
     }
 
     /// `message` or `digest`, for log lines (never the bytes).
-    pub(crate) fn kind(self) -> &'static str {
+    fn kind(self) -> &'static str {
         match self {
             Self::Message(_) => "message",
             Self::Digest(_) => "digest",

@@ -119,8 +119,8 @@ async fn names_are_aliases_and_every_reference_resolves() {
                 ErrorKind::Unsupported
             );
             assert_eq!(key.primary_version.as_deref(), Some("current"));
-            // rotate_now still rotates: old ciphertexts decrypt, new ones too.
-            p.rotate_now(&key.id).await.unwrap();
+            // rotate_key still rotates: old ciphertexts decrypt, new ones too.
+            p.rotate_key(&key.id).await.unwrap();
             let pt = p.decrypt(None, &ct.bytes, &ctx).await.unwrap();
             assert_eq!(pt.as_slice(), b"by name");
             p.schedule_deletion(&key.id, 7).await.unwrap();
@@ -150,7 +150,7 @@ async fn native_policy_is_kept_and_put_verbatim() {
             .create_key(CreateKeyRequest::new(unique("policy"), KeySpec::Aes256))
             .await
             .unwrap();
-        let default = p.get_policy(&key.id).await.unwrap();
+        let default = p.get_key_policy(&key.id).await.unwrap();
         let native = default.native.clone().unwrap();
         assert_eq!(native.format, "aws-key-policy");
         assert!(
@@ -173,7 +173,7 @@ async fn native_policy_is_kept_and_put_verbatim() {
             ]
         });
         let stored = p
-            .set_policy(
+            .set_key_policy(
                 &key.id,
                 Policy {
                     native: Some(NativePolicy {
@@ -189,7 +189,7 @@ async fn native_policy_is_kept_and_put_verbatim() {
         assert_eq!(stored.bindings.len(), 1);
 
         let err = p
-            .set_policy(
+            .set_key_policy(
                 &key.id,
                 Policy::from_bindings(vec![Binding::role("x", "viewer")]),
             )
@@ -233,13 +233,13 @@ async fn rotation_schedules_map_to_key_rotation() {
 
     for days in [89, 2561] {
         let err = p
-            .set_rotation_schedule(&key.id, Some(RotationSchedule::every(days)))
+            .set_rotation(&key.id, Some(RotationSchedule::every(days)))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{days} days");
     }
-    assert_eq!(p.set_rotation_schedule(&key.id, None).await.unwrap(), None);
-    assert_eq!(p.get_rotation_schedule(&key.id).await.unwrap(), None);
+    assert_eq!(p.set_rotation(&key.id, None).await.unwrap(), None);
+    assert_eq!(p.get_rotation(&key.id).await.unwrap(), None);
 
     // Only symmetric keys rotate in KMS.
     let ec = p
@@ -250,12 +250,12 @@ async fn rotation_schedules_map_to_key_rotation() {
         .await
         .unwrap();
     let err = p
-        .set_rotation_schedule(&ec.id, Some(RotationSchedule::every(90)))
+        .set_rotation(&ec.id, Some(RotationSchedule::every(90)))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert_eq!(
-        p.rotate_now(&ec.id).await.unwrap_err().kind(),
+        p.rotate_key(&ec.id).await.unwrap_err().kind(),
         ErrorKind::Unsupported
     );
     for id in [&key.id, &ec.id] {

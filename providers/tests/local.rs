@@ -127,7 +127,14 @@ async fn keys_of_every_spec_survive_a_reopen() {
     ];
     let mut signatures = Vec::new();
     for (key, alg) in sigs {
-        signatures.push((key, alg, p.sign(key, msg, alg).await.unwrap().bytes));
+        signatures.push((
+            key,
+            alg,
+            p.sign(key, keygate_core::SignInput::Message(msg), alg)
+                .await
+                .unwrap()
+                .bytes,
+        ));
     }
     let mut macs = Vec::new();
     for key in ["hmac256", "hmac384", "hmac512"] {
@@ -150,9 +157,22 @@ async fn keys_of_every_spec_survive_a_reopen() {
         assert_eq!(got.as_slice(), want);
     }
     for (key, alg, sig) in &signatures {
-        assert!(p.verify(key, None, msg, sig, *alg).await.unwrap(), "{key}");
         assert!(
-            !p.verify(key, None, b"other", sig, *alg).await.unwrap(),
+            p.verify(key, None, keygate_core::SignInput::Message(msg), sig, *alg)
+                .await
+                .unwrap(),
+            "{key}"
+        );
+        assert!(
+            !p.verify(
+                key,
+                None,
+                keygate_core::SignInput::Message(b"other"),
+                sig,
+                *alg
+            )
+            .await
+            .unwrap(),
             "{key}"
         );
     }
@@ -273,7 +293,7 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
     p.create_key(CreateKeyRequest::new("mac", KeySpec::HmacSha256))
         .await
         .unwrap();
-    p.set_rotation_schedule("mac", Some(RotationSchedule::every(10)))
+    p.set_rotation("mac", Some(RotationSchedule::every(10)))
         .await
         .unwrap();
     let old_ct = p.encrypt("rotating", b"old", &ctx()).await.unwrap();
@@ -285,7 +305,7 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
     let at = start + Duration::days(7);
     let done = p.tick(at).await.unwrap();
     assert_eq!(done.rotated, vec![("rotating".to_owned(), "2".to_owned())]);
-    let sched = p.get_rotation_schedule("rotating").await.unwrap().unwrap();
+    let sched = p.get_rotation("rotating").await.unwrap().unwrap();
     assert_eq!(sched.next_rotation, Some(start + Duration::days(14)));
     // A second tick at the same time does nothing more.
     assert!(p.tick(at).await.unwrap().rotated.is_empty());
@@ -294,9 +314,9 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
     let late = start + Duration::days(30);
     let done = p.tick(late).await.unwrap();
     assert_eq!(done.rotated.len(), 2, "{done:?}");
-    let sched = p.get_rotation_schedule("rotating").await.unwrap().unwrap();
+    let sched = p.get_rotation("rotating").await.unwrap().unwrap();
     assert_eq!(sched.next_rotation, Some(start + Duration::days(35)));
-    let sched = p.get_rotation_schedule("mac").await.unwrap().unwrap();
+    let sched = p.get_rotation("mac").await.unwrap().unwrap();
     assert_eq!(sched.next_rotation, Some(start + Duration::days(40)));
 
     let versions = p.list_versions("rotating").await.unwrap();
@@ -343,7 +363,7 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
     for err in [
         p.encrypt("rotating", b"x", &ctx()).await.unwrap_err(),
         p.decrypt(None, &old_ct.bytes, &ctx()).await.unwrap_err(),
-        p.rotate_now("rotating").await.unwrap_err(),
+        p.rotate_key("rotating").await.unwrap_err(),
         p.enable_key("rotating").await.unwrap_err(),
         p.cancel_deletion("rotating").await.unwrap_err(),
     ] {
@@ -443,7 +463,7 @@ async fn hundred_concurrent_encrypts_on_disk() {
             let p = p.clone();
             tokio::spawn(async move {
                 if i % 2 == 0 {
-                    p.rotate_now("busy").await.map(|_| ())
+                    p.rotate_key("busy").await.map(|_| ())
                 } else {
                     p.disable_key("busy").await?;
                     p.enable_key("busy").await.map(|_| ())
@@ -649,7 +669,7 @@ fn now_is_not_used_directly() {
             .await
             .unwrap();
         assert_eq!(meta.created, at);
-        let v = p.rotate_now("clocked").await.unwrap();
+        let v = p.rotate_key("clocked").await.unwrap();
         assert_eq!(v.created, at);
         assert_ne!(meta.created, OffsetDateTime::now_utc());
     });

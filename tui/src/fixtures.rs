@@ -19,40 +19,39 @@ pub const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 /// Capabilities like the local provider's (every spec; rotation 1–3650 days; deletion
 /// 1–30 days).
 pub fn local_capabilities() -> Capabilities {
-    Capabilities {
-        key_specs: KeySpec::ALL.to_vec(),
-        rsa_encryption: true,
-        deletion_window: DayRange::new(1, 30),
-        rotation_period: Some(DayRange::new(1, 3650)),
-        rotatable_specs: KeySpec::ALL.to_vec(),
-        scheduled_rotation_specs: KeySpec::ALL.to_vec(),
-        list_versions: true,
-        asymmetric_context: true,
-        max_plaintext_bytes: 65_536,
-        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
-        self_describing_ciphertext: true,
-        verify: VerifyMode::Remote,
-        key_policy: true,
-        native_policy_format: Some("keygate".to_owned()),
-        labels: true,
-        max_page_size: 1000,
-        policy_sample: Vec::new(),
-        digest_signing: true,
-        one_signing_algorithm_per_key: false,
-    }
+    Capabilities::builder()
+        .key_specs(KeySpec::ALL.to_vec())
+        .rsa_encryption(true)
+        .deletion_window(DayRange::new(1, 30))
+        .rotation_period(Some(DayRange::new(1, 3650)))
+        .rotatable_specs(KeySpec::ALL.to_vec())
+        .scheduled_rotation_specs(KeySpec::ALL.to_vec())
+        .list_versions(true)
+        .asymmetric_context(true)
+        .max_plaintext_bytes(65_536)
+        .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .self_describing_ciphertext(true)
+        .verify(VerifyMode::Remote)
+        .key_policy(true)
+        .native_policy_format(Some("keygate".to_owned()))
+        .labels(true)
+        .max_page_size(1000)
+        .policy_sample(Vec::new())
+        .digest_signing(true)
+        .one_signing_algorithm_per_key(false)
+        .build()
 }
 
 /// Capabilities like AWS KMS's (rotation 90–2560 days for AES keys; deletion 7–30 days).
 pub fn aws_capabilities() -> Capabilities {
-    Capabilities {
-        deletion_window: DayRange::new(7, 30),
-        rotation_period: Some(DayRange::new(90, 2560)),
-        rotatable_specs: vec![KeySpec::Aes256],
-        scheduled_rotation_specs: vec![KeySpec::Aes256],
-        asymmetric_context: false,
-        native_policy_format: Some("aws-key-policy".to_owned()),
-        ..local_capabilities()
-    }
+    let mut caps = local_capabilities();
+    caps.deletion_window = DayRange::new(7, 30);
+    caps.rotation_period = Some(DayRange::new(90, 2560));
+    caps.rotatable_specs = vec![KeySpec::Aes256];
+    caps.scheduled_rotation_specs = vec![KeySpec::Aes256];
+    caps.asymmetric_context = false;
+    caps.native_policy_format = Some("aws-key-policy".to_owned());
+    caps
 }
 
 /// Two providers: `local` and `aws`.

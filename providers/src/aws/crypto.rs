@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use super::AwsKmsProvider;
 use super::client::{self, Described};
 use super::error::{AwsError, Class};
-use crate::digest::Signed;
+use crate::digest::{Signed, SignedExt as _};
 
 /// Largest message KMS MACs (`GenerateMac` and `VerifyMac` take the message itself).
 const MAX_MAC_MESSAGE_BYTES: usize = 4096;

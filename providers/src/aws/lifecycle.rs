@@ -19,7 +19,7 @@ use super::{AwsKmsProvider, DEFAULT_PAGE_SIZE};
 const LIST_CONCURRENCY: usize = 8;
 /// KMS's longest key description.
 const MAX_DESCRIPTION_CHARS: usize = 8192;
-/// How often, and how far apart, `rotate_now` looks for the rotation in `ListKeyRotations`
+/// How often, and how far apart, `rotate_key` looks for the rotation in `ListKeyRotations`
 /// (KMS rotates on demand asynchronously).
 const ROTATION_POLLS: u32 = 20;
 const ROTATION_POLL_INTERVAL: Duration = Duration::from_millis(500);

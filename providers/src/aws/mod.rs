@@ -34,8 +34,8 @@ use keygate_core::{
 
 pub use builder::{AwsConfig, AwsKmsBuilder};
 
-use crate::digest::Signed;
 use client::{Described, Kms};
+use keygate_core::SignInput;
 
 /// Largest plaintext KMS encrypts with a symmetric key.
 const MAX_PLAINTEXT_BYTES: usize = 4096;
@@ -137,30 +137,30 @@ impl AwsKmsProvider {
 }
 
 fn capabilities() -> Capabilities {
-    Capabilities {
-        key_specs: KeySpec::ALL.to_vec(),
-        rsa_encryption: true,
-        deletion_window: DELETION_WINDOW,
-        rotation_period: Some(ROTATION_PERIOD),
+    Capabilities::builder()
+        .key_specs(KeySpec::ALL.to_vec())
+        .rsa_encryption(true)
+        .deletion_window(DELETION_WINDOW)
+        .rotation_period(Some(ROTATION_PERIOD))
         // KMS rotates only symmetric encryption keys, on demand or on a schedule.
-        rotatable_specs: vec![KeySpec::Aes256],
-        scheduled_rotation_specs: vec![KeySpec::Aes256],
-        list_versions: true,
+        .rotatable_specs(vec![KeySpec::Aes256])
+        .scheduled_rotation_specs(vec![KeySpec::Aes256])
+        .list_versions(true)
         // KMS takes no encryption context with RSA encryption.
-        asymmetric_context: false,
-        max_plaintext_bytes: MAX_PLAINTEXT_BYTES,
-        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
-        self_describing_ciphertext: true,
-        verify: VerifyMode::Remote,
+        .asymmetric_context(false)
+        .max_plaintext_bytes(MAX_PLAINTEXT_BYTES)
+        .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .self_describing_ciphertext(true)
+        .verify(VerifyMode::Remote)
         // Sign and Verify take MessageType=DIGEST.
-        digest_signing: true,
-        one_signing_algorithm_per_key: false,
-        key_policy: true,
-        native_policy_format: Some(policy::FORMAT.to_owned()),
-        labels: true,
-        max_page_size: MAX_PAGE_SIZE,
-        policy_sample: Vec::new(),
-    }
+        .digest_signing(true)
+        .one_signing_algorithm_per_key(false)
+        .key_policy(true)
+        .native_policy_format(Some(policy::FORMAT.to_owned()))
+        .labels(true)
+        .max_page_size(MAX_PAGE_SIZE)
+        .policy_sample(Vec::new())
+        .build()
 }
 
 #[async_trait]
@@ -217,16 +217,16 @@ impl KeyProvider for AwsKmsProvider {
         self.kms.versions(&key).await
     }
 
-    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion> {
         self.rotate(key_id).await
     }
 
-    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
         let key = self.kms.describe(key_id).await?;
         self.kms.rotation(&key).await
     }
 
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,
@@ -264,45 +264,20 @@ impl KeyProvider for AwsKmsProvider {
     async fn sign(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_with(key_id, Signed::Message(message), algorithm)
-            .await
+        self.sign_with(key_id, input, algorithm).await
     }
 
     async fn verify(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        let input = Signed::Message(message);
-        self.verify_with(key_id, key_version, input, signature, algorithm)
-            .await
-    }
-
-    async fn sign_digest(
-        &self,
-        key_id: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.sign_with(key_id, Signed::Digest(digest), algorithm)
-            .await
-    }
-
-    async fn verify_digest(
-        &self,
-        key_id: &str,
-        key_version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        let input = Signed::Digest(digest);
         self.verify_with(key_id, key_version, input, signature, algorithm)
             .await
     }
@@ -319,11 +294,11 @@ impl KeyProvider for AwsKmsProvider {
         self.public_key(key_id, key_version).await
     }
 
-    async fn get_policy(&self, key_id: &str) -> Result<Policy> {
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy> {
         self.policy(key_id).await
     }
 
-    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
     }
 }

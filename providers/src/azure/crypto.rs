@@ -22,7 +22,7 @@ use super::client::{Key, parse_kid};
 use super::envelope::{self, Blob, DATA_KEY_LEN, Kind};
 use super::error::{Class, class_of, from_sdk};
 use super::jwk;
-use crate::digest::Signed;
+use crate::digest::{Signed, SignedExt as _};
 
 /// The largest plaintext an AES_256 key encrypts, in bytes.
 pub(crate) const MAX_PLAINTEXT: usize = 64 * 1024;

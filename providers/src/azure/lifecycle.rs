@@ -600,7 +600,7 @@ impl AzureKeyVaultProvider {
 
     /// `rotateKey`: a new current version.
     pub(super) async fn rotate(&self, key_id: &str) -> Result<KeyVersion> {
-        let key = self.live_key(key_id, "rotate_now").await?;
+        let key = self.live_key(key_id, "rotate_key").await?;
         let what = format!("rotate_key({key_id})");
         let rotated = self
             .vault
@@ -643,7 +643,7 @@ impl AzureKeyVaultProvider {
         }
         if key.purge_date.is_some() {
             return Err(Error::state(format!(
-                "set_rotation_schedule: key `{key_id}` is pending deletion"
+                "set_rotation: key `{key_id}` is pending deletion"
             )));
         }
         self.put_rotation(&key, schedule.map(|s| s.period_days))

@@ -17,7 +17,7 @@
 //! - **State.** Enabled and disabled are the current version's `enabled` attribute. A key
 //!   pending deletion is a soft-deleted key: the deletion window is the vault's soft-delete
 //!   retention and nothing else; `cancel_deletion` recovers the key and disables it.
-//! - **Versions**: the current version is the primary; `rotate_now` is `rotate`; rotation
+//! - **Versions**: the current version is the primary; `rotate_key` is `rotate`; rotation
 //!   schedules are the rotation policy's `Rotate` action after `timeAfterCreate`.
 //! - **Cryptography** (see `crypto.rs`): RSA encryption is the vault's, without a context;
 //!   signing hashes locally and signs the digest in the vault; verification is local with the
@@ -52,8 +52,8 @@ pub use builder::AzureKeyVaultBuilder;
 pub use config::AzureConfig;
 pub use credential::StaticToken;
 
-use crate::digest::Signed;
 use client::Vault;
+use keygate_core::SignInput;
 use policy::Arm;
 
 /// Key Vault's largest page (`maxresults`).
@@ -147,28 +147,29 @@ impl AzureKeyVaultProvider {
 
 /// The declared capabilities, with `retention` as the only deletion window.
 fn capabilities(retention: u32, _hsm: bool, role_assignments: bool) -> Capabilities {
-    Capabilities {
-        key_specs: SPECS.to_vec(),
-        rsa_encryption: true,
-        deletion_window: DayRange::new(retention, retention),
-        rotation_period: Some(ROTATION_PERIOD),
-        rotatable_specs: SPECS.to_vec(),
-        scheduled_rotation_specs: SPECS.to_vec(),
-        list_versions: true,
+    Capabilities::builder()
+        .key_specs(SPECS.to_vec())
+        .rsa_encryption(true)
+        .deletion_window(DayRange::new(retention, retention))
+        .rotation_period(Some(ROTATION_PERIOD))
+        .rotatable_specs(SPECS.to_vec())
+        .scheduled_rotation_specs(SPECS.to_vec())
+        .list_versions(true)
         // The vault's RSA-OAEP-256 takes no label.
-        asymmetric_context: false,
-        max_plaintext_bytes: crypto::MAX_PLAINTEXT,
-        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
-        self_describing_ciphertext: false,
-        verify: VerifyMode::Local,
-        digest_signing: true,
-        one_signing_algorithm_per_key: false,
-        key_policy: role_assignments,
-        native_policy_format: role_assignments
-            .then(|| keygate_core::native::azure::FORMAT.to_owned()),
-        labels: true,
-        max_page_size: MAX_PAGE_SIZE,
-        policy_sample: if role_assignments {
+        .asymmetric_context(false)
+        .max_plaintext_bytes(crypto::MAX_PLAINTEXT)
+        .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .self_describing_ciphertext(false)
+        .verify(VerifyMode::Local)
+        .digest_signing(true)
+        .one_signing_algorithm_per_key(false)
+        .key_policy(role_assignments)
+        .native_policy_format(
+            role_assignments.then(|| keygate_core::native::azure::FORMAT.to_owned()),
+        )
+        .labels(true)
+        .max_page_size(MAX_PAGE_SIZE)
+        .policy_sample(if role_assignments {
             vec![
                 Binding::role(
                     "6f1e0d3c-9a7b-4c2e-8d5f-1a2b3c4d5e6f",
@@ -178,8 +179,8 @@ fn capabilities(retention: u32, _hsm: bool, role_assignments: bool) -> Capabilit
             ]
         } else {
             Vec::new()
-        },
-    }
+        })
+        .build()
 }
 
 #[async_trait]
@@ -229,16 +230,16 @@ impl KeyProvider for AzureKeyVaultProvider {
         self.versions(key_id).await
     }
 
-    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion> {
         self.rotate(key_id).await
     }
 
-    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
         let key = self.vault.key(key_id).await?;
         self.rotation(&key).await
     }
 
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,
@@ -276,45 +277,20 @@ impl KeyProvider for AzureKeyVaultProvider {
     async fn sign(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_with(key_id, Signed::Message(message), algorithm)
-            .await
+        self.sign_with(key_id, input, algorithm).await
     }
 
     async fn verify(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        let input = Signed::Message(message);
-        self.verify_with(key_id, key_version, input, signature, algorithm)
-            .await
-    }
-
-    async fn sign_digest(
-        &self,
-        key_id: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.sign_with(key_id, Signed::Digest(digest), algorithm)
-            .await
-    }
-
-    async fn verify_digest(
-        &self,
-        key_id: &str,
-        key_version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        let input = Signed::Digest(digest);
         self.verify_with(key_id, key_version, input, signature, algorithm)
             .await
     }
@@ -331,11 +307,11 @@ impl KeyProvider for AzureKeyVaultProvider {
         self.public_key(key_id, key_version).await
     }
 
-    async fn get_policy(&self, key_id: &str) -> Result<Policy> {
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy> {
         self.policy(key_id).await
     }
 
-    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
     }
 }

@@ -29,7 +29,7 @@ pub(crate) const DAY: i64 = 86_400;
 pub(crate) const MAX_PAGE: i32 = 1000;
 /// How many public keys are kept (they never change for a version).
 const PUBLIC_KEY_CACHE: usize = 512;
-/// How long `rotate_now` and `create_key` wait for an asymmetric version to be generated.
+/// How long `rotate_key` and `create_key` wait for an asymmetric version to be generated.
 const GENERATION_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Checks a Cloud KMS resource id (a crypto key or key ring id): `[a-zA-Z0-9_-]{1,63}`.

@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 use super::GcpKmsProvider;
 use super::client::{Key, crc, last_segment};
 use super::error::{Class, class_of, from_sdk};
-use crate::digest::Signed;
+use crate::digest::{Signed, SignedExt as _};
 
 /// Cloud KMS's bound on plaintexts, additional authenticated data and MAC data.
 pub(crate) const MAX_INPUT: usize = 64 * 1024;

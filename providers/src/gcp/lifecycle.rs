@@ -357,7 +357,7 @@ impl GcpKmsProvider {
             KeyState::PendingDeletion { .. } | KeyState::Destroyed
         ) {
             return Err(Error::state(format!(
-                "rotate_now: key `{key_id}` is {}",
+                "rotate_key: key `{key_id}` is {}",
                 key.state()
             )));
         }

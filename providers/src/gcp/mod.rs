@@ -14,7 +14,7 @@
 //!   `Unsupported`); EC and HMAC keys map one to one.
 //! - **Versions** are first class. The primary version is Cloud KMS's `primary` for symmetric
 //!   keys; other keys have none in Cloud KMS, so keygate takes the newest ENABLED version
-//!   (which `rotate_now`, `createCryptoKeyVersion`, makes). Symmetric rotation also calls
+//!   (which `rotate_key`, `createCryptoKeyVersion`, makes). Symmetric rotation also calls
 //!   `updateCryptoKeyPrimaryVersion`. Inherent methods reach single versions.
 //! - **State.** A symmetric key is as its primary version is; another key is enabled when a
 //!   version is enabled, disabled when every live version is disabled. `disable_key` and
@@ -54,8 +54,8 @@ use keygate_core::{
 pub use builder::GcpKmsBuilder;
 pub use config::GcpConfig;
 
-use crate::digest::Signed;
 use client::Kms;
+use keygate_core::SignInput;
 
 /// Cloud KMS's largest page.
 const MAX_PAGE_SIZE: u32 = 1000;
@@ -183,29 +183,29 @@ impl GcpKmsProvider {
 
 /// The declared capabilities, with `destroy_days` as the only deletion window.
 fn capabilities(destroy_days: u32) -> Capabilities {
-    Capabilities {
-        key_specs: KeySpec::ALL.to_vec(),
-        rsa_encryption: true,
-        deletion_window: DayRange::new(destroy_days, destroy_days),
-        rotation_period: Some(ROTATION_PERIOD),
+    Capabilities::builder()
+        .key_specs(KeySpec::ALL.to_vec())
+        .rsa_encryption(true)
+        .deletion_window(DayRange::new(destroy_days, destroy_days))
+        .rotation_period(Some(ROTATION_PERIOD))
         // createCryptoKeyVersion works for every purpose.
-        rotatable_specs: KeySpec::ALL.to_vec(),
+        .rotatable_specs(KeySpec::ALL.to_vec())
         // Cloud KMS refuses rotation schedules on asymmetric and MAC keys.
-        scheduled_rotation_specs: vec![KeySpec::Aes256],
-        list_versions: true,
+        .scheduled_rotation_specs(vec![KeySpec::Aes256])
+        .list_versions(true)
         // asymmetricDecrypt takes no label: RSA encryption binds no context.
-        asymmetric_context: false,
-        max_plaintext_bytes: crypto::MAX_INPUT,
-        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
-        self_describing_ciphertext: false,
-        verify: VerifyMode::Local,
-        digest_signing: true,
-        one_signing_algorithm_per_key: true,
-        key_policy: true,
-        native_policy_format: Some(policy::FORMAT.to_owned()),
-        labels: true,
-        max_page_size: MAX_PAGE_SIZE,
-        policy_sample: vec![
+        .asymmetric_context(false)
+        .max_plaintext_bytes(crypto::MAX_INPUT)
+        .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .self_describing_ciphertext(false)
+        .verify(VerifyMode::Local)
+        .digest_signing(true)
+        .one_signing_algorithm_per_key(true)
+        .key_policy(true)
+        .native_policy_format(Some(policy::FORMAT.to_owned()))
+        .labels(true)
+        .max_page_size(MAX_PAGE_SIZE)
+        .policy_sample(vec![
             Binding::role(
                 "user:alice@example.com",
                 "roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -214,8 +214,8 @@ fn capabilities(destroy_days: u32) -> Capabilities {
                 "serviceAccount:keygate-conformance@example.iam.gserviceaccount.com",
                 "roles/cloudkms.viewer",
             ),
-        ],
-    }
+        ])
+        .build()
 }
 
 #[async_trait]
@@ -266,15 +266,15 @@ impl KeyProvider for GcpKmsProvider {
         Ok(key.keygate_versions())
     }
 
-    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion> {
         self.rotate(key_id).await
     }
 
-    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
         Ok(self.kms.key(key_id, false).await?.rotation())
     }
 
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,
@@ -312,45 +312,20 @@ impl KeyProvider for GcpKmsProvider {
     async fn sign(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_with(key_id, Signed::Message(message), algorithm)
-            .await
+        self.sign_with(key_id, input, algorithm).await
     }
 
     async fn verify(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        let input = Signed::Message(message);
-        self.verify_with(key_id, key_version, input, signature, algorithm)
-            .await
-    }
-
-    async fn sign_digest(
-        &self,
-        key_id: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.sign_with(key_id, Signed::Digest(digest), algorithm)
-            .await
-    }
-
-    async fn verify_digest(
-        &self,
-        key_id: &str,
-        key_version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        let input = Signed::Digest(digest);
         self.verify_with(key_id, key_version, input, signature, algorithm)
             .await
     }
@@ -367,11 +342,11 @@ impl KeyProvider for GcpKmsProvider {
         self.public_key(key_id, key_version).await
     }
 
-    async fn get_policy(&self, key_id: &str) -> Result<Policy> {
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy> {
         self.policy(key_id).await
     }
 
-    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
     }
 }

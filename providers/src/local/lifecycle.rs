@@ -167,13 +167,13 @@ impl LocalProvider {
         Ok(meta)
     }
 
-    pub(super) async fn rotate_now_impl(&self, key_id: &str) -> Result<KeyVersion> {
+    pub(super) async fn rotate_key_impl(&self, key_id: &str) -> Result<KeyVersion> {
         self.rotate_at(key_id, self.clock.now(), false)
             .await?
             .ok_or_else(|| Error::state(format!("key `{key_id}` could not be rotated")))
     }
 
-    pub(super) async fn set_rotation_schedule_impl(
+    pub(super) async fn set_rotation_impl(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,

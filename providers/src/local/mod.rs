@@ -42,9 +42,9 @@ use time::OffsetDateTime;
 
 pub use builder::LocalBuilder;
 
-use crate::digest::Signed;
 use crypto::{LoadedKey, RootKey};
 use error::LocalError;
+use keygate_core::SignInput;
 use store::{KeyRecord, LocalStore, VersionRecord};
 
 /// Largest plaintext a symmetric key encrypts.
@@ -231,31 +231,31 @@ impl LocalProvider {
 }
 
 fn capabilities() -> Capabilities {
-    Capabilities {
-        key_specs: KeySpec::ALL.to_vec(),
-        rsa_encryption: true,
-        deletion_window: DayRange::new(1, 30),
-        rotation_period: Some(DayRange::new(1, 3650)),
-        rotatable_specs: KeySpec::ALL.to_vec(),
-        scheduled_rotation_specs: KeySpec::ALL.to_vec(),
-        list_versions: true,
-        asymmetric_context: true,
-        max_plaintext_bytes: MAX_PLAINTEXT_BYTES,
-        self_describing_ciphertext: true,
-        verify: VerifyMode::Remote,
-        digest_signing: true,
-        one_signing_algorithm_per_key: false,
-        key_policy: true,
-        native_policy_format: None,
-        labels: true,
-        max_page_size: MAX_PAGE_SIZE,
-        data_key_specs: vec![DataKeySpec::Aes256, DataKeySpec::Aes128],
+    Capabilities::builder()
+        .key_specs(KeySpec::ALL.to_vec())
+        .rsa_encryption(true)
+        .deletion_window(DayRange::new(1, 30))
+        .rotation_period(Some(DayRange::new(1, 3650)))
+        .rotatable_specs(KeySpec::ALL.to_vec())
+        .scheduled_rotation_specs(KeySpec::ALL.to_vec())
+        .list_versions(true)
+        .asymmetric_context(true)
+        .max_plaintext_bytes(MAX_PLAINTEXT_BYTES)
+        .self_describing_ciphertext(true)
+        .verify(VerifyMode::Remote)
+        .digest_signing(true)
+        .one_signing_algorithm_per_key(false)
+        .key_policy(true)
+        .native_policy_format(None)
+        .labels(true)
+        .max_page_size(MAX_PAGE_SIZE)
+        .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
         // The local store keeps any principal, role or action as given.
-        policy_sample: vec![
+        .policy_sample(vec![
             keygate_core::Binding::role("user:kgc-viewer@example.com", "viewer"),
             keygate_core::Binding::actions("user:kgc-app@example.com", ["decrypt", "encrypt"]),
-        ],
-    }
+        ])
+        .build()
 }
 
 fn not_found(key_id: &str) -> Error {
@@ -366,20 +366,20 @@ impl KeyProvider for LocalProvider {
             .collect())
     }
 
-    async fn rotate_now(&self, key_id: &str) -> Result<KeyVersion> {
-        self.rotate_now_impl(key_id).await
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion> {
+        self.rotate_key_impl(key_id).await
     }
 
-    async fn get_rotation_schedule(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>> {
         Ok(self.key_record(key_id).await?.rotation)
     }
 
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         key_id: &str,
         schedule: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
-        self.set_rotation_schedule_impl(key_id, schedule).await
+        self.set_rotation_impl(key_id, schedule).await
     }
 
     async fn encrypt(
@@ -412,45 +412,20 @@ impl KeyProvider for LocalProvider {
     async fn sign(
         &self,
         key_id: &str,
-        message: &[u8],
+        input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_impl(key_id, Signed::Message(message), algorithm)
-            .await
+        self.sign_impl(key_id, input, algorithm).await
     }
 
     async fn verify(
         &self,
         key_id: &str,
         key_version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
         algorithm: SigningAlgorithm,
     ) -> Result<bool> {
-        let input = Signed::Message(message);
-        self.verify_impl(key_id, key_version, input, signature, algorithm)
-            .await
-    }
-
-    async fn sign_digest(
-        &self,
-        key_id: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.sign_impl(key_id, Signed::Digest(digest), algorithm)
-            .await
-    }
-
-    async fn verify_digest(
-        &self,
-        key_id: &str,
-        key_version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        let input = Signed::Digest(digest);
         self.verify_impl(key_id, key_version, input, signature, algorithm)
             .await
     }
@@ -467,7 +442,7 @@ impl KeyProvider for LocalProvider {
         self.get_public_key_impl(key_id, key_version).await
     }
 
-    async fn get_policy(&self, key_id: &str) -> Result<Policy> {
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy> {
         let key = self.key_record(key_id).await?;
         let stored = self.store.policy(&key.id).await.map_err(|e| self.err(e))?;
         let bindings = match stored {
@@ -481,7 +456,7 @@ impl KeyProvider for LocalProvider {
         Ok(Policy::from_bindings(bindings))
     }
 
-    async fn set_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         if policy.native.is_some() {
             return Err(Error::unsupported(
                 "the local provider has no native policy format; set the bindings instead",

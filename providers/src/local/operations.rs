@@ -14,7 +14,7 @@ use super::error::LocalError;
 use super::store::KeyRecord;
 use super::validate;
 use super::{LocalProvider, MAX_PLAINTEXT_BYTES, require_usable};
-use crate::digest::Signed;
+use crate::digest::{Signed, SignedExt as _};
 
 impl LocalProvider {
     async fn encrypt_with(

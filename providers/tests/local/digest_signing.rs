@@ -55,17 +55,32 @@ async fn errors_come_in_the_contracts_order() {
     ];
     for (label, key, alg, want) in cases {
         assert_eq!(
-            kind(p.sign_digest(key, &short, alg).await),
+            kind(
+                p.sign(key, keygate_core::SignInput::Digest(&short), alg)
+                    .await
+            ),
             want,
             "sign_digest with {label}"
         );
         assert_eq!(
-            kind(p.verify_digest(key, None, &short, &[0; 64], alg).await),
+            kind(
+                p.verify(
+                    key,
+                    None,
+                    keygate_core::SignInput::Digest(&short),
+                    &[0; 64],
+                    alg
+                )
+                .await
+            ),
             want,
             "verify_digest with {label}"
         );
     }
-    let Err(Error::InvalidArgument(msg)) = p.sign_digest("ec", &short, es256).await else {
+    let Err(Error::InvalidArgument(msg)) = p
+        .sign("ec", keygate_core::SignInput::Digest(&short), es256)
+        .await
+    else {
         panic!("a short digest was not an invalid argument");
     };
     assert!(
@@ -84,22 +99,40 @@ async fn older_versions_verify_digests_after_a_rotation() {
     ];
     for (key, alg, hash) in cases {
         let d = digest(hash, b"signed before the rotation");
-        let old = p.sign_digest(key, d.as_ref(), alg).await.unwrap();
-        let new_version = p.rotate_now(key).await.unwrap().id;
+        let old = p
+            .sign(key, keygate_core::SignInput::Digest(d.as_ref()), alg)
+            .await
+            .unwrap();
+        let new_version = p.rotate_key(key).await.unwrap().id;
         assert_ne!(new_version, old.key_version, "{key} {alg}");
         assert!(
-            p.verify_digest(key, Some(&old.key_version), d.as_ref(), &old.bytes, alg)
-                .await
-                .unwrap(),
+            p.verify(
+                key,
+                Some(&old.key_version),
+                keygate_core::SignInput::Digest(d.as_ref()),
+                &old.bytes,
+                alg
+            )
+            .await
+            .unwrap(),
             "{key} {alg}: the old version's signature no longer verifies"
         );
         assert!(
-            !p.verify_digest(key, Some(&new_version), d.as_ref(), &old.bytes, alg)
-                .await
-                .unwrap(),
+            !p.verify(
+                key,
+                Some(&new_version),
+                keygate_core::SignInput::Digest(d.as_ref()),
+                &old.bytes,
+                alg
+            )
+            .await
+            .unwrap(),
             "{key} {alg}: the new version accepted the old version's signature"
         );
-        let fresh = p.sign_digest(key, d.as_ref(), alg).await.unwrap();
+        let fresh = p
+            .sign(key, keygate_core::SignInput::Digest(d.as_ref()), alg)
+            .await
+            .unwrap();
         assert_eq!(fresh.key_version, new_version, "{key} {alg}");
     }
 }

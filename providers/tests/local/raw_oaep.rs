@@ -92,8 +92,8 @@ async fn public_key_ciphertexts_decrypt_for_rsa_2048_and_4096() {
 async fn older_versions_decrypt_after_rotations() {
     let p = provider_with(&[("rsa", KeySpec::Rsa2048, KeyUsage::Encrypt)]).await;
     let v1 = client_encrypt(&p, "rsa", None, b"under version 1").await;
-    let v2 = p.rotate_now("rsa").await.unwrap().id;
-    let v3 = p.rotate_now("rsa").await.unwrap().id;
+    let v2 = p.rotate_key("rsa").await.unwrap().id;
+    let v3 = p.rotate_key("rsa").await.unwrap().id;
     assert_eq!((v2.as_str(), v3.as_str()), ("2", "3"));
     assert_ne!(
         p.get_public_key("rsa", Some("1")).await.unwrap().der,
@@ -121,7 +121,7 @@ async fn tampered_or_foreign_raw_ciphertexts_are_integrity_failures() {
         ("other", KeySpec::Rsa2048, KeyUsage::Encrypt),
     ])
     .await;
-    p.rotate_now("rsa").await.unwrap();
+    p.rotate_key("rsa").await.unwrap();
     let ct = client_encrypt(&p, "rsa", Some("1"), b"tamper me").await;
     for at in [0, ct.len() / 2, ct.len() - 1] {
         let mut bad = ct.clone();
@@ -211,7 +211,7 @@ async fn self_describing_ciphertexts_still_decrypt() {
     }
     // One made before a rotation decrypts after it.
     let old = p.encrypt("r2048", b"before", &ctx).await.unwrap();
-    p.rotate_now("r2048").await.unwrap();
+    p.rotate_key("r2048").await.unwrap();
     let plain = p.decrypt(Some("r2048"), &old.bytes, &ctx).await.unwrap();
     assert_eq!(plain.as_slice(), b"before");
 }

@@ -154,7 +154,7 @@ async fn aes_keys_are_envelopes_that_bind_the_context_and_refuse_tampering() {
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
 
     // After a rotation the old blob still opens (it names its version), new ones use the new.
-    let v2 = p.rotate_now(&key.id).await.unwrap();
+    let v2 = p.rotate_key(&key.id).await.unwrap();
     let again = p.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
     assert_eq!(again.as_slice(), b"envelope secret");
     let ct2 = p.encrypt(&key.id, b"after rotation", &ctx).await.unwrap();
@@ -277,16 +277,20 @@ async fn keys_made_elsewhere_read_their_spec_from_the_jwk() {
     assert_eq!((m.spec, m.usage), (KeySpec::EcP384, KeyUsage::Sign));
     assert!(m.labels.is_empty());
     let sig = p
-        .sign(&name, b"hello", keygate_core::SigningAlgorithm::EcdsaSha384)
+        .sign(
+            &name,
+            keygate_core::SignInput::Message(b"hello"),
+            keygate_core::SigningAlgorithm::EcdsaSha384,
+        )
         .await
         .unwrap();
     assert!(
         p.verify(
             &name,
             None,
-            b"hello",
+            keygate_core::SignInput::Message(b"hello"),
             &sig.bytes,
-            keygate_core::SigningAlgorithm::EcdsaSha384
+            keygate_core::SigningAlgorithm::EcdsaSha384,
         )
         .await
         .unwrap()
@@ -369,7 +373,7 @@ async fn policies_are_role_assignments_at_the_key_scope() {
         Binding::role(principal, "Key Vault Crypto Officer"),
         Binding::role(principal, "21090545-7ca7-4776-b22c-e363652d74d2"),
     ]);
-    let stored = p.set_policy(&key.id, wanted).await.unwrap();
+    let stored = p.set_key_policy(&key.id, wanted).await.unwrap();
     assert_eq!(
         stored.normalized_bindings(),
         Policy::from_bindings(vec![
@@ -403,18 +407,18 @@ async fn policies_are_role_assignments_at_the_key_scope() {
     roles.sort_unstable();
     assert_eq!(roles, ["Key Vault Crypto Officer", "Key Vault Reader"]);
     // Setting the same again changes nothing (assignment names are derived, not random).
-    let again = p.set_policy(&key.id, stored.clone()).await.unwrap();
+    let again = p.set_key_policy(&key.id, stored.clone()).await.unwrap();
     assert_eq!(again.native, stored.native);
     let err = p
-        .set_policy(
+        .set_key_policy(
             &key.id,
             Policy::from_bindings(vec![Binding::role("user:alice", "Key Vault Reader")]),
         )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    p.set_policy(&key.id, Policy::default()).await.unwrap();
-    assert!(p.get_policy(&key.id).await.unwrap().bindings.is_empty());
+    p.set_key_policy(&key.id, Policy::default()).await.unwrap();
+    assert!(p.get_key_policy(&key.id).await.unwrap().bindings.is_empty());
     p.schedule_deletion(&key.id, RETENTION_DAYS).await.unwrap();
 }
 

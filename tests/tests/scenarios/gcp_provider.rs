@@ -128,8 +128,8 @@ async fn rotation_makes_the_newest_version_primary_for_every_purpose() {
         } else {
             None
         };
-        let v2 = p.rotate_now(&key.id).await.unwrap();
-        let v3 = p.rotate_now(&key.id).await.unwrap();
+        let v2 = p.rotate_key(&key.id).await.unwrap();
+        let v3 = p.rotate_key(&key.id).await.unwrap();
         assert_eq!((v2.id.as_str(), v3.id.as_str()), ("2", "3"), "{spec}");
         let versions = p.list_versions(&key.id).await.unwrap();
         let ids: Vec<(&str, bool, VersionState)> = versions
@@ -187,7 +187,7 @@ async fn deletion_destroys_every_version_and_restores_them_disabled() {
         .create_key(CreateKeyRequest::new(unique("destroy"), KeySpec::EcP384))
         .await
         .unwrap();
-    p.rotate_now(&key.id).await.unwrap();
+    p.rotate_key(&key.id).await.unwrap();
     let wrong = p.schedule_deletion(&key.id, 7).await.unwrap_err();
     assert_eq!(wrong.kind(), ErrorKind::InvalidArgument);
     assert!(wrong.to_string().contains("30"), "{wrong}");
@@ -233,9 +233,13 @@ async fn deletion_destroys_every_version_and_restores_them_disabled() {
     assert_eq!(err.kind(), ErrorKind::InvalidState);
     let enabled = p.enable_key(&key.id).await.unwrap();
     assert_eq!(enabled.state, KeyState::Enabled);
-    p.sign(&key.id, b"back", SigningAlgorithm::EcdsaSha384)
-        .await
-        .unwrap();
+    p.sign(
+        &key.id,
+        keygate_core::SignInput::Message(b"back"),
+        SigningAlgorithm::EcdsaSha384,
+    )
+    .await
+    .unwrap();
     p.schedule_deletion(&key.id, 30).await.unwrap();
 }
 
@@ -281,7 +285,7 @@ async fn iam_etags_guard_concurrent_changes() {
         .create_key(CreateKeyRequest::new(unique("iam"), KeySpec::Aes256))
         .await
         .unwrap();
-    let first = p.get_policy(&key.id).await.unwrap();
+    let first = p.get_key_policy(&key.id).await.unwrap();
     let etag = first
         .etag
         .clone()
@@ -292,7 +296,7 @@ async fn iam_etags_guard_concurrent_changes() {
         "roles/cloudkms.cryptoKeyEncrypterDecrypter",
     );
     let set = p
-        .set_policy(
+        .set_key_policy(
             &key.id,
             Policy {
                 etag: Some(etag.clone()),
@@ -305,7 +309,7 @@ async fn iam_etags_guard_concurrent_changes() {
     assert_ne!(set.etag.as_deref(), Some(etag.as_str()));
     // The etag read before that change is stale now.
     let stale = p
-        .set_policy(
+        .set_key_policy(
             &key.id,
             Policy {
                 etag: Some(etag),
@@ -317,7 +321,7 @@ async fn iam_etags_guard_concurrent_changes() {
     assert_eq!(stale.kind(), ErrorKind::InvalidState, "{stale}");
     // Cloud KMS grants roles: a binding of actions has no IAM form.
     let actions = p
-        .set_policy(
+        .set_key_policy(
             &key.id,
             Policy::from_bindings(vec![Binding::actions("user:bob@example.com", ["encrypt"])]),
         )
@@ -325,9 +329,9 @@ async fn iam_etags_guard_concurrent_changes() {
         .unwrap_err();
     assert_eq!(actions.kind(), ErrorKind::InvalidArgument);
     // The native document sets back as it is.
-    let read = p.get_policy(&key.id).await.unwrap();
+    let read = p.get_key_policy(&key.id).await.unwrap();
     let back = p
-        .set_policy(
+        .set_key_policy(
             &key.id,
             Policy {
                 bindings: Vec::new(),
@@ -415,22 +419,30 @@ async fn keys_made_elsewhere_keep_their_algorithm() {
     let meta = p.describe_key(&id).await.unwrap();
     assert_eq!((meta.spec, meta.usage), (KeySpec::Rsa2048, KeyUsage::Sign));
     let sig = p
-        .sign(&id, b"message", SigningAlgorithm::RsaPkcs1Sha256)
+        .sign(
+            &id,
+            keygate_core::SignInput::Message(b"message"),
+            SigningAlgorithm::RsaPkcs1Sha256,
+        )
         .await
         .unwrap();
     assert!(
         p.verify(
             &id,
             None,
-            b"message",
+            keygate_core::SignInput::Message(b"message"),
             &sig.bytes,
-            SigningAlgorithm::RsaPkcs1Sha256
+            SigningAlgorithm::RsaPkcs1Sha256,
         )
         .await
         .unwrap()
     );
     let pss = p
-        .sign(&id, b"message", SigningAlgorithm::RsaPssSha256)
+        .sign(
+            &id,
+            keygate_core::SignInput::Message(b"message"),
+            SigningAlgorithm::RsaPssSha256,
+        )
         .await
         .unwrap_err();
     assert_eq!(pss.kind(), ErrorKind::InvalidArgument, "{pss}");
