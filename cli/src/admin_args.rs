@@ -82,8 +82,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub action: String,
     /// The key, for key-scoped actions.
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
+    #[arg(long, value_name = "KEY", value_parser = super::args::key_locator)]
+    pub key: Option<keygate_core::KeyLocator>,
     #[command(flatten)]
     pub output: OutputArg,
 }

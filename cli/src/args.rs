@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use keygate_core::KeyLocator;
 
 pub use super::admin_args::{AuditCommand, PolicyCommand, TokenCommand};
 
@@ -153,8 +154,18 @@ pub struct OutputArg {
 #[derive(Debug, Args)]
 pub struct KeyArg {
     /// A key name, alias/<name>, or URI (local://..., aws-kms://..., ...).
-    #[arg(value_name = "KEY")]
-    pub key: String,
+    #[arg(value_name = "KEY", value_parser = key_locator)]
+    pub key: KeyLocator,
+}
+
+/// Parses a key reference once, where the command line comes in: a malformed one is a usage
+/// error naming what is wrong.
+pub fn key_locator(text: &str) -> Result<KeyLocator, String> {
+    KeyLocator::parse(text).map_err(|e| {
+        e.to_string()
+            .trim_start_matches("invalid argument: ")
+            .to_owned()
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,8 +359,8 @@ pub struct IoArgs {
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
     /// The key to encrypt under.
-    #[arg(long, value_name = "KEY")]
-    pub key: String,
+    #[arg(long, value_name = "KEY", value_parser = key_locator)]
+    pub key: KeyLocator,
     /// Encryption context entry, repeatable; decrypt needs the same entries.
     #[arg(long = "context", value_name = "K=V")]
     pub context: Vec<String>,
@@ -361,8 +372,8 @@ pub struct EncryptArgs {
 pub struct DecryptArgs {
     /// The key: the envelope must be sealed under it (refused otherwise). Input that is not
     /// a keygate envelope (a provider-native ciphertext) needs it.
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
+    #[arg(long, value_name = "KEY", value_parser = key_locator)]
+    pub key: Option<KeyLocator>,
     /// Encryption context entry, repeatable; must equal the one used to encrypt.
     #[arg(long = "context", value_name = "K=V")]
     pub context: Vec<String>,
@@ -373,8 +384,8 @@ pub struct DecryptArgs {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The signing key.
-    #[arg(long, value_name = "KEY")]
-    pub key: String,
+    #[arg(long, value_name = "KEY", value_parser = key_locator)]
+    pub key: KeyLocator,
     /// RSA_PSS_SHA256 (RSA default), RSA_PKCS1_SHA256, ECDSA_SHA256, ECDSA_SHA384.
     #[arg(long)]
     pub algorithm: Option<String>,
@@ -389,8 +400,8 @@ pub struct SignArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The signing key.
-    #[arg(long, value_name = "KEY")]
-    pub key: String,
+    #[arg(long, value_name = "KEY", value_parser = key_locator)]
+    pub key: KeyLocator,
     /// The message (default: stdin).
     #[arg(short = 'i', long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
@@ -411,8 +422,8 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct MacArgs {
     /// The HMAC key.
-    #[arg(long, value_name = "KEY")]
-    pub key: String,
+    #[arg(long, value_name = "KEY", value_parser = key_locator)]
+    pub key: KeyLocator,
     /// Check this tag file instead of writing a tag.
     #[arg(long, value_name = "TAG_FILE")]
     pub verify: Option<PathBuf>,

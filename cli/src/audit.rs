@@ -276,7 +276,7 @@ async fn to_query(api: &dyn Gateway, f: AuditFilters) -> Result<AuditQuery> {
     // Rows name keys by URI. A name or alias is resolved; a key that no longer exists (a
     // deleted key is exactly what an auditor may look for) is taken as typed.
     let key = match f.key {
-        Some(k) if !k.contains("://") => match api.describe_key(&k).await {
+        Some(k) if !k.contains("://") => match api.describe_key(&k.parse()?).await {
             Ok(meta) => Some(meta.uri),
             Err(Error::NotFound(_)) => Some(k),
             Err(e) => return Err(e.into()),

@@ -2,50 +2,55 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
-use keygate_core::SigningAlgorithm;
+use anyhow::Result;
 use keygate_core::api::Gateway;
+use keygate_core::{SignInput, SigningAlgorithm};
 
 use super::Outcome;
 use super::args::{MacArgs, SignArgs, VerifyArgs};
 use super::io::{read_input, write_output};
 
-/// The algorithm asked for, or the key spec's first (RSA-PSS for RSA, ECDSA for EC).
-async fn algorithm(api: &dyn Gateway, key: &str, asked: Option<&str>) -> Result<SigningAlgorithm> {
-    if let Some(name) = asked {
-        return Ok(name.parse()?);
-    }
-    let meta = api.describe_key(key).await?;
-    match meta.spec.signing_algorithms().first() {
-        Some(a) => Ok(*a),
-        None => bail!("{} is a {} key and cannot sign", meta.uri, meta.spec),
+/// The algorithm asked for; without one the service picks the key's default (the first its
+/// spec lists that its provider accepts), in the same call.
+fn algorithm(asked: Option<&str>) -> Result<Option<SigningAlgorithm>> {
+    Ok(asked.map(str::parse).transpose()?)
+}
+
+/// The bytes to sign or verify: the message, or its digest with `--digest`.
+fn input(digest: bool, bytes: &[u8]) -> SignInput<'_> {
+    if digest {
+        SignInput::Digest(bytes)
+    } else {
+        SignInput::Message(bytes)
     }
 }
 
 pub async fn sign(api: &dyn Gateway, args: SignArgs) -> Result<Outcome> {
-    let alg = algorithm(api, &args.key, args.algorithm.as_deref()).await?;
-    let input = read_input(args.io.input.as_deref())?;
-    let signature = if args.digest {
-        api.sign_digest(&args.key, &input, alg).await?
-    } else {
-        api.sign(&args.key, &input, alg).await?
-    };
+    let alg = algorithm(args.algorithm.as_deref())?;
+    let bytes = read_input(args.io.input.as_deref())?;
+    let signature = api
+        .sign(&args.key, input(args.digest, &bytes), alg)
+        .await?
+        .value;
     write_output(args.io.output.as_deref(), &signature.bytes, false)?;
     Ok(Outcome::Success)
 }
 
 pub async fn verify(api: &dyn Gateway, args: VerifyArgs, out: &mut dyn Write) -> Result<Outcome> {
-    let alg = algorithm(api, &args.key, args.algorithm.as_deref()).await?;
-    let input = read_input(args.input.as_deref())?;
+    let alg = algorithm(args.algorithm.as_deref())?;
+    let bytes = read_input(args.input.as_deref())?;
     let signature = read_input(Some(&args.signature))?;
     let version = args.version.as_deref();
-    let valid = if args.digest {
-        api.verify_digest(&args.key, version, &input, &signature, alg)
-            .await?
-    } else {
-        api.verify(&args.key, version, &input, &signature, alg)
-            .await?
-    };
+    let valid = api
+        .verify(
+            &args.key,
+            version,
+            input(args.digest, &bytes),
+            &signature,
+            alg,
+        )
+        .await?
+        .value;
     verdict(out, "signature", valid)
 }
 
@@ -54,11 +59,11 @@ pub async fn mac(api: &dyn Gateway, args: MacArgs, out: &mut dyn Write) -> Resul
     match &args.verify {
         Some(tag_file) => {
             let tag = read_input(Some(tag_file))?;
-            let valid = api.verify_mac(&args.key, &message, &tag).await?;
+            let valid = api.verify_mac(&args.key, &message, &tag).await?.value;
             verdict(out, "mac", valid)
         }
         None => {
-            let tag = api.generate_mac(&args.key, &message).await?;
+            let tag = api.generate_mac(&args.key, &message).await?.value;
             write_output(args.io.output.as_deref(), &tag.bytes, false)?;
             Ok(Outcome::Success)
         }

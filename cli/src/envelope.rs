@@ -14,7 +14,7 @@ use keygate_core::api::Gateway;
 use keygate_core::envelope::{
     EnvelopeHeader, OpeningReader, SealingWriter, from_io_error, is_envelope,
 };
-use keygate_core::{EncryptionContext, Error};
+use keygate_core::{EncryptionContext, Error, KeyLocator};
 
 use super::Outcome;
 use super::args::{DecryptArgs, EncryptArgs};
@@ -158,18 +158,18 @@ fn open_to(
     Ok(())
 }
 
-/// `decrypt --key K` on an envelope: refuse unless the envelope was sealed under K. The
-/// names are compared as typed first (no gateway call when they are equal), then resolved.
-async fn check_key(api: &dyn Gateway, key: &str, header: &EnvelopeHeader) -> Result<()> {
-    if key == header.key_uri {
-        return Ok(());
-    }
-    let wanted = api.describe_key(key).await?;
-    let sealed = api.describe_key(&header.key_uri).await?;
-    if wanted.key_ref() != sealed.key_ref() {
+/// `decrypt --key K` on an envelope: refuse unless the envelope was sealed under K. A URI is
+/// compared as typed (no gateway call); a name or alias is resolved once and its URI
+/// compared with the one the header names.
+async fn check_key(api: &dyn Gateway, key: &KeyLocator, header: &EnvelopeHeader) -> Result<()> {
+    let wanted = match key {
+        KeyLocator::Uri(uri) => uri.clone(),
+        other => api.describe_key(other).await?.uri,
+    };
+    if wanted != header.key_uri {
         bail!(Error::invalid(format!(
-            "the envelope is sealed under {}, not {key} ({})",
-            header.key_uri, wanted.uri
+            "the envelope is sealed under {}, not {key} ({wanted})",
+            header.key_uri
         )));
     }
     Ok(())

@@ -5,8 +5,8 @@ use std::io::Write;
 use anyhow::{Context as _, Result};
 use keygate_core::api::Gateway;
 use keygate_core::{
-    CreateKeyRequest, KeyMetadata, KeySpec, KeyUpdate, KeyUsage, Policy, RotationSchedule,
-    parse_pairs,
+    CreateKeyRequest, KeyLocator, KeyMetadata, KeySpec, KeyUpdate, KeyUsage, Policy,
+    RotationSchedule, parse_pairs,
 };
 
 use super::args::{
@@ -23,9 +23,10 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
         KeysCommand::Create(args) => create(api, args, out).await?,
         KeysCommand::Show { key, output } => {
             let meta = api.describe_key(&key.key).await?;
-            // Providers that cannot list versions still show the key.
-            let versions = match api.list_versions(&key.key).await {
-                Ok(v) => Some(v),
+            // The key is known now: its versions are asked for by URI, not looked up by name
+            // again. Providers that cannot list versions still show the key.
+            let versions = match api.list_versions(&KeyLocator::of(&meta)).await {
+                Ok(v) => Some(v.value),
                 Err(keygate_core::Error::Unsupported(_)) => None,
                 Err(e) => return Err(e.into()),
             };
@@ -33,22 +34,20 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
         }
         KeysCommand::Update(args) => update(api, args, out).await?,
         KeysCommand::Rotate { key, output } => {
-            let version = api.rotate_key(&key.key).await?;
+            // One call: the answer names the key the reference resolved to.
+            let rotated = api.rotate_key(&key.key).await?;
             match output.output {
-                OutputFormat::Json => output::json(out, &version)?,
-                OutputFormat::Table => {
-                    let meta = api.describe_key(&key.key).await?;
-                    writeln!(
-                        out,
-                        "rotated {}: version {} is now primary",
-                        meta.uri, version.id
-                    )?;
-                }
+                OutputFormat::Json => output::json(out, &rotated.value)?,
+                OutputFormat::Table => writeln!(
+                    out,
+                    "rotated {}: version {} is now primary",
+                    rotated.uri, rotated.value.id
+                )?,
             }
         }
         KeysCommand::Rotation(args) => rotation(api, args, out).await?,
         KeysCommand::Versions { key, output } => {
-            let versions = api.list_versions(&key.key).await?;
+            let versions = api.list_versions(&key.key).await?.value;
             match output.output {
                 OutputFormat::Json => output::json(out, &versions)?,
                 OutputFormat::Table => output::version_table(out, &versions)?,
@@ -76,7 +75,10 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
             version,
             out: path,
         } => {
-            let public = api.get_public_key(&key.key, version.as_deref()).await?;
+            let public = api
+                .get_public_key(&key.key, version.as_deref())
+                .await?
+                .value;
             match format {
                 PublicKeyFormat::Pem => {
                     write_output(path.as_deref(), public.pem().as_bytes(), true)?
@@ -90,9 +92,9 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
                     let text = read_input(Some(&path))?;
                     let policy: Policy = serde_json::from_slice(&text)
                         .context("the policy file is not valid keygate policy JSON")?;
-                    api.set_key_policy(&key.key, policy).await?
+                    api.set_key_policy(&key.key, policy).await?.value
                 }
-                None => api.get_key_policy(&key.key).await?,
+                None => api.get_key_policy(&key.key).await?.value,
             };
             output::json(out, &policy)?;
         }
@@ -171,8 +173,8 @@ async fn rotation(api: &dyn Gateway, args: RotationArgs, out: &mut dyn Write) ->
     } else {
         args.every.map(RotationSchedule::every)
     };
-    api.set_rotation(&args.key.key, schedule).await?;
-    let meta = api.describe_key(&args.key.key).await?;
+    // One call: the answer is the key with its new schedule.
+    let meta = api.set_rotation(&args.key.key, schedule).await?;
     confirm(api, "set rotation of", meta, args.output.output, out).await
 }
 

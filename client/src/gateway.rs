@@ -5,15 +5,15 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
 use keygate_core::access::{AccessPolicy, Identity};
 use keygate_core::api::{
-    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, SealingKey, TokenInfo,
-    TokenRequest,
+    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, Resolved, SealingKey,
+    TokenInfo, TokenRequest,
 };
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
-    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata,
-    KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule, SecretBytes,
-    Signature, SigningAlgorithm,
+    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyLocator,
+    KeyMetadata, KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule,
+    SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
 use reqwest::Method;
 use zeroize::Zeroizing;
@@ -59,7 +59,7 @@ impl Gateway for HttpGateway {
         }
     }
 
-    async fn describe_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn describe_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.get(&Self::key_path(key, "")).await
     }
 
@@ -80,24 +80,24 @@ impl Gateway for HttpGateway {
         self.post("/v1/keys", &body).await
     }
 
-    async fn update_key(&self, key: &str, update: KeyUpdate) -> Result<KeyMetadata> {
+    async fn update_key(&self, key: &KeyLocator, update: KeyUpdate) -> Result<KeyMetadata> {
         let req = self
             .request(Method::PATCH, &Self::key_path(key, ""))
             .json(&update);
         self.call(req).await
     }
 
-    async fn enable_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn enable_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.call(self.request(Method::POST, &Self::key_path(key, "/enable")))
             .await
     }
 
-    async fn disable_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn disable_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.call(self.request(Method::POST, &Self::key_path(key, "/disable")))
             .await
     }
 
-    async fn schedule_deletion(&self, key: &str, pending_days: u32) -> Result<KeyMetadata> {
+    async fn schedule_deletion(&self, key: &KeyLocator, pending_days: u32) -> Result<KeyMetadata> {
         self.post(
             &Self::key_path(key, "/delete"),
             &DeleteBody { pending_days },
@@ -105,67 +105,85 @@ impl Gateway for HttpGateway {
         .await
     }
 
-    async fn cancel_deletion(&self, key: &str) -> Result<KeyMetadata> {
+    async fn cancel_deletion(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.call(self.request(Method::POST, &Self::key_path(key, "/undelete")))
             .await
     }
 
-    async fn list_versions(&self, key: &str) -> Result<Vec<KeyVersion>> {
-        self.get(&Self::key_path(key, "/versions")).await
-    }
-
-    async fn rotate_key(&self, key: &str) -> Result<KeyVersion> {
-        self.call(self.request(Method::POST, &Self::key_path(key, "/rotate")))
+    async fn list_versions(&self, key: &KeyLocator) -> Result<Resolved<Vec<KeyVersion>>> {
+        self.call_keyed(self.request(Method::GET, &Self::key_path(key, "/versions")))
             .await
     }
 
-    async fn get_rotation(&self, key: &str) -> Result<Option<RotationSchedule>> {
-        let body: RotationBody = self.get(&Self::key_path(key, "/rotation")).await?;
-        Ok(body.schedule)
+    async fn rotate_key(&self, key: &KeyLocator) -> Result<Resolved<KeyVersion>> {
+        self.call_keyed(self.request(Method::POST, &Self::key_path(key, "/rotate")))
+            .await
+    }
+
+    async fn get_rotation(&self, key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>> {
+        let req = self.request(Method::GET, &Self::key_path(key, "/rotation"));
+        let body: Resolved<RotationBody> = self.call_keyed(req).await?;
+        Ok(body.map(|b| b.schedule))
     }
 
     async fn set_rotation(
         &self,
-        key: &str,
+        key: &KeyLocator,
         schedule: Option<RotationSchedule>,
-    ) -> Result<Option<RotationSchedule>> {
-        let req = SetRotationBody {
+    ) -> Result<KeyMetadata> {
+        let body = SetRotationBody {
             period_days: schedule.map(|s| s.period_days),
         };
-        let body: RotationBody = self.put(&Self::key_path(key, "/rotation"), &req).await?;
-        Ok(body.schedule)
-    }
-
-    async fn get_public_key(&self, key: &str, version: Option<&str>) -> Result<PublicKey> {
-        let query = version
-            .map(|v| format!("?version={}", encode_component(v)))
-            .unwrap_or_default();
-        let body: PublicKeyBody = self
-            .get(&Self::key_path(key, &format!("/public-key{query}")))
-            .await?;
-        Ok(PublicKey {
-            der: decode_reply("der", &body.der)?,
-            key_version: body.key_version,
-            spec: body.spec,
+        let body: RotationBody = self.put(&Self::key_path(key, "/rotation"), &body).await?;
+        body.key.ok_or_else(|| {
+            Error::unavailable(format!(
+                "the keygate gateway at {} did not answer with the key",
+                self.base
+            ))
         })
     }
 
-    async fn get_key_policy(&self, key: &str) -> Result<Policy> {
-        self.get(&Self::key_path(key, "/policy")).await
+    async fn get_public_key(
+        &self,
+        key: &KeyLocator,
+        version: Option<&str>,
+    ) -> Result<Resolved<PublicKey>> {
+        let query = version
+            .map(|v| format!("?version={}", encode_component(v)))
+            .unwrap_or_default();
+        let req = self.request(
+            Method::GET,
+            &Self::key_path(key, &format!("/public-key{query}")),
+        );
+        let body: Resolved<PublicKeyBody> = self.call_keyed(req).await?;
+        let der = decode_reply("der", &body.value.der)?;
+        Ok(body.map(|b| PublicKey {
+            der,
+            key_version: b.key_version,
+            spec: b.spec,
+        }))
     }
 
-    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy> {
-        self.put(&Self::key_path(key, "/policy"), &policy).await
+    async fn get_key_policy(&self, key: &KeyLocator) -> Result<Resolved<Policy>> {
+        self.call_keyed(self.request(Method::GET, &Self::key_path(key, "/policy")))
+            .await
+    }
+
+    async fn set_key_policy(&self, key: &KeyLocator, policy: Policy) -> Result<Resolved<Policy>> {
+        let req = self
+            .request(Method::PUT, &Self::key_path(key, "/policy"))
+            .json(&policy);
+        self.call_keyed(req).await
     }
 
     async fn encrypt(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
         let body = EncryptBody {
-            key: key.to_owned(),
+            key: key.to_string(),
             plaintext: b64_secret(plaintext),
             context: context.clone(),
         };
@@ -184,35 +202,37 @@ impl Gateway for HttpGateway {
 
     async fn decrypt_native(
         &self,
-        key: &str,
+        key: &KeyLocator,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
         self.decrypt_body(DecryptBody {
             ciphertext: b64(ciphertext),
             context: context.clone(),
-            key: Some(key.to_owned()),
+            key: Some(key.to_string()),
         })
         .await
     }
 
     async fn encrypt_native(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
-    ) -> Result<Ciphertext> {
+    ) -> Result<Resolved<Ciphertext>> {
         let body = EncryptBody {
-            key: key.to_owned(),
+            key: key.to_string(),
             plaintext: Zeroizing::new(b64(plaintext)),
             context: context.clone(),
         };
-        let reply: NativeEncryptedBody = self.post("/v1/encrypt-native", &body).await?;
-        Ok(Ciphertext {
-            bytes: decode_reply("ciphertext", &reply.ciphertext)?,
-            key_version: reply.key_version,
-            algorithm: reply.algorithm,
-        })
+        let req = self.request(Method::POST, "/v1/encrypt-native").json(&body);
+        let reply: Resolved<NativeEncryptedBody> = self.call_keyed(req).await?;
+        let bytes = decode_reply("ciphertext", &reply.value.ciphertext)?;
+        Ok(reply.map(|r| Ciphertext {
+            bytes,
+            key_version: r.key_version,
+            algorithm: r.algorithm,
+        }))
     }
 
     async fn generate_random(&self, bytes: usize) -> Result<SecretBytes> {
@@ -222,26 +242,35 @@ impl Gateway for HttpGateway {
 
     async fn generate_data_key(
         &self,
-        key: &str,
+        key: &KeyLocator,
         spec: DataKeySpec,
         context: &EncryptionContext,
-    ) -> Result<DataKey> {
+    ) -> Result<Resolved<DataKey>> {
         let body = DataKeyBody {
-            key: key.to_owned(),
+            key: key.to_string(),
             spec: Some(spec),
             context: context.clone(),
         };
-        let reply: DataKeyResponse = self.post("/v1/generate-data-key", &body).await?;
-        Ok(DataKey {
-            plaintext: decode_secret_reply("plaintext", &reply.plaintext)?,
-            ciphertext: decode_reply("ciphertext", &reply.ciphertext)?,
-            key_version: reply.key_version,
-        })
+        let req = self
+            .request(Method::POST, "/v1/generate-data-key")
+            .json(&body);
+        let reply: Resolved<DataKeyResponse> = self.call_keyed(req).await?;
+        let plaintext = decode_secret_reply("plaintext", &reply.value.plaintext)?;
+        let ciphertext = decode_reply("ciphertext", &reply.value.ciphertext)?;
+        Ok(reply.map(|r| DataKey {
+            plaintext,
+            ciphertext,
+            key_version: r.key_version,
+        }))
     }
 
-    async fn begin_envelope(&self, key: &str, context: &EncryptionContext) -> Result<SealingKey> {
+    async fn begin_envelope(
+        &self,
+        key: &KeyLocator,
+        context: &EncryptionContext,
+    ) -> Result<SealingKey> {
         let body = BeginEnvelopeBody {
-            key: key.to_owned(),
+            key: key.to_string(),
             context: context.clone(),
         };
         let reply: SealingKeyBody = self.post("/v1/envelope/begin", &body).await?;
@@ -268,100 +297,93 @@ impl Gateway for HttpGateway {
 
     async fn sign(
         &self,
-        key: &str,
-        message: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.sign_body(key, message, algorithm, MessageType::Raw)
-            .await
+        key: &KeyLocator,
+        input: SignInput<'_>,
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<Signature>> {
+        let body = SignBody {
+            key: key.to_string(),
+            message: b64(input.bytes()),
+            algorithm,
+            message_type: MessageType::of(input),
+        };
+        let req = self.request(Method::POST, "/v1/sign").json(&body);
+        let reply: Resolved<SignatureBody> = self.call_keyed(req).await?;
+        let bytes = decode_reply("signature", &reply.value.signature)?;
+        Ok(reply.map(|r| Signature {
+            bytes,
+            key_version: r.key_version,
+            algorithm: r.algorithm,
+        }))
     }
 
     async fn verify(
         &self,
-        key: &str,
+        key: &KeyLocator,
         version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        self.verify_body(
-            key,
-            version,
-            message,
-            signature,
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<bool>> {
+        let body = VerifyBody {
+            key: key.to_string(),
+            message: b64(input.bytes()),
+            signature: b64(signature),
             algorithm,
-            MessageType::Raw,
-        )
-        .await
+            key_version: version.map(str::to_owned),
+            message_type: MessageType::of(input),
+        };
+        let req = self.request(Method::POST, "/v1/verify").json(&body);
+        let reply: Resolved<Valid> = self.call_keyed(req).await?;
+        Ok(reply.map(|r| r.valid))
     }
 
-    async fn sign_digest(
-        &self,
-        key: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.sign_body(key, digest, algorithm, MessageType::Digest)
-            .await
-    }
-
-    async fn verify_digest(
-        &self,
-        key: &str,
-        version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        self.verify_body(
-            key,
-            version,
-            digest,
-            signature,
-            algorithm,
-            MessageType::Digest,
-        )
-        .await
-    }
-
-    async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag> {
+    async fn generate_mac(&self, key: &KeyLocator, message: &[u8]) -> Result<Resolved<MacTag>> {
         let body = MacBody {
-            key: key.to_owned(),
+            key: key.to_string(),
             message: b64(message),
         };
-        let reply: MacResponse = self.post("/v1/mac", &body).await?;
-        Ok(MacTag {
-            bytes: decode_reply("mac", &reply.mac)?,
-            key_version: reply.key_version,
-            algorithm: reply.algorithm,
-        })
+        let req = self.request(Method::POST, "/v1/mac").json(&body);
+        let reply: Resolved<MacResponse> = self.call_keyed(req).await?;
+        let bytes = decode_reply("mac", &reply.value.mac)?;
+        Ok(reply.map(|r| MacTag {
+            bytes,
+            key_version: r.key_version,
+            algorithm: r.algorithm,
+        }))
     }
 
-    async fn verify_mac(&self, key: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+    async fn verify_mac(
+        &self,
+        key: &KeyLocator,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<Resolved<bool>> {
         let body = MacVerifyBody {
-            key: key.to_owned(),
+            key: key.to_string(),
             message: b64(message),
             mac: b64(mac),
         };
-        let reply: Valid = self.post("/v1/mac/verify", &body).await?;
-        Ok(reply.valid)
+        let req = self.request(Method::POST, "/v1/mac/verify").json(&body);
+        let reply: Resolved<Valid> = self.call_keyed(req).await?;
+        Ok(reply.map(|r| r.valid))
     }
 
     async fn list_aliases(&self) -> Result<Vec<Alias>> {
         self.get("/v1/aliases").await
     }
 
-    async fn create_alias(&self, name: &str, key: &str) -> Result<Alias> {
+    async fn create_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias> {
         let body = CreateAliasBody {
             name: name.to_owned(),
-            key: key.to_owned(),
+            key: key.to_string(),
         };
         self.post("/v1/aliases", &body).await
     }
 
-    async fn update_alias(&self, name: &str, key: &str) -> Result<Alias> {
+    async fn update_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias> {
         let body = UpdateAliasBody {
-            key: key.to_owned(),
+            key: key.to_string(),
         };
         self.put(&format!("/v1/aliases/{}", encode_component(name)), &body)
             .await
@@ -441,49 +463,5 @@ impl HttpGateway {
             key_version: reply.key_version,
             context: reply.context,
         })
-    }
-}
-
-impl HttpGateway {
-    async fn sign_body(
-        &self,
-        key: &str,
-        message: &[u8],
-        algorithm: SigningAlgorithm,
-        message_type: MessageType,
-    ) -> Result<Signature> {
-        let body = SignBody {
-            key: key.to_owned(),
-            message: b64(message),
-            algorithm,
-            message_type,
-        };
-        let reply: SignatureBody = self.post("/v1/sign", &body).await?;
-        Ok(Signature {
-            bytes: decode_reply("signature", &reply.signature)?,
-            key_version: reply.key_version,
-            algorithm: reply.algorithm,
-        })
-    }
-
-    async fn verify_body(
-        &self,
-        key: &str,
-        version: Option<&str>,
-        message: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-        message_type: MessageType,
-    ) -> Result<bool> {
-        let body = VerifyBody {
-            key: key.to_owned(),
-            message: b64(message),
-            signature: b64(signature),
-            algorithm,
-            key_version: version.map(str::to_owned),
-            message_type,
-        };
-        let reply: Valid = self.post("/v1/verify", &body).await?;
-        Ok(reply.valid)
     }
 }

@@ -6,7 +6,10 @@
 //! client of a running gateway: what `--gateway URL --token T` uses). The console is driven
 //! through the same trait, so every front end gets the same checks and the same audit rows.
 //!
-//! Keys are named as the user typed them: a key URI, `alias/<name>`, or a plain key name.
+//! Keys are named by a [`KeyLocator`] (a key URI, `alias/<name>`, or a plain key name), parsed
+//! once where the caller's text came in. A call about one key resolves it once, and answers
+//! with what it resolved ([`Resolved`], or the key's metadata), so no caller looks the key up
+//! again.
 
 use std::fmt;
 
@@ -21,9 +24,37 @@ use crate::audit::{AuditEvent, AuditQuery, AuditVerification};
 use crate::envelope::EnvelopeHeader;
 use crate::{
     Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext,
-    KeyMetadata, KeyRef, KeyUpdate, KeyVersion, MacTag, Page, Policy, ProviderKind, PublicKey,
-    Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm,
+    KeyLocator, KeyMetadata, KeyRef, KeyUpdate, KeyVersion, MacTag, Page, Policy, ProviderKind,
+    PublicKey, Result, RotationSchedule, SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
+
+/// The answer of a call about one key, with the key the service resolved the caller's
+/// [`KeyLocator`] to: its provider, its provider-native id and its URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved<T> {
+    /// The provider and the provider-native id.
+    pub key: KeyRef,
+    /// The key's URI.
+    pub uri: String,
+    /// The call's own answer.
+    pub value: T,
+}
+
+impl<T> Resolved<T> {
+    /// The same key with another answer.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Resolved<U> {
+        Resolved {
+            key: self.key,
+            uri: self.uri,
+            value: f(self.value),
+        }
+    }
+
+    /// The answer alone.
+    pub fn into_value(self) -> T {
+        self.value
+    }
+}
 
 /// A registered provider, as callers see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,7 +249,7 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     /// Keys across providers (or one), filtered to those the caller may list.
     async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing>;
     /// One key.
-    async fn describe_key(&self, key: &str) -> Result<KeyMetadata>;
+    async fn describe_key(&self, key: &KeyLocator) -> Result<KeyMetadata>;
     /// Creates a key in `provider` (default: the first registered provider).
     async fn create_key(
         &self,
@@ -226,38 +257,44 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         req: CreateKeyRequest,
     ) -> Result<KeyMetadata>;
     /// Changes description and labels.
-    async fn update_key(&self, key: &str, update: KeyUpdate) -> Result<KeyMetadata>;
+    async fn update_key(&self, key: &KeyLocator, update: KeyUpdate) -> Result<KeyMetadata>;
     /// Enables a key.
-    async fn enable_key(&self, key: &str) -> Result<KeyMetadata>;
+    async fn enable_key(&self, key: &KeyLocator) -> Result<KeyMetadata>;
     /// Disables a key.
-    async fn disable_key(&self, key: &str) -> Result<KeyMetadata>;
+    async fn disable_key(&self, key: &KeyLocator) -> Result<KeyMetadata>;
     /// Schedules deletion after `pending_days`.
-    async fn schedule_deletion(&self, key: &str, pending_days: u32) -> Result<KeyMetadata>;
+    async fn schedule_deletion(&self, key: &KeyLocator, pending_days: u32) -> Result<KeyMetadata>;
     /// Cancels a scheduled deletion.
-    async fn cancel_deletion(&self, key: &str) -> Result<KeyMetadata>;
+    async fn cancel_deletion(&self, key: &KeyLocator) -> Result<KeyMetadata>;
     /// The key's versions, oldest first.
-    async fn list_versions(&self, key: &str) -> Result<Vec<KeyVersion>>;
+    async fn list_versions(&self, key: &KeyLocator) -> Result<Resolved<Vec<KeyVersion>>>;
     /// Rotates now: a new primary version.
-    async fn rotate_key(&self, key: &str) -> Result<KeyVersion>;
+    async fn rotate_key(&self, key: &KeyLocator) -> Result<Resolved<KeyVersion>>;
     /// The automatic rotation schedule.
-    async fn get_rotation(&self, key: &str) -> Result<Option<RotationSchedule>>;
-    /// Sets or clears the automatic rotation schedule.
+    async fn get_rotation(&self, key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>>;
+    /// Sets or clears the automatic rotation schedule; answers the key as it now is (its
+    /// `rotation` is the stored schedule).
     async fn set_rotation(
         &self,
-        key: &str,
+        key: &KeyLocator,
         schedule: Option<RotationSchedule>,
-    ) -> Result<Option<RotationSchedule>>;
+    ) -> Result<KeyMetadata>;
     /// The public key of an asymmetric key.
-    async fn get_public_key(&self, key: &str, version: Option<&str>) -> Result<PublicKey>;
+    async fn get_public_key(
+        &self,
+        key: &KeyLocator,
+        version: Option<&str>,
+    ) -> Result<Resolved<PublicKey>>;
     /// The key's own (provider) access policy.
-    async fn get_key_policy(&self, key: &str) -> Result<Policy>;
+    async fn get_key_policy(&self, key: &KeyLocator) -> Result<Resolved<Policy>>;
     /// Replaces the key's own access policy.
-    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy>;
+    async fn set_key_policy(&self, key: &KeyLocator, policy: Policy) -> Result<Resolved<Policy>>;
 
-    /// Encrypts `plaintext` into a self-describing envelope.
+    /// Encrypts `plaintext` into a self-describing envelope (its header names the key and
+    /// version).
     async fn encrypt(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>>;
@@ -268,7 +305,7 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     /// from [`Gateway::generate_data_key`], or a ciphertext made by the provider itself.
     async fn decrypt_native(
         &self,
-        key: &str,
+        key: &KeyLocator,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted>;
@@ -279,24 +316,28 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     /// Audited and authorized as `crypto:encrypt`.
     async fn encrypt_native(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
-    ) -> Result<Ciphertext>;
+    ) -> Result<Resolved<Ciphertext>>;
     /// `bytes` random bytes from keygate's CSPRNG (1–1024). Authorized and audited as
-    /// `crypto:random`; no key is involved.
+    /// `random:generate`; no key is involved.
     async fn generate_random(&self, bytes: usize) -> Result<SecretBytes>;
     /// A data key for the caller's own use, wrapped under the key (provider-native wrapping;
     /// unwrap it with [`Gateway::decrypt_native`]).
     async fn generate_data_key(
         &self,
-        key: &str,
+        key: &KeyLocator,
         spec: DataKeySpec,
         context: &EncryptionContext,
-    ) -> Result<DataKey>;
+    ) -> Result<Resolved<DataKey>>;
     /// Starts an envelope the caller seals itself (streaming): a data key and its header.
     /// Audited and authorized as `crypto:encrypt`.
-    async fn begin_envelope(&self, key: &str, context: &EncryptionContext) -> Result<SealingKey>;
+    async fn begin_envelope(
+        &self,
+        key: &KeyLocator,
+        context: &EncryptionContext,
+    ) -> Result<SealingKey>;
     /// Unwraps the data key of an envelope header the caller opens itself (streaming).
     /// Audited and authorized as `crypto:decrypt`. A non-empty `context` must equal the
     /// header's.
@@ -305,52 +346,42 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         header: &EnvelopeHeader,
         context: &EncryptionContext,
     ) -> Result<SecretBytes>;
-    /// Signs a message.
+    /// Signs a message or a precomputed digest (see [`SignInput`]) with `algorithm`, or
+    /// (`None`) the key's default: the first algorithm its spec lists that its provider
+    /// accepts; the signature names the one used. Authorized and audited as `crypto:sign`.
     async fn sign(
         &self,
-        key: &str,
-        message: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature>;
-    /// Verifies a signature; `Ok(false)` when it does not verify.
+        key: &KeyLocator,
+        input: SignInput<'_>,
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<Signature>>;
+    /// Verifies a signature over a message or a precomputed digest (`algorithm` defaults as
+    /// for [`Gateway::sign`]); `value` is false when it does not verify. Authorized and
+    /// audited as `crypto:verify`.
     async fn verify(
         &self,
-        key: &str,
+        key: &KeyLocator,
         version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool>;
-    /// Signs a precomputed digest (the hash the algorithm names; see
-    /// [`KeyProvider::sign_digest`](crate::KeyProvider::sign_digest)). Authorized and audited
-    /// as `crypto:sign`.
-    async fn sign_digest(
-        &self,
-        key: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature>;
-    /// Verifies a signature over a precomputed digest; `Ok(false)` when it does not verify.
-    /// Authorized and audited as `crypto:verify`.
-    async fn verify_digest(
-        &self,
-        key: &str,
-        version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool>;
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<bool>>;
     /// Computes a MAC.
-    async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag>;
-    /// Checks a MAC; `Ok(false)` when it does not match.
-    async fn verify_mac(&self, key: &str, message: &[u8], mac: &[u8]) -> Result<bool>;
+    async fn generate_mac(&self, key: &KeyLocator, message: &[u8]) -> Result<Resolved<MacTag>>;
+    /// Checks a MAC; `value` is false when it does not match.
+    async fn verify_mac(
+        &self,
+        key: &KeyLocator,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<Resolved<bool>>;
 
     /// Every alias.
     async fn list_aliases(&self) -> Result<Vec<Alias>>;
     /// Creates `alias/<name>` pointing at `key`.
-    async fn create_alias(&self, name: &str, key: &str) -> Result<Alias>;
+    async fn create_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias>;
     /// Points an existing alias at another key.
-    async fn update_alias(&self, name: &str, key: &str) -> Result<Alias>;
+    async fn update_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias>;
     /// Deletes an alias.
     async fn delete_alias(&self, name: &str) -> Result<()>;
 

@@ -117,6 +117,36 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [Self; 12] = [
+        Self::NotFound,
+        Self::AlreadyExists,
+        Self::InvalidArgument,
+        Self::InvalidState,
+        Self::PermissionDenied,
+        Self::Unauthenticated,
+        Self::Unsupported,
+        Self::Throttled,
+        Self::Unavailable,
+        Self::IntegrityFailure,
+        Self::RootKeyMismatch,
+        Self::Provider,
+    ];
+}
+
+impl std::str::FromStr for ErrorKind {
+    type Err = Error;
+
+    /// The kind named by its stable snake_case name ([`ErrorKind::as_str`]).
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| Error::invalid(format!("unknown error kind `{s}`")))
+    }
+}
+
 impl std::fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -139,6 +169,27 @@ impl Error {
             Self::IntegrityFailure => ErrorKind::IntegrityFailure,
             Self::RootKeyMismatch => ErrorKind::RootKeyMismatch,
             Self::Provider { .. } => ErrorKind::Provider,
+        }
+    }
+
+    /// The error of kind `kind` with `message`, as a client rebuilds an error a gateway
+    /// reported by its stable kind. [`Error::IntegrityFailure`] and [`Error::RootKeyMismatch`]
+    /// carry no message; [`Error::Throttled`] carries `retry_after`; a provider error is
+    /// attributed to `gateway`.
+    pub fn from_kind(kind: ErrorKind, message: String, retry_after: Option<Duration>) -> Self {
+        match kind {
+            ErrorKind::NotFound => Self::NotFound(message),
+            ErrorKind::AlreadyExists => Self::AlreadyExists(message),
+            ErrorKind::InvalidArgument => Self::InvalidArgument(message),
+            ErrorKind::InvalidState => Self::InvalidState(message),
+            ErrorKind::PermissionDenied => Self::PermissionDenied(message),
+            ErrorKind::Unauthenticated => Self::Unauthenticated(message),
+            ErrorKind::Unsupported => Self::Unsupported(message),
+            ErrorKind::Throttled => Self::Throttled { retry_after },
+            ErrorKind::Unavailable => Self::unavailable(message),
+            ErrorKind::IntegrityFailure => Self::IntegrityFailure,
+            ErrorKind::RootKeyMismatch => Self::RootKeyMismatch,
+            ErrorKind::Provider => Self::provider("gateway", message),
         }
     }
 
@@ -191,6 +242,16 @@ mod tests {
         assert_eq!(Error::IntegrityFailure.kind().as_str(), "integrity_failure");
         let json = serde_json::to_string(&ErrorKind::RootKeyMismatch).unwrap();
         assert_eq!(json, "\"root_key_mismatch\"");
+    }
+
+    #[test]
+    fn every_kind_parses_back_and_rebuilds_an_error_of_that_kind() {
+        for kind in ErrorKind::ALL {
+            let parsed: ErrorKind = kind.as_str().parse().unwrap();
+            assert_eq!(parsed, kind);
+            assert_eq!(Error::from_kind(kind, "m".into(), None).kind(), kind);
+        }
+        assert!("no_such_kind".parse::<ErrorKind>().is_err());
     }
 
     #[test]

@@ -585,17 +585,19 @@ impl fmt::Display for ProviderKind {
     }
 }
 
-/// What a user typed to name a key: a URI, a cross-provider alias or a plain name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A key as a caller names it: a URI, a cross-provider alias or a plain name. Every way in
+/// parses what it was given into one of these once, at its edge (a CLI argument, a REST path,
+/// a dialect's key id), and every [`Gateway`](crate::api::Gateway) call takes it; the service
+/// resolves it to a provider and a key once per call and says what it found.
+///
+/// Its text form (`Display`, `FromStr`, serde) is what a user types, and parses back to the
+/// same locator.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyLocator {
     /// `local://demo`, `aws-kms://us-east-1/1234...`, `azure-kv://vault/name`,
-    /// `gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k`.
-    Uri {
-        /// The provider kind named by the scheme.
-        kind: ProviderKind,
-        /// The whole URI as given.
-        uri: String,
-    },
+    /// `gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k`: the provider whose URI
+    /// prefix it starts with holds it.
+    Uri(String),
     /// `alias/<name>`: a cross-provider alias kept by the gateway.
     Alias(String),
     /// A key name, looked up across providers.
@@ -606,25 +608,23 @@ impl KeyLocator {
     /// Parses a user-supplied key reference.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty string, an unknown URI scheme or an empty alias.
+    /// [`Error::InvalidArgument`] for an empty string, an unknown URI scheme, a URI that names
+    /// no key or an invalid alias name.
     pub fn parse(input: &str) -> Result<Self> {
         let s = input.trim();
         if s.is_empty() {
             return Err(Error::invalid("a key reference cannot be empty"));
         }
         if let Some((scheme, rest)) = s.split_once("://") {
-            let kind = ProviderKind::from_scheme(scheme).ok_or_else(|| {
-                Error::invalid(format!(
+            if ProviderKind::from_scheme(scheme).is_none() {
+                return Err(Error::invalid(format!(
                     "unknown key URI scheme `{scheme}://` (expected local://, aws-kms://, azure-kv:// or gcp-kms://)"
-                ))
-            })?;
+                )));
+            }
             if rest.is_empty() {
                 return Err(Error::invalid(format!("key URI `{s}` names no key")));
             }
-            return Ok(Self::Uri {
-                kind,
-                uri: s.to_owned(),
-            });
+            return Ok(Self::Uri(s.to_owned()));
         }
         if let Some(alias) = s.strip_prefix("alias/") {
             validate_name("alias", alias)?;
@@ -632,15 +632,57 @@ impl KeyLocator {
         }
         Ok(Self::Name(s.to_owned()))
     }
+
+    /// The key a listing or a describe returned, by its URI (no lookup by name).
+    pub fn of(key: &KeyMetadata) -> Self {
+        Self::Uri(key.uri.clone())
+    }
+
+    /// The provider kind a URI's scheme names; `None` for aliases and names.
+    pub fn kind(&self) -> Option<ProviderKind> {
+        match self {
+            Self::Uri(uri) => uri
+                .split_once("://")
+                .and_then(|(scheme, _)| ProviderKind::from_scheme(scheme)),
+            Self::Alias(_) | Self::Name(_) => None,
+        }
+    }
+}
+
+impl From<&KeyMetadata> for KeyLocator {
+    fn from(key: &KeyMetadata) -> Self {
+        Self::of(key)
+    }
+}
+
+impl FromStr for KeyLocator {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
 }
 
 impl fmt::Display for KeyLocator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Uri { uri, .. } => f.write_str(uri),
+            Self::Uri(uri) => f.write_str(uri),
             Self::Alias(a) => write!(f, "alias/{a}"),
             Self::Name(n) => f.write_str(n),
         }
+    }
+}
+
+impl Serialize for KeyLocator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyLocator {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -710,10 +752,24 @@ mod tests {
     fn locators_parse() {
         assert_eq!(
             KeyLocator::parse("local://demo").unwrap(),
-            KeyLocator::Uri {
-                kind: ProviderKind::Local,
-                uri: "local://demo".into()
-            }
+            KeyLocator::Uri("local://demo".into())
+        );
+        assert_eq!(
+            KeyLocator::parse("local://demo").unwrap().kind(),
+            Some(ProviderKind::Local)
+        );
+        assert_eq!(
+            KeyLocator::parse("alias/payments").unwrap().to_string(),
+            "alias/payments"
+        );
+        assert_eq!(
+            serde_json::from_str::<KeyLocator>("\"alias/payments\"").unwrap(),
+            KeyLocator::Alias("payments".into())
+        );
+        assert!(serde_json::from_str::<KeyLocator>("\"s3://x\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&KeyLocator::Name("demo".into())).unwrap(),
+            "\"demo\""
         );
         assert_eq!(
             KeyLocator::parse("alias/payments").unwrap(),

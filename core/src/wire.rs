@@ -50,6 +50,51 @@ pub fn unb64_secret(field: &str, value: &str) -> Result<SecretBytes> {
     Ok(out)
 }
 
+/// The response header naming the URI of the key a call about one key resolved to.
+pub const KEY_URI_HEADER: &str = "x-keygate-key-uri";
+/// The response header naming that key's provider.
+pub const KEY_PROVIDER_HEADER: &str = "x-keygate-key-provider";
+/// The response header naming that key's provider-native id.
+pub const KEY_ID_HEADER: &str = "x-keygate-key-id";
+
+/// A value for one of the resolved-key headers: the text percent-encoded outside visible
+/// ASCII (and `%` itself), so any URI or id fits a header.
+pub fn header_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x21..0x7f).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The text of a resolved-key header value (the inverse of [`header_value`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a malformed escape or bytes that are not UTF-8.
+pub fn header_text(value: &str) -> Result<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| Error::invalid("a malformed escape in a keygate header"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| Error::invalid("a keygate header that is not UTF-8"))
+}
+
 /// `{"status": ...}` of `/v1/health` and `/v1/ready`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
@@ -105,6 +150,9 @@ pub struct DeleteBody {
 pub struct RotationBody {
     /// The schedule, or null when automatic rotation is off.
     pub schedule: Option<RotationSchedule>,
+    /// On `PUT`: the key as it now is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<crate::KeyMetadata>,
 }
 
 /// `PUT /v1/keys/{key}/rotation` request.
@@ -284,8 +332,9 @@ pub struct SignBody {
     pub key: String,
     /// Base64 message (or digest, with `message_type: "digest"`).
     pub message: String,
-    /// The algorithm.
-    pub algorithm: SigningAlgorithm,
+    /// The algorithm (default: the key's, as the answer says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<SigningAlgorithm>,
     /// Whether `message` is the message itself or its precomputed digest.
     #[serde(default, skip_serializing_if = "MessageType::is_raw")]
     pub message_type: MessageType,
@@ -306,6 +355,23 @@ impl MessageType {
     /// True for [`MessageType::Raw`].
     pub fn is_raw(&self) -> bool {
         *self == Self::Raw
+    }
+
+    /// The type of `input`'s bytes.
+    pub fn of(input: crate::SignInput<'_>) -> Self {
+        if input.is_digest() {
+            Self::Digest
+        } else {
+            Self::Raw
+        }
+    }
+
+    /// `bytes` as the input this type says they are.
+    pub fn input(self, bytes: &[u8]) -> crate::SignInput<'_> {
+        match self {
+            Self::Raw => crate::SignInput::Message(bytes),
+            Self::Digest => crate::SignInput::Digest(bytes),
+        }
     }
 }
 
@@ -329,8 +395,9 @@ pub struct VerifyBody {
     pub message: String,
     /// Base64 signature.
     pub signature: String,
-    /// The algorithm.
-    pub algorithm: SigningAlgorithm,
+    /// The algorithm (default: the key's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<SigningAlgorithm>,
     /// The version that signed (default: the primary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_version: Option<String>,
@@ -449,6 +516,23 @@ pub struct ErrorDetail {
     /// The request id (also in the `x-request-id` response header).
     #[serde(default)]
     pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod header_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn resolved_key_headers_roundtrip_any_text() {
+        for text in ["local://demo", "gcp-kms://projects/p/x", "100%", "é k", ""] {
+            let value = header_value(text);
+            assert!(value.bytes().all(|b| (0x21..0x7f).contains(&b)), "{value}");
+            assert_eq!(header_text(&value).unwrap(), text);
+        }
+        assert!(header_text("%zz").is_err());
+        assert!(header_text("%").is_err());
+    }
 }
 
 #[cfg(test)]

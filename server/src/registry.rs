@@ -1,9 +1,10 @@
-//! The provider registry: the providers built from configuration, and how a key reference a
-//! user typed (name, `alias/<name>` or URI) finds its provider.
+//! The provider registry: the providers built from configuration, and how a [`KeyLocator`]
+//! (a URI, `alias/<name>` or a name) finds its provider and key.
 
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
+use keygate_core::api::Resolved;
 use keygate_core::{
     DynProvider, Error, KeyLocator, KeyMetadata, KeyProviderExt, KeyRef, Maintenance, Result,
 };
@@ -24,6 +25,20 @@ impl ResolvedKey {
     /// The key's reference.
     pub fn key_ref(&self) -> KeyRef {
         KeyRef::new(self.provider.info().name.clone(), self.id.clone())
+    }
+
+    /// The key's URI.
+    pub fn uri(&self) -> String {
+        self.provider.info().key_uri(&self.id)
+    }
+
+    /// `value`, with this key as the one the call resolved to.
+    pub fn answer<T>(&self, value: T) -> Resolved<T> {
+        Resolved {
+            key: self.key_ref(),
+            uri: self.uri(),
+            value,
+        }
     }
 }
 
@@ -101,14 +116,14 @@ impl Registry {
             })
     }
 
-    /// Finds the key a user means by `input`: a URI, `alias/<name>`, or a key name looked up
-    /// in every provider.
+    /// Finds the key `key` names: a URI by its provider's prefix, `alias/<name>` in the
+    /// gateway store, a key name in every provider.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when nothing matches; [`Error::InvalidArgument`] for a malformed
-    /// reference or a name that more than one provider holds (use its URI then).
-    pub async fn resolve(&self, input: &str) -> Result<ResolvedKey> {
-        Ok(self.resolve_described(input).await?.0)
+    /// [`Error::NotFound`] when nothing matches; [`Error::InvalidArgument`] for a name that
+    /// more than one provider holds (use its URI then).
+    pub async fn resolve(&self, key: &KeyLocator) -> Result<ResolvedKey> {
+        Ok(self.resolve_described(key).await?.0)
     }
 
     /// [`Registry::resolve`], plus the key's metadata when resolving had to read it (a plain
@@ -118,16 +133,16 @@ impl Registry {
     /// As [`Registry::resolve`].
     pub async fn resolve_described(
         &self,
-        input: &str,
+        key: &KeyLocator,
     ) -> Result<(ResolvedKey, Option<KeyMetadata>)> {
-        match KeyLocator::parse(input)? {
+        match key {
             // The longest matching prefix wins: `local://billing/k` belongs to the provider
             // with prefix `local://billing/`, not to the one with `local://`.
-            KeyLocator::Uri { uri, .. } => self
+            KeyLocator::Uri(uri) => self
                 .providers
                 .iter()
                 .filter_map(|p| {
-                    p.info().id_from_uri(&uri).map(|id| ResolvedKey {
+                    p.info().id_from_uri(uri).map(|id| ResolvedKey {
                         provider: p.clone(),
                         id: id.to_owned(),
                     })
@@ -136,7 +151,7 @@ impl Registry {
                 .map(|k| (k, None))
                 .ok_or_else(|| Error::not_found(format!("no registered provider owns {uri}"))),
             KeyLocator::Alias(alias) => {
-                let target = self.store.resolve_alias(&alias).await?;
+                let target = self.store.resolve_alias(alias).await?;
                 let key = ResolvedKey {
                     provider: self.provider(&target.provider)?.clone(),
                     id: target.id,
@@ -144,7 +159,7 @@ impl Registry {
                 Ok((key, None))
             }
             KeyLocator::Name(name) => {
-                let (key, meta) = self.resolve_name(&name).await?;
+                let (key, meta) = self.resolve_name(name).await?;
                 Ok((key, Some(meta)))
             }
         }

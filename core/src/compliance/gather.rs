@@ -70,8 +70,9 @@ pub async fn read(
         .iter()
         .map(|k| {
             let uri = k.uri.clone();
+            let key = crate::KeyLocator::of(k);
             async move {
-                let result = gateway.get_key_policy(&uri).await;
+                let result = gateway.get_key_policy(&key).await.map(|r| r.value);
                 (uri, result)
             }
         })
@@ -80,8 +81,9 @@ pub async fn read(
         .iter()
         .map(|k| {
             let uri = k.uri.clone();
+            let key = crate::KeyLocator::of(k);
             async move {
-                let result = gateway.list_versions(&uri).await;
+                let result = gateway.list_versions(&key).await.map(|r| r.value);
                 (uri, result)
             }
         })

@@ -2,8 +2,11 @@
 //! the typed JSON error instead of axum's plain text.
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath};
+use axum::http::HeaderValue;
 use axum::http::request::Parts;
-use keygate_core::Error;
+use keygate_core::api::Resolved;
+use keygate_core::wire::{KEY_ID_HEADER, KEY_PROVIDER_HEADER, KEY_URI_HEADER, header_value};
+use keygate_core::{Error, KeyLocator};
 use keygate_server::service::{Session, Source};
 
 use super::RestState;
@@ -58,5 +61,51 @@ impl FromRequestParts<RestState> for Caller {
             .await
             .map(Caller)
             .map_err(ApiError::from)
+    }
+}
+
+/// A key named in the path (`/v1/keys/{key}`), parsed once into the [`KeyLocator`] every
+/// call takes; a malformed reference is a typed 400.
+#[derive(Debug, Clone)]
+pub struct KeyPath(pub KeyLocator);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(key) = Path::<String>::from_request_parts(parts, state).await?;
+        Ok(Self(locator(&key)?))
+    }
+}
+
+/// A key named in a request body, parsed into a [`KeyLocator`].
+///
+/// # Errors
+/// A typed 400 for a malformed reference.
+pub fn locator(key: &str) -> Result<KeyLocator, ApiError> {
+    KeyLocator::parse(key).map_err(ApiError::from)
+}
+
+/// The answer of a call about one key: its JSON body, and the key the service resolved in
+/// the `x-keygate-key-uri`, `-provider` and `-id` headers (how a client learns it without
+/// asking again).
+#[derive(Debug)]
+pub struct Keyed<T>(pub Resolved<T>);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Keyed<T> {
+    fn into_response(self) -> axum::response::Response {
+        let Resolved { key, uri, value } = self.0;
+        let mut response = axum::Json(value).into_response();
+        let headers = response.headers_mut();
+        for (name, text) in [
+            (KEY_URI_HEADER, uri.as_str()),
+            (KEY_PROVIDER_HEADER, key.provider.as_str()),
+            (KEY_ID_HEADER, key.id.as_str()),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&header_value(text)) {
+                headers.insert(name, value);
+            }
+        }
+        response
     }
 }

@@ -139,7 +139,10 @@ async fn typed_errors_for_missing_keys_bad_bodies_and_bad_ciphertexts() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::IntegrityFailure), "{err:?}");
-    let err = client.describe_key("nope").await.unwrap_err();
+    let err = client
+        .describe_key(&crate::support::kl("nope"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
     gw.stop().await;
 }

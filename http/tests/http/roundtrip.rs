@@ -34,37 +34,57 @@ async fn the_whole_gateway_api_through_the_http_client() {
     req.description = "order data".into();
     req.rotation = Some(RotationSchedule::every(30));
     let meta = c.create_key(None, req).await.unwrap();
-    assert_eq!(c.describe_key(&meta.uri).await.unwrap().id, meta.id);
     assert_eq!(
-        c.get_rotation("orders").await.unwrap().unwrap().period_days,
+        c.describe_key(&crate::support::kl(&meta.uri))
+            .await
+            .unwrap()
+            .id,
+        meta.id
+    );
+    assert_eq!(
+        c.get_rotation(&crate::support::kl("orders"))
+            .await
+            .unwrap()
+            .value
+            .unwrap()
+            .period_days,
         30
     );
     let mut update = KeyUpdate::default();
     update.set_labels.insert("team".into(), "shop".into());
-    let updated = c.update_key("orders", update).await.unwrap();
+    let updated = c
+        .update_key(&crate::support::kl("orders"), update)
+        .await
+        .unwrap();
     assert_eq!(updated.labels["team"], "shop");
     let listing = c.list_keys(Some("local")).await.unwrap();
     assert!(listing.keys.iter().any(|k| k.name == "orders"));
 
     // Crypto: envelope, native data keys, streaming envelopes.
-    let sealed = c.encrypt("orders", b"card 4111", &ctx).await.unwrap();
+    let sealed = c
+        .encrypt(&crate::support::kl("orders"), b"card 4111", &ctx)
+        .await
+        .unwrap();
     let opened = c.decrypt(&sealed, &ctx).await.unwrap();
     assert_eq!(&opened.plaintext[..], b"card 4111");
     assert_eq!(opened.key_uri, meta.uri);
     let dk = c
-        .generate_data_key("orders", DataKeySpec::Aes256, &ctx)
+        .generate_data_key(&crate::support::kl("orders"), DataKeySpec::Aes256, &ctx)
         .await
         .unwrap();
-    assert_eq!(dk.plaintext.len(), 32);
+    assert_eq!(dk.value.plaintext.len(), 32);
     let unwrapped = c
-        .decrypt_native("orders", &dk.ciphertext, &ctx)
+        .decrypt_native(&crate::support::kl("orders"), &dk.value.ciphertext, &ctx)
         .await
         .unwrap();
-    assert_eq!(unwrapped.plaintext, dk.plaintext);
-    let native = c.encrypt_native("orders", b"raw", &ctx).await.unwrap();
-    assert!(!keygate_core::envelope::is_envelope(&native.bytes));
+    assert_eq!(unwrapped.plaintext, dk.value.plaintext);
+    let native = c
+        .encrypt_native(&crate::support::kl("orders"), b"raw", &ctx)
+        .await
+        .unwrap();
+    assert!(!keygate_core::envelope::is_envelope(&native.value.bytes));
     let raw = c
-        .decrypt_native("orders", &native.bytes, &ctx)
+        .decrypt_native(&crate::support::kl("orders"), &native.value.bytes, &ctx)
         .await
         .unwrap();
     assert_eq!(&raw.plaintext[..], b"raw");
@@ -75,7 +95,10 @@ async fn the_whole_gateway_api_through_the_http_client() {
         c.generate_random(1025).await.unwrap_err().kind(),
         keygate_core::ErrorKind::InvalidArgument
     );
-    let sealing = c.begin_envelope("orders", &ctx).await.unwrap();
+    let sealing = c
+        .begin_envelope(&crate::support::kl("orders"), &ctx)
+        .await
+        .unwrap();
     let stream_ct =
         envelope::seal(&sealing.header, &sealing.data_key, b"streamed payload").unwrap();
     let (header, _) = keygate_core::EnvelopeHeader::decode(&stream_ct).unwrap();
@@ -92,81 +115,157 @@ async fn the_whole_gateway_api_through_the_http_client() {
     );
 
     // Rotation keeps old ciphertexts readable.
-    let v2 = c.rotate_key("orders").await.unwrap();
-    assert!(v2.primary);
-    assert_eq!(c.list_versions("orders").await.unwrap().len(), 2);
+    let v2 = c.rotate_key(&crate::support::kl("orders")).await.unwrap();
+    assert!(v2.value.primary);
+    // The answer names the key the reference resolved to, as the service resolved it.
+    assert_eq!(
+        (v2.key.provider.as_str(), v2.uri.as_str()),
+        ("local", "local://orders")
+    );
+    let versions = c.list_versions(&crate::support::kl("alias/none-yet")).await;
+    assert!(matches!(versions, Err(Error::NotFound(_))), "{versions:?}");
+    let versions = c
+        .list_versions(&crate::support::kl("orders"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (versions.value.len(), versions.uri.as_str()),
+        (2, "local://orders")
+    );
     assert_eq!(
         &c.decrypt(&sealed, &ctx).await.unwrap().plaintext[..],
         b"card 4111"
     );
-    assert_eq!(c.set_rotation("orders", None).await.unwrap(), None);
+    let key = c
+        .set_rotation(&crate::support::kl("orders"), None)
+        .await
+        .unwrap();
+    assert_eq!((key.rotation, key.uri.as_str()), (None, "local://orders"));
 
     // Signing and MACs.
     let mut sreq = CreateKeyRequest::new("signer", KeySpec::EcP256);
     sreq.usage = Some(KeyUsage::Sign);
     c.create_key(None, sreq).await.unwrap();
     let sig = c
-        .sign("signer", b"msg", SigningAlgorithm::EcdsaSha256)
+        .sign(
+            &crate::support::kl("signer"),
+            keygate_core::SignInput::Message(b"msg"),
+            None,
+        )
         .await
         .unwrap();
     assert!(
         c.verify(
-            "signer",
+            &crate::support::kl("signer"),
             None,
-            b"msg",
-            &sig.bytes,
-            SigningAlgorithm::EcdsaSha256
+            keygate_core::SignInput::Message(b"msg"),
+            &sig.value.bytes,
+            Some(SigningAlgorithm::EcdsaSha256),
         )
         .await
         .unwrap()
+        .value
     );
+    // Without an algorithm the key's default signs, and the signature says which.
+    assert_eq!(sig.value.algorithm, SigningAlgorithm::EcdsaSha256);
+    assert_eq!(sig.uri, "local://signer");
     assert!(
         !c.verify(
-            "signer",
-            Some(&sig.key_version),
-            b"other",
-            &sig.bytes,
-            SigningAlgorithm::EcdsaSha256
+            &crate::support::kl("signer"),
+            Some(&sig.value.key_version),
+            keygate_core::SignInput::Message(b"other"),
+            &sig.value.bytes,
+            None,
         )
         .await
         .unwrap()
+        .value
     );
-    let pk = c.get_public_key("signer", None).await.unwrap();
-    assert!(pk.pem().contains("BEGIN PUBLIC KEY"));
+    let pk = c
+        .get_public_key(&crate::support::kl("signer"), None)
+        .await
+        .unwrap();
+    assert!(pk.value.pem().contains("BEGIN PUBLIC KEY"));
     c.create_key(None, CreateKeyRequest::new("macker", KeySpec::HmacSha256))
         .await
         .unwrap();
-    let tag = c.generate_mac("macker", b"m").await.unwrap();
-    assert!(c.verify_mac("macker", b"m", &tag.bytes).await.unwrap());
-    assert!(!c.verify_mac("macker", b"x", &tag.bytes).await.unwrap());
+    let tag = c
+        .generate_mac(&crate::support::kl("macker"), b"m")
+        .await
+        .unwrap();
+    assert_eq!(tag.uri, "local://macker");
+    assert!(
+        c.verify_mac(&crate::support::kl("macker"), b"m", &tag.value.bytes)
+            .await
+            .unwrap()
+            .value
+    );
+    assert!(
+        !c.verify_mac(&crate::support::kl("macker"), b"x", &tag.value.bytes)
+            .await
+            .unwrap()
+            .value
+    );
 
     // Aliases, used as key references (encoded as one path segment).
-    let alias = c.create_alias("pay", "orders").await.unwrap();
+    let alias = c
+        .create_alias("pay", &crate::support::kl("orders"))
+        .await
+        .unwrap();
     assert_eq!(alias.name, "pay");
-    assert_eq!(c.describe_key("alias/pay").await.unwrap().name, "orders");
-    c.update_alias("pay", "macker").await.unwrap();
+    assert_eq!(
+        c.describe_key(&crate::support::kl("alias/pay"))
+            .await
+            .unwrap()
+            .name,
+        "orders"
+    );
+    c.update_alias("pay", &crate::support::kl("macker"))
+        .await
+        .unwrap();
     assert_eq!(c.list_aliases().await.unwrap().len(), 1);
     c.delete_alias("pay").await.unwrap();
     assert!(c.list_aliases().await.unwrap().is_empty());
     assert!(matches!(
-        c.describe_key("alias/pay").await.unwrap_err(),
+        c.describe_key(&crate::support::kl("alias/pay"))
+            .await
+            .unwrap_err(),
         Error::NotFound(_)
     ));
 
     // Lifecycle.
-    c.disable_key("macker").await.unwrap();
-    assert!(c.generate_mac("macker", b"m").await.is_err());
-    c.enable_key("macker").await.unwrap();
-    let pending = c.schedule_deletion("macker", 7).await.unwrap();
+    c.disable_key(&crate::support::kl("macker")).await.unwrap();
+    assert!(
+        c.generate_mac(&crate::support::kl("macker"), b"m")
+            .await
+            .is_err()
+    );
+    c.enable_key(&crate::support::kl("macker")).await.unwrap();
+    let pending = c
+        .schedule_deletion(&crate::support::kl("macker"), 7)
+        .await
+        .unwrap();
     assert_eq!(pending.state.as_str(), "pending_deletion");
     assert_eq!(
-        c.cancel_deletion("macker").await.unwrap().state.as_str(),
+        c.cancel_deletion(&crate::support::kl("macker"))
+            .await
+            .unwrap()
+            .state
+            .as_str(),
         "disabled"
     );
 
     // Key policy.
-    let policy = c.get_key_policy("orders").await.unwrap();
-    c.set_key_policy("orders", policy.clone()).await.unwrap();
+    let policy = c
+        .get_key_policy(&crate::support::kl("orders"))
+        .await
+        .unwrap();
+    assert_eq!(policy.key.id, "orders");
+    let stored = c
+        .set_key_policy(&crate::support::kl("local://orders"), policy.value.clone())
+        .await
+        .unwrap();
+    assert_eq!(stored.value, policy.value);
 
     // Audit: query pages with a cursor, verify the chain.
     let first = c
@@ -251,7 +350,10 @@ async fn envelopes_survive_a_gateway_restart_on_the_same_home() {
         .unwrap();
     let ctx = EncryptionContext::new().with("file", "a.txt");
     let payload = vec![7u8; 1024];
-    let sealed = c.encrypt("durable", &payload, &ctx).await.unwrap();
+    let sealed = c
+        .encrypt(&crate::support::kl("durable"), &payload, &ctx)
+        .await
+        .unwrap();
     assert_eq!(
         &c.decrypt(&sealed, &ctx).await.unwrap().plaintext[..],
         &payload[..]
@@ -363,7 +465,11 @@ async fn https_with_a_self_signed_certificate_and_the_client_trusting_it() {
         .await
         .unwrap();
     let sealed = trusted
-        .encrypt("tls-key", b"over tls", &EncryptionContext::new())
+        .encrypt(
+            &crate::support::kl("tls-key"),
+            b"over tls",
+            &EncryptionContext::new(),
+        )
         .await
         .unwrap();
     assert_eq!(

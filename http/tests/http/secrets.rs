@@ -46,7 +46,10 @@ async fn logs_never_carry_plaintexts_data_keys_or_tokens() {
         .unwrap();
     let plaintext = b"PLAINTEXT-MARKER-5521 do not log";
     let ctx = EncryptionContext::new().with("t", "1");
-    let sealed = c.encrypt("logged", plaintext, &ctx).await.unwrap();
+    let sealed = c
+        .encrypt(&crate::support::kl("logged"), plaintext, &ctx)
+        .await
+        .unwrap();
     c.decrypt(&sealed, &ctx).await.unwrap();
     // Failures log their error chain: still nothing secret in it.
     assert!(
@@ -55,7 +58,7 @@ async fn logs_never_carry_plaintexts_data_keys_or_tokens() {
             .is_err()
     );
     let dk = c
-        .generate_data_key("logged", DataKeySpec::Aes256, &ctx)
+        .generate_data_key(&crate::support::kl("logged"), DataKeySpec::Aes256, &ctx)
         .await
         .unwrap();
     let http = Client::new();
@@ -77,7 +80,7 @@ async fn logs_never_carry_plaintexts_data_keys_or_tokens() {
     for secret in [
         "PLAINTEXT-MARKER-5521".to_owned(),
         b64(plaintext),
-        b64(&dk.plaintext),
+        b64(&dk.value.plaintext),
         admin.clone(),
         admin.split('.').nth(1).unwrap().to_owned(),
         "TOKEN-SECRET-MARKER-9917".to_owned(),

@@ -11,7 +11,7 @@
 use keygate_core::access::Action;
 use keygate_core::api::{Decrypted, SealingKey};
 use keygate_core::envelope::{self, EnvelopeHeader};
-use keygate_core::{DataKeySpec, EncryptionContext, Error, Result, SecretBytes};
+use keygate_core::{DataKeySpec, EncryptionContext, Error, KeyLocator, Result, SecretBytes};
 
 use super::Session;
 use super::run::Audit;
@@ -22,7 +22,7 @@ impl Session {
     /// `Gateway::encrypt`: a whole message into one envelope.
     pub(super) async fn seal_envelope(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
@@ -39,7 +39,7 @@ impl Session {
     /// `Gateway::begin_envelope`: a data key and header for a stream the caller seals.
     pub(super) async fn begin_stream(
         &self,
-        key: &str,
+        key: &KeyLocator,
         context: &EncryptionContext,
     ) -> Result<SealingKey> {
         self.key_op(Action::CryptoEncrypt, key, |k, _| async move {
@@ -91,7 +91,7 @@ impl Session {
         context: &EncryptionContext,
         bytes: Option<u64>,
     ) -> Result<SealingKey> {
-        let uri = k.provider.info().key_uri(&k.id);
+        let uri = k.uri();
         let cache = &self.service.cache;
         let hit = bytes.and_then(|b| cache.get_for_encrypt(&uri, context, b));
         let cached = match hit {
@@ -136,7 +136,11 @@ impl Session {
     ) -> Result<SecretBytes> {
         // Authorized first, so the audit row of a refused or failed decrypt names its key.
         let (k, _) = self
-            .authorize_key(audit, Action::CryptoDecrypt, &header.key_uri)
+            .authorize_key(
+                audit,
+                Action::CryptoDecrypt,
+                &KeyLocator::Uri(header.key_uri.clone()),
+            )
             .await?;
         audit.key_version = Some(header.key_version.clone());
         if !context.0.is_empty() && context != &header.context {

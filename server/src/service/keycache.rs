@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use keygate_core::KeyMetadata;
+use keygate_core::{KeyLocator, KeyMetadata};
 
 use crate::registry::ResolvedKey;
 
@@ -24,25 +24,25 @@ const CAPACITY: usize = 10_000;
 
 #[derive(Debug, Default)]
 pub(super) struct KeyCache {
-    entries: Mutex<HashMap<String, (Instant, ResolvedKey, KeyMetadata)>>,
+    entries: Mutex<HashMap<KeyLocator, (Instant, ResolvedKey, KeyMetadata)>>,
 }
 
 impl KeyCache {
     /// The key `reference` resolved to within the last [`TTL`].
-    pub(super) fn get(&self, reference: &str) -> Option<(ResolvedKey, KeyMetadata)> {
+    pub(super) fn get(&self, reference: &KeyLocator) -> Option<(ResolvedKey, KeyMetadata)> {
         let entries = self.entries.lock().ok()?;
         let (at, key, meta) = entries.get(reference)?;
         (at.elapsed() < TTL).then(|| (key.clone(), meta.clone()))
     }
 
     /// Remembers what `reference` resolved to.
-    pub(super) fn put(&self, reference: &str, key: &ResolvedKey, meta: &KeyMetadata) {
+    pub(super) fn put(&self, reference: &KeyLocator, key: &ResolvedKey, meta: &KeyMetadata) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
             entries.insert(
-                reference.to_owned(),
+                reference.clone(),
                 (Instant::now(), key.clone(), meta.clone()),
             );
         }

@@ -100,6 +100,19 @@ impl Service {
         &self.audit
     }
 
+    /// The URI of the key `key` (its provider's URI prefix and its id; no provider call).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when its provider is not registered (an alias left pointing at a
+    /// provider removed from the configuration).
+    pub fn key_uri(&self, key: &keygate_core::KeyRef) -> Result<String> {
+        Ok(self
+            .registry
+            .provider(&key.provider)?
+            .info()
+            .key_uri(&key.id))
+    }
+
     /// The AWS KMS dialect's key ids (a stable UUID per key URI). Naming records only: every
     /// use of a key still goes through a [`Session`].
     pub fn aws_key_ids(&self) -> &dyn AwsKeyIds {
@@ -137,7 +150,10 @@ impl Service {
     /// The state of the key `reference` as a cryptographic call on it read it moments ago
     /// (the resolved-key cache), without another provider call; `None` when not cached. A
     /// dialect uses it to tell a disabled key from other invalid states in its errors.
-    pub fn recent_key_state(&self, reference: &str) -> Option<keygate_core::KeyState> {
+    pub fn recent_key_state(
+        &self,
+        reference: &keygate_core::KeyLocator,
+    ) -> Option<keygate_core::KeyState> {
         self.keys.get(reference).map(|(_, meta)| meta.state)
     }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use keygate_core::access::{AccessPolicy, Action, KeyAttrs};
 use keygate_core::audit::{AuditOutcome, NewAuditEvent};
-use keygate_core::{Error, KeyMetadata, Result};
+use keygate_core::{Error, KeyLocator, KeyMetadata, Result};
 use time::OffsetDateTime;
 
 use super::Session;
@@ -118,7 +118,7 @@ impl Session {
         &self,
         audit: &mut Audit<'_>,
         action: Action,
-        key: &str,
+        key: &KeyLocator,
     ) -> Result<(ResolvedKey, KeyMetadata)> {
         let policy = self.policy();
         if !policy.may_ever(&self.identity, action) {
@@ -137,10 +137,7 @@ impl Session {
             Some((resolved, meta)) => (resolved, Some(meta)),
             None => self.service.registry.resolve_described(key).await?,
         };
-        audit.set_key(
-            &resolved.provider.info().name,
-            resolved.provider.info().key_uri(&resolved.id),
-        );
+        audit.set_key(&resolved.provider.info().name, resolved.uri());
         let meta = match described {
             Some(meta) => meta,
             None => resolved.provider.describe_key(&resolved.id).await?,
@@ -154,7 +151,12 @@ impl Session {
 
     /// The common shape of a call about one key: authorize, run `op`, audit. `op` returns
     /// its value and the key version it used (for the audit row).
-    pub(super) async fn key_op<T, F, Fut>(&self, action: Action, key: &str, op: F) -> Result<T>
+    pub(super) async fn key_op<T, F, Fut>(
+        &self,
+        action: Action,
+        key: &KeyLocator,
+        op: F,
+    ) -> Result<T>
     where
         F: FnOnce(ResolvedKey, KeyMetadata) -> Fut + Send,
         Fut: Future<Output = Result<(T, Option<String>)>> + Send,

@@ -6,18 +6,19 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use keygate_core::access::{AccessPolicy, Action, Identity, KeyAttrs};
 use keygate_core::api::{
-    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderFailure, ProviderSummary,
+    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderFailure, ProviderSummary, Resolved,
     SealingKey, TokenInfo, TokenRequest,
 };
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
-    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyMetadata,
-    KeyRef, KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result, RotationSchedule,
-    SecretBytes, Signature, SigningAlgorithm,
+    Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyLocator,
+    KeyMetadata, KeyRef, KeyState, KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result,
+    RotationSchedule, SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
 
 use super::{Service, Source};
+use crate::registry::ResolvedKey;
 
 /// The most random bytes one call returns (AWS KMS's own bound).
 pub const MAX_RANDOM_BYTES: usize = 1024;
@@ -73,8 +74,26 @@ impl Session {
 }
 
 impl Session {
+    /// [`Gateway::list_versions`], with the key's state as the call read it to authorize the
+    /// caller: for a dialect that shows every version with its key's state (Cloud KMS shows a
+    /// disabled key's versions DISABLED), in one call, authorized and audited once as
+    /// `keys:describe`.
+    ///
+    /// # Errors
+    /// As [`Gateway::list_versions`].
+    pub async fn list_versions_and_state(
+        &self,
+        key: &KeyLocator,
+    ) -> Result<Resolved<(Vec<KeyVersion>, KeyState)>> {
+        self.key_op(Action::KeysDescribe, key, |k, m| async move {
+            let versions = k.provider.list_versions(&k.id).await?;
+            Ok((k.answer((versions, m.state)), None))
+        })
+        .await
+    }
+
     /// Writing an alias: `aliases:write`, plus `keys:describe` on the key it will point at.
-    async fn alias_op<F, Fut>(&self, key: &str, op: F) -> Result<Alias>
+    async fn alias_op<F, Fut>(&self, key: &KeyLocator, op: F) -> Result<Alias>
     where
         F: FnOnce(KeyRef) -> Fut + Send,
         Fut: std::future::Future<Output = Result<Alias>> + Send,
@@ -91,6 +110,24 @@ impl Session {
         self.service.keys.clear();
         audit.done(result).await
     }
+}
+
+/// `asked`, or the key's default signing algorithm: the first of its spec's algorithms that
+/// its provider accepts.
+fn signing_algorithm(
+    k: &ResolvedKey,
+    m: &KeyMetadata,
+    asked: Option<SigningAlgorithm>,
+) -> Result<SigningAlgorithm> {
+    if let Some(a) = asked {
+        return Ok(a);
+    }
+    k.provider
+        .capabilities()
+        .signing_algorithms(m.spec)
+        .first()
+        .copied()
+        .ok_or_else(|| Error::state(format!("{} is a {} key and cannot sign", m.uri, m.spec)))
 }
 
 fn primary(m: KeyMetadata) -> (KeyMetadata, Option<String>) {
@@ -150,7 +187,7 @@ impl Gateway for Session {
         audit.done(result).await
     }
 
-    async fn describe_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn describe_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.key_op(
             Action::KeysDescribe,
             key,
@@ -192,28 +229,28 @@ impl Gateway for Session {
         audit.done(result).await
     }
 
-    async fn update_key(&self, key: &str, update: KeyUpdate) -> Result<KeyMetadata> {
+    async fn update_key(&self, key: &KeyLocator, update: KeyUpdate) -> Result<KeyMetadata> {
         self.key_op(Action::KeysUpdate, key, |k, _| async move {
             Ok(primary(k.provider.update_key(&k.id, update).await?))
         })
         .await
     }
 
-    async fn enable_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn enable_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.key_op(Action::KeysEnable, key, |k, _| async move {
             Ok(primary(k.provider.enable_key(&k.id).await?))
         })
         .await
     }
 
-    async fn disable_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn disable_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.key_op(Action::KeysDisable, key, |k, _| async move {
             Ok(primary(k.provider.disable_key(&k.id).await?))
         })
         .await
     }
 
-    async fn schedule_deletion(&self, key: &str, pending_days: u32) -> Result<KeyMetadata> {
+    async fn schedule_deletion(&self, key: &KeyLocator, pending_days: u32) -> Result<KeyMetadata> {
         self.key_op(Action::KeysDelete, key, |k, _| async move {
             Ok(primary(
                 k.provider.schedule_deletion(&k.id, pending_days).await?,
@@ -222,76 +259,81 @@ impl Gateway for Session {
         .await
     }
 
-    async fn cancel_deletion(&self, key: &str) -> Result<KeyMetadata> {
+    async fn cancel_deletion(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.key_op(Action::KeysUndelete, key, |k, _| async move {
             Ok(primary(k.provider.cancel_deletion(&k.id).await?))
         })
         .await
     }
 
-    async fn list_versions(&self, key: &str) -> Result<Vec<KeyVersion>> {
+    async fn list_versions(&self, key: &KeyLocator) -> Result<Resolved<Vec<KeyVersion>>> {
         self.key_op(Action::KeysDescribe, key, |k, _| async move {
-            Ok((k.provider.list_versions(&k.id).await?, None))
+            Ok((k.answer(k.provider.list_versions(&k.id).await?), None))
         })
         .await
     }
 
-    async fn rotate_key(&self, key: &str) -> Result<KeyVersion> {
+    async fn rotate_key(&self, key: &KeyLocator) -> Result<Resolved<KeyVersion>> {
         self.key_op(Action::KeysRotate, key, |k, _| async move {
-            let v = k.provider.rotate_now(&k.id).await?;
+            let v = k.provider.rotate_key(&k.id).await?;
             let id = v.id.clone();
-            Ok((v, Some(id)))
+            Ok((k.answer(v), Some(id)))
         })
         .await
     }
 
-    async fn get_rotation(&self, key: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>> {
         self.key_op(Action::KeysDescribe, key, |k, _| async move {
-            Ok((k.provider.get_rotation_schedule(&k.id).await?, None))
+            Ok((k.answer(k.provider.get_rotation(&k.id).await?), None))
         })
         .await
     }
 
     async fn set_rotation(
         &self,
-        key: &str,
+        key: &KeyLocator,
         schedule: Option<RotationSchedule>,
-    ) -> Result<Option<RotationSchedule>> {
-        self.key_op(Action::KeysRotate, key, |k, _| async move {
+    ) -> Result<KeyMetadata> {
+        self.key_op(Action::KeysRotate, key, |k, mut m| async move {
+            m.rotation = k.provider.set_rotation(&k.id, schedule).await?;
+            Ok((m, None))
+        })
+        .await
+    }
+
+    async fn get_public_key(
+        &self,
+        key: &KeyLocator,
+        version: Option<&str>,
+    ) -> Result<Resolved<PublicKey>> {
+        self.key_op(Action::KeysPublicKey, key, |k, _| async move {
+            let pk = k.provider.get_public_key(&k.id, version).await?;
+            let v = pk.key_version.clone();
+            Ok((k.answer(pk), Some(v)))
+        })
+        .await
+    }
+
+    async fn get_key_policy(&self, key: &KeyLocator) -> Result<Resolved<Policy>> {
+        self.key_op(Action::KeysPolicyGet, key, |k, _| async move {
+            Ok((k.answer(k.provider.get_key_policy(&k.id).await?), None))
+        })
+        .await
+    }
+
+    async fn set_key_policy(&self, key: &KeyLocator, policy: Policy) -> Result<Resolved<Policy>> {
+        self.key_op(Action::KeysPolicySet, key, |k, _| async move {
             Ok((
-                k.provider.set_rotation_schedule(&k.id, schedule).await?,
+                k.answer(k.provider.set_key_policy(&k.id, policy).await?),
                 None,
             ))
         })
         .await
     }
 
-    async fn get_public_key(&self, key: &str, version: Option<&str>) -> Result<PublicKey> {
-        self.key_op(Action::KeysPublicKey, key, |k, _| async move {
-            let pk = k.provider.get_public_key(&k.id, version).await?;
-            let v = pk.key_version.clone();
-            Ok((pk, Some(v)))
-        })
-        .await
-    }
-
-    async fn get_key_policy(&self, key: &str) -> Result<Policy> {
-        self.key_op(Action::KeysPolicyGet, key, |k, _| async move {
-            Ok((k.provider.get_policy(&k.id).await?, None))
-        })
-        .await
-    }
-
-    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy> {
-        self.key_op(Action::KeysPolicySet, key, |k, _| async move {
-            Ok((k.provider.set_policy(&k.id, policy).await?, None))
-        })
-        .await
-    }
-
     async fn encrypt(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
@@ -304,7 +346,7 @@ impl Gateway for Session {
 
     async fn decrypt_native(
         &self,
-        key: &str,
+        key: &KeyLocator,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
@@ -323,14 +365,14 @@ impl Gateway for Session {
 
     async fn encrypt_native(
         &self,
-        key: &str,
+        key: &KeyLocator,
         plaintext: &[u8],
         context: &EncryptionContext,
-    ) -> Result<Ciphertext> {
+    ) -> Result<Resolved<Ciphertext>> {
         self.key_op(Action::CryptoEncrypt, key, |k, _| async move {
             let ct = k.provider.encrypt(&k.id, plaintext, context).await?;
             let v = ct.key_version.clone();
-            Ok((ct, Some(v)))
+            Ok((k.answer(ct), Some(v)))
         })
         .await
     }
@@ -344,7 +386,7 @@ impl Gateway for Session {
             }
             let mut out = SecretBytes::new(vec![0u8; bytes]);
             aws_lc_rs::rand::fill(out.as_mut_slice())
-                .map_err(|_| Error::Unavailable("the random generator failed".to_owned()))?;
+                .map_err(|_| Error::unavailable("the random generator failed"))?;
             Ok(out)
         })
         .await
@@ -352,19 +394,23 @@ impl Gateway for Session {
 
     async fn generate_data_key(
         &self,
-        key: &str,
+        key: &KeyLocator,
         spec: DataKeySpec,
         context: &EncryptionContext,
-    ) -> Result<DataKey> {
+    ) -> Result<Resolved<DataKey>> {
         self.key_op(Action::CryptoGenerateDataKey, key, |k, _| async move {
             let dk = k.provider.generate_data_key(&k.id, spec, context).await?;
             let v = dk.key_version.clone();
-            Ok((dk, Some(v)))
+            Ok((k.answer(dk), Some(v)))
         })
         .await
     }
 
-    async fn begin_envelope(&self, key: &str, context: &EncryptionContext) -> Result<SealingKey> {
+    async fn begin_envelope(
+        &self,
+        key: &KeyLocator,
+        context: &EncryptionContext,
+    ) -> Result<SealingKey> {
         self.begin_stream(key, context).await
     }
 
@@ -378,80 +424,58 @@ impl Gateway for Session {
 
     async fn sign(
         &self,
-        key: &str,
-        message: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.key_op(Action::CryptoSign, key, |k, _| async move {
-            let s = k.provider.sign(&k.id, message, algorithm).await?;
+        key: &KeyLocator,
+        input: SignInput<'_>,
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<Signature>> {
+        self.key_op(Action::CryptoSign, key, |k, m| async move {
+            let algorithm = signing_algorithm(&k, &m, algorithm)?;
+            let s = k.provider.sign(&k.id, input, algorithm).await?;
             let v = s.key_version.clone();
-            Ok((s, Some(v)))
+            Ok((k.answer(s), Some(v)))
         })
         .await
     }
 
     async fn verify(
         &self,
-        key: &str,
+        key: &KeyLocator,
         version: Option<&str>,
-        message: &[u8],
+        input: SignInput<'_>,
         signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        self.key_op(Action::CryptoVerify, key, |k, _| async move {
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<bool>> {
+        self.key_op(Action::CryptoVerify, key, |k, m| async move {
+            let algorithm = signing_algorithm(&k, &m, algorithm)?;
             let valid = k
                 .provider
-                .verify(&k.id, version, message, signature, algorithm)
+                .verify(&k.id, version, input, signature, algorithm)
                 .await?;
-            Ok((valid, version.map(str::to_owned)))
+            Ok((k.answer(valid), version.map(str::to_owned)))
         })
         .await
     }
 
-    async fn sign_digest(
-        &self,
-        key: &str,
-        digest: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        self.key_op(Action::CryptoSign, key, |k, _| async move {
-            let s = k.provider.sign_digest(&k.id, digest, algorithm).await?;
-            let v = s.key_version.clone();
-            Ok((s, Some(v)))
-        })
-        .await
-    }
-
-    async fn verify_digest(
-        &self,
-        key: &str,
-        version: Option<&str>,
-        digest: &[u8],
-        signature: &[u8],
-        algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        self.key_op(Action::CryptoVerify, key, |k, _| async move {
-            let valid = k
-                .provider
-                .verify_digest(&k.id, version, digest, signature, algorithm)
-                .await?;
-            Ok((valid, version.map(str::to_owned)))
-        })
-        .await
-    }
-
-    async fn generate_mac(&self, key: &str, message: &[u8]) -> Result<MacTag> {
+    async fn generate_mac(&self, key: &KeyLocator, message: &[u8]) -> Result<Resolved<MacTag>> {
         self.key_op(Action::CryptoMac, key, |k, _| async move {
             let tag = k.provider.generate_mac(&k.id, message).await?;
             let v = tag.key_version.clone();
-            Ok((tag, Some(v)))
+            Ok((k.answer(tag), Some(v)))
         })
         .await
     }
 
-    async fn verify_mac(&self, key: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+    async fn verify_mac(
+        &self,
+        key: &KeyLocator,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<Resolved<bool>> {
         self.key_op(Action::CryptoMac, key, |k, _| async move {
-            Ok((k.provider.verify_mac(&k.id, message, mac).await?, None))
+            Ok((
+                k.answer(k.provider.verify_mac(&k.id, message, mac).await?),
+                None,
+            ))
         })
         .await
     }
@@ -463,7 +487,7 @@ impl Gateway for Session {
         .await
     }
 
-    async fn create_alias(&self, name: &str, key: &str) -> Result<Alias> {
+    async fn create_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias> {
         self.alias_op(key, |target| async move {
             self.service
                 .registry
@@ -474,7 +498,7 @@ impl Gateway for Session {
         .await
     }
 
-    async fn update_alias(&self, name: &str, key: &str) -> Result<Alias> {
+    async fn update_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias> {
         self.alias_op(key, |target| async move {
             self.service
                 .registry

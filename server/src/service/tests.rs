@@ -12,7 +12,7 @@ use keygate_core::{
     Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DynProvider,
     EncryptionContext, ErrorKind, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion,
     ListKeysRequest, MacTag, Page, Policy, ProviderInfo, PublicKey, Result, RotationSchedule,
-    SecretBytes, Signature, SigningAlgorithm,
+    SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
 use keygate_providers::local::LocalProvider;
 
@@ -67,18 +67,18 @@ impl KeyProvider for Counting {
     async fn list_versions(&self, id: &str) -> Result<Vec<KeyVersion>> {
         self.inner.list_versions(id).await
     }
-    async fn rotate_now(&self, id: &str) -> Result<KeyVersion> {
-        self.inner.rotate_now(id).await
+    async fn rotate_key(&self, id: &str) -> Result<KeyVersion> {
+        self.inner.rotate_key(id).await
     }
-    async fn get_rotation_schedule(&self, id: &str) -> Result<Option<RotationSchedule>> {
-        self.inner.get_rotation_schedule(id).await
+    async fn get_rotation(&self, id: &str) -> Result<Option<RotationSchedule>> {
+        self.inner.get_rotation(id).await
     }
-    async fn set_rotation_schedule(
+    async fn set_rotation(
         &self,
         id: &str,
         s: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
-        self.inner.set_rotation_schedule(id, s).await
+        self.inner.set_rotation(id, s).await
     }
     async fn encrypt(&self, id: &str, p: &[u8], c: &EncryptionContext) -> Result<Ciphertext> {
         self.inner.encrypt(id, p, c).await
@@ -101,14 +101,14 @@ impl KeyProvider for Counting {
         self.data_keys.fetch_add(1, Ordering::SeqCst);
         self.inner.generate_data_key(id, spec, c).await
     }
-    async fn sign(&self, id: &str, m: &[u8], a: SigningAlgorithm) -> Result<Signature> {
+    async fn sign(&self, id: &str, m: SignInput<'_>, a: SigningAlgorithm) -> Result<Signature> {
         self.inner.sign(id, m, a).await
     }
     async fn verify(
         &self,
         id: &str,
         v: Option<&str>,
-        m: &[u8],
+        m: SignInput<'_>,
         s: &[u8],
         a: SigningAlgorithm,
     ) -> Result<bool> {
@@ -123,11 +123,11 @@ impl KeyProvider for Counting {
     async fn get_public_key(&self, id: &str, v: Option<&str>) -> Result<PublicKey> {
         self.inner.get_public_key(id, v).await
     }
-    async fn get_policy(&self, id: &str) -> Result<Policy> {
-        self.inner.get_policy(id).await
+    async fn get_key_policy(&self, id: &str) -> Result<Policy> {
+        self.inner.get_key_policy(id).await
     }
-    async fn set_policy(&self, id: &str, p: Policy) -> Result<Policy> {
-        self.inner.set_policy(id, p).await
+    async fn set_key_policy(&self, id: &str, p: Policy) -> Result<Policy> {
+        self.inner.set_key_policy(id, p).await
     }
 }
 
@@ -193,7 +193,7 @@ async fn every_call_is_audited_with_who_what_and_how_it_ended() {
     let key = aes_key(&admin, "orders").await;
     let ctx = EncryptionContext::new().with("tenant", "7");
     let sealed = admin
-        .encrypt("orders", b"secret total", &ctx)
+        .encrypt(&kl("orders"), b"secret total", &ctx)
         .await
         .unwrap();
     let opened = admin
@@ -203,7 +203,7 @@ async fn every_call_is_audited_with_who_what_and_how_it_ended() {
     assert_eq!(opened.plaintext.as_slice(), b"secret total");
     assert_eq!(opened.key_uri, key.uri);
     assert_eq!(opened.context, ctx);
-    let missing = admin.describe_key("nope").await.unwrap_err();
+    let missing = admin.describe_key(&kl("nope")).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
 
     let rows = rows(&service).await;
@@ -248,14 +248,14 @@ async fn roles_decide_and_denials_are_audited() {
 
     let app = service.session(who("billing", "app"), Source::Rest);
     let ctx = EncryptionContext::new();
-    let sealed = app.encrypt("billing-key", b"x", &ctx).await.unwrap();
+    let sealed = app.encrypt(&kl("billing-key"), b"x", &ctx).await.unwrap();
     app.decrypt(&sealed, &ctx).await.unwrap();
-    let denied = app.encrypt("hr-key", b"x", &ctx).await.unwrap_err();
+    let denied = app.encrypt(&kl("hr-key"), b"x", &ctx).await.unwrap_err();
     assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
     // Access taken away through keygate applies at once, despite the hot-path cache.
     admin
         .update_key(
-            "billing-key",
+            &kl("billing-key"),
             KeyUpdate {
                 remove_labels: vec!["app".into()],
                 ..KeyUpdate::default()
@@ -264,7 +264,7 @@ async fn roles_decide_and_denials_are_audited() {
         .await
         .unwrap();
     assert_eq!(
-        app.encrypt("billing-key", b"x", &ctx)
+        app.encrypt(&kl("billing-key"), b"x", &ctx)
             .await
             .unwrap_err()
             .kind(),
@@ -272,7 +272,7 @@ async fn roles_decide_and_denials_are_audited() {
     );
     let mut relabel = KeyUpdate::default();
     relabel.set_labels.insert("app".into(), "billing".into());
-    admin.update_key("billing-key", relabel).await.unwrap();
+    admin.update_key(&kl("billing-key"), relabel).await.unwrap();
     let listed: Vec<String> = app
         .list_keys(None)
         .await
@@ -289,7 +289,7 @@ async fn roles_decide_and_denials_are_audited() {
         ErrorKind::PermissionDenied
     );
     assert_eq!(
-        app.rotate_key("billing-key").await.unwrap_err().kind(),
+        app.rotate_key(&kl("billing-key")).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied
     );
 
@@ -300,8 +300,11 @@ async fn roles_decide_and_denials_are_audited() {
             .create_key(None, CreateKeyRequest::new("new", KeySpec::Aes256))
             .await
             .unwrap_err(),
-        auditor.rotate_key("hr-key").await.unwrap_err(),
-        auditor.encrypt("hr-key", b"x", &ctx).await.unwrap_err(),
+        auditor.rotate_key(&kl("hr-key")).await.unwrap_err(),
+        auditor
+            .encrypt(&kl("hr-key"), b"x", &ctx)
+            .await
+            .unwrap_err(),
     ] {
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     }
@@ -315,7 +318,7 @@ async fn roles_decide_and_denials_are_audited() {
     );
 
     let operator = service.session(who("olga", "operator"), Source::Rest);
-    operator.rotate_key("hr-key").await.unwrap();
+    operator.rotate_key(&kl("hr-key")).await.unwrap();
     assert_eq!(
         operator.decrypt(&sealed, &ctx).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied,
@@ -363,9 +366,9 @@ async fn custom_policy_and_tokens_go_through_the_same_checks() {
     let identity = service.authenticate(&issued.token).await.unwrap();
     assert_eq!(identity, who("robot", "rotator"));
     let robot = service.session(identity, Source::Rest);
-    robot.rotate_key("prod-db").await.unwrap();
+    robot.rotate_key(&kl("prod-db")).await.unwrap();
     assert_eq!(
-        robot.disable_key("prod-db").await.unwrap_err().kind(),
+        robot.disable_key(&kl("prod-db")).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied
     );
     assert_eq!(
@@ -400,7 +403,7 @@ async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
     let admin = service.local_admin();
     aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new().with("purpose", "test");
-    let sealed = admin.encrypt("k", b"payload", &ctx).await.unwrap();
+    let sealed = admin.encrypt(&kl("k"), b"payload", &ctx).await.unwrap();
     let wrong = EncryptionContext::new().with("purpose", "other");
     assert_eq!(
         admin.decrypt(&sealed, &wrong).await.unwrap_err().kind(),
@@ -414,7 +417,7 @@ async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
         ErrorKind::IntegrityFailure
     );
     // Rotation: old envelopes still open, new ones use the new version.
-    admin.rotate_key("k").await.unwrap();
+    admin.rotate_key(&kl("k")).await.unwrap();
     assert_eq!(
         admin
             .decrypt(&sealed, &ctx)
@@ -424,7 +427,7 @@ async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
             .as_deref(),
         Some("1")
     );
-    let newer = admin.encrypt("k", b"payload", &ctx).await.unwrap();
+    let newer = admin.encrypt(&kl("k"), b"payload", &ctx).await.unwrap();
     assert_eq!(
         admin
             .decrypt(&newer, &ctx)
@@ -436,16 +439,16 @@ async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
     );
 
     let dk = admin
-        .generate_data_key("k", DataKeySpec::Aes256, &ctx)
+        .generate_data_key(&kl("k"), DataKeySpec::Aes256, &ctx)
         .await
         .unwrap();
     let unwrapped = admin
-        .decrypt_native("k", &dk.ciphertext, &ctx)
+        .decrypt_native(&kl("k"), &dk.value.ciphertext, &ctx)
         .await
         .unwrap();
-    assert_eq!(unwrapped.plaintext, dk.plaintext);
+    assert_eq!(unwrapped.plaintext, dk.value.plaintext);
 
-    let sealing = admin.begin_envelope("k", &ctx).await.unwrap();
+    let sealing = admin.begin_envelope(&kl("k"), &ctx).await.unwrap();
     let data_key = admin.open_envelope(&sealing.header, &ctx).await.unwrap();
     assert_eq!(data_key, sealing.data_key);
 }
@@ -458,7 +461,7 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
     aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new();
     for _ in 0..3 {
-        let sealed = admin.encrypt("k", b"m", &ctx).await.unwrap();
+        let sealed = admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
         admin.decrypt(&sealed, &ctx).await.unwrap();
     }
     assert_eq!(
@@ -478,7 +481,7 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
     aes_key(&admin, "k").await;
     let mut sealed = Vec::new();
     for _ in 0..4 {
-        sealed.push(admin.encrypt("k", b"m", &ctx).await.unwrap());
+        sealed.push(admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap());
     }
     assert_eq!(
         counting.data_keys.load(Ordering::SeqCst),
@@ -513,7 +516,7 @@ async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
     let admin = service.local_admin();
     aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new();
-    let sealed = admin.encrypt("k", b"m", &ctx).await.unwrap();
+    let sealed = admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
     let pool = service.registry().store().pool().clone();
     sqlx::query(
         "CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END",
@@ -522,7 +525,7 @@ async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
     .await
     .unwrap();
     for err in [
-        admin.encrypt("k", b"m", &ctx).await.unwrap_err(),
+        admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap_err(),
         admin.decrypt(&sealed, &ctx).await.map(|_| ()).unwrap_err(),
     ] {
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -557,10 +560,10 @@ async fn a_policy_set_by_another_process_applies_after_a_refresh() {
     .unwrap();
     cli.local_admin().set_access_policy(deny).await.unwrap();
     // The running gateway keeps the policy it loaded until it re-reads the store.
-    ops.rotate_key("k").await.unwrap();
+    ops.rotate_key(&kl("k")).await.unwrap();
     server.refresh_shared_state().await.unwrap();
     assert_eq!(
-        ops.rotate_key("k").await.unwrap_err().kind(),
+        ops.rotate_key(&kl("k")).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied
     );
 }
@@ -573,15 +576,20 @@ async fn a_key_is_read_once_per_call_and_crypto_reuses_recent_reads() {
     let describes = || counting.describes.load(Ordering::SeqCst);
     let before = describes();
     // By name: the lookup that found the key is also what authorization reads.
-    admin.rotate_key("k").await.unwrap();
+    admin.rotate_key(&kl("k")).await.unwrap();
     assert_eq!(describes() - before, 1);
     // By URI: one read for authorization.
-    admin.rotate_key("local://k").await.unwrap();
+    admin.rotate_key(&kl("local://k")).await.unwrap();
     assert_eq!(describes() - before, 2);
     // Crypto calls reuse the resolution of the last few seconds.
     let ctx = EncryptionContext::new();
     for _ in 0..3 {
-        admin.encrypt("k", b"m", &ctx).await.unwrap();
+        admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
     }
     assert_eq!(describes() - before, 3);
+}
+
+/// A key reference as a caller would type it, parsed (test input is always well formed).
+fn kl(text: impl AsRef<str>) -> keygate_core::KeyLocator {
+    keygate_core::KeyLocator::parse(text.as_ref()).expect("a well-formed key reference")
 }

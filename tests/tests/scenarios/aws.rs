@@ -138,7 +138,12 @@ async fn aws_sdk_manages_keys_aliases_tags_and_rotation() {
         assert_eq!(meta.key_id(), sym, "{key_id}");
         assert_eq!(meta.description(), Some("made by the SDK"));
     }
-    let keygate = gw.service.local_admin().describe_key(&sym).await.unwrap();
+    let keygate = gw
+        .service
+        .local_admin()
+        .describe_key(&crate::support::kl(&sym))
+        .await
+        .unwrap();
     assert_eq!(keygate.name, sym);
     let ec_meta = c
         .describe_key()

@@ -156,7 +156,7 @@ async fn sdk_creates_gets_lists_updates_rotates_and_soft_deletes_keys() {
     let meta = gw
         .service
         .local_admin()
-        .describe_key("az-rsa")
+        .describe_key(&crate::support::kl("az-rsa"))
         .await
         .unwrap();
     assert_eq!(meta.labels["team"], "pay");
@@ -302,9 +302,10 @@ async fn sdk_creates_gets_lists_updates_rotates_and_soft_deletes_keys() {
     assert_eq!(
         gw.service
             .local_admin()
-            .get_rotation("az-oct")
+            .get_rotation(&crate::support::kl("az-oct"))
             .await
             .unwrap()
+            .value
             .unwrap()
             .period_days,
         90

@@ -156,7 +156,10 @@ async fn a_key_made_through_one_dialect_works_through_the_others_and_keygate() {
         super::azure::create_params(KeyType::OctHsm, &[("team", "pay")]),
     )
     .await;
-    let meta = rest.describe_key("azure-made").await.unwrap();
+    let meta = rest
+        .describe_key(&crate::support::kl("azure-made"))
+        .await
+        .unwrap();
     assert_eq!(meta.labels["team"], "pay");
     let disabled = aws.disable_key().key_id("azure-made").send().await;
     assert!(disabled.is_ok(), "{disabled:?}");

@@ -27,15 +27,21 @@ async fn names_uris_and_aliases_resolve_to_the_same_key() {
     p.create_key(CreateKeyRequest::new("orders", KeySpec::Aes256))
         .await
         .unwrap();
-    let by_name = reg.resolve("orders").await.unwrap();
-    let by_uri = reg.resolve("local://orders").await.unwrap();
+    let by_name = reg.resolve(&crate::support::kl("orders")).await.unwrap();
+    let by_uri = reg
+        .resolve(&crate::support::kl("local://orders"))
+        .await
+        .unwrap();
     assert_eq!(by_name.key_ref(), by_uri.key_ref());
 
     reg.store()
         .create_alias("billing", &by_name.key_ref())
         .await
         .unwrap();
-    let by_alias = reg.resolve("alias/billing").await.unwrap();
+    let by_alias = reg
+        .resolve(&crate::support::kl("alias/billing"))
+        .await
+        .unwrap();
     assert_eq!(by_alias.key_ref(), by_name.key_ref());
 
     // A ciphertext made through one spelling decrypts through another.
@@ -53,15 +59,21 @@ async fn names_uris_and_aliases_resolve_to_the_same_key() {
     assert_eq!(pt.as_slice(), b"total=10");
 
     for missing in ["nope", "alias/nope"] {
-        let err = reg.resolve(missing).await.unwrap_err();
+        let err = reg.resolve(&crate::support::kl(missing)).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{missing}: {err}");
     }
     // A URI routes without a round-trip; the call itself reports the missing key.
-    let routed = reg.resolve("local://nope").await.unwrap();
+    let routed = reg
+        .resolve(&crate::support::kl("local://nope"))
+        .await
+        .unwrap();
     let err = routed.provider.describe_key(&routed.id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+    // A reference is parsed before anything resolves it.
     assert_eq!(
-        reg.resolve("s3://bucket/x").await.unwrap_err().kind(),
+        keygate_core::KeyLocator::parse("s3://bucket/x")
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidArgument
     );
 }
@@ -79,11 +91,18 @@ async fn a_name_held_by_two_providers_is_ambiguous_and_listing_covers_both() {
         .create_key(CreateKeyRequest::new("only-west", KeySpec::HmacSha256))
         .await
         .unwrap();
-    let err = reg.resolve("shared").await.unwrap_err();
+    let err = reg
+        .resolve(&crate::support::kl("shared"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("ambiguous"), "{err}");
     assert_eq!(
-        reg.resolve("only-west").await.unwrap().key_ref().provider,
+        reg.resolve(&crate::support::kl("only-west"))
+            .await
+            .unwrap()
+            .key_ref()
+            .provider,
         "west"
     );
 

@@ -102,3 +102,8 @@ impl TestGateway {
         issued.token.to_string()
     }
 }
+
+/// A key reference as a caller would type it, parsed (test input is always well formed).
+pub fn kl(text: impl AsRef<str>) -> keygate_core::KeyLocator {
+    keygate_core::KeyLocator::parse(text.as_ref()).expect("a well-formed key reference")
+}

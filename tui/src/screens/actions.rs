@@ -13,8 +13,8 @@ mod view;
 
 use keygate_core::api::{Gateway, ProviderSummary};
 use keygate_core::{
-    Capabilities, CreateKeyRequest, DayRange, KeySpec, KeyState, KeyUsage, ProviderKind,
-    RotationSchedule, validate_name,
+    Capabilities, CreateKeyRequest, DayRange, KeyLocator, KeySpec, KeyState, KeyUsage,
+    ProviderKind, RotationSchedule, validate_name,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::OffsetDateTime;
@@ -172,14 +172,14 @@ pub async fn perform(m: Mutation, gw: &dyn Gateway) -> Result<String, String> {
             .map(|k| format!("created {} ({})", k.name, k.uri))
             .map_err(|e| fail("create", e)),
         Mutation::Rotate { key } => gw
-            .rotate_key(&key)
+            .rotate_key(&KeyLocator::Uri(key.clone()))
             .await
-            .map(|v| format!("rotated {key}: new version {}", v.id))
+            .map(|v| format!("rotated {key}: new version {}", v.value.id))
             .map_err(|e| fail("rotate", e)),
         Mutation::SetRotation { key, schedule } => gw
-            .set_rotation(&key, schedule)
+            .set_rotation(&KeyLocator::Uri(key.clone()), schedule)
             .await
-            .map(|s| match s {
+            .map(|k| match k.rotation {
                 Some(s) => format!(
                     "rotation of {key}: every {} days, next {}",
                     s.period_days,
@@ -190,17 +190,17 @@ pub async fn perform(m: Mutation, gw: &dyn Gateway) -> Result<String, String> {
             })
             .map_err(|e| fail("set rotation", e)),
         Mutation::Enable { key } => gw
-            .enable_key(&key)
+            .enable_key(&KeyLocator::Uri(key.clone()))
             .await
             .map(|_| format!("enabled {key}"))
             .map_err(|e| fail("enable", e)),
         Mutation::Disable { key } => gw
-            .disable_key(&key)
+            .disable_key(&KeyLocator::Uri(key.clone()))
             .await
             .map(|_| format!("disabled {key}"))
             .map_err(|e| fail("disable", e)),
         Mutation::ScheduleDeletion { key, days } => gw
-            .schedule_deletion(&key, days)
+            .schedule_deletion(&KeyLocator::Uri(key.clone()), days)
             .await
             .map(|k| match k.state {
                 KeyState::PendingDeletion { deletion_date } => {
@@ -213,7 +213,7 @@ pub async fn perform(m: Mutation, gw: &dyn Gateway) -> Result<String, String> {
             })
             .map_err(|e| fail("schedule deletion", e)),
         Mutation::CancelDeletion { key } => gw
-            .cancel_deletion(&key)
+            .cancel_deletion(&KeyLocator::Uri(key.clone()))
             .await
             .map(|_| format!("deletion of {key} cancelled"))
             .map_err(|e| fail("cancel deletion", e)),

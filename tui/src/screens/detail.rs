@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use keygate_core::api::Gateway;
 use keygate_core::audit::{AuditEvent, AuditQuery};
-use keygate_core::{KeyMetadata, KeyVersion, Policy};
+use keygate_core::{KeyLocator, KeyMetadata, KeyVersion, Policy};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use time::{Duration, OffsetDateTime};
 
@@ -375,26 +375,43 @@ pub async fn run(cmd: Cmd, gateway: Arc<dyn Gateway>, emit: Emit<Msg>) {
             key,
             part,
             now,
-        } => match part {
-            PartKind::Metadata => Msg::Metadata(g, gw.describe_key(&key).await.map_err(text)),
-            PartKind::Versions => Msg::Versions(g, gw.list_versions(&key).await.map_err(text)),
-            PartKind::PublicKey => Msg::PublicKey(
-                g,
-                gw.get_public_key(&key, None)
-                    .await
-                    .map(|p| p.pem())
-                    .map_err(text),
-            ),
-            PartKind::Policy => Msg::Policy(g, gw.get_key_policy(&key).await.map_err(text)),
-            PartKind::Audit => Msg::Audit(g, recent_events(gw, &key, now).await.map_err(text)),
-            PartKind::Providers => Msg::Providers(
-                g,
-                gw.providers()
-                    .await
-                    .map(|ps| ps.into_iter().map(Provider::from).collect())
-                    .map_err(text),
-            ),
-        },
+        } => {
+            let locator = KeyLocator::Uri(key.clone());
+            match part {
+                PartKind::Metadata => {
+                    Msg::Metadata(g, gw.describe_key(&locator).await.map_err(text))
+                }
+                PartKind::Versions => Msg::Versions(
+                    g,
+                    gw.list_versions(&locator)
+                        .await
+                        .map(|v| v.value)
+                        .map_err(text),
+                ),
+                PartKind::PublicKey => Msg::PublicKey(
+                    g,
+                    gw.get_public_key(&locator, None)
+                        .await
+                        .map(|p| p.value.pem())
+                        .map_err(text),
+                ),
+                PartKind::Policy => Msg::Policy(
+                    g,
+                    gw.get_key_policy(&locator)
+                        .await
+                        .map(|p| p.value)
+                        .map_err(text),
+                ),
+                PartKind::Audit => Msg::Audit(g, recent_events(gw, &key, now).await.map_err(text)),
+                PartKind::Providers => Msg::Providers(
+                    g,
+                    gw.providers()
+                        .await
+                        .map(|ps| ps.into_iter().map(Provider::from).collect())
+                        .map_err(text),
+                ),
+            }
+        }
     };
     emit.send(msg);
 }

@@ -9,8 +9,7 @@
 //! key's URI from the gateway store alone, without a provider call; the Gateway call that
 //! follows does the authorization and the audit.
 
-use keygate_core::api::Gateway as _;
-use keygate_core::{Error, KeyLocator, KeyRef, Result};
+use keygate_core::{KeyLocator, Result};
 use keygate_server::store::AwsKeyIds;
 
 use super::AwsDialectConfig;
@@ -20,15 +19,6 @@ use keygate_server::service::Session;
 /// True for the canonical text form of a UUID.
 pub fn is_uuid(text: &str) -> bool {
     text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
-}
-
-/// A key as a request named it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// What to pass to the Gateway: the key URI when known, else the keygate name.
-    pub reference: String,
-    /// The key's URI, when it could be found without a provider call.
-    pub uri: Option<String>,
 }
 
 /// The dialect's view of the gateway store and settings, for one request.
@@ -93,42 +83,15 @@ impl<'a> Keys<'a> {
         self.ids().aws_uri_of(id).await
     }
 
-    /// The URI of the key `target` names: from the store, or for a plain keygate name by
-    /// describing it (one Gateway call, audited as `keys:describe`).
+    /// What a request's `KeyId` names (see the module docs), as the [`KeyLocator`] the
+    /// request's Gateway call takes: a key UUID or key ARN found in the id table becomes the
+    /// key's URI; an alias or alias ARN, a keygate URI or name is passed on as it is, for the
+    /// service to resolve (and authorize, and audit) once.
     ///
     /// # Errors
-    /// What describing the key reports.
-    pub async fn uri(&self, target: &Target) -> Result<String> {
-        match &target.uri {
-            Some(uri) => Ok(uri.clone()),
-            None => Ok(self.session.describe_key(&target.reference).await?.uri),
-        }
-    }
-
-    /// The URI of the key `r` names.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when its provider is not registered.
-    pub fn uri_of_ref(&self, r: &KeyRef) -> Result<String> {
-        let provider = self.session.service().registry().provider(&r.provider)?;
-        Ok(provider.info().key_uri(&r.id))
-    }
-
-    /// The registered provider that holds the key at `uri` (URI-prefix routing, no call).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when no registered provider owns the URI.
-    pub async fn provider_of(&self, uri: &str) -> Result<String> {
-        let resolved = self.session.service().registry().resolve(uri).await?;
-        Ok(resolved.provider.info().name.clone())
-    }
-
-    /// What a request's `KeyId` names (see the module docs).
-    ///
-    /// # Errors
-    /// `NotFoundException` for an unknown UUID, ARN or alias; `ValidationException` for an
-    /// empty id or a malformed ARN.
-    pub async fn resolve(&self, key_id: &str) -> std::result::Result<Target, AwsError> {
+    /// `NotFoundException` for an unknown UUID or key ARN, or an alias name keygate cannot
+    /// hold; `ValidationException` for an empty id or a malformed ARN.
+    pub async fn resolve(&self, key_id: &str) -> std::result::Result<KeyLocator, AwsError> {
         let key_id = key_id.trim();
         if key_id.is_empty() || key_id.len() > 2048 {
             return Err(AwsError::validation(
@@ -147,54 +110,34 @@ impl<'a> Keys<'a> {
                 return self.by_uuid(id).await?.ok_or_else(missing);
             }
             if let Some(alias) = resource.strip_prefix("alias/") {
-                return self.by_alias(alias).await;
+                return self.alias(alias);
             }
             return Err(AwsError::validation(format!("Invalid arn {key_id}")));
         }
         if let Some(alias) = key_id.strip_prefix("alias/") {
-            return self.by_alias(alias).await;
+            return self.alias(alias);
         }
         if is_uuid(key_id) {
-            if let Some(found) = self.by_uuid(key_id).await? {
-                return Ok(found);
-            }
-            return Err(missing());
+            return self.by_uuid(key_id).await?.ok_or_else(missing);
         }
-        match KeyLocator::parse(key_id).map_err(AwsError::from)? {
-            KeyLocator::Uri { uri, .. } => Ok(Target {
-                reference: uri.clone(),
-                uri: Some(uri),
-            }),
-            _ => Ok(Target {
-                reference: key_id.to_owned(),
-                uri: None,
-            }),
-        }
+        KeyLocator::parse(key_id).map_err(AwsError::from)
     }
 
-    async fn by_uuid(&self, id: &str) -> std::result::Result<Option<Target>, AwsError> {
-        Ok(self.lookup_id(id).await?.map(|uri| Target {
-            reference: uri.clone(),
-            uri: Some(uri),
-        }))
+    async fn by_uuid(&self, id: &str) -> std::result::Result<Option<KeyLocator>, AwsError> {
+        Ok(self.lookup_id(id).await?.map(KeyLocator::Uri))
     }
 
-    async fn by_alias(&self, alias: &str) -> std::result::Result<Target, AwsError> {
-        let not_found =
-            || AwsError::not_found(format!("Alias {} is not found.", self.alias_arn(alias)));
+    /// `alias/<name>` as a locator; a name keygate's aliases cannot have is not found, as
+    /// AWS answers for an alias that does not exist.
+    fn alias(&self, alias: &str) -> std::result::Result<KeyLocator, AwsError> {
         if keygate_core::validate_name("alias", alias).is_err() {
-            return Err(not_found());
+            return Err(self.alias_not_found(alias));
         }
-        let store = self.session.service().registry().store();
-        let target = match store.resolve_alias(alias).await {
-            Ok(target) => target,
-            Err(Error::NotFound(_)) => return Err(not_found()),
-            Err(e) => return Err(e.into()),
-        };
-        let uri = self.uri_of_ref(&target)?;
-        Ok(Target {
-            reference: uri.clone(),
-            uri: Some(uri),
-        })
+        Ok(KeyLocator::Alias(alias.to_owned()))
+    }
+
+    /// AWS's answer for an alias that does not exist.
+    pub fn alias_not_found(&self, alias: &str) -> AwsError {
+        AwsError::not_found(format!("Alias {} is not found.", self.alias_arn(alias)))
     }
 }

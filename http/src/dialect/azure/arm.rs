@@ -31,7 +31,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use keygate_core::api::Gateway as _;
 use keygate_core::native::azure::{BUILT_IN_ROLES, assignment_name};
-use keygate_core::{Binding, Error, Policy};
+use keygate_core::{Binding, Error, KeyLocator, Policy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -388,16 +388,20 @@ fn not_assigned(name: &str) -> ArmError {
 /// The key's policy and the assignments its bindings stand for.
 async fn read(session: &Session, t: &Target) -> Result<(Policy, Vec<Assignment>), ArmError> {
     let policy = session
-        .get_key_policy(&t.key)
+        .get_key_policy(&KeyLocator::Name(t.key.clone()))
         .await
-        .map_err(|e| ArmError::from_core(e, &t.scope))?;
+        .map_err(|e| ArmError::from_core(e, &t.scope))?
+        .value;
     let assignments = policy.bindings.iter().filter_map(Assignment::of).collect();
     Ok((policy, assignments))
 }
 
 async fn write(session: &Session, t: &Target, bindings: Vec<Binding>) -> Result<(), ArmError> {
     session
-        .set_key_policy(&t.key, Policy::from_bindings(bindings))
+        .set_key_policy(
+            &KeyLocator::Name(t.key.clone()),
+            Policy::from_bindings(bindings),
+        )
         .await
         .map(|_| ())
         .map_err(|e| ArmError::from_core(e, &t.scope))

@@ -5,7 +5,7 @@ use keygate_core::access::AccessPolicy;
 use keygate_core::api::{Alias, Gateway as _, TokenInfo, TokenRequest};
 
 use super::ApiResult;
-use crate::rest::extract::{Caller, Json, Path};
+use crate::rest::extract::{Caller, Json, Path, locator};
 use keygate_core::wire::{CreateAliasBody, IssuedTokenBody, UpdateAliasBody};
 
 pub(super) async fn list_aliases(Caller(s): Caller) -> ApiResult<Json<Vec<Alias>>> {
@@ -16,7 +16,7 @@ pub(super) async fn create_alias(
     Caller(s): Caller,
     Json(body): Json<CreateAliasBody>,
 ) -> ApiResult<(StatusCode, Json<Alias>)> {
-    let alias = s.create_alias(&body.name, &body.key).await?;
+    let alias = s.create_alias(&body.name, &locator(&body.key)?).await?;
     Ok((StatusCode::CREATED, Json(alias)))
 }
 
@@ -25,7 +25,7 @@ pub(super) async fn update_alias(
     Path(name): Path<String>,
     Json(body): Json<UpdateAliasBody>,
 ) -> ApiResult<Json<Alias>> {
-    Ok(Json(s.update_alias(&name, &body.key).await?))
+    Ok(Json(s.update_alias(&name, &locator(&body.key)?).await?))
 }
 
 pub(super) async fn delete_alias(

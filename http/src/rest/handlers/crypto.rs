@@ -5,16 +5,16 @@
 
 use keygate_core::api::Gateway as _;
 use keygate_core::envelope::{EnvelopeHeader, is_envelope};
-use keygate_core::{DataKeySpec, Error};
+use keygate_core::{DataKeySpec, Error, KeyLocator};
 
 use super::ApiResult;
 use crate::rest::error::ApiError;
-use crate::rest::extract::{Caller, Json};
+use crate::rest::extract::{Caller, Json, Keyed, locator};
 use keygate_core::wire::{
     BeginEnvelopeBody, DataKeyBody, DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody,
-    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, MessageType,
-    NativeEncryptedBody, OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody,
-    SignatureBody, Valid, VerifyBody, b64, b64_secret, unb64, unb64_secret,
+    EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, NativeEncryptedBody,
+    OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody, SignatureBody, Valid,
+    VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 
 pub(super) async fn encrypt(
@@ -23,7 +23,7 @@ pub(super) async fn encrypt(
 ) -> ApiResult<Json<EncryptedBody>> {
     let plaintext = unb64_secret("plaintext", &body.plaintext)?;
     let envelope = s
-        .encrypt(&body.key, plaintext.as_slice(), &body.context)
+        .encrypt(&locator(&body.key)?, plaintext.as_slice(), &body.context)
         .await?;
     // The envelope names its key and version; reading them back from the header keeps the
     // answer exactly what a decrypt will route on.
@@ -38,16 +38,16 @@ pub(super) async fn encrypt(
 pub(super) async fn encrypt_native(
     Caller(s): Caller,
     Json(body): Json<EncryptBody>,
-) -> ApiResult<Json<NativeEncryptedBody>> {
+) -> ApiResult<Keyed<NativeEncryptedBody>> {
     let plaintext = unb64_secret("plaintext", &body.plaintext)?;
     let ct = s
-        .encrypt_native(&body.key, plaintext.as_slice(), &body.context)
+        .encrypt_native(&locator(&body.key)?, plaintext.as_slice(), &body.context)
         .await?;
-    Ok(Json(NativeEncryptedBody {
+    Ok(Keyed(ct.map(|ct| NativeEncryptedBody {
         ciphertext: b64(&ct.bytes),
         key_version: ct.key_version,
         algorithm: ct.algorithm,
-    }))
+    })))
 }
 
 pub(super) async fn random(
@@ -68,7 +68,10 @@ pub(super) async fn decrypt(
     let decrypted = if is_envelope(&ciphertext) {
         s.decrypt(&ciphertext, &body.context).await
     } else if let Some(key) = &body.key {
-        s.decrypt_native(key, &ciphertext, &body.context).await
+        match KeyLocator::parse(key) {
+            Ok(key) => s.decrypt_native(&key, &ciphertext, &body.context).await,
+            Err(e) => Err(e),
+        }
     } else {
         Err(Error::IntegrityFailure)
     }
@@ -84,21 +87,25 @@ pub(super) async fn decrypt(
 pub(super) async fn generate_data_key(
     Caller(s): Caller,
     Json(body): Json<DataKeyBody>,
-) -> ApiResult<Json<DataKeyResponse>> {
+) -> ApiResult<Keyed<DataKeyResponse>> {
     let spec = body.spec.unwrap_or(DataKeySpec::Aes256);
-    let dk = s.generate_data_key(&body.key, spec, &body.context).await?;
-    Ok(Json(DataKeyResponse {
+    let dk = s
+        .generate_data_key(&locator(&body.key)?, spec, &body.context)
+        .await?;
+    Ok(Keyed(dk.map(|dk| DataKeyResponse {
         plaintext: b64_secret(&dk.plaintext),
         ciphertext: b64(&dk.ciphertext),
         key_version: dk.key_version,
-    }))
+    })))
 }
 
 pub(super) async fn begin_envelope(
     Caller(s): Caller,
     Json(body): Json<BeginEnvelopeBody>,
 ) -> ApiResult<Json<SealingKeyBody>> {
-    let sealing = s.begin_envelope(&body.key, &body.context).await?;
+    let sealing = s
+        .begin_envelope(&locator(&body.key)?, &body.context)
+        .await?;
     Ok(Json(SealingKeyBody {
         header: b64(&sealing.header.encode()?),
         data_key: b64_secret(&sealing.data_key),
@@ -123,58 +130,56 @@ pub(super) async fn open_envelope(
 pub(super) async fn sign(
     Caller(s): Caller,
     Json(body): Json<SignBody>,
-) -> ApiResult<Json<SignatureBody>> {
+) -> ApiResult<Keyed<SignatureBody>> {
     let message = unb64("message", &body.message)?;
-    let sig = match body.message_type {
-        MessageType::Raw => s.sign(&body.key, &message, body.algorithm).await?,
-        MessageType::Digest => s.sign_digest(&body.key, &message, body.algorithm).await?,
-    };
-    Ok(Json(SignatureBody {
+    let input = body.message_type.input(&message);
+    let sig = s.sign(&locator(&body.key)?, input, body.algorithm).await?;
+    Ok(Keyed(sig.map(|sig| SignatureBody {
         signature: b64(&sig.bytes),
         key_version: sig.key_version,
         algorithm: sig.algorithm,
-    }))
+    })))
 }
 
 pub(super) async fn verify(
     Caller(s): Caller,
     Json(body): Json<VerifyBody>,
-) -> ApiResult<Json<Valid>> {
+) -> ApiResult<Keyed<Valid>> {
     let message = unb64("message", &body.message)?;
     let signature = unb64("signature", &body.signature)?;
     let version = body.key_version.as_deref();
-    let valid = match body.message_type {
-        MessageType::Raw => {
-            s.verify(&body.key, version, &message, &signature, body.algorithm)
-                .await?
-        }
-        MessageType::Digest => {
-            s.verify_digest(&body.key, version, &message, &signature, body.algorithm)
-                .await?
-        }
-    };
-    Ok(Json(Valid { valid }))
+    let input = body.message_type.input(&message);
+    let valid = s
+        .verify(
+            &locator(&body.key)?,
+            version,
+            input,
+            &signature,
+            body.algorithm,
+        )
+        .await?;
+    Ok(Keyed(valid.map(|valid| Valid { valid })))
 }
 
 pub(super) async fn mac(
     Caller(s): Caller,
     Json(body): Json<MacBody>,
-) -> ApiResult<Json<MacResponse>> {
+) -> ApiResult<Keyed<MacResponse>> {
     let message = unb64("message", &body.message)?;
-    let tag = s.generate_mac(&body.key, &message).await?;
-    Ok(Json(MacResponse {
+    let tag = s.generate_mac(&locator(&body.key)?, &message).await?;
+    Ok(Keyed(tag.map(|tag| MacResponse {
         mac: b64(&tag.bytes),
         key_version: tag.key_version,
         algorithm: tag.algorithm,
-    }))
+    })))
 }
 
 pub(super) async fn mac_verify(
     Caller(s): Caller,
     Json(body): Json<MacVerifyBody>,
-) -> ApiResult<Json<Valid>> {
+) -> ApiResult<Keyed<Valid>> {
     let message = unb64("message", &body.message)?;
     let mac = unb64("mac", &body.mac)?;
-    let valid = s.verify_mac(&body.key, &message, &mac).await?;
-    Ok(Json(Valid { valid }))
+    let valid = s.verify_mac(&locator(&body.key)?, &message, &mac).await?;
+    Ok(Keyed(valid.map(|valid| Valid { valid })))
 }

@@ -7,7 +7,7 @@ use keygate_core::{
 };
 
 use super::ApiResult;
-use crate::rest::extract::{Caller, Json, Path, Query};
+use crate::rest::extract::{Caller, Json, KeyPath, Keyed, Query};
 use keygate_core::wire::{
     CreateKeyBody, DeleteBody, ProviderQuery, PublicKeyBody, RotationBody, SetRotationBody,
     VersionQuery, b64,
@@ -38,14 +38,14 @@ pub(super) async fn create(
 
 pub(super) async fn describe(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
 ) -> ApiResult<Json<KeyMetadata>> {
     Ok(Json(s.describe_key(&key).await?))
 }
 
 pub(super) async fn update(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
     Json(update): Json<KeyUpdate>,
 ) -> ApiResult<Json<KeyMetadata>> {
     Ok(Json(s.update_key(&key, update).await?))
@@ -53,21 +53,21 @@ pub(super) async fn update(
 
 pub(super) async fn enable(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
 ) -> ApiResult<Json<KeyMetadata>> {
     Ok(Json(s.enable_key(&key).await?))
 }
 
 pub(super) async fn disable(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
 ) -> ApiResult<Json<KeyMetadata>> {
     Ok(Json(s.disable_key(&key).await?))
 }
 
 pub(super) async fn delete(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
     Json(body): Json<DeleteBody>,
 ) -> ApiResult<Json<KeyMetadata>> {
     Ok(Json(s.schedule_deletion(&key, body.pending_days).await?))
@@ -75,70 +75,74 @@ pub(super) async fn delete(
 
 pub(super) async fn undelete(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
 ) -> ApiResult<Json<KeyMetadata>> {
     Ok(Json(s.cancel_deletion(&key).await?))
 }
 
 pub(super) async fn versions(
     Caller(s): Caller,
-    Path(key): Path<String>,
-) -> ApiResult<Json<Vec<KeyVersion>>> {
-    Ok(Json(s.list_versions(&key).await?))
+    KeyPath(key): KeyPath,
+) -> ApiResult<Keyed<Vec<KeyVersion>>> {
+    Ok(Keyed(s.list_versions(&key).await?))
 }
 
 pub(super) async fn rotate(
     Caller(s): Caller,
-    Path(key): Path<String>,
-) -> ApiResult<Json<KeyVersion>> {
-    Ok(Json(s.rotate_key(&key).await?))
+    KeyPath(key): KeyPath,
+) -> ApiResult<Keyed<KeyVersion>> {
+    Ok(Keyed(s.rotate_key(&key).await?))
 }
 
 pub(super) async fn get_rotation(
     Caller(s): Caller,
-    Path(key): Path<String>,
-) -> ApiResult<Json<RotationBody>> {
-    Ok(Json(RotationBody {
-        schedule: s.get_rotation(&key).await?,
-    }))
+    KeyPath(key): KeyPath,
+) -> ApiResult<Keyed<RotationBody>> {
+    let schedule = s.get_rotation(&key).await?;
+    Ok(Keyed(schedule.map(|schedule| RotationBody {
+        schedule,
+        key: None,
+    })))
 }
 
 pub(super) async fn set_rotation(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
     Json(body): Json<SetRotationBody>,
 ) -> ApiResult<Json<RotationBody>> {
     let schedule = body.period_days.map(RotationSchedule::every);
+    let key = s.set_rotation(&key, schedule).await?;
     Ok(Json(RotationBody {
-        schedule: s.set_rotation(&key, schedule).await?,
+        schedule: key.rotation,
+        key: Some(key),
     }))
 }
 
 pub(super) async fn public_key(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
     Query(q): Query<VersionQuery>,
-) -> ApiResult<Json<PublicKeyBody>> {
+) -> ApiResult<Keyed<PublicKeyBody>> {
     let pk = s.get_public_key(&key, q.version.as_deref()).await?;
-    Ok(Json(PublicKeyBody {
+    Ok(Keyed(pk.map(|pk| PublicKeyBody {
         pem: pk.pem(),
         der: b64(&pk.der),
         key_version: pk.key_version,
         spec: pk.spec,
-    }))
+    })))
 }
 
 pub(super) async fn get_policy(
     Caller(s): Caller,
-    Path(key): Path<String>,
-) -> ApiResult<Json<Policy>> {
-    Ok(Json(s.get_key_policy(&key).await?))
+    KeyPath(key): KeyPath,
+) -> ApiResult<Keyed<Policy>> {
+    Ok(Keyed(s.get_key_policy(&key).await?))
 }
 
 pub(super) async fn set_policy(
     Caller(s): Caller,
-    Path(key): Path<String>,
+    KeyPath(key): KeyPath,
     Json(policy): Json<Policy>,
-) -> ApiResult<Json<Policy>> {
-    Ok(Json(s.set_key_policy(&key, policy).await?))
+) -> ApiResult<Keyed<Policy>> {
+    Ok(Keyed(s.set_key_policy(&key, policy).await?))
 }

@@ -90,17 +90,29 @@ async fn role_assignments_are_the_keys_policy() {
     assert_eq!(one["properties"]["principalId"], PRINCIPAL);
 
     // keygate's own view of the key: a readable binding.
-    let policy = admin.get_key_policy("rbac-key").await.unwrap();
-    assert_eq!(policy.bindings.len(), 1);
-    assert_eq!(policy.bindings[0].principal, format!("group:{PRINCIPAL}"));
-    assert_eq!(policy.bindings[0].role.as_deref(), Some("Key Vault Reader"));
+    let policy = admin
+        .get_key_policy(&crate::support::kl("rbac-key"))
+        .await
+        .unwrap();
+    assert_eq!(policy.value.bindings.len(), 1);
+    assert_eq!(
+        policy.value.bindings[0].principal,
+        format!("group:{PRINCIPAL}")
+    );
+    assert_eq!(
+        policy.value.bindings[0].role.as_deref(),
+        Some("Key Vault Reader")
+    );
 
     // A binding set through keygate that is no assignment survives PUT and DELETE.
-    let mut with_other = policy.clone();
+    let mut with_other = policy.value.clone();
     with_other
         .bindings
         .push(keygate_core::Binding::role("user:alice", "admin"));
-    admin.set_key_policy("rbac-key", with_other).await.unwrap();
+    admin
+        .set_key_policy(&crate::support::kl("rbac-key"), with_other)
+        .await
+        .unwrap();
     let (s, _) = send(
         http.put(format!("{base}/{NAME}?{v}"))
             .json(&body(CRYPTO_USER, PRINCIPAL)),
@@ -116,9 +128,10 @@ async fn role_assignments_are_the_keys_policy() {
     let (s, _) = send(http.delete(format!("{base}/{derived}?{v}"))).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let principals: Vec<String> = admin
-        .get_key_policy("rbac-key")
+        .get_key_policy(&crate::support::kl("rbac-key"))
         .await
         .unwrap()
+        .value
         .bindings
         .into_iter()
         .map(|b| b.principal)

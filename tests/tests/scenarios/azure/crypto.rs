@@ -69,7 +69,11 @@ async fn sdk_encrypts_wraps_and_signs_and_ciphertexts_cross_to_keygate() {
     let back = gw
         .service
         .local_admin()
-        .decrypt_native("crypt-rsa", &wrapped, &EncryptionContext::new())
+        .decrypt_native(
+            &crate::support::kl("crypt-rsa"),
+            &wrapped,
+            &EncryptionContext::new(),
+        )
         .await
         .unwrap();
     assert_eq!(back.plaintext.as_slice(), b"data key");

@@ -233,7 +233,7 @@ async fn gcp_rings_keys_versions_paging_rotation_and_labels() {
     let meta = gw
         .service
         .local_admin()
-        .describe_key("local://sym")
+        .describe_key(&crate::support::kl("local://sym"))
         .await
         .unwrap();
     assert_eq!(meta.rotation.unwrap().period_days, 30);

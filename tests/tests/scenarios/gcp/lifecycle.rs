@@ -37,7 +37,7 @@ async fn gcp_destroy_restore_and_iam() {
     let meta = gw
         .service
         .local_admin()
-        .describe_key("local://k")
+        .describe_key(&crate::support::kl("local://k"))
         .await
         .unwrap();
     assert_eq!(meta.state.as_str(), "enabled");
@@ -58,7 +58,7 @@ async fn gcp_destroy_restore_and_iam() {
     let meta = gw
         .service
         .local_admin()
-        .describe_key("local://k")
+        .describe_key(&crate::support::kl("local://k"))
         .await
         .unwrap();
     assert_eq!(meta.state.as_str(), "pending_deletion");
@@ -92,7 +92,7 @@ async fn gcp_destroy_restore_and_iam() {
     let meta = gw
         .service
         .local_admin()
-        .describe_key("local://k")
+        .describe_key(&crate::support::kl("local://k"))
         .await
         .unwrap();
     assert_eq!(meta.state.as_str(), "enabled");
@@ -147,10 +147,10 @@ async fn gcp_destroy_restore_and_iam() {
     let native = gw
         .service
         .local_admin()
-        .get_key_policy("local://k")
+        .get_key_policy(&crate::support::kl("local://k"))
         .await
         .unwrap();
-    assert_eq!(native.bindings.len(), 2);
+    assert_eq!(native.value.bindings.len(), 2);
     let stale = kms
         .set_iam_policy()
         .set_resource(&key)

@@ -70,7 +70,11 @@ async fn gcp_cli_keys_are_in_the_implicit_ring_and_every_call_is_audited_once() 
     assert_eq!(&opened.plaintext[..], b"from gcp");
     // ...and keygate's own envelopes open through the dialect.
     let envelope = admin
-        .encrypt("cli-key", b"from cli", &EncryptionContext::new())
+        .encrypt(
+            &crate::support::kl("cli-key"),
+            b"from cli",
+            &EncryptionContext::new(),
+        )
         .await
         .unwrap();
     let pt = kms
@@ -331,7 +335,7 @@ async fn gcp_anonymous_switch_maps_callers_without_a_token() {
     let meta = gw
         .service
         .local_admin()
-        .describe_key("local://g")
+        .describe_key(&crate::support::kl("local://g"))
         .await
         .unwrap();
     assert!(meta.labels.is_empty(), "the implicit ring sets no label");

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use keygate_core::ErrorKind;
 use keygate_core::api::Gateway;
+use keygate_core::{ErrorKind, KeyLocator};
 
 use super::doc::Doc;
 use super::{Cmd, Failure, Loaded, Msg};
@@ -22,9 +22,10 @@ pub async fn run(cmd: Cmd, gateway: Arc<dyn Gateway>, emit: Emit<Msg>) {
                 (PolicyTarget::Gateway, Doc::Gateway(p)) => {
                     gateway.set_access_policy(p).await.map(drop)
                 }
-                (PolicyTarget::Key(uri), Doc::Key(p)) => {
-                    gateway.set_key_policy(uri, p).await.map(drop)
-                }
+                (PolicyTarget::Key(uri), Doc::Key(p)) => gateway
+                    .set_key_policy(&KeyLocator::Uri(uri.clone()), p)
+                    .await
+                    .map(drop),
                 _ => Err(keygate_core::Error::invalid(
                     "the document does not belong to this policy",
                 )),
@@ -41,7 +42,8 @@ async fn load(target: &PolicyTarget, gateway: &dyn Gateway) -> Result<Loaded, Fa
             title: "gateway access policy".into(),
         }),
         PolicyTarget::Key(uri) => {
-            let meta = gateway.describe_key(uri).await?;
+            let key = KeyLocator::Uri(uri.clone());
+            let meta = gateway.describe_key(&key).await?;
             // The providers' capabilities say whether keys there have policies at all; when
             // they cannot be read, asking for the policy is the next best test.
             let providers = gateway.providers().await.unwrap_or_default();
@@ -53,7 +55,7 @@ async fn load(target: &PolicyTarget, gateway: &dyn Gateway) -> Result<Loaded, Fa
                     message: format!("keys of provider `{}` have no key policy", p.name),
                 });
             }
-            let policy = gateway.get_key_policy(uri).await?;
+            let policy = gateway.get_key_policy(&key).await?.value;
             Ok(Loaded {
                 doc: Doc::Key(policy),
                 title: format!("{} ({})", meta.name, meta.uri),

@@ -9,16 +9,16 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use keygate_core::access::{AccessPolicy, Identity};
 use keygate_core::api::{
-    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, SealingKey, TokenInfo,
-    TokenRequest,
+    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, Resolved, SealingKey,
+    TokenInfo, TokenRequest,
 };
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
     Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange, EncryptionContext,
-    Error, ErrorKind, KeyMetadata, KeySpec, KeyState, KeyUpdate, KeyUsage, KeyVersion, MacTag,
-    Page, Policy, ProviderKind, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
-    SigningAlgorithm, VerifyMode,
+    Error, ErrorKind, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
+    KeyVersion, MacTag, Page, Policy, ProviderKind, PublicKey, Result, RotationSchedule,
+    SecretBytes, SignInput, Signature, SigningAlgorithm, VerifyMode,
 };
 use tokio::sync::mpsc;
 
@@ -64,26 +64,35 @@ impl FakeGateway {
 }
 
 fn capabilities(key_policy: bool) -> Capabilities {
-    Capabilities {
-        key_specs: vec![KeySpec::Aes256],
-        rsa_encryption: false,
-        deletion_window: DayRange::new(7, 30),
-        rotation_period: Some(DayRange::new(90, 2560)),
-        rotatable_specs: vec![KeySpec::Aes256],
-        scheduled_rotation_specs: vec![KeySpec::Aes256],
-        list_versions: true,
-        asymmetric_context: false,
-        max_plaintext_bytes: 4096,
-        data_key_specs: vec![DataKeySpec::Aes256],
-        self_describing_ciphertext: false,
-        verify: VerifyMode::Remote,
-        key_policy,
-        native_policy_format: Some("aws-key-policy".into()),
-        labels: true,
-        max_page_size: 100,
-        policy_sample: Vec::new(),
-        digest_signing: false,
-        one_signing_algorithm_per_key: false,
+    Capabilities::builder()
+        .key_specs(vec![KeySpec::Aes256])
+        .rsa_encryption(false)
+        .deletion_window(DayRange::new(7, 30))
+        .rotation_period(Some(DayRange::new(90, 2560)))
+        .rotatable_specs(vec![KeySpec::Aes256])
+        .scheduled_rotation_specs(vec![KeySpec::Aes256])
+        .list_versions(true)
+        .asymmetric_context(false)
+        .max_plaintext_bytes(4096)
+        .data_key_specs(vec![DataKeySpec::Aes256])
+        .self_describing_ciphertext(false)
+        .verify(VerifyMode::Remote)
+        .key_policy(key_policy)
+        .native_policy_format(Some("aws-key-policy".into()))
+        .labels(true)
+        .max_page_size(100)
+        .policy_sample(Vec::new())
+        .digest_signing(false)
+        .one_signing_algorithm_per_key(false)
+        .build()
+}
+
+/// `value` as the answer about `key` (the fake's one key, in provider `aws`).
+fn resolved<T>(key: &KeyLocator, value: T) -> Resolved<T> {
+    Resolved {
+        key: KeyRef::new("aws", "1234"),
+        uri: key.to_string(),
+        value,
     }
 }
 
@@ -98,10 +107,10 @@ impl Gateway for FakeGateway {
             capabilities: capabilities(!self.no_key_policies),
         }])
     }
-    async fn describe_key(&self, key: &str) -> Result<KeyMetadata> {
+    async fn describe_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.record(format!("describe_key {key}"));
         Ok(KeyMetadata {
-            uri: key.into(),
+            uri: key.to_string(),
             provider: "aws".into(),
             id: "1234".into(),
             name: "payments".into(),
@@ -115,21 +124,22 @@ impl Gateway for FakeGateway {
             created: time::macros::datetime!(2026-01-01 00:00 UTC),
         })
     }
-    async fn get_key_policy(&self, key: &str) -> Result<Policy> {
+    async fn get_key_policy(&self, key: &KeyLocator) -> Result<Resolved<Policy>> {
         self.record(format!("get_key_policy {key}"));
-        Ok(self
+        let policy = self
             .key_policy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone())
+            .clone();
+        Ok(resolved(key, policy))
     }
-    async fn set_key_policy(&self, key: &str, policy: Policy) -> Result<Policy> {
+    async fn set_key_policy(&self, key: &KeyLocator, policy: Policy) -> Result<Resolved<Policy>> {
         self.record(format!("set_key_policy {key} etag={:?}", policy.etag));
         if let Some(e) = self.write_error() {
             return Err(e);
         }
         *self.key_policy.lock().unwrap_or_else(|e| e.into_inner()) = policy.clone();
-        Ok(policy)
+        Ok(resolved(key, policy))
     }
     async fn get_access_policy(&self) -> Result<AccessPolicy> {
         self.record("get_access_policy".into());
@@ -163,43 +173,51 @@ impl Gateway for FakeGateway {
     ) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn update_key(&self, _key: &str, _update: KeyUpdate) -> Result<KeyMetadata> {
+    async fn update_key(&self, _key: &KeyLocator, _update: KeyUpdate) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn enable_key(&self, _key: &str) -> Result<KeyMetadata> {
+    async fn enable_key(&self, _key: &KeyLocator) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn disable_key(&self, _key: &str) -> Result<KeyMetadata> {
+    async fn disable_key(&self, _key: &KeyLocator) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn schedule_deletion(&self, _key: &str, _pending_days: u32) -> Result<KeyMetadata> {
+    async fn schedule_deletion(
+        &self,
+        _key: &KeyLocator,
+        _pending_days: u32,
+    ) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn cancel_deletion(&self, _key: &str) -> Result<KeyMetadata> {
+    async fn cancel_deletion(&self, _key: &KeyLocator) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn list_versions(&self, _key: &str) -> Result<Vec<KeyVersion>> {
+    async fn list_versions(&self, _key: &KeyLocator) -> Result<Resolved<Vec<KeyVersion>>> {
         Err(unsupported())
     }
-    async fn rotate_key(&self, _key: &str) -> Result<KeyVersion> {
+    async fn rotate_key(&self, _key: &KeyLocator) -> Result<Resolved<KeyVersion>> {
         Err(unsupported())
     }
-    async fn get_rotation(&self, _key: &str) -> Result<Option<RotationSchedule>> {
+    async fn get_rotation(&self, _key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>> {
         Err(unsupported())
     }
     async fn set_rotation(
         &self,
-        _key: &str,
+        _key: &KeyLocator,
         _schedule: Option<RotationSchedule>,
-    ) -> Result<Option<RotationSchedule>> {
+    ) -> Result<KeyMetadata> {
         Err(unsupported())
     }
-    async fn get_public_key(&self, _key: &str, _version: Option<&str>) -> Result<PublicKey> {
+    async fn get_public_key(
+        &self,
+        _key: &KeyLocator,
+        _version: Option<&str>,
+    ) -> Result<Resolved<PublicKey>> {
         Err(unsupported())
     }
     async fn encrypt(
         &self,
-        _key: &str,
+        _key: &KeyLocator,
         _plaintext: &[u8],
         _context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
@@ -210,7 +228,7 @@ impl Gateway for FakeGateway {
     }
     async fn decrypt_native(
         &self,
-        _key: &str,
+        _key: &KeyLocator,
         _ciphertext: &[u8],
         _context: &EncryptionContext,
     ) -> Result<Decrypted> {
@@ -218,10 +236,10 @@ impl Gateway for FakeGateway {
     }
     async fn encrypt_native(
         &self,
-        _key: &str,
+        _key: &KeyLocator,
         _plaintext: &[u8],
         _context: &EncryptionContext,
-    ) -> Result<Ciphertext> {
+    ) -> Result<Resolved<Ciphertext>> {
         Err(unsupported())
     }
     async fn generate_random(&self, _bytes: usize) -> Result<SecretBytes> {
@@ -229,13 +247,17 @@ impl Gateway for FakeGateway {
     }
     async fn generate_data_key(
         &self,
-        _key: &str,
+        _key: &KeyLocator,
         _spec: DataKeySpec,
         _context: &EncryptionContext,
-    ) -> Result<DataKey> {
+    ) -> Result<Resolved<DataKey>> {
         Err(unsupported())
     }
-    async fn begin_envelope(&self, _key: &str, _context: &EncryptionContext) -> Result<SealingKey> {
+    async fn begin_envelope(
+        &self,
+        _key: &KeyLocator,
+        _context: &EncryptionContext,
+    ) -> Result<SealingKey> {
         Err(unsupported())
     }
     async fn open_envelope(
@@ -247,53 +269,40 @@ impl Gateway for FakeGateway {
     }
     async fn sign(
         &self,
-        _key: &str,
-        _message: &[u8],
-        _algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
+        _key: &KeyLocator,
+        _input: SignInput<'_>,
+        _algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<Signature>> {
         Err(unsupported())
     }
     async fn verify(
         &self,
-        _key: &str,
+        _key: &KeyLocator,
         _version: Option<&str>,
+        _input: SignInput<'_>,
+        _signature: &[u8],
+        _algorithm: Option<SigningAlgorithm>,
+    ) -> Result<Resolved<bool>> {
+        Err(unsupported())
+    }
+    async fn generate_mac(&self, _key: &KeyLocator, _message: &[u8]) -> Result<Resolved<MacTag>> {
+        Err(unsupported())
+    }
+    async fn verify_mac(
+        &self,
+        _key: &KeyLocator,
         _message: &[u8],
-        _signature: &[u8],
-        _algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        Err(unsupported())
-    }
-    async fn sign_digest(
-        &self,
-        _key: &str,
-        _digest: &[u8],
-        _algorithm: SigningAlgorithm,
-    ) -> Result<Signature> {
-        Err(unsupported())
-    }
-    async fn verify_digest(
-        &self,
-        _key: &str,
-        _version: Option<&str>,
-        _digest: &[u8],
-        _signature: &[u8],
-        _algorithm: SigningAlgorithm,
-    ) -> Result<bool> {
-        Err(unsupported())
-    }
-    async fn generate_mac(&self, _key: &str, _message: &[u8]) -> Result<MacTag> {
-        Err(unsupported())
-    }
-    async fn verify_mac(&self, _key: &str, _message: &[u8], _mac: &[u8]) -> Result<bool> {
+        _mac: &[u8],
+    ) -> Result<Resolved<bool>> {
         Err(unsupported())
     }
     async fn list_aliases(&self) -> Result<Vec<Alias>> {
         Err(unsupported())
     }
-    async fn create_alias(&self, _name: &str, _key: &str) -> Result<Alias> {
+    async fn create_alias(&self, _name: &str, _key: &KeyLocator) -> Result<Alias> {
         Err(unsupported())
     }
-    async fn update_alias(&self, _name: &str, _key: &str) -> Result<Alias> {
+    async fn update_alias(&self, _name: &str, _key: &KeyLocator) -> Result<Alias> {
         Err(unsupported())
     }
     async fn delete_alias(&self, _name: &str) -> Result<()> {

@@ -45,7 +45,7 @@ pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> 
     let name = alias_name(req.alias_name)?;
     let target = cx.target(req.target_key_id).await?;
     cx.session
-        .create_alias(&name, &target.reference)
+        .create_alias(&name, &target)
         .await
         .map_err(|e| match e {
             keygate_core::Error::AlreadyExists(_) => AwsError::bad(
@@ -55,7 +55,7 @@ pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> 
                     cx.keys.alias_arn(&name)
                 ),
             ),
-            other => other.into(),
+            other => cx.fail(other, &target),
         })?;
     Ok(Empty {})
 }
@@ -64,7 +64,10 @@ pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> 
 pub async fn update(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
     let name = alias_name(req.alias_name)?;
     let target = cx.target(req.target_key_id).await?;
-    cx.session.update_alias(&name, &target.reference).await?;
+    cx.session
+        .update_alias(&name, &target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -101,7 +104,7 @@ pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListAliasesResponse,
     let only = match req.key_id {
         Some(key_id) => {
             let target = cx.keys.resolve(&key_id).await?;
-            Some(cx.keys.uri(&target).await?)
+            Some(cx.uri_of(&target).await?)
         }
         None => None,
     };
@@ -109,7 +112,7 @@ pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListAliasesResponse,
     let mut entries = Vec::with_capacity(aliases.len());
     for alias in aliases {
         // An alias whose provider is no longer registered names no key AWS could show.
-        let Ok(uri) = cx.keys.uri_of_ref(&alias.target) else {
+        let Ok(uri) = cx.session.service().key_uri(&alias.target) else {
             continue;
         };
         if only.as_ref().is_some_and(|o| *o != uri) {

@@ -18,8 +18,8 @@ use zeroize::Zeroizing;
 
 use super::Ctx;
 use crate::dialect::aws::error::AwsError;
-use crate::dialect::aws::ids::Target;
 use crate::dialect::aws::wire::{blob, check_len, check_range, required};
+use keygate_core::KeyLocator;
 
 /// The most plaintext AWS encrypts in one call.
 const MAX_PLAINTEXT: usize = 4096;
@@ -106,7 +106,7 @@ pub struct EncryptResponse {
 /// Encrypts under `target`; returns the ciphertext and the key's URI.
 async fn seal(
     cx: &Ctx<'_>,
-    target: &Target,
+    target: &KeyLocator,
     plaintext: &[u8],
     ctx: &EncryptionContext,
     algorithm: Algorithm,
@@ -115,23 +115,20 @@ async fn seal(
         Algorithm::Symmetric => {
             let blob = cx
                 .session
-                .encrypt(&target.reference, plaintext, ctx)
+                .encrypt(target, plaintext, ctx)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
-            let uri = match &target.uri {
-                Some(uri) => uri.clone(),
-                // The envelope names its key: no lookup needed for a plain name.
-                None => EnvelopeHeader::decode(&blob)?.0.key_uri,
-            };
+            // The envelope names the key the service resolved.
+            let uri = EnvelopeHeader::decode(&blob)?.0.key_uri;
             Ok((blob, uri))
         }
         Algorithm::RsaOaepSha256 => {
             let ct = cx
                 .session
-                .encrypt_native(&target.reference, plaintext, ctx)
+                .encrypt_native(target, plaintext, ctx)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
-            Ok((ct.bytes, cx.keys.uri(target).await?))
+            Ok((ct.value.bytes, ct.uri))
         }
     }
 }
@@ -176,7 +173,7 @@ pub struct DecryptResponse {
 
 /// Any failure to open a ciphertext is the one `InvalidCiphertextException` (a malformed
 /// envelope included), except the caller's own refusals and keygate's faults.
-fn open_error(cx: &Ctx<'_>, error: Error, target: &Target) -> AwsError {
+fn open_error(cx: &Ctx<'_>, error: Error, target: &KeyLocator) -> AwsError {
     match error {
         Error::IntegrityFailure | Error::InvalidArgument(_) => AwsError::invalid_ciphertext(),
         other => cx.fail(other, target),
@@ -200,17 +197,14 @@ async fn open(
         let header_key = EnvelopeHeader::decode(ct)
             .map(|(h, _)| h.key_uri)
             .map_err(|_| AwsError::invalid_ciphertext())?;
-        let envelope_target = Target {
-            reference: header_key.clone(),
-            uri: Some(header_key),
-        };
+        let envelope_target = KeyLocator::Uri(header_key);
         let d = cx
             .session
             .decrypt(ct, ctx)
             .await
             .map_err(|e| open_error(cx, e, &envelope_target))?;
         if let Some(target) = &named
-            && cx.keys.uri(target).await? != d.key_uri
+            && cx.uri_of(target).await? != d.key_uri
         {
             return Err(AwsError::bad(
                 "IncorrectKeyException",
@@ -230,7 +224,7 @@ async fn open(
             });
         };
         cx.session
-            .decrypt_native(&target.reference, ct, ctx)
+            .decrypt_native(target, ct, ctx)
             .await
             .map_err(|e| open_error(cx, e, target))?
     };
@@ -371,15 +365,21 @@ async fn data_key(cx: &Ctx<'_>, req: DataKeyRequest) -> Result<DataKeyResponse, 
     no_dry_run(req.dry_run)?;
     let spec = data_key_spec(&req)?;
     let target = cx.target(req.key_id).await?;
-    let uri = cx.keys.uri(&target).await?;
-    let provider = cx.keys.provider_of(&uri).await?;
     let ctx = context(req.encryption_context);
-    let dk = cx
+    let resolved = cx
         .session
-        .generate_data_key(&uri, spec, &ctx)
+        .generate_data_key(&target, spec, &ctx)
         .await
         .map_err(|e| cx.fail(e, &target))?;
-    let header = EnvelopeHeader::new(provider, uri.clone(), dk.key_version, ctx, dk.ciphertext);
+    let uri = resolved.uri;
+    let dk = resolved.value;
+    let header = EnvelopeHeader::new(
+        resolved.key.provider,
+        uri.clone(),
+        dk.key_version,
+        ctx,
+        dk.ciphertext,
+    );
     let ciphertext_blob = envelope::seal(&header, &dk.plaintext, &dk.plaintext)?;
     Ok(DataKeyResponse {
         ciphertext_blob,

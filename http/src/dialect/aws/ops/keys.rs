@@ -1,6 +1,7 @@
 //! Key management: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
 //! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription and tags.
 
+use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{
     CreateKeyRequest as KgCreate, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels,
@@ -233,7 +234,10 @@ pub async fn create_key(
     if let Some(policy) = policy {
         let native = meta.uri.starts_with("aws-kms://");
         cx.session
-            .set_key_policy(&meta.uri, super::policy::to_keygate(policy, native))
+            .set_key_policy(
+                &KeyLocator::of(&meta),
+                super::policy::to_keygate(policy, native),
+            )
             .await?;
     }
     metadata_response(cx, &meta).await
@@ -245,7 +249,11 @@ pub async fn describe_key(
     req: KeyIdRequest,
 ) -> Result<KeyMetadataResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    let meta = cx.session.describe_key(&target.reference).await?;
+    let meta = cx
+        .session
+        .describe_key(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     metadata_response(cx, &meta).await
 }
 
@@ -292,14 +300,20 @@ pub async fn list_keys(cx: &Ctx<'_>, req: ListRequest) -> Result<ListKeysRespons
 /// `EnableKey`.
 pub async fn enable_key(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
     let target = cx.target(req.key_id).await?;
-    cx.session.enable_key(&target.reference).await?;
+    cx.session
+        .enable_key(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
 /// `DisableKey`.
 pub async fn disable_key(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
     let target = cx.target(req.key_id).await?;
-    cx.session.disable_key(&target.reference).await?;
+    cx.session
+        .disable_key(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -332,8 +346,9 @@ pub async fn schedule_deletion(
     let target = cx.target(req.key_id).await?;
     let meta = cx
         .session
-        .schedule_deletion(&target.reference, u32::try_from(days).unwrap_or(30))
-        .await?;
+        .schedule_deletion(&target, u32::try_from(days).unwrap_or(30))
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(ScheduleDeletionResponse {
         key_id: cx.keys.arn_for(&meta.uri).await?,
         deletion_date: match meta.state {
@@ -356,7 +371,11 @@ pub struct KeyIdResponse {
 /// `CancelKeyDeletion` (the key is left disabled, as in AWS, when the provider does so).
 pub async fn cancel_deletion(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<KeyIdResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    let meta = cx.session.cancel_deletion(&target.reference).await?;
+    let meta = cx
+        .session
+        .cancel_deletion(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(KeyIdResponse {
         key_id: cx.keys.arn_for(&meta.uri).await?,
     })
@@ -382,7 +401,10 @@ pub async fn update_description(
         description: Some(description),
         ..KeyUpdate::default()
     };
-    cx.session.update_key(&target.reference, update).await?;
+    cx.session
+        .update_key(&target, update)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -402,7 +424,10 @@ pub async fn tag_resource(cx: &Ctx<'_>, req: TagResourceRequest) -> Result<Empty
         set_labels: labels,
         ..KeyUpdate::default()
     };
-    cx.session.update_key(&target.reference, update).await?;
+    cx.session
+        .update_key(&target, update)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -422,7 +447,10 @@ pub async fn untag_resource(cx: &Ctx<'_>, req: UntagResourceRequest) -> Result<E
         remove_labels: keys,
         ..KeyUpdate::default()
     };
-    cx.session.update_key(&target.reference, update).await?;
+    cx.session
+        .update_key(&target, update)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -442,7 +470,11 @@ pub async fn list_resource_tags(
     req: ListRequest,
 ) -> Result<ListTagsResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    let meta = cx.session.describe_key(&target.reference).await?;
+    let meta = cx
+        .session
+        .describe_key(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     let tags: Vec<Tag> = meta
         .labels
         .into_iter()

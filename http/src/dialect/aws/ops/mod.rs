@@ -9,12 +9,13 @@ mod rotation;
 mod sign;
 
 use keygate_core::access::Action;
-use keygate_core::{Error, KeyState};
+use keygate_core::api::Gateway as _;
+use keygate_core::{Error, KeyLocator, KeyState};
 use serde::de::DeserializeOwned;
 
 use super::AwsDialectConfig;
 use super::error::AwsError;
-use super::ids::{Keys, Target};
+use super::ids::Keys;
 use keygate_server::service::Session;
 
 /// What an operation runs with.
@@ -39,22 +40,40 @@ impl<'a> Ctx<'a> {
     }
 
     /// The key a `KeyId` member names.
-    async fn target(&self, key_id: Option<String>) -> Result<Target, AwsError> {
+    async fn target(&self, key_id: Option<String>) -> Result<KeyLocator, AwsError> {
         let key_id = super::wire::required(key_id, "keyId")?;
         self.keys.resolve(&key_id).await
     }
 
+    /// The URI of the key `target` names: at once for a URI, else by describing it (one
+    /// Gateway call, authorized and audited as `keys:describe`). For the operations that
+    /// need a key's identity without using it (a listing's filter).
+    async fn uri_of(&self, target: &KeyLocator) -> Result<String, AwsError> {
+        match target {
+            KeyLocator::Uri(uri) => Ok(uri.clone()),
+            other => Ok(self
+                .session
+                .describe_key(other)
+                .await
+                .map_err(|e| self.fail(e, other))?
+                .uri),
+        }
+    }
+
     /// `error` from a call on `target`, as AWS answers it: an invalid-state error on a key
-    /// the call just found disabled is `DisabledException`.
-    fn fail(&self, error: Error, target: &Target) -> AwsError {
+    /// the call just found disabled is `DisabledException`; an alias that does not exist is
+    /// AWS's `NotFoundException` naming the alias ARN.
+    fn fail(&self, error: Error, target: &KeyLocator) -> AwsError {
+        if let (Error::NotFound(_), KeyLocator::Alias(alias)) = (&error, target) {
+            return self.keys.alias_not_found(alias);
+        }
         let state = matches!(error, Error::InvalidState(_))
-            .then(|| self.session.service().recent_key_state(&target.reference))
+            .then(|| self.session.service().recent_key_state(target))
             .flatten();
         match (&error, state) {
-            (Error::InvalidState(_), Some(KeyState::Disabled)) => AwsError::bad(
-                "DisabledException",
-                format!("{} is disabled.", target.reference),
-            ),
+            (Error::InvalidState(_), Some(KeyState::Disabled)) => {
+                AwsError::bad("DisabledException", format!("{target} is disabled."))
+            }
             _ => AwsError::from_core(error, state),
         }
     }

@@ -7,6 +7,7 @@
 //! which is how it is recognised when the document comes back. Reading a document back gives
 //! the same bindings, so get → put → get is stable.
 
+use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{Binding, NativePolicy, Policy};
 use serde::{Deserialize, Serialize};
@@ -193,9 +194,13 @@ pub struct GetPolicyResponse {
 pub async fn get(cx: &Ctx<'_>, req: PolicyRequest) -> Result<GetPolicyResponse, AwsError> {
     policy_name(req.policy_name)?;
     let target = cx.target(req.key_id).await?;
-    let policy = cx.session.get_key_policy(&target.reference).await?;
+    let policy = cx
+        .session
+        .get_key_policy(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(GetPolicyResponse {
-        policy: render(&policy),
+        policy: render(&policy.value),
         policy_name: "default",
     })
 }
@@ -206,19 +211,20 @@ pub async fn put(cx: &Ctx<'_>, req: PolicyRequest) -> Result<Empty, AwsError> {
     let _ = req.bypass_policy_lockout_safety_check;
     let doc = parse_document(&required(req.policy, "policy")?)?;
     let target = cx.target(req.key_id).await?;
-    let native = target
-        .uri
-        .as_deref()
-        .unwrap_or(&target.reference)
-        .starts_with("aws-kms://");
+    // How the document maps to keygate's bindings depends on where the key lives: find the
+    // key first (its URI), then write to exactly that key.
+    let uri = cx.uri_of(&target).await?;
+    let native = uri.starts_with("aws-kms://");
+    let target = KeyLocator::Uri(uri);
     if doc.denies && !native {
         return Err(malformed(
             "keygate key policies only grant: Deny statements are supported for keys in an AWS provider only",
         ));
     }
     cx.session
-        .set_key_policy(&target.reference, to_keygate(doc, native))
-        .await?;
+        .set_key_policy(&target, to_keygate(doc, native))
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -233,7 +239,10 @@ pub struct ListPoliciesResponse {
 /// `ListKeyPolicies`: always `default` (the key is read, so an unknown key is an error).
 pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListPoliciesResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    cx.session.describe_key(&target.reference).await?;
+    cx.session
+        .describe_key(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(ListPoliciesResponse {
         policy_names: vec!["default"],
         truncated: false,

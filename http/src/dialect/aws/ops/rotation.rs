@@ -31,15 +31,19 @@ pub async fn enable(cx: &Ctx<'_>, req: EnableRotationRequest) -> Result<Empty, A
     let target = cx.target(req.key_id).await?;
     let period = u32::try_from(days).unwrap_or(365);
     cx.session
-        .set_rotation(&target.reference, Some(RotationSchedule::every(period)))
-        .await?;
+        .set_rotation(&target, Some(RotationSchedule::every(period)))
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
 /// `DisableKeyRotation`.
 pub async fn disable(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
     let target = cx.target(req.key_id).await?;
-    cx.session.set_rotation(&target.reference, None).await?;
+    cx.session
+        .set_rotation(&target, None)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(Empty {})
 }
 
@@ -58,11 +62,15 @@ pub struct StatusResponse {
 /// `GetKeyRotationStatus`.
 pub async fn status(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<StatusResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    let schedule = cx.session.get_rotation(&target.reference).await?;
-    let uri = cx.keys.uri(&target).await?;
+    let resolved = cx
+        .session
+        .get_rotation(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    let schedule = resolved.value;
     Ok(StatusResponse {
         key_rotation_enabled: schedule.is_some(),
-        key_id: cx.keys.arn_for(&uri).await?,
+        key_id: cx.keys.arn_for(&resolved.uri).await?,
         rotation_period_in_days: schedule.map(|s| s.period_days),
         next_rotation_date: schedule.and_then(|s| s.next_rotation).map(epoch),
     })
@@ -71,10 +79,13 @@ pub async fn status(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<StatusResponse, A
 /// `RotateKeyOnDemand`.
 pub async fn rotate(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<KeyIdResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    cx.session.rotate_key(&target.reference).await?;
-    let uri = cx.keys.uri(&target).await?;
+    let rotated = cx
+        .session
+        .rotate_key(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(KeyIdResponse {
-        key_id: cx.keys.arn_for(&uri).await?,
+        key_id: cx.keys.arn_for(&rotated.uri).await?,
     })
 }
 
@@ -100,10 +111,14 @@ pub struct ListRotationsResponse {
 /// `ListKeyRotations`: every version after the first, oldest first.
 pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListRotationsResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    let versions = cx.session.list_versions(&target.reference).await?;
-    let uri = cx.keys.uri(&target).await?;
-    let arn = cx.keys.arn_for(&uri).await?;
+    let versions = cx
+        .session
+        .list_versions(&target)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    let arn = cx.keys.arn_for(&versions.uri).await?;
     let rotations: Vec<Rotation> = versions
+        .value
         .iter()
         .skip(1)
         .map(|v| Rotation {

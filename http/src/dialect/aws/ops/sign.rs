@@ -7,7 +7,7 @@
 use std::fmt;
 
 use keygate_core::api::Gateway as _;
-use keygate_core::{KeySpec, SigningAlgorithm};
+use keygate_core::{KeySpec, SignInput, SigningAlgorithm};
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -96,6 +96,15 @@ pub struct SignResponse {
     signing_algorithm: &'static str,
 }
 
+/// The signing input: the message, or its digest when `MessageType` is `DIGEST`.
+fn input(digest: bool, message: &[u8]) -> SignInput<'_> {
+    if digest {
+        SignInput::Digest(message)
+    } else {
+        SignInput::Message(message)
+    }
+}
+
 /// `Sign`.
 pub async fn sign(cx: &Ctx<'_>, req: SignRequest) -> Result<SignResponse, AwsError> {
     no_dry_run(req.dry_run)?;
@@ -104,19 +113,15 @@ pub async fn sign(cx: &Ctx<'_>, req: SignRequest) -> Result<SignResponse, AwsErr
     let alg = signing_algorithm(&required(req.signing_algorithm, "signingAlgorithm")?)?;
     let digest = is_digest(req.message_type.as_deref(), &message, alg)?;
     let target = cx.target(req.key_id).await?;
-    let signed = if digest {
-        cx.session
-            .sign_digest(&target.reference, &message, alg)
-            .await
-    } else {
-        cx.session.sign(&target.reference, &message, alg).await
-    }
-    .map_err(|e| cx.fail(e, &target))?;
-    let uri = cx.keys.uri(&target).await?;
+    let signed = cx
+        .session
+        .sign(&target, input(digest, &message), Some(alg))
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
     Ok(SignResponse {
-        key_id: cx.keys.arn_for(&uri).await?,
-        signature: signed.bytes,
-        signing_algorithm: signing_algorithm_name(signed.algorithm),
+        key_id: cx.keys.arn_for(&signed.uri).await?,
+        signature: signed.value.bytes,
+        signing_algorithm: signing_algorithm_name(signed.value.algorithm),
     })
 }
 
@@ -139,25 +144,25 @@ pub async fn verify(cx: &Ctx<'_>, req: SignRequest) -> Result<VerifyResponse, Aw
     let alg = signing_algorithm(&required(req.signing_algorithm, "signingAlgorithm")?)?;
     let digest = is_digest(req.message_type.as_deref(), &message, alg)?;
     let target = cx.target(req.key_id).await?;
-    let valid = if digest {
-        cx.session
-            .verify_digest(&target.reference, None, &message, &signature, alg)
-            .await
-    } else {
-        cx.session
-            .verify(&target.reference, None, &message, &signature, alg)
-            .await
-    }
-    .map_err(|e| cx.fail(e, &target))?;
-    if !valid {
+    let valid = cx
+        .session
+        .verify(
+            &target,
+            None,
+            input(digest, &message),
+            &signature,
+            Some(alg),
+        )
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    if !valid.value {
         return Err(AwsError::bad(
             "KMSInvalidSignatureException",
             "The signature is not valid for the message and key.",
         ));
     }
-    let uri = cx.keys.uri(&target).await?;
     Ok(VerifyResponse {
-        key_id: cx.keys.arn_for(&uri).await?,
+        key_id: cx.keys.arn_for(&valid.uri).await?,
         signature_valid: true,
         signing_algorithm: signing_algorithm_name(alg),
     })
@@ -205,24 +210,23 @@ pub async fn generate_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<MacResponse, 
     let target = cx.target(req.key_id).await?;
     let tag = cx
         .session
-        .generate_mac(&target.reference, &message)
+        .generate_mac(&target, &message)
         .await
         .map_err(|e| cx.fail(e, &target))?;
-    if tag.algorithm != alg {
+    if tag.value.algorithm != alg {
         return Err(AwsError::bad(
             "InvalidKeyUsageException",
             format!(
                 "The key's MAC algorithm is {}, not {}",
-                mac_algorithm_name(tag.algorithm),
+                mac_algorithm_name(tag.value.algorithm),
                 mac_algorithm_name(alg)
             ),
         ));
     }
-    let uri = cx.keys.uri(&target).await?;
     Ok(MacResponse {
-        mac: tag.bytes,
-        mac_algorithm: mac_algorithm_name(tag.algorithm),
-        key_id: cx.keys.arn_for(&uri).await?,
+        key_id: cx.keys.arn_for(&tag.uri).await?,
+        mac: tag.value.bytes,
+        mac_algorithm: mac_algorithm_name(tag.value.algorithm),
     })
 }
 
@@ -246,18 +250,17 @@ pub async fn verify_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<VerifyMacRespon
     let target = cx.target(req.key_id).await?;
     let valid = cx
         .session
-        .verify_mac(&target.reference, &message, &mac)
+        .verify_mac(&target, &message, &mac)
         .await
         .map_err(|e| cx.fail(e, &target))?;
-    if !valid {
+    if !valid.value {
         return Err(AwsError::bad(
             "KMSInvalidMacException",
             "The MAC is not valid for the message and key.",
         ));
     }
-    let uri = cx.keys.uri(&target).await?;
     Ok(VerifyMacResponse {
-        key_id: cx.keys.arn_for(&uri).await?,
+        key_id: cx.keys.arn_for(&valid.uri).await?,
         mac_valid: true,
         mac_algorithm: mac_algorithm_name(alg),
     })
@@ -286,12 +289,17 @@ pub async fn get_public_key(
     req: KeyIdRequest,
 ) -> Result<PublicKeyResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
-    let public = cx.session.get_public_key(&target.reference, None).await?;
-    let uri = cx.keys.uri(&target).await?;
+    let resolved = cx
+        .session
+        .get_public_key(&target, None)
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    let key_id = cx.keys.arn_for(&resolved.uri).await?;
+    let public = resolved.value;
     let spec = key_spec_name(public.spec);
     let ec = public.spec.is_ec();
     Ok(PublicKeyResponse {
-        key_id: cx.keys.arn_for(&uri).await?,
+        key_id,
         public_key: public.der,
         customer_master_key_spec: spec,
         key_spec: spec,

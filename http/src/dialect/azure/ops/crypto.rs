@@ -16,6 +16,7 @@
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use keygate_core::SignInput;
 use keygate_core::api::Gateway as _;
 use keygate_core::crypto::EncryptionAlgorithm;
 use keygate_core::{EncryptionContext, EnvelopeHeader, KeySpec, SigningAlgorithm};
@@ -27,6 +28,7 @@ use super::super::wire::{
     KeyOperationParams, KeyOperationResult, SignParams, VerifyParams, VerifyResult, b64,
     ecdsa_der_to_raw, ecdsa_raw_to_der,
 };
+use super::by_name;
 use super::{ok, parse};
 
 /// The context key `aad` is bound under.
@@ -107,15 +109,15 @@ async fn encrypt(
         }
         let ct = ctx
             .session
-            .encrypt_native(name, &p.value.0, &EncryptionContext::new())
+            .encrypt_native(&by_name(name), &p.value.0, &EncryptionContext::new())
             .await
             .map_err(err)?;
-        if ct.algorithm != EncryptionAlgorithm::RsaOaepSha256 {
+        if ct.value.algorithm != EncryptionAlgorithm::RsaOaepSha256 {
             return Err(AzureError::bad_parameter(format!(
                 "{RSA_OAEP_256} needs an RSA key: use A256GCM with oct keys."
             )));
         }
-        (ct.bytes, ct.key_version)
+        (ct.value.bytes, ct.value.key_version)
     } else {
         if p.iv.is_some() || p.tag.is_some() {
             return Err(AzureError::bad_parameter(
@@ -125,7 +127,7 @@ async fn encrypt(
         let context = context_of(p.aad.as_ref().map(|a| a.0.as_slice()));
         let envelope = ctx
             .session
-            .encrypt(name, &p.value.0, &context)
+            .encrypt(&by_name(name), &p.value.0, &context)
             .await
             .map_err(err)?;
         let (header, _) = EnvelopeHeader::decode(&envelope).map_err(|e| {
@@ -159,16 +161,17 @@ async fn decrypt(
         if let Some(v) = version {
             let versions = ctx
                 .session
-                .list_versions(name)
+                .list_versions(&by_name(name))
                 .await
-                .map_err(ctx.err(op.name(), Some(name)))?;
+                .map_err(ctx.err(op.name(), Some(name)))?
+                .value;
             if !versions.iter().any(|x| x.id == v) {
                 return Err(AzureError::key_not_found(name));
             }
         }
         let d = ctx
             .session
-            .decrypt_native(name, &p.value.0, &EncryptionContext::new())
+            .decrypt_native(&by_name(name), &p.value.0, &EncryptionContext::new())
             .await
             .map_err(err)?;
         let kid = ctx.kid(name, version.or(d.key_version.as_deref()));
@@ -213,7 +216,7 @@ async fn names_key(ctx: &Ctx<'_>, name: &str, header: &EnvelopeHeader) -> Result
     if id == Some(name) {
         return Ok(true);
     }
-    match ctx.session.describe_key(name).await {
+    match ctx.session.describe_key(&by_name(name)).await {
         Ok(meta) => Ok(meta.uri == header.key_uri),
         Err(keygate_core::Error::NotFound(_)) => Ok(false),
         Err(e) => Err(ctx.err("decrypt", Some(name))(e)),
@@ -257,16 +260,20 @@ async fn sign(
     check_digest(&p.alg, &p.value.0, len)?;
     let sig = ctx
         .session
-        .sign_digest(name, &p.value.0, algorithm)
+        .sign(
+            &by_name(name),
+            SignInput::Digest(&p.value.0),
+            Some(algorithm),
+        )
         .await
         .map_err(ctx.err("sign", Some(name)))?;
-    pinned(version, &sig.key_version)?;
+    pinned(version, &sig.value.key_version)?;
     let bytes = match ec {
-        Some(spec) => ecdsa_der_to_raw(spec, &sig.bytes)?,
-        None => sig.bytes,
+        Some(spec) => ecdsa_der_to_raw(spec, &sig.value.bytes)?,
+        None => sig.value.bytes,
     };
     Ok(ok(&KeyOperationResult {
-        kid: ctx.kid(name, Some(&sig.key_version)),
+        kid: ctx.kid(name, Some(&sig.value.key_version)),
         value: b64(&bytes),
     }))
 }
@@ -286,9 +293,16 @@ async fn verify(
     };
     let valid = ctx
         .session
-        .verify_digest(name, version, &p.digest.0, &signature, algorithm)
+        .verify(
+            &by_name(name),
+            version,
+            SignInput::Digest(&p.digest.0),
+            &signature,
+            Some(algorithm),
+        )
         .await
-        .map_err(ctx.err("verify", Some(name)))?;
+        .map_err(ctx.err("verify", Some(name)))?
+        .value;
     Ok(ok(&VerifyResult { value: valid }))
 }
 

@@ -3,6 +3,7 @@
 //! is destroyed when its retention ends.
 
 use axum::response::Response;
+use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{Error, KeyMetadata, KeyState};
 
@@ -12,6 +13,7 @@ use super::super::wire::{
     Attributes, DeletedKeyBundle, DeletedKeyItem, Deletion, JsonWebKey, KeyBundle, KeyItem,
     ListResult,
 };
+use super::by_name;
 use super::keys::{bundle, live_keys, paginate};
 use super::{next_link, ok, page_params};
 
@@ -36,7 +38,7 @@ fn deleted_bundle(
 
 /// A key `name` pending deletion, else 404.
 async fn deleted_key(ctx: &Ctx<'_>, name: &str, op: &str) -> Result<KeyMetadata, AzureError> {
-    match ctx.session.describe_key(name).await {
+    match ctx.session.describe_key(&by_name(name)).await {
         Ok(meta) if matches!(meta.state, KeyState::PendingDeletion { .. }) => Ok(meta),
         Ok(_) | Err(Error::NotFound(_)) => Err(AzureError::deleted_key_not_found(name)),
         Err(e) => Err(ctx.err(op, Some(name))(e)),
@@ -45,7 +47,11 @@ async fn deleted_key(ctx: &Ctx<'_>, name: &str, op: &str) -> Result<KeyMetadata,
 
 /// DELETE /keys/{n}: `schedule_deletion` after the retention.
 pub(super) async fn delete(ctx: &Ctx<'_>, name: &str) -> Result<Response, AzureError> {
-    let meta = match ctx.session.schedule_deletion(name, ctx.retention).await {
+    let meta = match ctx
+        .session
+        .schedule_deletion(&by_name(name), ctx.retention)
+        .await
+    {
         Ok(meta) => meta,
         // Deleting a deleted key: Azure does not find it.
         Err(Error::InvalidState(_)) => return Err(AzureError::key_not_found(name)),
@@ -93,7 +99,7 @@ pub(super) async fn purge(ctx: &Ctx<'_>, name: &str) -> Result<Response, AzureEr
 /// POST /deletedkeys/{n}/recover: `cancel_deletion`, then `enable` (keygate's undelete
 /// leaves a key disabled; Azure's recover gives back a usable key), + the public key.
 pub(super) async fn recover(ctx: &Ctx<'_>, name: &str) -> Result<Response, AzureError> {
-    let meta = match ctx.session.cancel_deletion(name).await {
+    let meta = match ctx.session.cancel_deletion(&by_name(name)).await {
         Ok(meta) => meta,
         Err(Error::InvalidState(_) | Error::NotFound(_)) => {
             return Err(AzureError::deleted_key_not_found(name));
@@ -104,7 +110,7 @@ pub(super) async fn recover(ctx: &Ctx<'_>, name: &str) -> Result<Response, Azure
         meta
     } else {
         ctx.session
-            .enable_key(&meta.uri)
+            .enable_key(&KeyLocator::of(&meta))
             .await
             .map_err(ctx.err("recover", Some(name)))?
     };

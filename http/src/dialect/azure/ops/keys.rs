@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use axum::response::Response;
+use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{
     CreateKeyRequest, KeyMetadata, KeySpec, KeyState, KeyUpdate, KeyUsage, KeyVersion, VersionState,
@@ -17,6 +18,7 @@ use super::super::route::valid_name;
 use super::super::wire::{
     Attributes, CreateKeyParams, JsonWebKey, KeyBundle, KeyItem, ListResult, UpdateKeyParams,
 };
+use super::by_name;
 use super::{next_link, ok, page_params, parse};
 
 /// The bundle of key `name` (`meta`), at `version` (default: the primary). Enabled RSA and
@@ -31,9 +33,10 @@ pub(super) async fn bundle(
     let (public, version) = if meta.spec.is_asymmetric() && meta.state.is_usable() {
         let pk = ctx
             .session
-            .get_public_key(&meta.uri, version)
+            .get_public_key(&KeyLocator::of(meta), version)
             .await
-            .map_err(ctx.err("get", Some(name)))?;
+            .map_err(ctx.err("get", Some(name)))?
+            .value;
         let v = pk.key_version.clone();
         (Some(pk), Some(v))
     } else {
@@ -60,7 +63,7 @@ pub(super) async fn describe(
 ) -> Result<KeyMetadata, AzureError> {
     let meta = ctx
         .session
-        .describe_key(name)
+        .describe_key(&by_name(name))
         .await
         .map_err(ctx.err(op, Some(name)))?;
     if matches!(
@@ -101,7 +104,7 @@ pub(super) async fn create(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Res
     if p.attributes.and_then(|a| a.enabled) == Some(false) {
         meta = ctx
             .session
-            .disable_key(&meta.uri)
+            .disable_key(&KeyLocator::of(&meta))
             .await
             .map_err(ctx.err("create", Some(name)))?;
     }
@@ -122,9 +125,10 @@ pub(super) async fn get(
     {
         let versions = ctx
             .session
-            .list_versions(&meta.uri)
+            .list_versions(&KeyLocator::of(&meta))
             .await
-            .map_err(ctx.err("get", Some(name)))?;
+            .map_err(ctx.err("get", Some(name)))?
+            .value;
         if !versions.iter().any(|x| x.id == v) {
             return Err(AzureError::key_not_found(name));
         }
@@ -213,9 +217,10 @@ pub(super) async fn versions(ctx: &Ctx<'_>, name: &str) -> Result<Response, Azur
     };
     let all = ctx
         .session
-        .list_versions(name)
+        .list_versions(&by_name(name))
         .await
-        .map_err(ctx.err("list", Some(name)))?;
+        .map_err(ctx.err("list", Some(name)))?
+        .value;
     let value: Vec<KeyItem> = all
         .iter()
         .skip(skip)
@@ -302,12 +307,12 @@ pub(super) async fn update(
         };
         meta = Some(
             ctx.session
-                .update_key(&current.uri, update)
+                .update_key(&KeyLocator::of(current), update)
                 .await
                 .map_err(&err)?,
         );
     }
-    let target = meta.as_ref().map_or(name, |m| m.uri.as_str()).to_owned();
+    let target = meta.as_ref().map_or_else(|| by_name(name), KeyLocator::of);
     match p.attributes.and_then(|a| a.enabled) {
         Some(true) => meta = Some(ctx.session.enable_key(&target).await.map_err(&err)?),
         Some(false) => meta = Some(ctx.session.disable_key(&target).await.map_err(&err)?),

@@ -16,6 +16,7 @@ use super::error::AzureError;
 use super::route::Route;
 use super::wire::{RandomParams, b64, unb64};
 use super::{API_VERSIONS, Ctx};
+use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 
 /// Azure's page size limits (`maxresults`).
@@ -50,6 +51,12 @@ pub(super) async fn dispatch(
 }
 
 /// 200 with `value` as JSON.
+/// The keygate key a vault key name names: a key of that name in any provider (never a
+/// URI or an alias, whatever the name looks like).
+pub(super) fn by_name(name: &str) -> KeyLocator {
+    KeyLocator::Name(name.to_owned())
+}
+
 pub(super) fn ok<T: Serialize>(value: &T) -> Response {
     (StatusCode::OK, Json(value)).into_response()
 }

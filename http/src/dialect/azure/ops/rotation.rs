@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::super::Ctx;
 use super::super::error::AzureError;
+use super::by_name;
 use super::keys::{bundle, describe};
 use super::{ok, parse};
 
@@ -22,9 +23,10 @@ const MIN_ROTATION_DAYS: u32 = 7;
 pub(super) async fn rotate(ctx: &Ctx<'_>, name: &str) -> Result<Response, AzureError> {
     let version = ctx
         .session
-        .rotate_key(name)
+        .rotate_key(&by_name(name))
         .await
-        .map_err(ctx.err("rotate", Some(name)))?;
+        .map_err(ctx.err("rotate", Some(name)))?
+        .value;
     let meta = describe(ctx, name, "rotate").await?;
     Ok(ok(&bundle(ctx, name, &meta, Some(&version.id)).await?))
 }
@@ -33,9 +35,10 @@ pub(super) async fn rotate(ctx: &Ctx<'_>, name: &str) -> Result<Response, AzureE
 pub(super) async fn get_policy(ctx: &Ctx<'_>, name: &str) -> Result<Response, AzureError> {
     let schedule = ctx
         .session
-        .get_rotation(name)
+        .get_rotation(&by_name(name))
         .await
-        .map_err(ctx.err("getrotationpolicy", Some(name)))?;
+        .map_err(ctx.err("getrotationpolicy", Some(name)))?
+        .value;
     Ok(ok(&policy(ctx, name, schedule)))
 }
 
@@ -49,9 +52,10 @@ pub(super) async fn set_policy(
     let days = period_days(&p)?;
     let schedule = ctx
         .session
-        .set_rotation(name, days.map(RotationSchedule::every))
+        .set_rotation(&by_name(name), days.map(RotationSchedule::every))
         .await
-        .map_err(ctx.err("setrotationpolicy", Some(name)))?;
+        .map_err(ctx.err("setrotationpolicy", Some(name)))?
+        .rotation;
     Ok(ok(&policy(ctx, name, schedule)))
 }
 

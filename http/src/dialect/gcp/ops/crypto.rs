@@ -5,6 +5,7 @@
 //! `{"gcp:aad": base64(aad)}`. Decryption is exact, as in Cloud KMS: the envelope must be
 //! this key's and its context must equal the request's (empty equals only empty).
 
+use keygate_core::SignInput;
 use keygate_core::api::Gateway as _;
 use keygate_core::{EncryptionContext, EnvelopeHeader};
 use serde_json::{Value, json};
@@ -98,7 +99,7 @@ pub async fn encrypt(ctx: &Ctx<'_>, name: &KeyName, version: Option<&str>) -> Gc
     require_purpose(&key, name, "ENCRYPT_DECRYPT")?;
     let envelope = ctx
         .session
-        .encrypt(&key.uri, &plaintext, &aad_context(&aad))
+        .encrypt(&key.locator(), &plaintext, &aad_context(&aad))
         .await?;
     let (header, _) = EnvelopeHeader::decode(&envelope)?;
     if let Some(v) = version {
@@ -194,13 +195,21 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
                 )));
             }
             let verified = check_crc("digest_crc32c", body.int64("digestCrc32c")?, &bytes)?;
-            let sig = ctx.session.sign_digest(&key.uri, &bytes, signing).await?;
+            let sig = ctx
+                .session
+                .sign(&key.locator(), SignInput::Digest(&bytes), Some(signing))
+                .await?
+                .value;
             (sig, verified, false)
         }
         (None, Some(data)) => {
             bounded("data", &data)?;
             let verified = check_crc("data_crc32c", body.int64("dataCrc32c")?, &data)?;
-            let sig = ctx.session.sign(&key.uri, &data, signing).await?;
+            let sig = ctx
+                .session
+                .sign(&key.locator(), SignInput::Message(&data), Some(signing))
+                .await?
+                .value;
             (sig, false, verified)
         }
         _ => {
@@ -233,7 +242,7 @@ pub async fn asymmetric_decrypt(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<
     require_purpose(&key, &name.key, "ASYMMETRIC_DECRYPT")?;
     let opened = ctx
         .session
-        .decrypt_native(&key.uri, &ciphertext, &EncryptionContext::new())
+        .decrypt_native(&key.locator(), &ciphertext, &EncryptionContext::new())
         .await
         .map_err(GcpError::from_decrypt)?;
     Ok(json!({
@@ -252,7 +261,7 @@ pub async fn mac_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let verified = check_crc("data_crc32c", body.int64("dataCrc32c")?, &data)?;
     let key = ctx.key(&name.key).await?;
     require_purpose(&key, &name.key, "MAC")?;
-    let tag = ctx.session.generate_mac(&key.uri, &data).await?;
+    let tag = ctx.session.generate_mac(&key.locator(), &data).await?.value;
     require_version(name, &tag.key_version)?;
     Ok(json!({
         "name": name.to_string(),
@@ -273,7 +282,11 @@ pub async fn mac_verify(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let verified_mac = check_crc("mac_crc32c", body.int64("macCrc32c")?, &mac)?;
     let key = ctx.key(&name.key).await?;
     require_purpose(&key, &name.key, "MAC")?;
-    let success = ctx.session.verify_mac(&key.uri, &data, &mac).await?;
+    let success = ctx
+        .session
+        .verify_mac(&key.locator(), &data, &mac)
+        .await?
+        .value;
     Ok(json!({
         "name": name.to_string(),
         "success": success,

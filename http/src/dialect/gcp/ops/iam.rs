@@ -88,7 +88,7 @@ fn bindings_of(policy: &Body) -> GcpResult<Vec<Binding>> {
 pub async fn key_get(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let _ = ctx.body(&["resource", "options"])?;
     let key = ctx.key(name).await?;
-    let policy = ctx.session.get_key_policy(&key.uri).await?;
+    let policy = ctx.session.get_key_policy(&key.locator()).await?.value;
     Ok(policy_json(&policy))
 }
 
@@ -108,7 +108,7 @@ pub async fn key_set(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
                 "Invalid value at 'policy.etag' (TYPE_BYTES).",
             ));
         }
-        let current = ctx.session.get_key_policy(&key.uri).await?;
+        let current = ctx.session.get_key_policy(&key.locator()).await?.value;
         if etag(&current) != given {
             return Err(GcpError::aborted(
                 "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
@@ -118,7 +118,7 @@ pub async fn key_set(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     }
     let mut new = Policy::from_bindings(bindings);
     new.etag = keep_etag;
-    let stored = ctx.session.set_key_policy(&key.uri, new).await?;
+    let stored = ctx.session.set_key_policy(&key.locator(), new).await?.value;
     Ok(policy_json(&stored))
 }
 
@@ -188,7 +188,7 @@ fn granted(
 pub async fn key_test(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let body = ctx.body(&["resource", "permissions"])?;
     let key = ctx.key(name).await?;
-    match ctx.session.describe_key(&key.uri).await {
+    match ctx.session.describe_key(&key.locator()).await {
         Ok(meta) => {
             check_ring(name, &meta)?;
             let attrs = KeyAttrs::from_metadata(&meta);

@@ -94,7 +94,7 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
 /// `GET .../cryptoKeys/{k}`: one `describe_key`.
 pub async fn get(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let key = ctx.key(name).await?;
-    let meta = ctx.session.describe_key(&key.uri).await?;
+    let meta = ctx.session.describe_key(&key.locator()).await?;
     check_ring(name, &meta)?;
     let record = ctx.remember(name, &key, &meta).await?;
     render(ctx, name, &meta, Some(&record)).await
@@ -276,7 +276,7 @@ pub async fn update(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         )));
     }
     let key: KeyTarget = ctx.key(name).await?;
-    let mut meta = ctx.session.describe_key(&key.uri).await?;
+    let mut meta = ctx.session.describe_key(&key.locator()).await?;
     check_ring(name, &meta)?;
     let purpose =
         Algorithm::of(&meta, key.record.as_ref().map(|r| r.algorithm.as_str())).map(|a| a.purpose);
@@ -286,7 +286,11 @@ pub async fn update(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         ));
     }
     if let Some(schedule) = rotation {
-        meta.rotation = ctx.session.set_rotation(&key.uri, schedule).await?;
+        meta.rotation = ctx
+            .session
+            .set_rotation(&key.locator(), schedule)
+            .await?
+            .rotation;
     }
     if want_labels {
         let remove_labels = meta
@@ -300,7 +304,7 @@ pub async fn update(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
             set_labels: labels,
             remove_labels,
         };
-        meta = ctx.session.update_key(&key.uri, update).await?;
+        meta = ctx.session.update_key(&key.locator(), update).await?;
     }
     let record = ctx.remember(name, &key, &meta).await?;
     render(ctx, name, &meta, Some(&record)).await

@@ -10,9 +10,9 @@ mod versions;
 use axum::http::Method;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keygate_core::KeyMetadata;
 use keygate_core::access::Action;
 use keygate_core::api::{Gateway as _, ProviderSummary};
+use keygate_core::{KeyLocator, KeyMetadata};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -211,6 +211,11 @@ pub struct KeyTarget {
 }
 
 impl KeyTarget {
+    /// The key as every Gateway call takes it: by its URI, resolved once more by nobody.
+    pub fn locator(&self) -> KeyLocator {
+        KeyLocator::Uri(self.uri.clone())
+    }
+
     /// The record's destroyScheduledDuration, or Cloud KMS's default (30 days).
     pub fn destroy_seconds(&self) -> i64 {
         self.record
@@ -288,7 +293,7 @@ impl Ctx<'_> {
             record,
         };
         if target.record.is_none() && name.ring.ring != IMPLICIT_RING {
-            let meta = self.session.describe_key(&target.uri).await?;
+            let meta = self.session.describe_key(&target.locator()).await?;
             check_ring(name, &meta)?;
             target.record = Some(self.remember(name, &target, &meta).await?);
         }
@@ -305,7 +310,7 @@ impl Ctx<'_> {
         {
             return Ok(a);
         }
-        let meta = self.session.describe_key(&key.uri).await?;
+        let meta = self.session.describe_key(&key.locator()).await?;
         check_ring(name, &meta)?;
         let rec = self.remember(name, key, &meta).await?;
         let algo = Algorithm::named(&rec.algorithm).ok_or_else(|| {

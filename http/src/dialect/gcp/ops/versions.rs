@@ -62,24 +62,21 @@ fn render_version(
     .json()
 }
 
-/// The versions of a key and the dialect's destroy requests for them.
+/// The versions of a key, the dialect's destroy requests for them, and the key's state,
+/// which every version shares in keygate (it enables, disables and deletes whole keys), so a
+/// disabled key's versions read DISABLED and a key pending deletion's read DESTROY_SCHEDULED,
+/// as Cloud KMS shows them. One session call: one Cloud KMS method stays one audit row.
 async fn versions_of(
     ctx: &Ctx<'_>,
     key: &KeyTarget,
-) -> GcpResult<(Vec<KeyVersion>, Vec<(String, OffsetDateTime)>)> {
-    let versions = ctx.session.list_versions(&key.uri).await?;
+) -> GcpResult<(Vec<KeyVersion>, Vec<(String, OffsetDateTime)>, KeyState)> {
+    let (versions, state) = ctx
+        .session
+        .list_versions_and_state(&key.locator())
+        .await?
+        .value;
     let destroys = ctx.store().destroys(&key.uri).await?;
-    Ok((versions, destroys))
-}
-
-/// The key's state, which every version shares in keygate (it enables, disables and deletes
-/// whole keys), so a disabled key's versions read DISABLED and a key pending deletion's read
-/// DESTROY_SCHEDULED, as Cloud KMS shows them. Read from the provider directly: the session
-/// has just authorized and audited this method's `list_versions` of the same key (the same
-/// `keys.describe` action), and one Cloud KMS call stays one audit row.
-async fn key_state(ctx: &Ctx<'_>, key: &KeyTarget) -> GcpResult<KeyState> {
-    let resolved = ctx.state.edge.service.registry().resolve(&key.uri).await?;
-    Ok(resolved.provider.describe_key(&resolved.id).await?.state)
+    Ok((versions, destroys, state))
 }
 
 fn find<'v>(versions: &'v [KeyVersion], name: &VersionName) -> GcpResult<&'v KeyVersion> {
@@ -96,8 +93,7 @@ fn destroy_of(destroys: &[(String, OffsetDateTime)], id: &str) -> Option<OffsetD
 /// `GET .../cryptoKeyVersions`: one `list_versions` (and the key's state).
 pub async fn list(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let key = ctx.key(name).await?;
-    let (mut versions, destroys) = versions_of(ctx, &key).await?;
-    let state = key_state(ctx, &key).await?;
+    let (mut versions, destroys, state) = versions_of(ctx, &key).await?;
     // Cloud KMS lists versions by name; keygate ids are numbers for local keys, so sort
     // numerically when they are.
     versions.sort_by_key(|v| (v.id.parse::<u64>().unwrap_or(u64::MAX), v.id.clone()));
@@ -119,9 +115,8 @@ pub async fn list(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
 /// `GET .../cryptoKeyVersions/{v}`: one `list_versions` (and the key's state).
 pub async fn get(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let key = ctx.key(&name.key).await?;
-    let (versions, destroys) = versions_of(ctx, &key).await?;
+    let (versions, destroys, state) = versions_of(ctx, &key).await?;
     let v = find(&versions, name)?;
-    let state = key_state(ctx, &key).await?;
     Ok(render_version(
         name,
         &key,
@@ -136,7 +131,7 @@ pub async fn get(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
 pub async fn create(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let _ = ctx.body(VERSION_FIELDS)?;
     let key = ctx.key(name).await?;
-    let v = ctx.session.rotate_key(&key.uri).await?;
+    let v = ctx.session.rotate_key(&key.locator()).await?.value;
     Ok(render_version(
         &name.version(v.id.clone()),
         &key,
@@ -162,7 +157,7 @@ pub async fn update(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     }
     let state = body.enumeration("state", VERSION_STATES)?;
     let key = ctx.key(&name.key).await?;
-    let (versions, destroys) = versions_of(ctx, &key).await?;
+    let (versions, destroys, _) = versions_of(ctx, &key).await?;
     let v = find(&versions, name)?;
     if destroy_of(&destroys, &v.id).is_some() {
         return Err(GcpError::precondition(format!(
@@ -176,8 +171,8 @@ pub async fn update(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
         )));
     }
     let meta = match state {
-        Some("ENABLED") => ctx.session.enable_key(&key.uri).await?,
-        Some("DISABLED") => ctx.session.disable_key(&key.uri).await?,
+        Some("ENABLED") => ctx.session.enable_key(&key.locator()).await?,
+        Some("DISABLED") => ctx.session.disable_key(&key.locator()).await?,
         _ => {
             return Err(GcpError::invalid(
                 "crypto_key_version.state must be ENABLED or DISABLED.",
@@ -196,7 +191,7 @@ pub async fn update_primary(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         .ok_or_else(|| GcpError::invalid("The field 'crypto_key_version_id' is required."))?
         .to_owned();
     let key = ctx.key(name).await?;
-    let meta = ctx.session.describe_key(&key.uri).await?;
+    let meta = ctx.session.describe_key(&key.locator()).await?;
     check_ring(name, &meta)?;
     if meta.primary_version.as_deref() != Some(wanted.as_str()) {
         return Err(GcpError::precondition(format!(
@@ -215,7 +210,7 @@ pub async fn update_primary(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
 pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let _ = ctx.body(&["name"])?;
     let key = ctx.key(&name.key).await?;
-    let (versions, destroys) = versions_of(ctx, &key).await?;
+    let (versions, destroys, _) = versions_of(ctx, &key).await?;
     let v = find(&versions, name)?;
     if destroy_of(&destroys, &v.id).is_some()
         || matches!(
@@ -237,7 +232,7 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let mut key_state = None;
     if every {
         let days = u32::try_from(key.destroy_seconds() / 86_400).unwrap_or(u32::MAX);
-        match ctx.session.schedule_deletion(&key.uri, days).await {
+        match ctx.session.schedule_deletion(&key.locator(), days).await {
             Ok(meta) => key_state = Some(meta.state),
             Err(e) => {
                 store.remove_destroy(&key.uri, &v.id).await?;
@@ -255,7 +250,7 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
 pub async fn restore(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let _ = ctx.body(&["name"])?;
     let key = ctx.key(&name.key).await?;
-    let (versions, destroys) = versions_of(ctx, &key).await?;
+    let (versions, destroys, _) = versions_of(ctx, &key).await?;
     let v = find(&versions, name)?;
     let requested = destroy_of(&destroys, &v.id);
     let scheduled: HashSet<&str> = destroys.iter().map(|(id, _)| id.as_str()).collect();
@@ -266,7 +261,7 @@ pub async fn restore(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
         if !every {
             return Ok(render_version(name, &key, v, None, None));
         }
-        match ctx.session.cancel_deletion(&key.uri).await {
+        match ctx.session.cancel_deletion(&key.locator()).await {
             Ok(meta) => Ok(render_version(name, &key, v, Some(&meta.state), None)),
             // Deletion was already cancelled another way: the record was all that was left.
             Err(Error::InvalidState(_)) => Ok(render_version(name, &key, v, None, None)),
@@ -276,7 +271,7 @@ pub async fn restore(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
             }
         }
     } else {
-        match ctx.session.cancel_deletion(&key.uri).await {
+        match ctx.session.cancel_deletion(&key.locator()).await {
             Ok(meta) => Ok(render_version(name, &key, v, Some(&meta.state), None)),
             Err(Error::InvalidState(_)) => Err(GcpError::precondition(format!(
                 "CryptoKeyVersion {name} is not in state DESTROY_SCHEDULED."
@@ -299,8 +294,9 @@ pub async fn public_key(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let key = ctx.key(&name.key).await?;
     let pk = ctx
         .session
-        .get_public_key(&key.uri, Some(&name.version))
-        .await?;
+        .get_public_key(&key.locator(), Some(&name.version))
+        .await?
+        .value;
     let algorithm = key
         .record
         .as_ref()
