@@ -391,3 +391,62 @@ fn client_mistakes_get_one_clear_line() {
     let err = home.fails(&["encrypt", "--key", "k", "--context", "novalue"], b"m");
     assert!(err.contains("key=value"), "{err}");
 }
+
+/// A command about one key resolves it once and writes one audit row: the answer names the
+/// key the service resolved, so nothing asks for it again (an alias here, resolved through
+/// the gateway store, and a plain name, looked up in every provider).
+#[test]
+fn commands_about_one_key_resolve_it_once_and_audit_one_row() {
+    let home = Home::new();
+    home.ok(&["keys", "create", "once", "--spec", "AES_256"], b"");
+    home.ok(
+        &[
+            "keys", "create", "once-sig", "--spec", "EC_P256", "--usage", "sign",
+        ],
+        b"",
+    );
+    home.ok(&["alias", "create", "once-a", "once"], b"");
+    let rows = |since: usize| -> Vec<(String, String)> {
+        let out =
+            String::from_utf8(home.ok(&["audit", "export", "--format", "jsonl"], b"")).unwrap();
+        out.lines()
+            .skip(since)
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (
+                    v["action"].as_str().unwrap().to_owned(),
+                    v["key"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            // `audit export` audits itself, and the key object lists the key's aliases: only
+            // the rows about a key count.
+            .filter(|(_, key)| !key.is_empty())
+            .collect()
+    };
+    let mark = || {
+        String::from_utf8(home.ok(&["audit", "export", "--format", "jsonl"], b""))
+            .unwrap()
+            .lines()
+            .count()
+    };
+
+    let at = mark();
+    let out = String::from_utf8(home.ok(&["keys", "rotate", "alias/once-a"], b"")).unwrap();
+    assert_eq!(out.trim(), "rotated local://once: version 2 is now primary");
+    assert_eq!(rows(at), [("keys:rotate".into(), "local://once".into())]);
+
+    let at = mark();
+    let k = home.json(&[
+        "keys", "rotation", "once", "--every", "30", "--output", "json",
+    ]);
+    assert_eq!(k["rotation"]["period_days"], 30);
+    assert_eq!(rows(at), [("keys:rotate".into(), "local://once".into())]);
+
+    let at = mark();
+    let signature = home.ok(&["sign", "--key", "once-sig"], b"message");
+    assert!(!signature.is_empty());
+    assert_eq!(
+        rows(at),
+        [("crypto:sign".into(), "local://once-sig".into())]
+    );
+}
