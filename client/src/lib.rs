@@ -6,6 +6,8 @@
 //! maps the typed error body back to the same [`Error`] variant by its `kind`, and follows
 //! the audit log over Server-Sent Events.
 
+#![warn(missing_docs)]
+
 mod gateway;
 mod sse;
 
@@ -22,8 +24,6 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use keygate_core::wire::ErrorBody;
-
-pub use sse::{SseEvent, SseParser};
 
 /// A gateway reached over HTTP(S) with a bearer token.
 #[derive(Clone)]
@@ -44,7 +44,7 @@ impl fmt::Debug for HttpGateway {
 
 /// Percent-encodes `s` as one path segment or query value: everything but the RFC 3986
 /// unreserved characters, so `/` in a key URI or alias stays inside the segment.
-pub fn encode_component(s: &str) -> String {
+pub(crate) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -95,7 +95,7 @@ impl HttpGateway {
         Ok(Self { base, http })
     }
 
-    /// The gateway's base URL.
+    /// The gateway's base URL as given to [`HttpGateway::new`], without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -174,8 +174,10 @@ impl HttpGateway {
     }
 }
 
-/// The [`Error`] for a typed error body's `kind`.
-pub fn error_from_kind(kind: &str, message: String, retry_after: Option<Duration>) -> Error {
+/// The [`Error`] a typed error body's `kind` names, so a caller of a remote gateway matches on
+/// the same variants as one in process. A `kind` this client does not know becomes
+/// [`Error::Unavailable`] naming it.
+pub(crate) fn error_from_kind(kind: &str, message: String, retry_after: Option<Duration>) -> Error {
     match kind {
         "not_found" => Error::NotFound(message),
         "already_exists" => Error::AlreadyExists(message),
