@@ -6,6 +6,8 @@
 //! maps the typed error body back to the same [`Error`] variant by its `kind`, and follows
 //! the audit log over Server-Sent Events.
 
+#![warn(missing_docs)]
+
 mod gateway;
 mod sse;
 
@@ -24,8 +26,6 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use keygate_core::wire::ErrorBody;
-
-pub use sse::{SseEvent, SseParser};
 
 /// A gateway reached over HTTP(S) with a bearer token.
 #[derive(Clone)]
@@ -46,7 +46,7 @@ impl fmt::Debug for HttpGateway {
 
 /// Percent-encodes `s` as one path segment or query value: everything but the RFC 3986
 /// unreserved characters, so `/` in a key URI or alias stays inside the segment.
-pub fn encode_component(s: &str) -> String {
+pub(crate) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -97,7 +97,7 @@ impl HttpGateway {
         Ok(Self { base, http })
     }
 
-    /// The gateway's base URL.
+    /// The gateway's base URL as given to [`HttpGateway::new`], without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -213,7 +213,7 @@ impl HttpGateway {
 /// The [`Error`] for a typed error body: rebuilt by its stable `kind`
 /// ([`keygate_core::ErrorKind`]), never from the message; a kind this client does not know
 /// (a newer gateway) is [`Error::Unavailable`] naming it.
-pub fn error_from_kind(kind: &str, message: String, retry_after: Option<Duration>) -> Error {
+pub(crate) fn error_from_kind(kind: &str, message: String, retry_after: Option<Duration>) -> Error {
     match kind.parse::<ErrorKind>() {
         Ok(kind) => Error::from_kind(kind, message, retry_after),
         Err(_) => Error::unavailable(format!("the gateway answered `{kind}`: {message}")),

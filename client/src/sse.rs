@@ -12,24 +12,25 @@ use keygate_core::wire::ErrorBody;
 
 /// An incremental parser of a `text/event-stream` body: feed bytes, take complete events.
 #[derive(Debug, Default)]
-pub struct SseParser {
+pub(crate) struct SseParser {
     buffer: Vec<u8>,
 }
 
 /// One Server-Sent Event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SseEvent {
-    /// `event:` (empty: `message`).
-    pub event: String,
-    /// `data:` lines joined by `\n`.
-    pub data: String,
-    /// `id:`.
-    pub id: Option<String>,
+pub(crate) struct SseEvent {
+    /// The `event:` field; empty means the default type, `message`.
+    pub(crate) event: String,
+    /// The `data:` lines, joined by `\n`.
+    pub(crate) data: String,
+    /// The `id:` field, if the event set one (the gateway sends the audit row's sequence
+    /// number).
+    pub(crate) id: Option<String>,
 }
 
 impl SseParser {
     /// Adds bytes and returns the events they complete (comments and empty events skipped).
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         self.buffer.extend(bytes.iter().filter(|b| **b != b'\r'));
         let mut events = Vec::new();
         while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {

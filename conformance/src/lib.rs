@@ -28,6 +28,8 @@
 //! keygate_conformance::run_all(&provider).await.assert_passed();
 //! ```
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -69,14 +71,15 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// A failure with this message.
+    /// A failure described by `message`: the operation, what was expected and what came back.
+    /// The caller keeps plaintext and key material out of it.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
         }
     }
 
-    /// The message.
+    /// The description, as [`Display`](fmt::Display) prints it.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -90,7 +93,8 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// What every check returns.
+/// What every check returns: an [`Outcome`] when nothing it asserts failed, else the
+/// [`Failure`].
 pub type CheckResult = Result<Outcome, Failure>;
 
 /// The future a check returns, boxed so checks fit in one list.
@@ -199,9 +203,9 @@ pub fn checks() -> Vec<Check> {
 pub struct CheckReport {
     /// The check's name.
     pub name: &'static str,
-    /// What it concluded.
+    /// Passed, skipped (with the capability that rules it out) or failed (with why).
     pub result: CheckResult,
-    /// How long it took.
+    /// Wall-clock time the check took, shown in the printed report.
     pub elapsed: Duration,
 }
 
@@ -350,10 +354,10 @@ pub enum Setup<H> {
 /// Anything a provider test's setup may produce: a [`ProviderHandle`] (always ready) or a
 /// [`Setup`].
 pub trait IntoSetup {
-    /// The handle, when ready.
+    /// The provider handle a [`Setup::Ready`] holds.
     type Handle: ProviderHandle;
 
-    /// The setup.
+    /// This value as a [`Setup`]; a bare handle is [`Setup::Ready`].
     fn into_setup(self) -> Setup<Self::Handle>;
 }
 

@@ -38,7 +38,7 @@ pub struct ProviderConfig {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Backend {
-    /// `kind = "local"`.
+    /// `kind = "local"`: the embedded provider, keys in a SQLite file under the home.
     Local(LocalConfig),
     /// `kind = "aws"`: AWS KMS (or LocalStack, or a keygate AWS endpoint).
     #[cfg(feature = "aws")]

@@ -12,6 +12,8 @@
 //! Each provider declares its [`keygate_core::Capabilities`] and passes the conformance
 //! suite in the `keygate-conformance` crate.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "azure")]

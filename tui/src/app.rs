@@ -116,9 +116,9 @@ impl PartialEq for EditRequest {
 /// The console's whole state.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// `--readonly`.
+    /// Started with `--readonly`: every mutation is hidden and refused.
     pub readonly: bool,
-    /// Styles.
+    /// The styles every view draws with (monochrome under `NO_COLOR`).
     pub theme: Theme,
     /// The time of the last tick.
     pub now: OffsetDateTime,
@@ -414,7 +414,7 @@ fn on_mouse(model: &mut Model, ev: MouseEvent) -> Vec<Command> {
 }
 
 /// The notice screens show for a refused mutation under `--readonly`.
-pub fn readonly_notice() -> Notice {
+pub(crate) fn readonly_notice() -> Notice {
     Notice::error("read-only console: changes are disabled (--readonly)")
 }
 

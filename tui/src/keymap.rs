@@ -6,7 +6,7 @@
 pub struct Binding {
     /// The keys, as written in help (`/`, `ctrl-c`, `enter`).
     pub keys: &'static str,
-    /// What it does.
+    /// What pressing the keys does, as help describes it.
     pub does: &'static str,
     /// Hidden under `--readonly` (a mutation).
     pub mutates: bool,

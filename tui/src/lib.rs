@@ -14,12 +14,14 @@
 //! - Each screen lives in [`screens`] with the same shape: `State`, `Msg`, `Cmd`,
 //!   `State::update`, `State::on_key`, `State::view` and an async `run` for its commands.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod fixtures;
-pub mod fmt;
-pub mod help;
+pub(crate) mod fmt;
+pub(crate) mod help;
 pub mod keymap;
-pub mod palette;
+pub(crate) mod palette;
 pub mod runtime;
 pub mod screens;
 pub mod theme;

@@ -11,7 +11,7 @@ use crate::screens::{self, Ctx};
 use crate::{help, palette};
 
 /// The console's rows: header, screen, status line.
-pub fn layout(area: Rect) -> [Rect; 3] {
+pub(crate) fn layout(area: Rect) -> [Rect; 3] {
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -21,12 +21,12 @@ pub fn layout(area: Rect) -> [Rect; 3] {
 }
 
 /// Where the screen on display is drawn in a terminal of `size`.
-pub fn main_area(size: Rect) -> Rect {
+pub(crate) fn main_area(size: Rect) -> Rect {
     layout(size)[1]
 }
 
 /// A box at most `width` wide and `height` tall, centred in `area`.
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect {

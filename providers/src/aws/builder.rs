@@ -89,19 +89,19 @@ impl AwsKmsBuilder {
         self
     }
 
-    /// Takes every field of `config`.
+    /// Takes every field of `config`, replacing what earlier `with_region`-style calls set.
     pub fn with_config(mut self, config: &AwsConfig) -> Self {
         self.config = config.clone();
         self
     }
 
-    /// The region.
+    /// The region to call (`eu-west-1`) instead of the standard chain's.
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
         self.config.region = Some(region.into());
         self
     }
 
-    /// Another endpoint than AWS's.
+    /// Calls this endpoint instead of AWS's: LocalStack, or a keygate gateway's AWS endpoint.
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.config.endpoint_url = Some(url.into());
         self
@@ -113,7 +113,7 @@ impl AwsKmsBuilder {
         self
     }
 
-    /// Attempts per call, the first included.
+    /// Attempts per call, the first included (1 = no retries); default 3.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.config.max_attempts = Some(attempts);
         self

@@ -129,7 +129,9 @@ impl AzureKeyVaultProvider {
         }
     }
 
-    /// The vault's name.
+    /// The vault's resource name: `vault_name` from the configuration, else the first label
+    /// of the vault URL's host. Resource Manager knows the vault by it, and it names the vault
+    /// in this provider's default key URIs.
     pub fn vault_name(&self) -> &str {
         &self.vault.vault_name
     }

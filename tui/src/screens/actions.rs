@@ -223,7 +223,7 @@ pub async fn perform(m: Mutation, gw: &dyn Gateway) -> Result<String, String> {
 /// An open dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialog {
-    /// Which dialog.
+    /// Which dialog this is, and so what submitting it does.
     pub kind: Kind,
     /// Its fields (empty for a y/n confirmation).
     pub form: Form,
@@ -231,7 +231,7 @@ pub struct Dialog {
     pub error: Option<String>,
 }
 
-/// The dialogs.
+/// Every dialog a key action opens, with what it needs to build its mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// `y` runs the mutation, `n`/`esc` closes.

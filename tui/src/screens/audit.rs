@@ -1,10 +1,12 @@
 //! Audit screen: a live tail of the audit log across every provider.
 //!
 //! The stream starts [`filter::DEFAULT_SINCE`] in the past (or at the filter's `since:`) and
-//! follows live events through [`Gateway::follow_audit`] (SSE from a remote gateway). Newest
-//! events are at the bottom, as in `tail -f`; the view follows them unless the user moved
-//! the selection up (`G` follows again). Paused, new events are counted and held, and shown
-//! on resume. At most [`CAPACITY`] events are kept (shown plus held): the oldest go first.
+//! follows live events through
+//! [`Gateway::follow_audit`](keygate_core::api::Gateway::follow_audit) (SSE from a remote
+//! gateway). Newest events are at the bottom, as in `tail -f`; the view follows them unless
+//! the user moved the selection up (`G` follows again). Paused, new events are counted and
+//! held, and shown on resume. At most [`CAPACITY`] events are kept (shown plus held): the
+//! oldest go first.
 //!
 //! Each stream has a generation: applying a filter starts a new one, signals the old task
 //! to stop (a `watch` channel it selects on) and drops anything the old one still sends.
@@ -103,7 +105,7 @@ pub enum Chain {
     Unknown,
     /// Being checked.
     Checking,
-    /// The answer.
+    /// The gateway's verdict on the chain.
     Checked(AuditVerification),
     /// The check could not run.
     Failed(String),
@@ -111,7 +113,7 @@ pub enum Chain {
 
 /// Tells a stream task to stop: it runs while the channel carries its generation.
 #[derive(Debug, Clone)]
-pub struct Stop(pub watch::Receiver<u64>);
+pub struct Stop(pub(crate) watch::Receiver<u64>);
 
 impl PartialEq for Stop {
     /// Two signals are equal when they listen to the same screen.
@@ -249,7 +251,7 @@ impl State {
         &self.filter_text
     }
 
-    /// The current stream's generation.
+    /// The current stream's generation; whatever an older stream still sends is dropped.
     pub fn generation(&self) -> u64 {
         self.generation
     }

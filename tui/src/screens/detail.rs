@@ -112,7 +112,7 @@ pub enum PartKind {
 /// Recent audit events of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recent {
-    /// Newest last.
+    /// The key's most recent audit events, newest last.
     pub events: Vec<AuditEvent>,
     /// True when the key had more events than were read.
     pub partial: bool,

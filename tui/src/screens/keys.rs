@@ -107,9 +107,9 @@ pub enum Load {
 /// A provider and how its keys loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
-    /// The provider.
+    /// The provider, with the capabilities its key actions are checked against.
     pub provider: Provider,
-    /// Its state.
+    /// Whether its keys are loading, listed, or could not be listed.
     pub load: Load,
     /// A reload is under way (the shown state is the previous one).
     pub reloading: bool,

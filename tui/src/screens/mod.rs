@@ -66,7 +66,7 @@ pub fn name(route: &Route) -> &'static str {
 pub struct Ctx {
     /// `--readonly`: every mutation is hidden and refused.
     pub readonly: bool,
-    /// Styles.
+    /// The styles to draw with (monochrome under `NO_COLOR`).
     pub theme: Theme,
     /// The current time (fixed in tests, so snapshots are stable).
     pub now: OffsetDateTime,
@@ -103,9 +103,9 @@ impl<C> Effect<C> {
 /// A status-line message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    /// The text.
+    /// What the status line says.
     pub text: String,
-    /// True for an error.
+    /// Drawn in the error style rather than as information.
     pub error: bool,
 }
 

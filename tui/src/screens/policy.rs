@@ -115,9 +115,9 @@ pub struct State {
 /// A failed gateway call, as the screen shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
-    /// The error kind.
+    /// What kind of error it was, which picks the hint shown with it.
     pub kind: ErrorKind,
-    /// The message.
+    /// What went wrong, as the screen shows it.
     pub message: String,
 }
 
@@ -133,7 +133,7 @@ impl From<keygate_core::Error> for Failure {
 /// A loaded policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
-    /// The document.
+    /// The policy as loaded: what staged edits are compared with.
     pub doc: Doc,
     /// What it is the policy of, for the title.
     pub title: String,

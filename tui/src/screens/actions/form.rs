@@ -21,9 +21,9 @@ pub enum Value {
 /// One labelled field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
-    /// The label.
+    /// The label shown before the value; the dialog reads the field back by it.
     pub label: &'static str,
-    /// The value.
+    /// What has been typed or chosen.
     pub value: Value,
     /// A hint shown next to the field (bounds, format).
     pub hint: String,
@@ -63,7 +63,7 @@ impl Field {
 pub struct Form {
     /// The fields, top to bottom.
     pub fields: Vec<Field>,
-    /// The focused field.
+    /// Index in `fields` of the field keys go to.
     pub focus: usize,
 }
 
@@ -86,7 +86,7 @@ impl Form {
         Self { fields, focus: 0 }
     }
 
-    /// The field labelled `label`.
+    /// What the field labelled `label` holds ([`Field::as_str`]); empty when there is none.
     pub fn get(&self, label: &str) -> &str {
         self.fields
             .iter()

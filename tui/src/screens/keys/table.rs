@@ -16,7 +16,7 @@ use crate::screens::Ctx;
 /// One key as the table holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// The key.
+    /// The key's metadata, as its provider listed it.
     pub meta: KeyMetadata,
     /// Its aliases (without `alias/`), sorted.
     pub aliases: Vec<String>,

@@ -42,7 +42,7 @@ pub enum KeyKind {
 /// One row of the bindings table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// Who.
+    /// The principal (or member) the row grants to or denies.
     pub principal: String,
     /// The role granted (key policies) or the roles the statement applies to (gateway).
     pub role: String,
