@@ -6,4 +6,4 @@
 #   scripts/bench-gateway.sh [--seconds 10] [--clients 32] [--payload 1024]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --release --quiet -p keygate-gateway --example loadgen -- "$@"
+exec cargo run --release --quiet -p keygate --example loadgen -- "$@"

@@ -4,8 +4,8 @@
 # Starts LocalStack (scripts/localstack.sh: installed on first use into .localstack/) so the
 # AWS provider's conformance tests run against it, exports KEYGATE_TEST_AWS_ENDPOINT for them,
 # installs tmux if missing (the console's end-to-end test; KEYGATE_TEST_TMUX=1 makes it
-# required), runs `cargo test --workspace --locked "$@"`, and stops LocalStack on exit if it
-# started it.
+# required), builds the book (scripts/book.sh), runs `cargo test --workspace --locked "$@"`,
+# and stops LocalStack on exit if it started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,4 +38,5 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 export KEYGATE_TEST_TMUX=1
 
+scripts/book.sh
 cargo test --workspace --locked "$@"

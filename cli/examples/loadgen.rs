@@ -10,7 +10,7 @@
 //! the HTTP stack. Client and server share the machine, so absolute figures are a floor.
 //!
 //! ```text
-//! cargo run --release -p keygate-gateway --example loadgen -- [--seconds 10] [--clients 32]
+//! cargo run --release -p keygate --example loadgen -- [--seconds 10] [--clients 32]
 //! ```
 //! (`scripts/bench-gateway.sh` runs exactly that.)
 

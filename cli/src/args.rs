@@ -1,5 +1,5 @@
 //! Command-line arguments. Command names, flags and `--output json` shapes are contracts:
-//! keep them as they are (README.md documents them).
+//! keep them as they are (the book documents them: docs/src/reference/cli.md and json.md).
 
 use std::path::PathBuf;
 
@@ -131,7 +131,7 @@ pub enum OutputFormat {
     /// Human-readable table.
     #[default]
     Table,
-    /// Stable JSON, documented in README.md.
+    /// Stable JSON, documented in the keygate book (docs/src/reference/json.md).
     Json,
 }
 

@@ -49,7 +49,7 @@ pub enum ReportFormat {
     Md,
     /// CSV (RFC 4180): one row per finding.
     Csv,
-    /// JSON (shape documented in README.md).
+    /// JSON (shape documented in the keygate book, docs/src/reference/json.md).
     Json,
 }
 

@@ -3,7 +3,7 @@
 //! per level; reports appends per second and the average rows per transaction.
 //!
 //! ```text
-//! cargo run --release -p keygate-gateway --example audit_throughput -- [seconds] [appenders...]
+//! cargo run --release -p keygate-server --example audit_throughput -- [seconds] [appenders...]
 //! ```
 //!
 //! Defaults: 3 seconds per level, 1, 8, 64 and 256 appenders. With one appender every append

@@ -1,7 +1,7 @@
 //! Cross-crate scenarios over real sockets: the registry over real providers, and each cloud
 //! dialect driven by that cloud's official Rust SDK against a gateway on 127.0.0.1:0, and the
-//! Azure and GCP providers' conformance runs against keygate's own dialects; and the crate
-//! map's arrows, checked on the resolved dependency graph.
+//! Azure and GCP providers' conformance runs against keygate's own dialects; the crate map's
+//! arrows, checked on the resolved dependency graph; and the book's snippets.
 #![allow(clippy::unwrap_used)]
 
 #[path = "scenarios/architecture.rs"]
@@ -14,6 +14,8 @@ mod azure;
 mod azure_provider;
 #[path = "scenarios/backing.rs"]
 mod backing;
+#[path = "scenarios/book.rs"]
+mod book;
 #[path = "scenarios/cross.rs"]
 mod cross;
 #[path = "scenarios/gcp.rs"]

@@ -4,8 +4,8 @@
 //! keygate by pointing the vault URL at `https://<listen>` and trusting keygate's certificate.
 //! `/keys/{name}` is the keygate key of that name in any provider; versions are keygate
 //! version ids. Every request is authorized and audited by the service layer with source
-//! `azure`; see the README's "Azure Key Vault" section for the operation table, the audit
-//! rows each operation writes and what is not supported.
+//! `azure`; see the book's Azure Key Vault dialect chapter (docs/src/dialects/azure.md) for
+//! the operation table, the audit rows each operation writes and what is not supported.
 //!
 //! Authentication follows Key Vault's challenge: a request without a token gets 401 with
 //! `WWW-Authenticate: Bearer authorization="...", resource="https://vault.azure.net"`; the
