@@ -83,7 +83,7 @@ impl Service {
         sealer: Option<AccessKeySealer>,
     ) -> Result<Arc<Self>> {
         let store = registry.store().clone();
-        let audit = AuditLog::open(&store, audit).await?;
+        let audit = AuditLog::open(Arc::new(store.clone()), audit).await?;
         let mut tokens = TokenStore::new(store.clone());
         if let Some(sealer) = sealer {
             tokens = tokens.with_sealer(sealer);

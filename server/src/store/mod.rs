@@ -5,10 +5,12 @@
 //! The dialects' records are typed store traits ([`AwsKeyIds`], [`GcpRecords`]) that the
 //! service hands out; no crate but this one runs SQL.
 
+mod audit;
 mod aws;
 mod gcp;
 pub mod sqlite;
 
+pub use audit::{AppendError, AuditHead, AuditRows, ChainedRow, ScannedRow};
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;

@@ -2,6 +2,7 @@
 //! file per kind of state, each implementing its store trait for [`SqliteStore`].
 
 mod aliases;
+mod audit;
 mod aws;
 mod gcp;
 
@@ -129,6 +130,24 @@ impl SqliteStore {
     /// The connection pool, for the gateway's other tables (audit, tokens, access policy).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// What the tests of this crate do to the database behind the service's back: tamper with
+/// rows, break the store, close it.
+#[cfg(test)]
+impl SqliteStore {
+    /// Runs `statement`, panicking when it fails.
+    pub(crate) async fn execute(&self, statement: &str) {
+        sqlx::query(statement)
+            .execute(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// Closes the pool: every later use fails.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
     }
 }
 
