@@ -24,7 +24,7 @@ use crate::audit::AuditLog;
 use crate::cache::DataKeyCache;
 use crate::registry::Registry;
 use crate::store::{AwsKeyIds, GcpRecords};
-use crate::tokens::TokenStore;
+use crate::tokens::TokenAuthority;
 
 pub use session::Session;
 
@@ -83,7 +83,7 @@ const SCHEDULER_PRINCIPAL: &str = "keygate";
 pub struct Service {
     registry: Registry,
     audit: AuditLog,
-    tokens: TokenStore,
+    tokens: TokenAuthority,
     access: AccessStore,
     cache: DataKeyCache,
     keys: keycache::KeyCache,

@@ -12,7 +12,7 @@ use crate::config::{Config, StoreLocation};
 use crate::home::Home;
 use crate::registry::Registry;
 use crate::store::GatewayStore;
-use crate::tokens::{AccessKeySealer, TokenStore};
+use crate::tokens::{AccessKeySealer, TokenAuthority};
 
 impl Service {
     /// Builds the service `config` describes over `providers` (opened by the caller from the
@@ -84,7 +84,7 @@ impl Service {
     ) -> Result<Arc<Self>> {
         let store = registry.store().clone();
         let audit = AuditLog::open(Arc::new(store.clone()), audit).await?;
-        let mut tokens = TokenStore::new(store.clone());
+        let mut tokens = TokenAuthority::new(Arc::new(store.clone()));
         if let Some(sealer) = sealer {
             tokens = tokens.with_sealer(sealer);
         }

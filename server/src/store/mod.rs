@@ -9,12 +9,14 @@ mod audit;
 mod aws;
 mod gcp;
 pub mod sqlite;
+mod tokens;
 
 pub use audit::{AppendError, AuditHead, AuditRows, ChainedRow, ScannedRow};
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;
 pub use sqlite::SqliteStore;
+pub use tokens::{TokenInsert, TokenRecord, TokenRecords};
 
 /// The gateway store other crates open by name: today the SQLite store.
 pub type GatewayStore = SqliteStore;

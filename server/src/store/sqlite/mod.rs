@@ -5,6 +5,7 @@ mod aliases;
 mod audit;
 mod aws;
 mod gcp;
+mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
