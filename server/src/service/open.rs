@@ -88,7 +88,7 @@ impl Service {
         if let Some(sealer) = sealer {
             tokens = tokens.with_sealer(sealer);
         }
-        let access = AccessStore::load(store).await?;
+        let access = AccessStore::load(Arc::new(store)).await?;
         let cache = DataKeyCache::new(cache)?;
         Ok(Arc::new(Self {
             registry,

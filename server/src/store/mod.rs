@@ -8,6 +8,7 @@
 mod audit;
 mod aws;
 mod gcp;
+mod policy;
 pub mod sqlite;
 mod tokens;
 
@@ -15,10 +16,9 @@ pub use audit::{AppendError, AuditHead, AuditRows, ChainedRow, ScannedRow};
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;
+pub use policy::{PolicyDocument, PolicyRevision};
 pub use sqlite::SqliteStore;
 pub use tokens::{TokenInsert, TokenRecord, TokenRecords};
 
 /// The gateway store other crates open by name: today the SQLite store.
 pub type GatewayStore = SqliteStore;
-
-pub(crate) use sqlite::db_err;

@@ -5,6 +5,7 @@ mod aliases;
 mod audit;
 mod aws;
 mod gcp;
+mod policy;
 mod tokens;
 
 use std::path::Path;
@@ -25,7 +26,7 @@ pub struct SqliteStore {
 
 /// A driver error as the store's callers see it: [`Error::Unavailable`] naming the part of the
 /// store (`what`), with the driver's error as its cause.
-pub(crate) fn db_err(what: &str, e: sqlx::Error) -> Error {
+fn db_err(what: &str, e: sqlx::Error) -> Error {
     Error::unavailable_because(what, e)
 }
 
