@@ -82,13 +82,14 @@ impl Service {
         cache: &CacheConfig,
         sealer: Option<AccessKeySealer>,
     ) -> Result<Arc<Self>> {
-        let store = registry.store().clone();
-        let audit = AuditLog::open(Arc::new(store.clone()), audit).await?;
-        let mut tokens = TokenAuthority::new(Arc::new(store.clone()));
+        // Each part holds only the part of the store it needs.
+        let store = Arc::clone(registry.store());
+        let audit = AuditLog::open(store.clone(), audit).await?;
+        let mut tokens = TokenAuthority::new(store.clone());
         if let Some(sealer) = sealer {
             tokens = tokens.with_sealer(sealer);
         }
-        let access = AccessStore::load(Arc::new(store)).await?;
+        let access = AccessStore::load(store).await?;
         let cache = DataKeyCache::new(cache)?;
         Ok(Arc::new(Self {
             registry,

@@ -1,10 +1,14 @@
 //! The gateway's own store: state that belongs to no single provider (cross-provider aliases,
-//! the audit log, tokens, the access policy, the dialects' id tables). SQLite through sqlx by
-//! default ([`sqlite`]), written in plain SQL so a PostgreSQL store can follow.
+//! the audit log, tokens and AWS access keys, the access policy, the dialects' records).
 //!
-//! The dialects' records are typed store traits ([`AwsKeyIds`], [`GcpRecords`]) that the
-//! service hands out; no crate but this one runs SQL.
+//! Each kind of state is a typed trait, documented with what it promises: [`Aliases`],
+//! [`AuditRows`], [`TokenRecords`], [`PolicyDocument`], [`AwsKeyIds`] and [`GcpRecords`].
+//! A backend implements all of them and [`Store`]; the registry and the service hold it as an
+//! `Arc<dyn Store>` and hand each part only the trait it needs. The SQLite store ([`sqlite`])
+//! is the one backend today and the only place keygate-server runs SQL, written plainly so a
+//! PostgreSQL store can follow.
 
+mod aliases;
 mod audit;
 mod aws;
 mod gcp;
@@ -12,6 +16,10 @@ mod policy;
 pub mod sqlite;
 mod tokens;
 
+use async_trait::async_trait;
+use keygate_core::Result;
+
+pub use aliases::Aliases;
 pub use audit::{AppendError, AuditHead, AuditRows, ChainedRow, ScannedRow};
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};
@@ -22,3 +30,25 @@ pub use tokens::{TokenInsert, TokenRecord, TokenRecords};
 
 /// The gateway store other crates open by name: today the SQLite store.
 pub type GatewayStore = SqliteStore;
+
+/// A whole gateway store: every kind of state the gateway keeps, in one backend.
+///
+/// A backend implements each supertrait and this one; `Registry::new` takes it as an
+/// `Arc<dyn Store>` (or anything that converts into one, as [`SqliteStore`] does).
+///
+/// # Contract
+/// - What one caller wrote, any caller of the same store then reads: several processes (the
+///   CLI beside `keygate serve`) or replicas may share one store.
+/// - Driver errors are [`Error::Unavailable`](keygate_core::Error::Unavailable) naming the
+///   part of the store, with the driver's error as the cause; the service fails closed on
+///   them.
+#[async_trait]
+pub trait Store:
+    Aliases + AuditRows + TokenRecords + PolicyDocument + AwsKeyIds + GcpRecords
+{
+    /// Answers when the store can be reached (readiness).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`](keygate_core::Error::Unavailable) saying why not.
+    async fn ping(&self) -> Result<()>;
+}

@@ -1,49 +1,39 @@
 //! Cross-provider aliases in SQLite (`aliases`, migration `0001_aliases.sql`).
 
+use async_trait::async_trait;
 use keygate_core::api::Alias;
-use keygate_core::{Error, KeyRef, Result, validate_name};
+use keygate_core::{Error, KeyRef, Result};
 use sqlx::Row;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{SqliteStore, store_err};
+use crate::store::Aliases;
 
-impl SqliteStore {
-    /// Creates `alias/<name>` pointing at `target`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a bad name, [`Error::AlreadyExists`] when taken.
-    pub async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
-        validate_name("alias", name)?;
-        let created = OffsetDateTime::now_utc();
-        let created_text = created
+#[async_trait]
+impl Aliases for SqliteStore {
+    async fn insert_alias(&self, alias: &Alias) -> Result<()> {
+        let created_text = alias
+            .created
             .format(&Rfc3339)
             .map_err(|e| Error::invalid(e.to_string()))?;
         sqlx::query("INSERT INTO aliases (name, provider, key_id, created) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(&target.provider)
-            .bind(&target.id)
+            .bind(&alias.name)
+            .bind(&alias.target.provider)
+            .bind(&alias.target.id)
             .bind(created_text)
             .execute(&self.pool)
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    Error::AlreadyExists(format!("alias/{name}"))
+                    Error::AlreadyExists(format!("alias/{}", alias.name))
                 }
                 _ => store_err(e),
             })?;
-        Ok(Alias {
-            name: name.to_owned(),
-            target: target.clone(),
-            created,
-        })
+        Ok(())
     }
 
-    /// Points an existing alias at another key; returns the alias as stored.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when the alias does not exist.
-    pub async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
+    async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
         let row = sqlx::query(
             "UPDATE aliases SET provider = ?, key_id = ? WHERE name = ? \
              RETURNING name, provider, key_id, created",
@@ -58,11 +48,7 @@ impl SqliteStore {
         alias_from_row(&row)
     }
 
-    /// Deletes an alias.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when the alias does not exist.
-    pub async fn delete_alias(&self, name: &str) -> Result<()> {
+    async fn delete_alias(&self, name: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM aliases WHERE name = ?")
             .bind(name)
             .execute(&self.pool)
@@ -74,11 +60,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The key an alias points at.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when the alias does not exist.
-    pub async fn resolve_alias(&self, name: &str) -> Result<KeyRef> {
+    async fn resolve_alias(&self, name: &str) -> Result<KeyRef> {
         let row = sqlx::query("SELECT provider, key_id FROM aliases WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.pool)
@@ -91,11 +73,7 @@ impl SqliteStore {
         ))
     }
 
-    /// Every alias, by name.
-    ///
-    /// # Errors
-    /// [`Error::Unavailable`] on a store failure.
-    pub async fn list_aliases(&self) -> Result<Vec<Alias>> {
+    async fn list_aliases(&self) -> Result<Vec<Alias>> {
         let rows = sqlx::query("SELECT name, provider, key_id, created FROM aliases ORDER BY name")
             .fetch_all(&self.pool)
             .await

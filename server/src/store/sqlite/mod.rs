@@ -1,5 +1,6 @@
 //! The gateway store in SQLite, through sqlx: the only place keygate-server runs SQL. One
-//! file per kind of state, each implementing its store trait for [`SqliteStore`].
+//! file per kind of state, each implementing its store trait for [`SqliteStore`]; the pool,
+//! WAL, `synchronous = FULL` and the migrations (`server/migrations/`) are here.
 
 mod aliases;
 mod audit;
@@ -10,11 +11,15 @@ mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use keygate_core::{Error, Result};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+
+use super::Store;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -128,10 +133,22 @@ impl SqliteStore {
         }
         Ok(Self { pool })
     }
+}
 
-    /// The connection pool, for the gateway's other tables (audit, tokens, access policy).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(store_err)
+    }
+}
+
+impl From<SqliteStore> for Arc<dyn Store> {
+    fn from(store: SqliteStore) -> Self {
+        Arc::new(store)
     }
 }
 
@@ -157,6 +174,7 @@ impl SqliteStore {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::store::Aliases;
     use keygate_core::KeyRef;
 
     /// Several openers of a brand-new file at once (processes on a fresh home, or the
