@@ -142,7 +142,7 @@ impl AuditLog {
     /// Within a process, open one log per store and share clones. The writer keeps the
     /// chain head in memory; when another writer on the same database (another process on
     /// the same home) took the next `seq`, the store says so
-    /// ([`AppendError::SeqTaken`](crate::store::AppendError::SeqTaken)), nothing is kept,
+    /// ([`AuditAppendError::SeqTaken`](crate::store::AuditAppendError::SeqTaken)), nothing is kept,
     /// and the batch is chained again after the head re-read from the store (a few times
     /// before it is refused), so rows are never lost, duplicated or misplaced.
     ///

@@ -3,7 +3,7 @@
 use keygate_core::Result;
 use keygate_core::audit::{AuditVerification, BrokenRow, GENESIS_HASH};
 
-use crate::store::{AuditRows, ScannedRow};
+use crate::store::{AuditRows, ScannedAuditRow};
 
 /// Rows read per page: memory stays bounded however long the log is.
 const PAGE: u32 = 1000;
@@ -46,7 +46,7 @@ pub(super) async fn verify(store: &dyn AuditRows) -> Result<AuditVerification> {
 
 /// Checks one row against its expected position and predecessor: its hash when it holds,
 /// or why it does not.
-fn check(row: &ScannedRow, expected_seq: u64, prev_hash: &str) -> Result<String, BrokenRow> {
+fn check(row: &ScannedAuditRow, expected_seq: u64, prev_hash: &str) -> Result<String, BrokenRow> {
     let seq = row.seq;
     let broken = |reason: String| BrokenRow {
         // A seq below 1 can only be forged; report it as 0.

@@ -14,7 +14,7 @@ use time::UtcOffset;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::Counters;
-use crate::store::{AppendError, AuditHead, AuditRows, ChainedRow};
+use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow};
 
 /// An event waiting for the writer, already checked so that it cannot fail a batch.
 pub(super) struct Pending {
@@ -81,13 +81,13 @@ pub(super) async fn run(mut w: Writer) {
         let (mut rows, replies) = chain(head.as_ref().ok(), &mut batch);
         let mut written = match head {
             Ok(_) => w.store.append_audit_rows(&rows).await,
-            Err(e) => Err(AppendError::Failed(e)),
+            Err(e) => Err(AuditAppendError::Failed(e)),
         };
         // Another writer on the same database (a second process: the CLI in a pipe, or
         // beside `keygate serve`) took the next seq. Nothing of ours was kept (the store
         // promises it for SeqTaken), so re-read the head and chain the batch after it.
         let mut attempts = 1;
-        while let Err(AppendError::SeqTaken(_)) = &written {
+        while let Err(AuditAppendError::SeqTaken(_)) = &written {
             if attempts >= SEQ_TAKEN_ATTEMPTS {
                 break;
             }
@@ -97,10 +97,10 @@ pub(super) async fn run(mut w: Writer) {
                     rechain(&head, &mut rows);
                     w.store.append_audit_rows(&rows).await
                 }
-                Err(e) => Err(AppendError::Failed(e)),
+                Err(e) => Err(AuditAppendError::Failed(e)),
             };
         }
-        let written = written.map_err(AppendError::into_error);
+        let written = written.map_err(AuditAppendError::into_error);
         match written {
             Ok(()) => {
                 if let Some(last) = rows.last() {
@@ -113,7 +113,7 @@ pub(super) async fn run(mut w: Writer) {
                 w.counters
                     .rows
                     .fetch_add(rows.len() as u64, Ordering::Relaxed);
-                for (ChainedRow { event, .. }, reply) in rows.into_iter().zip(replies) {
+                for (ChainedAuditRow { event, .. }, reply) in rows.into_iter().zip(replies) {
                     // A waiter that gave up (request cancelled) still has its row: the
                     // operation may have happened.
                     let _ = reply.send(Ok(event.clone()));
@@ -139,7 +139,7 @@ type Reply = oneshot::Sender<Result<AuditEvent>>;
 
 /// Takes the batch apart: the chained rows (with their canonical time) when the head is
 /// known, and the waiters in the same order.
-fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedRow>, Vec<Reply>) {
+fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedAuditRow>, Vec<Reply>) {
     let mut rows = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     let mut prev = head.map(|h| (h.seq, h.hash.clone()));
@@ -148,7 +148,7 @@ fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedRow>
         if let Some((seq, hash)) = prev.take() {
             let event = p.event.into_chained(seq + 1, hash);
             prev = Some((event.seq, event.hash.clone()));
-            rows.push(ChainedRow {
+            rows.push(ChainedAuditRow {
                 event,
                 time_text: p.time_text,
             });
@@ -162,7 +162,7 @@ fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedRow>
 const SEQ_TAKEN_ATTEMPTS: u32 = 5;
 
 /// Chains `rows` again after `head` (same events, same order, new `seq` and hashes).
-fn rechain(head: &AuditHead, rows: &mut [ChainedRow]) {
+fn rechain(head: &AuditHead, rows: &mut [ChainedAuditRow]) {
     let mut prev = (head.seq, head.hash.clone());
     for row in rows.iter_mut() {
         row.event = row.event.event().into_chained(prev.0 + 1, prev.1);

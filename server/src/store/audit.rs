@@ -31,7 +31,7 @@ impl AuditHead {
 /// its time as [`canonical_time`](keygate_core::audit::canonical_time) spells it, formatted
 /// once when the log accepted the event.
 #[derive(Debug, Clone)]
-pub struct ChainedRow {
+pub struct ChainedAuditRow {
     /// The event with its place in the chain.
     pub event: AuditEvent,
     /// `canonical_time(event.time)`.
@@ -40,7 +40,7 @@ pub struct ChainedRow {
 
 /// Why a batch was not appended. Either way nothing of the batch was kept.
 #[derive(Debug)]
-pub enum AppendError {
+pub enum AuditAppendError {
     /// A row's `seq` already exists: another writer on the same store (another process on
     /// the same home) committed first. The writer re-reads the head and chains the batch
     /// again after it.
@@ -49,7 +49,7 @@ pub enum AppendError {
     Failed(Error),
 }
 
-impl AppendError {
+impl AuditAppendError {
     /// The error inside, whichever kind of failure it was.
     pub fn into_error(self) -> Error {
         match self {
@@ -60,7 +60,7 @@ impl AppendError {
 
 /// One row as stored, for the verifier: read back even when it is not what keygate writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScannedRow {
+pub struct ScannedAuditRow {
     /// The row's `seq` as stored. Rows keygate wrote start at 1; a forged row may hold 0 or a
     /// negative number.
     pub seq: i64,
@@ -80,7 +80,7 @@ pub struct ScannedRow {
 ///   returns `Ok` only once the rows are durable: the log acknowledges a row only then.
 /// - Several writers may share one store (processes on the same home). A `seq` is written
 ///   at most once: a batch reaching a `seq` that exists fails with
-///   [`AppendError::SeqTaken`], never overwrites it or lands elsewhere.
+///   [`AuditAppendError::SeqTaken`], never overwrites it or lands elsewhere.
 /// - Reads return rows in `seq` order.
 ///
 /// Every method fails with [`Error::Unavailable`] when the store cannot be reached.
@@ -98,9 +98,9 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     /// fails only for the store's own reasons.
     ///
     /// # Errors
-    /// [`AppendError::SeqTaken`] when a row's `seq` exists; [`AppendError::Failed`] for
+    /// [`AuditAppendError::SeqTaken`] when a row's `seq` exists; [`AuditAppendError::Failed`] for
     /// anything else. Nothing of the batch is kept either way.
-    async fn append_audit_rows(&self, rows: &[ChainedRow]) -> Result<(), AppendError>;
+    async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError>;
 
     /// Up to `limit` rows matching `q`, oldest first: rows with a `seq` above `q.after` (above
     /// 0 without a cursor), filtered as
@@ -119,5 +119,6 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read.
-    async fn scan_audit_rows(&self, after: Option<i64>, limit: u32) -> Result<Vec<ScannedRow>>;
+    async fn scan_audit_rows(&self, after: Option<i64>, limit: u32)
+    -> Result<Vec<ScannedAuditRow>>;
 }

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use keygate_core::Result;
 
 pub use aliases::Aliases;
-pub use audit::{AppendError, AuditHead, AuditRows, ChainedRow, ScannedRow};
+pub use audit::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, ScannedAuditRow};
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::SqliteStore;
-use crate::store::{AppendError, AuditHead, AuditRows, ChainedRow, ScannedRow};
+use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, ScannedAuditRow};
 
 /// The columns every reader selects, in the order [`decode`] expects.
 const COLUMNS: &str = "seq, time, request_id, principal, source, action, provider, \
@@ -45,9 +45,9 @@ impl AuditRows for SqliteStore {
         })
     }
 
-    async fn append_audit_rows(&self, rows: &[ChainedRow]) -> Result<(), AppendError> {
+    async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError> {
         let overflow = |what: &str| {
-            AppendError::Failed(Error::Unavailable(format!("audit store: {what} overflow")))
+            AuditAppendError::Failed(Error::Unavailable(format!("audit store: {what} overflow")))
         };
         let seqs = rows
             .iter()
@@ -64,7 +64,7 @@ impl AuditRows for SqliteStore {
             .pool
             .begin()
             .await
-            .map_err(|e| AppendError::Failed(db_err(e)))?;
+            .map_err(|e| AuditAppendError::Failed(db_err(e)))?;
         // Several rows per statement: each statement is a round trip to SQLite's worker
         // thread, which would otherwise dominate a large batch.
         for ((chunk, seqs), durations) in rows
@@ -80,7 +80,7 @@ impl AuditRows for SqliteStore {
             insert.push_values(
                 chunk.iter().zip(seqs).zip(durations),
                 |mut b, ((row, seq), duration_us)| {
-                    let ChainedRow { event, time_text } = row;
+                    let ChainedAuditRow { event, time_text } = row;
                     b.push_bind(*seq)
                         .push_bind(time_text)
                         .push_bind(&event.request_id)
@@ -106,15 +106,15 @@ impl AuditRows for SqliteStore {
                     .is_some_and(|d| d.is_unique_violation());
                 let e = db_err(e);
                 return Err(if taken {
-                    AppendError::SeqTaken(e)
+                    AuditAppendError::SeqTaken(e)
                 } else {
-                    AppendError::Failed(e)
+                    AuditAppendError::Failed(e)
                 });
             }
         }
         tx.commit()
             .await
-            .map_err(|e| AppendError::Failed(db_err(e)))
+            .map_err(|e| AuditAppendError::Failed(db_err(e)))
     }
 
     async fn query_audit_rows(&self, q: &AuditQuery, limit: u32) -> Result<Vec<AuditEvent>> {
@@ -159,7 +159,11 @@ impl AuditRows for SqliteStore {
         rows.iter().map(decode_strict).collect()
     }
 
-    async fn scan_audit_rows(&self, after: Option<i64>, limit: u32) -> Result<Vec<ScannedRow>> {
+    async fn scan_audit_rows(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ScannedAuditRow>> {
         let first_page = format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq LIMIT ?");
         let next_page =
             format!("SELECT {COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?");
@@ -182,7 +186,7 @@ fn seq_of(row: &SqliteRow) -> Result<i64> {
 }
 
 /// A row as the verifier sees it.
-fn scanned(row: &SqliteRow) -> Result<ScannedRow> {
+fn scanned(row: &SqliteRow) -> Result<ScannedAuditRow> {
     let seq = seq_of(row)?;
     let event = decode(row);
     let canonical_time = match &event {
@@ -192,7 +196,7 @@ fn scanned(row: &SqliteRow) -> Result<ScannedRow> {
         }
         Err(_) => false,
     };
-    Ok(ScannedRow {
+    Ok(ScannedAuditRow {
         seq,
         event,
         canonical_time,

@@ -7,16 +7,16 @@ use keygate_core::audit::canonical_time;
 
 use crate::audit::AuditQuery;
 use crate::audit::tests::{event, log_with};
-use crate::store::{AppendError, AuditHead, AuditRows, ChainedRow};
+use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow};
 
 /// `n` sample rows chained after `head`, ready to append.
-fn rows_after(head: &AuditHead, n: usize) -> Vec<ChainedRow> {
+fn rows_after(head: &AuditHead, n: usize) -> Vec<ChainedAuditRow> {
     let (mut seq, mut hash) = (head.seq, head.hash.clone());
     (0..n)
         .map(|i| {
             let event = event(i).into_chained(seq + 1, hash.clone());
             (seq, hash) = (event.seq, event.hash.clone());
-            ChainedRow {
+            ChainedAuditRow {
                 time_text: canonical_time(event.time).unwrap(),
                 event,
             }
@@ -35,19 +35,28 @@ async fn a_taken_seq_fails_the_whole_batch_as_seq_taken() {
     };
     // 70 rows: the clash is in the first INSERT statement, the rest would follow it.
     let taken = store.append_audit_rows(&rows_after(&stale, 70)).await;
-    assert!(matches!(taken, Err(AppendError::SeqTaken(_))), "{taken:?}");
+    assert!(
+        matches!(taken, Err(AuditAppendError::SeqTaken(_))),
+        "{taken:?}"
+    );
     assert_eq!(store.audit_head().await.unwrap().seq, 2);
     // Past the first INSERT statement: the rows of the first are rolled back too.
     let head = store.audit_head().await.unwrap();
     let mut rows = rows_after(&head, 70);
     rows[69].event.seq = 1;
     let taken = store.append_audit_rows(&rows).await;
-    assert!(matches!(taken, Err(AppendError::SeqTaken(_))), "{taken:?}");
+    assert!(
+        matches!(taken, Err(AuditAppendError::SeqTaken(_))),
+        "{taken:?}"
+    );
     assert_eq!(store.audit_head().await.unwrap(), head);
 
     store.refuse_audit_inserts().await;
     let failed = store.append_audit_rows(&rows_after(&head, 1)).await;
-    assert!(matches!(failed, Err(AppendError::Failed(_))), "{failed:?}");
+    assert!(
+        matches!(failed, Err(AuditAppendError::Failed(_))),
+        "{failed:?}"
+    );
 }
 
 #[tokio::test]
