@@ -13,6 +13,7 @@
 // A measurement program: its report is its standard output.
 #![allow(clippy::print_stdout)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -39,7 +40,7 @@ fn event(task: usize, n: u64) -> NewAuditEvent {
 async fn level(appenders: usize, run_for: Duration) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = GatewayStore::open(&dir.path().join("gateway.db")).await?;
-    let log = AuditLog::open(&store, &AuditConfig::default()).await?;
+    let log = AuditLog::open(Arc::new(store), &AuditConfig::default()).await?;
     let start = Instant::now();
     let deadline = start + run_for;
     let tasks: Vec<_> = (0..appenders)

@@ -8,35 +8,20 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use keygate_core::access::AccessPolicy;
 use keygate_core::{Clock, Error, Result, SystemClock};
-use sqlx::Row;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::Mutex;
 
-use crate::store::GatewayStore;
-
-/// Who last changed the policy, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyRevision {
-    /// When it was stored.
-    pub updated: OffsetDateTime,
-    /// The principal that stored it.
-    pub updated_by: String,
-}
+use crate::store::PolicyDocument;
+pub use crate::store::PolicyRevision;
 
 /// The gateway access policy: a cached current copy over the gateway store.
 #[derive(Debug, Clone)]
 pub struct AccessStore {
-    store: GatewayStore,
+    store: Arc<dyn PolicyDocument>,
     clock: Arc<dyn Clock>,
     current: Arc<RwLock<Arc<AccessPolicy>>>,
     /// Serializes writers (and refreshes) so the cache always ends up equal to the last
     /// document written, whatever order concurrent calls finish in.
     write: Arc<Mutex<()>>,
-}
-
-fn db_err(e: sqlx::Error) -> Error {
-    crate::store::db_err("access policy store", e)
 }
 
 impl AccessStore {
@@ -46,7 +31,7 @@ impl AccessStore {
     /// # Errors
     /// [`Error::Unavailable`] on a store failure; [`Error::InvalidState`] when the stored
     /// document no longer validates (the gateway refuses to guess at a broken policy).
-    pub async fn load(store: GatewayStore) -> Result<Self> {
+    pub async fn load(store: Arc<dyn PolicyDocument>) -> Result<Self> {
         Self::load_with_clock(store, Arc::new(SystemClock)).await
     }
 
@@ -54,8 +39,11 @@ impl AccessStore {
     ///
     /// # Errors
     /// As [`AccessStore::load`].
-    pub async fn load_with_clock(store: GatewayStore, clock: Arc<dyn Clock>) -> Result<Self> {
-        let policy = read(&store).await?;
+    pub async fn load_with_clock(
+        store: Arc<dyn PolicyDocument>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let policy = read(&*store).await?;
         Ok(Self {
             store,
             clock,
@@ -78,7 +66,7 @@ impl AccessStore {
     /// As [`AccessStore::load`].
     pub async fn get(&self) -> Result<AccessPolicy> {
         let _writer = self.write.lock().await;
-        let policy = read(&self.store).await?;
+        let policy = read(&*self.store).await?;
         self.install(policy.clone());
         Ok(policy)
     }
@@ -92,23 +80,12 @@ impl AccessStore {
     pub async fn set(&self, policy: AccessPolicy, updated_by: &str) -> Result<AccessPolicy> {
         policy.validate()?;
         let document = policy.to_json()?;
-        let updated = self
-            .clock
-            .now()
-            .format(&Rfc3339)
-            .map_err(|e| Error::invalid(format!("time out of range: {e}")))?;
+        let revision = PolicyRevision {
+            updated: self.clock.now(),
+            updated_by: updated_by.to_owned(),
+        };
         let _writer = self.write.lock().await;
-        sqlx::query(
-            "INSERT INTO access_policy (id, document, updated, updated_by) VALUES (1, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET document = excluded.document, \
-             updated = excluded.updated, updated_by = excluded.updated_by",
-        )
-        .bind(document)
-        .bind(updated)
-        .bind(updated_by)
-        .execute(self.store.pool())
-        .await
-        .map_err(db_err)?;
+        self.store.put_policy_document(&document, &revision).await?;
         self.install(policy.clone());
         Ok(policy)
     }
@@ -118,20 +95,7 @@ impl AccessStore {
     /// # Errors
     /// [`Error::Unavailable`] on a store failure.
     pub async fn revision(&self) -> Result<Option<PolicyRevision>> {
-        let Some(row) = sqlx::query("SELECT updated, updated_by FROM access_policy WHERE id = 1")
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        let updated: String = row.try_get("updated").map_err(db_err)?;
-        Ok(Some(PolicyRevision {
-            updated: OffsetDateTime::parse(&updated, &Rfc3339).map_err(|e| {
-                Error::Unavailable(format!("access policy store: bad time `{updated}`: {e}"))
-            })?,
-            updated_by: row.try_get("updated_by").map_err(db_err)?,
-        }))
+        self.store.policy_revision().await
     }
 
     fn install(&self, policy: AccessPolicy) {
@@ -139,15 +103,10 @@ impl AccessStore {
     }
 }
 
-async fn read(store: &GatewayStore) -> Result<AccessPolicy> {
-    let row = sqlx::query("SELECT document FROM access_policy WHERE id = 1")
-        .fetch_optional(store.pool())
-        .await
-        .map_err(db_err)?;
-    let Some(row) = row else {
+async fn read(store: &dyn PolicyDocument) -> Result<AccessPolicy> {
+    let Some(document) = store.policy_document().await? else {
         return Ok(AccessPolicy::default());
     };
-    let document: String = row.try_get("document").map_err(db_err)?;
     AccessPolicy::from_json(&document)
         .map_err(|e| Error::state(format!("the stored access policy is invalid: {e}")))
 }
@@ -156,10 +115,16 @@ async fn read(store: &GatewayStore) -> Result<AccessPolicy> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::store::GatewayStore;
     use keygate_core::access::{Action, Identity};
     use keygate_core::{ErrorKind, ManualClock};
+    use time::OffsetDateTime;
 
     const T0: OffsetDateTime = time::macros::datetime!(2030-01-01 00:00:00 UTC);
+
+    async fn in_memory() -> Arc<dyn PolicyDocument> {
+        Arc::new(GatewayStore::in_memory().await.unwrap())
+    }
 
     fn rotator_policy() -> AccessPolicy {
         AccessPolicy::from_toml(
@@ -177,7 +142,7 @@ mod tests {
 
     #[tokio::test]
     async fn empty_until_set_then_roundtrips() {
-        let store = GatewayStore::in_memory().await.unwrap();
+        let store = in_memory().await;
         let clock = Arc::new(ManualClock::new(T0));
         let access = AccessStore::load_with_clock(store.clone(), clock)
             .await
@@ -219,7 +184,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_document_is_rejected_and_the_old_one_kept() {
-        let store = GatewayStore::in_memory().await.unwrap();
+        let store = in_memory().await;
         let access = AccessStore::load(store.clone()).await.unwrap();
         let good = rotator_policy();
         access.set(good.clone(), "alice").await.unwrap();
@@ -243,26 +208,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupt_stored_document_is_refused_not_ignored() {
-        let store = GatewayStore::in_memory().await.unwrap();
-        sqlx::query(
-            "INSERT INTO access_policy (id, document, updated, updated_by) \
-             VALUES (1, '{\"roles\": {\"app\": {\"statements\": []}}}', '2030-01-01T00:00:00Z', 'x')",
-        )
-        .execute(store.pool())
-        .await
-        .unwrap();
+        let store = in_memory().await;
+        // Written past the validation `set` does, as an older or broken writer could.
+        store
+            .put_policy_document(
+                "{\"roles\": {\"app\": {\"statements\": []}}}",
+                &PolicyRevision {
+                    updated: T0,
+                    updated_by: "x".into(),
+                },
+            )
+            .await
+            .unwrap();
         let err = AccessStore::load(store).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidState);
-    }
-
-    #[tokio::test]
-    async fn only_one_document_row_can_exist() {
-        let store = GatewayStore::in_memory().await.unwrap();
-        let second = sqlx::query(
-            "INSERT INTO access_policy (id, document, updated, updated_by) VALUES (2, '{}', 'x', 'y')",
-        )
-        .execute(store.pool())
-        .await;
-        assert!(second.is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! (a URI, `alias/<name>` or a name) finds its provider and key.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use futures::future::join_all;
 use keygate_core::api::Resolved;
@@ -10,7 +11,7 @@ use keygate_core::{
 };
 use time::OffsetDateTime;
 
-use crate::store::GatewayStore;
+use crate::store::Store;
 
 /// A key reference resolved to its provider.
 #[derive(Debug, Clone)]
@@ -55,16 +56,18 @@ pub struct ProviderListing {
 #[derive(Debug, Clone)]
 pub struct Registry {
     providers: Vec<DynProvider>,
-    store: GatewayStore,
+    store: Arc<dyn Store>,
 }
 
 impl Registry {
-    /// A registry over `providers`.
+    /// A registry over `providers`, with `store` (a [`GatewayStore`](crate::GatewayStore), or
+    /// any `Arc<dyn Store>`) for aliases and the rest of the gateway's own state.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when two providers share a name or a URI prefix (a key URI
     /// must lead to exactly one provider).
-    pub fn new(providers: Vec<DynProvider>, store: GatewayStore) -> Result<Self> {
+    pub fn new(providers: Vec<DynProvider>, store: impl Into<Arc<dyn Store>>) -> Result<Self> {
+        let store = store.into();
         let mut names = BTreeSet::new();
         let mut prefixes = BTreeSet::new();
         for p in &providers {
@@ -91,7 +94,7 @@ impl Registry {
     }
 
     /// The gateway store.
-    pub fn store(&self) -> &GatewayStore {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

@@ -18,13 +18,10 @@ use std::sync::Arc;
 use keygate_core::access::{AccessPolicy, Identity};
 use keygate_core::api::{IssuedToken, TokenInfo, TokenKind, TokenRequest};
 use keygate_core::{Clock, Error, Result, SystemClock};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use subtle::ConstantTimeEq;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::store::GatewayStore;
+use crate::store::{TokenInsert, TokenRecord, TokenRecords};
 use format::{new_id, new_secret, parse_token, render, secret_hash};
 
 pub use aws::{ACCESS_KEY_PREFIX, AccessKeySealer, is_access_key_id};
@@ -39,62 +36,29 @@ const AUTH_FAILED: &str = "invalid, expired or revoked token";
 /// a write, on nearly every request.
 const LAST_USED_GRANULARITY: Duration = Duration::minutes(1);
 
-/// Issues, lists, revokes and checks API tokens in the gateway store.
+/// Issues, lists, revokes and checks API tokens (and AWS access keys), kept in the gateway
+/// store.
 #[derive(Debug, Clone)]
-pub struct TokenStore {
-    store: GatewayStore,
+pub struct TokenAuthority {
+    store: Arc<dyn TokenRecords>,
     clock: Arc<dyn Clock>,
     /// Seals AWS secret access keys (`None`: no root key, no access keys).
     sealer: Option<Arc<AccessKeySealer>>,
-}
-
-fn db_err(e: sqlx::Error) -> Error {
-    crate::store::db_err("token store", e)
 }
 
 fn unauthenticated() -> Error {
     Error::Unauthenticated(AUTH_FAILED.to_owned())
 }
 
-fn fmt_time(t: OffsetDateTime) -> Result<String> {
-    t.format(&Rfc3339)
-        .map_err(|e| Error::invalid(format!("time out of range: {e}")))
-}
-
-fn parse_time(text: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| Error::Unavailable(format!("token store: bad time `{text}`: {e}")))
-}
-
-fn parse_opt_time(text: Option<String>) -> Result<Option<OffsetDateTime>> {
-    text.as_deref().map(parse_time).transpose()
-}
-
-fn token_info(row: &SqliteRow) -> Result<TokenInfo> {
-    Ok(TokenInfo {
-        id: row.try_get("id").map_err(db_err)?,
-        principal: row.try_get("principal").map_err(db_err)?,
-        role: row.try_get("role").map_err(db_err)?,
-        created: parse_time(&row.try_get::<String, _>("created").map_err(db_err)?)?,
-        expires: parse_opt_time(row.try_get("expires").map_err(db_err)?)?,
-        revoked: parse_opt_time(row.try_get("revoked").map_err(db_err)?)?,
-        kind: match row.try_get::<String, _>("kind").map_err(db_err)?.as_str() {
-            "aws" => TokenKind::Aws,
-            _ => TokenKind::Bearer,
-        },
-    })
-}
-
-const INFO_COLUMNS: &str = "id, principal, role, created, expires, revoked, kind";
-
-impl TokenStore {
-    /// A token store on the system clock.
-    pub fn new(store: GatewayStore) -> Self {
+impl TokenAuthority {
+    /// Tokens kept in `store`, on the system clock.
+    pub fn new(store: Arc<dyn TokenRecords>) -> Self {
         Self::with_clock(store, Arc::new(SystemClock))
     }
 
-    /// A token store on `clock` (tests drive expiry and `last_used` with a manual clock).
-    pub fn with_clock(store: GatewayStore, clock: Arc<dyn Clock>) -> Self {
+    /// Tokens kept in `store`, on `clock` (tests drive expiry and `last_used` with a manual
+    /// clock).
+    pub fn with_clock(store: Arc<dyn TokenRecords>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
@@ -102,7 +66,8 @@ impl TokenStore {
         }
     }
 
-    /// The same store, able to issue and check AWS access keys sealed with `sealer`.
+    /// The same tokens, and AWS access keys issued and checked with secrets sealed by
+    /// `sealer`.
     #[must_use]
     pub fn with_sealer(mut self, sealer: AccessKeySealer) -> Self {
         self.sealer = Some(Arc::new(sealer));
@@ -187,25 +152,28 @@ impl TokenStore {
         loop {
             attempts += 1;
             let id = new_id()?;
-            let sealed = seal(&id)?;
-            let inserted = sqlx::query(
-                "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, kind, \
-                 sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&req.principal)
-            .bind(&req.role)
-            .bind(hash)
-            .bind(fmt_time(created)?)
-            .bind(expires.map(fmt_time).transpose()?)
-            .bind(kind.as_str())
-            .bind(sealed)
-            .execute(self.store.pool())
-            .await;
-            match inserted {
-                Ok(_) => return Ok(id),
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempts < 4 => {}
-                Err(e) => return Err(db_err(e)),
+            let record = TokenRecord {
+                sealed_secret: seal(&id)?,
+                info: TokenInfo {
+                    id,
+                    principal: req.principal.clone(),
+                    role: req.role.clone(),
+                    created,
+                    expires,
+                    revoked: None,
+                    kind,
+                },
+                secret_hash: hash.to_vec(),
+                last_used: None,
+            };
+            match self.store.insert_token(&record).await? {
+                TokenInsert::Inserted => return Ok(record.info.id),
+                TokenInsert::IdTaken if attempts < 4 => {}
+                TokenInsert::IdTaken => {
+                    return Err(Error::Unavailable(format!(
+                        "token store: {attempts} fresh token ids in a row were taken"
+                    )));
+                }
             }
         }
     }
@@ -215,13 +183,7 @@ impl TokenStore {
     /// # Errors
     /// [`Error::Unavailable`] on a store failure.
     pub async fn list(&self) -> Result<Vec<TokenInfo>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {INFO_COLUMNS} FROM tokens ORDER BY created, id"
-        ))
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(token_info).collect()
+        self.store.list_tokens().await
     }
 
     /// One token's listing.
@@ -229,13 +191,11 @@ impl TokenStore {
     /// # Errors
     /// [`Error::NotFound`] for an unknown id.
     pub async fn get(&self, id: &str) -> Result<TokenInfo> {
-        let row = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM tokens WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| Error::not_found(format!("token {id}")))?;
-        token_info(&row)
+        self.store
+            .token(id)
+            .await?
+            .map(|record| record.info)
+            .ok_or_else(|| Error::not_found(format!("token {id}")))
     }
 
     /// Revokes a token: it stops authenticating at once. Revoking a revoked token is fine
@@ -244,13 +204,7 @@ impl TokenStore {
     /// # Errors
     /// [`Error::NotFound`] for an unknown id.
     pub async fn revoke(&self, id: &str) -> Result<TokenInfo> {
-        let done = sqlx::query("UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?")
-            .bind(fmt_time(self.clock.now())?)
-            .bind(id)
-            .execute(self.store.pool())
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+        if !self.store.revoke_token(id, self.clock.now()).await? {
             return Err(Error::not_found(format!("token {id}")));
         }
         self.get(id).await
@@ -262,13 +216,11 @@ impl TokenStore {
     /// # Errors
     /// [`Error::NotFound`] for an unknown id.
     pub async fn last_used(&self, id: &str) -> Result<Option<OffsetDateTime>> {
-        let row = sqlx::query("SELECT last_used FROM tokens WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| Error::not_found(format!("token {id}")))?;
-        parse_opt_time(row.try_get("last_used").map_err(db_err)?)
+        self.store
+            .token(id)
+            .await?
+            .map(|record| record.last_used)
+            .ok_or_else(|| Error::not_found(format!("token {id}")))
     }
 
     /// The identity a bearer token stands for.
@@ -284,57 +236,47 @@ impl TokenStore {
             return Err(unauthenticated());
         };
         let presented = secret_hash(&secret);
-        let row = sqlx::query(
-            "SELECT principal, role, secret_hash, expires, revoked, last_used \
-             FROM tokens WHERE id = ? AND kind = 'bearer'",
-        )
-        .bind(id)
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(db_err)?;
-        let stored: Vec<u8> = match &row {
-            Some(row) => row.try_get("secret_hash").map_err(db_err)?,
+        // An access key is not a bearer token, whatever it is presented as.
+        let record = self
+            .store
+            .token(id)
+            .await?
+            .filter(|record| record.info.kind == TokenKind::Bearer);
+        let absent;
+        let stored: &[u8] = match &record {
+            Some(record) => &record.secret_hash,
             // Compare against something of the right length anyway: equal work either way.
-            None => vec![0u8; presented.len()],
+            None => {
+                absent = vec![0u8; presented.len()];
+                &absent
+            }
         };
-        let secret_ok: bool = presented.as_slice().ct_eq(stored.as_slice()).into();
-        let Some(row) = row else {
+        let secret_ok: bool = presented.as_slice().ct_eq(stored).into();
+        let Some(record) = record else {
             return Err(unauthenticated());
         };
         let now = self.clock.now();
-        let expired = parse_opt_time(row.try_get("expires").map_err(db_err)?)?
-            .is_some_and(|expires| now >= expires);
-        let revoked = row
-            .try_get::<Option<String>, _>("revoked")
-            .map_err(db_err)?
-            .is_some();
+        let expired = record.info.expires.is_some_and(|expires| now >= expires);
+        let revoked = record.info.revoked.is_some();
         if !secret_ok || expired || revoked {
             return Err(unauthenticated());
         }
-        let last_used = parse_opt_time(row.try_get("last_used").map_err(db_err)?)?;
-        if last_used.is_none_or(|t| now - t >= LAST_USED_GRANULARITY) {
+        if record
+            .last_used
+            .is_none_or(|t| now - t >= LAST_USED_GRANULARITY)
+        {
             self.touch(id, now).await;
         }
         Ok(Identity {
-            principal: row.try_get("principal").map_err(db_err)?,
-            role: row.try_get("role").map_err(db_err)?,
+            principal: record.info.principal,
+            role: record.info.role,
         })
     }
 
     /// Records a use. Bookkeeping only: a failed write is logged and does not fail the
     /// request the token authenticated.
     async fn touch(&self, id: &str, now: OffsetDateTime) {
-        let written = match fmt_time(now) {
-            Ok(text) => sqlx::query("UPDATE tokens SET last_used = ? WHERE id = ?")
-                .bind(text)
-                .bind(id)
-                .execute(self.store.pool())
-                .await
-                .map(drop)
-                .map_err(db_err),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = written {
+        if let Err(e) = self.store.touch_token(id, now).await {
             tracing::warn!(token = id, error = %e, "could not record token use");
         }
     }
@@ -345,7 +287,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::format::{SECRET_BYTES, TOKEN_LEN};
     use super::*;
-    use aws_lc_rs::digest::{SHA256, digest};
+    use crate::store::GatewayStore;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use keygate_core::access::Role;
@@ -353,8 +295,12 @@ mod tests {
 
     const T0: OffsetDateTime = time::macros::datetime!(2030-01-01 00:00:00 UTC);
 
-    async fn store_at(clock: Arc<ManualClock>) -> TokenStore {
-        TokenStore::with_clock(GatewayStore::in_memory().await.unwrap(), clock)
+    async fn in_memory() -> Arc<dyn TokenRecords> {
+        Arc::new(GatewayStore::in_memory().await.unwrap())
+    }
+
+    async fn store_at(clock: Arc<ManualClock>) -> TokenAuthority {
+        TokenAuthority::with_clock(in_memory().await, clock)
     }
 
     fn req(principal: &str, role: &str, days: Option<u32>) -> TokenRequest {
@@ -411,7 +357,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_requests_are_typed_errors() {
-        let tokens = TokenStore::new(GatewayStore::in_memory().await.unwrap());
+        let tokens = TokenAuthority::new(in_memory().await);
         let mut policy = AccessPolicy::default();
         for principal in ["", "two words", "ünïcode", "a/b", &"p".repeat(129)] {
             let err = tokens
@@ -582,43 +528,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_the_hash_is_stored() {
-        let store = GatewayStore::in_memory().await.unwrap();
-        let tokens = TokenStore::new(store.clone());
-        let issued = tokens
-            .create(&req("a", "admin", Some(5)), &AccessPolicy::default())
-            .await
-            .unwrap();
-        tokens.authenticate(&issued.token).await.unwrap();
-        let secret_text = secret_of(&issued.token);
-        let secret = URL_SAFE_NO_PAD.decode(secret_text).unwrap();
-        let row = sqlx::query(
-            "SELECT id, principal, role, secret_hash, created, expires, revoked, last_used FROM tokens",
-        )
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-        let hash: Vec<u8> = row.try_get("secret_hash").unwrap();
-        assert_eq!(hash, digest(&SHA256, &secret).as_ref());
-        assert!(!hash.windows(secret.len()).any(|w| w == secret.as_slice()));
-        for col in [
-            "id",
-            "principal",
-            "role",
-            "created",
-            "expires",
-            "revoked",
-            "last_used",
-        ] {
-            let value: Option<String> = row.try_get(col).unwrap();
-            let value = value.unwrap_or_default();
-            assert!(!value.contains(secret_text), "{col} holds the secret");
-        }
-    }
-
-    #[tokio::test]
     async fn secrets_never_reach_debug_output() {
-        let tokens = TokenStore::new(GatewayStore::in_memory().await.unwrap());
+        let tokens = TokenAuthority::new(in_memory().await);
         let issued = tokens
             .create(&req("a", "admin", None), &AccessPolicy::default())
             .await

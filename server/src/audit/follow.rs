@@ -78,7 +78,7 @@ impl Follow {
                     after: Some(self.last),
                     ..self.query.clone()
                 };
-                match query::page(&self.log.inner.pool, &q).await {
+                match query::page(&*self.log.inner.store, &q).await {
                     Ok(page) => {
                         self.catching_up = page.next_cursor.is_some();
                         self.buffer.extend(page.items);
@@ -118,6 +118,7 @@ impl Follow {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
     use std::time::Duration;
 
     use super::super::AuditConfig;
@@ -132,13 +133,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.db");
         let ours = AuditLog::open(
-            &GatewayStore::open(&path).await.unwrap(),
+            Arc::new(GatewayStore::open(&path).await.unwrap()),
             &AuditConfig::default(),
         )
         .await
         .unwrap();
         let theirs = AuditLog::open(
-            &GatewayStore::open(&path).await.unwrap(),
+            Arc::new(GatewayStore::open(&path).await.unwrap()),
             &AuditConfig::default(),
         )
         .await

@@ -3,8 +3,8 @@
 //! Durability without a disk flush per request comes from group commit: [`AuditLog::append`]
 //! hands its event to one writer task and waits; the writer takes whatever events are queued
 //! (up to [`AuditConfig::batch_max`]), chains them in memory, writes them in one transaction
-//! and only then answers every waiter. One `fsync` (the store runs `synchronous = FULL`) thus
-//! covers a whole batch, and the busier the gateway the larger the batches.
+//! and only then answers every waiter. One flush to disk (a commit is durable when the store
+//! returns it; SQLite runs `synchronous = FULL`) thus covers a whole batch, and the busier the gateway the larger the batches.
 //!
 //! The log fails closed: when a batch cannot be written, every request in it gets
 //! [`Error::Unavailable`], which the service layer turns into a refused call (503), so no
@@ -16,12 +16,11 @@
 
 mod follow;
 mod query;
-mod row;
 mod verify;
 mod writer;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,10 +32,9 @@ pub use keygate_core::audit::{
 };
 use keygate_core::{Error, Page, Result};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::store::GatewayStore;
+use crate::store::AuditRows;
 
 /// The largest accepted [`AuditConfig::batch_max`]: bigger transactions gain nothing once the
 /// flush is amortised and only delay the first waiter.
@@ -121,7 +119,7 @@ pub struct AuditLog {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    store: Arc<dyn AuditRows>,
     queue: mpsc::Sender<writer::Pending>,
     live: broadcast::Sender<AuditEvent>,
     counters: Arc<Counters>,
@@ -143,22 +141,22 @@ impl AuditLog {
     ///
     /// Within a process, open one log per store and share clones. The writer keeps the
     /// chain head in memory; when another writer on the same database (another process on
-    /// the same home) took the next `seq`, the insert fails on the key, nothing is kept,
+    /// the same home) took the next `seq`, the store says so
+    /// ([`AuditAppendError::SeqTaken`](crate::store::AuditAppendError::SeqTaken)), nothing is kept,
     /// and the batch is chained again after the head re-read from the store (a few times
     /// before it is refused), so rows are never lost, duplicated or misplaced.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad `config`; [`Error::Unavailable`] when the head
     /// cannot be read.
-    pub async fn open(store: &GatewayStore, config: &AuditConfig) -> Result<Self> {
+    pub async fn open(store: Arc<dyn AuditRows>, config: &AuditConfig) -> Result<Self> {
         config.validate()?;
-        let pool = store.pool().clone();
-        let head = writer::load_head(&pool).await?;
+        let head = store.audit_head().await?;
         let (queue, pending) = mpsc::channel(config.queue);
         let (live, _) = broadcast::channel(config.queue);
         let counters = Arc::new(Counters::default());
         tokio::spawn(writer::run(writer::Writer {
-            pool: pool.clone(),
+            store: Arc::clone(&store),
             pending,
             live: live.clone(),
             batch_max: config.batch_max,
@@ -167,7 +165,7 @@ impl AuditLog {
         }));
         Ok(Self {
             inner: Arc::new(Inner {
-                pool,
+                store,
                 queue,
                 live,
                 counters,
@@ -206,7 +204,7 @@ impl AuditLog {
     /// [`Error::InvalidArgument`] for a limit of 0 or a time filter outside years
     /// 0000..=9999; [`Error::Unavailable`] when the store cannot be read.
     pub async fn query(&self, q: &AuditQuery) -> Result<Page<AuditEvent>> {
-        query::page(&self.inner.pool, q).await
+        query::page(&*self.inner.store, q).await
     }
 
     /// Rows matching `q` after its cursor, then live rows as they are committed, without a
@@ -231,7 +229,7 @@ impl AuditLog {
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read.
     pub async fn verify(&self) -> Result<AuditVerification> {
-        verify::verify(&self.inner.pool).await
+        verify::verify(&*self.inner.store).await
     }
 
     /// Whether the writer task is still taking events (readiness).

@@ -1,39 +1,28 @@
 //! Recomputing the hash chain over the whole store.
 
 use keygate_core::Result;
-use keygate_core::audit::{AuditVerification, BrokenRow, GENESIS_HASH, canonical_time};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use keygate_core::audit::{AuditVerification, BrokenRow, GENESIS_HASH};
 
-use super::row::{COLUMNS, db_err, decode, seq_of};
+use crate::store::{AuditRows, ScannedAuditRow};
 
 /// Rows read per page: memory stays bounded however long the log is.
-const PAGE: i64 = 1000;
+const PAGE: u32 = 1000;
 
 /// Checks every row in `seq` order; see [`super::AuditLog::verify`].
 ///
 /// # Errors
 /// [`keygate_core::Error::Unavailable`] when the store cannot be read.
-pub(super) async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
+pub(super) async fn verify(store: &dyn AuditRows) -> Result<AuditVerification> {
     let mut intact = 0u64;
     let mut prev_hash = GENESIS_HASH.to_owned();
+    // Without a cursor the store starts below any seq: a forged row with seq <= 0 is seen.
     let mut after: Option<i64> = None;
-    // Without a cursor, start below any seq: a forged row with seq <= 0 is still seen.
-    let first_page = format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq LIMIT ?");
-    let next_page =
-        format!("SELECT {COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?");
     loop {
-        let rows = match after {
-            None => sqlx::query(&first_page).bind(PAGE),
-            Some(after) => sqlx::query(&next_page).bind(after).bind(PAGE),
-        }
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
+        let rows = store.scan_audit_rows(after, PAGE).await?;
         let Some(last) = rows.last() else { break };
-        after = Some(seq_of(last)?);
+        after = Some(last.seq);
         for row in &rows {
-            match check(row, intact + 1, &prev_hash)? {
+            match check(row, intact + 1, &prev_hash) {
                 Ok(hash) => {
                     intact += 1;
                     prev_hash = hash;
@@ -57,8 +46,8 @@ pub(super) async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
 
 /// Checks one row against its expected position and predecessor: its hash when it holds,
 /// or why it does not.
-fn check(row: &SqliteRow, expected_seq: u64, prev_hash: &str) -> Result<Result<String, BrokenRow>> {
-    let seq = seq_of(row)?;
+fn check(row: &ScannedAuditRow, expected_seq: u64, prev_hash: &str) -> Result<String, BrokenRow> {
+    let seq = row.seq;
     let broken = |reason: String| BrokenRow {
         // A seq below 1 can only be forged; report it as 0.
         seq: u64::try_from(seq).unwrap_or(0),
@@ -72,29 +61,28 @@ fn check(row: &SqliteRow, expected_seq: u64, prev_hash: &str) -> Result<Result<S
                 "rows missing before it: expected seq {expected_seq}, found {seq} (rows deleted)"
             )
         };
-        return Ok(Err(broken(reason)));
+        return Err(broken(reason));
     }
-    let event = match decode(row) {
+    let event = match &row.event {
         Ok(event) => event,
-        Err(reason) => return Ok(Err(broken(format!("edited: {reason}")))),
+        Err(reason) => return Err(broken(format!("edited: {reason}"))),
     };
     if event.prev_hash != prev_hash {
-        return Ok(Err(broken(
+        return Err(broken(
             "prev_hash is not the previous row's hash (rows reordered, replaced or deleted)"
                 .to_owned(),
-        )));
+        ));
     }
     if event.expected_hash() != event.hash {
-        return Ok(Err(broken(
+        return Err(broken(
             "edited: hash does not match the row's contents".to_owned(),
-        )));
+        ));
     }
     // The hash covers the instant, not its spelling; a respelled time is still an edit.
-    let stored_time: String = row.try_get(1).map_err(db_err)?;
-    if canonical_time(event.time).ok().as_deref() != Some(stored_time.as_str()) {
-        return Ok(Err(broken(
+    if !row.canonical_time {
+        return Err(broken(
             "edited: time is not in the form keygate writes".to_owned(),
-        )));
+        ));
     }
-    Ok(Ok(event.hash))
+    Ok(event.hash.clone())
 }

@@ -8,22 +8,19 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use keygate_core::audit::{AuditEvent, GENESIS_HASH, NewAuditEvent, canonical_time};
+use keygate_core::audit::{AuditEvent, NewAuditEvent, canonical_time};
 use keygate_core::{Error, Result};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use time::UtcOffset;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::Counters;
-use super::row::db_err;
+use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow};
 
 /// An event waiting for the writer, already checked so that it cannot fail a batch.
 pub(super) struct Pending {
     event: NewAuditEvent,
-    /// The `time` column: [`canonical_time`] of `event.time`.
+    /// [`canonical_time`] of `event.time`, as the store keeps it.
     time_text: String,
-    /// The `duration_us` column, checked to fit SQLite's signed 64-bit integer.
-    duration_us: i64,
     reply: oneshot::Sender<Result<AuditEvent>>,
 }
 
@@ -38,14 +35,15 @@ impl Pending {
         // Stored and returned in UTC, so the row read back equals the row acknowledged.
         event.time = event.time.to_offset(UtcOffset::UTC);
         let time_text = canonical_time(event.time)?;
-        let duration_us = i64::try_from(event.duration_us)
-            .map_err(|_| Error::invalid("audit duration_us is out of range"))?;
+        // The store keeps durations as signed 64-bit integers (SQLite's, PostgreSQL's BIGINT).
+        if i64::try_from(event.duration_us).is_err() {
+            return Err(Error::invalid("audit duration_us is out of range"));
+        }
         let (reply, rx) = oneshot::channel();
         Ok((
             Self {
                 event,
                 time_text,
-                duration_us,
                 reply,
             },
             rx,
@@ -53,46 +51,16 @@ impl Pending {
     }
 }
 
-/// The last committed row: where the next batch continues the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Head {
-    pub(super) seq: u64,
-    pub(super) hash: String,
-}
-
-/// Reads the chain head from the store ([`GENESIS_HASH`] at `seq` 0 when empty).
-///
-/// # Errors
-/// [`Error::Unavailable`] when the store cannot be read or holds a negative `seq`.
-pub(super) async fn load_head(pool: &SqlitePool) -> Result<Head> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?;
-    let Some(row) = row else {
-        return Ok(Head {
-            seq: 0,
-            hash: GENESIS_HASH.to_owned(),
-        });
-    };
-    let seq: i64 = row.try_get(0).map_err(db_err)?;
-    Ok(Head {
-        seq: u64::try_from(seq)
-            .map_err(|_| Error::Unavailable(format!("audit store: negative seq {seq}")))?,
-        hash: row.try_get(1).map_err(db_err)?,
-    })
-}
-
 /// Everything the writer task owns.
 pub(super) struct Writer {
-    pub(super) pool: SqlitePool,
+    pub(super) store: Arc<dyn AuditRows>,
     pub(super) pending: mpsc::Receiver<Pending>,
     pub(super) live: broadcast::Sender<AuditEvent>,
     pub(super) batch_max: usize,
     pub(super) counters: Arc<Counters>,
     /// `None` after a failed batch: the store decides where the chain continues, since a
     /// commit that reported failure may still have landed.
-    pub(super) head: Option<Head>,
+    pub(super) head: Option<AuditHead>,
 }
 
 /// Runs until every sender is gone (every `AuditLog` clone dropped).
@@ -108,35 +76,35 @@ pub(super) async fn run(mut w: Writer) {
         }
         let head = match w.head.take() {
             Some(head) => Ok(head),
-            None => load_head(&w.pool).await,
+            None => w.store.audit_head().await,
         };
         let (mut rows, replies) = chain(head.as_ref().ok(), &mut batch);
         let mut written = match head {
-            Ok(_) => write(&w.pool, &rows).await,
-            Err(e) => Err(WriteFailure::Failed(e)),
+            Ok(_) => w.store.append_audit_rows(&rows).await,
+            Err(e) => Err(AuditAppendError::Failed(e)),
         };
         // Another writer on the same database (a second process: the CLI in a pipe, or
-        // beside `keygate serve`) took the next seq. Nothing of ours was inserted (the
-        // insert failed, not the commit), so re-read the head and chain the batch after it.
+        // beside `keygate serve`) took the next seq. Nothing of ours was kept (the store
+        // promises it for SeqTaken), so re-read the head and chain the batch after it.
         let mut attempts = 1;
-        while let Err(WriteFailure::SeqTaken(_)) = &written {
+        while let Err(AuditAppendError::SeqTaken(_)) = &written {
             if attempts >= SEQ_TAKEN_ATTEMPTS {
                 break;
             }
             attempts += 1;
-            written = match load_head(&w.pool).await {
+            written = match w.store.audit_head().await {
                 Ok(head) => {
                     rechain(&head, &mut rows);
-                    write(&w.pool, &rows).await
+                    w.store.append_audit_rows(&rows).await
                 }
-                Err(e) => Err(WriteFailure::Failed(e)),
+                Err(e) => Err(AuditAppendError::Failed(e)),
             };
         }
-        let written = written.map_err(WriteFailure::into_error);
+        let written = written.map_err(AuditAppendError::into_error);
         match written {
             Ok(()) => {
                 if let Some(last) = rows.last() {
-                    w.head = Some(Head {
+                    w.head = Some(AuditHead {
                         seq: last.event.seq,
                         hash: last.event.hash.clone(),
                     });
@@ -145,7 +113,7 @@ pub(super) async fn run(mut w: Writer) {
                 w.counters
                     .rows
                     .fetch_add(rows.len() as u64, Ordering::Relaxed);
-                for (Chained { event, .. }, reply) in rows.into_iter().zip(replies) {
+                for (ChainedAuditRow { event, .. }, reply) in rows.into_iter().zip(replies) {
                     // A waiter that gave up (request cancelled) still has its row: the
                     // operation may have happened.
                     let _ = reply.send(Ok(event.clone()));
@@ -169,16 +137,9 @@ pub(super) async fn run(mut w: Writer) {
 
 type Reply = oneshot::Sender<Result<AuditEvent>>;
 
-/// A row ready to insert: the event in its chain place, plus its prepared columns.
-struct Chained {
-    event: AuditEvent,
-    time_text: String,
-    duration_us: i64,
-}
-
-/// Takes the batch apart: the chained rows (with their `time` and `duration_us` columns)
-/// when the head is known, and the waiters in the same order.
-fn chain(head: Option<&Head>, batch: &mut Vec<Pending>) -> (Vec<Chained>, Vec<Reply>) {
+/// Takes the batch apart: the chained rows (with their canonical time) when the head is
+/// known, and the waiters in the same order.
+fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedAuditRow>, Vec<Reply>) {
     let mut rows = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     let mut prev = head.map(|h| (h.seq, h.hash.clone()));
@@ -187,10 +148,9 @@ fn chain(head: Option<&Head>, batch: &mut Vec<Pending>) -> (Vec<Chained>, Vec<Re
         if let Some((seq, hash)) = prev.take() {
             let event = p.event.into_chained(seq + 1, hash);
             prev = Some((event.seq, event.hash.clone()));
-            rows.push(Chained {
+            rows.push(ChainedAuditRow {
                 event,
                 time_text: p.time_text,
-                duration_us: p.duration_us,
             });
         }
     }
@@ -201,24 +161,8 @@ fn chain(head: Option<&Head>, batch: &mut Vec<Pending>) -> (Vec<Chained>, Vec<Re
 /// refused.
 const SEQ_TAKEN_ATTEMPTS: u32 = 5;
 
-/// Why a batch was not written.
-enum WriteFailure {
-    /// An insert hit an existing `seq`: another writer on the same database got there first.
-    SeqTaken(Error),
-    /// Anything else.
-    Failed(Error),
-}
-
-impl WriteFailure {
-    fn into_error(self) -> Error {
-        match self {
-            Self::SeqTaken(e) | Self::Failed(e) => e,
-        }
-    }
-}
-
 /// Chains `rows` again after `head` (same events, same order, new `seq` and hashes).
-fn rechain(head: &Head, rows: &mut [Chained]) {
+fn rechain(head: &AuditHead, rows: &mut [ChainedAuditRow]) {
     let mut prev = (head.seq, head.hash.clone());
     for row in rows.iter_mut() {
         row.event = row.event.event().into_chained(prev.0 + 1, prev.1);
@@ -226,81 +170,11 @@ fn rechain(head: &Head, rows: &mut [Chained]) {
     }
 }
 
-/// Inserts `rows` in one transaction.
-///
-/// # Errors
-/// [`WriteFailure::SeqTaken`] when an insert hits an existing `seq`,
-/// [`WriteFailure::Failed`] when anything else fails; nothing is kept then.
-async fn write(pool: &SqlitePool, rows: &[Chained]) -> Result<(), WriteFailure> {
-    let seqs = rows
-        .iter()
-        .map(|r| i64::try_from(r.event.seq))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            WriteFailure::Failed(Error::Unavailable("audit store: seq overflow".to_owned()))
-        })?;
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| WriteFailure::Failed(db_err(e)))?;
-    // Several rows per statement: each statement is a round trip to SQLite's worker
-    // thread, which would otherwise dominate a large batch.
-    for (chunk, seqs) in rows
-        .chunks(ROWS_PER_INSERT)
-        .zip(seqs.chunks(ROWS_PER_INSERT))
-    {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
-             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash) ",
-        );
-        insert.push_values(chunk.iter().zip(seqs), |mut b, (row, seq)| {
-            let Chained {
-                event,
-                time_text,
-                duration_us,
-            } = row;
-            b.push_bind(*seq)
-                .push_bind(time_text)
-                .push_bind(&event.request_id)
-                .push_bind(&event.principal)
-                .push_bind(&event.source)
-                .push_bind(&event.action)
-                .push_bind(&event.provider)
-                .push_bind(&event.key)
-                .push_bind(&event.key_version)
-                .push_bind(event.outcome.as_str())
-                .push_bind(&event.error_kind)
-                .push_bind(*duration_us)
-                .push_bind(&event.prev_hash)
-                .push_bind(&event.hash);
-        });
-        let inserted = insert.build().execute(&mut *tx).await;
-        if let Err(e) = inserted {
-            // Roll back now rather than when the connection is next used.
-            let _ = tx.rollback().await;
-            let taken = e
-                .as_database_error()
-                .is_some_and(|d| d.is_unique_violation());
-            let e = db_err(e);
-            return Err(if taken {
-                WriteFailure::SeqTaken(e)
-            } else {
-                WriteFailure::Failed(e)
-            });
-        }
-    }
-    tx.commit()
-        .await
-        .map_err(|e| WriteFailure::Failed(db_err(e)))
-}
-
-/// Rows per INSERT statement: 64 × 14 columns = 896 parameters, under the 999 that older
-/// SQLite builds allow per statement.
-const ROWS_PER_INSERT: usize = 64;
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
     use super::super::tests::event;
     use super::super::{AuditConfig, AuditLog};
     use crate::store::GatewayStore;
@@ -313,8 +187,12 @@ mod tests {
         let path = dir.path().join("gateway.db");
         let a = GatewayStore::open(&path).await.unwrap();
         let b = GatewayStore::open(&path).await.unwrap();
-        let la = AuditLog::open(&a, &AuditConfig::default()).await.unwrap();
-        let lb = AuditLog::open(&b, &AuditConfig::default()).await.unwrap();
+        let la = AuditLog::open(Arc::new(a), &AuditConfig::default())
+            .await
+            .unwrap();
+        let lb = AuditLog::open(Arc::new(b), &AuditConfig::default())
+            .await
+            .unwrap();
         for i in 0..6usize {
             let log = if i % 2 == 0 { &la } else { &lb };
             let row = log.append(event(i)).await.unwrap();

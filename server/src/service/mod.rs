@@ -24,7 +24,7 @@ use crate::audit::AuditLog;
 use crate::cache::DataKeyCache;
 use crate::registry::Registry;
 use crate::store::{AwsKeyIds, GcpRecords};
-use crate::tokens::TokenStore;
+use crate::tokens::TokenAuthority;
 
 pub use session::Session;
 
@@ -83,7 +83,7 @@ const SCHEDULER_PRINCIPAL: &str = "keygate";
 pub struct Service {
     registry: Registry,
     audit: AuditLog,
-    tokens: TokenStore,
+    tokens: TokenAuthority,
     access: AccessStore,
     cache: DataKeyCache,
     keys: keycache::KeyCache,
@@ -116,14 +116,14 @@ impl Service {
     /// The AWS KMS dialect's key ids (a stable UUID per key URI). Naming records only: every
     /// use of a key still goes through a [`Session`].
     pub fn aws_key_ids(&self) -> &dyn AwsKeyIds {
-        self.registry.store()
+        &**self.registry.store()
     }
 
     /// The GCP Cloud KMS dialect's records (key rings, what it knows of each key, version
     /// destroy requests). Naming records only: every use of a key still goes through a
     /// [`Session`].
     pub fn gcp_records(&self) -> &dyn GcpRecords {
-        self.registry.store()
+        &**self.registry.store()
     }
 
     /// Who a bearer token belongs to.
@@ -229,10 +229,7 @@ impl Service {
     /// # Errors
     /// [`Error::Unavailable`] saying which part is not ready.
     pub async fn ready(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(self.registry.store().pool())
-            .await
-            .map_err(|e| Error::Unavailable(format!("gateway store: {e}")))?;
+        self.registry.store().ping().await?;
         if self.audit.is_running() {
             Ok(())
         } else {

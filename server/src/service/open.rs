@@ -12,7 +12,7 @@ use crate::config::{Config, StoreLocation};
 use crate::home::Home;
 use crate::registry::Registry;
 use crate::store::GatewayStore;
-use crate::tokens::{AccessKeySealer, TokenStore};
+use crate::tokens::{AccessKeySealer, TokenAuthority};
 
 impl Service {
     /// Builds the service `config` describes over `providers` (opened by the caller from the
@@ -82,9 +82,10 @@ impl Service {
         cache: &CacheConfig,
         sealer: Option<AccessKeySealer>,
     ) -> Result<Arc<Self>> {
-        let store = registry.store().clone();
-        let audit = AuditLog::open(&store, audit).await?;
-        let mut tokens = TokenStore::new(store.clone());
+        // Each part holds only the part of the store it needs.
+        let store = Arc::clone(registry.store());
+        let audit = AuditLog::open(store.clone(), audit).await?;
+        let mut tokens = TokenAuthority::new(store.clone());
         if let Some(sealer) = sealer {
             tokens = tokens.with_sealer(sealer);
         }

@@ -132,6 +132,11 @@ impl KeyProvider for Counting {
 }
 
 async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
+    start_on(GatewayStore::in_memory().await.unwrap(), cache).await
+}
+
+/// [`start`] on `store`, which the test keeps a handle on to break it.
+async fn start_on(store: GatewayStore, cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
     let counting = Arc::new(Counting {
         inner: LocalProvider::builder().build().await.unwrap(),
         data_keys: AtomicUsize::new(0),
@@ -139,7 +144,6 @@ async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
         describes: AtomicUsize::new(0),
     });
     let provider: DynProvider = counting.clone();
-    let store = GatewayStore::in_memory().await.unwrap();
     let registry = Registry::new(vec![provider], store).unwrap();
     let service = Service::new(registry, &AuditConfig::default(), &cache)
         .await
@@ -512,28 +516,20 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
 
 #[tokio::test]
 async fn crypto_fails_closed_when_the_audit_log_cannot_write() {
-    let (service, _) = start(CacheConfig::default()).await;
+    let store = GatewayStore::in_memory().await.unwrap();
+    let (service, _) = start_on(store.clone(), CacheConfig::default()).await;
     let admin = service.local_admin();
     aes_key(&admin, "k").await;
     let ctx = EncryptionContext::new();
     let sealed = admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
-    let pool = service.registry().store().pool().clone();
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    store.refuse_audit_inserts().await;
     for err in [
         admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap_err(),
         admin.decrypt(&sealed, &ctx).await.map(|_| ()).unwrap_err(),
     ] {
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     }
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(&pool)
-        .await
-        .unwrap();
+    store.allow_audit_inserts().await;
     admin.decrypt(&sealed, &ctx).await.unwrap();
     assert_chain_intact(&service).await;
 }
@@ -587,6 +583,17 @@ async fn a_key_is_read_once_per_call_and_crypto_reuses_recent_reads() {
         admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
     }
     assert_eq!(describes() - before, 3);
+}
+
+#[tokio::test]
+async fn ready_only_while_the_store_answers() {
+    let store = GatewayStore::in_memory().await.unwrap();
+    let (service, _) = start_on(store.clone(), CacheConfig::default()).await;
+    service.ready().await.unwrap();
+    store.close().await;
+    let err = service.ready().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.to_string().contains("gateway store"), "{err}");
 }
 
 /// A key reference as a caller would type it, parsed (test input is always well formed).

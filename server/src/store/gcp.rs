@@ -2,24 +2,8 @@
 //! what the dialect knows about each key it serves, and version destroy requests.
 
 use async_trait::async_trait;
-use keygate_core::{Error, Result};
-use sqlx::Row;
+use keygate_core::Result;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-use super::GatewayStore;
-
-fn db_err(e: sqlx::Error) -> Error {
-    super::db_err("gcp dialect store", e)
-}
-
-fn ts(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-fn parse_ts(s: &str) -> OffsetDateTime {
-    OffsetDateTime::parse(s, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 /// What the dialect records about a key it created or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +24,15 @@ pub struct KeyRecord {
 
 /// The GCP dialect's records. Reached only through the service
 /// ([`Service::gcp_records`](crate::service::Service::gcp_records)).
+///
+/// Every method fails with [`Error::Unavailable`](keygate_core::Error::Unavailable) when the
+/// store cannot be reached.
 #[async_trait]
 pub trait GcpRecords: Send + Sync + std::fmt::Debug {
     /// Creates a key ring.
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`] when it exists.
+    /// [`Error::AlreadyExists`](keygate_core::Error::AlreadyExists) when it exists.
     async fn create_ring(
         &self,
         project: &str,
@@ -72,197 +59,4 @@ pub trait GcpRecords: Send + Sync + std::fmt::Debug {
     async fn add_destroy(&self, key_uri: &str, version: &str, at: OffsetDateTime) -> Result<()>;
     /// Forgets a destroy request; true when there was one.
     async fn remove_destroy(&self, key_uri: &str, version: &str) -> Result<bool>;
-}
-
-#[async_trait]
-impl GcpRecords for GatewayStore {
-    async fn create_ring(
-        &self,
-        project: &str,
-        location: &str,
-        ring: &str,
-        now: OffsetDateTime,
-    ) -> Result<()> {
-        let done = sqlx::query(
-            "INSERT INTO gcp_key_rings (project, location, key_ring_id, created) \
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(project)
-        .bind(location)
-        .bind(ring)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::AlreadyExists(format!(
-                "KeyRing projects/{project}/locations/{location}/keyRings/{ring} already exists."
-            )));
-        }
-        Ok(())
-    }
-
-    async fn ring(
-        &self,
-        project: &str,
-        location: &str,
-        ring: &str,
-    ) -> Result<Option<OffsetDateTime>> {
-        let row = sqlx::query(
-            "SELECT created FROM gcp_key_rings WHERE project = ? AND location = ? AND key_ring_id = ?",
-        )
-        .bind(project)
-        .bind(location)
-        .bind(ring)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(|r| parse_ts(&r.get::<String, _>(0))))
-    }
-
-    async fn rings(&self, project: &str, location: &str) -> Result<Vec<(String, OffsetDateTime)>> {
-        let rows = sqlx::query(
-            "SELECT key_ring_id, created FROM gcp_key_rings WHERE project = ? AND location = ? \
-             ORDER BY key_ring_id",
-        )
-        .bind(project)
-        .bind(location)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.get::<String, _>(0), parse_ts(&r.get::<String, _>(1))))
-            .collect())
-    }
-
-    async fn key(&self, provider: &str, name: &str) -> Result<Option<KeyRecord>> {
-        let row = sqlx::query(
-            "SELECT key_uri, key_ring, algorithm, destroy_seconds FROM gcp_crypto_keys \
-             WHERE provider = ? AND key_name = ?",
-        )
-        .bind(provider)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(|r| KeyRecord {
-            provider: provider.to_owned(),
-            key_name: name.to_owned(),
-            key_uri: r.get(0),
-            key_ring: r.get(1),
-            algorithm: r.get(2),
-            destroy_seconds: r.get(3),
-        }))
-    }
-
-    async fn put_key(&self, rec: &KeyRecord, now: OffsetDateTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO gcp_crypto_keys \
-             (provider, key_name, key_uri, key_ring, algorithm, destroy_seconds, created) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (provider, key_name) DO UPDATE SET key_uri = excluded.key_uri, \
-             key_ring = excluded.key_ring, algorithm = excluded.algorithm, \
-             destroy_seconds = excluded.destroy_seconds",
-        )
-        .bind(&rec.provider)
-        .bind(&rec.key_name)
-        .bind(&rec.key_uri)
-        .bind(&rec.key_ring)
-        .bind(&rec.algorithm)
-        .bind(rec.destroy_seconds)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn destroys(&self, key_uri: &str) -> Result<Vec<(String, OffsetDateTime)>> {
-        let rows = sqlx::query(
-            "SELECT version_id, destroy_time FROM gcp_version_destroys WHERE key_uri = ?",
-        )
-        .bind(key_uri)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.get::<String, _>(0), parse_ts(&r.get::<String, _>(1))))
-            .collect())
-    }
-
-    async fn add_destroy(&self, key_uri: &str, version: &str, at: OffsetDateTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO gcp_version_destroys (key_uri, version_id, destroy_time) VALUES (?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(key_uri)
-        .bind(version)
-        .bind(ts(at))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn remove_destroy(&self, key_uri: &str, version: &str) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM gcp_version_destroys WHERE key_uri = ? AND version_id = ?")
-                .bind(key_uri)
-                .bind(version)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    async fn pool() -> (tempfile::TempDir, GatewayStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = GatewayStore::open(&dir.path().join("g.db")).await.unwrap();
-        (dir, store)
-    }
-
-    #[tokio::test]
-    async fn rings_keys_and_destroys_roundtrip() {
-        let (_dir, gs) = pool().await;
-        let s = &gs;
-        let now = OffsetDateTime::now_utc();
-        s.create_ring("p", "local", "r1", now).await.unwrap();
-        let again = s.create_ring("p", "local", "r1", now).await.unwrap_err();
-        assert_eq!(again.kind(), keygate_core::ErrorKind::AlreadyExists);
-        s.create_ring("p", "local", "r0", now).await.unwrap();
-        s.create_ring("q", "local", "r9", now).await.unwrap();
-        let ids: Vec<_> = s.rings("p", "local").await.unwrap();
-        assert_eq!(
-            ids.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
-            ["r0", "r1"]
-        );
-        assert!(s.ring("p", "local", "r9").await.unwrap().is_none());
-
-        let mut rec = KeyRecord {
-            provider: "local".into(),
-            key_name: "k".into(),
-            key_uri: "local://k".into(),
-            key_ring: "r1".into(),
-            algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION".into(),
-            destroy_seconds: 86400,
-        };
-        s.put_key(&rec, now).await.unwrap();
-        rec.destroy_seconds = 172800;
-        s.put_key(&rec, now).await.unwrap();
-        assert_eq!(s.key("local", "k").await.unwrap(), Some(rec));
-
-        s.add_destroy("local://k", "1", now).await.unwrap();
-        s.add_destroy("local://k", "1", now).await.unwrap();
-        assert_eq!(s.destroys("local://k").await.unwrap().len(), 1);
-        assert!(s.remove_destroy("local://k", "1").await.unwrap());
-        assert!(!s.remove_destroy("local://k", "1").await.unwrap());
-    }
 }

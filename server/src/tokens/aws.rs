@@ -19,11 +19,10 @@ use base64::engine::general_purpose::STANDARD;
 use keygate_core::access::Identity;
 use keygate_core::api::{IssuedToken, TokenInfo, TokenKind, TokenRequest};
 use keygate_core::{Error, Result};
-use sqlx::Row as _;
 use zeroize::Zeroizing;
 
+use super::TokenAuthority;
 use super::format::secret_hash;
-use super::{TokenStore, db_err, parse_opt_time};
 
 /// What every keygate access key id starts with.
 pub const ACCESS_KEY_PREFIX: &str = "KGAK";
@@ -146,7 +145,7 @@ pub fn is_access_key_id(id: &str) -> bool {
         && id.bytes().all(|b| BASE32.contains(&b))
 }
 
-impl TokenStore {
+impl TokenAuthority {
     /// Issues an AWS access key pair for `req` (already validated by the caller: principal,
     /// role and lifetime). The returned [`IssuedToken::token`] is the secret access key, shown
     /// only now; `info.id` is the access key id.
@@ -205,27 +204,21 @@ impl TokenStore {
         let Some(sealer) = &self.sealer else {
             return Err(unrecognized());
         };
-        let row = sqlx::query(
-            "SELECT principal, role, expires, revoked, sealed_secret FROM tokens \
-             WHERE id = ? AND kind = 'aws'",
-        )
-        .bind(access_key_id)
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(db_err)?
-        .ok_or_else(unrecognized)?;
+        // A bearer token is not an access key, whatever it is presented as.
+        let record = self
+            .store
+            .token(access_key_id)
+            .await?
+            .filter(|record| record.info.kind == TokenKind::Aws)
+            .ok_or_else(unrecognized)?;
         let now = self.clock.now();
-        let expired = parse_opt_time(row.try_get("expires").map_err(db_err)?)?
-            .is_some_and(|expires| now >= expires);
-        let revoked = row
-            .try_get::<Option<String>, _>("revoked")
-            .map_err(db_err)?
-            .is_some();
+        let expired = record.info.expires.is_some_and(|expires| now >= expires);
+        let revoked = record.info.revoked.is_some();
         if expired || revoked {
             return Err(unrecognized());
         }
-        let sealed: Option<Vec<u8>> = row.try_get("sealed_secret").map_err(db_err)?;
-        let secret = sealed
+        let secret = record
+            .sealed_secret
             .and_then(|blob| sealer.open(access_key_id, &blob).ok())
             .ok_or_else(|| {
                 tracing::warn!(
@@ -236,8 +229,8 @@ impl TokenStore {
             })?;
         Ok((
             Identity {
-                principal: row.try_get("principal").map_err(db_err)?,
-                role: row.try_get("role").map_err(db_err)?,
+                principal: record.info.principal,
+                role: record.info.role,
             },
             secret,
         ))
@@ -247,8 +240,10 @@ impl TokenStore {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
     use super::*;
-    use crate::store::GatewayStore;
+    use crate::store::{GatewayStore, TokenRecords};
     use keygate_core::ErrorKind;
     use keygate_core::access::AccessPolicy;
 
@@ -261,10 +256,10 @@ mod tests {
         }
     }
 
-    async fn store(root: &[u8]) -> (GatewayStore, TokenStore) {
-        let db = GatewayStore::in_memory().await.unwrap();
-        let tokens =
-            TokenStore::new(db.clone()).with_sealer(AccessKeySealer::from_root_key(root).unwrap());
+    async fn store(root: &[u8]) -> (Arc<dyn TokenRecords>, TokenAuthority) {
+        let db: Arc<dyn TokenRecords> = Arc::new(GatewayStore::in_memory().await.unwrap());
+        let tokens = TokenAuthority::new(Arc::clone(&db))
+            .with_sealer(AccessKeySealer::from_root_key(root).unwrap());
         (db, tokens)
     }
 
@@ -295,11 +290,8 @@ mod tests {
         // Listed with its kind, never with its secret; the row holds no plaintext secret.
         let listed = tokens.list().await.unwrap();
         assert_eq!(listed, vec![issued.info.clone()]);
-        let row = sqlx::query("SELECT sealed_secret FROM tokens")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-        let sealed: Vec<u8> = row.try_get("sealed_secret").unwrap();
+        let stored = db.token(&issued.info.id).await.unwrap().unwrap();
+        let sealed = stored.sealed_secret.unwrap();
         let secret_bytes = issued.token.as_bytes();
         assert!(
             !sealed
@@ -321,8 +313,8 @@ mod tests {
             .create(&aws_req("a", Some(1)), &AccessPolicy::default())
             .await
             .unwrap();
-        let other =
-            TokenStore::new(db).with_sealer(AccessKeySealer::from_root_key(&[8u8; 32]).unwrap());
+        let other = TokenAuthority::new(db)
+            .with_sealer(AccessKeySealer::from_root_key(&[8u8; 32]).unwrap());
         let e1 = other.aws_credentials(&issued.info.id).await.unwrap_err();
         let e2 = tokens
             .aws_credentials("KGAKAAAAAAAAAAAAAAAA")
@@ -335,7 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_root_key_access_keys_are_unsupported() {
-        let tokens = TokenStore::new(GatewayStore::in_memory().await.unwrap());
+        let tokens = TokenAuthority::new(Arc::new(GatewayStore::in_memory().await.unwrap()));
         let err = tokens
             .create(&aws_req("a", None), &AccessPolicy::default())
             .await

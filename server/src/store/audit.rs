@@ -1,0 +1,124 @@
+//! The audit log's rows as a backend keeps them: a hash chain, appended a batch at a time by
+//! one writer per process and read back in `seq` order.
+//!
+//! The chaining, group commit and failing closed live in [`crate::audit`]; a backend only
+//! stores rows, reads them back, and says when another writer took a `seq` first.
+
+use async_trait::async_trait;
+use keygate_core::audit::{AuditEvent, AuditQuery, GENESIS_HASH};
+use keygate_core::{Error, Result};
+
+/// The last committed row: where the next batch continues the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// Its `seq` (0 for an empty log).
+    pub seq: u64,
+    /// Its hash ([`GENESIS_HASH`] for an empty log).
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// The head of an empty log: the first row is `seq` 1 after [`GENESIS_HASH`].
+    pub fn genesis() -> Self {
+        Self {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
+}
+
+/// A row ready to append: the event in its chain place (`seq`, `prev_hash`, `hash` set) and
+/// its time as [`canonical_time`](keygate_core::audit::canonical_time) spells it, formatted
+/// once when the log accepted the event.
+#[derive(Debug, Clone)]
+pub struct ChainedAuditRow {
+    /// The event with its place in the chain.
+    pub event: AuditEvent,
+    /// `canonical_time(event.time)`.
+    pub time_text: String,
+}
+
+/// Why a batch was not appended. Either way nothing of the batch was kept.
+#[derive(Debug)]
+pub enum AuditAppendError {
+    /// A row's `seq` already exists: another writer on the same store (another process on
+    /// the same home) committed first. The writer re-reads the head and chains the batch
+    /// again after it.
+    SeqTaken(Error),
+    /// Anything else; the batch's requests are refused.
+    Failed(Error),
+}
+
+impl AuditAppendError {
+    /// The error inside, whichever kind of failure it was.
+    pub fn into_error(self) -> Error {
+        match self {
+            Self::SeqTaken(e) | Self::Failed(e) => e,
+        }
+    }
+}
+
+/// One row as stored, for the verifier: read back even when it is not what keygate writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedAuditRow {
+    /// The row's `seq` as stored. Rows keygate wrote start at 1; a forged row may hold 0 or a
+    /// negative number.
+    pub seq: i64,
+    /// The row, or the name of the first column that does not hold what keygate writes
+    /// there (`column outcome is not a known outcome`).
+    pub event: std::result::Result<AuditEvent, String>,
+    /// Whether the stored time is spelled as `canonical_time` spells it. The hash covers
+    /// the instant, not its spelling, so a respelled time is an edit only this shows.
+    pub canonical_time: bool,
+}
+
+/// The audit log's rows (migration `0002_audit.sql`).
+///
+/// # Contract
+/// - Rows are only ever appended, never changed or deleted.
+/// - [`append_audit_rows`](Self::append_audit_rows) keeps all of a batch or none of it, and
+///   returns `Ok` only once the rows are durable: the log acknowledges a row only then.
+/// - Several writers may share one store (processes on the same home). A `seq` is written
+///   at most once: a batch reaching a `seq` that exists fails with
+///   [`AuditAppendError::SeqTaken`], never overwrites it or lands elsewhere.
+/// - Reads return rows in `seq` order.
+///
+/// Every method fails with [`Error::Unavailable`] when the store cannot be reached.
+#[async_trait]
+pub trait AuditRows: Send + Sync + std::fmt::Debug {
+    /// The last committed row ([`AuditHead::genesis`] when there is none).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read or its last `seq` is negative.
+    async fn audit_head(&self) -> Result<AuditHead>;
+
+    /// Appends `rows` (consecutive `seq`s, chained after the head the writer read) in one
+    /// transaction. Times are in years 0000..=9999 and durations at most `i64::MAX`
+    /// microseconds: the log refuses other events before they reach a batch, so a batch
+    /// fails only for the store's own reasons.
+    ///
+    /// # Errors
+    /// [`AuditAppendError::SeqTaken`] when a row's `seq` exists; [`AuditAppendError::Failed`] for
+    /// anything else. Nothing of the batch is kept either way.
+    async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError>;
+
+    /// Up to `limit` rows matching `q`, oldest first: rows with a `seq` above `q.after` (above
+    /// 0 without a cursor), filtered as
+    /// [`AuditQuery::matches`] filters (the live feed uses that, so a row is found here
+    /// exactly when the feed would deliver it). `q.limit` is the caller's business.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a time filter outside years 0000..=9999;
+    /// [`Error::Unavailable`] when the store cannot be read or holds a row that does not
+    /// decode (naming the row and column).
+    async fn query_audit_rows(&self, q: &AuditQuery, limit: u32) -> Result<Vec<AuditEvent>>;
+
+    /// Up to `limit` rows with a `seq` above `after` (every row when `None`, forged rows at
+    /// or below 0 included), oldest first, each as stored: a row that does not decode is
+    /// returned as such, for the verifier to report.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read.
+    async fn scan_audit_rows(&self, after: Option<i64>, limit: u32)
+    -> Result<Vec<ScannedAuditRow>>;
+}

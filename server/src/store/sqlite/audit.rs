@@ -1,0 +1,279 @@
+//! The audit log's rows in SQLite (`audit_events`, migration `0002_audit.sql`).
+//!
+//! Decoding reports which column it could not read instead of failing opaquely: the verifier
+//! turns that into "this row was edited", the query path into a store error.
+
+use async_trait::async_trait;
+use keygate_core::audit::{AuditEvent, AuditOutcome, AuditQuery, canonical_time};
+use keygate_core::{Error, Result};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::SqliteStore;
+use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, ScannedAuditRow};
+
+/// The columns every reader selects, in the order [`decode`] expects.
+const COLUMNS: &str = "seq, time, request_id, principal, source, action, provider, \
+     key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash";
+
+/// Rows per INSERT statement: 64 × 14 columns = 896 parameters, under the 999 that older
+/// SQLite builds allow per statement.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Maps a driver error to the store being unavailable.
+fn db_err(e: sqlx::Error) -> Error {
+    super::db_err("audit store", e)
+}
+
+#[async_trait]
+impl AuditRows for SqliteStore {
+    async fn audit_head(&self) -> Result<AuditHead> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(AuditHead::genesis());
+        };
+        let seq: i64 = row.try_get(0).map_err(db_err)?;
+        Ok(AuditHead {
+            seq: u64::try_from(seq)
+                .map_err(|_| Error::Unavailable(format!("audit store: negative seq {seq}")))?,
+            hash: row.try_get(1).map_err(db_err)?,
+        })
+    }
+
+    async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError> {
+        let overflow = |what: &str| {
+            AuditAppendError::Failed(Error::Unavailable(format!("audit store: {what} overflow")))
+        };
+        let seqs = rows
+            .iter()
+            .map(|r| i64::try_from(r.event.seq))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| overflow("seq"))?;
+        // Checked when the event was accepted; a batch never gets this far with one too long.
+        let durations = rows
+            .iter()
+            .map(|r| i64::try_from(r.event.duration_us))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| overflow("duration_us"))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| AuditAppendError::Failed(db_err(e)))?;
+        // Several rows per statement: each statement is a round trip to SQLite's worker
+        // thread, which would otherwise dominate a large batch.
+        for ((chunk, seqs), durations) in rows
+            .chunks(ROWS_PER_INSERT)
+            .zip(seqs.chunks(ROWS_PER_INSERT))
+            .zip(durations.chunks(ROWS_PER_INSERT))
+        {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
+                 provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, \
+                 hash) ",
+            );
+            insert.push_values(
+                chunk.iter().zip(seqs).zip(durations),
+                |mut b, ((row, seq), duration_us)| {
+                    let ChainedAuditRow { event, time_text } = row;
+                    b.push_bind(*seq)
+                        .push_bind(time_text)
+                        .push_bind(&event.request_id)
+                        .push_bind(&event.principal)
+                        .push_bind(&event.source)
+                        .push_bind(&event.action)
+                        .push_bind(&event.provider)
+                        .push_bind(&event.key)
+                        .push_bind(&event.key_version)
+                        .push_bind(event.outcome.as_str())
+                        .push_bind(&event.error_kind)
+                        .push_bind(*duration_us)
+                        .push_bind(&event.prev_hash)
+                        .push_bind(&event.hash);
+                },
+            );
+            let inserted = insert.build().execute(&mut *tx).await;
+            if let Err(e) = inserted {
+                // Roll back now rather than when the connection is next used.
+                let _ = tx.rollback().await;
+                let taken = e
+                    .as_database_error()
+                    .is_some_and(|d| d.is_unique_violation());
+                let e = db_err(e);
+                return Err(if taken {
+                    AuditAppendError::SeqTaken(e)
+                } else {
+                    AuditAppendError::Failed(e)
+                });
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| AuditAppendError::Failed(db_err(e)))
+    }
+
+    async fn query_audit_rows(&self, q: &AuditQuery, limit: u32) -> Result<Vec<AuditEvent>> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM audit_events"));
+        // A cursor beyond any storable seq simply finds nothing.
+        let after = q.after.map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX));
+        sql.push(" WHERE seq > ").push_bind(after);
+        // Stored times are canonical text, whose order is time order.
+        if let Some(since) = q.since {
+            sql.push(" AND time >= ").push_bind(canonical_time(since)?);
+        }
+        if let Some(until) = q.until {
+            sql.push(" AND time < ").push_bind(canonical_time(until)?);
+        }
+        if let Some(key) = &q.key {
+            sql.push(" AND key_uri = ").push_bind(key.clone());
+        }
+        if let Some(principal) = &q.principal {
+            sql.push(" AND principal = ").push_bind(principal.clone());
+        }
+        if let Some(pattern) = &q.action {
+            match pattern.strip_suffix('*') {
+                // Not LIKE: SQLite's LIKE ignores ASCII case and treats `_` and `%` as
+                // wildcards. substr and length count characters in SQLite and PostgreSQL alike.
+                Some(prefix) if !prefix.is_empty() => {
+                    sql.push(" AND substr(action, 1, length(")
+                        .push_bind(prefix.to_owned())
+                        .push(")) = ")
+                        .push_bind(prefix.to_owned());
+                }
+                Some(_) => {}
+                None => {
+                    sql.push(" AND action = ").push_bind(pattern.clone());
+                }
+            }
+        }
+        if let Some(outcome) = q.outcome {
+            sql.push(" AND outcome = ").push_bind(outcome.as_str());
+        }
+        sql.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(decode_strict).collect()
+    }
+
+    async fn scan_audit_rows(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ScannedAuditRow>> {
+        let first_page = format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq LIMIT ?");
+        let next_page =
+            format!("SELECT {COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?");
+        let limit = i64::from(limit);
+        let rows = match after {
+            // Without a cursor, start below any seq: a forged row with seq <= 0 is still seen.
+            None => sqlx::query(&first_page).bind(limit),
+            Some(after) => sqlx::query(&next_page).bind(after).bind(limit),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(scanned).collect()
+    }
+}
+
+/// The row's `seq`, which SQLite always stores as an integer (it is the rowid).
+fn seq_of(row: &SqliteRow) -> Result<i64> {
+    row.try_get::<i64, _>(0).map_err(db_err)
+}
+
+/// A row as the verifier sees it.
+fn scanned(row: &SqliteRow) -> Result<ScannedAuditRow> {
+    let seq = seq_of(row)?;
+    let event = decode(row);
+    let canonical_time = match &event {
+        Ok(event) => {
+            let stored: String = row.try_get(1).map_err(db_err)?;
+            canonical_time(event.time).ok().as_deref() == Some(stored.as_str())
+        }
+        Err(_) => false,
+    };
+    Ok(ScannedAuditRow {
+        seq,
+        event,
+        canonical_time,
+    })
+}
+
+/// Decodes one row selected with [`COLUMNS`].
+///
+/// # Errors
+/// The name of the first column that does not hold what keygate writes there.
+fn decode(row: &SqliteRow) -> Result<AuditEvent, String> {
+    fn text(row: &SqliteRow, i: usize, name: &str) -> Result<String, String> {
+        row.try_get::<String, _>(i)
+            .map_err(|_| format!("column {name} is not text"))
+    }
+    fn opt_text(row: &SqliteRow, i: usize, name: &str) -> Result<Option<String>, String> {
+        row.try_get::<Option<String>, _>(i)
+            .map_err(|_| format!("column {name} is not text"))
+    }
+    fn unsigned(row: &SqliteRow, i: usize, name: &str) -> Result<u64, String> {
+        let n = row
+            .try_get::<i64, _>(i)
+            .map_err(|_| format!("column {name} is not an integer"))?;
+        u64::try_from(n).map_err(|_| format!("column {name} is negative"))
+    }
+    let time = text(row, 1, "time")?;
+    let outcome = text(row, 9, "outcome")?;
+    Ok(AuditEvent {
+        seq: unsigned(row, 0, "seq")?,
+        time: OffsetDateTime::parse(&time, &Rfc3339)
+            .map_err(|_| "column time is not an RFC 3339 time".to_owned())?,
+        request_id: text(row, 2, "request_id")?,
+        principal: text(row, 3, "principal")?,
+        source: text(row, 4, "source")?,
+        action: text(row, 5, "action")?,
+        provider: opt_text(row, 6, "provider")?,
+        key: opt_text(row, 7, "key_uri")?,
+        key_version: opt_text(row, 8, "key_version")?,
+        outcome: outcome
+            .parse::<AuditOutcome>()
+            .map_err(|_| "column outcome is not a known outcome".to_owned())?,
+        error_kind: opt_text(row, 10, "error_kind")?,
+        duration_us: unsigned(row, 11, "duration_us")?,
+        prev_hash: text(row, 12, "prev_hash")?,
+        hash: text(row, 13, "hash")?,
+    })
+}
+
+/// Decodes a row for a reader that expects an intact store.
+///
+/// # Errors
+/// [`Error::Unavailable`] naming the row and column that cannot be read.
+fn decode_strict(row: &SqliteRow) -> Result<AuditEvent> {
+    decode(row).map_err(|reason| {
+        let seq = seq_of(row).map_or_else(|_| "?".to_owned(), |s| s.to_string());
+        Error::Unavailable(format!("audit store: row {seq}: {reason}"))
+    })
+}
+
+/// Fault injection for the tests of the log's failing closed, which need the store itself to
+/// refuse (a full disk, a broken file), inside the transaction.
+#[cfg(test)]
+impl SqliteStore {
+    /// Makes every insert into the audit log fail until [`SqliteStore::allow_audit_inserts`].
+    pub(crate) async fn refuse_audit_inserts(&self) {
+        self.execute(
+            "CREATE TRIGGER audit_fault BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'fault injected'); END",
+        )
+        .await;
+    }
+
+    /// Undoes [`SqliteStore::refuse_audit_inserts`].
+    pub(crate) async fn allow_audit_inserts(&self) {
+        self.execute("DROP TRIGGER audit_fault").await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+//! The gateway store in SQLite, through sqlx: the only place keygate-server runs SQL. One
+//! file per kind of state, each implementing its store trait for [`SqliteStore`]; the pool,
+//! WAL, `synchronous = FULL` and the migrations (`server/migrations/`) are here.
+
+mod aliases;
+mod audit;
+mod aws;
+mod gcp;
+mod policy;
+mod tokens;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use keygate_core::{Error, Result};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::Store;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The gateway store in a SQLite database. Cheap to clone: clones share one pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// A driver error as the store's callers see it: [`Error::Unavailable`] naming the part of the
+/// store (`what`), with the driver's error as its cause.
+fn db_err(what: &str, e: sqlx::Error) -> Error {
+    Error::unavailable_because(what, e)
+}
+
+fn store_err(e: sqlx::Error) -> Error {
+    db_err("gateway store", e)
+}
+
+/// Opens one connection, and so puts a new file in WAL mode, before any pool exists.
+///
+/// Switching to WAL takes an exclusive lock, and SQLite refuses a second connection doing
+/// the same at that moment instead of waiting (each holds what the other needs): a brand-new
+/// home opened by two processes at once, or by a pool's connections. Once the file is in WAL
+/// mode the switch is a no-op, so settling it first, retrying briefly while another opener
+/// holds it, keeps every later connection out of that race.
+async fn settle_wal(opts: &SqliteConnectOptions) -> Result<()> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let mut attempts = 0u32;
+    loop {
+        match opts.connect().await {
+            Ok(conn) => {
+                // Closing cannot lose anything: this connection wrote nothing.
+                let _ = conn.close().await;
+                return Ok(());
+            }
+            Err(e) if attempts < 100 && is_busy(&e) => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes.
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and migrates it.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the file cannot be opened or migrated.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk when it returns, which the audit log's promise
+            // ("acknowledged only once durable") relies on. Group commit keeps it cheap.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        settle_wal(&opts).await?;
+        Self::connect(opts, 4).await
+    }
+
+    /// A private in-memory database (tests, ephemeral gateways).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when SQLite cannot start.
+    pub async fn in_memory() -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(store_err)?;
+        // One connection: every connection to :memory: would be a separate database.
+        Self::connect(opts, 1).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions, max: u32) -> Result<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts.foreign_keys(true))
+            .await
+            .map_err(store_err)?;
+        // Two processes opening a new home at once can both find a migration unapplied;
+        // the slower one's fails (its transaction rolls back) and, run again, finds it
+        // applied by the other.
+        let mut attempts = 0u32;
+        loop {
+            match MIGRATOR.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if attempts < 3 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(Error::Unavailable(format!("gateway store migration: {e}")));
+                }
+            }
+        }
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(store_err)
+    }
+}
+
+impl From<SqliteStore> for Arc<dyn Store> {
+    fn from(store: SqliteStore) -> Self {
+        Arc::new(store)
+    }
+}
+
+/// What the tests of this crate do to the database behind the service's back: tamper with
+/// rows, break the store, close it.
+#[cfg(test)]
+impl SqliteStore {
+    /// Runs `statement`, panicking when it fails.
+    pub(crate) async fn execute(&self, statement: &str) {
+        sqlx::query(statement)
+            .execute(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// Closes the pool: every later use fails.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::Aliases;
+    use keygate_core::KeyRef;
+
+    /// Several openers of a brand-new file at once (processes on a fresh home, or the
+    /// pool's own connections): the switch to WAL must not fail any of them.
+    #[tokio::test]
+    async fn concurrent_first_opens_of_a_new_file_succeed() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("gateway.db");
+            let opens = (0..4).map(|_| SqliteStore::open(&path));
+            for opened in futures::future::join_all(opens).await {
+                opened.unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn on_disk_store_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/gateway.db");
+        {
+            let store = SqliteStore::open(&path).await.unwrap();
+            store
+                .create_alias("a1", &KeyRef::new("local", "k"))
+                .await
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(
+            store.resolve_alias("a1").await.unwrap(),
+            KeyRef::new("local", "k")
+        );
+    }
+}

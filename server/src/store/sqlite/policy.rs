@@ -1,0 +1,80 @@
+//! The access policy document in SQLite (`access_policy`, migration
+//! `0003_tokens_policy.sql`): at most one row, id 1, replaced in place.
+
+use async_trait::async_trait;
+use keygate_core::{Error, Result};
+use sqlx::Row;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::SqliteStore;
+use crate::store::{PolicyDocument, PolicyRevision};
+
+fn db_err(e: sqlx::Error) -> Error {
+    super::db_err("access policy store", e)
+}
+
+#[async_trait]
+impl PolicyDocument for SqliteStore {
+    async fn policy_document(&self) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT document FROM access_policy WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|row| row.try_get("document").map_err(db_err))
+            .transpose()
+    }
+
+    async fn put_policy_document(&self, document: &str, revision: &PolicyRevision) -> Result<()> {
+        let updated = revision
+            .updated
+            .format(&Rfc3339)
+            .map_err(|e| Error::invalid(format!("time out of range: {e}")))?;
+        sqlx::query(
+            "INSERT INTO access_policy (id, document, updated, updated_by) VALUES (1, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET document = excluded.document, \
+             updated = excluded.updated, updated_by = excluded.updated_by",
+        )
+        .bind(document)
+        .bind(updated)
+        .bind(&revision.updated_by)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn policy_revision(&self) -> Result<Option<PolicyRevision>> {
+        let Some(row) = sqlx::query("SELECT updated, updated_by FROM access_policy WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let updated: String = row.try_get("updated").map_err(db_err)?;
+        Ok(Some(PolicyRevision {
+            updated: OffsetDateTime::parse(&updated, &Rfc3339).map_err(|e| {
+                Error::Unavailable(format!("access policy store: bad time `{updated}`: {e}"))
+            })?,
+            updated_by: row.try_get("updated_by").map_err(db_err)?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn only_one_document_row_can_exist() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let second = sqlx::query(
+            "INSERT INTO access_policy (id, document, updated, updated_by) VALUES (2, '{}', 'x', 'y')",
+        )
+        .execute(&store.pool)
+        .await;
+        assert!(second.is_err());
+    }
+}

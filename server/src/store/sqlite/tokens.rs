@@ -1,0 +1,211 @@
+//! API tokens and AWS access keys in SQLite (`tokens`, migrations `0003_tokens_policy.sql`
+//! and `0004_aws_dialect.sql`). Times are RFC 3339 text in UTC.
+
+use async_trait::async_trait;
+use keygate_core::api::{TokenInfo, TokenKind};
+use keygate_core::{Error, Result};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::SqliteStore;
+use crate::store::{TokenInsert, TokenRecord, TokenRecords};
+
+const INFO_COLUMNS: &str = "id, principal, role, created, expires, revoked, kind";
+
+fn db_err(e: sqlx::Error) -> Error {
+    super::db_err("token store", e)
+}
+
+fn fmt_time(t: OffsetDateTime) -> Result<String> {
+    t.format(&Rfc3339)
+        .map_err(|e| Error::invalid(format!("time out of range: {e}")))
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| Error::Unavailable(format!("token store: bad time `{text}`: {e}")))
+}
+
+fn parse_opt_time(text: Option<String>) -> Result<Option<OffsetDateTime>> {
+    text.as_deref().map(parse_time).transpose()
+}
+
+/// A listing from a row holding at least [`INFO_COLUMNS`].
+fn token_info(row: &SqliteRow) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: row.try_get("id").map_err(db_err)?,
+        principal: row.try_get("principal").map_err(db_err)?,
+        role: row.try_get("role").map_err(db_err)?,
+        created: parse_time(&row.try_get::<String, _>("created").map_err(db_err)?)?,
+        expires: parse_opt_time(row.try_get("expires").map_err(db_err)?)?,
+        revoked: parse_opt_time(row.try_get("revoked").map_err(db_err)?)?,
+        kind: match row.try_get::<String, _>("kind").map_err(db_err)?.as_str() {
+            "aws" => TokenKind::Aws,
+            _ => TokenKind::Bearer,
+        },
+    })
+}
+
+#[async_trait]
+impl TokenRecords for SqliteStore {
+    async fn insert_token(&self, token: &TokenRecord) -> Result<TokenInsert> {
+        let info = &token.info;
+        let inserted = sqlx::query(
+            "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, revoked, \
+             last_used, kind, sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&info.id)
+        .bind(&info.principal)
+        .bind(&info.role)
+        .bind(&token.secret_hash)
+        .bind(fmt_time(info.created)?)
+        .bind(info.expires.map(fmt_time).transpose()?)
+        .bind(info.revoked.map(fmt_time).transpose()?)
+        .bind(token.last_used.map(fmt_time).transpose()?)
+        .bind(info.kind.as_str())
+        .bind(&token.sealed_secret)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(TokenInsert::Inserted),
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(TokenInsert::IdTaken),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INFO_COLUMNS} FROM tokens ORDER BY created, id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(token_info).collect()
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {INFO_COLUMNS}, secret_hash, last_used, sealed_secret FROM tokens WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(TokenRecord {
+            info: token_info(&row)?,
+            secret_hash: row.try_get("secret_hash").map_err(db_err)?,
+            last_used: parse_opt_time(row.try_get("last_used").map_err(db_err)?)?,
+            sealed_secret: row.try_get("sealed_secret").map_err(db_err)?,
+        }))
+    }
+
+    async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool> {
+        let done = sqlx::query("UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?")
+            .bind(fmt_time(at)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE tokens SET last_used = ? WHERE id = ?")
+            .bind(fmt_time(at)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use aws_lc_rs::digest::{SHA256, digest};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use keygate_core::access::AccessPolicy;
+    use keygate_core::api::TokenRequest;
+
+    use super::*;
+    use crate::tokens::TokenAuthority;
+
+    /// What issuing relies on to retry with a fresh id: a taken id is reported as such and
+    /// the stored credential is left as it was.
+    #[tokio::test]
+    async fn a_taken_id_is_reported_and_nothing_written() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let record = TokenRecord {
+            info: TokenInfo {
+                id: "0123456789ab".into(),
+                principal: "a".into(),
+                role: "app".into(),
+                created: time::macros::datetime!(2030-01-01 00:00:00 UTC),
+                expires: None,
+                revoked: None,
+                kind: TokenKind::Bearer,
+            },
+            secret_hash: vec![1; 32],
+            last_used: None,
+            sealed_secret: None,
+        };
+        assert_eq!(
+            store.insert_token(&record).await.unwrap(),
+            TokenInsert::Inserted
+        );
+        let mut other = record.clone();
+        other.info.principal = "b".into();
+        other.secret_hash = vec![2; 32];
+        assert_eq!(
+            store.insert_token(&other).await.unwrap(),
+            TokenInsert::IdTaken
+        );
+        assert_eq!(store.token("0123456789ab").await.unwrap(), Some(record));
+        assert!(!format!("{other:?}").contains("[2, 2"), "{other:?}");
+    }
+
+    #[tokio::test]
+    async fn only_the_hash_is_stored() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let tokens = TokenAuthority::new(Arc::new(store.clone()));
+        let req = TokenRequest {
+            principal: "a".into(),
+            role: "admin".into(),
+            expires_in_days: Some(5),
+            kind: Default::default(),
+        };
+        let issued = tokens.create(&req, &AccessPolicy::default()).await.unwrap();
+        tokens.authenticate(&issued.token).await.unwrap();
+        let secret_text = issued.token.split_once('.').unwrap().1;
+        let secret = URL_SAFE_NO_PAD.decode(secret_text).unwrap();
+        let row = sqlx::query(
+            "SELECT id, principal, role, secret_hash, created, expires, revoked, last_used FROM tokens",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        let hash: Vec<u8> = row.try_get("secret_hash").unwrap();
+        assert_eq!(hash, digest(&SHA256, &secret).as_ref());
+        assert!(!hash.windows(secret.len()).any(|w| w == secret.as_slice()));
+        for col in [
+            "id",
+            "principal",
+            "role",
+            "created",
+            "expires",
+            "revoked",
+            "last_used",
+        ] {
+            let value: Option<String> = row.try_get(col).unwrap();
+            let value = value.unwrap_or_default();
+            assert!(!value.contains(secret_text), "{col} holds the secret");
+        }
+    }
+}
