@@ -78,6 +78,28 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
+/// A failed command's error on one line: the error and its causes, never a backtrace. Some
+/// messages span lines (a TOML parser's pointer at the bad spot): each is folded onto one. An
+/// error that shows its cause's text in its own message (a store or provider error) also
+/// hands the cause on as its source: a cause the line already ends with is not repeated.
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut chain: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let folded = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if chain.last().is_some_and(|last| last.ends_with(&folded)) {
+            continue;
+        }
+        chain.push(folded);
+    }
+    chain.join(": ")
+}
+
 /// Runs one parsed command line.
 ///
 /// # Errors
@@ -275,6 +297,22 @@ mod tests {
         let other = anyhow::Error::from(keygate_core::Error::IntegrityFailure);
         assert_eq!(exit_code(&other), 1);
         assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
+    }
+
+    #[test]
+    fn an_error_and_its_causes_fit_one_line_without_repeats() {
+        let io = std::io::Error::other("disk full");
+        let err = anyhow::Error::from(keygate_core::Error::unavailable_because(
+            "gateway store",
+            io,
+        ))
+        .context("opening keygate in /h");
+        assert_eq!(
+            error_line(&err),
+            "opening keygate in /h: unavailable: gateway store: disk full"
+        );
+        let toml = anyhow::anyhow!("bad value\n  |\n1 | x = \n  |     ^");
+        assert_eq!(error_line(&toml), "bad value | 1 | x = |     ^");
     }
 
     #[test]

@@ -52,22 +52,7 @@ fn main() -> ExitCode {
         Ok(cli::Outcome::NotVerified) => ExitCode::from(4),
         Ok(cli::Outcome::Denied) => ExitCode::from(3),
         Err(e) => {
-            // One line: the error and its causes, never a backtrace.
-            // Some messages span lines (a TOML parser's pointer at the bad spot): each is
-            // folded onto one.
-            let chain: Vec<String> = e
-                .chain()
-                .map(|cause| {
-                    let text = cause.to_string();
-                    let parts: Vec<&str> = text
-                        .lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .collect();
-                    parts.join(" ")
-                })
-                .collect();
-            eprintln!("keygate: {}", chain.join(": "));
+            eprintln!("keygate: {}", cli::error_line(&e));
             ExitCode::from(cli::exit_code(&e))
         }
     }

@@ -31,12 +31,12 @@ use keygate_core::wire::{
 
 fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {
     unb64(field, value)
-        .map_err(|_| Error::Unavailable(format!("the gateway sent `{field}` that is not base64")))
+        .map_err(|_| Error::unavailable(format!("the gateway sent `{field}` that is not base64")))
 }
 
 fn decode_secret_reply(field: &str, value: &str) -> Result<SecretBytes> {
     unb64_secret(field, value)
-        .map_err(|_| Error::Unavailable(format!("the gateway sent `{field}` that is not base64")))
+        .map_err(|_| Error::unavailable(format!("the gateway sent `{field}` that is not base64")))
 }
 
 #[async_trait]

@@ -111,7 +111,7 @@ impl HttpGateway {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> Error {
-        Error::Unavailable(format!(
+        Error::unavailable(format!(
             "cannot reach the keygate gateway at {}: {e}",
             self.base
         ))
@@ -137,7 +137,7 @@ impl HttpGateway {
         let body = resp.bytes().await.unwrap_or_default();
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(b) => error_from_kind(&b.error.kind, b.error.message, retry_after),
-            Err(_) => Error::Unavailable(format!(
+            Err(_) => Error::unavailable(format!(
                 "the keygate gateway at {} answered {status} without a keygate error body",
                 self.base
             )),
@@ -148,7 +148,7 @@ impl HttpGateway {
         let resp = self.send(req).await?;
         let bytes = resp.bytes().await.map_err(|e| self.unreachable(&e))?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Unavailable(format!(
+            Error::unavailable(format!(
                 "the keygate gateway at {} sent an unreadable answer: {e}",
                 self.base
             ))

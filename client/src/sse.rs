@@ -62,12 +62,14 @@ impl SseParser {
 /// The next audit event of an SSE event, `None` for events of other types.
 fn audit_item(ev: SseEvent) -> Option<Result<AuditEvent>> {
     match ev.event.as_str() {
-        "audit" => Some(serde_json::from_str(&ev.data).map_err(|e| {
-            Error::Unavailable(format!("unreadable audit event from the gateway: {e}"))
-        })),
+        "audit" => {
+            Some(serde_json::from_str(&ev.data).map_err(|e| {
+                Error::unavailable_because("unreadable audit event from the gateway", e)
+            }))
+        }
         "error" => Some(Err(match serde_json::from_str::<ErrorBody>(&ev.data) {
             Ok(b) => error_from_kind(&b.error.kind, b.error.message, None),
-            Err(e) => Error::Unavailable(format!("unreadable error event from the gateway: {e}")),
+            Err(e) => Error::unavailable_because("unreadable error event from the gateway", e),
         })),
         _ => None,
     }
@@ -113,7 +115,7 @@ pub(super) fn follow_stream(
                 Some(Err(e)) => {
                     st.done = true;
                     return Some((
-                        Err(Error::Unavailable(format!(
+                        Err(Error::unavailable(format!(
                             "audit stream from {} broke: {e}",
                             st.base
                         ))),

@@ -69,7 +69,7 @@ impl Broken {
 }
 
 fn down<T>() -> Result<T> {
-    Err(Error::Unavailable("broken on purpose".into()))
+    Err(Error::unavailable("broken on purpose"))
 }
 
 #[async_trait]

@@ -44,9 +44,17 @@ pub enum Error {
         /// How long the backend asked us to wait, when it said.
         retry_after: Option<Duration>,
     },
-    /// The backend or a store could not be reached or is failing.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    /// The backend or a store could not be reached or is failing. `source`, when there is
+    /// one, is the I/O, driver or transport error underneath: the message shows its text, and
+    /// [`std::error::Error::source`] hands it on, so the whole chain reaches the log.
+    #[error("unavailable: {message}{}", cause_text(.source.as_deref()))]
+    Unavailable {
+        /// What could not be done.
+        message: String,
+        /// The error underneath, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Ciphertext, MAC or stored data failed authentication. Deliberately carries no detail.
     #[error("integrity check failed")]
     IntegrityFailure,
@@ -64,6 +72,11 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+}
+
+/// `": <source>"`, or nothing: the cause's text after an [`Error::Unavailable`] message.
+fn cause_text(source: Option<&(dyn std::error::Error + Send + Sync + 'static)>) -> String {
+    source.map(|s| format!(": {s}")).unwrap_or_default()
 }
 
 /// The kind of an [`Error`], stable for JSON, audit rows and exit codes.
@@ -165,7 +178,7 @@ impl Error {
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::Unsupported(_) => ErrorKind::Unsupported,
             Self::Throttled { .. } => ErrorKind::Throttled,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Unavailable { .. } => ErrorKind::Unavailable,
             Self::IntegrityFailure => ErrorKind::IntegrityFailure,
             Self::RootKeyMismatch => ErrorKind::RootKeyMismatch,
             Self::Provider { .. } => ErrorKind::Provider,
@@ -208,14 +221,21 @@ impl Error {
         Self::Unsupported(msg.into())
     }
 
-    /// Shorthand for [`Error::Unavailable`].
+    /// [`Error::Unavailable`] with no error underneath.
     pub fn unavailable(msg: impl Into<String>) -> Self {
-        Self::Unavailable(msg.into())
+        Self::Unavailable {
+            message: msg.into(),
+            source: None,
+        }
     }
 
-    /// [`Error::Unavailable`] caused by `source` (an I/O, driver or transport error).
+    /// [`Error::Unavailable`] caused by `source` (an I/O, driver or transport error), kept as
+    /// the error's source.
     pub fn unavailable_because(msg: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        Self::Unavailable(format!("{}: {}", msg.into(), source.into()))
+        Self::Unavailable {
+            message: msg.into(),
+            source: Some(source.into()),
+        }
     }
 
     /// Shorthand for [`Error::NotFound`].
@@ -252,6 +272,22 @@ mod tests {
             assert_eq!(Error::from_kind(kind, "m".into(), None).kind(), kind);
         }
         assert!("no_such_kind".parse::<ErrorKind>().is_err());
+    }
+
+    #[test]
+    fn unavailable_keeps_its_cause_as_its_source() {
+        let io = std::io::Error::other("disk full");
+        let e = Error::unavailable_because("gateway store", io);
+        assert_eq!(e.to_string(), "unavailable: gateway store: disk full");
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("disk full"));
+        let plain = Error::unavailable("the audit writer has stopped");
+        assert_eq!(
+            plain.to_string(),
+            "unavailable: the audit writer has stopped"
+        );
+        assert!(std::error::Error::source(&plain).is_none());
+        assert_eq!(plain.kind(), ErrorKind::Unavailable);
     }
 
     #[test]

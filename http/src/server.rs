@@ -127,10 +127,10 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .and_then(|l| l.into_std())
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", server.listen)))?;
+        .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", server.listen)))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Unavailable(format!("listener address: {e}")))?;
+        .map_err(|e| Error::unavailable_because("listener address", e))?;
     #[cfg(feature = "azure")]
     let azure = crate::dialect::azure::bind(&config.dialects.azure, &service).await?;
     #[cfg(not(feature = "azure"))]
@@ -274,7 +274,7 @@ impl BoundServer {
         let azure_served = match azure_task {
             Some(task) => task
                 .await
-                .unwrap_or_else(|e| Err(Error::Unavailable(format!("azure dialect: {e}")))),
+                .unwrap_or_else(|e| Err(Error::unavailable_because("azure dialect", e))),
             None => Ok(()),
         };
         let _ = shared_state.await;
@@ -283,7 +283,7 @@ impl BoundServer {
             let _ = task.await;
         }
         tracing::info!(%addr, "keygate gateway stopped");
-        served.map_err(|e| Error::Unavailable(format!("HTTP server on {addr}: {e}")))?;
+        served.map_err(|e| Error::unavailable(format!("HTTP server on {addr}: {e}")))?;
         azure_served
     }
 }

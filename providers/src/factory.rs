@@ -240,7 +240,9 @@ async fn open_local(name: &str, config: &LocalConfig, cx: &OpenContext) -> Resul
     };
     builder.build().await.map_err(|e| match e {
         Error::InvalidArgument(m) => Error::invalid(format!("provider `{name}`: {m}")),
-        Error::Unavailable(m) => Error::Unavailable(format!("provider `{name}`: {m}")),
+        Error::Unavailable { message: m, .. } => {
+            Error::unavailable(format!("provider `{name}`: {m}"))
+        }
         other => other,
     })
 }

@@ -170,7 +170,7 @@ impl TokenAuthority {
                 TokenInsert::Inserted => return Ok(record.info.id),
                 TokenInsert::IdTaken if attempts < 4 => {}
                 TokenInsert::IdTaken => {
-                    return Err(Error::Unavailable(format!(
+                    return Err(Error::unavailable(format!(
                         "token store: {attempts} fresh token ids in a row were taken"
                     )));
                 }

@@ -181,7 +181,7 @@ async fn last_use(
             return Ok(last);
         };
         let after = cursor.parse::<u64>().map_err(|_| {
-            crate::Error::Unavailable(format!(
+            crate::Error::unavailable(format!(
                 "the gateway returned a bad audit cursor {cursor:?}"
             ))
         })?;

@@ -326,7 +326,7 @@ impl<R: Read> Parser<'_, R> {
         }
         self.reader.read_exact(buf).map_err(|e| match e.kind() {
             std::io::ErrorKind::UnexpectedEof => not_envelope("truncated header"),
-            _ => Error::Unavailable(format!("reading the envelope header: {e}")),
+            _ => Error::unavailable_because("reading the envelope header", e),
         })
     }
 

@@ -166,6 +166,6 @@ pub fn open_payload(
 pub fn from_io_error(err: io::Error) -> Error {
     match err.downcast::<Error>() {
         Ok(e) => e,
-        Err(err) => Error::Unavailable(format!("envelope I/O: {err}")),
+        Err(err) => Error::unavailable_because("envelope I/O", err),
     }
 }

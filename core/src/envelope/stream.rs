@@ -94,8 +94,8 @@ impl<W: Write> SealingWriter<W> {
     /// failed) or `inner` fails.
     pub fn new(header: &EnvelopeHeader, data_key: &[u8], mut inner: W) -> Result<Self> {
         if header.message_id == [0u8; 32] {
-            return Err(Error::Unavailable(
-                "the envelope has no random message id (the system random generator failed)".into(),
+            return Err(Error::unavailable(
+                "the envelope has no random message id (the system random generator failed)",
             ));
         }
         let (cipher, encoded) = ChunkCipher::new(header, data_key)?;

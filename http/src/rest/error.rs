@@ -139,7 +139,7 @@ impl From<Error> for ApiError {
             // they carry no secret and the caller needs them.
             Error::Unsupported(_) => (StatusCode::NOT_IMPLEMENTED, None),
             Error::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
-            Error::Unavailable(_) => (
+            Error::Unavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("the service is unavailable; retry later"),
             ),
@@ -302,7 +302,7 @@ mod tests {
             (Error::Unauthenticated("x".into()), 401, "unauthenticated"),
             (Error::unsupported("nope"), 501, "unsupported"),
             (
-                Error::Unavailable("db down at /secret/path".into()),
+                Error::unavailable("db down at /secret/path"),
                 503,
                 "unavailable",
             ),

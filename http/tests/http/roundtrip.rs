@@ -483,7 +483,7 @@ async fn https_with_a_self_signed_certificate_and_the_client_trusting_it() {
     // Without the CA the certificate is refused: Unavailable naming the URL.
     let untrusting = HttpGateway::new(&gw.base, &admin, None).unwrap();
     match untrusting.whoami().await.unwrap_err() {
-        Error::Unavailable(msg) => assert!(msg.contains(&gw.base), "{msg}"),
+        Error::Unavailable { message: msg, .. } => assert!(msg.contains(&gw.base), "{msg}"),
         other => panic!("expected Unavailable, got {other:?}"),
     }
     // Plain HTTP to the TLS port does not get an answer.

@@ -201,7 +201,7 @@ impl AwsKmsBuilder {
                 // An endpoint that is down now must not stop keygate from starting (and the
                 // other providers from working): assume it is KMS-complete; each call then
                 // reports the endpoint's own answer (Unavailable, or Unsupported on a 501).
-                Err(e @ Error::Unavailable(_)) => {
+                Err(e @ Error::Unavailable { .. }) => {
                     tracing::warn!(provider = %name, error = %e, "cannot reach the AWS endpoint; assuming it implements ListKeyRotations");
                     true
                 }

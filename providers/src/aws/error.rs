@@ -180,7 +180,7 @@ impl AwsError {
             // The SDK has already retried with backoff (`max_attempts`); KMS sends no
             // Retry-After, so none is reported.
             Class::Throttled => Error::Throttled { retry_after: None },
-            Class::Unavailable => Error::Unavailable(format!("{provider}: {what}: {self}")),
+            Class::Unavailable => Error::unavailable(format!("{provider}: {what}: {self}")),
             Class::Other => Error::provider(provider, format!("{what}: {self}")),
         }
     }

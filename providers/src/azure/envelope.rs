@@ -156,7 +156,7 @@ fn field(bytes: &[u8]) -> Result<(&[u8], &[u8])> {
 pub(crate) fn data_key(len: usize) -> Result<SecretBytes> {
     let mut key = Zeroizing::new(vec![0u8; len]);
     aws_lc_rs::rand::fill(&mut key)
-        .map_err(|_| Error::Unavailable("the random generator failed".into()))?;
+        .map_err(|_| Error::unavailable("the random generator failed"))?;
     Ok(key)
 }
 
@@ -178,7 +178,7 @@ pub(crate) fn seal(
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut nonce = [0u8; NONCE_LEN];
     aws_lc_rs::rand::fill(&mut nonce)
-        .map_err(|_| Error::Unavailable("the random generator failed".into()))?;
+        .map_err(|_| Error::unavailable("the random generator failed"))?;
     let key = gcm_key(data_key)?;
     let mut sealed = plaintext.to_vec();
     key.seal_in_place_append_tag(
@@ -186,7 +186,7 @@ pub(crate) fn seal(
         Aad::from(context.canonical_bytes()),
         &mut sealed,
     )
-    .map_err(|_| Error::Unavailable("AES-GCM sealing failed".into()))?;
+    .map_err(|_| Error::unavailable("AES-GCM sealing failed"))?;
     Ok((nonce.to_vec(), sealed))
 }
 

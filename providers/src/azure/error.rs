@@ -124,7 +124,7 @@ pub(crate) fn to_core(
         Class::Unauthenticated => Error::Unauthenticated(msg()),
         Class::Unsupported => Error::unsupported(msg()),
         Class::Throttled(retry_after) => Error::Throttled { retry_after },
-        Class::Unavailable => Error::Unavailable(format!("{provider}: {}", msg())),
+        Class::Unavailable => Error::unavailable(format!("{provider}: {}", msg())),
         Class::Other => Error::provider(provider, msg()),
     }
 }

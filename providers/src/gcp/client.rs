@@ -518,7 +518,7 @@ impl Kms {
         if let Some(sum) = pk.pem_crc32c
             && sum != crc(pk.pem.as_bytes())
         {
-            return Err(Error::Unavailable(format!(
+            return Err(Error::unavailable(format!(
                 "{}: {what}: the PEM does not match its checksum (corrupted in transit)",
                 self.provider
             )));

@@ -29,7 +29,7 @@ pub(crate) const MAX_INPUT: usize = 64 * 1024;
 
 impl GcpKmsProvider {
     fn corrupted(&self, what: &str) -> Error {
-        Error::Unavailable(format!(
+        Error::unavailable(format!(
             "{}: {what}: a CRC32C checksum does not match (corrupted in transit; retry)",
             self.info.name
         ))

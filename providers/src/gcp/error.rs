@@ -107,7 +107,7 @@ pub(crate) fn to_core(
         Class::Unsupported => Error::unsupported(msg()),
         // The SDK's retry policy has already backed off; Cloud KMS sends no Retry-After.
         Class::Throttled => Error::Throttled { retry_after: None },
-        Class::Unavailable => Error::Unavailable(format!("{provider}: {}", msg())),
+        Class::Unavailable => Error::unavailable(format!("{provider}: {}", msg())),
         Class::Other => Error::provider(provider, msg()),
     }
 }

@@ -139,7 +139,7 @@ impl LocalBuilder {
                     keygate_core::root_key::read_or_create(&file)
                 })
                 .await
-                .map_err(|e| Error::Unavailable(format!("reading the root key file: {e}")))??;
+                .map_err(|e| Error::unavailable_because("reading the root key file", e))??;
                 RootKey::new(&bytes)?
             }
             (None, None) => {

@@ -40,7 +40,7 @@ impl LocalError {
             Self::Core(e) => e,
             Self::Db(e) => match classify_db(&e) {
                 DbClass::Unique => Error::AlreadyExists("a record with that name exists".into()),
-                DbClass::Unavailable => Error::Unavailable(format!("{provider}: key store: {e}")),
+                DbClass::Unavailable => Error::unavailable(format!("{provider}: key store: {e}")),
                 DbClass::Other => Error::provider(provider, Self::Db(e)),
             },
             other => Error::provider(provider, other),
@@ -98,7 +98,7 @@ mod tests {
         let e = LocalError::Core(Error::state("disabled")).into_core("local");
         assert!(matches!(e, Error::InvalidState(_)));
         let e = LocalError::Db(sqlx::Error::PoolTimedOut).into_core("local");
-        assert!(matches!(e, Error::Unavailable(_)));
+        assert!(matches!(e, Error::Unavailable { .. }));
         let e = LocalError::Corrupt("bad spec".into()).into_core("local-2");
         match e {
             Error::Provider { provider, .. } => assert_eq!(provider, "local-2"),

@@ -249,5 +249,5 @@ impl AuditLog {
 }
 
 fn writer_gone() -> Error {
-    Error::Unavailable("audit log writer has stopped".to_owned())
+    Error::unavailable("audit log writer has stopped")
 }

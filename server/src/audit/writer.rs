@@ -126,7 +126,7 @@ pub(super) async fn run(mut w: Writer) {
                 tracing::error!(error = %e, rows = replies.len(),
                     "audit batch not written; refusing its requests");
                 for reply in replies {
-                    let _ = reply.send(Err(Error::Unavailable(
+                    let _ = reply.send(Err(Error::unavailable(
                         "audit store cannot write".to_owned(),
                     )));
                 }

@@ -233,7 +233,7 @@ impl Service {
         if self.audit.is_running() {
             Ok(())
         } else {
-            Err(Error::Unavailable(
+            Err(Error::unavailable(
                 "the audit writer has stopped".to_owned(),
             ))
         }

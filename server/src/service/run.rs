@@ -64,7 +64,7 @@ impl Audit<'_> {
             Ok(_) => result,
             Err(e) => {
                 tracing::error!(error = %e, "audit log cannot write; failing the request closed");
-                Err(Error::Unavailable(
+                Err(Error::unavailable(
                     "the audit log cannot record this request, so it was refused".to_owned(),
                 ))
             }

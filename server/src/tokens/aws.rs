@@ -71,7 +71,7 @@ impl AccessKeySealer {
     fn seal(&self, access_key_id: &str, secret: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| Error::Unavailable("random number generator failed".to_owned()))?;
+            .map_err(|_| Error::unavailable("random number generator failed"))?;
         let mut sealed = secret.to_vec();
         self.key
             .seal_in_place_append_tag(
@@ -79,7 +79,7 @@ impl AccessKeySealer {
                 Aad::from(access_key_id.as_bytes()),
                 &mut sealed,
             )
-            .map_err(|_| Error::Unavailable("cannot seal an access key secret".to_owned()))?;
+            .map_err(|_| Error::unavailable("cannot seal an access key secret"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(out)
@@ -110,7 +110,7 @@ impl AccessKeySealer {
 fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
     let mut buf = Zeroizing::new([0u8; N]);
     aws_lc_rs::rand::fill(buf.as_mut())
-        .map_err(|_| Error::Unavailable("random number generator failed".to_owned()))?;
+        .map_err(|_| Error::unavailable("random number generator failed"))?;
     Ok(buf)
 }
 

@@ -45,7 +45,7 @@ pub(super) fn secret_hash(secret: &[u8]) -> [u8; 32] {
 fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
     let mut buf = Zeroizing::new([0u8; N]);
     aws_lc_rs::rand::fill(buf.as_mut())
-        .map_err(|_| Error::Unavailable("random number generator failed".to_owned()))?;
+        .map_err(|_| Error::unavailable("random number generator failed"))?;
     Ok(buf)
 }
 

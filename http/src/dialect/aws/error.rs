@@ -96,7 +96,7 @@ impl AwsError {
             Error::Unsupported(m) => Self::unsupported(m),
             Error::Throttled { .. } => Self::bad("ThrottlingException", "Rate exceeded"),
             Error::IntegrityFailure => Self::invalid_ciphertext(),
-            Error::Unavailable(m) => {
+            Error::Unavailable { message: m, .. } => {
                 tracing::warn!(error = %m, "AWS dialect: a dependency is unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -151,11 +151,7 @@ mod tests {
                 400,
                 "UnsupportedOperationException",
             ),
-            (
-                Error::Unavailable("db".into()),
-                503,
-                "DependencyTimeoutException",
-            ),
+            (Error::unavailable("db"), 503, "DependencyTimeoutException"),
             (
                 Error::provider("aws", std::io::Error::other("boom")),
                 500,

@@ -107,7 +107,7 @@ impl ArmError {
                 "Too many requests; retry later.",
             ),
             Error::InvalidState(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
-            Error::Unavailable(what) => {
+            Error::Unavailable { message: what, .. } => {
                 tracing::warn!(%what, "azure dialect (arm): unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -202,7 +202,7 @@ impl AzureError {
                      rate limit.",
                 )
             },
-            Error::Unavailable(what) => {
+            Error::Unavailable { message: what, .. } => {
                 tracing::warn!(%what, "azure dialect: unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -276,7 +276,7 @@ mod tests {
                 (400, "Decryption failed")
             );
         }
-        let e = AzureError::from_core(Error::Unavailable("db down".into()), DOING);
+        let e = AzureError::from_core(Error::unavailable("db down"), DOING);
         assert_eq!(e.status.as_u16(), 503);
         assert!(!e.message.contains("db"));
     }

@@ -57,7 +57,7 @@ pub async fn bind(config: &AzureDialectConfig, service: &Service) -> Result<Opti
                 tls::generated(&dir, &names, OffsetDateTime::now_utc())
             })
             .await
-            .map_err(|e| Error::Unavailable(format!("azure TLS: {e}")))??
+            .map_err(|e| Error::unavailable_because("azure TLS", e))??
         }
         (Some(_), None, _) | (None, Some(_), _) => {
             return Err(Error::invalid(
@@ -76,10 +76,10 @@ pub async fn bind(config: &AzureDialectConfig, service: &Service) -> Result<Opti
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .and_then(|l| l.into_std())
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {listen}: {e}")))?;
+        .map_err(|e| Error::unavailable(format!("cannot listen on {listen}: {e}")))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Unavailable(format!("listener address: {e}")))?;
+        .map_err(|e| Error::unavailable_because("listener address", e))?;
     if let Some(ca) = &material.ca_file {
         tracing::info!(ca = %ca.display(), "azure dialect: clients trust this CA");
     }
@@ -128,6 +128,6 @@ impl AzureListener {
             Ok(server) => server.handle(handle).serve(app).await,
             Err(e) => Err(e),
         };
-        served.map_err(|e| Error::Unavailable(format!("azure dialect on {addr}: {e}")))
+        served.map_err(|e| Error::unavailable(format!("azure dialect on {addr}: {e}")))
     }
 }

@@ -37,12 +37,12 @@ pub struct TlsMaterial {
 /// [`Error::Unavailable`] when the directory cannot be written or read.
 pub fn generated(dir: &Path, names: &[String], now: OffsetDateTime) -> Result<TlsMaterial> {
     let io = |what: &str, e: std::io::Error| {
-        Error::Unavailable(format!("azure TLS {what} in {}: {e}", dir.display()))
+        Error::unavailable(format!("azure TLS {what} in {}: {e}", dir.display()))
     };
     create_private_dir(dir).map_err(|e| io("directory", e))?;
     let (ca_file, ca_key_file) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let gen_err = |e: rcgen::Error| Error::Unavailable(format!("azure TLS certificate: {e}"));
+    let gen_err = |e: rcgen::Error| Error::unavailable_because("azure TLS certificate", e);
 
     let existing_ca = read(&ca_file)
         .zip(read(&ca_key_file))

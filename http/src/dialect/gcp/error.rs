@@ -136,7 +136,7 @@ impl From<Error> for GcpError {
                 "INVALID_ARGUMENT",
                 Some(DECRYPT_FAILED),
             ),
-            Error::Unavailable(_) => (
+            Error::Unavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "UNAVAILABLE",
                 Some("The service is currently unavailable."),
@@ -233,7 +233,7 @@ mod tests {
                 "RESOURCE_EXHAUSTED",
             ),
             (Error::IntegrityFailure, 400, "INVALID_ARGUMENT"),
-            (Error::Unavailable("db".into()), 503, "UNAVAILABLE"),
+            (Error::unavailable("db"), 503, "UNAVAILABLE"),
             (Error::provider("p", "boom"), 500, "INTERNAL"),
         ];
         for (err, code, status) in cases {

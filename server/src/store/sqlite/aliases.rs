@@ -92,7 +92,7 @@ fn alias_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Alias> {
             row.try_get::<String, _>(2).map_err(store_err)?,
         ),
         created: OffsetDateTime::parse(&created, &Rfc3339)
-            .map_err(|e| Error::Unavailable(format!("gateway store: bad time: {e}")))?,
+            .map_err(|e| Error::unavailable_because("gateway store: bad time", e))?,
     })
 }
 

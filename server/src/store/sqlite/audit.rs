@@ -40,14 +40,14 @@ impl AuditRows for SqliteStore {
         let seq: i64 = row.try_get(0).map_err(db_err)?;
         Ok(AuditHead {
             seq: u64::try_from(seq)
-                .map_err(|_| Error::Unavailable(format!("audit store: negative seq {seq}")))?,
+                .map_err(|_| Error::unavailable(format!("audit store: negative seq {seq}")))?,
             hash: row.try_get(1).map_err(db_err)?,
         })
     }
 
     async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError> {
         let overflow = |what: &str| {
-            AuditAppendError::Failed(Error::Unavailable(format!("audit store: {what} overflow")))
+            AuditAppendError::Failed(Error::unavailable(format!("audit store: {what} overflow")))
         };
         let seqs = rows
             .iter()
@@ -252,7 +252,7 @@ fn decode(row: &SqliteRow) -> Result<AuditEvent, String> {
 fn decode_strict(row: &SqliteRow) -> Result<AuditEvent> {
     decode(row).map_err(|reason| {
         let seq = seq_of(row).map_or_else(|_| "?".to_owned(), |s| s.to_string());
-        Error::Unavailable(format!("audit store: row {seq}: {reason}"))
+        Error::unavailable(format!("audit store: row {seq}: {reason}"))
     })
 }
 

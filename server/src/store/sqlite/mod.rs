@@ -81,7 +81,7 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| {
-                Error::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                Error::unavailable(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
         let opts = SqliteConnectOptions::new()
@@ -127,7 +127,7 @@ impl SqliteStore {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 Err(e) => {
-                    return Err(Error::Unavailable(format!("gateway store migration: {e}")));
+                    return Err(Error::unavailable_because("gateway store migration", e));
                 }
             }
         }

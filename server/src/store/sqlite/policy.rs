@@ -55,7 +55,7 @@ impl PolicyDocument for SqliteStore {
         let updated: String = row.try_get("updated").map_err(db_err)?;
         Ok(Some(PolicyRevision {
             updated: OffsetDateTime::parse(&updated, &Rfc3339).map_err(|e| {
-                Error::Unavailable(format!("access policy store: bad time `{updated}`: {e}"))
+                Error::unavailable(format!("access policy store: bad time `{updated}`: {e}"))
             })?,
             updated_by: row.try_get("updated_by").map_err(db_err)?,
         }))

@@ -25,7 +25,7 @@ fn fmt_time(t: OffsetDateTime) -> Result<String> {
 
 fn parse_time(text: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| Error::Unavailable(format!("token store: bad time `{text}`: {e}")))
+        .map_err(|e| Error::unavailable(format!("token store: bad time `{text}`: {e}")))
 }
 
 fn parse_opt_time(text: Option<String>) -> Result<Option<OffsetDateTime>> {

@@ -68,7 +68,7 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     ctx.require_ring(ring, &provider.name).await?;
     let listing = ctx.session.list_keys(Some(&provider.name)).await?;
     if let Some(failure) = listing.errors.first() {
-        return Err(Error::Unavailable(failure.message.clone()).into());
+        return Err(Error::unavailable(failure.message.clone()).into());
     }
     let mut keys: Vec<KeyMetadata> = listing
         .keys
