@@ -1,5 +1,5 @@
-//! Azure Key Vault's RBAC vocabulary: the built-in Key Vault roles, role definition GUIDs and
-//! the names keygate gives role assignments. The Azure provider writes assignments with it
+//! Azure Key Vault's vocabulary: the built-in Key Vault roles, role definition GUIDs, the
+//! names keygate gives role assignments, and the durations of rotation policies. The Azure provider writes assignments with it
 //! and keygate's Azure dialect serves them, so what one PUTs is what the other lists.
 
 use crate::{Error, Result};
@@ -110,6 +110,42 @@ pub fn assignment_name(scope: &str, principal: &str, role: &str) -> String {
     )
 }
 
+/// Days in an ISO-8601 duration `P[nY][nM][nW][nD]` (a year is 365 days, a month 30), as
+/// Key Vault writes a rotation policy's `timeAfterCreate`; `None` for anything else (times of
+/// day included).
+pub fn iso_days(s: &str) -> Option<u32> {
+    let rest = s.strip_prefix('P')?;
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut last_rank = 0;
+    for c in rest.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let (rank, factor) = match c {
+            'Y' => (1, 365),
+            'M' => (2, 30),
+            'W' => (3, 7),
+            'D' => (4, 1),
+            _ => return None,
+        };
+        if number.is_empty() || rank <= last_rank {
+            return None;
+        }
+        last_rank = rank;
+        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(factor)?)?;
+        number.clear();
+    }
+    if !number.is_empty() {
+        return None;
+    }
+    u32::try_from(total).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -152,5 +188,26 @@ mod tests {
         assert!(is_guid(&a), "{a}");
         assert_eq!(&a[14..15], "5", "{a}");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+    }
+
+    #[test]
+    fn iso_durations_in_days() {
+        assert_eq!(iso_days("P90D"), Some(90));
+        assert_eq!(iso_days("P1Y"), Some(365));
+        assert_eq!(iso_days("P3M"), Some(90));
+        assert_eq!(iso_days("P2W"), Some(14));
+        assert_eq!(iso_days("P1Y2M3W4D"), Some(365 + 60 + 21 + 4));
+        for bad in [
+            "",
+            "P",
+            "90D",
+            "PT1H",
+            "P1D1Y",
+            "P1",
+            "PxD",
+            "P99999999999D",
+        ] {
+            assert_eq!(iso_days(bad), None, "{bad}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use azure_security_keyvault_keys::models::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::{StreamExt as _, TryStreamExt as _};
+use keygate_core::native::azure::iso_days;
 use keygate_core::{
     CreateKeyRequest, Error, KeyMetadata, KeySpec, KeyUpdate, KeyVersion, ListKeysRequest, Page,
     Result, RotationSchedule, VersionState,
@@ -82,41 +83,6 @@ fn continuation(link: Option<&str>, size: u32) -> Result<Option<PagerContinuatio
         .extend_pairs(pairs)
         .append_pair("maxresults", &size.to_string());
     Ok(Some(PagerContinuation::Link(url)))
-}
-
-/// Days in an ISO-8601 duration `P[nY][nM][nW][nD]` (a year is 365 days, a month 30), as
-/// Key Vault writes `timeAfterCreate`; `None` for anything else (times of day included).
-pub(crate) fn iso_days(s: &str) -> Option<u32> {
-    let rest = s.strip_prefix('P')?;
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    let mut last_rank = 0;
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let (rank, factor) = match c {
-            'Y' => (1, 365),
-            'M' => (2, 30),
-            'W' => (3, 7),
-            'D' => (4, 1),
-            _ => return None,
-        };
-        if number.is_empty() || rank <= last_rank {
-            return None;
-        }
-        last_rank = rank;
-        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(factor)?)?;
-        number.clear();
-    }
-    if !number.is_empty() {
-        return None;
-    }
-    u32::try_from(total).ok()
 }
 
 /// Whether a lifetime action is a `Rotate`.
@@ -756,17 +722,6 @@ mod tests {
         assert!(!url.contains("maxresults=25"), "{url}");
         assert!(url.contains("skiptoken=x"), "{url}");
         assert!(continuation(None, 2).unwrap().is_none());
-    }
-
-    #[test]
-    fn iso_durations_in_days() {
-        assert_eq!(iso_days("P90D"), Some(90));
-        assert_eq!(iso_days("P1Y"), Some(365));
-        assert_eq!(iso_days("P3M"), Some(90));
-        assert_eq!(iso_days("P2W"), Some(14));
-        for bad in ["", "P", "90D", "PT1H", "P1D1Y", "P1", "PxD"] {
-            assert_eq!(iso_days(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use axum::response::Response;
 use keygate_core::RotationSchedule;
 use keygate_core::api::Gateway as _;
+use keygate_core::native::azure::iso_days;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -178,64 +179,9 @@ impl LifetimeAction {
     }
 }
 
-/// Days in `P[nY][nM][nW][nD]` (a year is 365 days, a month 30); `None` for anything else
-/// (times of day included).
-fn iso_days(s: &str) -> Option<u32> {
-    let rest = s.strip_prefix('P')?;
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    let mut last_rank = 0;
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let (rank, factor) = match c {
-            'Y' => (1, 365),
-            'M' => (2, 30),
-            'W' => (3, 7),
-            'D' => (4, 1),
-            _ => return None,
-        };
-        if number.is_empty() || rank <= last_rank {
-            return None;
-        }
-        last_rank = rank;
-        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(factor)?)?;
-        number.clear();
-    }
-    if !number.is_empty() {
-        return None;
-    }
-    u32::try_from(total).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_durations_in_days() {
-        assert_eq!(iso_days("P90D"), Some(90));
-        assert_eq!(iso_days("P1Y"), Some(365));
-        assert_eq!(iso_days("P3M"), Some(90));
-        assert_eq!(iso_days("P1Y2M3W4D"), Some(365 + 60 + 21 + 4));
-        for bad in [
-            "",
-            "P",
-            "90D",
-            "PT1H",
-            "P1D1Y",
-            "P1",
-            "PxD",
-            "P99999999999D",
-        ] {
-            assert_eq!(iso_days(bad), None, "{bad}");
-        }
-    }
 
     fn policy_json(v: serde_json::Value) -> Result<Option<u32>, u16> {
         let p: PolicyIn = serde_json::from_value(v).unwrap();
