@@ -58,7 +58,7 @@ pub struct Cli {
     pub ca_cert: Option<PathBuf>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 impl std::fmt::Debug for Cli {

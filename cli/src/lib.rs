@@ -6,6 +6,8 @@
 //! --token T` it is [`HttpGateway`]. So the command code cannot tell, and does not care,
 //! which one it talks to.
 
+#![warn(missing_docs)]
+
 mod admin;
 mod admin_args;
 mod args;
@@ -37,7 +39,7 @@ use zeroize::Zeroizing;
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Done.
+    /// The command did what it was asked (exit 0).
     Success,
     /// A signature or MAC did not verify (exit 4).
     NotVerified,

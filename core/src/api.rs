@@ -34,7 +34,8 @@ use crate::{
 pub struct Resolved<T> {
     /// The provider and the provider-native id.
     pub key: KeyRef,
-    /// The key's URI.
+    /// The key's URI (`local://demo`, `aws-kms://us-east-1/<id>`, ...), as envelopes and
+    /// audit rows name it.
     pub uri: String,
     /// The call's own answer.
     pub value: T,
@@ -74,7 +75,8 @@ pub struct ProviderSummary {
 pub struct ProviderFailure {
     /// The provider's name.
     pub provider: String,
-    /// The error kind.
+    /// The failure's kind, as [`ErrorKind::as_str`](crate::ErrorKind::as_str) spells it
+    /// (`unavailable`, `permission_denied`, ...).
     pub kind: String,
     /// What went wrong.
     pub message: String,
@@ -105,7 +107,7 @@ pub struct Alias {
 /// A decrypted envelope.
 #[derive(Clone)]
 pub struct Decrypted {
-    /// The plaintext.
+    /// The decrypted bytes. Secret: never logged (`Debug` shows only their length).
     pub plaintext: SecretBytes,
     /// The key that protected it.
     pub key_uri: String,
@@ -222,9 +224,9 @@ impl fmt::Debug for IssuedToken {
 /// What to issue a token for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRequest {
-    /// The principal.
+    /// The principal the token will authenticate as (`billing`, `alice`); audit rows name it.
     pub principal: String,
-    /// The role.
+    /// The role the token grants: a built-in role or one the access policy defines.
     pub role: String,
     /// Lifetime in days (`None`: until revoked).
     #[serde(default)]

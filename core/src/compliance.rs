@@ -109,22 +109,23 @@ impl FromStr for Severity {
 /// A compliance rule. See the module docs for what each checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Rule {
-    /// `rotation-off`
+    /// `rotation-off`: an enabled encryption key that could rotate on a schedule has none.
     #[serde(rename = "rotation-off")]
     RotationOff,
-    /// `rotation-overdue`
+    /// `rotation-overdue`: a scheduled rotation is past due, beyond the grace.
     #[serde(rename = "rotation-overdue")]
     RotationOverdue,
-    /// `pending-deletion`
+    /// `pending-deletion`: a key is scheduled for deletion.
     #[serde(rename = "pending-deletion")]
     PendingDeletion,
-    /// `disabled-with-alias`
+    /// `disabled-with-alias`: an alias still points at a disabled key.
     #[serde(rename = "disabled-with-alias")]
     DisabledWithAlias,
-    /// `wildcard-principal`
+    /// `wildcard-principal`: a key policy or an access-policy allow applies to everyone.
     #[serde(rename = "wildcard-principal")]
     WildcardPrincipal,
-    /// `unused-key`
+    /// `unused-key`: an enabled key older than N days had no successful crypto call in the last
+    /// N days.
     #[serde(rename = "unused-key")]
     UnusedKey,
 }
@@ -159,7 +160,7 @@ impl fmt::Display for Rule {
     }
 }
 
-/// One finding.
+/// One finding: a rule that fired on a key, or on the gateway access policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// How bad.
@@ -251,7 +252,7 @@ pub struct Report {
     pub generated: OffsetDateTime,
     /// The thresholds used.
     pub options: Options,
-    /// Counts.
+    /// Counts of the findings: by severity, by rule and by provider.
     pub summary: Summary,
     /// Findings, highest severity first, then by provider, key and rule.
     pub findings: Vec<Finding>,

@@ -53,7 +53,10 @@ impl fmt::Debug for SignInput<'_> {
 /// Decrypting with a different context fails. The map is sorted, so its encoding is canonical.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct EncryptionContext(pub BTreeMap<String, String>);
+pub struct EncryptionContext(
+    /// The pairs, in key order (the order of the canonical encoding).
+    pub BTreeMap<String, String>,
+);
 
 impl EncryptionContext {
     /// An empty context.
@@ -147,7 +150,8 @@ pub enum EncryptionAlgorithm {
 }
 
 impl EncryptionAlgorithm {
-    /// The canonical name.
+    /// The canonical name, spelled as AWS KMS does (`SYMMETRIC_DEFAULT`,
+    /// `RSAES_OAEP_SHA_256`); serde uses the same.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SymmetricDefault => "SYMMETRIC_DEFAULT",
@@ -214,7 +218,8 @@ impl fmt::Debug for DataKey {
     }
 }
 
-/// A signature.
+/// A signature, with the key version and algorithm that made it: what a verifier needs
+/// besides the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
     /// Signature bytes (DER for ECDSA).
@@ -225,7 +230,7 @@ pub struct Signature {
     pub algorithm: SigningAlgorithm,
 }
 
-/// A MAC tag.
+/// A MAC tag over a message, with the key version and HMAC algorithm that computed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MacTag {
     /// Tag bytes.

@@ -131,7 +131,8 @@ impl ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind.
+    /// Every kind, in declaration order: what [`FromStr`](std::str::FromStr) looks names up
+    /// in.
     pub const ALL: [Self; 12] = [
         Self::NotFound,
         Self::AlreadyExists,

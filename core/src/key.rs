@@ -375,7 +375,7 @@ pub struct KeyVersion {
     /// When the version was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
-    /// Version state.
+    /// Whether the version can be used, or is disabled or on its way to destruction.
     pub state: VersionState,
     /// True for the version new operations use.
     pub primary: bool,
@@ -417,9 +417,9 @@ pub struct KeyMetadata {
     pub id: String,
     /// Human name: the local/Azure/GCP key name, or an AWS key's alias (else its id).
     pub name: String,
-    /// Spec.
+    /// Algorithm family and size, fixed when the key was created.
     pub spec: KeySpec,
-    /// Usage.
+    /// What the key may do (encrypt, sign or MAC), fixed when the key was created.
     pub usage: KeyUsage,
     /// Lifecycle state (flattened: `state` and, when pending deletion, `deletion_date`).
     #[serde(flatten)]
@@ -428,7 +428,7 @@ pub struct KeyMetadata {
     pub primary_version: Option<String>,
     /// Automatic rotation, when on.
     pub rotation: Option<RotationSchedule>,
-    /// Labels (tags).
+    /// Labels (tags): key-value pairs that access-policy key patterns can match.
     pub labels: Labels,
     /// Free-text description.
     pub description: String,
@@ -450,15 +450,16 @@ pub struct CreateKeyRequest {
     /// The key's name; providers that name keys (local, Azure, GCP) use it as the id, AWS
     /// creates an alias `alias/<name>`.
     pub name: String,
-    /// Spec.
+    /// Algorithm family and size: one of the provider's
+    /// [`Capabilities::key_specs`](crate::Capabilities::key_specs), else the call is `Unsupported`.
     pub spec: KeySpec,
     /// Usage; `None` takes the spec's default.
     #[serde(default)]
     pub usage: Option<KeyUsage>,
-    /// Description.
+    /// Free-text description (empty: none).
     #[serde(default)]
     pub description: String,
-    /// Labels.
+    /// Labels to set from the start; `keys:create` is already checked against them.
     #[serde(default)]
     pub labels: Labels,
     /// Rotation schedule to start with.
@@ -520,7 +521,7 @@ pub struct KeyRef {
 }
 
 impl KeyRef {
-    /// Builds a reference.
+    /// The key `id` of the provider registered as `provider`.
     pub fn new(provider: impl Into<String>, id: impl Into<String>) -> Self {
         Self {
             provider: provider.into(),
@@ -568,7 +569,8 @@ impl ProviderKind {
             .find(|k| k.scheme() == scheme)
     }
 
-    /// The snake_case name.
+    /// The snake_case name (`local`, `aws`, `azure`, `gcp`), as a provider section's `kind`
+    /// spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Local => "local",

@@ -5,6 +5,8 @@
 //! This crate has no SDK, HTTP, database or terminal dependency; providers, the gateway and
 //! the console build on it.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod api;
 pub mod audit;

@@ -16,7 +16,7 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// A role grant.
+    /// A grant of `role` to `principal`.
     pub fn role(principal: impl Into<String>, role: impl Into<String>) -> Self {
         Self {
             principal: principal.into(),
@@ -25,7 +25,7 @@ impl Binding {
         }
     }
 
-    /// An actions grant.
+    /// A grant of `actions` (in the provider's vocabulary) to `principal`.
     pub fn actions<I, S>(principal: impl Into<String>, actions: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -50,7 +50,8 @@ impl Binding {
 pub struct NativePolicy {
     /// Which format: `aws-key-policy`, `gcp-iam`, `azure-rbac`, `keygate`.
     pub format: String,
-    /// The document.
+    /// The document as JSON, as the provider returns and takes it (an AWS key policy, a GCP
+    /// IAM policy, Azure role assignments).
     pub document: serde_json::Value,
 }
 

@@ -307,7 +307,8 @@ impl CapabilitiesBuilder {
         self
     }
 
-    /// The capabilities.
+    /// The capabilities as set; fields no method set keep [`Capabilities::builder`]'s
+    /// defaults.
     pub fn build(self) -> Capabilities {
         self.0
     }
@@ -326,7 +327,7 @@ pub struct ListKeysRequest {
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
-    /// The items.
+    /// This page's items, in listing order.
     pub items: Vec<T>,
     /// Pass this back to get the next page; `None` on the last page.
     pub next_cursor: Option<String>,
@@ -461,6 +462,9 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// As the contract says; for a digest, [`Error::InvalidArgument`] when its length does
     /// not fit the algorithm and [`Error::Unsupported`] when the provider cannot sign digests
     /// ([`Capabilities::digest_signing`] is false).
+    ///
+    /// [`Error::InvalidArgument`]: crate::Error::InvalidArgument
+    /// [`Error::Unsupported`]: crate::Error::Unsupported
     async fn sign(
         &self,
         key_id: &str,
@@ -653,7 +657,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// The system clock.
+/// The real clock (`OffsetDateTime::now_utc`): what keygate runs on outside tests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -679,7 +683,7 @@ impl ManualClock {
         *t += by;
     }
 
-    /// Sets the clock.
+    /// Moves the clock to `at`, forward or back.
     pub fn set(&self, at: OffsetDateTime) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }

@@ -120,17 +120,17 @@ pub struct CreateKeyBody {
     /// The provider (default: the first registered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// The key name.
+    /// The key's name: its id at providers that name keys, `alias/<name>` at AWS.
     pub name: String,
-    /// The spec.
+    /// Algorithm family and size (`AES_256`, `RSA_2048`, `EC_P256`, `HMAC_SHA256`, ...).
     pub spec: KeySpec,
     /// The usage (default: the spec's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<KeyUsage>,
-    /// Description.
+    /// Free-text description (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Labels.
+    /// Labels to set on the key (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
     /// Automatic rotation every this many days.
@@ -194,11 +194,12 @@ pub struct ProviderQuery {
 /// `POST /v1/encrypt`.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct EncryptBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
     /// Base64 plaintext.
     pub plaintext: Zeroizing<String>,
-    /// Encryption context.
+    /// The encryption context to bind; decrypting needs the same (default: empty).
     #[serde(default)]
     pub context: EncryptionContext,
 }
@@ -268,12 +269,13 @@ pub struct DecryptedBody {
 /// `POST /v1/generate-data-key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataKeyBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
     /// `AES_256` (default) or `AES_128`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::DataKeySpec>,
-    /// Encryption context.
+    /// The encryption context to bind; decrypting needs the same (default: empty).
     #[serde(default)]
     pub context: EncryptionContext,
 }
@@ -292,9 +294,10 @@ pub struct DataKeyResponse {
 /// `POST /v1/envelope/begin`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeginEnvelopeBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
-    /// Encryption context.
+    /// The encryption context to bind; decrypting needs the same (default: empty).
     #[serde(default)]
     pub context: EncryptionContext,
 }
@@ -328,7 +331,8 @@ pub struct DataKeyOnly {
 /// `POST /v1/sign`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
     /// Base64 message (or digest, with `message_type: "digest"`).
     pub message: String,
@@ -382,14 +386,15 @@ pub struct SignatureBody {
     pub signature: String,
     /// The version that signed.
     pub key_version: String,
-    /// The algorithm.
+    /// The algorithm that signed: the one asked for, or the key's default.
     pub algorithm: SigningAlgorithm,
 }
 
 /// `POST /v1/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
     /// Base64 message.
     pub message: String,
@@ -416,7 +421,8 @@ pub struct Valid {
 /// `POST /v1/mac`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MacBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
     /// Base64 message.
     pub message: String,
@@ -429,14 +435,15 @@ pub struct MacResponse {
     pub mac: String,
     /// The version that computed it.
     pub key_version: String,
-    /// The algorithm.
+    /// The HMAC algorithm, which the key's spec fixes.
     pub algorithm: MacAlgorithm,
 }
 
 /// `POST /v1/mac/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MacVerifyBody {
-    /// The key reference.
+    /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
+    /// text form).
     pub key: String,
     /// Base64 message.
     pub message: String,
@@ -499,10 +506,10 @@ redacted_debug!(SealingKeyBody { header } secret data_key);
 redacted_debug!(DataKeyOnly {} secret data_key);
 redacted_debug!(IssuedTokenBody { info } secret token);
 
-/// The JSON error body.
+/// The JSON body of every REST error response: `{"error": {...}}` around an [`ErrorDetail`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// The error.
+    /// What went wrong: its stable kind, a message and the request id.
     pub error: ErrorDetail,
 }
 

@@ -34,7 +34,7 @@ pub struct Edge {
     pub service: Arc<Service>,
     /// The per-principal rate limiter (`None`: off).
     pub limiter: Option<Arc<RateLimiter>>,
-    /// Request metrics.
+    /// Request counts and durations by route, method and status: what `/metrics` renders.
     pub metrics: Arc<Metrics>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
@@ -120,7 +120,10 @@ impl Edge {
 
 /// The request id of this request (set by the [`request_id`] middleware).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub struct RequestId(
+    /// The id: the caller's `x-request-id` when acceptable, else a fresh UUID.
+    pub String,
+);
 
 impl RequestId {
     /// The id of `parts`, or a fresh one when the middleware did not run (a router used

@@ -7,8 +7,10 @@
 //! tried, rate limit, refusals audited), calls the caller's
 //! [`Session`](keygate_server::service::Session) (where authorization and audit live) and
 //! writes the answer in its own format. The doors share [`edge`] and nothing else; each has
-//! its own state and `fn router(state) -> Router`, and [`server`] composes them with the
+//! its own state and `fn router(state) -> Router`, and [`app`] composes them with the
 //! request-id, metrics and body-limit layers around all of them.
+
+#![warn(missing_docs)]
 
 pub mod dialect;
 pub mod edge;

@@ -8,7 +8,8 @@ use keygate_core::{Error, Result};
 /// Environment variable naming the home directory.
 pub const HOME_ENV: &str = "KEYGATE_HOME";
 
-/// Paths inside a keygate home.
+/// A keygate home: the directory the embedded default keeps its databases, its root key and
+/// its configuration in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
     dir: PathBuf,

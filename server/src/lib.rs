@@ -8,6 +8,8 @@
 //! the providers a configuration names and hands them over, and `keygate-http` serves the
 //! service on the network.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod audit;
 pub mod cache;

@@ -23,12 +23,12 @@ pub struct ResolvedKey {
 }
 
 impl ResolvedKey {
-    /// The key's reference.
+    /// The key as a [`KeyRef`]: its provider's registered name and its id.
     pub fn key_ref(&self) -> KeyRef {
         KeyRef::new(self.provider.info().name.clone(), self.id.clone())
     }
 
-    /// The key's URI.
+    /// The key's URI: its provider's URI prefix followed by its id.
     pub fn uri(&self) -> String {
         self.provider.info().key_uri(&self.id)
     }
@@ -93,7 +93,7 @@ impl Registry {
         &self.providers
     }
 
-    /// The gateway store.
+    /// The gateway store: where aliases resolve, and the rest of the gateway's own state.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

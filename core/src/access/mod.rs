@@ -75,22 +75,22 @@ pub struct Identity {
 /// Every gateway action. Key-scoped actions are checked against the target key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Action {
-    /// `keys:list`
+    /// `keys:list` (list keys; a listing holds only the keys the caller may list)
     #[serde(rename = "keys:list")]
     KeysList,
     /// `keys:describe` (metadata, versions, rotation schedule)
     #[serde(rename = "keys:describe")]
     KeysDescribe,
-    /// `keys:create`
+    /// `keys:create` (checked against the new key's provider, name and labels)
     #[serde(rename = "keys:create")]
     KeysCreate,
     /// `keys:update` (description, labels)
     #[serde(rename = "keys:update")]
     KeysUpdate,
-    /// `keys:enable`
+    /// `keys:enable` (make a disabled key usable again)
     #[serde(rename = "keys:enable")]
     KeysEnable,
-    /// `keys:disable`
+    /// `keys:disable` (refuse a key's cryptographic use until it is enabled)
     #[serde(rename = "keys:disable")]
     KeysDisable,
     /// `keys:delete` (schedule deletion)
@@ -102,28 +102,28 @@ pub enum Action {
     /// `keys:rotate` (rotate now, set the rotation schedule)
     #[serde(rename = "keys:rotate")]
     KeysRotate,
-    /// `keys:public-key`
+    /// `keys:public-key` (read an asymmetric key's public key)
     #[serde(rename = "keys:public-key")]
     KeysPublicKey,
-    /// `keys:policy:get`
+    /// `keys:policy:get` (read a key's policy in its provider)
     #[serde(rename = "keys:policy:get")]
     KeysPolicyGet,
-    /// `keys:policy:set`
+    /// `keys:policy:set` (replace a key's policy in its provider)
     #[serde(rename = "keys:policy:set")]
     KeysPolicySet,
-    /// `crypto:encrypt`
+    /// `crypto:encrypt` (seal an envelope, whole or streamed, or encrypt natively)
     #[serde(rename = "crypto:encrypt")]
     CryptoEncrypt,
-    /// `crypto:decrypt`
+    /// `crypto:decrypt` (open an envelope, or decrypt a provider-native ciphertext)
     #[serde(rename = "crypto:decrypt")]
     CryptoDecrypt,
-    /// `crypto:generate-data-key`
+    /// `crypto:generate-data-key` (a data key in plaintext and wrapped under the key)
     #[serde(rename = "crypto:generate-data-key")]
     CryptoGenerateDataKey,
-    /// `crypto:sign`
+    /// `crypto:sign` (sign a message or a digest with an asymmetric key)
     #[serde(rename = "crypto:sign")]
     CryptoSign,
-    /// `crypto:verify`
+    /// `crypto:verify` (check a signature against the key)
     #[serde(rename = "crypto:verify")]
     CryptoVerify,
     /// `crypto:mac` (generate and verify)
@@ -132,7 +132,7 @@ pub enum Action {
     /// `random:generate` (random bytes from the gateway; no key involved)
     #[serde(rename = "random:generate")]
     RandomGenerate,
-    /// `aliases:list`
+    /// `aliases:list` (the aliases and the keys they point at)
     #[serde(rename = "aliases:list")]
     AliasesList,
     /// `aliases:write` (create, update, delete; also needs `keys:describe` on the target)
@@ -141,19 +141,19 @@ pub enum Action {
     /// `audit:read` (query, follow, export, verify)
     #[serde(rename = "audit:read")]
     AuditRead,
-    /// `tokens:list`
+    /// `tokens:list` (API tokens and AWS access keys, never their secrets)
     #[serde(rename = "tokens:list")]
     TokensList,
-    /// `tokens:create`
+    /// `tokens:create` (issue an API token or AWS access key, with any role the policy knows)
     #[serde(rename = "tokens:create")]
     TokensCreate,
-    /// `tokens:revoke`
+    /// `tokens:revoke` (stop a token or access key from working)
     #[serde(rename = "tokens:revoke")]
     TokensRevoke,
     /// `policy:get` (the gateway access policy)
     #[serde(rename = "policy:get")]
     PolicyGet,
-    /// `policy:set`
+    /// `policy:set` (replace the gateway access policy)
     #[serde(rename = "policy:set")]
     PolicySet,
 }
@@ -185,11 +185,12 @@ pub struct KeyPattern {
     pub labels: BTreeMap<String, String>,
 }
 
-/// One rule.
+/// One rule of the policy: an effect on some actions over some keys, inside a role or, at
+/// the top level, for the principals and roles it names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Statement {
-    /// Allow or deny.
+    /// Whether matching calls are allowed or refused (a matching deny always wins).
     pub effect: Effect,
     /// Action globs (`crypto:*`, `keys:rotate`, `*`).
     pub actions: Vec<String>,
@@ -341,7 +342,7 @@ pub struct KeyAttrs<'a> {
     pub provider: &'a str,
     /// The key's human name ([`KeyMetadata::name`]).
     pub name: &'a str,
-    /// The key's labels.
+    /// The key's labels, matched against the pattern's label globs.
     pub labels: &'a Labels,
 }
 

@@ -78,7 +78,8 @@ pub const DEFAULT_CHUNK_SIZE: u32 = 64 * 1024;
 /// The longest wrapped data key a header may carry (64 KiB: far above any provider's
 /// wrapping, RSA-4096 included, and a bound on what a hostile header can make us allocate).
 pub const MAX_WRAPPED_KEY_LEN: usize = 64 * 1024;
-/// The longest header, in bytes.
+/// The longest header, in bytes (256 KiB): decoding refuses a longer one, so a hostile
+/// header cannot make a reader read or allocate without bound.
 pub const MAX_HEADER_LEN: usize = 256 * 1024;
 /// The AES-GCM tag length: what each chunk adds to its plaintext.
 pub const TAG_LEN: usize = 16;

@@ -5,7 +5,7 @@
 //! cloud's wire format and the service layer ([`Session`]): every request is authorized
 //! against the gateway access policy and audited exactly like the REST API, with its own
 //! audit source (`aws`, `gcp`, `azure`). The dialects share nothing but that layer and
-//! [`admit`](crate::extract::admit).
+//! [`Edge::admit`](crate::Edge::admit).
 //!
 //! - [`aws`]: AWS KMS JSON 1.1 (`POST /` with `X-Amz-Target: TrentService.<Op>`), SigV4
 //!   signed with access keys keygate issues. On the main listener.

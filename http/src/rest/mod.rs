@@ -5,7 +5,7 @@
 //! Handlers are thin: they parse the request, call the caller's service [`Session`] (the
 //! [`keygate_core::api::Gateway`] trait, where authorization and audit live) and render the
 //! answer. Around them: bearer-token authentication and a per-principal rate limit
-//! ([`extract::Caller`], through [`Edge::admit`]) and one error mapping ([`error`]).
+//! ([`Edge::admit`], called by the `Caller` extractor) and one error mapping ([`error`]).
 //!
 //! Every route is registered through one helper (`Routes::add`), which also records it in
 //! the table [`route_table`] returns; the OpenAPI document is checked against that table in
@@ -14,7 +14,7 @@
 //! [`Session`]: keygate_server::service::Session
 
 pub mod error;
-pub mod extract;
+mod extract;
 mod handlers;
 pub mod openapi;
 mod openapi_schemas;
@@ -75,13 +75,14 @@ impl RestState {
 pub enum Verb {
     /// GET (axum also answers HEAD).
     Get,
-    /// POST.
+    /// POST: creations, state changes (`/v1/keys/{key}/enable`) and every cryptographic
+    /// operation.
     Post,
-    /// PUT.
+    /// PUT: replaces a whole setting (a rotation schedule, a policy, an alias's target).
     Put,
-    /// PATCH.
+    /// PATCH: a key's description and labels.
     Patch,
-    /// DELETE.
+    /// DELETE: deletes an alias, revokes a token.
     Delete,
 }
 
@@ -123,7 +124,7 @@ impl Verb {
 /// One registered route: method and path template (`/v1/keys/{key}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RouteSpec {
-    /// The method.
+    /// The method it answers.
     pub verb: Verb,
     /// The path template, in the syntax axum and OpenAPI share.
     pub path: &'static str,

@@ -28,7 +28,7 @@ pub enum Body {
 /// One documented operation.
 #[derive(Debug, Clone, Copy)]
 pub struct Operation {
-    /// Method.
+    /// The method, as the route table registers it.
     pub verb: Verb,
     /// Path template.
     pub path: &'static str,
@@ -212,7 +212,8 @@ fn operation(op: &Operation) -> Value {
     out
 }
 
-/// The OpenAPI document.
+/// The OpenAPI 3.0 document of the REST API, built from [`OPERATIONS`]: what
+/// `GET /v1/openapi.json` serves.
 pub fn document() -> Value {
     let mut paths = Map::new();
     for op in OPERATIONS {

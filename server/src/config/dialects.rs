@@ -12,11 +12,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DialectsConfig {
-    /// `[dialects.aws]`.
+    /// `[dialects.aws]`: the AWS KMS dialect (on by default).
     pub aws: AwsDialectConfig,
-    /// `[dialects.gcp]`.
+    /// `[dialects.gcp]`: the GCP Cloud KMS dialect (on by default).
     pub gcp: GcpDialectConfig,
-    /// `[dialects.azure]`.
+    /// `[dialects.azure]`: the Azure Key Vault dialect (off until it has a `listen` address).
     pub azure: AzureDialectConfig,
     /// DEVELOPMENT ONLY: callers of the GCP and Azure dialects that present no token act as
     /// this identity. Off unless set; logged as a warning at every start when on.
@@ -29,7 +29,7 @@ pub struct DialectsConfig {
 pub struct AnonymousIdentity {
     /// The principal anonymous callers act as.
     pub principal: String,
-    /// Its role.
+    /// The role anonymous callers get: what the access policy lets them do.
     pub role: String,
 }
 
@@ -57,7 +57,8 @@ impl DialectsConfig {
     }
 }
 
-/// `[dialects.aws]`.
+/// `[dialects.aws]`: the AWS KMS JSON protocol, signed with SigV4, and the account and region
+/// its ARNs carry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsDialectConfig {
@@ -83,7 +84,7 @@ impl Default for AwsDialectConfig {
     }
 }
 
-/// `[dialects.gcp]`.
+/// `[dialects.gcp]`: the Cloud KMS v1 REST API, and which provider stands behind it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GcpDialectConfig {
@@ -102,7 +103,8 @@ impl Default for GcpDialectConfig {
     }
 }
 
-/// `[dialects.azure]`.
+/// `[dialects.azure]`: a Key Vault keys endpoint on its own HTTPS listener, its certificate,
+/// and the vault it answers as.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AzureDialectConfig {
@@ -120,7 +122,8 @@ pub struct AzureDialectConfig {
     pub tls_names: Vec<String>,
     /// The provider keys created through the vault go to (default: the first registered).
     pub provider: Option<String>,
-    /// The vault's name, in messages.
+    /// The vault's name (default `keygate`): errors name it, and Resource Manager role
+    /// assignment requests must address it.
     pub vault_name: String,
     /// Days a deleted key stays recoverable (default: the provider's longest deletion window;
     /// must lie within it).

@@ -30,7 +30,8 @@ pub use dialects::{
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "KEYGATE_CONFIG";
 
-/// The whole configuration.
+/// The whole configuration: `keygate.toml`, one field per section; every section may be
+/// left out.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -58,7 +59,8 @@ pub struct Config {
     pub providers: Vec<ProviderSection>,
 }
 
-/// `[server]`.
+/// `[server]`: the HTTP listener of `keygate serve` (REST API and the dialects on the main
+/// listener), its TLS, its limits and its shutdown.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -66,7 +68,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// PEM certificate chain; with `tls_key`, the gateway serves HTTPS only.
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key.
+    /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
     /// Largest request body accepted, in bytes (413 beyond).
     pub body_limit_bytes: usize,
@@ -108,7 +110,7 @@ impl Default for RateLimitConfig {
     }
 }
 
-/// `[store]`.
+/// `[store]`: where the gateway store (aliases, audit log, tokens, access policy) lives.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -127,7 +129,7 @@ impl Default for StoreConfig {
 /// Where the gateway store lives, parsed from [`StoreConfig::url`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
-    /// A SQLite file.
+    /// A SQLite file at this path (a relative path in the URL already joined to the home).
     SqliteFile(PathBuf),
     /// A private in-memory SQLite database (tests, throwaway gateways).
     SqliteMemory,
@@ -166,7 +168,8 @@ impl StoreConfig {
     }
 }
 
-/// `[scheduler]`.
+/// `[scheduler]`: how often `keygate serve` runs maintenance (due rotations, expired
+/// deletions) on its own.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerConfig {

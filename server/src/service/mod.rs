@@ -90,12 +90,13 @@ pub struct Service {
 }
 
 impl Service {
-    /// The registry of providers.
+    /// The registry of providers: what sessions resolve keys in.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
 
-    /// The audit log.
+    /// The audit log every session writes to (the metrics endpoint reads its writer's
+    /// counters here).
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }

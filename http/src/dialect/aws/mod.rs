@@ -4,12 +4,12 @@
 //!
 //! A request is handled in four steps: the operation is read from `X-Amz-Target` and its
 //! body parsed (`UnknownOperationException`, `SerializationException`); the signature is
-//! verified ([`sigv4`]) and the caller admitted like every other caller
-//! ([`admit`](crate::extract::admit): rate limit, failed attempts audited); the
+//! verified (`sigv4.rs`) and the caller admitted like every other caller
+//! ([`Edge::admit`](crate::Edge::admit): rate limit, failed attempts audited); the
 //! operation runs against the caller's [`Session`] (authorization and one audit row per
-//! Gateway call, source `aws`); the answer or error is written in AWS's shape ([`error`]).
+//! Gateway call, source `aws`); the answer or error is written in AWS's shape (`error.rs`).
 //!
-//! Keys are shown with stable UUIDs and ARNs ([`ids`]) whichever provider holds them.
+//! Keys are shown with stable UUIDs and ARNs (`ids.rs`) whichever provider holds them.
 //!
 //! [`Session`]: keygate_server::service::Session
 
@@ -40,7 +40,8 @@ use error::{AwsError, CONTENT_TYPE};
 pub struct AwsState {
     /// The edge every door shares.
     pub edge: Edge,
-    /// `[dialects.aws]`.
+    /// The `[dialects.aws]` settings: the account id and region in ARNs, and the provider
+    /// `CreateKey` puts keys in.
     pub config: Arc<AwsDialectConfig>,
 }
 

@@ -13,12 +13,12 @@
 
 mod arm;
 mod auth;
-pub mod error;
+mod error;
 mod ops;
 mod route;
 mod server;
 mod tls;
-pub mod wire;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,7 +44,8 @@ use crate::edge::Edge;
 pub struct AzureState {
     /// The edge every door shares.
     pub edge: Edge,
-    /// `[dialects.azure]`.
+    /// The `[dialects.azure]` settings: the vault's name, the provider new keys go to and
+    /// how long deleted keys stay recoverable.
     pub config: Arc<AzureDialectConfig>,
     /// The identity of callers that present no token (`None`: they get the challenge).
     pub anonymous: Option<Identity>,

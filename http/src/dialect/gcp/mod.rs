@@ -14,7 +14,7 @@
 //! Callers authenticate with keygate bearer tokens (`Authorization: Bearer kgt_...`), or act
 //! as the `[dialects.insecure_anonymous]` identity when that development switch is on. Every
 //! keygate call goes through the caller's [`Session`](keygate_server::service::Session), so it is
-//! authorized and audited with source `gcp`. Errors use Google's JSON shape ([`error`]).
+//! authorized and audited with source `gcp`. Errors use Google's JSON shape (`error.rs`).
 
 mod error;
 mod model;
@@ -43,7 +43,7 @@ use crate::edge::{Edge, bearer};
 pub struct GcpState {
     /// The edge every door shares.
     pub edge: Edge,
-    /// `[dialects.gcp]`.
+    /// The `[dialects.gcp]` settings: the provider the location `global` maps to.
     pub config: Arc<GcpDialectConfig>,
     /// The identity of callers that present no token (`None`: they are refused).
     pub anonymous: Option<Identity>,
