@@ -1,0 +1,350 @@
+//! The [`KeyProvider`] trait: what every key manager behind keygate must do.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::crypto::{
+    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
+    Signature,
+};
+use crate::error::Result;
+use crate::key::{
+    CreateKeyRequest, KeyMetadata, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
+    SigningAlgorithm,
+};
+use crate::policy::Policy;
+
+mod capabilities;
+mod shared;
+
+pub use capabilities::{Capabilities, CapabilitiesBuilder, DayRange, VerifyMode};
+
+/// Who a provider is: its registered name, its kind and how its key URIs are spelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    /// The name it is registered under (`local`, `aws-prod`, ...). Unique in a registry.
+    pub name: String,
+    /// The backend kind.
+    pub kind: ProviderKind,
+    /// The prefix of every key URI this provider owns: a key's URI is this prefix followed by
+    /// its native id (`local://`, `aws-kms://us-east-1/`, `azure-kv://vault/`,
+    /// `gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/`).
+    pub uri_prefix: String,
+}
+
+impl ProviderInfo {
+    /// The URI of the key with native id `id`.
+    pub fn key_uri(&self, id: &str) -> String {
+        format!("{}{id}", self.uri_prefix)
+    }
+
+    /// The native id in `uri`, when this provider owns it.
+    pub fn id_from_uri<'a>(&self, uri: &'a str) -> Option<&'a str> {
+        uri.strip_prefix(&self.uri_prefix)
+            .filter(|id| !id.is_empty())
+    }
+}
+
+/// A request for one page of keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListKeysRequest {
+    /// How many keys at most; `None` for the provider's default. Larger values are clamped to
+    /// [`Capabilities::max_page_size`].
+    pub page_size: Option<u32>,
+    /// The cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// This page's items, in listing order.
+    pub items: Vec<T>,
+    /// Pass this back to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// What a maintenance pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Maintenance {
+    /// Keys rotated because their schedule was due: (key id, new version id).
+    pub rotated: Vec<(String, String)>,
+    /// Keys whose deletion date passed and whose material was destroyed.
+    pub destroyed: Vec<String>,
+}
+
+/// A key manager behind keygate.
+///
+/// # Contract
+///
+/// - **Ids.** Every method that takes `key_id` takes the provider-native id (as in
+///   [`KeyMetadata::id`]). An id the provider does not know gives [`Error::NotFound`]; so does
+///   an unknown version.
+/// - **States.** Encrypt, decrypt, sign, verify, MAC and data-key calls on a key that is not
+///   enabled fail with [`Error::InvalidState`]; `enable_key` restores a disabled key,
+///   `cancel_deletion` restores a key pending deletion (to disabled, as AWS does). Calling an
+///   operation that does not fit the key's usage (sign with an encryption key, ...) is
+///   [`Error::InvalidState`].
+/// - **Idempotency.** `enable_key` on an enabled key and `disable_key` on a disabled key
+///   succeed. `create_key` with a name that exists fails with [`Error::AlreadyExists`].
+/// - **Bounds.** Deletion windows and rotation periods outside [`Capabilities`] fail with
+///   [`Error::InvalidArgument`] before anything changes.
+/// - **Context.** `encrypt` binds the [`EncryptionContext`] to the ciphertext; `decrypt` with a
+///   different context, or a ciphertext altered in any byte, fails with
+///   [`Error::IntegrityFailure`] and says nothing more.
+/// - **Rotation.** `rotate_key` makes a new primary version; ciphertexts from older versions
+///   still decrypt.
+/// - **Secrets.** Plaintexts and data keys are returned as zeroizing buffers and never appear in
+///   logs, errors or `Debug` output.
+/// - **Error order.** An unknown key is [`Error::NotFound`] first; then a key in the wrong
+///   state or of the wrong usage is [`Error::InvalidState`]; then a bad argument is
+///   [`Error::InvalidArgument`] (signing with an AES key and an ECDSA algorithm is
+///   `InvalidState`). A spec not in [`Capabilities::key_specs`] is [`Error::Unsupported`]; a
+///   usage the spec does not allow, or a signing algorithm the spec does not support, is
+///   `InvalidArgument`.
+/// - **Verification.** `verify` and `verify_mac` answer `Ok(false)` for any signature or tag
+///   that does not verify — wrong, truncated, garbage — never an error. Backends that raise an
+///   error for a bad signature (AWS `KMSInvalidSignatureException`) map it to `Ok(false)`.
+/// - **Paging.** `list_keys` returns every key exactly once across pages when nothing changes
+///   between calls; `next_cursor` is `None` on the last page.
+///
+/// [`Error::NotFound`]: crate::Error::NotFound
+/// [`Error::InvalidState`]: crate::Error::InvalidState
+/// [`Error::AlreadyExists`]: crate::Error::AlreadyExists
+/// [`Error::InvalidArgument`]: crate::Error::InvalidArgument
+/// [`Error::IntegrityFailure`]: crate::Error::IntegrityFailure
+/// [`Error::Unsupported`]: crate::Error::Unsupported
+#[async_trait]
+pub trait KeyProvider: Send + Sync + fmt::Debug {
+    /// Name, kind and URI prefix.
+    fn info(&self) -> &ProviderInfo;
+
+    /// What this provider supports.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// One page of keys.
+    async fn list_keys(&self, req: ListKeysRequest) -> Result<Page<KeyMetadata>>;
+
+    /// Metadata of one key.
+    async fn describe_key(&self, key_id: &str) -> Result<KeyMetadata>;
+
+    /// Creates a key with a first (primary) version.
+    async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata>;
+
+    /// Changes description and labels.
+    async fn update_key(&self, key_id: &str, update: KeyUpdate) -> Result<KeyMetadata>;
+
+    /// Enables a disabled key.
+    async fn enable_key(&self, key_id: &str) -> Result<KeyMetadata>;
+
+    /// Disables a key: it refuses every cryptographic use until enabled.
+    async fn disable_key(&self, key_id: &str) -> Result<KeyMetadata>;
+
+    /// Schedules destruction after `pending_days`; returns the key with its deletion date.
+    async fn schedule_deletion(&self, key_id: &str, pending_days: u32) -> Result<KeyMetadata>;
+
+    /// Cancels a scheduled deletion; the key comes back disabled.
+    async fn cancel_deletion(&self, key_id: &str) -> Result<KeyMetadata>;
+
+    /// The key's versions, oldest first.
+    async fn list_versions(&self, key_id: &str) -> Result<Vec<KeyVersion>>;
+
+    /// Rotates now: creates a new primary version.
+    async fn rotate_key(&self, key_id: &str) -> Result<KeyVersion>;
+
+    /// The automatic rotation schedule, if any.
+    async fn get_rotation(&self, key_id: &str) -> Result<Option<RotationSchedule>>;
+
+    /// Sets (`Some`) or turns off (`None`) automatic rotation; returns the stored schedule.
+    async fn set_rotation(
+        &self,
+        key_id: &str,
+        schedule: Option<RotationSchedule>,
+    ) -> Result<Option<RotationSchedule>>;
+
+    /// Encrypts `plaintext` under the key's primary version, binding `context`.
+    async fn encrypt(
+        &self,
+        key_id: &str,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Ciphertext>;
+
+    /// Decrypts. `key_id` may be `None` when
+    /// [`Capabilities::self_describing_ciphertext`] is set.
+    async fn decrypt(
+        &self,
+        key_id: Option<&str>,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes>;
+
+    /// Generates a random data key and returns it in plaintext and encrypted under the key.
+    async fn generate_data_key(
+        &self,
+        key_id: &str,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+    ) -> Result<DataKey>;
+
+    /// Signs `input` (a message, or its precomputed digest) with the primary version.
+    ///
+    /// # Errors
+    /// As the contract says; for a digest, [`Error::InvalidArgument`] when its length does
+    /// not fit the algorithm and [`Error::Unsupported`] when the provider cannot sign digests
+    /// ([`Capabilities::digest_signing`] is false).
+    ///
+    /// [`Error::InvalidArgument`]: crate::Error::InvalidArgument
+    /// [`Error::Unsupported`]: crate::Error::Unsupported
+    async fn sign(
+        &self,
+        key_id: &str,
+        input: SignInput<'_>,
+        algorithm: SigningAlgorithm,
+    ) -> Result<Signature>;
+
+    /// Verifies a signature over `input`; `Ok(false)` for a signature that does not verify.
+    /// `key_version` defaults to the primary version.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::sign`].
+    async fn verify(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        input: SignInput<'_>,
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool>;
+
+    /// Computes a MAC over `message` with the primary version.
+    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag>;
+
+    /// Checks a MAC; `Ok(false)` when it does not match.
+    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool>;
+
+    /// The public key of an asymmetric key (`key_version` defaults to the primary).
+    async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey>;
+
+    /// The key's own access policy.
+    async fn get_key_policy(&self, key_id: &str) -> Result<Policy>;
+
+    /// Replaces the key's own access policy; returns it as stored.
+    async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy>;
+
+    /// Runs due work at `now`: scheduled rotations and expired deletions. Providers whose
+    /// backend does this itself keep the default, which does nothing.
+    async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
+        let _ = now;
+        Ok(Maintenance::default())
+    }
+}
+
+/// Conveniences over any [`KeyProvider`].
+#[async_trait]
+pub trait KeyProviderExt: KeyProvider {
+    /// Every key, following cursors to the end.
+    async fn list_all_keys(&self) -> Result<Vec<KeyMetadata>> {
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .list_keys(ListKeysRequest {
+                    page_size: None,
+                    cursor,
+                })
+                .await?;
+            keys.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(keys),
+            }
+        }
+    }
+}
+
+impl<P: KeyProvider + ?Sized> KeyProviderExt for P {}
+
+/// A shared, dynamically typed provider.
+pub type DynProvider = Arc<dyn KeyProvider>;
+
+/// A source of the current time, injectable for tests.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Now, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real clock (`OffsetDateTime::now_utc`): what keygate runs on outside tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock tests can set and advance.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    /// A clock stopped at `at`.
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(std::sync::Mutex::new(at))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: time::Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *t += by;
+    }
+
+    /// Moves the clock to `at`, forward or back.
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_roundtrip_through_info() {
+        let info = ProviderInfo {
+            name: "aws-prod".into(),
+            kind: ProviderKind::Aws,
+            uri_prefix: "aws-kms://us-east-1/".into(),
+        };
+        let uri = info.key_uri("1234-abcd");
+        assert_eq!(uri, "aws-kms://us-east-1/1234-abcd");
+        assert_eq!(info.id_from_uri(&uri), Some("1234-abcd"));
+        assert_eq!(info.id_from_uri("aws-kms://eu-west-1/1234"), None);
+        assert_eq!(info.id_from_uri("aws-kms://us-east-1/"), None);
+    }
+
+    #[test]
+    fn manual_clock_advances() {
+        let start = time::macros::datetime!(2030-01-01 00:00 UTC);
+        let c = ManualClock::new(start);
+        c.advance(time::Duration::days(2));
+        assert_eq!(c.now(), time::macros::datetime!(2030-01-03 00:00 UTC));
+    }
+
+    #[test]
+    fn trait_is_object_safe() {
+        fn takes(_: Option<&dyn KeyProvider>) {}
+        takes(None);
+    }
+}
