@@ -115,5 +115,7 @@ pub mod book {
         pub mod adr_0007_conformance_suite_defines_a_provider {}
         #[doc = include_str!("../../docs/src/adr/0008-crate-split-along-seams.md")]
         pub mod adr_0008_crate_split_along_seams {}
+        #[doc = include_str!("../../docs/src/adr/0009-one-key-reference.md")]
+        pub mod adr_0009_one_key_reference {}
     }
 }
