@@ -1,7 +1,9 @@
 //! Command-line arguments. Command names, flags and `--output json` shapes are contracts:
 //! keep them as they are (the book documents them: docs/src/reference/cli.md and json.md).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keygate_core::KeyLocator;
@@ -13,7 +15,7 @@ pub use super::admin_args::{AuditCommand, PolicyCommand, TokenCommand};
 #[derive(Parser)]
 #[command(
     name = "keygate",
-    version,
+    version = version(),
     about = "keygate: one gateway and console over every key manager (AWS KMS, Azure Key Vault, GCP Cloud KMS, local)",
     arg_required_else_help = true
 )]
@@ -105,10 +107,47 @@ pub enum Command {
     /// Compliance findings across providers (Markdown, CSV or JSON).
     #[command(subcommand)]
     Compliance(super::compliance::ComplianceCommand),
-    /// Run the gateway: the REST API on the configured listen address.
-    Serve,
+    /// Run the gateway: the REST API (and the dialects) on the configured listen address.
+    Serve(ServeArgs),
     /// Open the terminal console (also what `keygate` with no arguments does on a terminal).
     Console(ConsoleArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(super::manual::CompletionsArgs),
+    /// Print keygate's man page, or a command's (`keygate man keys rotate`); `--dir` writes
+    /// them all.
+    Man(super::manual::ManArgs),
+}
+
+/// `keygate serve`: flags win over `KEYGATE_…` variables, which win over the file.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Listen on ADDR (host:port; port 0 picks a free one) instead of `[server] listen`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve the Azure Key Vault dialect on ADDR instead of `[dialects.azure] listen`.
+    #[arg(long = "azure-listen", value_name = "ADDR")]
+    pub azure_listen: Option<SocketAddr>,
+}
+
+/// What `keygate --version` prints after the name: the version and what this build speaks
+/// (`0.1.0 (providers: local aws azure gcp; dialects: aws gcp azure)`).
+pub fn version() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let clouds = crate::compose::cloud_features();
+        let mut providers = vec!["local"];
+        providers.extend(clouds.iter().copied());
+        let dialects = if clouds.is_empty() {
+            "none".to_owned()
+        } else {
+            clouds.join(" ")
+        };
+        format!(
+            "{} (providers: {}; dialects: {dialects})",
+            env!("CARGO_PKG_VERSION"),
+            providers.join(" ")
+        )
+    })
 }
 
 #[derive(Debug, Args)]

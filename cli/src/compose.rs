@@ -14,6 +14,22 @@ use keygate_server::config::Config;
 use keygate_server::service::Service;
 use zeroize::Zeroizing;
 
+/// The cloud features this binary was built with, in a fixed order: each names a provider
+/// kind and the dialect that speaks that cloud's wire protocol (`local` is always there).
+pub fn cloud_features() -> Vec<&'static str> {
+    let mut features = Vec::new();
+    if cfg!(feature = "aws") {
+        features.push("aws");
+    }
+    if cfg!(feature = "azure") {
+        features.push("azure");
+    }
+    if cfg!(feature = "gcp") {
+        features.push("gcp");
+    }
+    features
+}
+
 /// The home and its configuration (`--config`, `$KEYGATE_CONFIG`, `<home>/keygate.toml`),
 /// with every provider section typed, so a mistake in any of them is found before anything
 /// opens.

@@ -18,6 +18,7 @@ mod crypto;
 mod envelope;
 mod io;
 mod keys;
+mod manual;
 mod output;
 mod serve;
 
@@ -80,6 +81,20 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
+/// Exit status of a command whose output pipe was closed by its reader (`keygate keys list |
+/// head -1`): what a shell reports for a program ended by SIGPIPE (128 + 13), as `cat` and
+/// `ls` end. The command ends quietly: the reader is gone, nobody wants a message.
+pub const BROKEN_PIPE_EXIT: u8 = 141;
+
+/// True when `err` is (or was caused by) a write into a pipe whose reader has gone.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// A failed command's error on one line: the error and its causes, never a backtrace. Some
 /// messages span lines (a TOML parser's pointer at the bad spot): each is folded onto one. An
 /// error that shows its cause's text in its own message (a store or provider error) also
@@ -117,7 +132,13 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         ..
     } = cli;
     let token = token.map(Zeroizing::new);
-    if matches!(command, Command::Serve) {
+    // Generated from the command line's own definition: no home, no gateway.
+    match &command {
+        Command::Completions(args) => return manual::completions(args, &mut std::io::stdout()),
+        Command::Man(args) => return manual::man(args, &mut std::io::stdout()),
+        _ => {}
+    }
+    if let Command::Serve(args) = command {
         if gateway.is_some() {
             return Err(usage(
                 "serve runs a gateway itself; it does not take --gateway (or KEYGATE_ADDR)",
@@ -128,7 +149,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
                 "serve does not take --token (or KEYGATE_TOKEN); tokens are for --gateway",
             ));
         }
-        return serve::run(home, config).await;
+        return serve::run(home, config, args).await;
     }
     let console = matches!(command, Command::Console(_));
     let api: Arc<dyn Gateway> = match gateway {
@@ -209,7 +230,8 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
         Command::Compliance(cmd) => compliance::run(api, cmd, &mut stdout).await,
         // Handled before a gateway is opened.
-        Command::Serve => Err(usage("serve cannot run here")),
+        Command::Serve(_) => Err(usage("serve cannot run here")),
+        Command::Completions(_) | Command::Man(_) => Err(usage("this command cannot run here")),
         // Handled by `run`, which owns the gateway handle the console keeps.
         Command::Console(_) => Err(usage("console cannot run here")),
     }
@@ -299,6 +321,19 @@ mod tests {
         let other = anyhow::Error::from(keygate_core::Error::IntegrityFailure);
         assert_eq!(exit_code(&other), 1);
         assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
+    }
+
+    #[test]
+    fn a_closed_pipe_is_found_through_the_causes() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let wrapped = anyhow::Error::from(keygate_core::Error::unavailable_because(
+            "envelope I/O",
+            pipe,
+        ))
+        .context("cannot write the envelope");
+        assert!(is_broken_pipe(&wrapped));
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(!is_broken_pipe(&anyhow::Error::from(full)));
     }
 
     #[test]

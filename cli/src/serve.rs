@@ -4,13 +4,25 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
+use crate::args::ServeArgs;
 use crate::{Outcome, compose};
 
 /// Opens the service from the configuration, binds the listener, prints its URL on stderr,
 /// and serves the REST API until SIGINT or SIGTERM (in-flight requests get
-/// `server.shutdown_grace_secs` to finish).
-pub async fn run(home: Option<PathBuf>, config: Option<PathBuf>) -> Result<Outcome> {
+/// `server.shutdown_grace_secs` to finish). `--listen` and `--azure-listen` win over the file
+/// and the environment.
+pub async fn run(
+    home: Option<PathBuf>,
+    config: Option<PathBuf>,
+    args: ServeArgs,
+) -> Result<Outcome> {
     let (home, mut config) = compose::load(home, config)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(listen) = args.azure_listen {
+        config.dialects.azure.listen = Some(listen);
+    }
     config.dialects.azure.resolve_in_home(home.dir());
     let service = compose::open(&config, &home)
         .await

@@ -6,6 +6,8 @@
 mod admin;
 #[path = "cli/aws.rs"]
 mod aws;
+#[path = "cli/commands.rs"]
+mod commands;
 #[path = "cli/compliance.rs"]
 mod compliance;
 #[path = "cli/console.rs"]

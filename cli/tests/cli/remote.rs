@@ -29,8 +29,14 @@ impl Server {
 
     /// As [`Server::start`], with more `KEYGATE_` settings in the environment.
     fn start_with(home: &Home, env: &[(&str, &str)]) -> Self {
-        let mut cmd = home.cmd(&["serve"]);
-        cmd.env("KEYGATE_SERVER__LISTEN", "127.0.0.1:0");
+        let mut env = env.to_vec();
+        env.insert(0, ("KEYGATE_SERVER__LISTEN", "127.0.0.1:0"));
+        Self::start_args(home, &["serve"], &env)
+    }
+
+    /// Runs `args` (a `serve` command line) with `env` and waits for its URL on stderr.
+    pub(super) fn start_args(home: &Home, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = home.cmd(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
