@@ -77,13 +77,73 @@ impl Input {
     }
 }
 
-/// Where output goes: a file that only gets its name when complete, or stdout.
+/// Where output goes: a file that only gets its name when complete, something that is not a
+/// file (a FIFO, a device, `/dev/stdout`) written as it comes, or stdout.
 #[derive(Debug)]
 pub enum Sink {
-    /// `-o FILE`.
+    /// `-o FILE`: absent or a regular file (through any symlinks).
     File(AtomicFile),
+    /// `-o PATH` naming a FIFO, a device or a descriptor (`/dev/stdout`, `/proc/self/fd/N`):
+    /// opened and written in place, never replaced.
+    Direct(File),
     /// stdout.
     Stdout(io::Stdout),
+}
+
+/// What `-o PATH` is, once symlinks are followed.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// Absent or a regular file, at this path (the last link's target): written under a
+    /// temporary name and renamed over it, so the link itself stays a link.
+    Replace(PathBuf),
+    /// Not a regular file (FIFO, device, socket), or a descriptor behind `/proc` or
+    /// `/dev/fd`: written into, never replaced.
+    Direct,
+}
+
+/// Links followed before giving up (as the kernel's `ELOOP` limit).
+const MAX_LINKS: usize = 40;
+
+/// Where `-o path` must go. A symlink is written through to its target, whose own rules then
+/// apply; a link into `/proc` or `/dev/fd` (`/dev/stdout` is one) is a descriptor the
+/// caller holds, so it is written into even when it is a regular file: renaming over that
+/// file would leave the descriptor on an unlinked inode.
+fn destination(path: &Path) -> Result<Destination> {
+    let mut current = path.to_owned();
+    for _ in 0..MAX_LINKS {
+        let meta = match fs::symlink_metadata(&current) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Destination::Replace(current));
+            }
+            Err(e) => return Err(anyhow!(e).context(format!("cannot write {}", path.display()))),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let target = fs::read_link(&current)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let next = match current.parent() {
+                Some(dir) if target.is_relative() => dir.join(&target),
+                _ => target,
+            };
+            if next.starts_with("/proc") || next.starts_with("/dev/fd") {
+                return Ok(Destination::Direct);
+            }
+            current = next;
+            continue;
+        }
+        if kind.is_dir() {
+            bail!("cannot write {}: it is a directory", path.display());
+        }
+        if kind.is_file() {
+            return Ok(Destination::Replace(current));
+        }
+        return Ok(Destination::Direct);
+    }
+    bail!(
+        "cannot write {}: too many levels of symbolic links",
+        path.display()
+    )
 }
 
 impl Sink {
@@ -91,7 +151,22 @@ impl Sink {
     /// terminal: it would garble it and nobody can read it back from there.
     pub fn create(path: Option<&Path>, text: bool) -> Result<Self> {
         match path {
-            Some(p) if !is_stdio(Some(p)) => Ok(Self::File(AtomicFile::create(p)?)),
+            Some(p) if !is_stdio(Some(p)) => match destination(p)? {
+                Destination::Replace(target) => Ok(Self::File(AtomicFile::create(&target)?)),
+                Destination::Direct => {
+                    // Appending: a descriptor's file is never cut, a FIFO or device ignores it.
+                    let file = OpenOptions::new()
+                        .append(true)
+                        .open(p)
+                        .with_context(|| format!("cannot write {}", p.display()))?;
+                    if !text && file.is_terminal() {
+                        bail!(
+                            "refusing to write binary output to a terminal; use -o FILE or a pipe"
+                        );
+                    }
+                    Ok(Self::Direct(file))
+                }
+            },
             _ => {
                 let stdout = io::stdout();
                 if !text && stdout.is_terminal() {
@@ -106,6 +181,7 @@ impl Sink {
     pub fn finish(self) -> Result<()> {
         match self {
             Self::File(f) => f.commit(),
+            Self::Direct(mut f) => f.flush().context("cannot write the output"),
             Self::Stdout(mut s) => s.flush().context("cannot write to stdout"),
         }
     }
@@ -115,6 +191,7 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Self::File(f) => f.write(buf),
+            Self::Direct(f) => f.write(buf),
             Self::Stdout(s) => s.write(buf),
         }
     }
@@ -122,6 +199,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Self::File(f) => f.flush(),
+            Self::Direct(f) => f.flush(),
             Self::Stdout(s) => s.flush(),
         }
     }
@@ -288,6 +366,53 @@ mod tests {
             let mode = fs::metadata(&dest).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_to_what_they_name() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let file = d.join("file");
+        fs::write(&file, b"x").unwrap();
+        assert_eq!(
+            destination(&d.join("absent")).unwrap(),
+            Destination::Replace(d.join("absent"))
+        );
+        assert_eq!(
+            destination(&file).unwrap(),
+            Destination::Replace(file.clone())
+        );
+        // A chain of links, one relative, ends at the file; a dangling one at its target.
+        symlink("file", d.join("rel")).unwrap();
+        symlink(d.join("rel"), d.join("abs")).unwrap();
+        assert_eq!(
+            destination(&d.join("abs")).unwrap(),
+            Destination::Replace(d.join("file"))
+        );
+        symlink("missing", d.join("dangling")).unwrap();
+        assert_eq!(
+            destination(&d.join("dangling")).unwrap(),
+            Destination::Replace(d.join("missing"))
+        );
+        // Descriptors and devices are written into.
+        assert_eq!(
+            destination(Path::new("/dev/null")).unwrap(),
+            Destination::Direct
+        );
+        assert_eq!(
+            destination(Path::new("/dev/stdout")).unwrap(),
+            Destination::Direct
+        );
+        symlink("/proc/self/fd/1", d.join("fd")).unwrap();
+        assert_eq!(destination(&d.join("fd")).unwrap(), Destination::Direct);
+        // A directory is refused, a loop is an error, not a hang.
+        assert!(destination(d).is_err());
+        symlink("loop2", d.join("loop1")).unwrap();
+        symlink("loop1", d.join("loop2")).unwrap();
+        let err = destination(&d.join("loop1")).unwrap_err().to_string();
+        assert!(err.contains("symbolic links"), "{err}");
     }
 
     #[test]

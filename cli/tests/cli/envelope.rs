@@ -185,3 +185,101 @@ fn provider_native_ciphertexts_still_decrypt_with_a_key() {
     let err = home.fails(&["decrypt", "--context", "app=legacy"], &native);
     assert!(err.contains("--key"), "{err}");
 }
+
+/// `-o` writes into what it names: a FIFO stays a FIFO, a symlink stays a link (its target
+/// gets the output), `/dev/stdout` is the caller's stdout, a device stays a device.
+#[cfg(unix)]
+#[test]
+fn output_into_fifos_links_and_devices_never_replaces_them() {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, symlink};
+
+    let home = Home::new();
+    let dir = home.path();
+    home.ok(&["keys", "create", "k", "--spec", "AES_256"], b"");
+    let plain = data(300_000);
+    let ct = dir.join("ct");
+    std::fs::write(&ct, home.ok(&["encrypt", "--key", "k"], &plain)).unwrap();
+
+    // A FIFO, read by another thread while keygate writes into it.
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            std::fs::File::open(&fifo)
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            let _ = tx.send(got);
+        });
+    }
+    home.ok(&["decrypt", "-i", s(&ct), "-o", s(&fifo)], b"");
+    // A FIFO replaced by a file is never opened for writing: its reader would wait forever.
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("nothing was written into the FIFO");
+    assert_eq!(got, plain);
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(leftovers(dir).iter().all(|n| !n.contains("keygate-tmp")));
+
+    // A symlink to a file, and a dangling one: the links stay, their targets get the output.
+    let target = dir.join("target.txt");
+    std::fs::write(&target, b"old").unwrap();
+    symlink(&target, dir.join("link")).unwrap();
+    home.ok(&["decrypt", "-i", s(&ct), "-o", s(&dir.join("link"))], b"");
+    assert!(
+        std::fs::symlink_metadata(dir.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), plain);
+    symlink("made-by-keygate", dir.join("dangling")).unwrap();
+    home.ok(
+        &["decrypt", "-i", s(&ct), "-o", s(&dir.join("dangling"))],
+        b"",
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.join("dangling"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(dir.join("made-by-keygate")).unwrap(), plain);
+
+    // /dev/stdout is the caller's stdout (a pipe here), not a file to rename over.
+    let out = home.ok(&["decrypt", "-i", s(&ct), "-o", "/dev/stdout"], b"");
+    assert_eq!(out, plain);
+
+    // A character device (the null device), where the test may create one.
+    let dev = dir.join("null");
+    let mknod = std::process::Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .output();
+    match mknod {
+        Ok(o) if o.status.success() => {
+            home.ok(&["decrypt", "-i", s(&ct), "-o", s(&dev)], b"");
+            let kind = std::fs::symlink_metadata(&dev).unwrap().file_type();
+            assert!(kind.is_char_device(), "{kind:?}");
+        }
+        _ => eprintln!("skipped the character device case: mknod needs root here"),
+    }
+    // A directory is refused with one line, and nothing is left behind.
+    let err = home.fails(&["decrypt", "-i", s(&ct), "-o", s(dir)], b"");
+    assert!(err.contains("directory"), "{err}");
+    assert!(leftovers(dir).iter().all(|n| !n.contains("keygate-tmp")));
+}
