@@ -125,6 +125,42 @@ fn encrypt_pipes_into_decrypt_in_a_fresh_home() {
     assert_eq!(plaintext, b"hi\n");
 }
 
+/// Everything keygate creates in a home is its owner's alone: the home 0700, the databases
+/// (wrapped key material, token hashes, the audit log), their WAL files and the root key 0600.
+#[cfg(unix)]
+#[test]
+fn a_new_home_and_everything_in_it_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let base = Home::new();
+    let dir = base.path().join("fresh").join("home");
+    let run = |args: &[&str]| {
+        let out = base.cmd(args).arg("--home").arg(&dir).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    run(&["keys", "create", "k", "--spec", "AES_256"]);
+    run(&["token", "create", "--principal", "p", "--role", "app"]);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(dir.parent().unwrap()), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    // root.key, gateway.db and local.db at least (WAL files while a connection is open).
+    assert!(files >= 3, "{files} files");
+
+    // A home from an older keygate, its databases left readable by others, is tightened.
+    for name in ["gateway.db", "local.db"] {
+        let p = dir.join(name);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    run(&["keys", "list"]);
+    assert_eq!(mode(&dir.join("gateway.db")), 0o600);
+    assert_eq!(mode(&dir.join("local.db")), 0o600);
+}
+
 #[test]
 fn root_key_file_is_private_and_a_wrong_root_key_is_refused() {
     use base64::Engine as _;

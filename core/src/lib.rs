@@ -17,6 +17,7 @@ pub mod error;
 pub mod key;
 pub mod native;
 pub mod policy;
+pub mod private_fs;
 pub mod provider;
 pub mod root_key;
 pub mod wire;

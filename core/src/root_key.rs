@@ -34,7 +34,8 @@ pub fn read_or_create(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
         Error::unavailable_because(format!("{what} root key file {}", path.display()), e)
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create the folder of", e))?;
+        crate::private_fs::create_dir_all(parent)
+            .map_err(|e| io_err("cannot create the folder of", e))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -54,9 +54,8 @@ impl SqliteStore {
     /// Opens (creating it and its parent directories if missing) a database file and brings
     /// its schema up to date.
     pub(crate) async fn open_file(path: &Path) -> Result<Self, LocalError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| LocalError::Db(sqlx::Error::Io(e)))?;
-        }
+        keygate_core::private_fs::prepare_database(path)
+            .map_err(|e| LocalError::Db(sqlx::Error::Io(e)))?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

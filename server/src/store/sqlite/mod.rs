@@ -79,11 +79,9 @@ impl SqliteStore {
     /// # Errors
     /// [`Error::Unavailable`] when the file cannot be opened or migrated.
     pub async fn open(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Error::unavailable(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
+        keygate_core::private_fs::prepare_database(path).map_err(|e| {
+            Error::unavailable_because(format!("cannot create {}", path.display()), e)
+        })?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
