@@ -21,9 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditConfig;
 use crate::cache::CacheConfig;
 
+mod check;
 mod dialects;
 mod origin;
 
+pub use check::{Problem, ProviderCheck, check};
 pub use dialects::{
     AnonymousIdentity, AwsDialectConfig, AzureDialectConfig, DialectsConfig, GcpDialectConfig,
 };

@@ -127,6 +127,16 @@ pub(crate) fn key_span(doc: &DeTable<'_>, path: &[String]) -> Option<Range<usize
     key_span(value.get_ref().as_table()?, rest)
 }
 
+/// The span of the value at `path` in a parsed document.
+pub(crate) fn value_span(doc: &DeTable<'_>, path: &[String]) -> Option<Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let value = doc.get(first.as_str())?;
+    if rest.is_empty() {
+        return Some(value.span());
+    }
+    value_span(value.get_ref().as_table()?, rest)
+}
+
 /// Byte offsets to 1-based lines and columns.
 pub(crate) struct Lines {
     text: String,
@@ -318,7 +328,8 @@ mod tests {
 
     #[test]
     fn provider_sections_show_their_settings_and_kind() {
-        let text = "[providers.aws-eu]\nkind = \"aws\"\nregion = \"eu-west-1\"\n[providers.local]\n";
+        let text =
+            "[providers.aws-eu]\nkind = \"aws\"\nregion = \"eu-west-1\"\n[providers.local]\n";
         let e = effective(
             &source(text),
             env(&[("KEYGATE_PROVIDERS__AWS_EU__MAX_ATTEMPTS", "5")]),
