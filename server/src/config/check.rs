@@ -479,12 +479,13 @@ fn unknown(path: &[String]) -> String {
     )
 }
 
-/// An error's message without its kind's prefix (`invalid argument: `).
+/// An error's message on one line, without its kind's prefix (`invalid argument: `).
 fn plain(e: &Error) -> String {
-    match e {
+    let text = match e {
         Error::InvalidArgument(m) | Error::Unsupported(m) => m.clone(),
         other => other.to_string(),
-    }
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
