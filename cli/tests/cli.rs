@@ -8,6 +8,8 @@ mod admin;
 mod aws;
 #[path = "cli/compliance.rs"]
 mod compliance;
+#[path = "cli/config.rs"]
+mod config;
 #[path = "cli/console.rs"]
 mod console;
 #[path = "cli/envelope.rs"]
