@@ -107,6 +107,9 @@ pub enum Command {
     /// Compliance findings across providers (Markdown, CSV or JSON).
     #[command(subcommand)]
     Compliance(super::compliance::ComplianceCommand),
+    /// Show or check the configuration (reads it only: opens no database).
+    #[command(subcommand)]
+    Config(super::config_cmd::ConfigCommand),
     /// Run the gateway: the REST API (and the dialects) on the configured listen address.
     Serve(ServeArgs),
     /// Open the terminal console (also what `keygate` with no arguments does on a terminal).

@@ -14,6 +14,7 @@ mod args;
 mod audit;
 mod compliance;
 pub mod compose;
+mod config_cmd;
 mod crypto;
 mod envelope;
 mod io;
@@ -46,6 +47,8 @@ pub enum Outcome {
     NotVerified,
     /// `policy check` found the action denied (exit 3).
     Denied,
+    /// `config check` found problems, or a probed provider unreachable (exit 1).
+    Problems,
 }
 
 /// A mistake in how keygate was called (exit 2), found after clap's own parsing.
@@ -151,6 +154,19 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         }
         return serve::run(home, config, args).await;
     }
+    if let Command::Config(cmd) = command {
+        if gateway.is_some() {
+            return Err(usage(
+                "config reads this machine's configuration; it does not take --gateway (or KEYGATE_ADDR)",
+            ));
+        }
+        if token.is_some() {
+            return Err(usage(
+                "config does not take --token (or KEYGATE_TOKEN); tokens are for --gateway",
+            ));
+        }
+        return config_cmd::run(home, config, cmd).await;
+    }
     let console = matches!(command, Command::Console(_));
     let api: Arc<dyn Gateway> = match gateway {
         Some(url) => Arc::new(remote(&url, token, ca_cert)?),
@@ -232,6 +248,7 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         // Handled before a gateway is opened.
         Command::Serve(_) => Err(usage("serve cannot run here")),
         Command::Completions(_) | Command::Man(_) => Err(usage("this command cannot run here")),
+        Command::Config(_) => Err(usage("config cannot run here")),
         // Handled by `run`, which owns the gateway handle the console keeps.
         Command::Console(_) => Err(usage("console cannot run here")),
     }

@@ -10,6 +10,8 @@ mod aws;
 mod commands;
 #[path = "cli/compliance.rs"]
 mod compliance;
+#[path = "cli/config.rs"]
+mod config;
 #[path = "cli/console.rs"]
 mod console;
 #[path = "cli/envelope.rs"]

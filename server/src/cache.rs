@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_lc_rs::digest;
 use keygate_core::{Clock, EncryptionContext, Error, Result, SecretBytes, SystemClock};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The longest `max_age_secs` accepted (one day): a cached data key is a plaintext key held
@@ -44,7 +44,7 @@ pub const MAX_MESSAGES_LIMIT: u64 = 1 << 32;
 pub const CAPACITY_LIMIT: usize = 1_000_000;
 
 /// `[cache]`: the data-key cache settings. The default is disabled.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
     /// Whether to cache at all (default `false`).
@@ -80,28 +80,49 @@ impl CacheConfig {
     /// # Errors
     /// [`Error::InvalidArgument`] naming the setting out of bounds.
     pub fn validate(&self) -> Result<()> {
+        match self.problems().into_iter().next() {
+            Some((_, message)) => Err(Error::invalid(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every limit out of bounds, as (setting path, message), for `keygate config check`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
         if !(1..=MAX_AGE_LIMIT_SECS).contains(&self.max_age_secs) {
-            return Err(Error::invalid(format!(
-                "cache.max_age_secs must be between 1 and {MAX_AGE_LIMIT_SECS}, not {}",
-                self.max_age_secs
-            )));
+            problems.push((
+                "cache.max_age_secs",
+                format!(
+                    "cache.max_age_secs must be between 1 and {MAX_AGE_LIMIT_SECS}, not {}",
+                    self.max_age_secs
+                ),
+            ));
         }
         if !(1..=MAX_MESSAGES_LIMIT).contains(&self.max_messages) {
-            return Err(Error::invalid(format!(
-                "cache.max_messages must be between 1 and {MAX_MESSAGES_LIMIT}, not {}",
-                self.max_messages
-            )));
+            problems.push((
+                "cache.max_messages",
+                format!(
+                    "cache.max_messages must be between 1 and {MAX_MESSAGES_LIMIT}, not {}",
+                    self.max_messages
+                ),
+            ));
         }
         if self.max_bytes == 0 {
-            return Err(Error::invalid("cache.max_bytes must be at least 1"));
+            problems.push((
+                "cache.max_bytes",
+                "cache.max_bytes must be at least 1".to_owned(),
+            ));
         }
         if !(1..=CAPACITY_LIMIT).contains(&self.capacity) {
-            return Err(Error::invalid(format!(
-                "cache.capacity must be between 1 and {CAPACITY_LIMIT}, not {}",
-                self.capacity
-            )));
+            problems.push((
+                "cache.capacity",
+                format!(
+                    "cache.capacity must be between 1 and {CAPACITY_LIMIT}, not {}",
+                    self.capacity
+                ),
+            ));
         }
-        Ok(())
+        problems
     }
 }
 

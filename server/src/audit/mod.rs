@@ -65,19 +65,34 @@ impl Default for AuditConfig {
 
 impl AuditConfig {
     fn validate(&self) -> Result<()> {
+        match self.problems().into_iter().next() {
+            Some((_, message)) => Err(Error::invalid(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every setting out of bounds, as (setting path, message), for `keygate config check`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
         if !(1..=MAX_BATCH).contains(&self.batch_max) {
-            return Err(Error::invalid(format!(
-                "audit.batch_max must be between 1 and {MAX_BATCH}, not {}",
-                self.batch_max
-            )));
+            problems.push((
+                "audit.batch_max",
+                format!(
+                    "audit.batch_max must be between 1 and {MAX_BATCH}, not {}",
+                    self.batch_max
+                ),
+            ));
         }
         if !(1..=MAX_QUEUE).contains(&self.queue) {
-            return Err(Error::invalid(format!(
-                "audit.queue must be between 1 and {MAX_QUEUE}, not {}",
-                self.queue
-            )));
+            problems.push((
+                "audit.queue",
+                format!(
+                    "audit.queue must be between 1 and {MAX_QUEUE}, not {}",
+                    self.queue
+                ),
+            ));
         }
-        Ok(())
+        problems
     }
 }
 

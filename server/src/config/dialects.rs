@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use keygate_core::access::Identity;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `[dialects]`: which cloud wire protocols keygate serves, and how.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DialectsConfig {
     /// `[dialects.aws]`: the AWS KMS dialect (on by default).
@@ -24,7 +24,7 @@ pub struct DialectsConfig {
 }
 
 /// `[dialects.insecure_anonymous]`: who an anonymous caller becomes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnonymousIdentity {
     /// The principal anonymous callers act as.
@@ -59,7 +59,7 @@ impl DialectsConfig {
 
 /// `[dialects.aws]`: the AWS KMS JSON protocol, signed with SigV4, and the account and region
 /// its ARNs carry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsDialectConfig {
     /// Serve `POST /` with `X-Amz-Target: TrentService.*` on the main listener.
@@ -85,7 +85,7 @@ impl Default for AwsDialectConfig {
 }
 
 /// `[dialects.gcp]`: the Cloud KMS v1 REST API, and which provider stands behind it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GcpDialectConfig {
     /// Serve `/v1/projects/...` on the main listener.
@@ -105,7 +105,7 @@ impl Default for GcpDialectConfig {
 
 /// `[dialects.azure]`: a Key Vault keys endpoint on its own HTTPS listener, its certificate,
 /// and the vault it answers as.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AzureDialectConfig {
     /// Where to serve the vault (HTTPS). Unset: the Azure dialect is off.

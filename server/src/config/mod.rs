@@ -16,15 +16,21 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use keygate_core::{Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditConfig;
 use crate::cache::CacheConfig;
 
+mod check;
 mod dialects;
+mod origin;
 
+pub use check::{Problem, ProviderCheck, check};
 pub use dialects::{
     AnonymousIdentity, AwsDialectConfig, AzureDialectConfig, DialectsConfig, GcpDialectConfig,
+};
+pub use origin::{
+    Effective, Origin, REDACTED, Setting, effective, is_secret_name, redact, redact_url,
 };
 
 /// The environment variable naming the configuration file.
@@ -32,7 +38,7 @@ pub const CONFIG_ENV: &str = "KEYGATE_CONFIG";
 
 /// The whole configuration: `keygate.toml`, one field per section; every section may be
 /// left out.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The HTTP listener (`keygate serve`).
@@ -55,13 +61,17 @@ pub struct Config {
     pub dialects: DialectsConfig,
     /// Registered providers, in the order of the file (the first is the default for new keys),
     /// their settings as written: the binary types and opens them (`keygate-providers`).
-    #[serde(default, deserialize_with = "providers_in_order")]
+    #[serde(
+        default,
+        deserialize_with = "providers_in_order",
+        serialize_with = "providers_as_table"
+    )]
     pub providers: Vec<ProviderSection>,
 }
 
 /// `[server]`: the HTTP listener of `keygate serve` (REST API and the dialects on the main
 /// listener), its TLS, its limits and its shutdown.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Address to listen on.
@@ -92,7 +102,7 @@ impl Default for ServerConfig {
 }
 
 /// `[server.rate_limit]`: a token bucket per principal.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
     /// Sustained requests per second per principal; 0 turns the limit off.
@@ -111,7 +121,7 @@ impl Default for RateLimitConfig {
 }
 
 /// `[store]`: where the gateway store (aliases, audit log, tokens, access policy) lives.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `sqlite://<path>` (relative paths are under the keygate home) or `sqlite::memory:`.
@@ -170,7 +180,7 @@ impl StoreConfig {
 
 /// `[scheduler]`: how often `keygate serve` runs maintenance (due rotations, expired
 /// deletions) on its own.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerConfig {
     /// Seconds between maintenance runs (scheduled rotations, expired deletions); 0 turns the
@@ -219,6 +229,22 @@ fn providers_in_order<'de, D: serde::Deserializer<'de>>(
         .collect()
 }
 
+/// `[providers.<name>]` tables again, in order, each with its `kind`.
+fn providers_as_table<S: serde::Serializer>(
+    providers: &[ProviderSection],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap as _;
+    let mut map = s.serialize_map(Some(providers.len()))?;
+    for p in providers {
+        let mut table = toml::Table::new();
+        table.insert("kind".to_owned(), toml::Value::String(p.kind.clone()));
+        table.extend(p.settings.clone());
+        map.serialize_entry(&p.name, &table)?;
+    }
+    map.end()
+}
+
 fn provider_config(name: String, value: toml::Value) -> Result<ProviderSection> {
     let toml::Value::Table(mut settings) = value else {
         return Err(Error::invalid(format!(
@@ -242,6 +268,65 @@ fn provider_config(name: String, value: toml::Value) -> Result<ProviderSection> 
     })
 }
 
+/// The text of the configuration file [`Config::load`] reads, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigSource {
+    /// The file, or `None` when there is none (the defaults).
+    pub path: Option<PathBuf>,
+    /// Its text (empty without a file).
+    pub text: String,
+}
+
+impl ConfigSource {
+    /// The file named by `explicit`, else `<home>/keygate.toml` when it exists, else none.
+    /// Reads only: nothing is created.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an explicit file that does not exist, and
+    /// [`Error::InvalidArgument`] for one that cannot be read.
+    pub fn read(explicit: Option<&Path>, home: &Path) -> Result<Self> {
+        match explicit {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Ok(Self {
+                    path: Some(path.to_owned()),
+                    text,
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::not_found(
+                    format!("configuration file {}", path.display()),
+                )),
+                Err(e) => Err(Error::invalid(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                ))),
+            },
+            None => {
+                let path = home.join("keygate.toml");
+                Ok(match std::fs::read_to_string(&path) {
+                    Ok(text) => Self {
+                        path: Some(path),
+                        text,
+                    },
+                    Err(_) => Self {
+                        path: None,
+                        text: String::new(),
+                    },
+                })
+            }
+        }
+    }
+
+    /// How messages name the source: the file's path, or `defaults`.
+    pub fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| "defaults".to_owned(), |p| p.display().to_string())
+    }
+}
+
+/// A setting an environment variable set: the path of keys it wrote (as spelled in the
+/// table, so `aws-eu` for `AWS_EU`) and the variable.
+pub(crate) type EnvOverride = (Vec<String>, String);
+
 impl Config {
     /// The configuration for `home`: the file named by `explicit`, else `<home>/keygate.toml`
     /// when it exists, else the defaults; then the `KEYGATE_` environment overrides; then the
@@ -251,31 +336,8 @@ impl Config {
     /// [`Error::InvalidArgument`] naming the file and the setting for anything malformed, and
     /// [`Error::NotFound`] for an explicit file that does not exist.
     pub fn load(explicit: Option<&Path>, home: &Path) -> Result<Self> {
-        let (text, origin) = match explicit {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(t) => (t, path.display().to_string()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::not_found(format!(
-                        "configuration file {}",
-                        path.display()
-                    )));
-                }
-                Err(e) => {
-                    return Err(Error::invalid(format!(
-                        "cannot read {}: {e}",
-                        path.display()
-                    )));
-                }
-            },
-            None => {
-                let path = home.join("keygate.toml");
-                match std::fs::read_to_string(&path) {
-                    Ok(t) => (t, path.display().to_string()),
-                    Err(_) => (String::new(), "defaults".to_owned()),
-                }
-            }
-        };
-        Self::parse(&text, std::env::vars(), &origin)
+        let source = ConfigSource::read(explicit, home)?;
+        Self::parse(&source.text, std::env::vars(), &source.name())
     }
 
     /// Parses `text` with the given environment (pairs as from [`std::env::vars`]).
@@ -287,20 +349,19 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         origin: &str,
     ) -> Result<Self> {
+        Self::parse_recorded(text, env, origin).map(|(config, _)| config)
+    }
+
+    /// [`Config::parse`], also returning which setting each environment variable set.
+    pub(crate) fn parse_recorded(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        origin: &str,
+    ) -> Result<(Self, Vec<EnvOverride>)> {
         let mut table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| Error::invalid(format!("{origin}: {e}")))?;
-        for (var, value) in env {
-            let Some(path) = var.strip_prefix("KEYGATE_") else {
-                continue;
-            };
-            if !path.contains("__") {
-                continue;
-            }
-            let segments: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
-            set_path(&mut table, &segments, parse_env_value(&value))
-                .map_err(|e| Error::invalid(format!("{var}: {e}")))?;
-        }
+        let overrides = apply_env(&mut table, env)?;
         let mut config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| Error::invalid(format!("{origin}: {e}")))?;
@@ -308,27 +369,72 @@ impl Config {
             config.providers.push(ProviderSection::embedded_default());
         }
         config.validate()?;
-        Ok(config)
+        Ok((config, overrides))
     }
 
     fn validate(&self) -> Result<()> {
+        match self.problems().into_iter().next() {
+            Some((_, message)) => Err(Error::invalid(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule the settings break together or out of bounds, as (setting path, message).
+    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
-            return Err(Error::invalid(
-                "server.tls_cert and server.tls_key must be set together",
+            let path = if self.server.tls_cert.is_some() {
+                "server.tls_cert"
+            } else {
+                "server.tls_key"
+            };
+            problems.push((
+                path,
+                "server.tls_cert and server.tls_key must be set together".to_owned(),
             ));
         }
         if self.server.body_limit_bytes < 1024 {
-            return Err(Error::invalid(
-                "server.body_limit_bytes must be at least 1024",
+            problems.push((
+                "server.body_limit_bytes",
+                "server.body_limit_bytes must be at least 1024".to_owned(),
             ));
         }
         if self.server.rate_limit.per_second > 0 && self.server.rate_limit.burst == 0 {
-            return Err(Error::invalid(
-                "server.rate_limit.burst must be at least 1 when a rate is set",
+            problems.push((
+                "server.rate_limit.burst",
+                "server.rate_limit.burst must be at least 1 when a rate is set".to_owned(),
             ));
         }
-        Ok(())
+        problems.extend(self.audit.problems());
+        problems.extend(self.cache.problems());
+        problems
     }
+}
+
+/// Applies every `KEYGATE_<SECTION>__<KEY>` variable to `table`, returning what each set.
+pub(crate) fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<EnvOverride>> {
+    let mut overrides = Vec::new();
+    for (var, value) in env {
+        let Some(segments) = env_segments(&var) else {
+            continue;
+        };
+        let path = set_path(table, &segments, parse_env_value(&value))
+            .map_err(|e| Error::invalid(format!("{var}: {e}")))?;
+        overrides.push((path, var));
+    }
+    Ok(overrides)
+}
+
+/// The setting path a variable names (lowercase), or `None` when it is not a setting.
+pub(crate) fn env_segments(var: &str) -> Option<Vec<String>> {
+    let path = var.strip_prefix("KEYGATE_")?;
+    if !path.contains("__") {
+        return None;
+    }
+    Some(path.split("__").map(str::to_ascii_lowercase).collect())
 }
 
 fn parse_env_value(value: &str) -> toml::Value {
@@ -340,16 +446,20 @@ fn parse_env_value(value: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(value.to_owned()))
 }
 
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<()> {
+/// Sets `value` at `path`, creating sections on the way; returns the path as spelled in the
+/// table.
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<Vec<String>> {
     let (last, parents) = path
         .split_last()
         .ok_or_else(|| Error::invalid("empty setting path"))?;
+    let mut written = Vec::with_capacity(path.len());
     let mut current = table;
     for segment in parents {
         if segment.is_empty() {
             return Err(Error::invalid("empty segment in setting path"));
         }
         let key = existing_key(current, segment);
+        written.push(key.clone());
         let entry = current
             .entry(key)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
@@ -357,8 +467,10 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
             .as_table_mut()
             .ok_or_else(|| Error::invalid(format!("`{segment}` is not a section")))?;
     }
-    current.insert(existing_key(current, last), value);
-    Ok(())
+    let key = existing_key(current, last);
+    written.push(key.clone());
+    current.insert(key, value);
+    Ok(written)
 }
 
 /// The key of `table` that an environment segment names: variable names cannot hold `-`,
