@@ -129,6 +129,9 @@ impl KeyProvider for Counting {
     async fn set_key_policy(&self, id: &str, p: Policy) -> Result<Policy> {
         self.inner.set_key_policy(id, p).await
     }
+    async fn probe(&self) -> Result<()> {
+        self.inner.probe().await
+    }
 }
 
 async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
