@@ -105,10 +105,25 @@ pub enum Command {
     /// Compliance findings across providers (Markdown, CSV or JSON).
     #[command(subcommand)]
     Compliance(super::compliance::ComplianceCommand),
+    /// The gateway's health: each provider probed (reachable or not, latency), the store,
+    /// the audit log's head and size, listeners, version and features.
+    ///
+    /// Embedded it checks the home; with --gateway it asks the running gateway (the token
+    /// needs `status:read`: roles admin, operator, auditor). Exit 0 when the gateway
+    /// answered, unreachable providers included (they are printed); exit 1 when the store
+    /// cannot take writes or the audit writer has stopped, since every audited call is then
+    /// refused; exit 3 when the caller may not read the status.
+    Status(StatusArgs),
     /// Run the gateway: the REST API on the configured listen address.
     Serve,
     /// Open the terminal console (also what `keygate` with no arguments does on a terminal).
     Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
 #[derive(Debug, Args)]

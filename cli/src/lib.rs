@@ -20,6 +20,7 @@ mod io;
 mod keys;
 mod output;
 mod serve;
+mod status;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,6 +46,9 @@ pub enum Outcome {
     NotVerified,
     /// `policy check` found the action denied (exit 3).
     Denied,
+    /// `status` answered, and the gateway cannot record what it does: its store takes no
+    /// writes or its audit writer has stopped (exit 1).
+    Unhealthy,
 }
 
 /// A mistake in how keygate was called (exit 2), found after clap's own parsing.
@@ -208,6 +212,7 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Policy(cmd) => admin::policy(api, cmd, &mut stdout).await,
         Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
         Command::Compliance(cmd) => compliance::run(api, cmd, &mut stdout).await,
+        Command::Status(a) => status::run(api, a, &mut stdout).await,
         // Handled before a gateway is opened.
         Command::Serve => Err(usage("serve cannot run here")),
         // Handled by `run`, which owns the gateway handle the console keeps.

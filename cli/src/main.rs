@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Ok(cli::Outcome::Success) => ExitCode::SUCCESS,
         Ok(cli::Outcome::NotVerified) => ExitCode::from(4),
         Ok(cli::Outcome::Denied) => ExitCode::from(3),
+        Ok(cli::Outcome::Unhealthy) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("keygate: {}", cli::error_line(&e));
             ExitCode::from(cli::exit_code(&e))
