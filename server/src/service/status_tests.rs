@@ -8,35 +8,25 @@ use keygate_core::api::{Gateway, Listener};
 use keygate_core::audit::{AuditEvent, AuditOutcome, AuditQuery};
 use keygate_core::{CreateKeyRequest, DynProvider, ErrorKind, KeySpec, ProviderKind};
 use keygate_providers::local::LocalProvider;
-use sqlx::Connection as _;
-use zeroize::Zeroizing;
 
+use super::tests::Counting;
 use super::{BuildInfo, Service, Source};
 use crate::audit::AuditConfig;
 use crate::cache::CacheConfig;
 use crate::registry::Registry;
 use crate::store::GatewayStore;
 
-/// A service over a healthy in-memory `local` provider and an on-disk `broken` one whose key
-/// store lost its tables behind its back (its probe fails), on `store`.
-async fn start(store: GatewayStore, dir: &std::path::Path) -> Arc<Service> {
-    let db = dir.join("broken.db");
+/// A service over a healthy `local` provider and a `broken` one whose probe fails as an
+/// unreachable backend's does, on `store`.
+async fn start(store: GatewayStore) -> Arc<Service> {
     let broken = LocalProvider::builder()
         .with_name("broken")
         .with_uri_prefix("local://broken/")
-        .with_path(&db)
-        .with_root_key(Zeroizing::new(vec![9; 32]))
         .build()
         .await
         .unwrap();
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("DROP TABLE local_meta")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let broken = Counting::new(broken);
+    broken.set_unreachable();
     let local: DynProvider = Arc::new(LocalProvider::builder().build().await.unwrap());
     let registry = Registry::new(vec![local, Arc::new(broken)], store).unwrap();
     Service::new(registry, &AuditConfig::default(), &CacheConfig::default())
@@ -61,8 +51,7 @@ fn who(principal: &str, role: &str) -> Identity {
 
 #[tokio::test]
 async fn status_reports_each_provider_the_store_and_the_audit_head() {
-    let dir = tempfile::tempdir().unwrap();
-    let service = start(GatewayStore::in_memory().await.unwrap(), dir.path()).await;
+    let service = start(GatewayStore::in_memory().await.unwrap()).await;
     let admin = service.local_admin();
     admin
         .create_key(Some("local"), CreateKeyRequest::new("k", KeySpec::Aes256))
@@ -121,7 +110,7 @@ async fn status_reports_what_the_composing_process_set_and_the_file_size() {
     let store = GatewayStore::open(&dir.path().join("gateway.db"))
         .await
         .unwrap();
-    let service = start(store, dir.path()).await;
+    let service = start(store).await;
     service.set_build_info(BuildInfo {
         version: "9.9.9".into(),
         features: vec!["aws".into(), "gcp".into()],
@@ -151,9 +140,8 @@ async fn status_reports_what_the_composing_process_set_and_the_file_size() {
 
 #[tokio::test]
 async fn a_store_that_cannot_take_writes_is_reported_not_writable() {
-    let dir = tempfile::tempdir().unwrap();
     let store = GatewayStore::in_memory().await.unwrap();
-    let service = start(store.clone(), dir.path()).await;
+    let service = start(store.clone()).await;
     store.execute("PRAGMA query_only = ON").await;
     let status = service.local_admin().status().await.unwrap();
     assert!(status.store.readable, "{:?}", status.store);
@@ -164,8 +152,7 @@ async fn a_store_that_cannot_take_writes_is_reported_not_writable() {
 
 #[tokio::test]
 async fn an_app_token_is_refused_and_the_refusal_is_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let service = start(GatewayStore::in_memory().await.unwrap(), dir.path()).await;
+    let service = start(GatewayStore::in_memory().await.unwrap()).await;
     let app = service
         .session(who("billing", "app"), Source::Rest)
         .with_request_id("req-status");
