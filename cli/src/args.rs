@@ -110,6 +110,15 @@ pub enum Command {
     /// Show or check the configuration (reads it only: opens no database).
     #[command(subcommand)]
     Config(super::config_cmd::ConfigCommand),
+    /// The gateway's health: each provider probed (reachable or not, latency), the store,
+    /// the audit log's head and size, listeners, version and features.
+    ///
+    /// Embedded it checks the home; with --gateway it asks the running gateway (the token
+    /// needs `status:read`: roles admin, operator, auditor). Exit 0 when the gateway
+    /// answered, unreachable providers included (they are printed); exit 1 when the store
+    /// cannot take writes or the audit writer has stopped, since every audited call is then
+    /// refused; exit 3 when the caller may not read the status.
+    Status(StatusArgs),
     /// Run the gateway: the REST API (and the dialects) on the configured listen address.
     Serve(ServeArgs),
     /// Open the terminal console (also what `keygate` with no arguments does on a terminal).
@@ -137,7 +146,7 @@ pub struct ServeArgs {
 pub fn version() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| {
-        let clouds = crate::compose::cloud_features();
+        let clouds = crate::compose::features();
         let mut providers = vec!["local"];
         providers.extend(clouds.iter().copied());
         let dialects = if clouds.is_empty() {
@@ -151,6 +160,12 @@ pub fn version() -> &'static str {
             providers.join(" ")
         )
     })
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
 #[derive(Debug, Args)]

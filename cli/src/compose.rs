@@ -11,24 +11,8 @@ use keygate_core::{Error, Result};
 use keygate_providers::factory::{self, OpenContext, ProviderConfig};
 use keygate_server::Home;
 use keygate_server::config::Config;
-use keygate_server::service::Service;
+use keygate_server::service::{BuildInfo, Service};
 use zeroize::Zeroizing;
-
-/// The cloud features this binary was built with, in a fixed order: each names a provider
-/// kind and the dialect that speaks that cloud's wire protocol (`local` is always there).
-pub fn cloud_features() -> Vec<&'static str> {
-    let mut features = Vec::new();
-    if cfg!(feature = "aws") {
-        features.push("aws");
-    }
-    if cfg!(feature = "azure") {
-        features.push("azure");
-    }
-    if cfg!(feature = "gcp") {
-        features.push("gcp");
-    }
-    features
-}
 
 /// The home and its configuration (`--config`, `$KEYGATE_CONFIG`, `<home>/keygate.toml`),
 /// with every provider section typed, so a mistake in any of them is found before anything
@@ -100,7 +84,26 @@ pub async fn open(config: &Config, home: &Home) -> Result<Arc<Service>> {
             }
         }
     };
-    Service::open(providers, config, home, root.as_deref().map(Vec::as_slice)).await
+    let service =
+        Service::open(providers, config, home, root.as_deref().map(Vec::as_slice)).await?;
+    service.set_build_info(BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        features: features().into_iter().map(str::to_owned).collect(),
+    });
+    Ok(service)
+}
+
+/// The cloud features this `keygate` was built with (`aws`, `azure`, `gcp`), as
+/// `keygate status` reports them.
+pub fn features() -> Vec<&'static str> {
+    [
+        ("aws", cfg!(feature = "aws")),
+        ("azure", cfg!(feature = "azure")),
+        ("gcp", cfg!(feature = "gcp")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
 }
 
 #[cfg(all(test, feature = "aws", feature = "azure", feature = "gcp"))]

@@ -22,6 +22,7 @@ mod keys;
 mod manual;
 mod output;
 mod serve;
+mod status;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +50,9 @@ pub enum Outcome {
     Denied,
     /// `config check` found problems, or a probed provider unreachable (exit 1).
     Problems,
+    /// `status` answered, and the gateway cannot record what it does: its store takes no
+    /// writes or its audit writer has stopped (exit 1).
+    Unhealthy,
 }
 
 /// A mistake in how keygate was called (exit 2), found after clap's own parsing.
@@ -245,6 +249,7 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Policy(cmd) => admin::policy(api, cmd, &mut stdout).await,
         Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
         Command::Compliance(cmd) => compliance::run(api, cmd, &mut stdout).await,
+        Command::Status(a) => status::run(api, a, &mut stdout).await,
         // Handled before a gateway is opened.
         Command::Serve(_) => Err(usage("serve cannot run here")),
         Command::Completions(_) | Command::Man(_) => Err(usage("this command cannot run here")),

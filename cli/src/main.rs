@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         Ok(cli::Outcome::NotVerified) => ExitCode::from(4),
         Ok(cli::Outcome::Denied) => ExitCode::from(3),
         Ok(cli::Outcome::Problems) => ExitCode::FAILURE,
+        Ok(cli::Outcome::Unhealthy) => ExitCode::FAILURE,
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::from(cli::BROKEN_PIPE_EXIT),
         Err(e) => {
             eprintln!("keygate: {}", cli::error_line(&e));

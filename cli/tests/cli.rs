@@ -20,6 +20,8 @@ mod envelope;
 mod four;
 #[path = "cli/remote.rs"]
 mod remote;
+#[path = "cli/status.rs"]
+mod status;
 
 use std::io::Write;
 use std::path::Path;

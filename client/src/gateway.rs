@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt as _};
 use keygate_core::access::{AccessPolicy, Identity};
 use keygate_core::api::{
-    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, Resolved, SealingKey,
-    TokenInfo, TokenRequest,
+    Alias, Decrypted, Gateway, GatewayStatus, IssuedToken, KeyListing, ProviderSummary, Resolved,
+    SealingKey, TokenInfo, TokenRequest,
 };
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
@@ -47,6 +47,10 @@ impl Gateway for HttpGateway {
 
     async fn providers(&self) -> Result<Vec<ProviderSummary>> {
         self.get("/v1/providers").await
+    }
+
+    async fn status(&self) -> Result<GatewayStatus> {
+        self.get("/v1/status").await
     }
 
     async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing> {

@@ -236,6 +236,129 @@ pub struct TokenRequest {
     pub kind: TokenKind,
 }
 
+/// What went wrong with one part of the gateway, in a [`GatewayStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthError {
+    /// The failure's kind, as [`ErrorKind::as_str`](crate::ErrorKind::as_str) spells it
+    /// (`unavailable`, `permission_denied`, ...).
+    pub kind: String,
+    /// What went wrong (never a secret).
+    pub message: String,
+}
+
+impl HealthError {
+    /// The kind and message of `error`.
+    pub fn from_error(error: &crate::Error) -> Self {
+        Self {
+            kind: error.kind().as_str().to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// One provider's answer to a cheap probe (see `KeyProvider::probe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderHealth {
+    /// The provider's registered name.
+    pub name: String,
+    /// Which backend it is.
+    pub kind: ProviderKind,
+    /// Whether the probe succeeded within the gateway's probe timeout.
+    pub reachable: bool,
+    /// How long the probe took, in milliseconds (up to the timeout when it timed out).
+    pub latency_ms: u64,
+    /// Why it is unreachable; absent when reachable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<HealthError>,
+}
+
+/// The gateway store's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreHealth {
+    /// The store backend (`sqlite`).
+    pub backend: String,
+    /// Whether the store answers a read.
+    pub readable: bool,
+    /// Whether the store can take a write lock (checked without writing anything).
+    pub writable: bool,
+    /// The first failure, when not readable or not writable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<HealthError>,
+}
+
+/// The audit log's health and where its hash chain ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHealth {
+    /// Whether the writer task is still taking events (when false, every audited call is
+    /// refused).
+    pub writer_running: bool,
+    /// How many rows the log holds.
+    pub rows: u64,
+    /// The `seq` of the last committed row; absent for an empty log (or when it could not
+    /// be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<u64>,
+    /// The hash (hex) of the last committed row; absent with `head_seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_hash: Option<String>,
+    /// The size on disk of the database holding the log, in bytes (the main file and its
+    /// write-ahead log); absent for an in-memory store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    /// Batches the writer failed to commit since the gateway started (their requests were
+    /// refused).
+    pub failed_batches: u64,
+    /// Why the rows or head could not be read, if they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<HealthError>,
+}
+
+/// A socket the answering gateway process listens on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// What it serves: `rest` (the REST API and the AWS and GCP dialects) or `azure` (the
+    /// Azure Key Vault dialect, on its own TLS socket).
+    pub name: String,
+    /// Its base URL (`http://127.0.0.1:8200`).
+    pub url: String,
+}
+
+/// The gateway's health as one answer: `keygate status`, `GET /v1/status` and the console's
+/// header all show it. A stable JSON contract (snake_case fields; absent optional fields are
+/// left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayStatus {
+    /// The answering gateway's version (`0.1.0`).
+    pub version: String,
+    /// The cloud features the answering binary was built with (`aws`, `azure`, `gcp`).
+    pub features: Vec<String>,
+    /// Every registered provider, in registration order, with the result of its probe.
+    pub providers: Vec<ProviderHealth>,
+    /// The gateway store.
+    pub store: StoreHealth,
+    /// The audit log.
+    pub audit: AuditHealth,
+    /// The sockets the answering process listens on; empty for an embedded gateway (the CLI
+    /// or console on a home).
+    pub listeners: Vec<Listener>,
+    /// When the checks ran.
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+}
+
+impl GatewayStatus {
+    /// How many providers answered their probe.
+    pub fn reachable_providers(&self) -> usize {
+        self.providers.iter().filter(|p| p.reachable).count()
+    }
+
+    /// Whether the gateway can record what it does: the store takes writes and the audit
+    /// writer runs. When false, every audited call is refused (the gateway fails closed).
+    pub fn can_write(&self) -> bool {
+        self.store.writable && self.audit.writer_running
+    }
+}
+
 /// Everything a caller can ask of keygate. See the module docs.
 ///
 /// Every method checks the gateway access policy for the bound caller and writes one audit
@@ -247,6 +370,11 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     async fn whoami(&self) -> Result<Identity>;
     /// The registered providers.
     async fn providers(&self) -> Result<Vec<ProviderSummary>>;
+    /// The gateway's health: each provider probed (reachable or not, and how fast), the
+    /// store's and the audit log's state, the listeners, version and features. Authorized as
+    /// `status:read`; a refusal is audited, a successful read is not (it is health, not a use
+    /// of a key).
+    async fn status(&self) -> Result<GatewayStatus>;
 
     /// Keys across providers (or one), filtered to those the caller may list.
     async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing>;

@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
+use keygate_core::api::Listener;
 use keygate_core::{Error, Result};
 use keygate_server::config::{Config, DialectsConfig};
 use keygate_server::service::Service;
@@ -146,7 +147,7 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
     let scheduler_every = (config.scheduler.interval_secs > 0)
         .then(|| Duration::from_secs(config.scheduler.interval_secs));
     let (shutdown, stop) = watch::channel(false);
-    Ok(BoundServer {
+    let bound = BoundServer {
         listener,
         addr,
         tls,
@@ -156,7 +157,10 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
         grace,
         scheduler_every,
         azure,
-    })
+    };
+    // What `keygate status` reports as this process's listeners.
+    bound.edge.service.set_listeners(bound.listeners());
+    Ok(bound)
 }
 
 /// Binds, logs the address and serves until `shutdown` completes, then lets in-flight
@@ -187,6 +191,20 @@ impl BoundServer {
     pub fn base_url(&self) -> String {
         let scheme = if self.is_tls() { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// The sockets this server answers on: `rest` (the REST API and the AWS and GCP
+    /// dialects) and, when it is on, `azure` (the Azure Key Vault dialect).
+    pub fn listeners(&self) -> Vec<Listener> {
+        let rest = Listener {
+            name: "rest".to_owned(),
+            url: self.base_url(),
+        };
+        let azure = self.azure_url().map(|url| Listener {
+            name: "azure".to_owned(),
+            url,
+        });
+        std::iter::once(rest).chain(azure).collect()
     }
 
     /// The Azure Key Vault dialect's address, when `[dialects.azure] listen` is set.

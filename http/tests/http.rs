@@ -14,6 +14,9 @@ mod roundtrip;
 #[path = "http/secrets.rs"]
 mod secrets;
 
+#[path = "http/status.rs"]
+mod status;
+
 use keygate_core::api::Gateway as _;
 use keygate_core::{CreateKeyRequest, KeySpec};
 use keygate_http::rest::openapi;

@@ -674,3 +674,25 @@ fn now_is_not_used_directly() {
         assert_ne!(meta.created, OffsetDateTime::now_utc());
     });
 }
+
+/// The probe `keygate status` runs reads the key store: it answers while the store is
+/// whole and fails (naming the provider) once the store cannot be read.
+#[tokio::test]
+async fn probe_reads_the_key_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keys.db");
+    let provider = on_disk(&db, 7).await.unwrap();
+    provider.probe().await.unwrap();
+    let shared: keygate_core::DynProvider = Arc::new(provider);
+    shared.probe().await.unwrap();
+
+    let url = format!("sqlite://{}", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DROP TABLE local_meta")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let err = shared.probe().await.unwrap_err();
+    assert!(err.to_string().contains("local"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! The model, the actions and the update function: the console's logic, with no I/O.
 
 use keygate_core::access::Identity;
+use keygate_core::api::GatewayStatus;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use time::OffsetDateTime;
@@ -70,8 +71,20 @@ pub enum Action {
     Policy(policy::Msg),
     /// Who the console acts as (`whoami`), or why that is unknown.
     Identity(Result<Identity, String>),
+    /// The gateway's health (`status`), or why it is unknown.
+    Status(Result<GatewayStatus, StatusError>),
     /// Leave the console.
     Quit,
+}
+
+/// Why the console has no gateway status to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusError {
+    /// The caller's role does not allow `status:read`. Not asked again: each refusal is an
+    /// audit row, and the answer will not change while the console runs.
+    Refused(String),
+    /// Anything else; asked again on the next reload.
+    Failed(String),
 }
 
 /// I/O the update asks for; the runtime runs each against the gateway.
@@ -92,6 +105,9 @@ pub enum Command {
     Edit(EditRequest),
     /// Ask who the console acts as; answers [`Action::Identity`].
     Whoami,
+    /// Ask for the gateway's health; answers [`Action::Status`]. Asked whenever the keys
+    /// screen reloads (at start, on `r`, and when its data goes stale).
+    Status,
 }
 
 /// A text to edit in the user's editor.
@@ -142,6 +158,9 @@ pub struct Model {
     pub quit: bool,
     /// Who the console acts as, once `whoami` answered (`Err`: why not).
     pub identity: Option<Result<Identity, String>>,
+    /// The gateway's health, once `status` answered (`Err`: why not; the header then
+    /// counts the providers the keys screen loaded).
+    pub status: Option<Result<GatewayStatus, StatusError>>,
     /// The terminal's size (the screens' areas are computed from it for the mouse).
     pub size: Rect,
     /// How far the help overlay is scrolled.
@@ -165,6 +184,7 @@ impl Model {
             notice: None,
             quit: false,
             identity: None,
+            status: None,
             size: Rect::new(0, 0, 80, 24),
             help_scroll: 0,
         }
@@ -185,7 +205,8 @@ impl Model {
     }
 }
 
-/// The commands that start the console: who am I, and the keys screen.
+/// The commands that start the console: who am I, and the keys screen (whose load also
+/// asks for the gateway's status).
 pub fn init(model: &mut Model) -> Vec<Command> {
     let mut commands = vec![Command::Whoami];
     commands.extend(update(model, Action::Open(Route::Keys)));
@@ -219,11 +240,16 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             model.identity = Some(id);
             Vec::new()
         }
+        Action::Status(status) => {
+            model.status = Some(status);
+            Vec::new()
+        }
         Action::Open(route) => open(model, route),
         Action::Key(key) => on_key(model, key),
         Action::Keys(m) => {
             let e = model.keys.update(m, &ctx);
-            apply(model, e, Command::Keys)
+            let commands = apply(model, e, Command::Keys);
+            with_status(model, commands)
         }
         Action::Detail(m) => {
             // A change made from the detail shows in the table too.
@@ -232,7 +258,8 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             let mut commands = apply(model, e, Command::Detail);
             if changed {
                 let e = model.keys.update(keys::Msg::Refresh, &ctx);
-                commands.extend(apply(model, e, Command::Keys));
+                let reload = apply(model, e, Command::Keys);
+                commands.extend(with_status(model, reload));
             }
             commands
         }
@@ -262,6 +289,19 @@ fn apply<C>(model: &mut Model, effects: Vec<Effect<C>>, wrap: fn(C) -> Command) 
             Effect::Notify(n) => model.notice = Some(n),
             Effect::Edit(req) => commands.push(Command::Edit(req)),
         }
+    }
+    commands
+}
+
+/// `commands`, plus a status request when they reload the keys screen: the header's status
+/// is refreshed with the keys it sits above (unless the caller was refused it).
+fn with_status(model: &Model, mut commands: Vec<Command>) -> Vec<Command> {
+    let refused = matches!(model.status, Some(Err(StatusError::Refused(_))));
+    let reloads = commands
+        .iter()
+        .any(|c| matches!(c, Command::Keys(keys::Cmd::Providers { .. })));
+    if reloads && !refused {
+        commands.push(Command::Status);
     }
     commands
 }

@@ -2,7 +2,10 @@
 //! realistic capabilities, keys in every state, and a fixed `now`, so what is drawn never
 //! depends on the clock or the machine.
 
-use keygate_core::api::{KeyListing, ProviderFailure};
+use keygate_core::api::{
+    AuditHealth, GatewayStatus, HealthError, KeyListing, ProviderFailure, ProviderHealth,
+    StoreHealth,
+};
 use keygate_core::{
     Capabilities, DataKeySpec, DayRange, KeyMetadata, KeySpec, KeyState, Labels, ProviderKind,
     RotationSchedule, VerifyMode,
@@ -68,6 +71,46 @@ pub fn providers() -> Vec<Provider> {
             capabilities: aws_capabilities(),
         },
     ]
+}
+
+/// The gateway's status as the header shows it: `local` reachable, `aws` not, audit head
+/// 42, store writable.
+pub fn status() -> GatewayStatus {
+    let health = |name: &str, kind, error: Option<&str>| ProviderHealth {
+        name: name.to_owned(),
+        kind,
+        reachable: error.is_none(),
+        latency_ms: if error.is_none() { 2 } else { 5000 },
+        error: error.map(|message| HealthError {
+            kind: "unavailable".to_owned(),
+            message: message.to_owned(),
+        }),
+    };
+    GatewayStatus {
+        version: "0.1.0".to_owned(),
+        features: vec!["aws".to_owned()],
+        providers: vec![
+            health("local", ProviderKind::Local, None),
+            health("aws", ProviderKind::Aws, Some("no answer within 5 s")),
+        ],
+        store: StoreHealth {
+            backend: "sqlite".to_owned(),
+            readable: true,
+            writable: true,
+            error: None,
+        },
+        audit: AuditHealth {
+            writer_running: true,
+            rows: 42,
+            head_seq: Some(42),
+            head_hash: Some("ab".repeat(32)),
+            size_bytes: Some(98_304),
+            failed_batches: 0,
+            error: None,
+        },
+        listeners: Vec::new(),
+        checked_at: NOW,
+    }
 }
 
 /// A key named `name` in `provider`, enabled, created 30 days before [`NOW`].

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use keygate_core::ErrorKind;
 use keygate_core::api::Gateway;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::app::{Action, Command, EditRequest, Model, init, update};
+use crate::app::{Action, Command, EditRequest, Model, StatusError, init, update};
 use crate::screens::{self, Emit};
 use crate::theme::Theme;
 use crate::view::view;
@@ -170,6 +171,13 @@ fn spawn(cmd: Command, gateway: &Arc<dyn Gateway>, tx: &mpsc::UnboundedSender<Ac
             Command::Whoami => {
                 let id = gw.whoami().await.map_err(|e| e.to_string());
                 let _ = tx.send(Action::Identity(id));
+            }
+            Command::Status => {
+                let status = gw.status().await.map_err(|e| match e.kind() {
+                    ErrorKind::PermissionDenied => StatusError::Refused(e.to_string()),
+                    _ => StatusError::Failed(e.to_string()),
+                });
+                let _ = tx.send(Action::Status(status));
             }
             // Handled by the loop, which owns the terminal.
             Command::Edit(_) => {}

@@ -6,6 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use keygate_core::api::GatewayStatus;
+
 use crate::app::{Model, Overlay, Route};
 use crate::screens::{self, Ctx};
 use crate::{help, palette};
@@ -80,16 +82,50 @@ fn header_line(model: &Model, ctx: &Ctx) -> Line<'static> {
         Some(Err(e)) => Span::styled(format!("whoami: {e}"), t.error()),
     });
     spans.push(sep());
-    let n = model.keys.provider_count();
-    spans.push(Span::raw(format!(
-        "{n} provider{}",
-        if n == 1 { "" } else { "s" }
-    )));
+    match &model.status {
+        Some(Ok(status)) => spans.extend(status_spans(status, ctx)),
+        // Not yet answered, or refused (a role without `status:read`): what the keys screen
+        // loaded.
+        _ => {
+            let n = model.keys.provider_count();
+            spans.push(Span::raw(format!(
+                "{n} provider{}",
+                if n == 1 { "" } else { "s" }
+            )));
+        }
+    }
     if ctx.readonly {
         spans.push(sep());
         spans.push(Span::styled("READONLY", t.warn()));
     }
     Line::from(spans)
+}
+
+/// `3/4 providers │ audit #812`: providers that answered their probe out of all (warning
+/// style when one did not), and the audit log's head (error style when the gateway cannot
+/// write its audit rows, since every audited call is then refused).
+fn status_spans(status: &GatewayStatus, ctx: &Ctx) -> Vec<Span<'static>> {
+    let t = &ctx.theme;
+    let total = status.providers.len();
+    let up = status.reachable_providers();
+    let providers = format!("{up}/{total} provider{}", if total == 1 { "" } else { "s" });
+    let audit = match status.audit.head_seq {
+        Some(seq) => format!("audit #{seq}"),
+        None => "audit empty".to_owned(),
+    };
+    vec![
+        if up < total {
+            Span::styled(providers, t.warn())
+        } else {
+            Span::raw(providers)
+        },
+        Span::styled(" │ ", t.dim()),
+        if status.can_write() {
+            Span::raw(audit)
+        } else {
+            Span::styled(format!("{audit} (cannot write)"), t.error())
+        },
+    ]
 }
 
 fn draw_palette(text: &str, frame: &mut Frame, area: Rect, ctx: &Ctx) {

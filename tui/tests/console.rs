@@ -5,7 +5,7 @@
 use keygate_core::access::Identity;
 use keygate_core::audit::{AuditEvent, AuditOutcome};
 use keygate_core::{Binding, KeyVersion, Policy, VersionState};
-use keygate_tui::app::{Action, Command, Model, Route, init, update};
+use keygate_tui::app::{Action, Command, Model, Route, StatusError, init, update};
 use keygate_tui::fixtures::{self, NOW};
 use keygate_tui::screens::actions::Request;
 use keygate_tui::screens::{detail, keys};
@@ -96,6 +96,25 @@ fn keys_loading() {
 #[test]
 fn keys_loaded() {
     snap("keys_loaded", |w, h| loaded(false, w, h));
+}
+
+/// The header from the gateway's status: providers that answered out of all, and the
+/// audit head. A refused status keeps the plain provider count.
+#[test]
+fn keys_with_status() {
+    snap("keys_with_status", |w, h| {
+        let mut m = loaded(false, w, h);
+        update(&mut m, Action::Status(Ok(fixtures::status())));
+        m
+    });
+    let mut m = loaded(false, 80, 24);
+    update(
+        &mut m,
+        Action::Status(Err(StatusError::Refused("denied".into()))),
+    );
+    assert!(
+        render(&m, 80, 24).starts_with(" keygate │ Keys │ local:alice (admin) │ 2 providers\n")
+    );
 }
 
 #[test]

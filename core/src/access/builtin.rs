@@ -8,12 +8,13 @@ use super::{Effect, KeyPattern, Role, Statement};
 
 /// `admin`: every action on every key.
 pub const ADMIN: &str = "admin";
-/// `operator`: manages keys, aliases and reads the audit log, but never uses keys on data,
-/// issues tokens or changes the gateway policy (separation of duties).
+/// `operator`: manages keys, aliases, reads the audit log and the gateway's status, but never
+/// uses keys on data, issues tokens or changes the gateway policy (separation of duties).
 pub const OPERATOR: &str = "operator";
 /// `app`: cryptography, describe, list and public-key on keys labelled `app = <principal>`.
 pub const APP: &str = "app";
-/// `auditor`: read-only over keys, aliases, the audit log and the gateway policy.
+/// `auditor`: read-only over keys, aliases, the audit log, the gateway policy and the
+/// gateway's status.
 pub const AUDITOR: &str = "auditor";
 
 /// The names of the built-in roles.
@@ -50,10 +51,16 @@ static BUILTINS: LazyLock<BTreeMap<&'static str, Role>> = LazyLock::new(|| {
         (
             OPERATOR,
             role(
-                "Manages keys and aliases and reads the audit log; cannot use keys on data, \
-                 issue tokens or change the gateway policy.",
+                "Manages keys and aliases and reads the audit log and the gateway's status; \
+                 cannot use keys on data, issue tokens or change the gateway policy.",
                 vec![allow(
-                    &["keys:*", "aliases:*", "audit:read", "policy:get"],
+                    &[
+                        "keys:*",
+                        "aliases:*",
+                        "audit:read",
+                        "policy:get",
+                        "status:read",
+                    ],
                     None,
                 )],
             ),
@@ -75,7 +82,8 @@ static BUILTINS: LazyLock<BTreeMap<&'static str, Role>> = LazyLock::new(|| {
         (
             AUDITOR,
             role(
-                "Read-only: keys, aliases, the audit log and the gateway policy.",
+                "Read-only: keys, aliases, the audit log, the gateway policy and the gateway's \
+                 status.",
                 vec![allow(
                     &[
                         "keys:list",
@@ -85,6 +93,7 @@ static BUILTINS: LazyLock<BTreeMap<&'static str, Role>> = LazyLock::new(|| {
                         "aliases:list",
                         "audit:read",
                         "policy:get",
+                        "status:read",
                     ],
                     None,
                 )],
@@ -127,7 +136,7 @@ mod tests {
             OPERATOR => {
                 s.starts_with("keys:")
                     || s.starts_with("aliases:")
-                    || matches!(action, AuditRead | PolicyGet)
+                    || matches!(action, AuditRead | PolicyGet | StatusRead)
             }
             APP => {
                 s.starts_with("crypto:")
@@ -145,6 +154,7 @@ mod tests {
                     | AliasesList
                     | AuditRead
                     | PolicyGet
+                    | StatusRead
             ),
             _ => false,
         }

@@ -156,6 +156,10 @@ pub enum Action {
     /// `policy:set` (replace the gateway access policy)
     #[serde(rename = "policy:set")]
     PolicySet,
+    /// `status:read` (the gateway's health: providers probed, store, audit head, listeners;
+    /// a refusal is audited, a successful read is not)
+    #[serde(rename = "status:read")]
+    StatusRead,
 }
 
 /// Allow or deny.
@@ -259,6 +263,7 @@ impl Action {
         Self::TokensRevoke,
         Self::PolicyGet,
         Self::PolicySet,
+        Self::StatusRead,
     ];
 
     /// The action's name as written in policies and audit rows (`crypto:decrypt`).
@@ -291,6 +296,7 @@ impl Action {
             Self::TokensRevoke => "tokens:revoke",
             Self::PolicyGet => "policy:get",
             Self::PolicySet => "policy:set",
+            Self::StatusRead => "status:read",
         }
     }
 
@@ -300,7 +306,7 @@ impl Action {
     /// included: a listing is filtered by checking `keys:list` against each listed key, and
     /// `keys:create` is checked against the key about to be created (its provider, name and
     /// labels), so a role can be limited to creating `dev-*` keys. `aliases:*`, `audit:read`,
-    /// `tokens:*` and `policy:*` are gateway-wide and always checked without a key (writing
+    /// `tokens:*`, `policy:*` and `status:read` are gateway-wide and always checked without a key (writing
     /// an alias additionally needs `keys:describe` on its target, a key-scoped check).
     pub fn is_key_scoped(self) -> bool {
         self.as_str().starts_with("keys:") || self.as_str().starts_with("crypto:")
@@ -456,7 +462,7 @@ mod tests {
 
     #[test]
     fn action_names_parse_display_and_serialize_alike() {
-        assert_eq!(Action::ALL.len(), 27);
+        assert_eq!(Action::ALL.len(), 28);
         for &a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), a);
             assert_eq!(a.to_string(), a.as_str());
@@ -497,6 +503,7 @@ mod tests {
             Action::AuditRead,
             Action::TokensCreate,
             Action::PolicySet,
+            Action::StatusRead,
         ] {
             assert!(!a.is_key_scoped(), "{a}");
         }

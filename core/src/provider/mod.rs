@@ -236,6 +236,23 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// Replaces the key's own access policy; returns it as stored.
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy>;
 
+    /// A cheap call that proves the backend answers with this provider's credentials: what
+    /// `keygate status` measures. The default lists one key; providers override it with their
+    /// cheapest authenticated read. It changes nothing and touches no key material.
+    ///
+    /// # Errors
+    /// Whatever the backend answers ([`Error::Unavailable`](crate::Error::Unavailable) when
+    /// it cannot be reached, [`Error::PermissionDenied`](crate::Error::PermissionDenied)
+    /// when the credentials are refused, ...).
+    async fn probe(&self) -> Result<()> {
+        self.list_keys(ListKeysRequest {
+            page_size: Some(1),
+            cursor: None,
+        })
+        .await
+        .map(drop)
+    }
+
     /// Runs due work at `now`: scheduled rotations and expired deletions. Providers whose
     /// backend does this itself keep the default, which does nothing.
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {

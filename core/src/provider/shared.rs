@@ -126,6 +126,9 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         (**self).set_key_policy(key_id, policy).await
     }
+    async fn probe(&self) -> Result<()> {
+        (**self).probe().await
+    }
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         (**self).tick(now).await
     }

@@ -87,6 +87,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!(Get "/v1/noop", "noop", "Authenticated no-op (benchmark baseline; no provider call, no audit row)", auth = true, req = None, 200 => Schema("Noop")),
     op!(Get "/v1/whoami", "whoami", "The caller's identity", auth = true, req = None, 200 => Schema("Identity")),
     op!(Get "/v1/providers", "listProviders", "Registered providers", auth = true, req = None, 200 => Array("ProviderSummary")),
+    op!(Get "/v1/status", "status", "The gateway's health: each provider probed, the store, the audit head, listeners, version and features (`status:read`)", auth = true, req = None, 200 => Schema("GatewayStatus")),
     op!(Get "/v1/keys", "listKeys", "Keys across providers (or one)", auth = true, req = None, 200 => Schema("KeyListing"), query = &["provider"]),
     op!(Post "/v1/keys", "createKey", "Create a key", auth = true, req = Some("CreateKey"), 201 => Schema("KeyMetadata")),
     op!(Get "/v1/keys/{key}", "describeKey", "One key", auth = true, req = None, 200 => Schema("KeyMetadata")),

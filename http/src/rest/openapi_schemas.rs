@@ -42,6 +42,56 @@ fn string_map() -> Value {
     json!({"type": "object", "additionalProperties": {"type": "string"}})
 }
 
+/// `GatewayStatus` (`keygate_core::api`): what `GET /v1/status` answers.
+fn gateway_status() -> Value {
+    let integer = || json!({"type": "integer", "minimum": 0});
+    let boolean = || json!({"type": "boolean"});
+    let error = || {
+        object(
+            &["kind", "message"],
+            json!({"kind": string(), "message": string()}),
+        )
+    };
+    object(
+        &[
+            "version",
+            "features",
+            "providers",
+            "store",
+            "audit",
+            "listeners",
+            "checked_at",
+        ],
+        json!({
+            "version": string(),
+            "features": {"type": "array", "items": enumeration(&["aws", "azure", "gcp"])},
+            "providers": {"type": "array", "items": object(&["name", "kind", "reachable", "latency_ms"], json!({
+                "name": string(),
+                "kind": enumeration(&["local", "aws", "azure", "gcp"]),
+                "reachable": boolean(),
+                "latency_ms": integer(),
+                "error": error(),
+            }))},
+            "store": object(&["backend", "readable", "writable"], json!({
+                "backend": string(), "readable": boolean(), "writable": boolean(), "error": error(),
+            })),
+            "audit": object(&["writer_running", "rows", "failed_batches"], json!({
+                "writer_running": boolean(),
+                "rows": integer(),
+                "head_seq": integer(),
+                "head_hash": {"type": "string", "description": "hex SHA-256 of the last row"},
+                "size_bytes": integer(),
+                "failed_batches": integer(),
+                "error": error(),
+            })),
+            "listeners": {"type": "array", "items": object(&["name", "url"], json!({
+                "name": enumeration(&["rest", "azure"]), "url": string(),
+            }))},
+            "checked_at": time(),
+        }),
+    )
+}
+
 /// Every schema, by name.
 pub(super) fn schemas() -> Value {
     let key_spec = enumeration(&[
@@ -229,6 +279,7 @@ pub(super) fn schemas() -> Value {
                 "expires_in_days": nullable(json!({"type": "integer", "minimum": 1})),
                 "kind": {"type": "string", "enum": ["bearer", "aws"], "default": "bearer"},
             })),
+            "GatewayStatus": gateway_status(),
             "IssuedToken": object(&["token", "info"], json!({"token": string(), "info": r("TokenInfo")})),
             "AccessPolicy": object(&[], json!({
                 "roles": {"type": "object", "additionalProperties": {"type": "object"}},

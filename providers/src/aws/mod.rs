@@ -301,4 +301,16 @@ impl KeyProvider for AwsKmsProvider {
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
     }
+
+    /// `ListKeys` with `Limit = 1`: one authenticated call, without describing any key.
+    async fn probe(&self) -> Result<()> {
+        self.kms
+            .client
+            .list_keys()
+            .limit(1)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.kms.err("list_keys")(e.into()))
+    }
 }

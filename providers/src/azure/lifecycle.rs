@@ -188,6 +188,11 @@ impl AzureKeyVaultProvider {
         }
     }
 
+    /// One page of live key names, at most one: the provider's probe.
+    pub(super) async fn probe_vault(&self) -> Result<()> {
+        self.live_page(None, 1).await.map(drop)
+    }
+
     async fn live_page(
         &self,
         link: Option<&str>,

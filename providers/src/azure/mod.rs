@@ -316,4 +316,9 @@ impl KeyProvider for AzureKeyVaultProvider {
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
     }
+
+    /// One page of key properties with at most one entry, without describing any key.
+    async fn probe(&self) -> Result<()> {
+        self.probe_vault().await
+    }
 }

@@ -349,4 +349,16 @@ impl KeyProvider for GcpKmsProvider {
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
     }
+
+    /// `GetKeyRing` on the provider's key ring: one authenticated call.
+    async fn probe(&self) -> Result<()> {
+        self.kms
+            .client
+            .get_key_ring()
+            .set_name(&self.kms.ring)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error::from_sdk(&e, &self.kms.provider, "get_key_ring"))
+    }
 }

@@ -479,6 +479,15 @@ impl KeyProvider for LocalProvider {
         Ok(normalized)
     }
 
+    /// One single-row read of the key store (the root-key check value).
+    async fn probe(&self) -> Result<()> {
+        self.store
+            .root_check()
+            .await
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         self.tick_impl(now).await
     }

@@ -11,6 +11,7 @@ mod keycache;
 mod open;
 mod run;
 mod session;
+mod status;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use crate::store::{AwsKeyIds, GcpRecords};
 use crate::tokens::TokenAuthority;
 
 pub use session::Session;
+pub use status::{BuildInfo, STATUS_PROBE_TIMEOUT};
 
 /// Which way a call came in; recorded in every audit row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +89,7 @@ pub struct Service {
     access: AccessStore,
     cache: DataKeyCache,
     keys: keycache::KeyCache,
+    process: status::ProcessInfo,
 }
 
 impl Service {
@@ -325,5 +328,7 @@ impl Service {
     }
 }
 
+#[cfg(test)]
+mod status_tests;
 #[cfg(test)]
 mod tests;

@@ -98,6 +98,7 @@ impl Service {
             access,
             cache,
             keys: super::keycache::KeyCache::default(),
+            process: super::status::ProcessInfo::default(),
         }))
     }
 }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use keygate_core::access::{AccessPolicy, Action, Identity, KeyAttrs};
 use keygate_core::api::{
-    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderFailure, ProviderSummary, Resolved,
-    SealingKey, TokenInfo, TokenRequest,
+    Alias, Decrypted, Gateway, GatewayStatus, IssuedToken, KeyListing, ProviderFailure,
+    ProviderSummary, Resolved, SealingKey, TokenInfo, TokenRequest,
 };
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
@@ -154,6 +154,10 @@ impl Gateway for Session {
                 capabilities: p.capabilities().clone(),
             })
             .collect())
+    }
+
+    async fn status(&self) -> Result<GatewayStatus> {
+        self.read_status().await
     }
 
     async fn list_keys(&self, provider: Option<&str>) -> Result<KeyListing> {

@@ -2,7 +2,7 @@
 //! data-key cache and failing closed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use keygate_core::access::{AccessPolicy, Identity};
@@ -22,13 +22,32 @@ use crate::cache::CacheConfig;
 use crate::registry::Registry;
 use crate::store::GatewayStore;
 
-/// A provider that counts data-key calls and forwards everything to a local provider.
+/// A provider that counts data-key calls and forwards everything to a local provider, and
+/// whose probe fails once it is set unreachable.
 #[derive(Debug)]
-struct Counting {
+pub(super) struct Counting {
     inner: LocalProvider,
     data_keys: AtomicUsize,
     decrypts: AtomicUsize,
     describes: AtomicUsize,
+    unreachable: AtomicBool,
+}
+
+impl Counting {
+    pub(super) fn new(inner: LocalProvider) -> Self {
+        Self {
+            inner,
+            data_keys: AtomicUsize::new(0),
+            decrypts: AtomicUsize::new(0),
+            describes: AtomicUsize::new(0),
+            unreachable: AtomicBool::new(false),
+        }
+    }
+
+    /// From now on its probe fails as an unreachable backend does.
+    pub(super) fn set_unreachable(&self) {
+        self.unreachable.store(true, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
@@ -129,6 +148,15 @@ impl KeyProvider for Counting {
     async fn set_key_policy(&self, id: &str, p: Policy) -> Result<Policy> {
         self.inner.set_key_policy(id, p).await
     }
+    async fn probe(&self) -> Result<()> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(keygate_core::Error::unavailable(format!(
+                "provider `{}`: connection refused",
+                self.info().name
+            )));
+        }
+        self.inner.probe().await
+    }
 }
 
 async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
@@ -137,12 +165,9 @@ async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
 
 /// [`start`] on `store`, which the test keeps a handle on to break it.
 async fn start_on(store: GatewayStore, cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
-    let counting = Arc::new(Counting {
-        inner: LocalProvider::builder().build().await.unwrap(),
-        data_keys: AtomicUsize::new(0),
-        decrypts: AtomicUsize::new(0),
-        describes: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(Counting::new(
+        LocalProvider::builder().build().await.unwrap(),
+    ));
     let provider: DynProvider = counting.clone();
     let registry = Registry::new(vec![provider], store).unwrap();
     let service = Service::new(registry, &AuditConfig::default(), &cache)

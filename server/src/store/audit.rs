@@ -92,6 +92,12 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     /// [`Error::Unavailable`] when the store cannot be read or its last `seq` is negative.
     async fn audit_head(&self) -> Result<AuditHead>;
 
+    /// How many rows the log holds.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read.
+    async fn audit_row_count(&self) -> Result<u64>;
+
     /// Appends `rows` (consecutive `seq`s, chained after the head the writer read) in one
     /// transaction. Times are in years 0000..=9999 and durations at most `i64::MAX`
     /// microseconds: the log refuses other events before they reach a batch, so a batch

@@ -51,4 +51,19 @@ pub trait Store:
     /// # Errors
     /// [`Error::Unavailable`](keygate_core::Error::Unavailable) saying why not.
     async fn ping(&self) -> Result<()>;
+
+    /// Answers when the store would take a write now: it takes the write lock a transaction
+    /// needs and gives it back without writing anything (`keygate status`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`](keygate_core::Error::Unavailable) saying why not (a read-only
+    /// file, a full disk, a lock held past the busy timeout).
+    async fn check_writable(&self) -> Result<()>;
+
+    /// The backend's name as `keygate status` shows it (`sqlite`).
+    fn backend(&self) -> &'static str;
+
+    /// The bytes the store occupies on disk (for SQLite the database file and its
+    /// write-ahead log); `None` when it is not in files (in memory).
+    fn size_on_disk(&self) -> Option<u64>;
 }

@@ -38,6 +38,7 @@ fn init_asks_whoami_and_loads_the_keys() {
     let c = init(&mut m);
     assert_eq!(c[0], Command::Whoami);
     assert!(c.contains(&Command::Keys(keys::Cmd::Providers { generation: 1 })));
+    assert!(c.contains(&Command::Status), "{c:?}");
     update(
         &mut m,
         Action::Identity(Ok(Identity {
@@ -253,4 +254,35 @@ fn help_on_the_policy_editor_lists_its_bindings() {
     for b in policy::BINDINGS {
         assert!(text.contains(b.does), "{}", b.does);
     }
+}
+
+#[test]
+fn status_is_asked_with_every_keys_reload_until_it_is_refused() {
+    let mut m = model(false);
+    let ctrl_r = |m: &mut Model| {
+        update(
+            m,
+            Action::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+        )
+    };
+    assert!(ctrl_r(&mut m).contains(&Command::Status));
+    update(&mut m, Action::Status(Ok(fixtures::status())));
+    assert!(matches!(&m.status, Some(Ok(s)) if s.audit.head_seq == Some(42)));
+    // A failure is asked again; a refusal is not (each would be a denied audit row).
+    update(
+        &mut m,
+        Action::Status(Err(StatusError::Failed("timeout".into()))),
+    );
+    assert!(ctrl_r(&mut m).contains(&Command::Status));
+    update(
+        &mut m,
+        Action::Status(Err(StatusError::Refused("denied".into()))),
+    );
+    let c = ctrl_r(&mut m);
+    assert!(
+        c.iter()
+            .any(|c| matches!(c, Command::Keys(keys::Cmd::Providers { .. }))),
+        "{c:?}"
+    );
+    assert!(!c.contains(&Command::Status), "{c:?}");
 }

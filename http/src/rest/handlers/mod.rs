@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use keygate_core::access::Action;
-use keygate_core::api::Gateway as _;
+use keygate_core::api::{Gateway as _, GatewayStatus};
 
 use super::error::ApiError;
 use super::extract::{Caller, Json};
@@ -32,6 +32,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Get, "/v1/noop", None, noop)
         .add(Get, "/v1/whoami", None, whoami)
         .add(Get, "/v1/providers", None, providers)
+        .add(Get, "/v1/status", Some(StatusRead), status)
         .add(Get, "/v1/keys", Some(KeysList), keys::list)
         .add(Post, "/v1/keys", Some(KeysCreate), keys::create)
         .add(Get, "/v1/keys/{key}", Some(KeysDescribe), keys::describe)
@@ -217,4 +218,10 @@ async fn whoami(Caller(s): Caller) -> ApiResult<Json<WhoAmI>> {
 
 async fn providers(Caller(s): Caller) -> ApiResult<Json<Providers>> {
     Ok(Json(s.providers().await?))
+}
+
+/// The gateway's health as the answering process sees it (`status:read`; not audited
+/// unless refused).
+async fn status(Caller(s): Caller) -> ApiResult<Json<GatewayStatus>> {
+    Ok(Json(s.status().await?))
 }

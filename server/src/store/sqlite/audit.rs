@@ -45,6 +45,15 @@ impl AuditRows for SqliteStore {
         })
     }
 
+    async fn audit_row_count(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        u64::try_from(count)
+            .map_err(|_| Error::unavailable(format!("audit store: negative row count {count}")))
+    }
+
     async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError> {
         let overflow = |what: &str| {
             AuditAppendError::Failed(Error::unavailable(format!("audit store: {what} overflow")))

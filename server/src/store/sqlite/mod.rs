@@ -9,7 +9,7 @@ mod gcp;
 mod policy;
 mod tokens;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -27,6 +27,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file; `None` in memory.
+    path: Option<PathBuf>,
 }
 
 /// A driver error as the store's callers see it: [`Error::Unavailable`] naming the part of the
@@ -91,7 +93,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5));
         settle_wal(&opts).await?;
-        Self::connect(opts, 4).await
+        Self::connect(opts, 4, Some(path.to_owned())).await
     }
 
     /// A private in-memory database (tests, ephemeral gateways).
@@ -101,10 +103,10 @@ impl SqliteStore {
     pub async fn in_memory() -> Result<Self> {
         let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(store_err)?;
         // One connection: every connection to :memory: would be a separate database.
-        Self::connect(opts, 1).await
+        Self::connect(opts, 1, None).await
     }
 
-    async fn connect(opts: SqliteConnectOptions, max: u32) -> Result<Self> {
+    async fn connect(opts: SqliteConnectOptions, max: u32, path: Option<PathBuf>) -> Result<Self> {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
@@ -129,7 +131,7 @@ impl SqliteStore {
                 }
             }
         }
-        Ok(Self { pool })
+        Ok(Self { pool, path })
     }
 }
 
@@ -141,6 +143,30 @@ impl Store for SqliteStore {
             .await
             .map(drop)
             .map_err(store_err)
+    }
+
+    async fn check_writable(&self) -> Result<()> {
+        // IMMEDIATE takes the write lock at BEGIN; rolling back writes nothing.
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_err)?;
+        tx.rollback().await.map_err(store_err)
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        let path = self.path.as_deref()?;
+        let main = std::fs::metadata(path).ok()?.len();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        // No WAL file (checkpointed and removed) is an empty one.
+        let wal = std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len());
+        Some(main + wal)
     }
 }
 

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use keygate_core::access::{AccessPolicy, Identity};
 use keygate_core::api::{
-    Alias, Decrypted, Gateway, IssuedToken, KeyListing, ProviderSummary, Resolved, SealingKey,
-    TokenInfo, TokenRequest,
+    Alias, Decrypted, Gateway, GatewayStatus, IssuedToken, KeyListing, ProviderSummary, Resolved,
+    SealingKey, TokenInfo, TokenRequest,
 };
 use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keygate_core::envelope::EnvelopeHeader;
@@ -161,6 +161,9 @@ impl Gateway for FakeGateway {
         Ok(policy)
     }
     async fn whoami(&self) -> Result<Identity> {
+        Err(unsupported())
+    }
+    async fn status(&self) -> Result<GatewayStatus> {
         Err(unsupported())
     }
     async fn list_keys(&self, _provider: Option<&str>) -> Result<KeyListing> {
