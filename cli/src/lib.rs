@@ -146,29 +146,21 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         _ => {}
     }
     if let Command::Serve(args) = command {
-        if gateway.is_some() {
-            return Err(usage(
-                "serve runs a gateway itself; it does not take --gateway (or KEYGATE_ADDR)",
-            ));
-        }
-        if token.is_some() {
-            return Err(usage(
-                "serve does not take --token (or KEYGATE_TOKEN); tokens are for --gateway",
-            ));
-        }
+        local_only(
+            "serve",
+            "runs a gateway itself",
+            gateway.is_some(),
+            token.is_some(),
+        )?;
         return serve::run(home, config, args).await;
     }
     if let Command::Config(cmd) = command {
-        if gateway.is_some() {
-            return Err(usage(
-                "config reads this machine's configuration; it does not take --gateway (or KEYGATE_ADDR)",
-            ));
-        }
-        if token.is_some() {
-            return Err(usage(
-                "config does not take --token (or KEYGATE_TOKEN); tokens are for --gateway",
-            ));
-        }
+        local_only(
+            "config",
+            "reads this machine's configuration",
+            gateway.is_some(),
+            token.is_some(),
+        )?;
         return config_cmd::run(home, config, cmd).await;
     }
     let console = matches!(command, Command::Console(_));
@@ -197,6 +189,22 @@ async fn run_console(api: Arc<dyn Gateway>, args: ConsoleArgs) -> Result<Outcome
         .await
         .context("running the console")?;
     Ok(Outcome::Success)
+}
+
+/// A usage error when a command that works on this machine only (`serve`, `config`) is given
+/// a gateway or a token.
+fn local_only(command: &str, what: &str, gateway: bool, token: bool) -> Result<()> {
+    if gateway {
+        return Err(usage(format!(
+            "{command} {what}; it does not take --gateway (or KEYGATE_ADDR)"
+        )));
+    }
+    if token {
+        return Err(usage(format!(
+            "{command} does not take --token (or KEYGATE_TOKEN); tokens are for --gateway"
+        )));
+    }
+    Ok(())
 }
 
 /// A running gateway at `url`.
