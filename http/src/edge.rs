@@ -38,6 +38,8 @@ pub struct Edge {
     pub metrics: Arc<Metrics>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long a request body may stall before the request fails.
+    pub body_idle: std::time::Duration,
     /// Flips to `true` when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -54,6 +56,7 @@ impl Edge {
             limiter: RateLimiter::new(&server.rate_limit).map(Arc::new),
             metrics: Arc::new(Metrics::default()),
             body_limit: server.body_limit_bytes,
+            body_idle: std::time::Duration::from_secs(server.body_read_timeout_secs),
             shutdown,
         }
     }

@@ -14,6 +14,7 @@
 
 pub mod dialect;
 pub mod edge;
+pub mod hygiene;
 pub mod metrics;
 pub mod ratelimit;
 pub mod rest;

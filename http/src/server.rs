@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::edge::{self, Edge};
+use crate::hygiene::ConnectionTimeouts;
 use crate::rest::{self, RestState};
 
 /// The Azure dialect's listener, when built in.
@@ -87,6 +88,10 @@ fn outer_layers(router: Router, edge: &Edge) -> Router {
             edge.metrics.clone(),
             edge::metrics,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            edge.body_idle,
+            crate::hygiene::body_idle_timeout,
+        ))
         .layer(axum::middleware::from_fn(edge::request_id))
 }
 
@@ -103,6 +108,7 @@ pub struct BoundServer {
     grace: Duration,
     scheduler_every: Option<Duration>,
     azure: Option<AzureListener>,
+    timeouts: ConnectionTimeouts,
 }
 
 /// Binds the listener of `config.server` (and loads its TLS certificate and key, when set).
@@ -157,6 +163,7 @@ pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer>
         grace,
         scheduler_every,
         azure,
+        timeouts: ConnectionTimeouts::of(&server),
     };
     // What `keygate status` reports as this process's listeners.
     bound.edge.service.set_listeners(bound.listeners());
@@ -242,6 +249,7 @@ impl BoundServer {
             grace,
             scheduler_every,
             azure,
+            timeouts,
         } = self;
         let shutdown_tx = Arc::new(shutdown_tx);
         tracing::info!(%addr, tls = tls.is_some(), "keygate gateway listening");
@@ -262,7 +270,7 @@ impl BoundServer {
         // The Azure vault on its own TLS listener, with the same request ids and metrics.
         let azure_task = azure.map(|listener| {
             let app = outer_layers(azure_router(&edge, &dialects), &edge);
-            tokio::spawn(listener.serve(app, azure_handle.clone()))
+            tokio::spawn(listener.serve(app, azure_handle.clone(), timeouts))
         });
         let scheduler = scheduler_every.map(|every| {
             tokio::spawn(scheduler_loop(
@@ -278,11 +286,11 @@ impl BoundServer {
         let app = app(&edge, &dialects).into_make_service_with_connect_info::<SocketAddr>();
         let served = match tls {
             Some(config) => match axum_server::tls_rustls::from_tcp_rustls(listener, config) {
-                Ok(server) => server.handle(handle).serve(app).await,
+                Ok(server) => timeouts.apply(server).handle(handle).serve(app).await,
                 Err(e) => Err(e),
             },
             None => match axum_server::from_tcp(listener) {
-                Ok(server) => server.handle(handle).serve(app).await,
+                Ok(server) => timeouts.apply(server).handle(handle).serve(app).await,
                 Err(e) => Err(e),
             },
         };

@@ -8,6 +8,9 @@ mod support;
 #[path = "http/errors.rs"]
 mod errors;
 
+#[path = "http/hygiene.rs"]
+mod hygiene;
+
 #[path = "http/roundtrip.rs"]
 mod roundtrip;
 

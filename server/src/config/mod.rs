@@ -86,6 +86,11 @@ pub struct ServerConfig {
     pub rate_limit: RateLimitConfig,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds a client has to send a request's headers (the first request's, and each
+    /// next one's on a kept-alive connection) before its connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may stall (no bytes arriving) before the request fails.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -97,6 +102,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 1024 * 1024,
             rate_limit: RateLimitConfig::default(),
             shutdown_grace_secs: 15,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
         }
     }
 }
@@ -398,6 +405,23 @@ impl Config {
                 "server.body_limit_bytes",
                 "server.body_limit_bytes must be at least 1024".to_owned(),
             ));
+        }
+        for (path, secs) in [
+            (
+                "server.header_read_timeout_secs",
+                self.server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_read_timeout_secs",
+                self.server.body_read_timeout_secs,
+            ),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                problems.push((
+                    path,
+                    format!("{path} must be between 1 and 3600, not {secs}"),
+                ));
+            }
         }
         if self.server.rate_limit.per_second > 0 && self.server.rate_limit.burst == 0 {
             problems.push((

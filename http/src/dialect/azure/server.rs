@@ -120,12 +120,17 @@ impl AzureListener {
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the server fails.
-    pub async fn serve(self, app: Router, handle: Handle<SocketAddr>) -> Result<()> {
+    pub async fn serve(
+        self,
+        app: Router,
+        handle: Handle<SocketAddr>,
+        timeouts: crate::hygiene::ConnectionTimeouts,
+    ) -> Result<()> {
         let addr = self.addr;
         tracing::info!(%addr, "keygate azure dialect listening");
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = match axum_server::tls_rustls::from_tcp_rustls(self.listener, self.tls) {
-            Ok(server) => server.handle(handle).serve(app).await,
+            Ok(server) => timeouts.apply(server).handle(handle).serve(app).await,
             Err(e) => Err(e),
         };
         served.map_err(|e| Error::unavailable(format!("azure dialect on {addr}: {e}")))
