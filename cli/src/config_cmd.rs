@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
-use keygate_core::provider::ListKeysRequest;
 use keygate_providers::factory::{self, Backend, OpenContext, ProviderConfig};
 use keygate_server::Home;
 use keygate_server::config::{
@@ -33,8 +32,8 @@ pub enum ConfigCommand {
         /// The file to check. Default: the one `config show` reads (--config,
         /// $KEYGATE_CONFIG, else <home>/keygate.toml).
         file: Option<PathBuf>,
-        /// Also open each provider section and list one key, reporting it reachable (with
-        /// the time it took) or not (exit 1).
+        /// Also open each provider section and probe it (as `status` does), reporting it
+        /// reachable (with the time it took) or not (exit 1).
         #[arg(long)]
         probe: bool,
         /// Seconds each probe may take.
@@ -199,7 +198,8 @@ struct Probe {
     message: Option<String>,
 }
 
-/// Opens each provider section and lists one key, each within `timeout`. A local provider
+/// Opens each provider section and probes it (its cheapest authenticated read, as `keygate
+/// status` does), each within `timeout`. A local provider
 /// is probed only when its key database and root key already exist, so a probe never
 /// creates files.
 async fn probe_all(source: &ConfigSource, home: &Path, timeout: Duration) -> Result<Vec<Probe>> {
@@ -246,13 +246,7 @@ async fn probe(provider: &ProviderConfig, cx: &OpenContext, timeout: Duration) -
     let started = Instant::now();
     let call = async {
         let opened = factory::open(provider, cx).await?;
-        opened
-            .list_keys(ListKeysRequest {
-                page_size: Some(1),
-                cursor: None,
-            })
-            .await
-            .map(|_| ())
+        opened.probe().await
     };
     match tokio::time::timeout(timeout, call).await {
         Ok(Ok(())) => {
