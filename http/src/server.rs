@@ -43,7 +43,12 @@ impl AzureListener {
     fn ca_file(&self) -> Option<&std::path::Path> {
         match *self {}
     }
-    async fn serve(self, _app: Router, _handle: Handle<SocketAddr>) -> Result<()> {
+    async fn serve(
+        self,
+        _app: Router,
+        _handle: Handle<SocketAddr>,
+        _timeouts: ConnectionTimeouts,
+    ) -> Result<()> {
         match self {}
     }
 }
