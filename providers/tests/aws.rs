@@ -100,6 +100,8 @@ async fn names_are_aliases_and_every_reference_resolves() {
                 .unwrap();
             assert_eq!(key.name, name);
             assert_ne!(key.id, name, "the id is the KMS key id, not the name");
+            // The health probe (ListKeys, Limit=1) answers.
+            p.probe().await.unwrap();
             assert_eq!(key.uri, format!("aws-kms://us-east-1/{}", key.id));
             let arn = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{}", key.id);
             for reference in [key.id.clone(), arn, name.clone(), format!("alias/{name}")] {
@@ -276,5 +278,7 @@ async fn unreachable_endpoint_builds_and_its_calls_are_unavailable() {
         .await
         .unwrap();
     let err = p.describe_key("anything").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let err = p.probe().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }

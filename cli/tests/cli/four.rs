@@ -284,6 +284,31 @@ token_env = "{TOKEN_VAR}"
         uris.push(created["uri"].as_str().unwrap().to_owned());
     }
 
+    // Health: every provider's probe (AWS ListKeys on LocalStack, Azure and GCP through
+    // their SDKs against the backing dialects) answers, through `status` and `config check`.
+    let status = b.json(&["status", "--output", "json"]);
+    let probed: Vec<(&str, bool)> = status["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["reachable"] == true))
+        .collect();
+    assert_eq!(
+        probed,
+        PROVIDERS.iter().map(|p| (*p, true)).collect::<Vec<_>>(),
+        "{status}"
+    );
+    let checked = String::from_utf8(b.ok(&["config", "check", "--probe"], b"")).unwrap();
+    for provider in PROVIDERS {
+        let prefix = format!("provider {provider} (");
+        assert!(
+            checked
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains("): reachable in ")),
+            "{checked}"
+        );
+    }
+
     // One listing: every provider answered (no warning), each shows its key.
     let listed = b.json(&["keys", "list", "--output", "json"]);
     let listed = listed.as_array().unwrap();
