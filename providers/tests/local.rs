@@ -543,7 +543,14 @@ async fn debug_and_logs_hold_no_secrets() {
 
     let debug = format!("{p:?} {back:?} {dk:?} {err:?} {err}");
     let logs = logs.lock().unwrap().clone();
-    assert!(logs.contains("encrypt"), "logging was captured: {logs}");
+    // Some event was captured, so the scan below reads real log lines. Not a particular one:
+    // a call site that another test thread registers at the same moment can keep the
+    // interest it computed before this thread's subscriber existed (tracing caches interest
+    // per call site), so which of this test's events arrive is not deterministic.
+    assert!(
+        logs.contains("keygate_providers::local"),
+        "logging was captured: {logs}"
+    );
     for haystack in [&debug, &logs] {
         assert!(!haystack.contains(plaintext), "{haystack}");
         assert!(!haystack.contains("ROOTKEY"), "{haystack}");
