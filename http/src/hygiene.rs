@@ -51,6 +51,10 @@ pub(crate) async fn body_idle_timeout(
     request: Request,
     next: Next,
 ) -> Response {
+    // A request without a body (every GET) has nothing to stall: no wrapping on that path.
+    if axum::body::HttpBody::size_hint(request.body()).exact() == Some(0) {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let stream = body.into_data_stream();
     let timed = futures::stream::unfold(Some(stream), move |state| async move {

@@ -507,17 +507,35 @@ fn existing_key(table: &toml::Table, segment: &str) -> String {
         .unwrap_or_else(|| segment.to_owned())
 }
 
+/// What the configuration's unit tests share.
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
+pub(crate) mod test_support {
+    use std::path::PathBuf;
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    use super::ConfigSource;
+
+    /// Environment pairs as [`std::env::vars`] yields them.
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
     }
+
+    /// `text` as read from `k.toml`.
+    pub(crate) fn source(text: &str) -> ConfigSource {
+        ConfigSource {
+            path: Some(PathBuf::from("k.toml")),
+            text: text.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::test_support::env;
+    use super::*;
 
     #[test]
     fn empty_file_is_the_embedded_default() {

@@ -263,23 +263,9 @@ pub fn redact_url(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::path::PathBuf;
 
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    fn source(text: &str) -> ConfigSource {
-        ConfigSource {
-            path: Some(PathBuf::from("k.toml")),
-            text: text.to_owned(),
-        }
-    }
+    use crate::config::test_support::{env, source};
 
     fn setting<'a>(e: &'a Effective, path: &str) -> &'a Setting {
         e.settings

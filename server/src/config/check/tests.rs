@@ -1,21 +1,7 @@
 #![allow(clippy::unwrap_used)]
-use std::path::PathBuf;
 
 use super::*;
-
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
-fn source(text: &str) -> ConfigSource {
-    ConfigSource {
-        path: Some(PathBuf::from("k.toml")),
-        text: text.to_owned(),
-    }
-}
+use crate::config::test_support::{env, source};
 
 fn accept(_: &ProviderSection) -> Result<()> {
     Ok(())
