@@ -65,10 +65,12 @@ impl Edge {
     /// every cloud dialect: a failed authentication is rate-limited per client address and
     /// audited as `denied` (with `action` when known); an authenticated caller is
     /// rate-limited per principal and gets a session bound to `source` and this request's
-    /// id.
+    /// id, once [`Session::screen`] has let it through for `action` (a caller who may do
+    /// `action` on no key at all is refused here, before any key or record is looked up).
     ///
     /// # Errors
-    /// The authentication error, or [`Error::Throttled`] beyond the rate limit.
+    /// The authentication error, [`Error::Throttled`] beyond the rate limit, or
+    /// [`Error::PermissionDenied`] from the screen.
     pub async fn admit(
         &self,
         parts: &Parts,
@@ -115,9 +117,15 @@ impl Edge {
                 .await;
             return Err(err);
         }
-        Ok(service
+        let session = service
             .session(identity, source)
-            .with_request_id(request_id))
+            .with_request_id(request_id);
+        // Before the door reads any record or resolves any key: a caller who may do the
+        // action on no key is refused (and audited) the same way whatever it names.
+        if let Some(action) = action {
+            session.screen(action).await?;
+        }
+        Ok(session)
     }
 }
 

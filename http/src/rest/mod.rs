@@ -6,6 +6,8 @@
 //! [`keygate_core::api::Gateway`] trait, where authorization and audit live) and render the
 //! answer. Around them: bearer-token authentication and a per-principal rate limit
 //! ([`Edge::admit`], called by the `Caller` extractor) and one error mapping ([`error`]).
+//! On the routes about an existing key, a key the caller may not use answers exactly as a
+//! missing one (`conceal`).
 //!
 //! Every route is registered through one helper (`Routes::add`), which also records it in
 //! the table [`route_table`] returns; the OpenAPI document is checked against that table in
@@ -13,6 +15,7 @@
 //!
 //! [`Session`]: keygate_server::service::Session
 
+mod conceal;
 pub mod error;
 mod extract;
 mod handlers;
@@ -173,5 +176,11 @@ pub fn route_table() -> Vec<RouteSpec> {
 /// The REST routes over `state`, without fallbacks (the server adds the typed 404 and 405
 /// once every door's routes are merged, so they answer for all of them).
 pub fn router(state: RestState) -> Router {
-    handlers::routes(Routes::new()).router.with_state(state)
+    handlers::routes(Routes::new())
+        .router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            conceal::hide_forbidden_keys,
+        ))
+        .with_state(state)
 }

@@ -72,6 +72,53 @@ impl Session {
         audit.done(result).await
     }
 
+    /// Opens a whole envelope only when it was sealed under `key` with exactly `context`
+    /// (the dialects' decrypt: Cloud KMS, Key Vault and AWS with a `KeyId` name the key and
+    /// take the context as exact). One audited call: `key` is resolved and `crypto:decrypt`
+    /// authorized on it first; an envelope of another key is refused and audited as
+    /// `denied`, a context that differs as a `failure`, both answered
+    /// [`Error::IntegrityFailure`] so the caller learns nothing about the other key.
+    ///
+    /// # Errors
+    /// [`Error::IntegrityFailure`] for a malformed envelope, another key's envelope, another
+    /// context or a failed opening; a refusal on `key` as every key call has it.
+    pub async fn decrypt_under(
+        &self,
+        key: &KeyLocator,
+        sealed: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Decrypted> {
+        let mut audit = self.audit(Action::CryptoDecrypt);
+        let result = async {
+            let (named, _) = self
+                .authorize_key(&mut audit, Action::CryptoDecrypt, key)
+                .await?;
+            let (header, header_len) =
+                EnvelopeHeader::decode(sealed).map_err(|_| Error::IntegrityFailure)?;
+            if header.key_uri != named.uri() {
+                let _ = audit.deny(format!(
+                    "the ciphertext was sealed under {}, not under {}",
+                    header.key_uri,
+                    named.uri()
+                ));
+                return Err(Error::IntegrityFailure);
+            }
+            if header.context != *context {
+                return Err(Error::IntegrityFailure);
+            }
+            let data_key = self.unwrap_data_key(&mut audit, &header, context).await?;
+            let plaintext = envelope::open_payload(&header, &data_key, &sealed[header_len..])?;
+            Ok(Decrypted {
+                plaintext,
+                key_uri: header.key_uri,
+                key_version: Some(header.key_version),
+                context: header.context,
+            })
+        }
+        .await;
+        audit.done(result).await
+    }
+
     /// `Gateway::open_envelope`: the data key of a header the caller opens itself.
     pub(super) async fn open_stream(
         &self,

@@ -6,6 +6,7 @@
 //! policy and the data-key cache. A [`Session`] binds it to one caller and implements
 //! [`keygate_core::api::Gateway`]; front ends only ever talk to a session.
 
+mod doors;
 mod envelope;
 mod keycache;
 mod open;

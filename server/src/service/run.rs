@@ -113,7 +113,8 @@ impl Session {
 
     /// Resolves `key`, reads its metadata and authorizes `action` on it. A caller whose role
     /// allows `action` on no key at all is refused before the key is looked up, so it
-    /// cannot probe which keys exist.
+    /// cannot probe which keys exist; one allowed `action` only on some keys is refused for
+    /// a missing key as for a key it may not use (both audited `denied`).
     pub(super) async fn authorize_key(
         &self,
         audit: &mut Audit<'_>,
@@ -133,14 +134,32 @@ impl Session {
             None
         };
         let fresh = cached.is_none();
-        let (resolved, described) = match cached {
-            Some((resolved, meta)) => (resolved, Some(meta)),
-            None => self.service.registry.resolve_described(key).await?,
-        };
-        audit.set_key(&resolved.provider.info().name, resolved.uri());
-        let meta = match described {
-            Some(meta) => meta,
-            None => resolved.provider.describe_key(&resolved.id).await?,
+        let found = async {
+            let (resolved, described) = match cached {
+                Some((resolved, meta)) => (resolved, Some(meta)),
+                None => self.service.registry.resolve_described(key).await?,
+            };
+            audit.set_key(&resolved.provider.info().name, resolved.uri());
+            let meta = match described {
+                Some(meta) => meta,
+                None => resolved.provider.describe_key(&resolved.id).await?,
+            };
+            Ok((resolved, meta))
+        }
+        .await;
+        let (resolved, meta) = match found {
+            Ok(found) => found,
+            // A caller allowed `action` only on some keys (by label, name or provider) could
+            // not use a key that does not exist either: it is refused alike, so a missing key
+            // and one it may not use read the same to it.
+            Err(Error::NotFound(what)) => {
+                let decision = policy.evaluate(&self.identity, action, None);
+                if decision.allowed {
+                    return Err(Error::NotFound(what));
+                }
+                return Err(audit.deny(format!("{what}: {}", decision.reason)));
+            }
+            Err(e) => return Err(e),
         };
         if hot && fresh {
             self.service.keys.put(key, &resolved, &meta);

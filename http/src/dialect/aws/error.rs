@@ -13,6 +13,9 @@ use keygate_core::{Error, KeyState};
 /// The content type of every AWS JSON 1.1 body.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
+/// The exception of a caller the access policy refuses.
+const ACCESS_DENIED: &str = "AccessDeniedException";
+
 /// An error in AWS KMS's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsError {
@@ -77,6 +80,29 @@ impl AwsError {
         )
     }
 
+    /// AWS's `AccessDeniedException` for `principal` calling `operation`, in the text IAM
+    /// uses when no policy grants an action: it names the caller and the operation, never a
+    /// key (so a key the caller may not use and a missing one read alike to a caller with no
+    /// rights) nor keygate's policy or its reason.
+    pub fn denied(account: &str, principal: &str, operation: &str) -> Self {
+        let principal: String = principal
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' })
+            .collect();
+        Self::bad(
+            ACCESS_DENIED,
+            format!(
+                "User: arn:aws:iam::{account}:user/{principal} is not authorized to perform: \
+                 kms:{operation} because no identity-based policy allows the kms:{operation} action"
+            ),
+        )
+    }
+
+    /// Whether this is an `AccessDeniedException`.
+    pub fn is_denied(&self) -> bool {
+        self.code == ACCESS_DENIED
+    }
+
     /// `error` as AWS would answer it. `state` is the key's state when the caller knows it
     /// (an invalid-state error on a disabled key is `DisabledException`, as in AWS).
     pub fn from_core(error: Error, state: Option<KeyState>) -> Self {
@@ -88,7 +114,9 @@ impl AwsError {
                 Some(KeyState::Disabled) => Self::bad("DisabledException", m),
                 _ => Self::bad("KMSInvalidStateException", m),
             },
-            Error::PermissionDenied(m) => Self::bad("AccessDeniedException", m),
+            // The policy's reason goes to the audit row only; the dialect names the caller and
+            // the operation once it knows them (`AwsError::denied`).
+            Error::PermissionDenied(_) => Self::bad(ACCESS_DENIED, "The caller is not authorized to perform this operation."),
             Error::Unauthenticated(_) => Self::bad(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",

@@ -114,17 +114,24 @@ async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsE
         Ok(identity) => (Ok(identity), None),
         Err(aws) => (Err(Error::Unauthenticated(aws.message.clone())), Some(aws)),
     };
+    let principal = identity.as_ref().ok().map(|i| i.principal.clone());
+    let deny = |e: AwsError| match &principal {
+        Some(p) if e.is_denied() => AwsError::denied(&state.config.account_id, p, op),
+        _ => e,
+    };
     let session = match state
         .edge
         .admit(&parts, Source::Aws, Some(request.action()), identity)
         .await
     {
         Ok(session) => session,
-        Err(e @ Error::Throttled { .. }) => return Err(e.into()),
+        Err(e @ (Error::Throttled { .. } | Error::PermissionDenied(_))) => {
+            return Err(deny(e.into()));
+        }
         Err(e) => return Err(refusal.unwrap_or_else(|| e.into())),
     };
-    let cx = ops::Ctx::new(&session, &state.config);
-    ops::run(&cx, request).await
+    let cx = ops::Ctx::new(&session, &state.config, request.action());
+    ops::run(&cx, request).await.map_err(deny)
 }
 
 #[cfg(test)]

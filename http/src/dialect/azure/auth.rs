@@ -44,7 +44,7 @@ pub async fn authenticate(
             other => AzureError::from_core(
                 other,
                 super::error::Doing {
-                    op: "authenticate",
+                    op: route.map_or("get", Route::permission),
                     key: None,
                     vault: &state.config.vault_name,
                 },

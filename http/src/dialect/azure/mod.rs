@@ -81,9 +81,6 @@ pub(crate) struct Ctx<'a> {
     pub retention: u32,
     /// The query string's parameters.
     pub query: HashMap<String, String>,
-    /// The service, for what is static (the providers' URI prefixes); calls go through
-    /// `session`.
-    pub service: &'a keygate_server::service::Service,
 }
 
 impl Ctx<'_> {
@@ -136,7 +133,6 @@ async fn handle(State(state): State<AzureState>, req: Request) -> Response {
             config: &state.config,
             retention: retention(&state)?,
             query,
-            service: &state.edge.service,
         };
         ops::dispatch(&ctx, route, &body).await
     };

@@ -175,6 +175,23 @@ impl Route {
         Ok(route)
     }
 
+    /// The Key Vault key permission the route needs (named in a 403, as Key Vault does).
+    pub fn permission(&self) -> &'static str {
+        match self {
+            Self::ListKeys | Self::ListVersions(_) | Self::ListDeleted => "list",
+            Self::CreateKey(_) => "create",
+            Self::GetKey(..) | Self::GetDeleted(_) | Self::Random | Self::Unsupported(_) => "get",
+            Self::UpdateKey(..) => "update",
+            Self::DeleteKey(_) => "delete",
+            Self::PurgeDeleted(_) => "purge",
+            Self::RecoverDeleted(_) => "recover",
+            Self::Rotate(_) => "rotate",
+            Self::GetRotationPolicy(_) => "getrotationpolicy",
+            Self::SetRotationPolicy(_) => "setrotationpolicy",
+            Self::Crypto(_, _, op) => op.name(),
+        }
+    }
+
     /// The gateway action the route performs first (what a refused attempt is audited as).
     pub fn action(&self) -> Option<Action> {
         Some(match self {

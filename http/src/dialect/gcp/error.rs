@@ -12,6 +12,9 @@ use serde_json::json;
 /// The message of every failed decryption: why a ciphertext did not open is not told.
 pub const DECRYPT_FAILED: &str = "Decryption failed: the ciphertext is invalid or does not match the key or the additional authenticated data.";
 
+/// The canonical status of a refusal.
+const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
+
 /// An error on its way to a GCP client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GcpError {
@@ -89,6 +92,22 @@ impl GcpError {
             }
             other => other.into(),
         }
+    }
+
+    /// Cloud KMS's PERMISSION_DENIED for `permission` on `resource` (as the request named
+    /// it): the same text whether the resource exists or not, and nothing of keygate's
+    /// policy or its reason.
+    pub fn denied(permission: &str, resource: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            PERMISSION_DENIED,
+            format!("Permission '{permission}' denied on resource '{resource}' (or it may not exist)."),
+        )
+    }
+
+    /// Whether this is a PERMISSION_DENIED.
+    pub fn is_denied(&self) -> bool {
+        self.status == PERMISSION_DENIED
     }
 
     /// The JSON body.

@@ -83,6 +83,17 @@ async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Valu
         .decode_utf8()
         .map_err(|_| GcpError::no_method())?;
     let op = ops::route(&parts.method, path::parse(&rest)?)?;
+    // A refusal names the permission and the resource as the request named it, nothing
+    // else: the same answer whether the resource exists or not.
+    let resource = format!("projects/{}", rest.split_once(':').map_or(&*rest, |(r, _)| r));
+    let permission = op.permission();
+    let deny = |e: GcpError| {
+        if e.is_denied() {
+            GcpError::denied(permission, &resource)
+        } else {
+            e
+        }
+    };
     let query = Query::of(&parts.uri)?;
     let identity = match bearer(&parts) {
         Some(token) => state.edge.service.authenticate(token).await,
@@ -94,7 +105,8 @@ async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Valu
     let session = state
         .edge
         .admit(&parts, Source::Gcp, op.action(), identity)
-        .await?;
+        .await
+        .map_err(|e| deny(e.into()))?;
     let limit = state.edge.body_limit;
     let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
         GcpError::invalid(format!(
@@ -106,6 +118,7 @@ async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Valu
         session,
         query,
         body,
+        action: op.action(),
     };
-    ops::run(&ctx, op).await
+    ops::run(&ctx, op).await.map_err(deny)
 }

@@ -27,22 +27,35 @@ pub struct Ctx<'a> {
     pub keys: Keys<'a>,
     /// `[dialects.aws]`.
     pub config: &'a AwsDialectConfig,
+    /// The gateway action of the operation (what a key id that names nothing is audited as).
+    pub action: Action,
 }
 
 impl<'a> Ctx<'a> {
     /// The context of one admitted request.
-    pub fn new(session: &'a Session, config: &'a AwsDialectConfig) -> Self {
+    pub fn new(session: &'a Session, config: &'a AwsDialectConfig, action: Action) -> Self {
         Self {
             session,
             keys: Keys::new(session, config),
             config,
+            action,
         }
     }
 
-    /// The key a `KeyId` member names.
+    /// The key a `KeyId` member names. A key id the dialect's table does not know goes to
+    /// the service all the same ([`Session::missing_key`]): audited, and refused as a key
+    /// the caller may not use when its rights stop at some keys.
     async fn target(&self, key_id: Option<String>) -> Result<KeyLocator, AwsError> {
         let key_id = super::wire::required(key_id, "keyId")?;
-        self.keys.resolve(&key_id).await
+        match self.keys.resolve(&key_id).await {
+            Err(e) if e.code == "NotFoundException" => {
+                match self.session.missing_key(self.action, e.message.clone()).await {
+                    Error::NotFound(_) => Err(e),
+                    other => Err(AwsError::from_core(other, None)),
+                }
+            }
+            found => found,
+        }
     }
 
     /// The URI of the key `target` names: at once for a URI, else by describing it (one

@@ -183,44 +183,21 @@ async fn decrypt(
     let Ok((header, _)) = EnvelopeHeader::decode(&p.value.0) else {
         return Err(AzureError::decryption_failed());
     };
-    if version.is_some_and(|v| v != header.key_version) || !names_key(ctx, name, &header).await? {
+    if version.is_some_and(|v| v != header.key_version) {
         return Err(AzureError::decryption_failed());
     }
+    // Azure's aad is exact (no aad decrypts only what was sealed without one), and the
+    // envelope must be this key's: both checked, and a mismatch audited, by the service.
     let context = context_of(p.aad.as_ref().map(|a| a.0.as_slice()));
     let d = ctx
         .session
-        .decrypt(&p.value.0, &context)
+        .decrypt_under(&by_name(name), &p.value.0, &context)
         .await
         .map_err(err)?;
-    // Gateway::decrypt accepts an envelope's own context when given none; Azure's aad is
-    // exact: no aad decrypts only what was sealed without one.
-    if d.context != context {
-        return Err(AzureError::decryption_failed());
-    }
     Ok(ok(&KeyOperationResult {
         kid: ctx.kid(name, d.key_version.as_deref()),
         value: b64(&d.plaintext),
     }))
-}
-
-/// Whether the envelope `header` was sealed under key `name`: by its URI when the provider
-/// names keys by their names (local, Azure, GCP), else (AWS: the URI holds the key id) by
-/// one `describe` of `name`.
-async fn names_key(ctx: &Ctx<'_>, name: &str, header: &EnvelopeHeader) -> Result<bool, AzureError> {
-    let id = ctx
-        .service
-        .registry()
-        .providers()
-        .iter()
-        .find_map(|p| p.info().id_from_uri(&header.key_uri));
-    if id == Some(name) {
-        return Ok(true);
-    }
-    match ctx.session.describe_key(&by_name(name)).await {
-        Ok(meta) => Ok(meta.uri == header.key_uri),
-        Err(keygate_core::Error::NotFound(_)) => Ok(false),
-        Err(e) => Err(ctx.err("decrypt", Some(name))(e)),
-    }
 }
 
 /// The keygate algorithm, the key spec its signatures are shaped for, and the digest size.

@@ -157,6 +157,37 @@ pub fn route(method: &Method, target: Target) -> GcpResult<Op> {
 }
 
 impl Op {
+    /// The Cloud KMS IAM permission the method needs (named in a PERMISSION_DENIED).
+    pub fn permission(&self) -> &'static str {
+        match self {
+            Op::ListLocations(_) => "cloudkms.locations.list",
+            Op::GetLocation(_) => "cloudkms.locations.get",
+            Op::GenerateRandom(_) => "cloudkms.locations.generateRandomBytes",
+            Op::ListRings(_) => "cloudkms.keyRings.list",
+            Op::CreateRing(_) => "cloudkms.keyRings.create",
+            Op::GetRing(_) | Op::RingTestIam(_) => "cloudkms.keyRings.get",
+            Op::RingGetIam(_) => "cloudkms.keyRings.getIamPolicy",
+            Op::RingSetIam(_) => "cloudkms.keyRings.setIamPolicy",
+            Op::ListKeys(_) => "cloudkms.cryptoKeys.list",
+            Op::CreateKey(_) => "cloudkms.cryptoKeys.create",
+            Op::GetKey(_) | Op::KeyTestIam(_) => "cloudkms.cryptoKeys.get",
+            Op::UpdateKey(_) | Op::UpdatePrimary(_) => "cloudkms.cryptoKeys.update",
+            Op::KeyGetIam(_) => "cloudkms.cryptoKeys.getIamPolicy",
+            Op::KeySetIam(_) => "cloudkms.cryptoKeys.setIamPolicy",
+            Op::Encrypt(..) => "cloudkms.cryptoKeyVersions.useToEncrypt",
+            Op::Decrypt(_) | Op::AsymmetricDecrypt(_) => "cloudkms.cryptoKeyVersions.useToDecrypt",
+            Op::AsymmetricSign(_) | Op::MacSign(_) => "cloudkms.cryptoKeyVersions.useToSign",
+            Op::MacVerify(_) => "cloudkms.cryptoKeyVersions.useToVerify",
+            Op::ListVersions(_) => "cloudkms.cryptoKeyVersions.list",
+            Op::CreateVersion(_) => "cloudkms.cryptoKeyVersions.create",
+            Op::GetVersion(_) => "cloudkms.cryptoKeyVersions.get",
+            Op::UpdateVersion(_) => "cloudkms.cryptoKeyVersions.update",
+            Op::Destroy(_) => "cloudkms.cryptoKeyVersions.destroy",
+            Op::Restore(_) => "cloudkms.cryptoKeyVersions.restore",
+            Op::PublicKey(_) => "cloudkms.cryptoKeyVersions.viewPublicKey",
+        }
+    }
+
     /// The gateway action the method performs (for the audit row of a refused caller).
     pub fn action(&self) -> Option<Action> {
         Some(match self {
@@ -197,6 +228,8 @@ pub struct Ctx<'a> {
     pub query: Query,
     /// The request body.
     pub body: axum::body::Bytes,
+    /// The method's gateway action (what a key the dialect cannot find is audited as).
+    pub action: Option<Action>,
 }
 
 /// A key as the dialect addresses it.
@@ -272,6 +305,22 @@ impl Ctx<'_> {
     /// than the implicit one, costs a keygate call: one `describe_key` to check its ring label
     /// (then it is recorded), so a key made elsewhere is not reachable through every ring.
     pub async fn key(&self, name: &KeyName) -> GcpResult<KeyTarget> {
+        match self.find_key(name).await {
+            // A key in no ring, or in a ring that does not exist, goes to the service all the
+            // same: audited, and refused as a key the caller may not use when its rights
+            // stop at some keys.
+            Err(e) if e.status == "NOT_FOUND" => match self.action {
+                Some(action) => match self.session.missing_key(action, e.message.clone()).await {
+                    keygate_core::Error::NotFound(_) => Err(e),
+                    other => Err(other.into()),
+                },
+                None => Err(e),
+            },
+            found => found,
+        }
+    }
+
+    async fn find_key(&self, name: &KeyName) -> GcpResult<KeyTarget> {
         let provider = self.provider(&name.ring.location).await?;
         let record = self.store().key(&provider.name, &name.key).await?;
         match &record {

@@ -1,8 +1,10 @@
 //! Locations (keygate providers), key rings and random bytes.
 //!
-//! Key rings are the dialect's own names (no keygate state), so creating, reading and listing
-//! them makes no keygate call and no audit row; they are authorized by a pure policy check
-//! (`keys:create` to create, `keys:list` to read).
+//! Key rings are the dialect's own records. Creating, reading and listing them goes through
+//! the caller's session all the same ([`Session::record_op`]): authorized (`keys:create` to
+//! create, `keys:list` to read) and audited, one row each, naming the ring (or location).
+//!
+//! [`Session::record_op`]: keygate_server::service::Session::record_op
 
 use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
@@ -22,16 +24,6 @@ fn location_json(project: &str, name: &str, display: &str) -> Value {
         "locationId": name,
         "displayName": display,
     })
-}
-
-fn authorize(ctx: &Ctx<'_>, action: Action) -> GcpResult<()> {
-    if ctx.session.allows(action, None) {
-        Ok(())
-    } else {
-        Err(GcpError::from(keygate_core::Error::PermissionDenied(
-            action.as_str().into(),
-        )))
-    }
 }
 
 /// `GET projects/{p}/locations`: `global` and every provider.
@@ -76,11 +68,16 @@ pub async fn generate_random(ctx: &Ctx<'_>, location: &LocationName) -> GcpResul
 
 /// `GET .../keyRings`: the implicit ring and the stored ones, by id.
 pub async fn list(ctx: &Ctx<'_>, location: &LocationName) -> GcpResult<Value> {
-    authorize(ctx, Action::KeysList)?;
     let provider = ctx.provider(location).await?;
     let store = ctx.store();
+    let stored = ctx
+        .session
+        .record_op(Action::KeysList, &provider.name, location.to_string(), || {
+            store.rings(&location.project, &provider.name)
+        })
+        .await?;
     let mut rings = vec![(IMPLICIT_RING.to_owned(), OffsetDateTime::UNIX_EPOCH)];
-    rings.extend(store.rings(&location.project, &provider.name).await?);
+    rings.extend(stored);
     rings.sort_by(|a, b| a.0.cmp(&b.0));
     let (rings, next, total) = page(&ctx.query, rings)?;
     let rings: Vec<Value> = rings
@@ -109,28 +106,42 @@ pub async fn create(ctx: &Ctx<'_>, location: &LocationName) -> GcpResult<Value> 
         .ok_or_else(|| GcpError::invalid("The field 'key_ring_id' is required."))?
         .to_owned();
     check_id("key_ring_id", &id)?;
-    authorize(ctx, Action::KeysCreate)?;
     let provider = ctx.provider(location).await?;
     let name = RingName {
         location: location.clone(),
         ring: id,
     };
-    if name.ring == IMPLICIT_RING {
-        return Err(GcpError::already_exists(format!(
-            "KeyRing {name} already exists (keygate's implicit ring)."
-        )));
-    }
     let now = OffsetDateTime::now_utc();
-    ctx.store()
-        .create_ring(&location.project, &provider.name, &name.ring, now)
+    let store = ctx.store();
+    ctx.session
+        .record_op(Action::KeysCreate, &provider.name, name.to_string(), || async {
+            if name.ring == IMPLICIT_RING {
+                return Err(keygate_core::Error::AlreadyExists(format!(
+                    "KeyRing {name} already exists (keygate's implicit ring)."
+                )));
+            }
+            store
+                .create_ring(&location.project, &provider.name, &name.ring, now)
+                .await
+        })
         .await?;
     Ok(ring_json(&name, now))
 }
 
 /// `GET .../keyRings/{r}`.
 pub async fn get(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
-    authorize(ctx, Action::KeysList)?;
     let provider = ctx.provider(&ring.location).await?;
-    let created = ctx.require_ring(ring, &provider.name).await?;
+    let created = ctx
+        .session
+        .record_op(Action::KeysList, &provider.name, ring.to_string(), || async {
+            if ring.ring == IMPLICIT_RING {
+                return Ok(OffsetDateTime::UNIX_EPOCH);
+            }
+            ctx.store()
+                .ring(&ring.location.project, &provider.name, &ring.ring)
+                .await?
+                .ok_or_else(|| keygate_core::Error::not_found(format!("KeyRing {ring} not found.")))
+        })
+        .await?;
     Ok(ring_json(ring, created))
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
 use keygate_core::{Error, KeyState, KeyVersion, VersionState};
 use serde_json::{Value, json};
@@ -204,7 +205,8 @@ pub async fn update_primary(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
 }
 
 /// `:destroy`: keygate deletes whole keys, not versions. The dialect records the request
-/// (the version reads DESTROY_SCHEDULED from then on) after one `list_versions`; when every
+/// (the version reads DESTROY_SCHEDULED from then on) after one `list_versions`, as one
+/// audited `keys:delete` call on the key; when every
 /// version of the key is destroy-scheduled, it calls `schedule_deletion` with the key's
 /// destroyScheduledDuration, so a single version's destruction takes effect with the key's.
 pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
@@ -224,7 +226,13 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     }
     let now = OffsetDateTime::now_utc();
     let store = ctx.store();
-    store.add_destroy(&key.uri, &v.id, now).await?;
+    // The destroy request is a write of the dialect's own: authorized as `keys:delete` on
+    // the key and audited, like the key deletion it may lead to.
+    ctx.session
+        .write_key_record(Action::KeysDelete, &key.locator(), |_| {
+            store.add_destroy(&key.uri, &v.id, now)
+        })
+        .await?;
     let scheduled: HashSet<&str> = destroys.iter().map(|(id, _)| id.as_str()).collect();
     let every = versions
         .iter()
@@ -243,7 +251,8 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     Ok(render_version(name, &key, v, key_state.as_ref(), Some(now)))
 }
 
-/// `:restore`: forgets the destroy request (one `list_versions`) and, when the key was
+/// `:restore`: forgets the destroy request (one `list_versions`, then one audited
+/// `keys:undelete` call on the key) and, when the key was
 /// scheduled for deletion (every version destroyed, or deletion scheduled elsewhere), calls
 /// `cancel_deletion`, after which keygate's key is DISABLED, as Cloud KMS leaves a restored
 /// version.
@@ -257,7 +266,11 @@ pub async fn restore(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let every = versions.iter().all(|x| scheduled.contains(x.id.as_str()));
     let store = ctx.store();
     if let Some(at) = requested {
-        store.remove_destroy(&key.uri, &v.id).await?;
+        ctx.session
+            .write_key_record(Action::KeysUndelete, &key.locator(), |_| async {
+                store.remove_destroy(&key.uri, &v.id).await.map(|_| ())
+            })
+            .await?;
         if !every {
             return Ok(render_version(name, &key, v, None, None));
         }
