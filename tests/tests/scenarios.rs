@@ -22,6 +22,8 @@ mod cross;
 mod gcp;
 #[path = "scenarios/gcp_provider.rs"]
 mod gcp_provider;
+#[path = "scenarios/probes.rs"]
+mod probes;
 #[path = "scenarios/registry.rs"]
 mod registry;
 #[path = "scenarios/support.rs"]
