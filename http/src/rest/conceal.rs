@@ -53,9 +53,12 @@ pub async fn hide_forbidden_keys(
     let Some(answer) = action.and_then(concealed) else {
         return response;
     };
-    let hidden = response.extensions().get::<PendingError>().is_some_and(|p| {
-        p.kind == ErrorKind::PermissionDenied.as_str() || p.kind == ErrorKind::NotFound.as_str()
-    });
+    let hidden = response
+        .extensions()
+        .get::<PendingError>()
+        .is_some_and(|p| {
+            p.kind == ErrorKind::PermissionDenied.as_str() || p.kind == ErrorKind::NotFound.as_str()
+        });
     if hidden {
         answer.into_response()
     } else {

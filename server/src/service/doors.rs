@@ -111,7 +111,11 @@ impl Session {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
-        self.key_op(action, key, |_, meta| async move { Ok((op(meta).await?, None)) })
-            .await
+        self.key_op(
+            action,
+            key,
+            |_, meta| async move { Ok((op(meta).await?, None)) },
+        )
+        .await
     }
 }

@@ -150,8 +150,14 @@ async fn aws_answers_access_denied_alike_without_naming_the_policy() {
                 .unwrap_err();
             let desc = kms.disable_key().key_id(id).send().await.unwrap_err();
             let answer = [
-                (enc.code().map(str::to_owned), enc.message().map(str::to_owned)),
-                (desc.code().map(str::to_owned), desc.message().map(str::to_owned)),
+                (
+                    enc.code().map(str::to_owned),
+                    enc.message().map(str::to_owned),
+                ),
+                (
+                    desc.code().map(str::to_owned),
+                    desc.message().map(str::to_owned),
+                ),
             ];
             answers.push((id, answer));
         }
@@ -160,7 +166,10 @@ async fn aws_answers_access_denied_alike_without_naming_the_policy() {
         assert_eq!(code.as_deref(), Some("AccessDeniedException"));
         let message = message.clone().unwrap();
         assert!(message.contains("kms:Encrypt"), "{message}");
-        assert!(!message.contains("statement") && !message.contains("role"), "{message}");
+        assert!(
+            !message.contains("statement") && !message.contains("role"),
+            "{message}"
+        );
         all_denied(&outcome_rows(&gw, principal).await, looked_up);
     }
     gw.stop().await;

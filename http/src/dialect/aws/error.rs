@@ -87,7 +87,13 @@ impl AwsError {
     pub fn denied(account: &str, principal: &str, operation: &str) -> Self {
         let principal: String = principal
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         Self::bad(
             ACCESS_DENIED,
@@ -116,7 +122,10 @@ impl AwsError {
             },
             // The policy's reason goes to the audit row only; the dialect names the caller and
             // the operation once it knows them (`AwsError::denied`).
-            Error::PermissionDenied(_) => Self::bad(ACCESS_DENIED, "The caller is not authorized to perform this operation."),
+            Error::PermissionDenied(_) => Self::bad(
+                ACCESS_DENIED,
+                "The caller is not authorized to perform this operation.",
+            ),
             Error::Unauthenticated(_) => Self::bad(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",

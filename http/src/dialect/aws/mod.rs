@@ -34,6 +34,7 @@ use time::OffsetDateTime;
 
 use crate::edge::Edge;
 use error::{AwsError, CONTENT_TYPE};
+pub use ops::OPERATIONS;
 
 /// What the AWS dialect's handler holds: the edge and `[dialects.aws]`.
 #[derive(Debug, Clone)]

@@ -101,7 +101,9 @@ impl GcpError {
         Self::new(
             StatusCode::FORBIDDEN,
             PERMISSION_DENIED,
-            format!("Permission '{permission}' denied on resource '{resource}' (or it may not exist)."),
+            format!(
+                "Permission '{permission}' denied on resource '{resource}' (or it may not exist)."
+            ),
         )
     }
 

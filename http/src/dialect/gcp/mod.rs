@@ -34,6 +34,7 @@ use keygate_server::config::GcpDialectConfig;
 use keygate_server::service::Source;
 
 use self::error::{GcpError, GcpResult};
+pub use self::ops::{METHODS, method_action};
 use self::wire::Query;
 use crate::edge::{Edge, bearer};
 
@@ -85,7 +86,10 @@ async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Valu
     let op = ops::route(&parts.method, path::parse(&rest)?)?;
     // A refusal names the permission and the resource as the request named it, nothing
     // else: the same answer whether the resource exists or not.
-    let resource = format!("projects/{}", rest.split_once(':').map_or(&*rest, |(r, _)| r));
+    let resource = format!(
+        "projects/{}",
+        rest.split_once(':').map_or(&*rest, |(r, _)| r)
+    );
     let permission = op.permission();
     let deny = |e: GcpError| {
         if e.is_denied() {

@@ -63,11 +63,217 @@ async fn gcp_key_ring_creation_and_refusals_are_audited() {
     watcher.get_key_ring().set_name(&ring).send().await.unwrap();
     let rows = outcome_rows(&gw, "watcher").await;
     assert_eq!(
-        rows.iter().map(|r| (r.action.as_str(), r.outcome)).collect::<Vec<_>>(),
+        rows.iter()
+            .map(|r| (r.action.as_str(), r.outcome))
+            .collect::<Vec<_>>(),
         vec![
             ("keys:create", AuditOutcome::Denied),
             ("keys:list", AuditOutcome::Success)
         ]
     );
+    gw.stop().await;
+}
+
+/// Whether a gateway action changes state (the writes every door must audit).
+fn is_write(action: &str) -> bool {
+    matches!(
+        action,
+        "keys:create"
+            | "keys:update"
+            | "keys:enable"
+            | "keys:disable"
+            | "keys:delete"
+            | "keys:undelete"
+            | "keys:rotate"
+            | "keys:policy:set"
+            | "aliases:write"
+    )
+}
+
+/// The documented audit rows of each write of a dialect: the table under `## Audit rows of
+/// each write` in its book page, `` | `<write>` | `<action>`, `<action>` | ``.
+fn documented(page: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let path = format!("{}/../docs/src/dialects/{page}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let section = text
+        .split("## Audit rows of each write")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{page} has no `## Audit rows of each write` section"));
+    let mut out = std::collections::BTreeMap::new();
+    for line in section.lines().skip_while(|l| !l.starts_with('|')) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let Some(write) = cells[0].strip_prefix('`').and_then(|c| c.strip_suffix('`')) else {
+            continue;
+        };
+        let rows = if cells[1].starts_with("none") {
+            Vec::new()
+        } else {
+            cells[1]
+                .split(',')
+                .map(|a| a.trim().trim_matches('`').to_owned())
+                .collect()
+        };
+        out.insert(write.to_owned(), rows);
+    }
+    out
+}
+
+/// The actions of the rows `principal` gained since it had `before` rows.
+async fn new_rows(gw: &TestGateway, principal: &str, before: &mut usize) -> Vec<String> {
+    let rows = outcome_rows(gw, principal).await;
+    let new = rows[*before..].iter().map(|r| r.action.clone()).collect();
+    *before = rows.len();
+    new
+}
+
+#[tokio::test]
+async fn every_aws_write_operation_writes_its_documented_rows() {
+    use aws_sdk_kms::types::Tag;
+    let gw = TestGateway::start().await;
+    let c = crate::aws::client(&gw, "writer", "admin").await;
+    let docs = documented("aws.md");
+    let writes: Vec<&str> = keygate_http::dialect::aws::OPERATIONS
+        .iter()
+        .filter(|(_, action)| is_write(action.as_str()))
+        .map(|(op, _)| *op)
+        .collect();
+    assert!(writes.len() >= 10, "{writes:?}");
+    let key = c
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let mut before = outcome_rows(&gw, "writer").await.len();
+    let tag = Tag::builder().tag_key("team").tag_value("pay").build().unwrap();
+    let mut seen = Vec::new();
+    // Run in an order where each write can succeed; every write of the table must appear.
+    let order = [
+        "CreateKey",
+        "UpdateKeyDescription",
+        "TagResource",
+        "UntagResource",
+        "DisableKey",
+        "EnableKey",
+        "EnableKeyRotation",
+        "DisableKeyRotation",
+        "RotateKeyOnDemand",
+        "PutKeyPolicy",
+        "CreateAlias",
+        "UpdateAlias",
+        "DeleteAlias",
+        "ScheduleKeyDeletion",
+        "CancelKeyDeletion",
+    ];
+    for op in order {
+        let k = key.as_str();
+        let ok = match op {
+            "CreateKey" => c.create_key().send().await.is_ok(),
+            "UpdateKeyDescription" => c.update_key_description().key_id(k).description("d").send().await.is_ok(),
+            "TagResource" => c.tag_resource().key_id(k).tags(tag.clone()).send().await.is_ok(),
+            "UntagResource" => c.untag_resource().key_id(k).tag_keys("team").send().await.is_ok(),
+            "DisableKey" => c.disable_key().key_id(k).send().await.is_ok(),
+            "EnableKey" => c.enable_key().key_id(k).send().await.is_ok(),
+            "EnableKeyRotation" => c.enable_key_rotation().key_id(k).send().await.is_ok(),
+            "DisableKeyRotation" => c.disable_key_rotation().key_id(k).send().await.is_ok(),
+            "RotateKeyOnDemand" => c.rotate_key_on_demand().key_id(k).send().await.is_ok(),
+            "PutKeyPolicy" => c
+                .put_key_policy()
+                .key_id(k)
+                .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"billing"},"Action":["kms:Encrypt"],"Resource":"*"}]}"#)
+                .send()
+                .await
+                .is_ok(),
+            "CreateAlias" => c.create_alias().alias_name("alias/w").target_key_id(k).send().await.is_ok(),
+            "UpdateAlias" => c.update_alias().alias_name("alias/w").target_key_id(k).send().await.is_ok(),
+            "DeleteAlias" => c.delete_alias().alias_name("alias/w").send().await.is_ok(),
+            "ScheduleKeyDeletion" => c.schedule_key_deletion().key_id(k).send().await.is_ok(),
+            "CancelKeyDeletion" => c.cancel_key_deletion().key_id(k).send().await.is_ok(),
+            other => panic!("no case for {other}"),
+        };
+        assert!(ok, "{op} failed");
+        let rows = new_rows(&gw, "writer", &mut before).await;
+        let expected = docs
+            .get(op)
+            .unwrap_or_else(|| panic!("aws.md documents no audit rows for {op} (saw {rows:?})"));
+        assert_eq!(&rows, expected, "{op}");
+        seen.push(op);
+    }
+    let mut writes = writes;
+    writes.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(writes, seen, "every write operation of the dispatcher is exercised");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn every_gcp_write_method_writes_its_documented_rows() {
+    let gw = TestGateway::start().await;
+    let token = gw.token("writer", "admin").await;
+    let http = reqwest::Client::new();
+    let docs = documented("gcp.md");
+    let fill = |t: &str| {
+        t.replace("{p}", "demo")
+            .replace("{l}", "local")
+            .replace("{r}", "w-ring")
+            .replace("{k}", "w-key")
+            .replace("{v}", "1")
+    };
+    let writes: Vec<(&str, &str)> = keygate_http::dialect::gcp::METHODS
+        .iter()
+        .copied()
+        .filter(|(m, t)| {
+            keygate_http::dialect::gcp::method_action(m, &fill(t))
+                .is_some_and(|a| is_write(a.as_str()))
+        })
+        .collect();
+    assert!(writes.len() >= 6, "{writes:?}");
+    let ring = "projects/{p}/locations/{l}/keyRings";
+    let key = "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}";
+    let version = "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}";
+    // Each write, in an order where it can succeed, with its query and body.
+    let cases: Vec<(&str, String, &str, serde_json::Value)> = vec![
+        ("POST", ring.to_owned(), "keyRingId=w-ring", serde_json::json!({})),
+        ("POST", format!("{ring}/{{r}}/cryptoKeys"), "cryptoKeyId=w-key", serde_json::json!({"purpose": "ENCRYPT_DECRYPT"})),
+        ("PATCH", key.to_owned(), "updateMask=labels", serde_json::json!({"labels": {"team": "pay"}})),
+        ("POST", format!("{key}:setIamPolicy"), "", serde_json::json!({"policy": {"bindings": [{"role": "roles/cloudkms.viewer", "members": ["user:a@x"]}]}})),
+        ("POST", format!("{key}/cryptoKeyVersions"), "", serde_json::json!({})),
+        ("PATCH", version.replace("{v}", "2"), "updateMask=state", serde_json::json!({"state": "DISABLED"})),
+        ("POST", format!("{version}:destroy"), "", serde_json::json!({})),
+        ("POST", format!("{version}:restore"), "", serde_json::json!({})),
+        ("POST", format!("{ring}/{{r}}:setIamPolicy"), "", serde_json::json!({"policy": {}})),
+    ];
+    let mut before = outcome_rows(&gw, "writer").await.len();
+    let mut seen = Vec::new();
+    for (method, template, query, body) in &cases {
+        let url = format!("{}/v1/{}?{query}", gw.base, fill(&template));
+        let resp = http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), &url)
+            .bearer_auth(&token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let rows = new_rows(&gw, "writer", &mut before).await;
+        // The route as the table names it (a version path written with a concrete id).
+        let route = format!("{method} {}", template.replace("cryptoKeyVersions/2", "cryptoKeyVersions/{v}"));
+        let expected = docs
+            .get(&route)
+            .unwrap_or_else(|| panic!("gcp.md documents no audit rows for {route} (saw {rows:?}, {status} {text})"));
+        assert_eq!(&rows, expected, "{route}: {status} {text}");
+        seen.push(route);
+    }
+    let mut table: Vec<String> = writes.iter().map(|(m, t)| format!("{m} {t}")).collect();
+    table.sort();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(table, seen, "every write method of the routing table is exercised");
     gw.stop().await;
 }

@@ -49,7 +49,11 @@ impl<'a> Ctx<'a> {
         let key_id = super::wire::required(key_id, "keyId")?;
         match self.keys.resolve(&key_id).await {
             Err(e) if e.code == "NotFoundException" => {
-                match self.session.missing_key(self.action, e.message.clone()).await {
+                match self
+                    .session
+                    .missing_key(self.action, e.message.clone())
+                    .await
+                {
                     Error::NotFound(_) => Err(e),
                     other => Err(AwsError::from_core(other, None)),
                 }
@@ -123,6 +127,10 @@ macro_rules! operations {
                 $name($req),
             )*
         }
+
+        /// Every operation this dialect serves, with the gateway action it performs: the
+        /// dispatcher's own table, as data (tests enumerate the write operations from it).
+        pub const OPERATIONS: &[(&str, Action)] = &[$((stringify!($name), $action),)*];
 
         /// True for an operation this dialect serves.
         pub fn is_known(op: &str) -> bool {

@@ -156,6 +156,52 @@ pub fn route(method: &Method, target: Target) -> GcpResult<Op> {
     })
 }
 
+/// Every Cloud KMS method [`route`] serves: HTTP method and path under `/v1/`, with `{p}`,
+/// `{l}`, `{r}`, `{k}` and `{v}` for the project, location, ring, key and version. The
+/// routing table as data: a test checks that each routes, and tests enumerate the writes
+/// from it.
+pub const METHODS: &[(&str, &str)] = &[
+    ("GET", "projects/{p}/locations"),
+    ("GET", "projects/{p}/locations/{l}"),
+    ("POST", "projects/{p}/locations/{l}:generateRandomBytes"),
+    ("GET", "projects/{p}/locations/{l}/keyRings"),
+    ("POST", "projects/{p}/locations/{l}/keyRings"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}:getIamPolicy"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}:setIamPolicy"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}:testIamPermissions"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}"),
+    ("PATCH", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:encrypt"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:decrypt"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:updatePrimaryVersion"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:getIamPolicy"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:setIamPolicy"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:testIamPermissions"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}"),
+    ("PATCH", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:destroy"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:restore"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:encrypt"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:asymmetricSign"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:asymmetricDecrypt"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:macSign"),
+    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:macVerify"),
+    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}/publicKey"),
+];
+
+/// The gateway action of `method path` (a concrete path under `/v1/`, no query), as the
+/// router decides it; `None` for a method without one or a path it does not serve.
+pub fn method_action(method: &str, path: &str) -> Option<Action> {
+    let method = Method::from_bytes(method.as_bytes()).ok()?;
+    let path = path.strip_prefix("projects/")?;
+    route(&method, super::path::parse(path).ok()?).ok()?.action()
+}
+
 impl Op {
     /// The Cloud KMS IAM permission the method needs (named in a PERMISSION_DENIED).
     pub fn permission(&self) -> &'static str {
@@ -561,6 +607,27 @@ mod tests {
 
     fn op(method: Method, path: &str) -> GcpResult<Op> {
         route(&method, parse(path)?)
+    }
+
+    #[test]
+    fn the_method_table_is_what_the_router_serves() {
+        let mut ops = std::collections::HashSet::new();
+        for (method, template) in METHODS {
+            let path = template
+                .strip_prefix("projects/")
+                .unwrap()
+                .replace("{p}", "p")
+                .replace("{l}", "l")
+                .replace("{r}", "r")
+                .replace("{k}", "k")
+                .replace("{v}", "1");
+            let op = op(Method::from_bytes(method.as_bytes()).unwrap(), &path)
+                .unwrap_or_else(|e| panic!("{method} {template}: {e:?}"));
+            ops.insert(std::mem::discriminant(&op));
+        }
+        // Every method: the table names each of `Op`'s variants at least once (the two
+        // `:encrypt` paths are one variant).
+        assert_eq!(ops.len(), METHODS.len() - 1);
     }
 
     #[test]

@@ -72,9 +72,12 @@ pub async fn list(ctx: &Ctx<'_>, location: &LocationName) -> GcpResult<Value> {
     let store = ctx.store();
     let stored = ctx
         .session
-        .record_op(Action::KeysList, &provider.name, location.to_string(), || {
-            store.rings(&location.project, &provider.name)
-        })
+        .record_op(
+            Action::KeysList,
+            &provider.name,
+            location.to_string(),
+            || store.rings(&location.project, &provider.name),
+        )
         .await?;
     let mut rings = vec![(IMPLICIT_RING.to_owned(), OffsetDateTime::UNIX_EPOCH)];
     rings.extend(stored);
@@ -114,16 +117,21 @@ pub async fn create(ctx: &Ctx<'_>, location: &LocationName) -> GcpResult<Value> 
     let now = OffsetDateTime::now_utc();
     let store = ctx.store();
     ctx.session
-        .record_op(Action::KeysCreate, &provider.name, name.to_string(), || async {
-            if name.ring == IMPLICIT_RING {
-                return Err(keygate_core::Error::AlreadyExists(format!(
-                    "KeyRing {name} already exists (keygate's implicit ring)."
-                )));
-            }
-            store
-                .create_ring(&location.project, &provider.name, &name.ring, now)
-                .await
-        })
+        .record_op(
+            Action::KeysCreate,
+            &provider.name,
+            name.to_string(),
+            || async {
+                if name.ring == IMPLICIT_RING {
+                    return Err(keygate_core::Error::AlreadyExists(format!(
+                        "KeyRing {name} already exists (keygate's implicit ring)."
+                    )));
+                }
+                store
+                    .create_ring(&location.project, &provider.name, &name.ring, now)
+                    .await
+            },
+        )
         .await?;
     Ok(ring_json(&name, now))
 }
@@ -133,15 +141,22 @@ pub async fn get(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     let provider = ctx.provider(&ring.location).await?;
     let created = ctx
         .session
-        .record_op(Action::KeysList, &provider.name, ring.to_string(), || async {
-            if ring.ring == IMPLICIT_RING {
-                return Ok(OffsetDateTime::UNIX_EPOCH);
-            }
-            ctx.store()
-                .ring(&ring.location.project, &provider.name, &ring.ring)
-                .await?
-                .ok_or_else(|| keygate_core::Error::not_found(format!("KeyRing {ring} not found.")))
-        })
+        .record_op(
+            Action::KeysList,
+            &provider.name,
+            ring.to_string(),
+            || async {
+                if ring.ring == IMPLICIT_RING {
+                    return Ok(OffsetDateTime::UNIX_EPOCH);
+                }
+                ctx.store()
+                    .ring(&ring.location.project, &provider.name, &ring.ring)
+                    .await?
+                    .ok_or_else(|| {
+                        keygate_core::Error::not_found(format!("KeyRing {ring} not found."))
+                    })
+            },
+        )
         .await?;
     Ok(ring_json(ring, created))
 }
