@@ -51,6 +51,7 @@ pub struct AzureState {
     pub anonymous: Option<Identity>,
 }
 
+pub use route::{ROUTES, route_action};
 pub use server::{AzureListener, bind};
 
 /// The `api-version`s keygate answers (the SDK 1.x sends `2025-07-01`).

@@ -150,7 +150,11 @@ async fn every_aws_write_operation_writes_its_documented_rows() {
         .unwrap()
         .key_id;
     let mut before = outcome_rows(&gw, "writer").await.len();
-    let tag = Tag::builder().tag_key("team").tag_value("pay").build().unwrap();
+    let tag = Tag::builder()
+        .tag_key("team")
+        .tag_value("pay")
+        .build()
+        .unwrap();
     let mut seen = Vec::new();
     // Run in an order where each write can succeed; every write of the table must appear.
     let order = [
@@ -207,7 +211,10 @@ async fn every_aws_write_operation_writes_its_documented_rows() {
     let mut writes = writes;
     writes.sort_unstable();
     seen.sort_unstable();
-    assert_eq!(writes, seen, "every write operation of the dispatcher is exercised");
+    assert_eq!(
+        writes, seen,
+        "every write operation of the dispatcher is exercised"
+    );
     gw.stop().await;
 }
 
@@ -238,22 +245,70 @@ async fn every_gcp_write_method_writes_its_documented_rows() {
     let version = "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}";
     // Each write, in an order where it can succeed, with its query and body.
     let cases: Vec<(&str, String, &str, serde_json::Value)> = vec![
-        ("POST", ring.to_owned(), "keyRingId=w-ring", serde_json::json!({})),
-        ("POST", format!("{ring}/{{r}}/cryptoKeys"), "cryptoKeyId=w-key", serde_json::json!({"purpose": "ENCRYPT_DECRYPT"})),
-        ("PATCH", key.to_owned(), "updateMask=labels", serde_json::json!({"labels": {"team": "pay"}})),
-        ("POST", format!("{key}:setIamPolicy"), "", serde_json::json!({"policy": {"bindings": [{"role": "roles/cloudkms.viewer", "members": ["user:a@x"]}]}})),
-        ("POST", format!("{key}/cryptoKeyVersions"), "", serde_json::json!({})),
-        ("PATCH", version.replace("{v}", "2"), "updateMask=state", serde_json::json!({"state": "DISABLED"})),
-        ("POST", format!("{version}:destroy"), "", serde_json::json!({})),
-        ("POST", format!("{version}:restore"), "", serde_json::json!({})),
-        ("POST", format!("{ring}/{{r}}:setIamPolicy"), "", serde_json::json!({"policy": {}})),
+        (
+            "POST",
+            ring.to_owned(),
+            "keyRingId=w-ring",
+            serde_json::json!({}),
+        ),
+        (
+            "POST",
+            format!("{ring}/{{r}}/cryptoKeys"),
+            "cryptoKeyId=w-key",
+            serde_json::json!({"purpose": "ENCRYPT_DECRYPT"}),
+        ),
+        (
+            "PATCH",
+            key.to_owned(),
+            "updateMask=labels",
+            serde_json::json!({"labels": {"team": "pay"}}),
+        ),
+        (
+            "POST",
+            format!("{key}:setIamPolicy"),
+            "",
+            serde_json::json!({"policy": {"bindings": [{"role": "roles/cloudkms.viewer", "members": ["user:a@x"]}]}}),
+        ),
+        (
+            "POST",
+            format!("{key}/cryptoKeyVersions"),
+            "",
+            serde_json::json!({}),
+        ),
+        (
+            "PATCH",
+            version.replace("{v}", "2"),
+            "updateMask=state",
+            serde_json::json!({"state": "DISABLED"}),
+        ),
+        (
+            "POST",
+            format!("{version}:destroy"),
+            "",
+            serde_json::json!({}),
+        ),
+        (
+            "POST",
+            format!("{version}:restore"),
+            "",
+            serde_json::json!({}),
+        ),
+        (
+            "POST",
+            format!("{ring}/{{r}}:setIamPolicy"),
+            "",
+            serde_json::json!({"policy": {}}),
+        ),
     ];
     let mut before = outcome_rows(&gw, "writer").await.len();
     let mut seen = Vec::new();
     for (method, template, query, body) in &cases {
         let url = format!("{}/v1/{}?{query}", gw.base, fill(&template));
         let resp = http
-            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), &url)
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &url,
+            )
             .bearer_auth(&token)
             .json(body)
             .send()
@@ -263,10 +318,13 @@ async fn every_gcp_write_method_writes_its_documented_rows() {
         let text = resp.text().await.unwrap();
         let rows = new_rows(&gw, "writer", &mut before).await;
         // The route as the table names it (a version path written with a concrete id).
-        let route = format!("{method} {}", template.replace("cryptoKeyVersions/2", "cryptoKeyVersions/{v}"));
-        let expected = docs
-            .get(&route)
-            .unwrap_or_else(|| panic!("gcp.md documents no audit rows for {route} (saw {rows:?}, {status} {text})"));
+        let route = format!(
+            "{method} {}",
+            template.replace("cryptoKeyVersions/2", "cryptoKeyVersions/{v}")
+        );
+        let expected = docs.get(&route).unwrap_or_else(|| {
+            panic!("gcp.md documents no audit rows for {route} (saw {rows:?}, {status} {text})")
+        });
         assert_eq!(&rows, expected, "{route}: {status} {text}");
         seen.push(route);
     }
@@ -274,6 +332,100 @@ async fn every_gcp_write_method_writes_its_documented_rows() {
     table.sort();
     seen.sort();
     seen.dedup();
-    assert_eq!(table, seen, "every write method of the routing table is exercised");
+    assert_eq!(
+        table, seen,
+        "every write method of the routing table is exercised"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn every_azure_write_route_writes_its_documented_rows() {
+    let gw = TestGateway::start().await;
+    let token = gw.token("writer", "admin").await;
+    let ca = std::fs::read(&gw.azure_ca).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+        .build()
+        .unwrap();
+    let docs = documented("azure.md");
+    let concrete = |t: &str, v: &str| t.replace("{n}", "w-key").replace("{v}", v);
+    let writes: Vec<String> = keygate_http::dialect::azure::ROUTES
+        .iter()
+        .filter(|(m, t)| {
+            keygate_http::dialect::azure::route_action(m, &concrete(t, "1"))
+                .is_some_and(|a| is_write(a.as_str()))
+        })
+        .map(|(m, t)| format!("{m} {t}"))
+        .collect();
+    assert!(writes.len() >= 6, "{writes:?}");
+    let cases = [
+        (
+            "POST",
+            "/keys/{n}/create",
+            serde_json::json!({"kty": "oct-HSM"}),
+        ),
+        (
+            "PATCH",
+            "/keys/{n}",
+            serde_json::json!({"tags": {"team": "pay"}}),
+        ),
+        (
+            "PATCH",
+            "/keys/{n}/{v}",
+            serde_json::json!({"tags": {"team": "ops"}}),
+        ),
+        ("POST", "/keys/{n}/rotate", serde_json::json!(null)),
+        (
+            "PUT",
+            "/keys/{n}/rotationpolicy",
+            serde_json::json!({"lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"}, "action": {"type": "Rotate"}}]}),
+        ),
+        ("DELETE", "/keys/{n}", serde_json::json!(null)),
+        ("POST", "/deletedkeys/{n}/recover", serde_json::json!(null)),
+    ];
+    let mut before = outcome_rows(&gw, "writer").await.len();
+    let mut version = String::from("1");
+    let mut seen = Vec::new();
+    for (method, template, body) in cases {
+        let url = format!(
+            "{}{}?api-version=7.5",
+            gw.azure_url,
+            concrete(template, &version)
+        );
+        let mut req = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &url,
+            )
+            .bearer_auth(&token);
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "{method} {template}: {status} {answer}"
+        );
+        if let Some(kid) = answer["key"]["kid"].as_str() {
+            version = kid.rsplit('/').next().unwrap().to_owned();
+        }
+        let rows = new_rows(&gw, "writer", &mut before).await;
+        let route = format!("{method} {template}");
+        let expected = docs.get(&route).unwrap_or_else(|| {
+            panic!("azure.md documents no audit rows for {route} (saw {rows:?})")
+        });
+        assert_eq!(&rows, expected, "{route}");
+        seen.push(route);
+    }
+    let mut writes = writes;
+    writes.sort();
+    seen.sort();
+    assert_eq!(
+        writes, seen,
+        "every write route of the routing table is exercised"
+    );
     gw.stop().await;
 }

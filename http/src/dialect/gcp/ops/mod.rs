@@ -167,31 +167,100 @@ pub const METHODS: &[(&str, &str)] = &[
     ("GET", "projects/{p}/locations/{l}/keyRings"),
     ("POST", "projects/{p}/locations/{l}/keyRings"),
     ("GET", "projects/{p}/locations/{l}/keyRings/{r}"),
-    ("GET", "projects/{p}/locations/{l}/keyRings/{r}:getIamPolicy"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}:setIamPolicy"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}:testIamPermissions"),
+    (
+        "GET",
+        "projects/{p}/locations/{l}/keyRings/{r}:getIamPolicy",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}:setIamPolicy",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}:testIamPermissions",
+    ),
     ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys"),
     ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys"),
-    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}"),
-    ("PATCH", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:encrypt"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:decrypt"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:updatePrimaryVersion"),
-    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:getIamPolicy"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:setIamPolicy"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:testIamPermissions"),
-    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions"),
-    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}"),
-    ("PATCH", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:destroy"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:restore"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:encrypt"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:asymmetricSign"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:asymmetricDecrypt"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:macSign"),
-    ("POST", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:macVerify"),
-    ("GET", "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}/publicKey"),
+    (
+        "GET",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}",
+    ),
+    (
+        "PATCH",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:encrypt",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:decrypt",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:updatePrimaryVersion",
+    ),
+    (
+        "GET",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:getIamPolicy",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:setIamPolicy",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}:testIamPermissions",
+    ),
+    (
+        "GET",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions",
+    ),
+    (
+        "GET",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}",
+    ),
+    (
+        "PATCH",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:destroy",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:restore",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:encrypt",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:asymmetricSign",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:asymmetricDecrypt",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:macSign",
+    ),
+    (
+        "POST",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}:macVerify",
+    ),
+    (
+        "GET",
+        "projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}/cryptoKeyVersions/{v}/publicKey",
+    ),
 ];
 
 /// The gateway action of `method path` (a concrete path under `/v1/`, no query), as the
@@ -199,7 +268,9 @@ pub const METHODS: &[(&str, &str)] = &[
 pub fn method_action(method: &str, path: &str) -> Option<Action> {
     let method = Method::from_bytes(method.as_bytes()).ok()?;
     let path = path.strip_prefix("projects/")?;
-    route(&method, super::path::parse(path).ok()?).ok()?.action()
+    route(&method, super::path::parse(path).ok()?)
+        .ok()?
+        .action()
 }
 
 impl Op {
