@@ -303,7 +303,7 @@ async fn every_gcp_write_method_writes_its_documented_rows() {
     let mut before = outcome_rows(&gw, "writer").await.len();
     let mut seen = Vec::new();
     for (method, template, query, body) in &cases {
-        let url = format!("{}/v1/{}?{query}", gw.base, fill(&template));
+        let url = format!("{}/v1/{}?{query}", gw.base, fill(template));
         let resp = http
             .request(
                 reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
