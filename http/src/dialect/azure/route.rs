@@ -87,7 +87,7 @@ pub enum Route {
     Unsupported(&'static str),
 }
 
-/// Every request [`Route::parse`] serves, as `{n}` (a key name) and `{v}` (a version)
+/// Every request the router serves, as `{n}` (a key name) and `{v}` (a version)
 /// templates: the routing table as data (a test checks that each parses, and tests
 /// enumerate the writes from it). The operations keygate refuses as unsupported are left out.
 pub const ROUTES: &[(&str, &str)] = &[
