@@ -283,3 +283,74 @@ async fn a_caller_with_no_key_rights_is_refused_before_any_lookup_every_time() {
     all_denied(&rows, false);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_ciphertext_of_another_key_is_refused_and_audited_denied() {
+    let gw = TestGateway::start().await;
+    let admin = gw.service.local_admin();
+    for name in ["key-a", "key-b"] {
+        admin
+            .create_key(None, CreateKeyRequest::new(name, KeySpec::Aes256))
+            .await
+            .unwrap();
+    }
+    // GCP: key-a's ciphertext through key-b's `:decrypt`.
+    let kms = crate::gcp::client(&gw, &gw.token("gcp-user", "admin").await).await;
+    let key = |k: &str| format!("projects/demo/locations/local/keyRings/keygate/cryptoKeys/{k}");
+    let ct = kms
+        .encrypt()
+        .set_name(key("key-a"))
+        .set_plaintext(b"hi".to_vec())
+        .send()
+        .await
+        .unwrap()
+        .ciphertext;
+    let err = kms
+        .decrypt()
+        .set_name(key("key-b"))
+        .set_ciphertext(ct)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        crate::gcp::code(&err),
+        google_cloud_gax::error::rpc::Code::InvalidArgument
+    );
+    let last = outcome_rows(&gw, "gcp-user").await.pop().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.outcome, last.key.as_deref()),
+        (
+            "crypto:decrypt",
+            AuditOutcome::Denied,
+            Some("local://key-b")
+        )
+    );
+
+    // AWS: Decrypt naming key-b for key-a's ciphertext.
+    let c = crate::aws::client(&gw, "aws-user", "admin").await;
+    let blob = c
+        .encrypt()
+        .key_id("key-a")
+        .plaintext(Blob::new(b"hi".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let err = c
+        .decrypt()
+        .key_id("key-b")
+        .ciphertext_blob(blob)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("IncorrectKeyException"));
+    let rows = outcome_rows(&gw, "aws-user").await;
+    assert!(
+        rows.iter().any(|r| r.action == "crypto:decrypt"
+            && r.outcome == AuditOutcome::Denied
+            && r.key.as_deref() == Some("local://key-b")),
+        "{rows:?}"
+    );
+    gw.stop().await;
+}

@@ -190,28 +190,38 @@ async fn open(
 ) -> Result<Decrypted, AwsError> {
     check_len("ciphertextBlob", ct.len(), 1, MAX_CIPHERTEXT)?;
     let named = match key_id {
-        Some(k) => Some(cx.keys.resolve(&k).await?),
+        Some(k) => Some(cx.target(Some(k)).await?),
         None => None,
     };
     let decrypted = if algorithm == Algorithm::Symmetric && is_envelope(ct) {
         let header_key = EnvelopeHeader::decode(ct)
             .map(|(h, _)| h.key_uri)
             .map_err(|_| AwsError::invalid_ciphertext())?;
-        let envelope_target = KeyLocator::Uri(header_key);
-        let d = cx
-            .session
-            .decrypt(ct, ctx)
-            .await
-            .map_err(|e| open_error(cx, e, &envelope_target))?;
-        if let Some(target) = &named
-            && cx.uri_of(target).await? != d.key_uri
-        {
-            return Err(AwsError::bad(
-                "IncorrectKeyException",
-                "The key ID in the request does not identify the KMS key that encrypted the ciphertext.",
-            ));
+        match &named {
+            // The named key is authorized and checked against the envelope by the service,
+            // in one audited call (another key's envelope is a `denied` row).
+            Some(target) => match cx.session.decrypt_under(target, ct, ctx).await {
+                Ok(d) => d,
+                Err(Error::IntegrityFailure) => {
+                    return Err(if cx.uri_of(target).await? == header_key {
+                        AwsError::invalid_ciphertext()
+                    } else {
+                        AwsError::bad(
+                            "IncorrectKeyException",
+                            "The key ID in the request does not identify the KMS key that encrypted the ciphertext.",
+                        )
+                    });
+                }
+                Err(e) => return Err(open_error(cx, e, target)),
+            },
+            None => {
+                let envelope_target = KeyLocator::Uri(header_key);
+                cx.session
+                    .decrypt(ct, ctx)
+                    .await
+                    .map_err(|e| open_error(cx, e, &envelope_target))?
+            }
         }
-        d
     } else {
         // Not an envelope: a provider-native ciphertext (RSA, or one a cloud KMS made
         // itself), which needs its key named.
