@@ -84,12 +84,23 @@ async fn tokens_roles_and_denials_are_enforced_and_audited() {
             .json(&other),
     )
     .await;
-    assert_eq!(denied.status, 403, "{}", denied.text);
-    assert_eq!(denied.kind(), "permission_denied");
+    // Another app's key reads exactly as a missing one (the audit row still says denied).
+    assert_eq!(denied.status, 404, "{}", denied.text);
+    assert_eq!(denied.kind(), "not_found");
     assert!(
         !denied.message().contains("payroll"),
         "{}",
         denied.message()
+    );
+    let missing = send(
+        http.post(gw.url("/v1/encrypt"))
+            .bearer_auth(&app)
+            .json(&json!({"key": "no-such-key", "plaintext": "aGVsbG8="})),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.kind(), missing.message()),
+        (denied.status, denied.kind(), denied.message())
     );
 
     // The auditor reads but cannot create or rotate.
@@ -107,7 +118,8 @@ async fn tokens_roles_and_denials_are_enforced_and_audited() {
             .bearer_auth(&auditor),
     )
     .await;
-    assert_eq!(rotate.status, 403, "{}", rotate.text);
+    // A key route: refused as a missing key would be.
+    assert_eq!(rotate.status, 404, "{}", rotate.text);
 
     // Every refusal left an audit row: the denials with their principals, the 401s too.
     let audit = gw.client(&admin);
