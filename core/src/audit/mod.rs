@@ -1,16 +1,29 @@
 //! The audit model: one event schema for every provider and every way in (CLI, REST,
 //! console, cloud dialects). Events never carry plaintext, key material or tokens.
 //!
-//! # The hash chain
+//! # The keyed hash chain
 //!
-//! Every stored row carries `hash = chain_hash(prev_hash, seq, event)`, where `prev_hash` is
-//! the previous row's `hash` ([`GENESIS_HASH`] for `seq` 1). Editing, deleting or reordering a
-//! row therefore breaks the chain at that row (or, for a deletion, at the row after the gap).
-//! The chain alone cannot notice rows cut off the *end*, nor a chain rewritten wholesale from
-//! some row on; compare [`AuditVerification::head`] with a copy kept elsewhere for that.
+//! Every stored row carries `hash = HMAC-SHA256(chain key, "keygate-audit-v2", prev_hash,
+//! encode_row(seq, event))` ([`ChainKey::hash`]), where `prev_hash` is the previous row's
+//! `hash` ([`GENESIS_HASH`] for `seq` 1) and the chain key is derived from the gateway root key
+//! ([`AuditKeys::from_root_key`]). Editing, deleting or reordering a row breaks the chain at
+//! that row (or, for a deletion, at the row after the gap), and someone who can write the
+//! database but does not hold the root key cannot re-hash a rewritten suffix.
 //!
-//! [`chain_hash`] is specified byte for byte so that a verifier outside keygate can recompute
-//! it from an export (JSON lines or CSV carry every hashed field).
+//! Rows written before keyed chains carry the unkeyed [`chain_hash`]. A verifier accepts the
+//! unkeyed form only *before* the first keyed row: once a row is keyed, every later row must
+//! be (see [`ChainForm`]).
+//!
+//! # The Merkle tree and checkpoints
+//!
+//! The rows are also the leaves of an RFC 6962 Merkle tree ([`merkle`]), leaf `seq` at index
+//! `seq - 1`, leaf hash `SHA-256(0x00 || encode_row(seq, event))` (unkeyed: anyone holding a
+//! row can check its inclusion). The gateway signs the tree head as a C2SP `tlog-checkpoint`
+//! note ([`checkpoint`]); a copy kept elsewhere then proves that rows cut off the end, or a
+//! log rewritten from some row on, are no longer the log that was signed.
+//!
+//! [`encode_row`] is specified byte for byte so that a verifier outside keygate can recompute
+//! hashes from an export (JSON lines or CSV carry every hashed field).
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -23,12 +36,20 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{Error, Result};
 
+pub mod checkpoint;
+mod keys;
+pub mod merkle;
+
+pub use keys::{AuditKeys, ChainForm, ChainKey};
+
 /// The `prev_hash` of the first row: 64 zeros (the hex width of a SHA-256).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Domain separation for [`chain_hash`]: a row hash can never be mistaken for a hash computed
 /// for another purpose, and a future encoding gets a new tag.
 const CHAIN_TAG: &str = "keygate-audit-v1";
+/// Domain separation for the keyed chain ([`ChainKey::hash`]).
+const KEYED_CHAIN_TAG: &str = "keygate-audit-v2";
 
 /// Fixed-width RFC 3339 in UTC with nanoseconds: text order is time order, which lets a store
 /// filter on the text column, and the text round-trips to the exact instant.
@@ -129,9 +150,13 @@ pub struct NewAuditEvent {
 
 impl NewAuditEvent {
     /// Places the event in the chain at `seq` after a row whose hash is `prev_hash`
-    /// ([`GENESIS_HASH`] for `seq` 1), computing its [`chain_hash`].
-    pub fn into_chained(self, seq: u64, prev_hash: String) -> AuditEvent {
-        let hash = chain_hash(&prev_hash, seq, &self);
+    /// ([`GENESIS_HASH`] for `seq` 1), computing its hash: [`ChainKey::hash`] under `key`, or
+    /// the unkeyed [`chain_hash`] without one (a gateway with no root key).
+    pub fn into_chained(self, seq: u64, prev_hash: String, key: Option<&ChainKey>) -> AuditEvent {
+        let hash = match key {
+            Some(key) => key.hash(&prev_hash, seq, &self),
+            None => chain_hash(&prev_hash, seq, &self),
+        };
         AuditEvent {
             seq,
             time: self.time,
@@ -151,57 +176,81 @@ impl NewAuditEvent {
     }
 }
 
-/// The hash of one chain row, as lowercase hex SHA-256.
+/// The canonical encoding of one row: its place (`seq`) and every field of the event, the bytes
+/// the chain hash (after `prev_hash`) and the Merkle leaf hash cover. Each field is encoded
+/// here and only here.
 ///
-/// The input is the concatenation of these encodings, in this order, with
-/// `str(s)` = the UTF-8 byte length as 8-byte big-endian, then the bytes;
+/// With `str(s)` = the UTF-8 byte length as 8-byte big-endian, then the bytes;
 /// `opt(s)` = one byte `0x00` when absent, or `0x01` then `str(s)`;
-/// `u64(n)` = 8-byte big-endian:
+/// `u64(n)` = 8-byte big-endian, the encoding is the concatenation of:
 ///
-/// 1. `str("keygate-audit-v1")`
-/// 2. `str(prev_hash)` (the hex text as given)
-/// 3. `u64(seq)`
-/// 4. `time` as nanoseconds since the Unix epoch, 16-byte big-endian two's complement
+/// 1. `u64(seq)`
+/// 2. `time` as nanoseconds since the Unix epoch, 16-byte big-endian two's complement
 ///    (so the offset the time was written in does not matter, only the instant)
-/// 5. `str(request_id)`, `str(principal)`, `str(source)`, `str(action)`
-/// 6. `opt(provider)`, `opt(key)`, `opt(key_version)`
-/// 7. `str(outcome)` with the names of [`AuditOutcome::as_str`]
-/// 8. `opt(error_kind)`
-/// 9. `u64(duration_us)`
+/// 3. `str(request_id)`, `str(principal)`, `str(source)`, `str(action)`
+/// 4. `opt(provider)`, `opt(key)`, `opt(key_version)`
+/// 5. `str(outcome)` with the names of [`AuditOutcome::as_str`]
+/// 6. `opt(error_kind)`
+/// 7. `u64(duration_us)`
 ///
-/// Every variable-length field is length-prefixed, so no two different rows share an input.
-pub fn chain_hash(prev_hash: &str, seq: u64, event: &NewAuditEvent) -> String {
-    fn put_str(ctx: &mut digest::Context, s: &str) {
-        // usize -> u64 cannot truncate on any platform Rust supports.
-        ctx.update(&(s.len() as u64).to_be_bytes());
-        ctx.update(s.as_bytes());
-    }
-    fn put_opt(ctx: &mut digest::Context, s: Option<&str>) {
-        match s {
-            None => ctx.update(&[0]),
-            Some(s) => {
-                ctx.update(&[1]);
-                put_str(ctx, s);
-            }
+/// Every variable-length field is length-prefixed, so no two different rows share an
+/// encoding.
+pub fn encode_row(seq: u64, event: &NewAuditEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&event.time.unix_timestamp_nanos().to_be_bytes());
+    put_str(&mut out, &event.request_id);
+    put_str(&mut out, &event.principal);
+    put_str(&mut out, &event.source);
+    put_str(&mut out, &event.action);
+    put_opt(&mut out, event.provider.as_deref());
+    put_opt(&mut out, event.key.as_deref());
+    put_opt(&mut out, event.key_version.as_deref());
+    put_str(&mut out, event.outcome.as_str());
+    put_opt(&mut out, event.error_kind.as_deref());
+    out.extend_from_slice(&event.duration_us.to_be_bytes());
+    out
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    // usize -> u64 cannot truncate on any platform Rust supports.
+    out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
         }
     }
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    put_str(&mut ctx, CHAIN_TAG);
-    put_str(&mut ctx, prev_hash);
-    ctx.update(&seq.to_be_bytes());
-    ctx.update(&event.time.unix_timestamp_nanos().to_be_bytes());
-    put_str(&mut ctx, &event.request_id);
-    put_str(&mut ctx, &event.principal);
-    put_str(&mut ctx, &event.source);
-    put_str(&mut ctx, &event.action);
-    put_opt(&mut ctx, event.provider.as_deref());
-    put_opt(&mut ctx, event.key.as_deref());
-    put_opt(&mut ctx, event.key_version.as_deref());
-    put_str(&mut ctx, event.outcome.as_str());
-    put_opt(&mut ctx, event.error_kind.as_deref());
-    ctx.update(&event.duration_us.to_be_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in ctx.finish().as_ref() {
+}
+
+/// The chain input of a row: `str(tag) || str(prev_hash) || encode_row(seq, event)`.
+fn chain_input(tag: &str, prev_hash: &str, seq: u64, event: &NewAuditEvent) -> Vec<u8> {
+    let mut input = Vec::with_capacity(256);
+    put_str(&mut input, tag);
+    put_str(&mut input, prev_hash);
+    input.extend_from_slice(&encode_row(seq, event));
+    input
+}
+
+/// The unkeyed hash of one chain row, as lowercase hex SHA-256: the form rows written before
+/// keyed chains carry (see [`ChainKey`] for how a verifier tells the two apart).
+///
+/// The input is `str("keygate-audit-v1") || str(prev_hash) || `[`encode_row`]`(seq, event)`
+/// (`prev_hash` as the hex text given).
+pub fn chain_hash(prev_hash: &str, seq: u64, event: &NewAuditEvent) -> String {
+    let input = chain_input(CHAIN_TAG, prev_hash, seq, event);
+    hex(digest::digest(&digest::SHA256, &input).as_ref())
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         // Writing to a String cannot fail.
         let _ = write!(hex, "{b:02x}");
     }
@@ -238,7 +287,8 @@ pub struct AuditEvent {
     pub duration_us: u64,
     /// The previous row's hash (hex; 64 zeros for the first row).
     pub prev_hash: String,
-    /// This row's hash (hex SHA-256 over `prev_hash` and the row's fields).
+    /// This row's hash (hex HMAC-SHA256 under the chain key, or for rows written before
+    /// keyed chains hex SHA-256, over `prev_hash` and the row's fields).
     pub hash: String,
 }
 
@@ -260,10 +310,23 @@ impl AuditEvent {
         }
     }
 
-    /// The hash this row should carry given its fields and `prev_hash`; differs from
-    /// `self.hash` when the row was altered.
-    pub fn expected_hash(&self) -> String {
-        chain_hash(&self.prev_hash, self.seq, &self.event())
+    /// Which form of hash this row carries given its fields and `prev_hash`: keyed under
+    /// `key`, the unkeyed form of older rows, or `None` when it is neither (the row was
+    /// altered, or hashed under another key).
+    pub fn chain_form(&self, key: Option<&ChainKey>) -> Option<ChainForm> {
+        let event = self.event();
+        if key.is_some_and(|k| k.verify(&self.prev_hash, self.seq, &event, &self.hash)) {
+            Some(ChainForm::Keyed)
+        } else if chain_hash(&self.prev_hash, self.seq, &event) == self.hash {
+            Some(ChainForm::Unkeyed)
+        } else {
+            None
+        }
+    }
+
+    /// The Merkle leaf hash of this row ([`merkle::leaf_hash`] of [`encode_row`]).
+    pub fn leaf_hash(&self) -> merkle::Hash {
+        merkle::leaf_hash(&encode_row(self.seq, &self.event()))
     }
 
     /// The CSV header matching [`AuditEvent::to_csv_row`], without a line ending.

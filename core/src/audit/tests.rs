@@ -20,7 +20,7 @@ fn event() -> NewAuditEvent {
 }
 
 fn stored(seq: u64) -> AuditEvent {
-    event().into_chained(seq, GENESIS_HASH.to_owned())
+    event().into_chained(seq, GENESIS_HASH.to_owned(), None)
 }
 
 #[test]
@@ -124,14 +124,56 @@ fn chained_rows_link_and_round_trip() {
     assert!(GENESIS_HASH.bytes().all(|b| b == b'0'));
     let first = stored(1);
     assert_eq!(first.prev_hash, GENESIS_HASH);
-    assert_eq!(first.hash, first.expected_hash());
+    assert_eq!(first.chain_form(None), Some(ChainForm::Unkeyed));
     assert_eq!(first.event(), event());
-    let second = event().into_chained(2, first.hash.clone());
+    let second = event().into_chained(2, first.hash.clone(), None);
     assert_eq!(second.prev_hash, first.hash);
     assert_ne!(second.hash, first.hash);
     let mut edited = second.clone();
     edited.principal = "mallory".into();
-    assert_ne!(edited.expected_hash(), edited.hash);
+    assert_eq!(edited.chain_form(None), None);
+}
+
+#[test]
+fn keyed_rows_need_the_key_and_the_unkeyed_form_stays_recognised() {
+    let keys = AuditKeys::from_root_key(&[7u8; 32]).unwrap();
+    let other = AuditKeys::from_root_key(&[8u8; 32]).unwrap();
+    let keyed = event().into_chained(1, GENESIS_HASH.to_owned(), Some(&keys.chain));
+    // Computed outside keygate: Python hmac over the documented encoding, with the key from
+    // HKDF-SHA256(root = 32 bytes of 7, salt = "", info = "keygate audit chain hmac-sha256 v1").
+    assert_eq!(
+        keyed.hash,
+        "80e4ab82c8cbed55fb05dc52f7771c682fb6680abbc5bc3776a2488188914e7d"
+    );
+    assert_eq!(keyed.chain_form(Some(&keys.chain)), Some(ChainForm::Keyed));
+    assert_eq!(keyed.chain_form(Some(&other.chain)), None);
+    assert_eq!(keyed.chain_form(None), None);
+    let unkeyed = stored(1);
+    assert_eq!(
+        unkeyed.chain_form(Some(&keys.chain)),
+        Some(ChainForm::Unkeyed)
+    );
+    let mut edited = keyed.clone();
+    edited.duration_us += 1;
+    assert_eq!(edited.chain_form(Some(&keys.chain)), None);
+    // Re-hashing an edited row without the key yields the unkeyed form, never the keyed one.
+    let rehashed = edited
+        .event()
+        .into_chained(1, GENESIS_HASH.to_owned(), None);
+    assert_eq!(
+        rehashed.chain_form(Some(&keys.chain)),
+        Some(ChainForm::Unkeyed)
+    );
+}
+
+#[test]
+fn leaf_hash_covers_the_encoding_without_the_chain() {
+    let a = stored(1);
+    let keys = AuditKeys::from_root_key(&[7u8; 32]).unwrap();
+    let b = event().into_chained(1, GENESIS_HASH.to_owned(), Some(&keys.chain));
+    assert_eq!(a.leaf_hash(), b.leaf_hash());
+    assert_eq!(a.leaf_hash(), merkle::leaf_hash(&encode_row(1, &event())));
+    assert_ne!(stored(2).leaf_hash(), a.leaf_hash());
 }
 
 #[test]
