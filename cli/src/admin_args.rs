@@ -142,8 +142,34 @@ pub enum AuditCommand {
         #[command(flatten)]
         filters: AuditFilters,
     },
-    /// Check the whole hash chain (exit 0 intact, 1 broken).
+    /// Check the whole log: the keyed hash chain and the Merkle tree, and with --checkpoint
+    /// that the log extends an older signed checkpoint (exit 0 intact, 1 broken).
     Verify {
+        /// An older checkpoint (as `keygate audit checkpoint` printed it, or
+        /// `<home>/audit.checkpoint`): the log must still hold its rows, unchanged.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Print a signed checkpoint of the whole log (a C2SP tlog-checkpoint note).
+    Checkpoint {
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Print an inclusion proof of row SEQ against a checkpoint signed now.
+    Prove {
+        /// The row's seq.
+        seq: u64,
+        /// Prove against the tree of this many rows (an older checkpoint's size) instead of
+        /// the whole log.
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+        #[command(flatten)]
+        output: OutputArg,
+    },
+    /// Print the key checkpoints are signed with, as a signed-note verifier key.
+    PublicKey {
         #[command(flatten)]
         output: OutputArg,
     },

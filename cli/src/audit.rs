@@ -1,4 +1,4 @@
-//! `keygate audit tail | export | verify`.
+//! `keygate audit tail | export | verify | checkpoint | prove | public-key`.
 //!
 //! Everything pages through [`Gateway::query_audit`] with its cursor, so memory stays bounded
 //! by one page whatever the size of the log, and the same code reads a local log or a remote
@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::io::{BufWriter, Write};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use futures::StreamExt as _;
 use keygate_core::api::Gateway;
 use keygate_core::audit::{AuditEvent, AuditQuery};
@@ -43,26 +43,17 @@ pub async fn run(api: &dyn Gateway, cmd: AuditCommand, out: &mut dyn Write) -> R
                 .context("cannot write the export")?;
             sink.finish()?;
         }
-        AuditCommand::Verify { output } => {
-            let v = api.verify_audit().await?;
-            match output.output {
-                OutputFormat::Json => output::json(out, &v)?,
-                OutputFormat::Table if v.first_broken.is_none() => writeln!(
-                    out,
-                    "audit log verified: {} rows, head {}",
-                    v.rows,
-                    v.head.as_deref().unwrap_or("-")
-                )?,
-                OutputFormat::Table => {}
-            }
-            if let Some(broken) = &v.first_broken {
-                bail!(
-                    "audit log verification FAILED at seq {}: {} ({} rows checked)",
-                    broken.seq,
-                    broken.reason,
-                    v.rows
-                );
-            }
+        AuditCommand::Verify { checkpoint, output } => {
+            super::audit_proof::verify(api, checkpoint.as_deref(), output, out).await?;
+        }
+        AuditCommand::Checkpoint { output } => {
+            super::audit_proof::checkpoint(api, output, out).await?;
+        }
+        AuditCommand::Prove { seq, size, output } => {
+            super::audit_proof::prove(api, seq, size, output, out).await?;
+        }
+        AuditCommand::PublicKey { output } => {
+            super::audit_proof::public_key(api, output, out).await?;
         }
     }
     Ok(Outcome::Success)

@@ -12,6 +12,7 @@ mod admin;
 mod admin_args;
 mod args;
 mod audit;
+mod audit_proof;
 mod compliance;
 pub mod compose;
 mod config_cmd;

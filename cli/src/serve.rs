@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
+use keygate_core::ErrorKind;
+
+/// How often, at most, the gateway writes a new audit checkpoint while the log grows.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 use crate::args::ServeArgs;
 use crate::{Outcome, compose};
@@ -27,6 +31,29 @@ pub async fn run(
     let service = compose::open(&config, &home)
         .await
         .with_context(|| format!("opening keygate in {}", home.dir().display()))?;
+    // The log is checked (against the last published checkpoint too) before anything is
+    // served: a gateway whose audit log was tampered with must not report ready.
+    let _checkpoints = match service
+        .audit()
+        .start_publishing(
+            config.audit.checkpoint_paths(home.dir()),
+            CHECKPOINT_INTERVAL,
+        )
+        .await
+    {
+        Ok(publisher) => Some(publisher),
+        Err(e) if e.kind() == ErrorKind::Unsupported => {
+            tracing::warn!(error = %e, "audit checkpoints are not published");
+            None
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "refusing to serve {}: the audit log failed its start-up check \
+                 (inspect it with `keygate audit verify`)",
+                home.dir().display()
+            )));
+        }
+    };
     // Bind first, then announce: the printed URL is the real one (port 0 picks a free
     // port), and it is printed only once requests can be accepted.
     let server = keygate_http::bind(service, &config).await?;

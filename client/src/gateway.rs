@@ -8,7 +8,9 @@ use keygate_core::api::{
     Alias, Decrypted, Gateway, GatewayStatus, IssuedToken, KeyListing, ProviderSummary, Resolved,
     SealingKey, TokenInfo, TokenRequest,
 };
-use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keygate_core::audit::{
+    AuditCheckpoint, AuditEvent, AuditQuery, AuditVerification, ConsistencyProof, InclusionProof,
+};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
     Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyLocator,
@@ -427,6 +429,30 @@ impl Gateway for HttpGateway {
 
     async fn verify_audit(&self) -> Result<AuditVerification> {
         self.get("/v1/audit/verify").await
+    }
+
+    async fn audit_checkpoint(&self) -> Result<AuditCheckpoint> {
+        self.get("/v1/audit/checkpoint").await
+    }
+
+    async fn audit_public_key(&self) -> Result<String> {
+        // The public key travels with every checkpoint.
+        Ok(self.audit_checkpoint().await?.public_key)
+    }
+
+    async fn audit_inclusion_proof(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof> {
+        let size = size.map(|n| format!("&size={n}")).unwrap_or_default();
+        self.get(&format!("/v1/audit/proof?seq={seq}{size}")).await
+    }
+
+    async fn audit_consistency_proof(
+        &self,
+        old_size: u64,
+        size: Option<u64>,
+    ) -> Result<ConsistencyProof> {
+        let size = size.map(|n| format!("&size={n}")).unwrap_or_default();
+        self.get(&format!("/v1/audit/consistency?old_size={old_size}{size}"))
+            .await
     }
 
     async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken> {

@@ -20,7 +20,9 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::access::{AccessPolicy, Identity};
-use crate::audit::{AuditEvent, AuditQuery, AuditVerification};
+use crate::audit::{
+    AuditCheckpoint, AuditEvent, AuditQuery, AuditVerification, ConsistencyProof, InclusionProof,
+};
 use crate::envelope::EnvelopeHeader;
 use crate::{
     Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext,
@@ -522,8 +524,40 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         &self,
         query: &AuditQuery,
     ) -> Result<BoxStream<'static, Result<AuditEvent>>>;
-    /// Checks the whole hash chain.
+    /// Checks the whole log: the keyed hash chain and the Merkle tree.
     async fn verify_audit(&self) -> Result<AuditVerification>;
+    /// A checkpoint of the whole audit log, signed now (after checking every row).
+    ///
+    /// The default answers [`crate::Error::Unsupported`]: a gateway without signed
+    /// checkpoints.
+    async fn audit_checkpoint(&self) -> Result<AuditCheckpoint> {
+        Err(crate::Error::unsupported("audit checkpoints"))
+    }
+    /// The key audit checkpoints are signed with, in the signed-note verifier key form.
+    ///
+    /// The default answers [`crate::Error::Unsupported`].
+    async fn audit_public_key(&self) -> Result<String> {
+        Err(crate::Error::unsupported("audit checkpoints"))
+    }
+    /// Proves that row `seq` is in the log's tree of `size` rows (the whole log when `None`).
+    ///
+    /// The default answers [`crate::Error::Unsupported`].
+    async fn audit_inclusion_proof(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof> {
+        let _ = (seq, size);
+        Err(crate::Error::unsupported("audit proofs"))
+    }
+    /// Proves that the log's tree of `size` rows (the whole log when `None`) extends its tree
+    /// of `old_size` rows.
+    ///
+    /// The default answers [`crate::Error::Unsupported`].
+    async fn audit_consistency_proof(
+        &self,
+        old_size: u64,
+        size: Option<u64>,
+    ) -> Result<ConsistencyProof> {
+        let _ = (old_size, size);
+        Err(crate::Error::unsupported("audit proofs"))
+    }
 
     /// Issues a token.
     async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken>;

@@ -39,8 +39,10 @@ use crate::error::{Error, Result};
 pub mod checkpoint;
 mod keys;
 pub mod merkle;
+mod proofs;
 
 pub use keys::{AuditKeys, ChainForm, ChainKey};
+pub use proofs::{AuditCheckpoint, CheckpointCheck, ConsistencyProof, InclusionProof};
 
 /// The `prev_hash` of the first row: 64 zeros (the hex width of a SHA-256).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -247,8 +249,8 @@ pub fn chain_hash(prev_hash: &str, seq: u64, event: &NewAuditEvent) -> String {
     hex(digest::digest(&digest::SHA256, &input).as_ref())
 }
 
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes` (how hashes are written in rows, proofs and reports).
+pub fn hex(bytes: &[u8]) -> String {
     let mut hex = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         // Writing to a String cannot fail.
@@ -467,15 +469,25 @@ pub struct BrokenRow {
     pub reason: String,
 }
 
-/// The result of checking the whole chain.
+/// The result of checking the whole log: the chain, the tree, and (when given) a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditVerification {
-    /// Rows checked.
+    /// Rows checked (the intact prefix when a row is broken).
     pub rows: u64,
     /// The hash of the last row (the chain head), when there are rows.
     pub head: Option<String>,
-    /// The first broken row, or `None` when the whole chain verifies.
+    /// The first broken row, or `None` when the whole log verifies.
     pub first_broken: Option<BrokenRow>,
+    /// The RFC 6962 root (hex) of the tree over the `rows` intact rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    /// How many of the rows carry the unkeyed hash of rows written before keyed chains
+    /// (always a prefix of the log).
+    #[serde(default)]
+    pub unkeyed_rows: u64,
+    /// The older checkpoint the log was checked against, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointCheck>,
 }
 
 #[cfg(test)]

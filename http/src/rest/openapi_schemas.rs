@@ -268,6 +268,23 @@ pub(super) fn schemas() -> Value {
             "AuditVerification": object(&["rows"], json!({
                 "rows": {"type": "integer"}, "head": nullable(string()),
                 "first_broken": nullable(object(&["seq", "reason"], json!({"seq": {"type": "integer"}, "reason": string()}))),
+                "root": string(), "unkeyed_rows": {"type": "integer"},
+                "checkpoint": object(&["origin", "size", "root", "consistent"], json!({
+                    "origin": string(), "size": {"type": "integer"}, "root": string(),
+                    "consistent": {"type": "boolean"},
+                })),
+            })),
+            "AuditCheckpoint": object(&["origin", "size", "root", "note", "public_key"], json!({
+                "origin": string(), "size": {"type": "integer"}, "root": string(),
+                "note": string(), "public_key": string(),
+            })),
+            "AuditInclusionProof": object(&["row", "leaf_index", "leaf_hash", "proof", "checkpoint"], json!({
+                "row": r("AuditEvent"), "leaf_index": {"type": "integer"}, "leaf_hash": string(),
+                "proof": {"type": "array", "items": string()}, "checkpoint": r("AuditCheckpoint"),
+            })),
+            "AuditConsistencyProof": object(&["old_size", "old_root", "proof", "checkpoint"], json!({
+                "old_size": {"type": "integer"}, "old_root": string(),
+                "proof": {"type": "array", "items": string()}, "checkpoint": r("AuditCheckpoint"),
             })),
             "TokenInfo": object(&["id", "principal", "role", "created"], json!({
                 "id": string(), "principal": string(), "role": string(), "created": time(),

@@ -15,20 +15,26 @@
 //! [`AuditLog::verify`] (recomputes the whole chain).
 
 mod follow;
+mod proof;
+mod publish;
 mod query;
 mod verify;
 mod writer;
 
+pub use publish::{CHECKPOINT_FILE, CheckpointPublisher, write_note};
+
 #[cfg(test)]
 pub(crate) mod tests;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::stream::BoxStream;
 pub use keygate_core::audit::{
-    AuditEvent, AuditOutcome, AuditQuery, AuditVerification, BrokenRow, GENESIS_HASH,
-    NewAuditEvent, action_matches, canonical_time, chain_hash,
+    AuditCheckpoint, AuditEvent, AuditKeys, AuditOutcome, AuditQuery, AuditVerification, BrokenRow,
+    ConsistencyProof, GENESIS_HASH, InclusionProof, NewAuditEvent, action_matches, canonical_time,
+    chain_hash,
 };
 use keygate_core::{Error, Page, Result};
 use serde::{Deserialize, Serialize};
@@ -52,6 +58,11 @@ pub struct AuditConfig {
     /// that, which pushes back on callers instead of growing memory. Also the number of live
     /// events a slow [`AuditLog::follow`] reader may fall behind before it re-reads the store.
     pub queue: usize,
+    /// A second file the gateway writes each checkpoint to, besides `<home>/audit.checkpoint`
+    /// (an absolute path, ideally on another disk or host mount), so that someone who can
+    /// delete the home's files still leaves a signed tree head behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_copy: Option<std::path::PathBuf>,
 }
 
 impl Default for AuditConfig {
@@ -59,6 +70,7 @@ impl Default for AuditConfig {
         Self {
             batch_max: 512,
             queue: 8192,
+            checkpoint_copy: None,
         }
     }
 }
@@ -92,7 +104,39 @@ impl AuditConfig {
                 ),
             ));
         }
+        if let Some(copy) = &self.checkpoint_copy {
+            let parent = copy.parent().filter(|p| !p.as_os_str().is_empty());
+            if !copy.is_absolute() {
+                problems.push((
+                    "audit.checkpoint_copy",
+                    format!(
+                        "audit.checkpoint_copy must be an absolute path, not {}",
+                        copy.display()
+                    ),
+                ));
+            } else if copy.is_dir() {
+                problems.push((
+                    "audit.checkpoint_copy",
+                    format!("audit.checkpoint_copy {} is a directory", copy.display()),
+                ));
+            } else if !parent.is_some_and(Path::is_dir) {
+                problems.push((
+                    "audit.checkpoint_copy",
+                    format!(
+                        "the folder of audit.checkpoint_copy {} does not exist",
+                        copy.display()
+                    ),
+                ));
+            }
+        }
         problems
+    }
+
+    /// The files checkpoints are published to: `<home>/audit.checkpoint`, then the copy.
+    pub fn checkpoint_paths(&self, home: &Path) -> Vec<std::path::PathBuf> {
+        let mut paths = vec![home.join(CHECKPOINT_FILE)];
+        paths.extend(self.checkpoint_copy.clone());
+        paths
     }
 }
 
@@ -135,6 +179,8 @@ pub struct AuditLog {
 
 struct Inner {
     store: Arc<dyn AuditRows>,
+    /// The chain key and checkpoint signer; `None` for a log opened without the root key.
+    keys: Option<Arc<AuditKeys>>,
     queue: mpsc::Sender<writer::Pending>,
     live: broadcast::Sender<AuditEvent>,
     counters: Arc<Counters>,
@@ -165,6 +211,20 @@ impl AuditLog {
     /// [`Error::InvalidArgument`] for a bad `config`; [`Error::Unavailable`] when the head
     /// cannot be read.
     pub async fn open(store: Arc<dyn AuditRows>, config: &AuditConfig) -> Result<Self> {
+        Self::open_keyed(store, config, None).await
+    }
+
+    /// [`AuditLog::open`] with the audit keys: rows are chained under `keys.chain` and
+    /// checkpoints signed with `keys.signer`. Without keys (a gateway with no root key, tests)
+    /// rows carry the unkeyed hash of older logs and no checkpoint can be signed.
+    ///
+    /// # Errors
+    /// As [`AuditLog::open`].
+    pub async fn open_keyed(
+        store: Arc<dyn AuditRows>,
+        config: &AuditConfig,
+        keys: Option<Arc<AuditKeys>>,
+    ) -> Result<Self> {
         config.validate()?;
         let head = store.audit_head().await?;
         let (queue, pending) = mpsc::channel(config.queue);
@@ -176,11 +236,13 @@ impl AuditLog {
             live: live.clone(),
             batch_max: config.batch_max,
             counters: Arc::clone(&counters),
+            keys: keys.clone(),
             head: Some(head),
         }));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
+                keys,
                 queue,
                 live,
                 counters,
@@ -232,19 +294,20 @@ impl AuditLog {
         follow::stream(self.clone(), q)
     }
 
-    /// Recomputes the whole chain, oldest row first, a page at a time (memory does not grow
-    /// with the log). Stops at the first broken row: a row whose contents were edited (its
-    /// hash does not match), a row after deleted rows (a `seq` gap), or a row whose
-    /// `prev_hash` is not the previous row's hash (reordered or replaced rows).
-    /// `rows` and `head` then describe the intact prefix before it.
+    /// Recomputes the whole chain and tree, oldest row first, a page at a time (memory does
+    /// not grow with the log). Stops at the first broken row: a row whose contents were edited
+    /// (its hash does not match), a row after deleted rows (a `seq` gap), a row whose
+    /// `prev_hash` is not the previous row's hash (reordered or replaced rows), or an unkeyed
+    /// row after a keyed one (a suffix re-hashed without the chain key). `rows`, `head` and
+    /// `root` then describe the intact prefix before it.
     ///
-    /// Rows cut off the end of the log cannot be seen from the chain itself: compare `head`
-    /// with a copy kept elsewhere.
+    /// Rows cut off the end of the log cannot be seen from the log itself: check it against
+    /// an older checkpoint ([`AuditLog::verify_against`]).
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read.
     pub async fn verify(&self) -> Result<AuditVerification> {
-        verify::verify(&*self.inner.store).await
+        verify::verify(&*self.inner.store, self.inner.keys.clone()).await
     }
 
     /// Whether the writer task is still taking events (readiness).

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use keygate_core::audit::{AuditEvent, NewAuditEvent, canonical_time};
+use keygate_core::audit::{AuditEvent, AuditKeys, ChainKey, NewAuditEvent, canonical_time};
 use keygate_core::{Error, Result};
 use time::UtcOffset;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -58,6 +58,8 @@ pub(super) struct Writer {
     pub(super) live: broadcast::Sender<AuditEvent>,
     pub(super) batch_max: usize,
     pub(super) counters: Arc<Counters>,
+    /// The chain key rows are hashed under (unkeyed without a root key).
+    pub(super) keys: Option<Arc<AuditKeys>>,
     /// `None` after a failed batch: the store decides where the chain continues, since a
     /// commit that reported failure may still have landed.
     pub(super) head: Option<AuditHead>,
@@ -78,7 +80,8 @@ pub(super) async fn run(mut w: Writer) {
             Some(head) => Ok(head),
             None => w.store.audit_head().await,
         };
-        let (mut rows, replies) = chain(head.as_ref().ok(), &mut batch);
+        let key = w.keys.as_deref().map(|k| &k.chain);
+        let (mut rows, replies) = chain(head.as_ref().ok(), &mut batch, key);
         let mut written = match head {
             Ok(_) => w.store.append_audit_rows(&rows).await,
             Err(e) => Err(AuditAppendError::Failed(e)),
@@ -94,7 +97,7 @@ pub(super) async fn run(mut w: Writer) {
             attempts += 1;
             written = match w.store.audit_head().await {
                 Ok(head) => {
-                    rechain(&head, &mut rows);
+                    rechain(&head, &mut rows, key);
                     w.store.append_audit_rows(&rows).await
                 }
                 Err(e) => Err(AuditAppendError::Failed(e)),
@@ -139,14 +142,18 @@ type Reply = oneshot::Sender<Result<AuditEvent>>;
 
 /// Takes the batch apart: the chained rows (with their canonical time) when the head is
 /// known, and the waiters in the same order.
-fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedAuditRow>, Vec<Reply>) {
+fn chain(
+    head: Option<&AuditHead>,
+    batch: &mut Vec<Pending>,
+    key: Option<&ChainKey>,
+) -> (Vec<ChainedAuditRow>, Vec<Reply>) {
     let mut rows = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     let mut prev = head.map(|h| (h.seq, h.hash.clone()));
     for p in batch.drain(..) {
         replies.push(p.reply);
         if let Some((seq, hash)) = prev.take() {
-            let event = p.event.into_chained(seq + 1, hash);
+            let event = p.event.into_chained(seq + 1, hash, key);
             prev = Some((event.seq, event.hash.clone()));
             rows.push(ChainedAuditRow {
                 event,
@@ -162,10 +169,10 @@ fn chain(head: Option<&AuditHead>, batch: &mut Vec<Pending>) -> (Vec<ChainedAudi
 const SEQ_TAKEN_ATTEMPTS: u32 = 5;
 
 /// Chains `rows` again after `head` (same events, same order, new `seq` and hashes).
-fn rechain(head: &AuditHead, rows: &mut [ChainedAuditRow]) {
+fn rechain(head: &AuditHead, rows: &mut [ChainedAuditRow], key: Option<&ChainKey>) {
     let mut prev = (head.seq, head.hash.clone());
     for row in rows.iter_mut() {
-        row.event = row.event.event().into_chained(prev.0 + 1, prev.1);
+        row.event = row.event.event().into_chained(prev.0 + 1, prev.1, key);
         prev = (row.event.seq, row.event.hash.clone());
     }
 }

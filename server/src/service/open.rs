@@ -6,7 +6,7 @@ use keygate_core::{DynProvider, Result};
 
 use super::Service;
 use crate::access::AccessStore;
-use crate::audit::{AuditConfig, AuditLog};
+use crate::audit::{AuditConfig, AuditKeys, AuditLog};
 use crate::cache::{CacheConfig, DataKeyCache};
 use crate::config::{Config, StoreLocation};
 use crate::home::Home;
@@ -18,8 +18,9 @@ impl Service {
     /// Builds the service `config` describes over `providers` (opened by the caller from the
     /// configuration's provider sections, in order): the gateway store, the audit log,
     /// tokens, the access policy and the data-key cache. `root_key` (the gateway root key)
-    /// seals AWS access key secrets; without it the service still opens and only AWS access
-    /// keys are unavailable, which the log says.
+    /// seals AWS access key secrets and keys the audit chain and checkpoints; without it the
+    /// service still opens, AWS access keys and audit checkpoints are unavailable and audit
+    /// rows carry the unkeyed hash, which the log says.
     ///
     /// # Errors
     /// Whatever the store reports when it cannot be opened; [`keygate_core::Error::InvalidArgument`]
@@ -35,6 +36,19 @@ impl Service {
             StoreLocation::SqliteMemory => GatewayStore::in_memory().await?,
         };
         let registry = Registry::new(providers, store)?;
+        let audit_keys = match root_key.map(AuditKeys::from_root_key) {
+            Some(Ok(keys)) => Some(Arc::new(keys)),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "unusable gateway root key: audit rows are chained without a key and no checkpoint can be signed");
+                None
+            }
+            None => {
+                tracing::warn!(
+                    "no gateway root key: audit rows are chained without a key and no checkpoint can be signed"
+                );
+                None
+            }
+        };
         let sealer = match root_key.map(AccessKeySealer::from_root_key) {
             Some(Ok(sealer)) => Some(sealer),
             Some(Err(e)) => {
@@ -46,7 +60,7 @@ impl Service {
                 None
             }
         };
-        Self::build(registry, &config.audit, &config.cache, sealer).await
+        Self::build(registry, &config.audit, &config.cache, sealer, audit_keys).await
     }
 
     /// A service over an existing registry (tests, embedding).
@@ -58,11 +72,12 @@ impl Service {
         audit: &AuditConfig,
         cache: &CacheConfig,
     ) -> Result<Arc<Self>> {
-        Self::build(registry, audit, cache, None).await
+        Self::build(registry, audit, cache, None, None).await
     }
 
     /// A service over an existing registry that issues and checks AWS access keys, their
-    /// secrets sealed under a key derived from `root_key` (the gateway root key).
+    /// secrets sealed under a key derived from `root_key` (the gateway root key), and keys
+    /// its audit chain and checkpoints from it.
     ///
     /// # Errors
     /// As [`Service::new`], and for an empty root key.
@@ -73,7 +88,8 @@ impl Service {
         root_key: &[u8],
     ) -> Result<Arc<Self>> {
         let sealer = AccessKeySealer::from_root_key(root_key)?;
-        Self::build(registry, audit, cache, Some(sealer)).await
+        let keys = Arc::new(AuditKeys::from_root_key(root_key)?);
+        Self::build(registry, audit, cache, Some(sealer), Some(keys)).await
     }
 
     async fn build(
@@ -81,10 +97,11 @@ impl Service {
         audit: &AuditConfig,
         cache: &CacheConfig,
         sealer: Option<AccessKeySealer>,
+        audit_keys: Option<Arc<AuditKeys>>,
     ) -> Result<Arc<Self>> {
         // Each part holds only the part of the store it needs.
         let store = Arc::clone(registry.store());
-        let audit = AuditLog::open(store.clone(), audit).await?;
+        let audit = AuditLog::open_keyed(store.clone(), audit, audit_keys).await?;
         let mut tokens = TokenAuthority::new(store.clone());
         if let Some(sealer) = sealer {
             tokens = tokens.with_sealer(sealer);

@@ -9,7 +9,9 @@ use keygate_core::api::{
     Alias, Decrypted, Gateway, GatewayStatus, IssuedToken, KeyListing, ProviderFailure,
     ProviderSummary, Resolved, SealingKey, TokenInfo, TokenRequest,
 };
-use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keygate_core::audit::{
+    AuditCheckpoint, AuditEvent, AuditQuery, AuditVerification, ConsistencyProof, InclusionProof,
+};
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
     Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyLocator,
@@ -542,6 +544,38 @@ impl Gateway for Session {
     async fn verify_audit(&self) -> Result<AuditVerification> {
         self.plain_op(Action::AuditRead, || async {
             self.service.audit.verify().await
+        })
+        .await
+    }
+
+    async fn audit_checkpoint(&self) -> Result<AuditCheckpoint> {
+        self.plain_op(Action::AuditRead, || async {
+            self.service.audit.checkpoint().await
+        })
+        .await
+    }
+
+    async fn audit_public_key(&self) -> Result<String> {
+        self.plain_op(Action::AuditRead, || async {
+            Ok(self.service.audit.public_key()?.to_string())
+        })
+        .await
+    }
+
+    async fn audit_inclusion_proof(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof> {
+        self.plain_op(Action::AuditRead, || async {
+            self.service.audit.inclusion_proof(seq, size).await
+        })
+        .await
+    }
+
+    async fn audit_consistency_proof(
+        &self,
+        old_size: u64,
+        size: Option<u64>,
+    ) -> Result<ConsistencyProof> {
+        self.plain_op(Action::AuditRead, || async {
+            self.service.audit.consistency_proof(old_size, size).await
         })
         .await
     }

@@ -8,7 +8,9 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt as _};
 use keygate_core::api::Gateway as _;
-use keygate_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keygate_core::audit::{
+    AuditCheckpoint, AuditEvent, AuditQuery, AuditVerification, ConsistencyProof, InclusionProof,
+};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -80,6 +82,44 @@ pub(super) async fn query(
 
 pub(super) async fn verify(Caller(s): Caller) -> ApiResult<Json<AuditVerification>> {
     Ok(Json(s.verify_audit().await?))
+}
+
+pub(super) async fn checkpoint(Caller(s): Caller) -> ApiResult<Json<AuditCheckpoint>> {
+    Ok(Json(s.audit_checkpoint().await?))
+}
+
+/// The query string of `/v1/audit/proof`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ProofParams {
+    seq: Option<u64>,
+    size: Option<u64>,
+}
+
+pub(super) async fn proof(
+    Caller(s): Caller,
+    Query(params): Query<ProofParams>,
+) -> ApiResult<Json<InclusionProof>> {
+    let seq = params
+        .seq
+        .ok_or_else(|| ApiError::bad_request("`seq` (the row to prove) is required"))?;
+    Ok(Json(s.audit_inclusion_proof(seq, params.size).await?))
+}
+
+/// The query string of `/v1/audit/consistency`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ConsistencyParams {
+    old_size: Option<u64>,
+    size: Option<u64>,
+}
+
+pub(super) async fn consistency(
+    Caller(s): Caller,
+    Query(params): Query<ConsistencyParams>,
+) -> ApiResult<Json<ConsistencyProof>> {
+    let old = params.old_size.ok_or_else(|| {
+        ApiError::bad_request("`old_size` (the older checkpoint's tree size) is required")
+    })?;
+    Ok(Json(s.audit_consistency_proof(old, params.size).await?))
 }
 
 fn audit_event(event: &AuditEvent) -> Event {

@@ -151,6 +151,19 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Get, "/v1/audit", Some(AuditRead), audit::query)
         .add(Get, "/v1/audit/stream", Some(AuditRead), audit::stream)
         .add(Get, "/v1/audit/verify", Some(AuditRead), audit::verify)
+        .add(
+            Get,
+            "/v1/audit/checkpoint",
+            Some(AuditRead),
+            audit::checkpoint,
+        )
+        .add(Get, "/v1/audit/proof", Some(AuditRead), audit::proof)
+        .add(
+            Get,
+            "/v1/audit/consistency",
+            Some(AuditRead),
+            audit::consistency,
+        )
         .add(Get, "/v1/tokens", Some(TokensList), admin::list_tokens)
         .add(Post, "/v1/tokens", Some(TokensCreate), admin::create_token)
         .add(
