@@ -286,3 +286,5 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod proof_tests;

@@ -14,7 +14,7 @@ fn rows_after(head: &AuditHead, n: usize) -> Vec<ChainedAuditRow> {
     let (mut seq, mut hash) = (head.seq, head.hash.clone());
     (0..n)
         .map(|i| {
-            let event = event(i).into_chained(seq + 1, hash.clone());
+            let event = event(i).into_chained(seq + 1, hash.clone(), None);
             (seq, hash) = (event.seq, event.hash.clone());
             ChainedAuditRow {
                 time_text: canonical_time(event.time).unwrap(),
