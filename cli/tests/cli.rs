@@ -18,6 +18,8 @@ mod console;
 mod envelope;
 #[path = "cli/four.rs"]
 mod four;
+#[path = "cli/proof.rs"]
+mod proof;
 #[path = "cli/remote.rs"]
 mod remote;
 #[path = "cli/status.rs"]

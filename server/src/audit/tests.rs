@@ -65,7 +65,10 @@ async fn empty_and_untouched_logs_verify() {
     let (_store, log) = log_with(5).await;
     let last = log.append(event(6)).await.unwrap();
     assert_eq!(last.seq, 6);
-    assert_eq!(last.chain_form(None), Some(keygate_core::audit::ChainForm::Unkeyed));
+    assert_eq!(
+        last.chain_form(None),
+        Some(keygate_core::audit::ChainForm::Unkeyed)
+    );
     let v = log.verify().await.unwrap();
     assert_eq!(v.rows, 6);
     assert_eq!(v.head, Some(last.hash));

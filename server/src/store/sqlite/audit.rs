@@ -285,6 +285,6 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod proof_tests;
+#[cfg(test)]
+mod tests;

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use keygate_core::ErrorKind;
 use keygate_core::audit::checkpoint::Checkpoint;
 use keygate_core::audit::merkle;
 use keygate_core::audit::{AuditKeys, ChainForm, GENESIS_HASH};
-use keygate_core::ErrorKind;
 
 use crate::audit::tests::event;
 use crate::audit::{AuditConfig, AuditLog, AuditQuery};
@@ -79,7 +79,11 @@ async fn rows_are_keyed_and_a_suffix_rehashed_without_the_key_is_named() {
     let v = log.verify().await.unwrap();
     let broken = v.first_broken.unwrap();
     assert_eq!(broken.seq, 4, "{}", broken.reason);
-    assert!(broken.reason.contains("without the chain key"), "{}", broken.reason);
+    assert!(
+        broken.reason.contains("without the chain key"),
+        "{}",
+        broken.reason
+    );
     assert_eq!(v.rows, 3);
 }
 
@@ -159,7 +163,11 @@ async fn proofs_verify_against_signed_checkpoints() {
     let old = log.inclusion_proof(1, Some(4)).await.unwrap().checkpoint;
     let old = verifier.open_checkpoint(&old.note).unwrap();
     let c = log.consistency_proof(4, None).await.unwrap();
-    let path: Vec<_> = c.proof.iter().map(|h| merkle::parse_hex(h).unwrap()).collect();
+    let path: Vec<_> = c
+        .proof
+        .iter()
+        .map(|h| merkle::parse_hex(h).unwrap())
+        .collect();
     let new = verifier.open_checkpoint(&c.checkpoint.note).unwrap();
     merkle::verify_consistency(4, new.size, &path, &old.root, &new.root).unwrap();
     log.consistency_proof(12, None).await.unwrap_err();
@@ -184,9 +192,15 @@ async fn checked_against_an_older_checkpoint_every_tampering_is_named() {
         // Rows cut off the end: the log alone verifies, the checkpoint does not.
         ("DELETE FROM audit_events WHERE seq > 5", 6),
         ("DELETE FROM audit_events WHERE seq = 4", 5),
-        ("UPDATE audit_events SET principal = 'mallory' WHERE seq = 3", 3),
+        (
+            "UPDATE audit_events SET principal = 'mallory' WHERE seq = 3",
+            3,
+        ),
         ("UPDATE audit_events SET seq = -1 WHERE seq = 2", 0),
-        ("UPDATE audit_events SET seq = seq + 100 WHERE seq >= 7", 107),
+        (
+            "UPDATE audit_events SET seq = seq + 100 WHERE seq >= 7",
+            107,
+        ),
     ];
     for (tamper, seq) in cases {
         let (store, log) = keyed_log(8).await;
