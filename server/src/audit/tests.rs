@@ -422,6 +422,32 @@ fn config_defaults_and_bounds() {
     }
 }
 
+#[test]
+fn the_checkpoint_copy_must_be_an_absolute_file_in_an_existing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("audit.checkpoint");
+    let config: AuditConfig =
+        toml::from_str(&format!("checkpoint_copy = {:?}", good.display().to_string())).unwrap();
+    assert!(config.problems().is_empty());
+    assert_eq!(
+        config.checkpoint_paths(Path::new("/home/k")),
+        vec![Path::new("/home/k/audit.checkpoint").to_owned(), good]
+    );
+    for bad in [
+        "relative/audit.checkpoint".into(),
+        dir.path().to_owned(),
+        dir.path().join("missing/audit.checkpoint"),
+    ] {
+        let config = AuditConfig {
+            checkpoint_copy: Some(bad),
+            ..AuditConfig::default()
+        };
+        let problems = config.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "audit.checkpoint_copy");
+    }
+}
+
 #[tokio::test]
 async fn open_refuses_a_bad_config() {
     let store = GatewayStore::in_memory().await.unwrap();
