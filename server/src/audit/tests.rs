@@ -426,8 +426,11 @@ fn config_defaults_and_bounds() {
 fn the_checkpoint_copy_must_be_an_absolute_file_in_an_existing_folder() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("audit.checkpoint");
-    let config: AuditConfig =
-        toml::from_str(&format!("checkpoint_copy = {:?}", good.display().to_string())).unwrap();
+    let config: AuditConfig = toml::from_str(&format!(
+        "checkpoint_copy = {:?}",
+        good.display().to_string()
+    ))
+    .unwrap();
     assert!(config.problems().is_empty());
     assert_eq!(
         config.checkpoint_paths(Path::new("/home/k")),

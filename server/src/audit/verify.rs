@@ -53,10 +53,10 @@ impl Checker {
     }
 
     fn note_root(&mut self) {
-        if let Some((size, root @ None)) = &mut self.root_at {
-            if *size == self.range.size() {
-                *root = Some(self.range.root());
-            }
+        if let Some((size, root @ None)) = &mut self.root_at
+            && *size == self.range.size()
+        {
+            *root = Some(self.range.root());
         }
     }
 

@@ -82,6 +82,9 @@ fn streaming(n: u64) -> State {
             rows: 1234,
             head: Some("ab".into()),
             first_broken: None,
+            root: None,
+            unkeyed_rows: 0,
+            checkpoint: None,
         })),
         &ctx(false),
     );
@@ -435,6 +438,9 @@ fn snapshots() {
                 seq: 42,
                 reason: "hash mismatch (row edited)".into(),
             }),
+            root: None,
+            unkeyed_rows: 0,
+            checkpoint: None,
         })),
         &ctx(false),
     );
