@@ -288,7 +288,7 @@ pub fn verify_consistency(
     }
 }
 
-/// Serde of a [`Hash`] as lowercase hex.
+/// Serde of a [`Hash`](type@Hash) as lowercase hex.
 pub mod hex_hash {
     use serde::{Deserialize, Deserializer, Serializer};
 
