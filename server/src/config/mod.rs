@@ -91,6 +91,10 @@ pub struct ServerConfig {
     pub header_read_timeout_secs: u64,
     /// Seconds a request body may stall (no bytes arriving) before the request fails.
     pub body_read_timeout_secs: u64,
+    /// Open connections each listener serves at once. A connection beyond the limit waits,
+    /// unread, for a free slot, and is closed unanswered when none frees within
+    /// `header_read_timeout_secs`.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +108,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 15,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
+            max_connections: 1024,
         }
     }
 }
@@ -404,6 +409,15 @@ impl Config {
             problems.push((
                 "server.body_limit_bytes",
                 "server.body_limit_bytes must be at least 1024".to_owned(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            problems.push((
+                "server.max_connections",
+                format!(
+                    "server.max_connections must be between 1 and 1000000, not {}",
+                    self.server.max_connections
+                ),
             ));
         }
         for (path, secs) in [

@@ -167,3 +167,20 @@ fn a_secret_setting_is_not_repeated_in_a_message() {
     );
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+#[test]
+fn a_connection_limit_out_of_range_is_reported_at_its_value() {
+    for bad in ["0", "2000000"] {
+        let text = format!("[server]\nmax_connections = {bad}\n");
+        let found = located(&check(&source(&text), env(&[]), &accept));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].0, found[0].1), (2, 19), "{found:#?}");
+        assert!(found[0].2.contains("server.max_connections"), "{found:#?}");
+    }
+    let fine = check(
+        &source("[server]\nmax_connections = 64\n"),
+        env(&[]),
+        &accept,
+    );
+    assert!(fine.is_empty(), "{fine:#?}");
+}
