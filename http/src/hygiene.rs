@@ -12,12 +12,17 @@ use axum_server::Address;
 use futures::StreamExt as _;
 use hyper_util::rt::TokioTimer;
 
+use crate::conn::EdgeAcceptor;
+use crate::shape::Doors;
+
 /// The timeouts of `[server]`, as one listener applies them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionTimeouts {
     /// Time to send the headers of a request (the first, and each next on a kept-alive
     /// connection).
     pub header_read: Duration,
+    /// Connections served at once (`[server] max_connections`).
+    pub max_connections: usize,
 }
 
 impl ConnectionTimeouts {
@@ -25,22 +30,27 @@ impl ConnectionTimeouts {
     pub fn of(server: &keygate_server::config::ServerConfig) -> Self {
         Self {
             header_read: Duration::from_secs(server.header_read_timeout_secs),
+            max_connections: server.max_connections,
         }
     }
 
     /// `server` with these timeouts: hyper's header read timeout (which needs a timer) for
     /// every request of a connection, and axum-server's for the first, which also covers a
-    /// connection that never sends a byte.
+    /// connection that never sends a byte; and with the connection limit and hyper's own
+    /// answers in the shape of `doors` ([`EdgeAcceptor`]).
     pub(crate) fn apply<A: Address, Acc>(
         self,
         mut server: axum_server::Server<A, Acc>,
-    ) -> axum_server::Server<A, Acc> {
+        doors: Doors,
+    ) -> axum_server::Server<A, EdgeAcceptor<Acc>> {
         server
             .http_builder()
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read);
-        server.first_request_timeout(self.header_read)
+        server
+            .first_request_timeout(self.header_read)
+            .map(|inner| EdgeAcceptor::new(inner, self.max_connections, self.header_read, doors))
     }
 }
 

@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod conn;
 pub mod dialect;
 pub mod edge;
 pub mod hygiene;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod rest;
 mod server;
+pub mod shape;
 
 pub use edge::Edge;
 pub use server::{BoundServer, app, bind, serve};

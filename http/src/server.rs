@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::edge::{self, Edge};
 use crate::hygiene::ConnectionTimeouts;
 use crate::rest::{self, RestState};
+use crate::shape::Doors;
 
 /// The Azure dialect's listener, when built in.
 #[cfg(feature = "azure")]
@@ -82,12 +83,22 @@ pub fn app(edge: &Edge, dialects: &DialectsConfig) -> Router {
             .method_not_allowed_fallback(rest::method_not_allowed)
             .layer(axum::middleware::from_fn(rest::render_errors)),
         edge,
+        main_doors(dialects),
     )
     .layer(DefaultBodyLimit::max(edge.body_limit))
 }
 
-/// Request ids and metrics, around every door.
-fn outer_layers(router: Router, edge: &Edge) -> Router {
+/// The doors of the main listener under `dialects`.
+fn main_doors(dialects: &DialectsConfig) -> Doors {
+    Doors::Main {
+        aws: cfg!(feature = "aws") && dialects.aws.enabled,
+        gcp: cfg!(feature = "gcp") && dialects.gcp.enabled,
+    }
+}
+
+/// Request ids, metrics, the body stall timeout and every error in the shape of its door,
+/// around every door of a listener.
+fn outer_layers(router: Router, edge: &Edge, doors: Doors) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(
             edge.metrics.clone(),
@@ -96,6 +107,10 @@ fn outer_layers(router: Router, edge: &Edge) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             edge.body_idle,
             crate::hygiene::body_idle_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            doors,
+            crate::shape::shape_errors,
         ))
         .layer(axum::middleware::from_fn(edge::request_id))
 }
@@ -274,7 +289,7 @@ impl BoundServer {
         };
         // The Azure vault on its own TLS listener, with the same request ids and metrics.
         let azure_task = azure.map(|listener| {
-            let app = outer_layers(azure_router(&edge, &dialects), &edge);
+            let app = outer_layers(azure_router(&edge, &dialects), &edge, Doors::Azure);
             tokio::spawn(listener.serve(app, azure_handle.clone(), timeouts))
         });
         let scheduler = scheduler_every.map(|every| {
@@ -288,14 +303,27 @@ impl BoundServer {
             edge.service.clone(),
             edge.shutdown.clone(),
         ));
+        let doors = main_doors(&dialects);
         let app = app(&edge, &dialects).into_make_service_with_connect_info::<SocketAddr>();
         let served = match tls {
             Some(config) => match axum_server::tls_rustls::from_tcp_rustls(listener, config) {
-                Ok(server) => timeouts.apply(server).handle(handle).serve(app).await,
+                Ok(server) => {
+                    timeouts
+                        .apply(server, doors)
+                        .handle(handle)
+                        .serve(app)
+                        .await
+                }
                 Err(e) => Err(e),
             },
             None => match axum_server::from_tcp(listener) {
-                Ok(server) => timeouts.apply(server).handle(handle).serve(app).await,
+                Ok(server) => {
+                    timeouts
+                        .apply(server, doors)
+                        .handle(handle)
+                        .serve(app)
+                        .await
+                }
                 Err(e) => Err(e),
             },
         };

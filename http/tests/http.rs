@@ -5,6 +5,9 @@
 #[path = "http/support.rs"]
 mod support;
 
+#[path = "http/edges.rs"]
+mod edges;
+
 #[path = "http/errors.rs"]
 mod errors;
 

@@ -214,6 +214,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             HeaderValue::from_static("application/json"),
         );
         response = Response::from_parts(parts, Body::from(render(&pending, &id)));
+        response
+            .extensions_mut()
+            .insert(crate::shape::Shaped(crate::shape::Door::Rest));
     }
     response
 }

@@ -163,6 +163,9 @@ impl IntoResponse for AwsError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         headers.insert("x-amzn-errortype", HeaderValue::from_static(self.code));
         response
+            .extensions_mut()
+            .insert(crate::shape::Shaped(crate::shape::Door::Aws));
+        response
     }
 }
 

@@ -235,6 +235,9 @@ impl IntoResponse for AzureError {
             headers.insert(WWW_AUTHENTICATE, v);
         }
         response
+            .extensions_mut()
+            .insert(crate::shape::Shaped(crate::shape::Door::Azure));
+        response
     }
 }
 

@@ -130,7 +130,13 @@ impl AzureListener {
         tracing::info!(%addr, "keygate azure dialect listening");
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = match axum_server::tls_rustls::from_tcp_rustls(self.listener, self.tls) {
-            Ok(server) => timeouts.apply(server).handle(handle).serve(app).await,
+            Ok(server) => {
+                timeouts
+                    .apply(server, crate::shape::Doors::Azure)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+            }
             Err(e) => Err(e),
         };
         served.map_err(|e| Error::unavailable(format!("azure dialect on {addr}: {e}")))

@@ -224,6 +224,9 @@ impl IntoResponse for GcpError {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
+            .extensions_mut()
+            .insert(crate::shape::Shaped(crate::shape::Door::Gcp));
+        response
     }
 }
 
