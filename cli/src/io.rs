@@ -6,6 +6,9 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+
+mod atomic;
+pub use atomic::AtomicFile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zeroize::Zeroizing;
 
@@ -201,90 +204,6 @@ impl Write for Sink {
             Self::File(f) => f.flush(),
             Self::Direct(f) => f.flush(),
             Self::Stdout(s) => s.flush(),
-        }
-    }
-}
-
-/// An output file written under a temporary name in the same directory (mode 0600: it may
-/// hold plaintext) and renamed over the final name only by [`AtomicFile::commit`]. Dropped
-/// without a commit (a failed decryption, a truncated envelope), it is removed, so partial
-/// plaintext never appears under the name the user asked for.
-#[derive(Debug)]
-pub struct AtomicFile {
-    file: Option<File>,
-    tmp: PathBuf,
-    dest: PathBuf,
-}
-
-impl AtomicFile {
-    /// Creates the temporary file next to `dest`.
-    pub fn create(dest: &Path) -> Result<Self> {
-        let name = dest
-            .file_name()
-            .ok_or_else(|| anyhow!("cannot write {}: not a file name", dest.display()))?;
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        // Same directory: the rename stays on one file system, so it is atomic.
-        let tmp = dir.join(format!(
-            ".{}.{}.keygate-tmp",
-            name.to_string_lossy(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let file = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", dest.display()))?;
-        Ok(Self {
-            file: Some(file),
-            tmp,
-            dest: dest.to_owned(),
-        })
-    }
-
-    /// Makes the data durable and moves it to its final name.
-    pub fn commit(mut self) -> Result<()> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| anyhow!("cannot write {}: already closed", self.dest.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", self.dest.display()))?;
-        drop(file);
-        fs::rename(&self.tmp, &self.dest)
-            .with_context(|| format!("cannot write {}", self.dest.display()))?;
-        // Renamed: nothing left for Drop to clean up.
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-
-    fn file(&mut self) -> io::Result<&mut File> {
-        self.file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("output file already closed"))
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file()?.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file()?.flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            self.file.take();
-            // Best effort: the name is distinctive if it ever survives (a kill -9).
-            let _ = fs::remove_file(&self.tmp);
         }
     }
 }

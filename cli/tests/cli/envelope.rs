@@ -28,7 +28,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".keygate-tmp"))
+        .filter(|name| name.contains(".keygate-tmp"))
         .collect()
 }
 
@@ -282,4 +282,105 @@ fn output_into_fifos_links_and_devices_never_replaces_them() {
     let err = home.fails(&["decrypt", "-i", s(&ct), "-o", s(dir)], b"");
     assert!(err.contains("directory"), "{err}");
     assert!(leftovers(dir).iter().all(|n| !n.contains("keygate-tmp")));
+}
+
+/// A `decrypt -o` killed while it writes leaves no plaintext behind: not under the name
+/// asked for, not under any temporary name; a temporary file a killed run left under the
+/// fallback name is removed by the next run.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_decrypt_leaves_no_partial_plaintext() {
+    use std::io::Write as _;
+
+    let home = Home::new();
+    let dir = home.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    home.ok(&["keys", "create", "k", "--spec", "AES_256"], b"");
+    let plain = data(4 * 1024 * 1024);
+    let ct = home.ok(&["encrypt", "--key", "k"], &plain);
+    let fifo = home.path().join("in.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = dir.join("plain.bin");
+    let mut child = home
+        .cmd(&["decrypt", "-i", s(&fifo), "-o", s(&out)])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Opening the FIFO waits for keygate to open it; half the envelope, then nothing more.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writer.write_all(&ct[..ct.len() / 2]).unwrap();
+    // Wait until keygate holds its output file open, with plaintext written into it.
+    let fds = format!("/proc/{}/fd", child.id());
+    let started = std::time::Instant::now();
+    let writing = loop {
+        let open_output = std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find_map(|fd| {
+                let target = std::fs::read_link(fd.path()).ok()?;
+                target
+                    .starts_with(&dir)
+                    .then(|| std::fs::metadata(fd.path()).ok())
+                    .flatten()
+            });
+        if let Some(meta) = open_output.filter(|m| m.len() > 0) {
+            break meta.len();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "keygate never wrote"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(writing > 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(writer);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    // With O_TMPFILE nothing was ever named; without it, the named temporary file stays
+    // until the next run, checked below.
+    assert!(!out.exists());
+    assert!(
+        left.iter()
+            .all(|n| n.to_string_lossy().contains(".keygate-tmp-")),
+        "{left:?}"
+    );
+
+    // The fallback's leftover of a killed run (its pid gone) goes at the next run.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let stale = dir.join(format!(".plain.bin.keygate-tmp-{dead}-0123456789ab"));
+    std::fs::write(&stale, &plain[..1000]).unwrap();
+    let small = home.ok(&["encrypt", "--key", "k"], b"hello");
+    let ct_path = home.path().join("small.kge");
+    std::fs::write(&ct_path, small).unwrap();
+    home.ok(
+        &[
+            "decrypt",
+            "-i",
+            s(&ct_path),
+            "-o",
+            s(&dir.join("small.txt")),
+        ],
+        b"",
+    );
+    assert_eq!(std::fs::read(dir.join("small.txt")).unwrap(), b"hello");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["small.txt".to_owned()], "{left:?}");
 }
