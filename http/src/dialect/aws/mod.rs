@@ -91,7 +91,10 @@ async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsE
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !ops::is_known(op) {
-        return Err(AwsError::bad("UnknownOperationException", ""));
+        return Err(AwsError::bad(
+            "UnknownOperationException",
+            ops::UNKNOWN_OPERATION,
+        ));
     }
     let json_type = content_type
         .split(';')

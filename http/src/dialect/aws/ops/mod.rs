@@ -13,6 +13,10 @@ use keygate_core::api::Gateway as _;
 use keygate_core::{Error, KeyLocator, KeyState};
 use serde::de::DeserializeOwned;
 
+/// The message of `UnknownOperationException`.
+pub(crate) const UNKNOWN_OPERATION: &str =
+    "The operation named in X-Amz-Target is not a KMS operation keygate serves.";
+
 use super::AwsDialectConfig;
 use super::error::AwsError;
 use super::ids::Keys;
@@ -144,7 +148,7 @@ macro_rules! operations {
         pub fn parse(op: &str, body: &[u8]) -> Result<Request, AwsError> {
             match op {
                 $(stringify!($name) => Ok(Request::$name(parse_body(body)?)),)*
-                _ => Err(AwsError::bad("UnknownOperationException", "")),
+                _ => Err(AwsError::bad("UnknownOperationException", UNKNOWN_OPERATION)),
             }
         }
 
