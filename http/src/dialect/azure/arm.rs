@@ -130,7 +130,11 @@ impl ArmError {
 impl IntoResponse for ArmError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::shape::Shaped(crate::shape::Door::Azure));
+        response
     }
 }
 
