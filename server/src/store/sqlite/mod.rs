@@ -67,6 +67,26 @@ async fn settle_wal(opts: &SqliteConnectOptions) -> Result<()> {
     }
 }
 
+/// Whether a connection going back to the pool may be reused: only outside a transaction.
+///
+/// When a write fails with `SQLITE_FULL` or `SQLITE_IOERR` (a full disk), SQLite may already
+/// have rolled the whole transaction back; the driver's own `ROLLBACK` then fails and it goes
+/// on counting the connection as inside a transaction. Its next `BEGIN` becomes a
+/// `SAVEPOINT`, and a failed statement after that rolls back to the savepoint but leaves a
+/// real transaction open: the connection keeps the write lock (every other connection and
+/// process gets `database is locked` until a restart) and every later "commit" on it only
+/// releases a savepoint, so writes are acknowledged that never reach the disk. A connection
+/// whose transaction state is in doubt is therefore closed (SQLite rolls back whatever is
+/// open) and the pool opens a fresh one.
+async fn release_only_outside_transaction(
+    conn: &mut sqlx::SqliteConnection,
+) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    // A dropped transaction queues its rollback; a round trip lets the worker run it first.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
 /// `SQLITE_BUSY` or one of its extended codes.
 fn is_busy(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -112,6 +132,7 @@ impl SqliteStore {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .after_release(|conn, _| Box::pin(release_only_outside_transaction(conn)))
             .connect_with(opts.foreign_keys(true))
             .await
             .map_err(store_err)?;
@@ -191,6 +212,44 @@ impl SqliteStore {
     /// Closes the pool: every later use fails.
     pub(crate) async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// [`SqliteStore::open`] where every connection, each time it is taken from the pool,
+    /// applies `PRAGMA max_page_count = limit` (SQLite clamps it to the current size): a full
+    /// disk as SQLite reports one (`SQLITE_FULL`), which the test lifts again by raising
+    /// `limit`.
+    pub(crate) async fn open_with_page_limit(
+        path: &Path,
+        limit: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        use sqlx::Executor as _;
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        settle_wal(&opts).await.unwrap();
+        let store = Self::connect(opts, 4, Some(path.to_owned())).await.unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .after_release(|conn, _| Box::pin(release_only_outside_transaction(conn)))
+            .before_acquire(move |conn, _| {
+                let limit = limit.load(std::sync::atomic::Ordering::SeqCst);
+                Box::pin(async move {
+                    conn.execute(format!("PRAGMA max_page_count = {limit}").as_str())
+                        .await?;
+                    Ok(true)
+                })
+            })
+            .connect_with(store.pool.connect_options().as_ref().clone())
+            .await
+            .unwrap();
+        store.pool.close().await;
+        Self {
+            pool,
+            path: store.path,
+        }
     }
 }
 
