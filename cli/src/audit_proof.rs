@@ -37,9 +37,10 @@ pub async fn verify(
         OutputFormat::Table if v.first_broken.is_none() => {
             writeln!(
                 out,
-                "audit log verified: {} rows, head {}",
+                "audit log verified: {} rows, head {}, {} intents without outcome (unknown)",
                 v.rows,
-                v.head.as_deref().unwrap_or("-")
+                v.head.as_deref().unwrap_or("-"),
+                v.unresolved_intents
             )?;
             if let Some(root) = &v.root {
                 writeln!(out, "tree root {root}")?;

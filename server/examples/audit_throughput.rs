@@ -34,6 +34,7 @@ fn event(task: usize, n: u64) -> NewAuditEvent {
         outcome: AuditOutcome::Success,
         error_kind: None,
         duration_us: 120,
+        intent_seq: None,
     }
 }
 

@@ -216,6 +216,7 @@ fn event(seq: u64, action: &str, outcome: AuditOutcome) -> AuditEvent {
         outcome,
         error_kind: None,
         duration_us: 120,
+        intent_seq: None,
         prev_hash: String::new(),
         hash: String::new(),
     }

@@ -68,6 +68,12 @@ pub enum AuditOutcome {
     Denied,
     /// The call was allowed but failed (see `error_kind`).
     Failure,
+    /// An *intent* row: the call was authorized and is about to act (call a provider or
+    /// change the store); its outcome was not known when the row was written. The row
+    /// holding the outcome names this row's `seq` in its `intent_seq`. An intent no outcome
+    /// row refers to is a call whose result was never recorded (the gateway stopped in
+    /// between, or the call is still running).
+    Unknown,
 }
 
 impl AuditOutcome {
@@ -77,6 +83,7 @@ impl AuditOutcome {
             Self::Success => "success",
             Self::Denied => "denied",
             Self::Failure => "failure",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -99,6 +106,7 @@ impl FromStr for AuditOutcome {
             "success" => Ok(Self::Success),
             "denied" => Ok(Self::Denied),
             "failure" => Ok(Self::Failure),
+            "unknown" => Ok(Self::Unknown),
             other => Err(Error::invalid(format!("unknown audit outcome {other:?}"))),
         }
     }
@@ -148,6 +156,10 @@ pub struct NewAuditEvent {
     pub error_kind: Option<String>,
     /// How long the call took, in microseconds.
     pub duration_us: u64,
+    /// On the outcome row of a call that wrote an intent row first: that row's `seq`.
+    /// Absent on intent rows and on calls audited by one row (reads, refusals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_seq: Option<u64>,
 }
 
 impl NewAuditEvent {
@@ -172,6 +184,7 @@ impl NewAuditEvent {
             outcome: self.outcome,
             error_kind: self.error_kind,
             duration_us: self.duration_us,
+            intent_seq: self.intent_seq,
             prev_hash,
             hash,
         }
@@ -194,9 +207,11 @@ impl NewAuditEvent {
 /// 5. `str(outcome)` with the names of [`AuditOutcome::as_str`]
 /// 6. `opt(error_kind)`
 /// 7. `u64(duration_us)`
+/// 8. only when `intent_seq` is present: `0x01` then `u64(intent_seq)`; nothing when it is
+///    absent, so rows written before the field existed keep their hash
 ///
-/// Every variable-length field is length-prefixed, so no two different rows share an
-/// encoding.
+/// Every variable-length field is length-prefixed, and the only optional tail is fixed-width,
+/// so no two different rows share an encoding.
 pub fn encode_row(seq: u64, event: &NewAuditEvent) -> Vec<u8> {
     let mut out = Vec::with_capacity(160);
     out.extend_from_slice(&seq.to_be_bytes());
@@ -211,6 +226,10 @@ pub fn encode_row(seq: u64, event: &NewAuditEvent) -> Vec<u8> {
     put_str(&mut out, event.outcome.as_str());
     put_opt(&mut out, event.error_kind.as_deref());
     out.extend_from_slice(&event.duration_us.to_be_bytes());
+    if let Some(intent) = event.intent_seq {
+        out.push(1);
+        out.extend_from_slice(&intent.to_be_bytes());
+    }
     out
 }
 
@@ -287,6 +306,9 @@ pub struct AuditEvent {
     pub error_kind: Option<String>,
     /// How long the call took, in microseconds.
     pub duration_us: u64,
+    /// On an outcome row: the `seq` of the call's intent row (see [`AuditOutcome::Unknown`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_seq: Option<u64>,
     /// The previous row's hash (hex; 64 zeros for the first row).
     pub prev_hash: String,
     /// This row's hash (hex HMAC-SHA256 under the chain key, or for rows written before
@@ -309,6 +331,7 @@ impl AuditEvent {
             outcome: self.outcome,
             error_kind: self.error_kind.clone(),
             duration_us: self.duration_us,
+            intent_seq: self.intent_seq,
         }
     }
 
@@ -334,7 +357,7 @@ impl AuditEvent {
     /// The CSV header matching [`AuditEvent::to_csv_row`], without a line ending.
     pub fn csv_header() -> &'static str {
         "seq,time,request_id,principal,source,action,provider,key,key_version,outcome,\
-         error_kind,duration_us,prev_hash,hash"
+         error_kind,duration_us,prev_hash,hash,intent_seq"
     }
 
     /// This row as one CSV record (RFC 4180: a field holding a comma, a double quote, CR or
@@ -346,7 +369,8 @@ impl AuditEvent {
         // fallback for an event built by hand with an out-of-range year.
         let time = canonical_time(self.time)
             .unwrap_or_else(|_| self.time.unix_timestamp_nanos().to_string());
-        let fields: [&str; 14] = [
+        let intent_seq = self.intent_seq.map(|s| s.to_string()).unwrap_or_default();
+        let fields: [&str; 15] = [
             &self.seq.to_string(),
             &time,
             &self.request_id,
@@ -361,6 +385,7 @@ impl AuditEvent {
             &self.duration_us.to_string(),
             &self.prev_hash,
             &self.hash,
+            &intent_seq,
         ];
         let mut row = String::new();
         for (i, field) in fields.iter().enumerate() {
@@ -488,6 +513,11 @@ pub struct AuditVerification {
     /// The older checkpoint the log was checked against, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointCheck>,
+    /// Intent rows (outcome [`AuditOutcome::Unknown`]) that no outcome row refers to: calls
+    /// whose result was never recorded because the gateway stopped between the two rows (or
+    /// that were still running during the check). Not a break in the chain.
+    #[serde(default)]
+    pub unresolved_intents: u64,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ fn event() -> NewAuditEvent {
         outcome: AuditOutcome::Success,
         error_kind: None,
         duration_us: 1234,
+        intent_seq: None,
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures::stream::BoxStream;
 pub use keygate_core::audit::{
@@ -168,7 +168,14 @@ struct Counters {
     batches: AtomicU64,
     rows: AtomicU64,
     failed_batches: AtomicU64,
+    /// The last batch failed: the store cannot write (until a batch succeeds again).
+    failing: AtomicBool,
 }
+
+/// The principal of the row [`AuditLog::check_writable`] writes.
+const PROBE_PRINCIPAL: &str = "keygate:readiness";
+/// The action of that row.
+const PROBE_ACTION: &str = "audit:probe";
 
 /// The gateway's audit log. Cheap to clone: clones share one writer task, which stops when
 /// the last clone (and the last [`AuditLog::follow`] stream) is dropped.
@@ -307,7 +314,44 @@ impl AuditLog {
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read.
     pub async fn verify(&self) -> Result<AuditVerification> {
-        verify::verify(&*self.inner.store, self.inner.keys.clone()).await
+        let mut verification = verify::verify(&*self.inner.store, self.inner.keys.clone()).await?;
+        verification.unresolved_intents = self.inner.store.count_unresolved_intents().await?;
+        Ok(verification)
+    }
+
+    /// Whether the log can write, for readiness. While the last batch succeeded (or none
+    /// was tried) that is taken as yes. After a failed batch no write is trusted until one
+    /// succeeds, so this writes a row itself (action `audit:probe`, principal
+    /// `keygate:readiness`): a gateway that receives no traffic while failing still notices
+    /// when the store can write again, and the log records when it could.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the writer has stopped or the store still cannot write.
+    pub async fn check_writable(&self) -> Result<()> {
+        if !self.is_running() {
+            return Err(writer_gone());
+        }
+        if !self.inner.counters.failing.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let probe = NewAuditEvent {
+            time: time::OffsetDateTime::now_utc(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            principal: PROBE_PRINCIPAL.to_owned(),
+            source: "scheduler".to_owned(),
+            action: PROBE_ACTION.to_owned(),
+            provider: None,
+            key: None,
+            key_version: None,
+            outcome: AuditOutcome::Success,
+            error_kind: None,
+            duration_us: 0,
+            intent_seq: None,
+        };
+        self.append(probe)
+            .await
+            .map(drop)
+            .map_err(|_| Error::unavailable("the audit store cannot write"))
     }
 
     /// Whether the writer task is still taking events (readiness).

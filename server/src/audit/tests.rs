@@ -28,6 +28,7 @@ pub(crate) fn event(i: usize) -> NewAuditEvent {
         outcome: AuditOutcome::Success,
         error_kind: None,
         duration_us: i as u64,
+        intent_seq: None,
     }
 }
 

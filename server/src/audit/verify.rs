@@ -177,6 +177,8 @@ impl Checker {
             root: Some(hex(&self.range.root())),
             unkeyed_rows: self.unkeyed,
             checkpoint: None,
+            // Counted by the caller (`AuditLog::verify`).
+            unresolved_intents: 0,
         }
     }
 }

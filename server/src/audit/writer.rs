@@ -95,6 +95,9 @@ pub(super) async fn run(mut w: Writer) {
                 break;
             }
             attempts += 1;
+            // The other writer commits in bursts too: let it finish instead of racing it
+            // again at once (a few milliseconds, more with every collision).
+            tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempts) * 2)).await;
             written = match w.store.audit_head().await {
                 Ok(head) => {
                     rechain(&head, &mut rows, key);
@@ -113,6 +116,7 @@ pub(super) async fn run(mut w: Writer) {
                     });
                 }
                 w.counters.batches.fetch_add(1, Ordering::Relaxed);
+                w.counters.failing.store(false, Ordering::Release);
                 w.counters
                     .rows
                     .fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -126,6 +130,7 @@ pub(super) async fn run(mut w: Writer) {
             }
             Err(e) => {
                 w.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                w.counters.failing.store(true, Ordering::Release);
                 tracing::error!(error = %e, rows = replies.len(),
                     "audit batch not written; refusing its requests");
                 for reply in replies {
@@ -166,7 +171,7 @@ fn chain(
 
 /// How often a batch is re-chained after another writer took its `seq` before it is
 /// refused.
-const SEQ_TAKEN_ATTEMPTS: u32 = 5;
+const SEQ_TAKEN_ATTEMPTS: u32 = 50;
 
 /// Chains `rows` again after `head` (same events, same order, new `seq` and hashes).
 fn rechain(head: &AuditHead, rows: &mut [ChainedAuditRow], key: Option<&ChainKey>) {

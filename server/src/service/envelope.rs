@@ -194,6 +194,8 @@ impl Session {
             // Same answer as any other integrity failure: nothing specific.
             return Err(Error::IntegrityFailure);
         }
+        // From here the key is used (from the cache or the provider): intent first.
+        audit.begin().await?;
         let cache = &self.service.cache;
         if let Some(hit) =
             cache.get_for_decrypt(&header.key_uri, &header.wrapped_key, &header.context)

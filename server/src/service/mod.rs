@@ -213,6 +213,7 @@ impl Service {
             outcome: AuditOutcome::Denied,
             error_kind: Some(error.kind().as_str().to_owned()),
             duration_us: 0,
+            intent_seq: None,
         };
         if let Err(e) = self.audit.append(event).await {
             tracing::error!(error = %e, "cannot audit a rejected request");
@@ -229,19 +230,15 @@ impl Service {
         self.access.get().await.map(|_| ())
     }
 
-    /// Ready when the store answers and the audit writer is alive.
+    /// Ready when the store answers and the audit log can write: after a failed audit
+    /// batch, not ready until a write succeeds again (see [`AuditLog::check_writable`]), since
+    /// every call that acts is refused meanwhile.
     ///
     /// # Errors
     /// [`Error::Unavailable`] saying which part is not ready.
     pub async fn ready(&self) -> Result<()> {
         self.registry.store().ping().await?;
-        if self.audit.is_running() {
-            Ok(())
-        } else {
-            Err(Error::unavailable(
-                "the audit writer has stopped".to_owned(),
-            ))
-        }
+        self.audit.check_writable().await
     }
 
     /// One maintenance pass: every provider's due scheduled rotations and expired deletions,
@@ -322,6 +319,7 @@ impl Service {
             },
             error_kind: error.map(|e| e.kind().as_str().to_owned()),
             duration_us: 0,
+            intent_seq: None,
         };
         if let Err(e) = self.audit.append(event).await {
             tracing::error!(error = %e, "cannot audit a maintenance event");
@@ -329,6 +327,8 @@ impl Service {
     }
 }
 
+#[cfg(test)]
+mod fail_closed_tests;
 #[cfg(test)]
 mod status_tests;
 #[cfg(test)]

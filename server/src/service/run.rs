@@ -1,5 +1,13 @@
-//! How one call runs: authorize, call the provider, write the audit row, and only then
-//! answer.
+//! How one call runs: authorize, write the durable *intent* row, call the provider or change
+//! the store, write the *outcome* row, and only then answer.
+//!
+//! A call that only reads (list, describe, get) is audited by one row written after it. A
+//! call that acts (changes state or uses a key) is audited twice: its intent row (outcome
+//! `unknown`) is committed before it acts, so a call the audit log cannot record never
+//! happens (fail closed, [`Error::Unavailable`]); its outcome row, naming the intent in
+//! `intent_seq`, follows. A crash between the two leaves the intent alone, which readers
+//! show as `unknown`: never an action without a row. A refusal (policy, or a failure before
+//! acting, such as a missing key) is one row, as before.
 
 use std::future::Future;
 use std::time::Instant;
@@ -23,6 +31,10 @@ pub(super) struct Audit<'s> {
     pub(super) key: Option<String>,
     pub(super) key_version: Option<String>,
     denied: bool,
+    /// The intent row's `seq`, once [`Audit::begin`] made it durable.
+    intent_seq: Option<u64>,
+    /// [`Audit::begin`] could not write the intent: the call was refused without acting.
+    intent_refused: bool,
 }
 
 impl Audit<'_> {
@@ -39,37 +51,109 @@ impl Audit<'_> {
         Error::PermissionDenied(reason)
     }
 
-    /// Writes the row and returns `result` once it is durable. When the audit log cannot
-    /// write, the call fails closed with [`Error::Unavailable`], whatever its result.
+    /// The row of this call with `outcome`, as far as the call has come.
+    fn event(&self, outcome: AuditOutcome, error_kind: Option<String>) -> NewAuditEvent {
+        NewAuditEvent {
+            time: self.time,
+            request_id: self.request_id.clone(),
+            principal: self.session.identity.principal.clone(),
+            source: self.session.source.as_str().to_owned(),
+            action: self.action.as_str().to_owned(),
+            provider: self.provider.clone(),
+            key: self.key.clone(),
+            key_version: self.key_version.clone(),
+            outcome,
+            error_kind,
+            duration_us: u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            intent_seq: self.intent_seq,
+        }
+    }
+
+    /// Writes the intent row of a call that is about to act, once it is authorized and
+    /// before it touches a provider or the store. Reads write no intent (their one row comes
+    /// after them).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the row cannot be made durable: the caller must not act.
+    pub(super) async fn begin(&mut self) -> Result<()> {
+        if is_read(self.action) {
+            return Ok(());
+        }
+        match self
+            .session
+            .service
+            .audit
+            .append(self.event(AuditOutcome::Unknown, None))
+            .await
+        {
+            Ok(row) => {
+                self.intent_seq = Some(row.seq);
+                Ok(())
+            }
+            Err(e) => {
+                self.intent_refused = true;
+                tracing::error!(error = %e, "audit log cannot write; refusing the request before it acts");
+                Err(refused())
+            }
+        }
+    }
+
+    /// Writes the outcome row and returns `result`.
+    ///
+    /// Without an intent row (a read, a refusal, a failure before acting) this is the
+    /// call's only row, and the call fails closed with [`Error::Unavailable`] when it cannot
+    /// be written. After an intent row the call has acted: the outcome is retried a few
+    /// times and, if it still cannot be written, `result` is returned all the same (the
+    /// durable intent already records the call, and the log shows its outcome as
+    /// `unknown`); reporting a failure for an operation that happened would be a lie.
     pub(super) async fn done<T>(self, result: Result<T>) -> Result<T> {
+        if self.intent_refused {
+            return Err(refused());
+        }
         let outcome = match &result {
             Ok(_) => AuditOutcome::Success,
             Err(_) if self.denied => AuditOutcome::Denied,
             Err(_) => AuditOutcome::Failure,
         };
-        let event = NewAuditEvent {
-            time: self.time,
-            request_id: self.request_id,
-            principal: self.session.identity.principal.clone(),
-            source: self.session.source.as_str().to_owned(),
-            action: self.action.as_str().to_owned(),
-            provider: self.provider,
-            key: self.key,
-            key_version: self.key_version,
+        let event = self.event(
             outcome,
-            error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
-            duration_us: u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
+        );
+        let log = &self.session.service.audit;
+        let Some(intent) = self.intent_seq else {
+            return match log.append(event).await {
+                Ok(_) => result,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit log cannot write; failing the request closed");
+                    Err(refused())
+                }
+            };
         };
-        match self.session.service.audit.append(event).await {
-            Ok(_) => result,
-            Err(e) => {
-                tracing::error!(error = %e, "audit log cannot write; failing the request closed");
-                Err(Error::unavailable(
-                    "the audit log cannot record this request, so it was refused".to_owned(),
-                ))
+        let mut attempt = 0;
+        loop {
+            match log.append(event.clone()).await {
+                Ok(_) => return result,
+                Err(e) if attempt + 1 < OUTCOME_ATTEMPTS => {
+                    tracing::warn!(error = %e, intent, "audit outcome not written; retrying");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, intent,
+                        "audit outcome not written; the call happened and its intent row stays unknown");
+                    return result;
+                }
             }
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
         }
     }
+}
+
+/// How often an outcome row is tried before the call answers without it (its intent row
+/// already records the call).
+const OUTCOME_ATTEMPTS: u32 = 4;
+
+fn refused() -> Error {
+    Error::unavailable("the audit log cannot record this request, so it was refused".to_owned())
 }
 
 impl Session {
@@ -88,6 +172,8 @@ impl Session {
             key: None,
             key_version: None,
             denied: false,
+            intent_seq: None,
+            intent_refused: false,
         }
     }
 
@@ -184,6 +270,7 @@ impl Session {
         let mut audit = self.audit(action);
         let result = async {
             let (resolved, meta) = self.authorize_key(&mut audit, action, key).await?;
+            audit.begin().await?;
             let (value, version) = op(resolved, meta).await?;
             audit.key_version = version;
             Ok(value)
@@ -205,6 +292,7 @@ impl Session {
         let mut audit = self.audit(action);
         let result = async {
             self.authorize(&mut audit, action, None)?;
+            audit.begin().await?;
             op().await
         }
         .await;
@@ -222,6 +310,22 @@ pub(super) fn changes_keys(action: Action) -> bool {
             | Action::KeysPolicyGet
             | Action::KeysCreate
     ) && !is_crypto(action)
+}
+
+/// Whether `action` only reads: audited by one row after it, with no intent row before.
+fn is_read(action: Action) -> bool {
+    matches!(
+        action,
+        Action::KeysList
+            | Action::KeysDescribe
+            | Action::KeysPublicKey
+            | Action::KeysPolicyGet
+            | Action::AliasesList
+            | Action::AuditRead
+            | Action::TokensList
+            | Action::PolicyGet
+            | Action::StatusRead
+    )
 }
 
 /// `crypto:*`: the hot path.

@@ -106,6 +106,7 @@ impl Session {
             let (k, _) = self
                 .authorize_key(&mut audit, Action::KeysDescribe, key)
                 .await?;
+            audit.begin().await?;
             op(k.key_ref()).await
         }
         .await;
@@ -226,6 +227,7 @@ impl Gateway for Session {
                 labels: &req.labels,
             };
             self.authorize(&mut audit, action, Some(&attrs))?;
+            audit.begin().await?;
             let meta = p.create_key(req).await?;
             audit.key = Some(meta.uri.clone());
             audit.key_version = meta.primary_version.clone();

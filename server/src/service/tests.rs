@@ -164,7 +164,10 @@ async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
 }
 
 /// [`start`] on `store`, which the test keeps a handle on to break it.
-async fn start_on(store: GatewayStore, cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
+pub(super) async fn start_on(
+    store: GatewayStore,
+    cache: CacheConfig,
+) -> (Arc<Service>, Arc<Counting>) {
     let counting = Arc::new(Counting::new(
         LocalProvider::builder().build().await.unwrap(),
     ));
@@ -243,9 +246,14 @@ async fn every_call_is_audited_with_who_what_and_how_it_ended() {
     assert_eq!(
         summary,
         [
+            // An action: its intent (outcome not yet known), then its outcome.
+            ("keys:create", AuditOutcome::Unknown),
             ("keys:create", AuditOutcome::Success),
+            ("crypto:encrypt", AuditOutcome::Unknown),
             ("crypto:encrypt", AuditOutcome::Success),
+            ("crypto:decrypt", AuditOutcome::Unknown),
             ("crypto:decrypt", AuditOutcome::Success),
+            // A read, and a failure before acting: one row.
             ("keys:describe", AuditOutcome::Failure),
         ]
     );
@@ -254,9 +262,15 @@ async fn every_call_is_audited_with_who_what_and_how_it_ended() {
         assert_eq!(r.source, "cli");
         assert!(r.principal.starts_with("local:"));
     }
-    assert_eq!(rows[1].key.as_deref(), Some(key.uri.as_str()));
-    assert_eq!(rows[1].key_version.as_deref(), Some("1"));
-    assert_eq!(rows[3].error_kind.as_deref(), Some("not_found"));
+    // Each outcome row names its intent; intents and single rows name none.
+    let intents: Vec<Option<u64>> = rows.iter().map(|r| r.intent_seq).collect();
+    assert_eq!(intents, [None, Some(1), None, Some(3), None, Some(5), None]);
+    assert_eq!(rows[2].key.as_deref(), Some(key.uri.as_str()));
+    assert_eq!(rows[3].key.as_deref(), Some(key.uri.as_str()));
+    assert_eq!(rows[3].key_version.as_deref(), Some("1"));
+    assert_eq!(rows[6].error_kind.as_deref(), Some("not_found"));
+    let verification = service.audit().verify().await.unwrap();
+    assert_eq!(verification.unresolved_intents, 0, "{verification:?}");
     let text = format!("{rows:?}");
     assert!(!text.contains("secret total"));
     assert_chain_intact(&service).await;
@@ -525,13 +539,13 @@ async fn the_cache_saves_provider_calls_within_its_limits_only() {
         2,
         "one unwrap per data key"
     );
-    // The cache never skips the checks: every call is still audited.
+    // The cache never skips the checks: every call is still audited, intent then outcome.
     let crypto_rows = rows(&service)
         .await
         .into_iter()
         .filter(|r| r.action.starts_with("crypto:"))
         .count();
-    assert_eq!(crypto_rows, 8);
+    assert_eq!(crypto_rows, 16);
     let auditor = service.session(who("carol", "auditor"), Source::Rest);
     assert_eq!(
         auditor.decrypt(&sealed[0], &ctx).await.unwrap_err().kind(),
@@ -622,6 +636,6 @@ async fn ready_only_while_the_store_answers() {
 }
 
 /// A key reference as a caller would type it, parsed (test input is always well formed).
-fn kl(text: impl AsRef<str>) -> keygate_core::KeyLocator {
+pub(super) fn kl(text: impl AsRef<str>) -> keygate_core::KeyLocator {
     keygate_core::KeyLocator::parse(text.as_ref()).expect("a well-formed key reference")
 }

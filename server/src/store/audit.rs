@@ -127,4 +127,11 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     /// [`Error::Unavailable`] when the store cannot be read.
     async fn scan_audit_rows(&self, after: Option<i64>, limit: u32)
     -> Result<Vec<ScannedAuditRow>>;
+
+    /// How many intent rows (outcome `unknown`) no row names in its `intent_seq`: calls
+    /// whose outcome was never recorded, or is not yet.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read.
+    async fn count_unresolved_intents(&self) -> Result<u64>;
 }

@@ -16,9 +16,9 @@ use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, Scan
 
 /// The columns every reader selects, in the order [`decode`] expects.
 const COLUMNS: &str = "seq, time, request_id, principal, source, action, provider, \
-     key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash";
+     key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash, intent_seq";
 
-/// Rows per INSERT statement: 64 × 14 columns = 896 parameters, under the 999 that older
+/// Rows per INSERT statement: 64 × 15 columns = 960 parameters, under the 999 that older
 /// SQLite builds allow per statement.
 const ROWS_PER_INSERT: usize = 64;
 
@@ -69,6 +69,11 @@ impl AuditRows for SqliteStore {
             .map(|r| i64::try_from(r.event.duration_us))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| overflow("duration_us"))?;
+        let intents = rows
+            .iter()
+            .map(|r| r.event.intent_seq.map(i64::try_from).transpose())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| overflow("intent_seq"))?;
         let mut tx = self
             .pool
             .begin()
@@ -76,19 +81,20 @@ impl AuditRows for SqliteStore {
             .map_err(|e| AuditAppendError::Failed(db_err(e)))?;
         // Several rows per statement: each statement is a round trip to SQLite's worker
         // thread, which would otherwise dominate a large batch.
-        for ((chunk, seqs), durations) in rows
+        for (((chunk, seqs), durations), intents) in rows
             .chunks(ROWS_PER_INSERT)
             .zip(seqs.chunks(ROWS_PER_INSERT))
             .zip(durations.chunks(ROWS_PER_INSERT))
+            .zip(intents.chunks(ROWS_PER_INSERT))
         {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
                  provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, \
-                 hash) ",
+                 hash, intent_seq) ",
             );
             insert.push_values(
-                chunk.iter().zip(seqs).zip(durations),
-                |mut b, ((row, seq), duration_us)| {
+                chunk.iter().zip(seqs).zip(durations).zip(intents),
+                |mut b, (((row, seq), duration_us), intent_seq)| {
                     let ChainedAuditRow { event, time_text } = row;
                     b.push_bind(*seq)
                         .push_bind(time_text)
@@ -103,7 +109,8 @@ impl AuditRows for SqliteStore {
                         .push_bind(&event.error_kind)
                         .push_bind(*duration_us)
                         .push_bind(&event.prev_hash)
-                        .push_bind(&event.hash);
+                        .push_bind(&event.hash)
+                        .push_bind(*intent_seq);
                 },
             );
             let inserted = insert.build().execute(&mut *tx).await;
@@ -187,6 +194,18 @@ impl AuditRows for SqliteStore {
         .map_err(db_err)?;
         rows.iter().map(scanned).collect()
     }
+
+    async fn count_unresolved_intents(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events AS i WHERE i.outcome = 'unknown' \
+             AND NOT EXISTS (SELECT 1 FROM audit_events AS o WHERE o.intent_seq = i.seq)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        u64::try_from(count)
+            .map_err(|_| Error::unavailable(format!("audit store: negative count {count}")))
+    }
 }
 
 /// The row's `seq`, which SQLite always stores as an integer (it is the rowid).
@@ -251,6 +270,13 @@ fn decode(row: &SqliteRow) -> Result<AuditEvent, String> {
         duration_us: unsigned(row, 11, "duration_us")?,
         prev_hash: text(row, 12, "prev_hash")?,
         hash: text(row, 13, "hash")?,
+        intent_seq: match row.try_get::<Option<i64>, _>(14) {
+            Ok(None) => None,
+            Ok(Some(n)) => {
+                Some(u64::try_from(n).map_err(|_| "column intent_seq is negative".to_owned())?)
+            }
+            Err(_) => return Err("column intent_seq is not an integer".to_owned()),
+        },
     })
 }
 

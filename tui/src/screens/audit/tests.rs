@@ -44,6 +44,7 @@ pub(crate) fn event(seq: u64) -> AuditEvent {
         },
         error_kind: (seq.is_multiple_of(5)).then(|| "permission_denied".to_owned()),
         duration_us: 1200 + seq,
+        intent_seq: None,
         prev_hash: format!("{:064x}", seq - 1),
         hash: format!("{seq:064x}"),
     }
@@ -85,6 +86,7 @@ fn streaming(n: u64) -> State {
             root: None,
             unkeyed_rows: 0,
             checkpoint: None,
+            unresolved_intents: 0,
         })),
         &ctx(false),
     );
@@ -441,6 +443,7 @@ fn snapshots() {
             root: None,
             unkeyed_rows: 0,
             checkpoint: None,
+            unresolved_intents: 0,
         })),
         &ctx(false),
     );

@@ -37,6 +37,9 @@ fn outcome_style(outcome: AuditOutcome, ctx: &Ctx) -> Style {
         AuditOutcome::Success => ctx.theme.ok(),
         AuditOutcome::Denied => ctx.theme.error(),
         AuditOutcome::Failure => ctx.theme.warn(),
+        // An intent row: the call's outcome was not recorded in it (see the outcome row
+        // that names it, or none when the gateway stopped in between).
+        AuditOutcome::Unknown => ctx.theme.warn(),
     }
 }
 
@@ -70,6 +73,13 @@ impl State {
             Chain::Unknown => Span::styled("chain: not checked (v)", t.dim()),
             Chain::Checking => Span::styled("chain: checking…", t.dim()),
             Chain::Checked(v) => match &v.first_broken {
+                None if v.unresolved_intents > 0 => Span::styled(
+                    format!(
+                        "chain: verified {} rows, {} unknown outcomes",
+                        v.rows, v.unresolved_intents
+                    ),
+                    t.warn(),
+                ),
                 None => Span::styled(format!("chain: verified {} rows", v.rows), t.ok()),
                 Some(b) => Span::styled(
                     format!("chain: BROKEN at seq {} ({})", b.seq, b.reason),

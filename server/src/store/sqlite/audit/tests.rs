@@ -137,8 +137,8 @@ async fn forged_rows_before_the_chain_are_reported() {
     store
         .execute(
             "INSERT INTO audit_events SELECT 0, time, request_id, principal, source, action, \
-             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash \
-             FROM audit_events WHERE seq = 1",
+             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, hash, \
+             intent_seq FROM audit_events WHERE seq = 1",
         )
         .await;
     let v = log.verify().await.unwrap();
