@@ -199,6 +199,7 @@ fn outcome_names_round_trip() {
         AuditOutcome::Success,
         AuditOutcome::Denied,
         AuditOutcome::Failure,
+        AuditOutcome::Unknown,
     ] {
         assert_eq!(o.as_str().parse::<AuditOutcome>().unwrap(), o);
         let json = serde_json::to_string(&o).unwrap();
@@ -210,13 +211,14 @@ fn outcome_names_round_trip() {
 #[test]
 fn csv_quotes_per_rfc_4180() {
     let header = AuditEvent::csv_header();
-    assert_eq!(header.split(',').count(), 14);
+    assert_eq!(header.split(',').count(), 15);
     assert!(header.starts_with("seq,time,request_id,"));
-    assert!(header.ends_with(",duration_us,prev_hash,hash"));
+    assert!(header.ends_with(",duration_us,prev_hash,hash,intent_seq"));
 
     let row = stored(7).to_csv_row();
     let fields: Vec<&str> = row.split(',').collect();
-    assert_eq!(fields.len(), 14);
+    assert_eq!(fields.len(), 15);
+    assert_eq!(fields[14], "", "absent intent_seq is empty");
     assert_eq!(fields[0], "7");
     assert_eq!(fields[1], "2026-11-23T18:34:45.123456789Z");
     assert_eq!(fields[6], "local");
@@ -298,4 +300,22 @@ fn page_size_defaults_and_clamps() {
         with(Some(0)).page_size().unwrap_err().kind(),
         crate::ErrorKind::InvalidArgument
     );
+}
+
+#[test]
+fn intent_seq_is_hashed_only_when_present() {
+    // Absent: the encoding (and so every hash written before the field existed) is
+    // unchanged, which `chain_hash_matches_the_documented_encoding` pins.
+    let plain = chain_hash(GENESIS_HASH, 2, &event());
+    let outcome_of = |intent| NewAuditEvent {
+        intent_seq: Some(intent),
+        ..event()
+    };
+    let one = chain_hash(GENESIS_HASH, 2, &outcome_of(1));
+    assert_ne!(one, plain);
+    assert_ne!(one, chain_hash(GENESIS_HASH, 2, &outcome_of(2)));
+    let stored = outcome_of(1).into_chained(2, GENESIS_HASH.to_owned());
+    assert_eq!(stored.intent_seq, Some(1));
+    assert_eq!(stored.expected_hash(), stored.hash);
+    assert!(stored.to_csv_row().ends_with(",1"));
 }
