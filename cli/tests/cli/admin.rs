@@ -253,11 +253,12 @@ fn audit_export_filters_and_tail() {
         about_a.iter().all(|e| e["key"] == "local://a"),
         "{about_a:?}"
     );
+    // Three encryptions: each an intent row, then its outcome row.
     let crypto = jsonl(&["--action", "crypto:*"]);
-    assert_eq!(crypto.len(), 3, "{crypto:?}");
+    assert_eq!(crypto.len(), 6, "{crypto:?}");
     assert!(crypto.iter().all(|e| e["action"] == "crypto:encrypt"));
     let both = jsonl(&["--key", "local://a", "--action", "crypto:encrypt"]);
-    assert_eq!(both.len(), 2);
+    assert_eq!(both.len(), 4);
     // Later exports also see the audit reads of the earlier ones: compare up to `last`.
     let last = *seqs.last().unwrap();
     let upto = |rows: Vec<Value>| -> Vec<Value> {
