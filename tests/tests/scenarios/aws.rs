@@ -56,7 +56,8 @@ pub(crate) fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug
         .to_owned()
 }
 
-/// Every audit row, oldest first (reading it writes an `audit:read` row of source `cli`).
+/// Every audit row but intent rows (outcome `unknown`, written before a call acts), oldest
+/// first: one row per call (reading it writes an `audit:read` row of source `cli`).
 pub(crate) async fn audit(gw: &TestGateway) -> Vec<AuditEvent> {
     let admin = gw.service.local_admin();
     let mut rows = Vec::new();
@@ -76,6 +77,7 @@ pub(crate) async fn audit(gw: &TestGateway) -> Vec<AuditEvent> {
             None => break,
         }
     }
+    rows.retain(|e| e.outcome != AuditOutcome::Unknown);
     rows
 }
 
