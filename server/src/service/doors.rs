@@ -87,6 +87,8 @@ impl Session {
                 let reason = policy.evaluate(&self.identity, action, None).reason;
                 return Err(audit.deny(reason));
             }
+            // A write (creating a ring) writes its intent first; a read, one row after.
+            audit.begin().await?;
             op().await
         }
         .await;

@@ -50,7 +50,8 @@ pub(crate) async fn outcome_rows(gw: &TestGateway, principal: &str) -> Vec<Audit
         .await
         .unwrap()
         .items;
-    rows.retain(|r| r.outcome.as_str() != "intent");
+    // Intent rows (outcome `unknown`, written before a call acts) are not outcomes.
+    rows.retain(|r| r.outcome.as_str() != "unknown");
     rows.sort_by_key(|r| r.seq);
     rows
 }
