@@ -314,8 +314,9 @@ fn intent_seq_is_hashed_only_when_present() {
     let one = chain_hash(GENESIS_HASH, 2, &outcome_of(1));
     assert_ne!(one, plain);
     assert_ne!(one, chain_hash(GENESIS_HASH, 2, &outcome_of(2)));
-    let stored = outcome_of(1).into_chained(2, GENESIS_HASH.to_owned());
+    let stored = outcome_of(1).into_chained(2, GENESIS_HASH.to_owned(), None);
     assert_eq!(stored.intent_seq, Some(1));
-    assert_eq!(stored.expected_hash(), stored.hash);
+    assert_eq!(chain_hash(GENESIS_HASH, 2, &stored.event()), stored.hash);
+    assert_eq!(stored.hash, one);
     assert!(stored.to_csv_row().ends_with(",1"));
 }
