@@ -14,6 +14,8 @@ pub mod compliance;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key;
 pub mod native;
 pub mod policy;
