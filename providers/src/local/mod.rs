@@ -21,6 +21,8 @@ mod builder;
 mod ciphertext;
 mod crypto;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod lifecycle;
 mod operations;
 mod store;
