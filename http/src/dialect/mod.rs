@@ -20,5 +20,7 @@
 pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "gcp")]
 pub mod gcp;

@@ -14,6 +14,8 @@
 //! [`Session`]: keygate_server::service::Session
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod ops;
 mod sigv4;
@@ -79,33 +81,16 @@ async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsE
             format!("Request body must be at most {limit} bytes"),
         )
     })?;
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let text = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let target = text("x-amz-target");
+    let request = parse_request(target, text(header::CONTENT_TYPE.as_str()), &body)?;
     let op = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !ops::is_known(op) {
-        return Err(AwsError::bad(
-            "UnknownOperationException",
-            ops::UNKNOWN_OPERATION,
-        ));
-    }
-    let json_type = content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case(CONTENT_TYPE));
-    if !json_type {
-        return Err(AwsError::serialization(format!(
-            "Content-Type must be {CONTENT_TYPE}"
-        )));
-    }
-    let request = ops::parse(op, &body)?;
 
     let verified = sigv4::verify(
         &state.edge.service,
@@ -136,6 +121,33 @@ async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsE
     };
     let cx = ops::Ctx::new(&session, &state.config, request.action());
     ops::run(&cx, request).await.map_err(deny)
+}
+
+/// The typed request of `X-Amz-Target: target` with `Content-Type: content_type` and
+/// `body`: what a request asks, before anyone checks who asks it.
+///
+/// # Errors
+/// `UnknownOperationException` for an operation this dialect does not serve,
+/// `SerializationException` for another content type or a body that is not the
+/// operation's JSON.
+fn parse_request(target: &str, content_type: &str, body: &[u8]) -> Result<ops::Request, AwsError> {
+    let op = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
+    if !ops::is_known(op) {
+        return Err(AwsError::bad(
+            "UnknownOperationException",
+            ops::UNKNOWN_OPERATION,
+        ));
+    }
+    let json_type = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(CONTENT_TYPE));
+    if !json_type {
+        return Err(AwsError::serialization(format!(
+            "Content-Type must be {CONTENT_TYPE}"
+        )));
+    }
+    ops::parse(op, body)
 }
 
 #[cfg(test)]

@@ -38,14 +38,14 @@ const PATH_ENCODE: &AsciiSet = &URI_ENCODE.remove(b'/');
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 #[derive(Debug, PartialEq, Eq)]
-struct Authorization<'a> {
-    access_key_id: &'a str,
-    date: &'a str,
-    region: &'a str,
-    service: &'a str,
-    terminal: &'a str,
-    signed_headers: Vec<&'a str>,
-    signature: &'a str,
+pub(super) struct Authorization<'a> {
+    pub(super) access_key_id: &'a str,
+    pub(super) date: &'a str,
+    pub(super) region: &'a str,
+    pub(super) service: &'a str,
+    pub(super) terminal: &'a str,
+    pub(super) signed_headers: Vec<&'a str>,
+    pub(super) signature: &'a str,
 }
 
 fn incomplete(message: impl Into<String>) -> AwsError {
@@ -63,7 +63,7 @@ fn unrecognized() -> AwsError {
     )
 }
 
-fn parse_authorization(value: &str) -> Result<Authorization<'_>, AwsError> {
+pub(super) fn parse_authorization(value: &str) -> Result<Authorization<'_>, AwsError> {
     let rest = value
         .strip_prefix(ALGORITHM)
         .filter(|r| r.starts_with(' '))
@@ -103,7 +103,7 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, AwsError> {
     })
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(super) fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(digest(&SHA256, bytes))
 }
 
@@ -154,7 +154,7 @@ fn canonical_query(query: Option<&str>) -> String {
 }
 
 /// The canonical request of the spec (non-S3 services: the path as sent, encoded once more).
-fn canonical_request(
+pub(super) fn canonical_request(
     parts: &Parts,
     signed_headers: &[&str],
     payload_hash: &str,
@@ -227,6 +227,28 @@ pub async fn verify(
     body: &[u8],
     now: OffsetDateTime,
 ) -> Result<Identity, AwsError> {
+    let presented = presented(parts)?;
+    let (identity, secret) = match service.authenticate_aws(presented.auth.access_key_id).await {
+        Ok(found) => found,
+        Err(keygate_core::Error::Unauthenticated(_)) => return Err(unrecognized()),
+        Err(e) => return Err(AwsError::from(e)),
+    };
+    check_signature(&presented, parts, body, &secret, now)?;
+    Ok(identity)
+}
+
+/// What a request presents for its signature, checked as far as it can be before the
+/// access key is looked up.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Presented<'a> {
+    pub(super) auth: Authorization<'a>,
+    amz_date: &'a str,
+    pub(super) signed_at: OffsetDateTime,
+}
+
+/// The checks of [`verify`] that need no secret: the `Authorization` header's form, the
+/// signed headers, the scope's service and date, and no session token.
+pub(super) fn presented(parts: &Parts) -> Result<Presented<'_>, AwsError> {
     let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
         return Err(AwsError::bad(
             "MissingAuthenticationTokenException",
@@ -288,16 +310,21 @@ pub async fn verify(
     if parts.headers.contains_key("x-amz-security-token") {
         return Err(unrecognized());
     }
-    let (identity, secret) = match service.authenticate_aws(auth.access_key_id).await {
-        Ok(found) => found,
-        Err(keygate_core::Error::Unauthenticated(_)) => return Err(unrecognized()),
-        Err(e) => return Err(AwsError::from(e)),
-    };
-    if (now - signed_at).abs() > MAX_SKEW {
-        return Err(invalid_signature(format!(
-            "Signature expired: {amz_date} is now earlier or later than 5 minutes from the server time."
-        )));
-    }
+    Ok(Presented {
+        auth,
+        amz_date,
+        signed_at,
+    })
+}
+
+/// The signature the request should carry under `secret` (the declared body hash checked
+/// on the way).
+pub(super) fn expected_signature(
+    presented: &Presented<'_>,
+    parts: &Parts,
+    body: &[u8],
+    secret: &[u8],
+) -> Result<String, AwsError> {
     let body_hash = hex_sha256(body);
     if let Some(declared) = parts.headers.get("x-amz-content-sha256")
         && declared.as_bytes() != body_hash.as_bytes()
@@ -306,16 +333,42 @@ pub async fn verify(
             "The provided 'x-amz-content-sha256' header does not match the request body.",
         ));
     }
+    let auth = &presented.auth;
     let canonical = canonical_request(parts, &auth.signed_headers, &body_hash)?;
     let scope = format!("{}/{}/{SERVICE}/aws4_request", auth.date, auth.region);
     let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        "{ALGORITHM}\n{}\n{scope}\n{}",
+        presented.amz_date,
         hex_sha256(canonical.as_bytes())
     );
-    let expected = signature(&secret, auth.date, auth.region, SERVICE, &string_to_sign);
+    Ok(signature(
+        secret,
+        auth.date,
+        auth.region,
+        SERVICE,
+        &string_to_sign,
+    ))
+}
+
+/// The checks of [`verify`] that need the access key's secret: the request's time against
+/// `now`, the body hash, and the signature itself (compared in constant time).
+pub(super) fn check_signature(
+    presented: &Presented<'_>,
+    parts: &Parts,
+    body: &[u8],
+    secret: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), AwsError> {
+    if (now - presented.signed_at).abs() > MAX_SKEW {
+        return Err(invalid_signature(format!(
+            "Signature expired: {} is now earlier or later than 5 minutes from the server time.",
+            presented.amz_date
+        )));
+    }
+    let expected = expected_signature(presented, parts, body, secret)?;
     let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
         expected.as_bytes(),
-        auth.signature.as_bytes(),
+        presented.auth.signature.as_bytes(),
     )
     .is_ok();
     if !matches {
@@ -324,7 +377,7 @@ pub async fn verify(
              Check your AWS Secret Access Key and signing method.",
         ));
     }
-    Ok(identity)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 mod aliases;
 mod crypto;
 mod keys;
-mod policy;
+pub(super) mod policy;
 mod rotation;
 mod sign;
 
