@@ -17,6 +17,8 @@
 //! authorized and audited with source `gcp`. Errors use Google's JSON shape (`error.rs`).
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod ops;
 mod path;
@@ -26,6 +28,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use keygate_core::Error;
@@ -75,21 +78,9 @@ async fn handle(State(state): State<GcpState>, request: Request) -> Response {
 
 async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Value> {
     let (parts, body) = request.into_parts();
-    let raw = parts
-        .uri
-        .path()
-        .strip_prefix("/v1/projects/")
-        .ok_or_else(GcpError::no_method)?;
-    let rest = percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| GcpError::no_method())?;
-    let op = ops::route(&parts.method, path::parse(&rest)?)?;
+    let (op, query, resource) = parse_request(&parts.method, &parts.uri)?;
     // A refusal names the permission and the resource as the request named it, nothing
     // else: the same answer whether the resource exists or not.
-    let resource = format!(
-        "projects/{}",
-        rest.split_once(':').map_or(&*rest, |(r, _)| r)
-    );
     let permission = op.permission();
     let deny = |e: GcpError| {
         if e.is_denied() {
@@ -98,7 +89,6 @@ async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Valu
             e
         }
     };
-    let query = Query::of(&parts.uri)?;
     let identity = match bearer(&parts) {
         Some(token) => state.edge.service.authenticate(token).await,
         None => match &state.anonymous {
@@ -125,4 +115,28 @@ async fn serve(state: &GcpState, request: Request) -> GcpResult<serde_json::Valu
         action: op.action(),
     };
     ops::run(&ctx, op).await.map_err(deny)
+}
+
+/// The Cloud KMS method and query of a request, and the resource it names (`projects/...`
+/// as the request spelled it, without the verb): what it asks, before anyone checks who
+/// asks it (the body is read by the method, against the fields it takes).
+///
+/// # Errors
+/// [`GcpError::no_method`] for a path that names no method, [`GcpError::invalid`] for a
+/// method keygate does not serve or a malformed query string.
+fn parse_request(method: &Method, uri: &Uri) -> GcpResult<(ops::Op, Query, String)> {
+    let raw = uri
+        .path()
+        .strip_prefix("/v1/projects/")
+        .ok_or_else(GcpError::no_method)?;
+    let rest = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| GcpError::no_method())?;
+    let op = ops::route(method, path::parse(&rest)?)?;
+    let resource = format!(
+        "projects/{}",
+        rest.split_once(':').map_or(&*rest, |(r, _)| r)
+    );
+    let query = Query::of(uri)?;
+    Ok((op, query, resource))
 }
