@@ -14,6 +14,8 @@
 mod arm;
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ops;
 mod route;
 mod server;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, Request, State};
+use axum::http::Uri;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -125,9 +128,7 @@ async fn handle(State(state): State<AzureState>, req: Request) -> Response {
     let run = async {
         let route = route?;
         let body = body.map_err(|_| AzureError::too_large(limit))?;
-        let Query(query) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-            .map_err(|_| AzureError::bad_parameter("The query string is malformed."))?;
-        check_api_version(query.get("api-version"))?;
+        let query = parse_query(&parts.uri)?;
         let ctx = Ctx {
             session,
             base: base_url(&parts),
@@ -141,6 +142,17 @@ async fn handle(State(state): State<AzureState>, req: Request) -> Response {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
+}
+
+/// The query string, with an `api-version` this vault speaks.
+///
+/// # Errors
+/// 400 BadParameter for a malformed query string or a missing or unknown `api-version`.
+fn parse_query(uri: &Uri) -> Result<HashMap<String, String>, AzureError> {
+    let Query(query) = Query::<HashMap<String, String>>::try_from_uri(uri)
+        .map_err(|_| AzureError::bad_parameter("The query string is malformed."))?;
+    check_api_version(query.get("api-version"))?;
+    Ok(query)
 }
 
 fn check_api_version(v: Option<&String>) -> Result<(), AzureError> {

@@ -57,7 +57,10 @@ pub(super) async fn run(
     }
 }
 
-fn check_algorithm(alg: &str, op: CryptoOp) -> Result<(), AzureError> {
+pub(in crate::dialect::azure) fn check_algorithm(
+    alg: &str,
+    op: CryptoOp,
+) -> Result<(), AzureError> {
     let gcm_allowed = matches!(op, CryptoOp::Encrypt | CryptoOp::Decrypt);
     match alg {
         RSA_OAEP_256 => Ok(()),
@@ -201,7 +204,9 @@ async fn decrypt(
 }
 
 /// The keygate algorithm, the key spec its signatures are shaped for, and the digest size.
-fn signing(alg: &str) -> Result<(SigningAlgorithm, Option<KeySpec>, usize), AzureError> {
+pub(in crate::dialect::azure) fn signing(
+    alg: &str,
+) -> Result<(SigningAlgorithm, Option<KeySpec>, usize), AzureError> {
     Ok(match alg {
         "RS256" => (SigningAlgorithm::RsaPkcs1Sha256, None, 32),
         "PS256" => (SigningAlgorithm::RsaPssSha256, None, 32),
@@ -216,7 +221,11 @@ fn signing(alg: &str) -> Result<(SigningAlgorithm, Option<KeySpec>, usize), Azur
     })
 }
 
-fn check_digest(alg: &str, digest: &[u8], len: usize) -> Result<(), AzureError> {
+pub(in crate::dialect::azure) fn check_digest(
+    alg: &str,
+    digest: &[u8],
+    len: usize,
+) -> Result<(), AzureError> {
     if digest.len() == len {
         Ok(())
     } else {

@@ -326,7 +326,7 @@ pub(super) async fn update(
 }
 
 /// The keygate spec of a create request.
-fn spec_of(p: &CreateKeyParams) -> Result<KeySpec, AzureError> {
+pub(in crate::dialect::azure) fn spec_of(p: &CreateKeyParams) -> Result<KeySpec, AzureError> {
     let spec = match p.kty.as_str() {
         "RSA" | "RSA-HSM" => match p.key_size {
             None | Some(2048) => KeySpec::Rsa2048,
@@ -367,7 +367,7 @@ fn spec_of(p: &CreateKeyParams) -> Result<KeySpec, AzureError> {
 
 /// The keygate usage `key_ops` asks for (`None`: the spec's default). keygate keys either
 /// encrypt or sign.
-fn usage_of(ops: &[String]) -> Result<Option<KeyUsage>, AzureError> {
+pub(in crate::dialect::azure) fn usage_of(ops: &[String]) -> Result<Option<KeyUsage>, AzureError> {
     let mut usage = None;
     for op in ops {
         let u = match op.as_str() {

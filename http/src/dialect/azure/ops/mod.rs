@@ -1,10 +1,10 @@
 //! The operations, one file per concept: keys (create, get, list, versions, update), deleted
 //! keys (delete, list, get, recover, purge), rotation (rotate, policy) and crypto.
 
-mod crypto;
+pub(super) mod crypto;
 mod deleted;
-mod keys;
-mod rotation;
+pub(super) mod keys;
+pub(super) mod rotation;
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -86,7 +86,7 @@ struct PolicyOut {
 
 /// A rotation policy as sent.
 #[derive(Debug, Deserialize)]
-struct PolicyIn {
+pub(in crate::dialect::azure) struct PolicyIn {
     #[serde(rename = "lifetimeActions", default)]
     lifetime_actions: Vec<LifetimeAction>,
     #[serde(default)]
@@ -120,7 +120,7 @@ struct PolicyAttributes {
 }
 
 /// The rotation period a policy asks for (`None`: no automatic rotation).
-fn period_days(p: &PolicyIn) -> Result<Option<u32>, AzureError> {
+pub(in crate::dialect::azure) fn period_days(p: &PolicyIn) -> Result<Option<u32>, AzureError> {
     if p.attributes
         .as_ref()
         .is_some_and(|a| a.expiry_time.is_some())
