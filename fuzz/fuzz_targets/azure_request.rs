@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| keygate_http::dialect::azure::fuzzing::azure_request(data)
+);
