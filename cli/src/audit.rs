@@ -316,6 +316,7 @@ mod tests {
                 outcome: AuditOutcome::Success,
                 error_kind: None,
                 duration_us: 1,
+                intent_seq: None,
             })
         });
         for appended in futures::future::join_all(appends).await {
