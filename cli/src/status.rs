@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use keygate_core::api::{Gateway, GatewayStatus, HealthError};
+use keygate_core::api::{CircuitHealth, CircuitState, Gateway, GatewayStatus, HealthError};
 
 use crate::Outcome;
 use crate::args::{OutputFormat, StatusArgs};
@@ -57,11 +57,18 @@ fn render(out: &mut dyn Write, s: &GatewayStatus) -> Result<()> {
                 }
                 .to_owned(),
                 format!("{} ms", p.latency_ms),
+                p.circuit
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), circuit_text),
                 p.error.as_ref().map_or_else(|| "-".to_owned(), error_text),
             ]
         })
         .collect();
-    output::table(out, &["NAME", "KIND", "STATE", "LATENCY", "ERROR"], &rows)?;
+    output::table(
+        out,
+        &["NAME", "KIND", "STATE", "LATENCY", "CIRCUIT", "ERROR"],
+        &rows,
+    )?;
     writeln!(out)?;
 
     let store = &s.store;
@@ -124,6 +131,16 @@ fn render(out: &mut dyn Write, s: &GatewayStatus) -> Result<()> {
     Ok(())
 }
 
+/// A provider's circuit breaker: `closed`, `open 27 s` (calls skipped that much longer),
+/// `half-open` (the next call is a trial).
+fn circuit_text(c: &CircuitHealth) -> String {
+    match (c.state, c.open_for_secs) {
+        (CircuitState::Open, Some(secs)) => format!("open {secs} s"),
+        (CircuitState::HalfOpen, _) => "half-open".to_owned(),
+        (state, _) => state.as_str().to_owned(),
+    }
+}
+
 /// An error on one line (a provider's message can span several).
 fn error_text(e: &HealthError) -> String {
     e.message.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -172,6 +189,12 @@ mod tests {
                     reachable: true,
                     latency_ms: 1,
                     error: None,
+                    circuit: Some(CircuitHealth {
+                        state: CircuitState::Closed,
+                        consecutive_failures: 0,
+                        trips: 0,
+                        open_for_secs: None,
+                    }),
                 },
                 ProviderHealth {
                     name: "aws-prod".into(),
@@ -181,6 +204,12 @@ mod tests {
                     error: Some(HealthError {
                         kind: "unavailable".into(),
                         message: "provider `aws-prod` did not answer\nwithin 5 s".into(),
+                    }),
+                    circuit: Some(CircuitHealth {
+                        state: CircuitState::Open,
+                        consecutive_failures: 3,
+                        trips: 1,
+                        open_for_secs: Some(27),
                     }),
                 },
             ],
@@ -217,9 +246,9 @@ mod tests {
             t,
             "keygate 0.1.0 (features: aws, gcp), checked 2030-01-02 03:04 UTC\n\
              \n\
-             NAME      KIND   STATE        LATENCY  ERROR\n\
-             local     local  reachable    1 ms     -\n\
-             aws-prod  aws    unreachable  5000 ms  provider `aws-prod` did not answer within 5 s\n\
+             NAME      KIND   STATE        LATENCY  CIRCUIT    ERROR\n\
+             local     local  reachable    1 ms     closed     -\n\
+             aws-prod  aws    unreachable  5000 ms  open 27 s  provider `aws-prod` did not answer within 5 s\n\
              \n\
              store:     sqlite, readable, writable\n\
              audit:     writer running, 42 rows, head #42 0123456789ab, 1.5 MiB on disk\n\

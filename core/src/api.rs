@@ -272,6 +272,48 @@ pub struct ProviderHealth {
     /// Why it is unreachable; absent when reachable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<HealthError>,
+    /// The provider's circuit breaker; absent from gateways that do not report one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit: Option<CircuitHealth>,
+}
+
+/// Where a provider's circuit breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    /// Calls go through.
+    Closed,
+    /// The provider failed too often in a row: its calls fail fast until the open period
+    /// ends.
+    Open,
+    /// The open period ended: one trial call goes through; its outcome closes or reopens.
+    HalfOpen,
+}
+
+impl CircuitState {
+    /// The name used in JSON, metrics and the console (`closed`, `open`, `half_open`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// One provider's circuit breaker, as `keygate status` and `/metrics` report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitHealth {
+    /// The breaker's state.
+    pub state: CircuitState,
+    /// Failures in a row since the last success (timeouts and unreachable backends only).
+    pub consecutive_failures: u32,
+    /// How many times the breaker opened since the process started.
+    pub trips: u64,
+    /// Seconds until an open breaker lets a trial call through (rounded up); absent unless
+    /// open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_for_secs: Option<u64>,
 }
 
 /// The gateway store's health.
@@ -352,6 +394,19 @@ impl GatewayStatus {
     /// How many providers answered their probe.
     pub fn reachable_providers(&self) -> usize {
         self.providers.iter().filter(|p| p.reachable).count()
+    }
+
+    /// The providers whose circuit breaker is open (their calls fail fast), by name.
+    pub fn open_circuits(&self) -> Vec<&str> {
+        self.providers
+            .iter()
+            .filter(|p| {
+                p.circuit
+                    .as_ref()
+                    .is_some_and(|c| c.state == CircuitState::Open)
+            })
+            .map(|p| p.name.as_str())
+            .collect()
     }
 
     /// Whether the gateway can record what it does: the store takes writes and the audit

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use keygate_core::api::{CircuitHealth, CircuitState};
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -37,12 +39,15 @@ pub struct Metrics {
 }
 
 /// Everything rendered besides the HTTP counters.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ExtraGauges {
     /// Audit rows committed since the gateway started.
     pub audit_rows: u64,
     /// Audit batches that failed.
     pub audit_failed_batches: u64,
+    /// Each provider's circuit breaker, by provider name (registered names from the
+    /// configuration: a bounded label).
+    pub circuits: Vec<(String, CircuitHealth)>,
 }
 
 fn method_label(method: &axum::http::Method) -> &'static str {
@@ -164,7 +169,55 @@ impl Metrics {
             "keygate_audit_failed_batches_total {}",
             extra.audit_failed_batches
         );
+        render_circuits(&mut out, &extra.circuits);
         out
+    }
+}
+
+/// Each provider's breaker: its state as a one-hot gauge, and its trips.
+fn render_circuits(out: &mut String, circuits: &[(String, CircuitHealth)]) {
+    out.push_str(
+        "# HELP keygate_provider_circuit_state Circuit breaker state per provider (1 for the current state).\n",
+    );
+    out.push_str("# TYPE keygate_provider_circuit_state gauge\n");
+    for (provider, c) in circuits {
+        for state in [
+            CircuitState::Closed,
+            CircuitState::Open,
+            CircuitState::HalfOpen,
+        ] {
+            let _ = writeln!(
+                out,
+                "keygate_provider_circuit_state{{provider=\"{}\",state=\"{}\"}} {}",
+                escape(provider),
+                state.as_str(),
+                u8::from(c.state == state)
+            );
+        }
+    }
+    out.push_str(
+        "# HELP keygate_provider_circuit_trips_total Times a provider's circuit breaker opened since start.\n",
+    );
+    out.push_str("# TYPE keygate_provider_circuit_trips_total counter\n");
+    for (provider, c) in circuits {
+        let _ = writeln!(
+            out,
+            "keygate_provider_circuit_trips_total{{provider=\"{}\"}} {}",
+            escape(provider),
+            c.trips
+        );
+    }
+    out.push_str(
+        "# HELP keygate_provider_consecutive_failures Failed calls in a row per provider (unreachable or timed out).\n",
+    );
+    out.push_str("# TYPE keygate_provider_consecutive_failures gauge\n");
+    for (provider, c) in circuits {
+        let _ = writeln!(
+            out,
+            "keygate_provider_consecutive_failures{{provider=\"{}\"}} {}",
+            escape(provider),
+            c.consecutive_failures
+        );
     }
 }
 
@@ -201,6 +254,15 @@ mod tests {
         let text = m.render(ExtraGauges {
             audit_rows: 7,
             audit_failed_batches: 0,
+            circuits: vec![(
+                "aws".to_owned(),
+                CircuitHealth {
+                    state: CircuitState::Open,
+                    consecutive_failures: 3,
+                    trips: 2,
+                    open_for_secs: Some(9),
+                },
+            )],
         });
         assert!(text.contains(
             "keygate_http_requests_total{route=\"/v1/keys/{key}\",method=\"GET\",status=\"200\"} 2"
@@ -211,6 +273,14 @@ mod tests {
         assert!(text.contains("le=\"+Inf\"} 3\n"), "{text}");
         assert!(text.contains("keygate_rate_limited_total 1\n"));
         assert!(text.contains("keygate_audit_rows_written_total 7\n"));
+        assert!(
+            text.contains("keygate_provider_circuit_state{provider=\"aws\",state=\"open\"} 1\n")
+        );
+        assert!(
+            text.contains("keygate_provider_circuit_state{provider=\"aws\",state=\"closed\"} 0\n")
+        );
+        assert!(text.contains("keygate_provider_circuit_trips_total{provider=\"aws\"} 2\n"));
+        assert!(text.contains("keygate_provider_consecutive_failures{provider=\"aws\"} 3\n"));
     }
 
     #[test]

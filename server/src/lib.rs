@@ -15,6 +15,7 @@ pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod home;
+pub mod isolation;
 pub mod registry;
 pub mod service;
 pub mod store;

@@ -85,6 +85,7 @@ pub fn status() -> GatewayStatus {
             kind: "unavailable".to_owned(),
             message: message.to_owned(),
         }),
+        circuit: None,
     };
     GatewayStatus {
         version: "0.1.0".to_owned(),

@@ -101,8 +101,9 @@ fn header_line(model: &Model, ctx: &Ctx) -> Line<'static> {
     Line::from(spans)
 }
 
-/// `3/4 providers │ audit #812`: providers that answered their probe out of all (warning
-/// style when one did not), and the audit log's head (error style when the gateway cannot
+/// `3/4 providers │ circuit open: aws │ audit #812`: providers that answered their probe out
+/// of all (warning style when one did not), those whose circuit breaker is open (their calls
+/// fail fast), and the audit log's head (error style when the gateway cannot
 /// write its audit rows, since every audited call is then refused).
 fn status_spans(status: &GatewayStatus, ctx: &Ctx) -> Vec<Span<'static>> {
     let t = &ctx.theme;
@@ -113,19 +114,29 @@ fn status_spans(status: &GatewayStatus, ctx: &Ctx) -> Vec<Span<'static>> {
         Some(seq) => format!("audit #{seq}"),
         None => "audit empty".to_owned(),
     };
-    vec![
-        if up < total {
-            Span::styled(providers, t.warn())
-        } else {
-            Span::raw(providers)
-        },
+    let open = status.open_circuits();
+    let mut spans = vec![if up < total {
+        Span::styled(providers, t.warn())
+    } else {
+        Span::raw(providers)
+    }];
+    if !open.is_empty() {
+        // Calls to these providers fail fast until their breaker lets a trial through.
+        spans.push(Span::styled(" │ ", t.dim()));
+        spans.push(Span::styled(
+            format!("circuit open: {}", open.join(", ")),
+            t.warn(),
+        ));
+    }
+    spans.extend([
         Span::styled(" │ ", t.dim()),
         if status.can_write() {
             Span::raw(audit)
         } else {
             Span::styled(format!("{audit} (cannot write)"), t.error())
         },
-    ]
+    ]);
+    spans
 }
 
 fn draw_palette(text: &str, frame: &mut Frame, area: Rect, ctx: &Ctx) {

@@ -1,6 +1,7 @@
 //! Configuration of the AWS KMS provider: [`AwsConfig`] (a `[providers.<name>]` section of
 //! `keygate.toml` with `kind = "aws"`) and [`AwsKmsBuilder`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -17,6 +18,11 @@ use super::{AwsKmsProvider, capabilities};
 /// Attempts per call when the configuration names none: the SDK's standard retry mode retries
 /// throttling and transient errors with exponential backoff.
 const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Longest the provider's start waits for the endpoint's `ListKeyRotations` probe.
+const PROBE_WAIT: Duration = Duration::from_millis(150);
+/// Longest a connection may take to open: shorter than an attempt, so an endpoint that does
+/// not accept connections is given up on early.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest one attempt may take (connect, send, answer).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest a whole call may take, retries included.
@@ -148,8 +154,10 @@ impl AwsKmsBuilder {
     /// endpoint once whether it implements `ListKeyRotations` (an emulator may not); without
     /// versions to list, `list_versions` is off and no spec is in `rotatable_specs`.
     ///
-    /// An endpoint that cannot be reached is not an error here (the provider's calls report
-    /// it), so one unreachable cloud never stops keygate or its other providers.
+    /// An endpoint that cannot be reached, or does not answer within a fraction of a second,
+    /// is not an error here and does not delay it (the probe goes on in the background and
+    /// the provider's calls report the endpoint's state), so one unreachable or hung cloud
+    /// never stops or slows keygate and its other providers.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when no region is configured anywhere or `max_attempts` is
@@ -166,6 +174,7 @@ impl AwsKmsBuilder {
             .retry_config(RetryConfig::standard().with_max_attempts(attempts))
             .timeout_config(
                 TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
                     .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                     .operation_timeout(OPERATION_TIMEOUT)
                     .build(),
@@ -189,31 +198,15 @@ impl AwsKmsBuilder {
             ))
         })?;
         let client = aws_sdk_kms::Client::new(&sdk);
-        let mut kms = Kms {
+        let kms = Kms {
             client,
             provider: name.clone(),
-            lists_rotations: true,
+            rotations: Arc::default(),
         };
-        let mut caps = self.capabilities.unwrap_or_else(capabilities);
         if self.config.endpoint_url.is_some() {
-            kms.lists_rotations = match probe_list_key_rotations(&kms).await {
-                Ok(lists) => lists,
-                // An endpoint that is down now must not stop keygate from starting (and the
-                // other providers from working): assume it is KMS-complete; each call then
-                // reports the endpoint's own answer (Unavailable, or Unsupported on a 501).
-                Err(e @ Error::Unavailable { .. }) => {
-                    tracing::warn!(provider = %name, error = %e, "cannot reach the AWS endpoint; assuming it implements ListKeyRotations");
-                    true
-                }
-                Err(e) => return Err(e),
-            };
+            probe_rotations(&kms).await?;
         }
-        if !kms.lists_rotations {
-            // Without ListKeyRotations keygate cannot tell the material before a rotation from
-            // the material after it, so it cannot report a new version.
-            caps.list_versions = false;
-            caps.rotatable_specs.clear();
-        }
+        let caps = self.capabilities.unwrap_or_else(capabilities);
         let uri_prefix = self
             .config
             .uri_prefix
@@ -225,6 +218,39 @@ impl AwsKmsBuilder {
             uri_prefix,
         };
         Ok(AwsKmsProvider::new(info, caps, kms, region))
+    }
+}
+
+/// Finds out whether the endpoint implements `ListKeyRotations` (an emulator may not),
+/// waiting at most [`PROBE_WAIT`]: an endpoint that answers at once (an emulator on this
+/// machine) is known before the provider is used, and a slow or hung one does not hold up
+/// keygate's start (or a CLI command on another provider). The probe then goes on in the
+/// background; until it answers the endpoint is taken to be KMS-complete, and each call
+/// reports the endpoint's own answer (Unavailable, or Unsupported on a 501).
+///
+/// # Errors
+/// What the endpoint answers when it answers in time with an error other than
+/// "unreachable" (bad credentials, ...).
+async fn probe_rotations(kms: &Kms) -> Result<()> {
+    let probe = {
+        let kms = kms.clone();
+        tokio::spawn(async move {
+            let answer = probe_list_key_rotations(&kms).await;
+            match &answer {
+                Ok(lists) => {
+                    let _ = kms.rotations.set(*lists);
+                }
+                Err(e) => {
+                    tracing::warn!(provider = %kms.provider, error = %e, "cannot ask the AWS endpoint whether it implements ListKeyRotations; assuming it does");
+                }
+            }
+            answer
+        })
+    };
+    match tokio::time::timeout(PROBE_WAIT, probe).await {
+        Ok(Ok(Err(e))) if !matches!(e, Error::Unavailable { .. }) => Err(e),
+        // Answered, unreachable, or still running (it goes on in the background).
+        _ => Ok(()),
     }
 }
 

@@ -5,6 +5,8 @@
 //! usage, state, description), `ListAliases` (the name), `ListResourceTags` (labels),
 //! `GetKeyRotationStatus` (schedule) and `ListKeyRotations` (versions). [`Kms`] makes them.
 
+use std::sync::{Arc, OnceLock};
+
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{
     self as aws, KeyMetadata as AwsKeyMetadata, KeyUsageType, SigningAlgorithmSpec, Tag,
@@ -280,20 +282,26 @@ pub(crate) struct Kms {
     pub(crate) client: Client,
     /// The registered provider name, for error messages.
     pub(crate) provider: String,
-    /// The endpoint answers `ListKeyRotations`, so versions can be counted.
-    pub(crate) lists_rotations: bool,
+    /// Whether the endpoint answers `ListKeyRotations` (so versions can be counted), once a
+    /// probe found out; unset while the probe runs or when it could not reach the endpoint.
+    pub(crate) rotations: Arc<OnceLock<bool>>,
 }
 
 impl std::fmt::Debug for Kms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kms")
             .field("provider", &self.provider)
-            .field("lists_rotations", &self.lists_rotations)
+            .field("lists_rotations", &self.lists_rotations())
             .finish_non_exhaustive()
     }
 }
 
 impl Kms {
+    /// Whether versions can be counted: what the probe found, else yes (KMS itself does).
+    pub(crate) fn lists_rotations(&self) -> bool {
+        self.rotations.get().copied().unwrap_or(true)
+    }
+
     /// Converts an SDK error for the operation `what`.
     pub(crate) fn err(&self, what: &str) -> impl FnOnce(AwsError) -> Error + '_ {
         let what = what.to_owned();
@@ -422,7 +430,7 @@ impl Kms {
         if key.spec != KeySpec::Aes256 {
             return Ok(single(FIRST_VERSION));
         }
-        if !self.lists_rotations {
+        if !self.lists_rotations() {
             return Ok(single(CURRENT_VERSION));
         }
         let what = format!("list_key_rotations({})", key.id);

@@ -325,7 +325,7 @@ impl AwsKmsProvider {
             .await
             .map_err(|e| self.kms.err(&format!("rotate_key_on_demand({key_id})"))(e.into()))?;
         let now = OffsetDateTime::now_utc();
-        if !self.kms.lists_rotations {
+        if !self.kms.lists_rotations() {
             return Ok(KeyVersion {
                 id: CURRENT_VERSION.to_owned(),
                 created: now,

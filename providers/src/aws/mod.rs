@@ -52,6 +52,9 @@ const DEFAULT_PAGE_SIZE: u32 = 100;
 pub struct AwsKmsProvider {
     info: ProviderInfo,
     caps: Capabilities,
+    /// `caps` without version listing and rotation, for an endpoint without
+    /// `ListKeyRotations` (an emulator).
+    without_rotations: Capabilities,
     kms: Kms,
     region: String,
 }
@@ -63,7 +66,7 @@ impl fmt::Debug for AwsKmsProvider {
             .field("name", &self.info.name)
             .field("region", &self.region)
             .field("uri_prefix", &self.info.uri_prefix)
-            .field("lists_rotations", &self.kms.lists_rotations)
+            .field("lists_rotations", &self.kms.lists_rotations())
             .finish_non_exhaustive()
     }
 }
@@ -83,9 +86,15 @@ impl AwsKmsProvider {
     }
 
     fn new(info: ProviderInfo, caps: Capabilities, kms: Kms, region: String) -> Self {
+        // Without ListKeyRotations keygate cannot tell the material before a rotation from
+        // the material after it, so it cannot report a new version.
+        let mut without_rotations = caps.clone();
+        without_rotations.list_versions = false;
+        without_rotations.rotatable_specs.clear();
         Self {
             info,
             caps,
+            without_rotations,
             kms,
             region,
         }
@@ -170,7 +179,11 @@ impl KeyProvider for AwsKmsProvider {
     }
 
     fn capabilities(&self) -> &Capabilities {
-        &self.caps
+        if self.kms.lists_rotations() {
+            &self.caps
+        } else {
+            &self.without_rotations
+        }
     }
 
     async fn list_keys(&self, req: ListKeysRequest) -> Result<Page<KeyMetadata>> {
@@ -208,7 +221,7 @@ impl KeyProvider for AwsKmsProvider {
 
     async fn list_versions(&self, key_id: &str) -> Result<Vec<KeyVersion>> {
         let key = self.kms.describe(key_id).await?;
-        if !self.caps.list_versions {
+        if !self.capabilities().list_versions {
             return Err(keygate_core::Error::unsupported(format!(
                 "provider `{}`: the endpoint has no ListKeyRotations, so versions cannot be listed",
                 self.info.name

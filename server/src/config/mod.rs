@@ -217,6 +217,10 @@ pub struct ProviderSection {
     pub kind: String,
     /// Every other setting of the section.
     pub settings: toml::Table,
+    /// The section's call timeout and circuit breaker settings (`call_timeout_secs`,
+    /// `breaker_failures`, `breaker_open_secs`), which the gateway applies around every
+    /// call and which are not among `settings`.
+    pub isolation: crate::isolation::Isolation,
 }
 
 impl ProviderSection {
@@ -226,6 +230,7 @@ impl ProviderSection {
             name: "local".to_owned(),
             kind: "local".to_owned(),
             settings: toml::Table::new(),
+            isolation: crate::isolation::Isolation::default(),
         }
     }
 }
@@ -252,6 +257,7 @@ fn providers_as_table<S: serde::Serializer>(
         let mut table = toml::Table::new();
         table.insert("kind".to_owned(), toml::Value::String(p.kind.clone()));
         table.extend(p.settings.clone());
+        table.extend(p.isolation.to_settings());
         map.serialize_entry(&p.name, &table)?;
     }
     map.end()
@@ -273,10 +279,14 @@ fn provider_config(name: String, value: toml::Value) -> Result<ProviderSection> 
         }
         None => name.clone(),
     };
+    let isolation =
+        crate::isolation::Isolation::take_from(&format!("providers.{name}"), &mut settings)
+            .map_err(Error::invalid)?;
     Ok(ProviderSection {
         name,
         kind,
         settings,
+        isolation,
     })
 }
 

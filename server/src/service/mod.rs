@@ -221,12 +221,15 @@ impl Service {
     }
 
     /// Re-reads what other processes sharing the store may have changed: the access policy
-    /// (a `keygate policy set` on the same home, another replica). A running gateway calls
-    /// this every few seconds; tokens and aliases are read from the store on every use.
+    /// (a `keygate policy set` on the same home, another replica), and, in the background
+    /// when due, the name index of which provider holds which key name (see
+    /// [`Registry::refresh_index_if_due`]). A running gateway calls this every few seconds;
+    /// tokens and aliases are read from the store on every use.
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read (the policy in force stays).
     pub async fn refresh_shared_state(&self) -> Result<()> {
+        self.registry.refresh_index_if_due();
         self.access.get().await.map(|_| ())
     }
 

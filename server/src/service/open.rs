@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use keygate_core::{DynProvider, Result};
+use keygate_core::{DynProvider, KeyProvider as _, Result};
 
 use super::Service;
 use crate::access::AccessStore;
@@ -35,7 +35,21 @@ impl Service {
             StoreLocation::SqliteFile(path) => GatewayStore::open(&path).await?,
             StoreLocation::SqliteMemory => GatewayStore::in_memory().await?,
         };
-        let registry = Registry::new(providers, store)?;
+        // Sections and providers are in the same order; a provider opened without a section
+        // (embedding) gets the defaults.
+        let isolated = providers
+            .into_iter()
+            .map(|p| {
+                let isolation = config
+                    .providers
+                    .iter()
+                    .find(|s| s.name == p.info().name)
+                    .map(|s| s.isolation)
+                    .unwrap_or_default();
+                (p, isolation)
+            })
+            .collect();
+        let registry = Registry::with_isolation(isolated, store)?;
         let audit_keys = match root_key.map(AuditKeys::from_root_key) {
             Some(Ok(keys)) => Some(Arc::new(keys)),
             Some(Err(e)) => {

@@ -72,8 +72,12 @@ impl Service {
     async fn status(&self) -> GatewayStatus {
         let checked_at = OffsetDateTime::now_utc();
         let probes = futures::future::join_all(self.registry.providers().iter().map(probe));
-        let (providers, store, audit) =
+        let (mut providers, store, audit) =
             tokio::join!(probes, self.store_health(), self.audit_health());
+        // Read after the probes, which pass the breakers too.
+        for (health, (_, circuit)) in providers.iter_mut().zip(self.registry.circuits()) {
+            health.circuit = Some(circuit);
+        }
         let build = self
             .process
             .build
@@ -164,6 +168,7 @@ async fn probe(provider: &DynProvider) -> ProviderHealth {
         reachable: result.is_ok(),
         latency_ms,
         error: result.err().as_ref().map(HealthError::from_error),
+        circuit: None,
     }
 }
 

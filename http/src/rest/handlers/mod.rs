@@ -208,6 +208,7 @@ async fn metrics(State(state): State<RestState>) -> impl IntoResponse {
     let text = state.edge.metrics.render(ExtraGauges {
         audit_rows: stats.rows,
         audit_failed_batches: stats.failed_batches,
+        circuits: state.edge.service.registry().circuits(),
     });
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
