@@ -20,6 +20,9 @@ mod crash;
 mod envelope;
 #[path = "cli/four.rs"]
 mod four;
+#[cfg(feature = "aws")]
+#[path = "cli/isolation.rs"]
+mod isolation;
 #[path = "cli/proof.rs"]
 mod proof;
 #[path = "cli/remote.rs"]

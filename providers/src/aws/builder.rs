@@ -19,7 +19,7 @@ use super::{AwsKmsProvider, capabilities};
 /// throttling and transient errors with exponential backoff.
 const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// Longest the provider's start waits for the endpoint's `ListKeyRotations` probe.
-const PROBE_WAIT: Duration = Duration::from_millis(150);
+const PROBE_WAIT: Duration = Duration::from_millis(100);
 /// Longest a connection may take to open: shorter than an attempt, so an endpoint that does
 /// not accept connections is given up on early.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
