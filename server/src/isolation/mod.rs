@@ -100,6 +100,14 @@ impl Isolation {
                 own.insert(key.to_owned(), value);
             }
         }
+        // One setting at a time first, so a wrong type is reported with its setting's name.
+        for (key, value) in &own {
+            let mut one = toml::Table::new();
+            one.insert(key.clone(), value.clone());
+            toml::Value::Table(one)
+                .try_into::<Self>()
+                .map_err(|e| format!("{section}.{key}: {}", e.message()))?;
+        }
         let isolation: Self = toml::Value::Table(own)
             .try_into()
             .map_err(|e: toml::de::Error| format!("[{section}]: {}", e.message()))?;
