@@ -37,7 +37,6 @@ impl Cloud {
         let inner: DynProvider = Arc::new(
             LocalProvider::builder()
                 .with_name(name)
-                .with_uri_prefix(format!("cloud://{name}/"))
                 .build()
                 .await
                 .unwrap(),
