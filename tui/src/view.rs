@@ -166,3 +166,34 @@ fn draw_palette(text: &str, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         popup,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use keygate_core::api::{CircuitHealth, CircuitState};
+
+    use super::*;
+    use crate::fixtures;
+
+    fn text(status: &GatewayStatus) -> String {
+        status_spans(status, &fixtures::ctx(false))
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn the_header_names_providers_whose_circuit_is_open() {
+        let mut status = fixtures::status();
+        assert_eq!(text(&status), "1/2 providers │ audit #42");
+        status.providers[1].circuit = Some(CircuitHealth {
+            state: CircuitState::Open,
+            consecutive_failures: 3,
+            trips: 1,
+            open_for_secs: Some(20),
+        });
+        assert_eq!(
+            text(&status),
+            "1/2 providers │ circuit open: aws │ audit #42"
+        );
+    }
+}
