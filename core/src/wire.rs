@@ -100,6 +100,11 @@ pub fn header_text(value: &str) -> Result<String> {
 pub struct Status {
     /// `ok` or `ready`.
     pub status: String,
+    /// On `/v1/ready`: the providers whose circuit breaker is not closed (open or half-open).
+    /// They do not fail readiness: the gateway still serves every other provider's keys.
+    /// Absent when every provider's circuit is closed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers_down: Vec<String>,
 }
 
 /// `{"ok": true}` of `/v1/noop`.

@@ -227,6 +227,16 @@ fn a_hung_cloud_does_not_slow_serve_or_a_local_key_over_rest_and_trips_its_break
         "{metrics}"
     );
 
+    // Readiness names the provider that is down without failing for it.
+    let (status, body) = http(&server.url, "GET", "/v1/ready", None, None);
+    assert_eq!(status, 200, "{body}");
+    let ready: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["providers_down"], json!(["aws"]), "{body}");
+    let (status, body) = http(&plain_server.url, "GET", "/v1/ready", None, None);
+    assert_eq!(status, 200, "{body}");
+    let ready: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready, json!({"status": "ready"}), "{body}");
+
     let (status, body) = http(&server.url, "GET", "/v1/status", Some(&hung_token), None);
     assert_eq!(status, 200, "{body}");
     let s: Value = serde_json::from_str(&body).unwrap();

@@ -120,7 +120,7 @@ pub(super) fn schemas() -> Value {
                 "message": string(),
                 "request_id": nullable(string()),
             }))})),
-            "Status": object(&["status"], json!({"status": string()})),
+            "Status": object(&["status"], json!({"status": string(), "providers_down": {"type": "array", "items": string()}})),
             "Noop": object(&["ok"], json!({"ok": {"type": "boolean"}})),
             "Identity": object(&["principal", "role"], json!({"principal": string(), "role": string()})),
             "KeySpec": key_spec,

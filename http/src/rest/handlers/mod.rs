@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use keygate_core::access::Action;
-use keygate_core::api::{Gateway as _, GatewayStatus};
+use keygate_core::api::{CircuitState, Gateway as _, GatewayStatus};
 
 use super::error::ApiError;
 use super::extract::{Caller, Json};
@@ -193,13 +193,25 @@ pub async fn method_not_allowed() -> ApiError {
 async fn health() -> Json<Status> {
     Json(Status {
         status: "ok".into(),
+        providers_down: Vec::new(),
     })
 }
 
 async fn ready(State(state): State<RestState>) -> ApiResult<Json<Status>> {
     state.edge.service.ready().await?;
+    // A provider that is down does not fail readiness; the answer names it.
+    let providers_down = state
+        .edge
+        .service
+        .registry()
+        .circuits()
+        .into_iter()
+        .filter(|(_, c)| c.state != CircuitState::Closed)
+        .map(|(name, _)| name)
+        .collect();
     Ok(Json(Status {
         status: "ready".into(),
+        providers_down,
     }))
 }
 
