@@ -388,11 +388,21 @@ async fn the_audit_stream_delivers_rows_written_after_subscribing() {
     c.create_key(None, CreateKeyRequest::new("watched", KeySpec::Aes256))
         .await
         .unwrap();
+    // The call writes its intent row first (no key yet), then its outcome row.
+    let intent = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an audit event within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(intent.action, "keys:create");
+    assert_eq!(intent.outcome, AuditOutcome::Unknown);
     let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
         .await
         .expect("an audit event within 10 s")
         .unwrap()
         .unwrap();
+    assert_eq!(event.intent_seq, Some(intent.seq));
+    assert_eq!(event.outcome, AuditOutcome::Success);
     assert_eq!(event.action, "keys:create");
     assert_eq!(event.principal, "root");
     assert_eq!(event.source, "rest");
