@@ -53,6 +53,8 @@ async fn localstack() -> Setup<AwsKmsProvider> {
         .with_region("us-east-1")
         .with_endpoint_url(endpoint)
         .with_static_credentials("test", "test")
+        // LocalStack lacks ListKeyRotations: know it before the checks read the capabilities.
+        .with_probe_wait(std::time::Duration::from_secs(20))
         .with_capabilities(caps)
         .build()
         .await;
@@ -219,6 +221,8 @@ async fn rotation_schedules_map_to_key_rotation() {
         .with_region("us-east-1")
         .with_endpoint_url(endpoint)
         .with_static_credentials("test", "test")
+        // LocalStack lacks ListKeyRotations: know it before the checks read the capabilities.
+        .with_probe_wait(std::time::Duration::from_secs(20))
         .build()
         .await
         .unwrap();

@@ -24,7 +24,7 @@ fn local_and_aws_keys_are_managed_together() {
     std::fs::write(
         home.path().join("keygate.toml"),
         format!(
-            "[providers.local]\n\n[providers.aws]\nregion = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\n"
+            "[providers.local]\n\n[providers.aws]\nregion = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\nprobe_wait_ms = 20000\n"
         ),
     )
     .unwrap();

@@ -236,6 +236,7 @@ fn local_aws_azure_and_gcp_together() {
 [providers.aws]
 region = "us-east-1"
 endpoint_url = "{endpoint}"
+probe_wait_ms = 20000
 
 [providers.azure]
 vault_url = "{azure_url}"

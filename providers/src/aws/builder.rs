@@ -63,6 +63,11 @@ pub struct AwsConfig {
     /// The URI prefix of this provider's keys; default `aws-kms://<region>/`.
     #[serde(default)]
     pub uri_prefix: Option<String>,
+    /// With `endpoint_url`: how long opening the provider waits for the endpoint's answer to
+    /// the `ListKeyRotations` probe, in milliseconds (default 100). Until the answer comes the
+    /// endpoint is taken to be KMS-complete; an emulator on a busy machine may need longer.
+    #[serde(default)]
+    pub probe_wait_ms: Option<u64>,
 }
 
 /// Builds an [`AwsKmsProvider`]:
@@ -116,6 +121,13 @@ impl AwsKmsBuilder {
     /// A named profile of the shared AWS config files.
     pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
         self.config.profile = Some(profile.into());
+        self
+    }
+
+    /// How long [`AwsKmsBuilder::build`] waits for the endpoint's `ListKeyRotations` probe
+    /// (see [`AwsConfig::probe_wait_ms`]).
+    pub fn with_probe_wait(mut self, wait: Duration) -> Self {
+        self.config.probe_wait_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
         self
     }
 
@@ -204,7 +216,11 @@ impl AwsKmsBuilder {
             rotations: Arc::default(),
         };
         if self.config.endpoint_url.is_some() {
-            probe_rotations(&kms).await?;
+            let wait = self
+                .config
+                .probe_wait_ms
+                .map_or(PROBE_WAIT, Duration::from_millis);
+            probe_rotations(&kms, wait).await?;
         }
         let caps = self.capabilities.unwrap_or_else(capabilities);
         let uri_prefix = self
@@ -222,7 +238,7 @@ impl AwsKmsBuilder {
 }
 
 /// Finds out whether the endpoint implements `ListKeyRotations` (an emulator may not),
-/// waiting at most [`PROBE_WAIT`]: an endpoint that answers at once (an emulator on this
+/// waiting at most `wait` ([`PROBE_WAIT`] unless configured): an endpoint that answers at once (an emulator on this
 /// machine) is known before the provider is used, and a slow or hung one does not hold up
 /// keygate's start (or a CLI command on another provider). The probe then goes on in the
 /// background; until it answers the endpoint is taken to be KMS-complete, and each call
@@ -231,7 +247,7 @@ impl AwsKmsBuilder {
 /// # Errors
 /// What the endpoint answers when it answers in time with an error other than
 /// "unreachable" (bad credentials, ...).
-async fn probe_rotations(kms: &Kms) -> Result<()> {
+async fn probe_rotations(kms: &Kms, wait: Duration) -> Result<()> {
     let probe = {
         let kms = kms.clone();
         tokio::spawn(async move {
@@ -247,7 +263,7 @@ async fn probe_rotations(kms: &Kms) -> Result<()> {
             answer
         })
     };
-    match tokio::time::timeout(PROBE_WAIT, probe).await {
+    match tokio::time::timeout(wait, probe).await {
         Ok(Ok(Err(e))) if !matches!(e, Error::Unavailable { .. }) => Err(e),
         // Answered, unreachable, or still running (it goes on in the background).
         _ => Ok(()),
