@@ -50,6 +50,8 @@ pub mod book {
         pub mod compliance {}
         #[doc = include_str!("../../docs/src/operating/metrics.md")]
         pub mod metrics {}
+        #[doc = include_str!("../../docs/src/operating/isolation.md")]
+        pub mod isolation {}
         #[doc = include_str!("../../docs/src/operating/scheduler.md")]
         pub mod scheduler {}
         #[doc = include_str!("../../docs/src/operating/performance.md")]

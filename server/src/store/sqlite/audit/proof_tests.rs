@@ -95,8 +95,8 @@ async fn a_forged_row_appended_with_a_valid_unkeyed_hash_is_named() {
     store
         .execute(&format!(
             "INSERT INTO audit_events SELECT 4, time, 'forged', principal, source, action, \
-             provider, key_uri, key_version, outcome, error_kind, duration_us, '{}', '{}' \
-             FROM audit_events WHERE seq = 3",
+             provider, key_uri, key_version, outcome, error_kind, duration_us, '{}', '{}', \
+             intent_seq FROM audit_events WHERE seq = 3",
             forged.prev_hash, forged.hash
         ))
         .await;
