@@ -59,14 +59,8 @@ impl Session {
         let mut audit = self.audit(Action::CryptoDecrypt);
         let result = async {
             let (header, header_len) = EnvelopeHeader::decode(sealed)?;
-            let data_key = self.unwrap_data_key(&mut audit, &header, context).await?;
-            let plaintext = envelope::open_payload(&header, &data_key, &sealed[header_len..])?;
-            Ok(Decrypted {
-                plaintext,
-                key_uri: header.key_uri,
-                key_version: Some(header.key_version),
-                context: header.context,
-            })
+            self.open_sealed(&mut audit, header, &sealed[header_len..], context)
+                .await
         }
         .await;
         audit.done(result).await
@@ -106,17 +100,30 @@ impl Session {
             if header.context != *context {
                 return Err(Error::IntegrityFailure);
             }
-            let data_key = self.unwrap_data_key(&mut audit, &header, context).await?;
-            let plaintext = envelope::open_payload(&header, &data_key, &sealed[header_len..])?;
-            Ok(Decrypted {
-                plaintext,
-                key_uri: header.key_uri,
-                key_version: Some(header.key_version),
-                context: header.context,
-            })
+            self.open_sealed(&mut audit, header, &sealed[header_len..], context)
+                .await
         }
         .await;
         audit.done(result).await
+    }
+
+    /// Unwraps the data key of `header` (audited on `audit`) and opens `payload` with it: the
+    /// end of both whole-envelope decrypts.
+    async fn open_sealed(
+        &self,
+        audit: &mut Audit<'_>,
+        header: EnvelopeHeader,
+        payload: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Decrypted> {
+        let data_key = self.unwrap_data_key(audit, &header, context).await?;
+        let plaintext = envelope::open_payload(&header, &data_key, payload)?;
+        Ok(Decrypted {
+            plaintext,
+            key_uri: header.key_uri,
+            key_version: Some(header.key_version),
+            context: header.context,
+        })
     }
 
     /// `Gateway::open_envelope`: the data key of a header the caller opens itself.
