@@ -10,8 +10,8 @@ use keygate_core::access::AccessPolicy;
 use keygate_core::{Clock, Error, Result, SystemClock};
 use tokio::sync::Mutex;
 
-use crate::store::PolicyDocument;
 pub use crate::store::PolicyRevision;
+use crate::store::{ObjectWrite, ObjectWriter, PolicyDocument};
 
 /// The gateway access policy: a cached current copy over the gateway store.
 #[derive(Debug, Clone)]
@@ -71,13 +71,20 @@ impl AccessStore {
         Ok(policy)
     }
 
-    /// Validates `policy` and makes it the policy in force, recording who changed it.
+    /// Validates `policy` and makes it the policy in force, recording who changed it. The
+    /// document is stored through `writer` (the service commits it with the call's outcome
+    /// audit row); the policy in force changes only once that committed.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when the document does not validate (nothing changes:
     /// neither the store nor the policy in force); [`Error::Unavailable`] on a store failure
     /// (the policy in force stays the old one).
-    pub async fn set(&self, policy: AccessPolicy, updated_by: &str) -> Result<AccessPolicy> {
+    pub async fn set(
+        &self,
+        policy: AccessPolicy,
+        updated_by: &str,
+        writer: &mut dyn ObjectWriter,
+    ) -> Result<AccessPolicy> {
         policy.validate()?;
         let document = policy.to_json()?;
         let revision = PolicyRevision {
@@ -85,7 +92,9 @@ impl AccessStore {
             updated_by: updated_by.to_owned(),
         };
         let _writer = self.write.lock().await;
-        self.store.put_policy_document(&document, &revision).await?;
+        writer
+            .apply(ObjectWrite::PutPolicy { document, revision })
+            .await?;
         self.install(policy.clone());
         Ok(policy)
     }
@@ -115,6 +124,7 @@ async fn read(store: &dyn PolicyDocument) -> Result<AccessPolicy> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::audit::tests::LogWriter;
     use crate::store::GatewayStore;
     use keygate_core::access::{Action, Identity};
     use keygate_core::{ErrorKind, ManualClock};
@@ -122,8 +132,10 @@ mod tests {
 
     const T0: OffsetDateTime = time::macros::datetime!(2030-01-01 00:00:00 UTC);
 
-    async fn in_memory() -> Arc<dyn PolicyDocument> {
-        Arc::new(GatewayStore::in_memory().await.unwrap())
+    async fn in_memory() -> (Arc<dyn PolicyDocument>, LogWriter) {
+        let store = GatewayStore::in_memory().await.unwrap();
+        let writer = LogWriter::on(&store).await;
+        (Arc::new(store), writer)
     }
 
     fn rotator_policy() -> AccessPolicy {
@@ -142,7 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn empty_until_set_then_roundtrips() {
-        let store = in_memory().await;
+        let (store, mut w) = in_memory().await;
         let clock = Arc::new(ManualClock::new(T0));
         let access = AccessStore::load_with_clock(store.clone(), clock)
             .await
@@ -152,7 +164,10 @@ mod tests {
         assert_eq!(access.revision().await.unwrap(), None);
 
         let policy = rotator_policy();
-        assert_eq!(access.set(policy.clone(), "alice").await.unwrap(), policy);
+        assert_eq!(
+            access.set(policy.clone(), "alice", &mut w).await.unwrap(),
+            policy
+        );
         assert_eq!(*access.current(), policy);
         assert_eq!(access.get().await.unwrap(), policy);
         assert_eq!(
@@ -177,23 +192,26 @@ mod tests {
         );
 
         // Replacing works too (one row, updated in place).
-        access.set(AccessPolicy::default(), "bob").await.unwrap();
+        access
+            .set(AccessPolicy::default(), "bob", &mut w)
+            .await
+            .unwrap();
         assert_eq!(access.get().await.unwrap(), AccessPolicy::default());
         assert_eq!(access.revision().await.unwrap().unwrap().updated_by, "bob");
     }
 
     #[tokio::test]
     async fn invalid_document_is_rejected_and_the_old_one_kept() {
-        let store = in_memory().await;
+        let (store, mut w) = in_memory().await;
         let access = AccessStore::load(store.clone()).await.unwrap();
         let good = rotator_policy();
-        access.set(good.clone(), "alice").await.unwrap();
+        access.set(good.clone(), "alice", &mut w).await.unwrap();
 
         let mut bad = good.clone();
         bad.roles
             .insert("admin".into(), bad.roles["rotator"].clone());
         bad.statements[0].actions.push("crypto:decrpyt".into());
-        let err = access.set(bad, "mallory").await.unwrap_err();
+        let err = access.set(bad, "mallory", &mut w).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert!(err.to_string().contains("built-in role"), "{err}");
         assert!(err.to_string().contains("crypto:decrpyt"), "{err}");
@@ -208,7 +226,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupt_stored_document_is_refused_not_ignored() {
-        let store = in_memory().await;
+        let (store, _) = in_memory().await;
         // Written past the validation `set` does, as an older or broken writer could.
         store
             .put_policy_document(

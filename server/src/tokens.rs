@@ -21,7 +21,7 @@ use keygate_core::{Clock, Error, Result, SystemClock};
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 
-use crate::store::{TokenInsert, TokenRecord, TokenRecords};
+use crate::store::{ObjectWrite, ObjectWriter, ObjectWritten, TokenRecord, TokenRecords};
 use format::{new_id, new_secret, parse_token, render, secret_hash};
 
 pub use aws::{ACCESS_KEY_PREFIX, AccessKeySealer, is_access_key_id};
@@ -76,14 +76,21 @@ impl TokenAuthority {
 
     /// Issues a token for `req.principal` with `req.role`: a bearer token, or an AWS access
     /// key pair for [`TokenKind::Aws`]. The returned [`IssuedToken::token`] is the only copy
-    /// of the secret there will ever be.
+    /// of the secret there will ever be. The record is stored through `writer`: the service
+    /// commits it with the call's outcome audit row.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad principal name, a role that `policy` does not
     /// define (built-in roles always exist), or a lifetime outside 1..=[`MAX_EXPIRY_DAYS`];
     /// [`Error::Unsupported`] for an access key when the store has no root key;
-    /// [`Error::Unavailable`] on a store or random-generator failure.
-    pub async fn create(&self, req: &TokenRequest, policy: &AccessPolicy) -> Result<IssuedToken> {
+    /// [`Error::Unavailable`] on a store or random-generator failure, or when `writer`
+    /// cannot record the write.
+    pub async fn create(
+        &self,
+        req: &TokenRequest,
+        policy: &AccessPolicy,
+        writer: &mut dyn ObjectWriter,
+    ) -> Result<IssuedToken> {
         validate_principal(&req.principal)?;
         if !policy.has_role(&req.role) {
             return Err(Error::invalid(format!(
@@ -103,12 +110,13 @@ impl TokenAuthority {
             }
         };
         if req.kind == TokenKind::Aws {
-            return self.create_aws(req, created, expires).await;
+            return self.create_aws(req, created, expires, writer).await;
         }
         let secret = new_secret()?;
         let hash = secret_hash(secret.as_ref());
         let id = self
             .insert_fresh(
+                writer,
                 req,
                 TokenKind::Bearer,
                 &hash,
@@ -140,6 +148,7 @@ impl TokenAuthority {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn insert_fresh(
         &self,
+        writer: &mut dyn ObjectWriter,
         req: &TokenRequest,
         kind: TokenKind,
         hash: &[u8],
@@ -166,14 +175,15 @@ impl TokenAuthority {
                 secret_hash: hash.to_vec(),
                 last_used: None,
             };
-            match self.store.insert_token(&record).await? {
-                TokenInsert::Inserted => return Ok(record.info.id),
-                TokenInsert::IdTaken if attempts < 4 => {}
-                TokenInsert::IdTaken => {
+            let id = record.info.id.clone();
+            match writer.apply(ObjectWrite::InsertToken(record)).await? {
+                ObjectWritten::TokenIdTaken if attempts < 4 => {}
+                ObjectWritten::TokenIdTaken => {
                     return Err(Error::unavailable(format!(
                         "token store: {attempts} fresh token ids in a row were taken"
                     )));
                 }
+                _ => return Ok(id),
             }
         }
     }
@@ -199,15 +209,23 @@ impl TokenAuthority {
     }
 
     /// Revokes a token: it stops authenticating at once. Revoking a revoked token is fine
-    /// and keeps the first revocation time.
+    /// and keeps the first revocation time. The revocation is stored through `writer` (the
+    /// service commits it with the call's outcome audit row).
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown id.
-    pub async fn revoke(&self, id: &str) -> Result<TokenInfo> {
-        if !self.store.revoke_token(id, self.clock.now()).await? {
-            return Err(Error::not_found(format!("token {id}")));
+    /// [`Error::NotFound`] for an unknown id; [`Error::Unavailable`] when `writer` cannot
+    /// record the write.
+    pub async fn revoke(&self, id: &str, writer: &mut dyn ObjectWriter) -> Result<TokenInfo> {
+        let write = ObjectWrite::RevokeToken {
+            id: id.to_owned(),
+            at: self.clock.now(),
+        };
+        match writer.apply(write).await? {
+            ObjectWritten::Token(info) => Ok(info),
+            other => Err(Error::unavailable(format!(
+                "token store: a revocation answered {other:?}"
+            ))),
         }
-        self.get(id).await
     }
 
     /// When the token last authenticated, if ever (accurate to a minute: the time is only
@@ -287,6 +305,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::format::{SECRET_BYTES, TOKEN_LEN};
     use super::*;
+    use crate::audit::tests::LogWriter;
     use crate::store::GatewayStore;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -295,12 +314,15 @@ mod tests {
 
     const T0: OffsetDateTime = time::macros::datetime!(2030-01-01 00:00:00 UTC);
 
-    async fn in_memory() -> Arc<dyn TokenRecords> {
-        Arc::new(GatewayStore::in_memory().await.unwrap())
+    async fn in_memory() -> (Arc<dyn TokenRecords>, LogWriter) {
+        let store = GatewayStore::in_memory().await.unwrap();
+        let writer = LogWriter::on(&store).await;
+        (Arc::new(store), writer)
     }
 
-    async fn store_at(clock: Arc<ManualClock>) -> TokenAuthority {
-        TokenAuthority::with_clock(in_memory().await, clock)
+    async fn store_at(clock: Arc<ManualClock>) -> (TokenAuthority, LogWriter) {
+        let (db, writer) = in_memory().await;
+        (TokenAuthority::with_clock(db, clock), writer)
     }
 
     fn req(principal: &str, role: &str, days: Option<u32>) -> TokenRequest {
@@ -319,10 +341,10 @@ mod tests {
     #[tokio::test]
     async fn issue_authenticate_list() {
         let clock = Arc::new(ManualClock::new(T0));
-        let tokens = store_at(clock.clone()).await;
+        let (tokens, mut w) = store_at(clock.clone()).await;
         let policy = AccessPolicy::default();
         let issued = tokens
-            .create(&req("billing", "app", None), &policy)
+            .create(&req("billing", "app", None), &policy, &mut w)
             .await
             .unwrap();
         assert!(issued.token.starts_with("kgt_"));
@@ -340,7 +362,7 @@ mod tests {
         // Listing is oldest first.
         clock.advance(Duration::seconds(1));
         let other = tokens
-            .create(&req("alice@corp", "admin", Some(30)), &policy)
+            .create(&req("alice@corp", "admin", Some(30)), &policy, &mut w)
             .await
             .unwrap();
         assert_ne!(other.info.id, issued.info.id);
@@ -357,37 +379,38 @@ mod tests {
 
     #[tokio::test]
     async fn bad_requests_are_typed_errors() {
-        let tokens = TokenAuthority::new(in_memory().await);
+        let (db, mut w) = in_memory().await;
+        let tokens = TokenAuthority::new(db);
         let mut policy = AccessPolicy::default();
         for principal in ["", "two words", "ünïcode", "a/b", &"p".repeat(129)] {
             let err = tokens
-                .create(&req(principal, "app", None), &policy)
+                .create(&req(principal, "app", None), &policy, &mut w)
                 .await
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{principal:?}");
         }
         tokens
-            .create(&req(&"p".repeat(128), "app", None), &policy)
+            .create(&req(&"p".repeat(128), "app", None), &policy, &mut w)
             .await
             .unwrap();
         tokens
-            .create(&req("svc:a.b_c@d-e", "app", None), &policy)
+            .create(&req("svc:a.b_c@d-e", "app", None), &policy, &mut w)
             .await
             .unwrap();
         let err = tokens
-            .create(&req("x", "rotator", None), &policy)
+            .create(&req("x", "rotator", None), &policy, &mut w)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert!(err.to_string().contains("unknown role `rotator`"), "{err}");
         policy.roles.insert("rotator".into(), Role::default());
         tokens
-            .create(&req("x", "rotator", None), &policy)
+            .create(&req("x", "rotator", None), &policy, &mut w)
             .await
             .unwrap();
         for days in [0, MAX_EXPIRY_DAYS + 1] {
             let err = tokens
-                .create(&req("x", "app", Some(days)), &policy)
+                .create(&req("x", "app", Some(days)), &policy, &mut w)
                 .await
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{days}");
@@ -399,24 +422,28 @@ mod tests {
     #[tokio::test]
     async fn revoke_stops_a_token_and_is_idempotent() {
         let clock = Arc::new(ManualClock::new(T0));
-        let tokens = store_at(clock.clone()).await;
+        let (tokens, mut w) = store_at(clock.clone()).await;
         let issued = tokens
-            .create(&req("a", "admin", None), &AccessPolicy::default())
+            .create(&req("a", "admin", None), &AccessPolicy::default(), &mut w)
             .await
             .unwrap();
         let kept = tokens
-            .create(&req("b", "admin", None), &AccessPolicy::default())
+            .create(&req("b", "admin", None), &AccessPolicy::default(), &mut w)
             .await
             .unwrap();
         clock.advance(Duration::hours(1));
-        let info = tokens.revoke(&issued.info.id).await.unwrap();
+        let info = tokens.revoke(&issued.info.id, &mut w).await.unwrap();
         assert_eq!(info.revoked, Some(T0 + Duration::hours(1)));
         let err = tokens.authenticate(&issued.token).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthenticated);
         clock.advance(Duration::hours(1));
-        assert_eq!(tokens.revoke(&issued.info.id).await.unwrap(), info);
+        assert_eq!(tokens.revoke(&issued.info.id, &mut w).await.unwrap(), info);
         assert_eq!(
-            tokens.revoke("0123456789ab").await.unwrap_err().kind(),
+            tokens
+                .revoke("0123456789ab", &mut w)
+                .await
+                .unwrap_err()
+                .kind(),
             ErrorKind::NotFound
         );
         // The other token is untouched.
@@ -426,9 +453,9 @@ mod tests {
     #[tokio::test]
     async fn tokens_expire() {
         let clock = Arc::new(ManualClock::new(T0));
-        let tokens = store_at(clock.clone()).await;
+        let (tokens, mut w) = store_at(clock.clone()).await;
         let issued = tokens
-            .create(&req("a", "app", Some(1)), &AccessPolicy::default())
+            .create(&req("a", "app", Some(1)), &AccessPolicy::default(), &mut w)
             .await
             .unwrap();
         clock.advance(Duration::days(1) - Duration::seconds(1));
@@ -441,19 +468,19 @@ mod tests {
     #[tokio::test]
     async fn every_failure_looks_the_same() {
         let clock = Arc::new(ManualClock::new(T0));
-        let tokens = store_at(clock.clone()).await;
+        let (tokens, mut w) = store_at(clock.clone()).await;
         let policy = AccessPolicy::default();
         let good = tokens
-            .create(&req("a", "admin", None), &policy)
+            .create(&req("a", "admin", None), &policy, &mut w)
             .await
             .unwrap();
         let revoked = tokens
-            .create(&req("b", "admin", None), &policy)
+            .create(&req("b", "admin", None), &policy, &mut w)
             .await
             .unwrap();
-        tokens.revoke(&revoked.info.id).await.unwrap();
+        tokens.revoke(&revoked.info.id, &mut w).await.unwrap();
         let expiring = tokens
-            .create(&req("c", "admin", Some(1)), &policy)
+            .create(&req("c", "admin", Some(1)), &policy, &mut w)
             .await
             .unwrap();
         clock.advance(Duration::days(2));
@@ -495,9 +522,9 @@ mod tests {
     #[tokio::test]
     async fn last_used_is_written_at_most_once_a_minute() {
         let clock = Arc::new(ManualClock::new(T0));
-        let tokens = store_at(clock.clone()).await;
+        let (tokens, mut w) = store_at(clock.clone()).await;
         let issued = tokens
-            .create(&req("a", "app", None), &AccessPolicy::default())
+            .create(&req("a", "app", None), &AccessPolicy::default(), &mut w)
             .await
             .unwrap();
         let id = &issued.info.id;
@@ -529,9 +556,10 @@ mod tests {
 
     #[tokio::test]
     async fn secrets_never_reach_debug_output() {
-        let tokens = TokenAuthority::new(in_memory().await);
+        let (db, mut w) = in_memory().await;
+        let tokens = TokenAuthority::new(db);
         let issued = tokens
-            .create(&req("a", "admin", None), &AccessPolicy::default())
+            .create(&req("a", "admin", None), &AccessPolicy::default(), &mut w)
             .await
             .unwrap();
         let secret = secret_of(&issued.token).to_owned();

@@ -188,7 +188,7 @@ struct Inner {
     store: Arc<dyn AuditRows>,
     /// The chain key and checkpoint signer; `None` for a log opened without the root key.
     keys: Option<Arc<AuditKeys>>,
-    queue: mpsc::Sender<writer::Pending>,
+    queue: mpsc::Sender<writer::Job>,
     live: broadcast::Sender<AuditEvent>,
     counters: Arc<Counters>,
 }
@@ -272,7 +272,40 @@ impl AuditLog {
         let (pending, reply) = writer::Pending::new(event)?;
         self.inner
             .queue
-            .send(pending)
+            .send(writer::Job::Row(pending))
+            .await
+            .map_err(|_| writer_gone())?;
+        reply
+            .await
+            .map_err(|_: oneshot::error::RecvError| writer_gone())?
+    }
+
+    /// Applies the gateway object write `write` and appends `event`, its call's outcome
+    /// row, in ONE store transaction
+    /// ([`AuditRows::append_with_write`](crate::store::AuditRows::append_with_write)),
+    /// chained in queue order like any row. The row is `event` with outcome `success` when
+    /// the write succeeded, and `failure` with the error's kind when the write failed for its
+    /// own reason (the object is then unchanged). Resolves once the transaction committed.
+    ///
+    /// The outer result is the transaction's, the inner one the write's: `Ok(Err(_))` is a
+    /// failed write whose failure row is durable. A write reporting
+    /// [`ObjectWritten::TokenIdTaken`](crate::store::ObjectWritten::TokenIdTaken) committed
+    /// nothing, row included.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an event the store cannot hold;
+    /// [`Error::Unavailable`] when the transaction could not commit (neither the object
+    /// change nor the row was kept) or the writer has stopped. The caller must then refuse
+    /// the call (fail closed).
+    pub async fn append_with_write(
+        &self,
+        event: NewAuditEvent,
+        write: crate::store::ObjectWrite,
+    ) -> Result<Result<crate::store::ObjectWritten>> {
+        let (pending, reply) = writer::PendingWrite::new(event, write)?;
+        self.inner
+            .queue
+            .send(writer::Job::Write(pending))
             .await
             .map_err(|_| writer_gone())?;
         reply

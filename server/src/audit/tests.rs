@@ -489,3 +489,29 @@ fn a_stopped_writer_fails_closed() {
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(format!("{log:?}").contains("writer_running: false"));
 }
+
+/// An object writer for the tests of the parts that build gateway objects (tokens, the
+/// access policy): each write commits in `log`'s store with an outcome row shaped like
+/// [`event`], as the service commits them with the call's row.
+pub(crate) struct LogWriter(pub(crate) AuditLog);
+
+impl LogWriter {
+    /// A writer over a new log of `store`.
+    pub(crate) async fn on(store: &GatewayStore) -> Self {
+        Self(
+            AuditLog::open(Arc::new(store.clone()), &AuditConfig::default())
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::ObjectWriter for LogWriter {
+    async fn apply(
+        &mut self,
+        write: crate::store::ObjectWrite,
+    ) -> Result<crate::store::ObjectWritten> {
+        self.0.append_with_write(event(0), write).await?
+    }
+}

@@ -13,6 +13,7 @@ use keygate_core::access::Action;
 use keygate_core::{KeyLocator, KeyMetadata, Result};
 
 use super::Session;
+use crate::store::{ObjectWrite, ObjectWriter as _};
 
 impl Session {
     /// Refuses a caller whose role allows `action` on no key at all, before anything is
@@ -90,6 +91,40 @@ impl Session {
             // A write (creating a ring) writes its intent first; a read, one row after.
             audit.begin().await?;
             op().await
+        }
+        .await;
+        audit.done(result).await
+    }
+
+    /// Writes a door's own record that concerns no single key (creating a GCP key ring),
+    /// authorized for `action` on some key (as [`Session::record_op`]) and committed in the
+    /// same store transaction as its outcome audit row (after its intent row), naming
+    /// `provider` and `subject`.
+    ///
+    /// # Errors
+    /// [`Error::PermissionDenied`](keygate_core::Error::PermissionDenied) (audited as
+    /// `denied`), the write's own error such as
+    /// [`Error::AlreadyExists`](keygate_core::Error::AlreadyExists) (audited as `failure`), or
+    /// [`Error::Unavailable`](keygate_core::Error::Unavailable) when the intent or the write
+    /// with its row cannot be committed (nothing is written then).
+    pub async fn write_record(
+        &self,
+        action: Action,
+        provider: &str,
+        subject: String,
+        write: ObjectWrite,
+    ) -> Result<()> {
+        let mut audit = self.audit(action);
+        audit.provider = Some(provider.to_owned());
+        audit.key = Some(subject);
+        let result = async {
+            let policy = self.policy();
+            if !policy.may_ever(&self.identity, action) {
+                let reason = policy.evaluate(&self.identity, action, None).reason;
+                return Err(audit.deny(reason));
+            }
+            audit.begin().await?;
+            audit.apply(write).await.map(drop)
         }
         .await;
         audit.done(result).await

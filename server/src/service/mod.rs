@@ -9,6 +9,7 @@
 mod doors;
 mod envelope;
 mod keycache;
+mod objects;
 mod open;
 mod run;
 mod session;
@@ -332,6 +333,8 @@ impl Service {
 
 #[cfg(test)]
 mod fail_closed_tests;
+#[cfg(test)]
+mod object_tx_tests;
 #[cfg(test)]
 mod status_tests;
 #[cfg(test)]

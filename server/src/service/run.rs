@@ -10,6 +10,8 @@
 //! acting, such as a missing key) is one row, as before.
 
 use std::future::Future;
+
+use async_trait::async_trait;
 use std::time::Instant;
 
 use keygate_core::access::{AccessPolicy, Action, KeyAttrs};
@@ -19,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::Session;
 use crate::registry::ResolvedKey;
+use crate::store::{ObjectWrite, ObjectWriter, ObjectWritten};
 
 /// The audit row of one call, filled in as the call learns what it is about.
 pub(super) struct Audit<'s> {
@@ -35,6 +38,12 @@ pub(super) struct Audit<'s> {
     intent_seq: Option<u64>,
     /// [`Audit::begin`] could not write the intent: the call was refused without acting.
     intent_refused: bool,
+    /// The outcome row was committed with the call's object write ([`ObjectWriter::apply`]):
+    /// [`Audit::done`] writes no second one.
+    outcome_written: bool,
+    /// The object write and its outcome row could not be committed: neither happened, the
+    /// intent stays `unknown` and the call is refused.
+    outcome_refused: bool,
 }
 
 impl Audit<'_> {
@@ -106,9 +115,16 @@ impl Audit<'_> {
     /// times and, if it still cannot be written, `result` is returned all the same (the
     /// durable intent already records the call, and the log shows its outcome as
     /// `unknown`); reporting a failure for an operation that happened would be a lie.
+    ///
+    /// After [`ObjectWriter::apply`] committed the outcome row with the object write, this
+    /// writes nothing and returns `result`; when that commit failed it returns
+    /// [`Error::Unavailable`] (nothing changed, the intent stays `unknown`).
     pub(super) async fn done<T>(self, result: Result<T>) -> Result<T> {
-        if self.intent_refused {
+        if self.intent_refused || self.outcome_refused {
             return Err(refused());
+        }
+        if self.outcome_written {
+            return result;
         }
         let outcome = match &result {
             Ok(_) => AuditOutcome::Success,
@@ -148,6 +164,43 @@ impl Audit<'_> {
     }
 }
 
+/// A gateway object write commits in the same store transaction as the call's outcome row
+/// ([`AuditLog::append_with_write`](crate::audit::AuditLog::append_with_write)): the object
+/// changed exactly when that row exists. The intent row came first, in its own transaction.
+#[async_trait]
+impl ObjectWriter for Audit<'_> {
+    async fn apply(&mut self, write: ObjectWrite) -> Result<ObjectWritten> {
+        if self.outcome_written || self.outcome_refused {
+            return Err(Error::state("a call commits at most one object write"));
+        }
+        if self.intent_seq.is_none() {
+            self.begin().await?;
+        }
+        let event = self.event(AuditOutcome::Success, None);
+        match self
+            .session
+            .service
+            .audit
+            .append_with_write(event, write)
+            .await
+        {
+            Ok(result) => {
+                // A taken token id committed nothing: the caller writes again.
+                if !matches!(result, Ok(ObjectWritten::TokenIdTaken)) {
+                    self.outcome_written = true;
+                }
+                result
+            }
+            Err(e) => {
+                self.outcome_refused = true;
+                tracing::error!(error = %e, intent = self.intent_seq,
+                    "object write and its outcome row not committed; the call is refused and changed nothing");
+                Err(refused())
+            }
+        }
+    }
+}
+
 /// How often an outcome row is tried before the call answers without it (its intent row
 /// already records the call).
 const OUTCOME_ATTEMPTS: u32 = 4;
@@ -174,6 +227,8 @@ impl Session {
             denied: false,
             intent_seq: None,
             intent_refused: false,
+            outcome_written: false,
+            outcome_refused: false,
         }
     }
 

@@ -15,12 +15,13 @@ use keygate_core::audit::{
 use keygate_core::envelope::EnvelopeHeader;
 use keygate_core::{
     Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, EncryptionContext, Error, KeyLocator,
-    KeyMetadata, KeyRef, KeyState, KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result,
+    KeyMetadata, KeyState, KeyUpdate, KeyVersion, MacTag, Page, Policy, PublicKey, Result,
     RotationSchedule, SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
 
 use super::{Service, Source};
 use crate::registry::ResolvedKey;
+use crate::store::{ObjectWrite, new_alias};
 
 /// The most random bytes one call returns (AWS KMS's own bound).
 pub const MAX_RANDOM_BYTES: usize = 1024;
@@ -92,26 +93,6 @@ impl Session {
             Ok((k.answer((versions, m.state)), None))
         })
         .await
-    }
-
-    /// Writing an alias: `aliases:write`, plus `keys:describe` on the key it will point at.
-    async fn alias_op<F, Fut>(&self, key: &KeyLocator, op: F) -> Result<Alias>
-    where
-        F: FnOnce(KeyRef) -> Fut + Send,
-        Fut: std::future::Future<Output = Result<Alias>> + Send,
-    {
-        let mut audit = self.audit(Action::AliasesWrite);
-        let result = async {
-            self.authorize(&mut audit, Action::AliasesWrite, None)?;
-            let (k, _) = self
-                .authorize_key(&mut audit, Action::KeysDescribe, key)
-                .await?;
-            audit.begin().await?;
-            op(k.key_ref()).await
-        }
-        .await;
-        self.service.keys.clear();
-        audit.done(result).await
     }
 }
 
@@ -496,34 +477,32 @@ impl Gateway for Session {
     }
 
     async fn create_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias> {
-        self.alias_op(key, |target| async move {
-            self.service
-                .registry
-                .store()
-                .create_alias(name, &target)
-                .await
+        self.alias_op(key, |target| {
+            Ok(ObjectWrite::InsertAlias(new_alias(name, &target)?))
         })
         .await
     }
 
     async fn update_alias(&self, name: &str, key: &KeyLocator) -> Result<Alias> {
-        self.alias_op(key, |target| async move {
-            self.service
-                .registry
-                .store()
-                .update_alias(name, &target)
-                .await
+        self.alias_op(key, |target| {
+            Ok(ObjectWrite::UpdateAlias {
+                name: name.to_owned(),
+                target,
+            })
         })
         .await
     }
 
     async fn delete_alias(&self, name: &str) -> Result<()> {
-        self.plain_op(Action::AliasesWrite, || async {
-            let deleted = self.service.registry.store().delete_alias(name).await;
-            self.service.keys.clear();
-            deleted
-        })
-        .await
+        let deleted = self
+            .object_op(Action::AliasesWrite, || {
+                Ok(ObjectWrite::DeleteAlias {
+                    name: name.to_owned(),
+                })
+            })
+            .await;
+        self.service.keys.clear();
+        deleted.map(drop)
     }
 
     async fn query_audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>> {
@@ -583,11 +562,15 @@ impl Gateway for Session {
     }
 
     async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken> {
-        self.plain_op(Action::TokensCreate, || async {
+        let mut audit = self.audit(Action::TokensCreate);
+        let result = async {
+            self.authorize(&mut audit, Action::TokensCreate, None)?;
+            audit.begin().await?;
             let policy = self.policy();
-            self.service.tokens.create(&req, &policy).await
-        })
-        .await
+            self.service.tokens.create(&req, &policy, &mut audit).await
+        }
+        .await;
+        audit.done(result).await
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -598,10 +581,14 @@ impl Gateway for Session {
     }
 
     async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
-        self.plain_op(Action::TokensRevoke, || async {
-            self.service.tokens.revoke(id).await
-        })
-        .await
+        let mut audit = self.audit(Action::TokensRevoke);
+        let result = async {
+            self.authorize(&mut audit, Action::TokensRevoke, None)?;
+            audit.begin().await?;
+            self.service.tokens.revoke(id, &mut audit).await
+        }
+        .await;
+        audit.done(result).await
     }
 
     async fn get_access_policy(&self) -> Result<AccessPolicy> {
@@ -612,12 +599,16 @@ impl Gateway for Session {
     }
 
     async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy> {
-        self.plain_op(Action::PolicySet, || async {
+        let mut audit = self.audit(Action::PolicySet);
+        let result = async {
+            self.authorize(&mut audit, Action::PolicySet, None)?;
+            audit.begin().await?;
             self.service
                 .access
-                .set(policy, &self.identity.principal)
+                .set(policy, &self.identity.principal, &mut audit)
                 .await
-        })
-        .await
+        }
+        .await;
+        audit.done(result).await
     }
 }

@@ -6,6 +6,20 @@ use keygate_core::api::Alias;
 use keygate_core::{KeyRef, Result, validate_name};
 use time::OffsetDateTime;
 
+/// A new alias `alias/<name>` pointing at `target`, created now: every backend and the
+/// service get the same name check from this one definition.
+///
+/// # Errors
+/// [`Error::InvalidArgument`](keygate_core::Error::InvalidArgument) for a bad name.
+pub fn new_alias(name: &str, target: &KeyRef) -> Result<Alias> {
+    validate_name("alias", name)?;
+    Ok(Alias {
+        name: name.to_owned(),
+        target: target.clone(),
+        created: OffsetDateTime::now_utc(),
+    })
+}
+
 /// Cross-provider aliases. Reached through the registry
 /// ([`Registry::store`](crate::registry::Registry::store)), which resolves `alias/<name>`.
 ///
@@ -28,12 +42,7 @@ pub trait Aliases: Send + Sync + std::fmt::Debug {
     /// [`Error::InvalidArgument`](keygate_core::Error::InvalidArgument) for a bad name,
     /// [`Error::AlreadyExists`](keygate_core::Error::AlreadyExists) when taken.
     async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
-        validate_name("alias", name)?;
-        let alias = Alias {
-            name: name.to_owned(),
-            target: target.clone(),
-            created: OffsetDateTime::now_utc(),
-        };
+        let alias = new_alias(name, target)?;
         self.insert_alias(&alias).await?;
         Ok(alias)
     }

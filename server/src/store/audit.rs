@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use keygate_core::audit::{AuditEvent, AuditQuery, GENESIS_HASH};
 use keygate_core::{Error, Result};
 
+use super::{ObjectWrite, ObjectWritten};
+
 /// The last committed row: where the next batch continues the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditHead {
@@ -58,6 +60,21 @@ impl AuditAppendError {
     }
 }
 
+/// What [`AuditRows::append_with_write`] committed.
+#[derive(Debug)]
+pub struct WriteAppended {
+    /// What the write did, or its own error (the object is then unchanged and the row
+    /// records the failure).
+    pub result: Result<ObjectWritten>,
+    /// The outcome row committed with it; `None` only for
+    /// [`ObjectWritten::TokenIdTaken`], when nothing was committed.
+    pub row: Option<ChainedAuditRow>,
+}
+
+/// How the outcome row of an object write is built from what the write did, in its chain
+/// place (the writer chains it after the head it holds).
+pub type OutcomeRow<'a> = &'a (dyn Fn(&Result<ObjectWritten>) -> ChainedAuditRow + Send + Sync);
+
 /// One row as stored, for the verifier: read back even when it is not what keygate writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScannedAuditRow {
@@ -107,6 +124,24 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     /// [`AuditAppendError::SeqTaken`] when a row's `seq` exists; [`AuditAppendError::Failed`] for
     /// anything else. Nothing of the batch is kept either way.
     async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError>;
+
+    /// Applies `write` and appends the row `row(&what_it_did)` in ONE transaction: the
+    /// object changes exactly when its outcome row is committed.
+    ///
+    /// A write that fails for its own reason (an alias that exists, a token id that is
+    /// unknown) changes nothing, and its failure row is committed alone. A write reporting
+    /// [`ObjectWritten::TokenIdTaken`] commits nothing at all (no row either). Any failure of
+    /// the transaction itself keeps nothing of it, the object write included.
+    ///
+    /// # Errors
+    /// [`AuditAppendError::SeqTaken`] when the row's `seq` exists (another writer committed
+    /// first; the writer re-chains and tries the whole transaction again);
+    /// [`AuditAppendError::Failed`] for anything else.
+    async fn append_with_write(
+        &self,
+        write: &ObjectWrite,
+        row: OutcomeRow<'_>,
+    ) -> Result<WriteAppended, AuditAppendError>;
 
     /// Up to `limit` rows matching `q`, oldest first: rows with a `seq` above `q.after` (above
     /// 0 without a cursor), filtered as

@@ -7,11 +7,17 @@
 //! `Arc<dyn Store>` and hand each part only the trait it needs. The SQLite store ([`sqlite`])
 //! is the one backend today and the only place keygate-server runs SQL, written plainly so a
 //! PostgreSQL store can follow.
+//!
+//! A gateway object written on behalf of a caller (a token, an alias, the access policy, a
+//! GCP key ring) is described as an [`ObjectWrite`] and applied by
+//! [`AuditRows::append_with_write`] in the same transaction as the call's outcome audit row;
+//! the per-table write methods remain for reading back and for the store's own tests.
 
 mod aliases;
 mod audit;
 mod aws;
 mod gcp;
+mod objects;
 mod policy;
 pub mod sqlite;
 mod tokens;
@@ -19,11 +25,15 @@ mod tokens;
 use async_trait::async_trait;
 use keygate_core::Result;
 
-pub use aliases::Aliases;
-pub use audit::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, ScannedAuditRow};
+pub use aliases::{Aliases, new_alias};
+pub use audit::{
+    AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, OutcomeRow, ScannedAuditRow,
+    WriteAppended,
+};
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;
+pub use objects::{ObjectWrite, ObjectWriter, ObjectWritten};
 pub use policy::{PolicyDocument, PolicyRevision};
 pub use sqlite::SqliteStore;
 pub use tokens::{TokenInsert, TokenRecord, TokenRecords};

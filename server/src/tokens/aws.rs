@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 
 use super::TokenAuthority;
 use super::format::secret_hash;
+use crate::store::ObjectWriter;
 
 /// What every keygate access key id starts with.
 pub const ACCESS_KEY_PREFIX: &str = "KGAK";
@@ -154,6 +155,7 @@ impl TokenAuthority {
         req: &TokenRequest,
         created: time::OffsetDateTime,
         expires: Option<time::OffsetDateTime>,
+        writer: &mut dyn ObjectWriter,
     ) -> Result<IssuedToken> {
         let sealer = self.sealer.as_ref().ok_or_else(|| {
             Error::unsupported(
@@ -164,6 +166,7 @@ impl TokenAuthority {
         let hash = secret_hash(secret.as_bytes());
         let id = self
             .insert_fresh(
+                writer,
                 req,
                 TokenKind::Aws,
                 &hash,
@@ -243,6 +246,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::audit::tests::LogWriter;
     use crate::store::{GatewayStore, TokenRecords};
     use keygate_core::ErrorKind;
     use keygate_core::access::AccessPolicy;
@@ -256,11 +260,13 @@ mod tests {
         }
     }
 
-    async fn store(root: &[u8]) -> (Arc<dyn TokenRecords>, TokenAuthority) {
-        let db: Arc<dyn TokenRecords> = Arc::new(GatewayStore::in_memory().await.unwrap());
+    async fn store(root: &[u8]) -> (Arc<dyn TokenRecords>, TokenAuthority, LogWriter) {
+        let store = GatewayStore::in_memory().await.unwrap();
+        let writer = LogWriter::on(&store).await;
+        let db: Arc<dyn TokenRecords> = Arc::new(store);
         let tokens = TokenAuthority::new(Arc::clone(&db))
             .with_sealer(AccessKeySealer::from_root_key(root).unwrap());
-        (db, tokens)
+        (db, tokens, writer)
     }
 
     #[test]
@@ -276,10 +282,10 @@ mod tests {
 
     #[tokio::test]
     async fn issue_list_authenticate_revoke() {
-        let (db, tokens) = store(&[7u8; 32]).await;
+        let (db, tokens, mut w) = store(&[7u8; 32]).await;
         let policy = AccessPolicy::default();
         let issued = tokens
-            .create(&aws_req("billing", None), &policy)
+            .create(&aws_req("billing", None), &policy, &mut w)
             .await
             .unwrap();
         assert_eq!(issued.info.kind, TokenKind::Aws);
@@ -301,16 +307,16 @@ mod tests {
         // A bearer-token check never accepts an access key.
         let err = tokens.authenticate(&issued.token).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthenticated);
-        tokens.revoke(&issued.info.id).await.unwrap();
+        tokens.revoke(&issued.info.id, &mut w).await.unwrap();
         let err = tokens.aws_credentials(&issued.info.id).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthenticated);
     }
 
     #[tokio::test]
     async fn another_root_key_or_unknown_id_is_unrecognized() {
-        let (db, tokens) = store(&[7u8; 32]).await;
+        let (db, tokens, mut w) = store(&[7u8; 32]).await;
         let issued = tokens
-            .create(&aws_req("a", Some(1)), &AccessPolicy::default())
+            .create(&aws_req("a", Some(1)), &AccessPolicy::default(), &mut w)
             .await
             .unwrap();
         let other = TokenAuthority::new(db)
@@ -327,9 +333,11 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_root_key_access_keys_are_unsupported() {
-        let tokens = TokenAuthority::new(Arc::new(GatewayStore::in_memory().await.unwrap()));
+        let store = GatewayStore::in_memory().await.unwrap();
+        let mut w = LogWriter::on(&store).await;
+        let tokens = TokenAuthority::new(Arc::new(store));
         let err = tokens
-            .create(&aws_req("a", None), &AccessPolicy::default())
+            .create(&aws_req("a", None), &AccessPolicy::default(), &mut w)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported);

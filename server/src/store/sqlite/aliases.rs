@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use keygate_core::api::Alias;
 use keygate_core::{Error, KeyRef, Result};
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -13,51 +13,18 @@ use crate::store::Aliases;
 #[async_trait]
 impl Aliases for SqliteStore {
     async fn insert_alias(&self, alias: &Alias) -> Result<()> {
-        let created_text = alias
-            .created
-            .format(&Rfc3339)
-            .map_err(|e| Error::invalid(e.to_string()))?;
-        sqlx::query("INSERT INTO aliases (name, provider, key_id, created) VALUES (?, ?, ?, ?)")
-            .bind(&alias.name)
-            .bind(&alias.target.provider)
-            .bind(&alias.target.id)
-            .bind(created_text)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    Error::AlreadyExists(format!("alias/{}", alias.name))
-                }
-                _ => store_err(e),
-            })?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(store_err)?;
+        insert(&mut conn, alias).await
     }
 
     async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
-        let row = sqlx::query(
-            "UPDATE aliases SET provider = ?, key_id = ? WHERE name = ? \
-             RETURNING name, provider, key_id, created",
-        )
-        .bind(&target.provider)
-        .bind(&target.id)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_err)?
-        .ok_or_else(|| Error::not_found(format!("alias/{name}")))?;
-        alias_from_row(&row)
+        let mut conn = self.pool.acquire().await.map_err(store_err)?;
+        update(&mut conn, name, target).await
     }
 
     async fn delete_alias(&self, name: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM aliases WHERE name = ?")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(store_err)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("alias/{name}")));
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(store_err)?;
+        delete(&mut conn, name).await
     }
 
     async fn resolve_alias(&self, name: &str) -> Result<KeyRef> {
@@ -80,6 +47,61 @@ impl Aliases for SqliteStore {
             .map_err(store_err)?;
         rows.iter().map(alias_from_row).collect()
     }
+}
+
+/// Stores a new alias, on `conn` (inside the caller's transaction, if any).
+pub(super) async fn insert(conn: &mut SqliteConnection, alias: &Alias) -> Result<()> {
+    let created_text = alias
+        .created
+        .format(&Rfc3339)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    sqlx::query("INSERT INTO aliases (name, provider, key_id, created) VALUES (?, ?, ?, ?)")
+        .bind(&alias.name)
+        .bind(&alias.target.provider)
+        .bind(&alias.target.id)
+        .bind(created_text)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                Error::AlreadyExists(format!("alias/{}", alias.name))
+            }
+            _ => store_err(e),
+        })?;
+    Ok(())
+}
+
+/// Points an alias at `target`, on `conn`.
+pub(super) async fn update(
+    conn: &mut SqliteConnection,
+    name: &str,
+    target: &KeyRef,
+) -> Result<Alias> {
+    let row = sqlx::query(
+        "UPDATE aliases SET provider = ?, key_id = ? WHERE name = ? \
+         RETURNING name, provider, key_id, created",
+    )
+    .bind(&target.provider)
+    .bind(&target.id)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(store_err)?
+    .ok_or_else(|| Error::not_found(format!("alias/{name}")))?;
+    alias_from_row(&row)
+}
+
+/// Deletes an alias, on `conn`.
+pub(super) async fn delete(conn: &mut SqliteConnection, name: &str) -> Result<()> {
+    let done = sqlx::query("DELETE FROM aliases WHERE name = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_err)?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found(format!("alias/{name}")));
+    }
+    Ok(())
 }
 
 /// An alias from a row of `name, provider, key_id, created`.

@@ -7,12 +7,15 @@ use async_trait::async_trait;
 use keygate_core::audit::{AuditEvent, AuditOutcome, AuditQuery, canonical_time};
 use keygate_core::{Error, Result};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::SqliteStore;
-use crate::store::{AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, ScannedAuditRow};
+use crate::store::{
+    AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, ObjectWrite, OutcomeRow,
+    ScannedAuditRow, WriteAppended,
+};
 
 /// The columns every reader selects, in the order [`decode`] expects.
 const COLUMNS: &str = "seq, time, request_id, principal, source, action, provider, \
@@ -55,82 +58,27 @@ impl AuditRows for SqliteStore {
     }
 
     async fn append_audit_rows(&self, rows: &[ChainedAuditRow]) -> Result<(), AuditAppendError> {
-        let overflow = |what: &str| {
-            AuditAppendError::Failed(Error::unavailable(format!("audit store: {what} overflow")))
-        };
-        let seqs = rows
-            .iter()
-            .map(|r| i64::try_from(r.event.seq))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| overflow("seq"))?;
-        // Checked when the event was accepted; a batch never gets this far with one too long.
-        let durations = rows
-            .iter()
-            .map(|r| i64::try_from(r.event.duration_us))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| overflow("duration_us"))?;
-        let intents = rows
-            .iter()
-            .map(|r| r.event.intent_seq.map(i64::try_from).transpose())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| overflow("intent_seq"))?;
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(|e| AuditAppendError::Failed(db_err(e)))?;
-        // Several rows per statement: each statement is a round trip to SQLite's worker
-        // thread, which would otherwise dominate a large batch.
-        for (((chunk, seqs), durations), intents) in rows
-            .chunks(ROWS_PER_INSERT)
-            .zip(seqs.chunks(ROWS_PER_INSERT))
-            .zip(durations.chunks(ROWS_PER_INSERT))
-            .zip(intents.chunks(ROWS_PER_INSERT))
-        {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
-                 provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, \
-                 hash, intent_seq) ",
-            );
-            insert.push_values(
-                chunk.iter().zip(seqs).zip(durations).zip(intents),
-                |mut b, (((row, seq), duration_us), intent_seq)| {
-                    let ChainedAuditRow { event, time_text } = row;
-                    b.push_bind(*seq)
-                        .push_bind(time_text)
-                        .push_bind(&event.request_id)
-                        .push_bind(&event.principal)
-                        .push_bind(&event.source)
-                        .push_bind(&event.action)
-                        .push_bind(&event.provider)
-                        .push_bind(&event.key)
-                        .push_bind(&event.key_version)
-                        .push_bind(event.outcome.as_str())
-                        .push_bind(&event.error_kind)
-                        .push_bind(*duration_us)
-                        .push_bind(&event.prev_hash)
-                        .push_bind(&event.hash)
-                        .push_bind(*intent_seq);
-                },
-            );
-            let inserted = insert.build().execute(&mut *tx).await;
-            if let Err(e) = inserted {
-                // Roll back now rather than when the connection is next used.
-                let _ = tx.rollback().await;
-                let taken = e
-                    .as_database_error()
-                    .is_some_and(|d| d.is_unique_violation());
-                let e = db_err(e);
-                return Err(if taken {
-                    AuditAppendError::SeqTaken(e)
-                } else {
-                    AuditAppendError::Failed(e)
-                });
-            }
+        if let Err(e) = insert_rows(&mut tx, rows).await {
+            // Roll back now rather than when the connection is next used.
+            let _ = tx.rollback().await;
+            return Err(e);
         }
         tx.commit()
             .await
             .map_err(|e| AuditAppendError::Failed(db_err(e)))
+    }
+
+    async fn append_with_write(
+        &self,
+        write: &ObjectWrite,
+        row: OutcomeRow<'_>,
+    ) -> Result<WriteAppended, AuditAppendError> {
+        super::objects::append_with_write(self, write, row).await
     }
 
     async fn query_audit_rows(&self, q: &AuditQuery, limit: u32) -> Result<Vec<AuditEvent>> {
@@ -206,6 +154,85 @@ impl AuditRows for SqliteStore {
         u64::try_from(count)
             .map_err(|_| Error::unavailable(format!("audit store: negative count {count}")))
     }
+}
+
+/// Inserts `rows` on `conn`, inside the caller's transaction (which the caller rolls back
+/// on an error: a failed statement leaves the rows before it in place).
+///
+/// # Errors
+/// [`AuditAppendError::SeqTaken`] when a row's `seq` exists; [`AuditAppendError::Failed`]
+/// otherwise.
+pub(super) async fn insert_rows(
+    conn: &mut SqliteConnection,
+    rows: &[ChainedAuditRow],
+) -> Result<(), AuditAppendError> {
+    let overflow = |what: &str| {
+        AuditAppendError::Failed(Error::unavailable(format!("audit store: {what} overflow")))
+    };
+    let seqs = rows
+        .iter()
+        .map(|r| i64::try_from(r.event.seq))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| overflow("seq"))?;
+    // Checked when the event was accepted; a batch never gets this far with one too long.
+    let durations = rows
+        .iter()
+        .map(|r| i64::try_from(r.event.duration_us))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| overflow("duration_us"))?;
+    let intents = rows
+        .iter()
+        .map(|r| r.event.intent_seq.map(i64::try_from).transpose())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| overflow("intent_seq"))?;
+    // Several rows per statement: each statement is a round trip to SQLite's worker
+    // thread, which would otherwise dominate a large batch.
+    for (((chunk, seqs), durations), intents) in rows
+        .chunks(ROWS_PER_INSERT)
+        .zip(seqs.chunks(ROWS_PER_INSERT))
+        .zip(durations.chunks(ROWS_PER_INSERT))
+        .zip(intents.chunks(ROWS_PER_INSERT))
+    {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_events (seq, time, request_id, principal, source, action, \
+             provider, key_uri, key_version, outcome, error_kind, duration_us, prev_hash, \
+             hash, intent_seq) ",
+        );
+        insert.push_values(
+            chunk.iter().zip(seqs).zip(durations).zip(intents),
+            |mut b, (((row, seq), duration_us), intent_seq)| {
+                let ChainedAuditRow { event, time_text } = row;
+                b.push_bind(*seq)
+                    .push_bind(time_text)
+                    .push_bind(&event.request_id)
+                    .push_bind(&event.principal)
+                    .push_bind(&event.source)
+                    .push_bind(&event.action)
+                    .push_bind(&event.provider)
+                    .push_bind(&event.key)
+                    .push_bind(&event.key_version)
+                    .push_bind(event.outcome.as_str())
+                    .push_bind(&event.error_kind)
+                    .push_bind(*duration_us)
+                    .push_bind(&event.prev_hash)
+                    .push_bind(&event.hash)
+                    .push_bind(*intent_seq);
+            },
+        );
+        let inserted = insert.build().execute(&mut *conn).await;
+        if let Err(e) = inserted {
+            let taken = e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation());
+            let e = db_err(e);
+            return Err(if taken {
+                AuditAppendError::SeqTaken(e)
+            } else {
+                AuditAppendError::Failed(e)
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The row's `seq`, which SQLite always stores as an integer (it is the rowid).

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use keygate_core::{Error, Result};
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -31,23 +31,8 @@ impl GcpRecords for SqliteStore {
         ring: &str,
         now: OffsetDateTime,
     ) -> Result<()> {
-        let done = sqlx::query(
-            "INSERT INTO gcp_key_rings (project, location, key_ring_id, created) \
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(project)
-        .bind(location)
-        .bind(ring)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::AlreadyExists(format!(
-                "KeyRing projects/{project}/locations/{location}/keyRings/{ring} already exists."
-            )));
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        create_ring(&mut conn, project, location, ring, now).await
     }
 
     async fn ring(
@@ -164,6 +149,33 @@ impl GcpRecords for SqliteStore {
                 .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Creates a key ring, on `conn` (inside the caller's transaction, if any).
+pub(super) async fn create_ring(
+    conn: &mut SqliteConnection,
+    project: &str,
+    location: &str,
+    ring: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let done = sqlx::query(
+        "INSERT INTO gcp_key_rings (project, location, key_ring_id, created) \
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(project)
+    .bind(location)
+    .bind(ring)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(Error::AlreadyExists(format!(
+            "KeyRing projects/{project}/locations/{location}/keyRings/{ring} already exists."
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod aliases;
 mod audit;
 mod aws;
 mod gcp;
+mod objects;
 mod policy;
 mod tokens;
 

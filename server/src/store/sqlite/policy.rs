@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use keygate_core::{Error, Result};
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -26,22 +26,8 @@ impl PolicyDocument for SqliteStore {
     }
 
     async fn put_policy_document(&self, document: &str, revision: &PolicyRevision) -> Result<()> {
-        let updated = revision
-            .updated
-            .format(&Rfc3339)
-            .map_err(|e| Error::invalid(format!("time out of range: {e}")))?;
-        sqlx::query(
-            "INSERT INTO access_policy (id, document, updated, updated_by) VALUES (1, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET document = excluded.document, \
-             updated = excluded.updated, updated_by = excluded.updated_by",
-        )
-        .bind(document)
-        .bind(updated)
-        .bind(&revision.updated_by)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        put(&mut conn, document, revision).await
     }
 
     async fn policy_revision(&self) -> Result<Option<PolicyRevision>> {
@@ -60,6 +46,31 @@ impl PolicyDocument for SqliteStore {
             updated_by: row.try_get("updated_by").map_err(db_err)?,
         }))
     }
+}
+
+/// Replaces the document and its revision, on `conn` (inside the caller's transaction, if
+/// any).
+pub(super) async fn put(
+    conn: &mut SqliteConnection,
+    document: &str,
+    revision: &PolicyRevision,
+) -> Result<()> {
+    let updated = revision
+        .updated
+        .format(&Rfc3339)
+        .map_err(|e| Error::invalid(format!("time out of range: {e}")))?;
+    sqlx::query(
+        "INSERT INTO access_policy (id, document, updated, updated_by) VALUES (1, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET document = excluded.document, \
+         updated = excluded.updated, updated_by = excluded.updated_by",
+    )
+    .bind(document)
+    .bind(updated)
+    .bind(&revision.updated_by)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use keygate_core::api::{TokenInfo, TokenKind};
 use keygate_core::{Error, Result};
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -51,28 +51,8 @@ fn token_info(row: &SqliteRow) -> Result<TokenInfo> {
 #[async_trait]
 impl TokenRecords for SqliteStore {
     async fn insert_token(&self, token: &TokenRecord) -> Result<TokenInsert> {
-        let info = &token.info;
-        let inserted = sqlx::query(
-            "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, revoked, \
-             last_used, kind, sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&info.id)
-        .bind(&info.principal)
-        .bind(&info.role)
-        .bind(&token.secret_hash)
-        .bind(fmt_time(info.created)?)
-        .bind(info.expires.map(fmt_time).transpose()?)
-        .bind(info.revoked.map(fmt_time).transpose()?)
-        .bind(token.last_used.map(fmt_time).transpose()?)
-        .bind(info.kind.as_str())
-        .bind(&token.sealed_secret)
-        .execute(&self.pool)
-        .await;
-        match inserted {
-            Ok(_) => Ok(TokenInsert::Inserted),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(TokenInsert::IdTaken),
-            Err(e) => Err(db_err(e)),
-        }
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert(&mut conn, token).await
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -103,13 +83,8 @@ impl TokenRecords for SqliteStore {
     }
 
     async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool> {
-        let done = sqlx::query("UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?")
-            .bind(fmt_time(at)?)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        Ok(revoke(&mut conn, id, at).await?.is_some())
     }
 
     async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<()> {
@@ -121,6 +96,53 @@ impl TokenRecords for SqliteStore {
             .map(drop)
             .map_err(db_err)
     }
+}
+
+/// Stores a new credential, on `conn` (inside the caller's transaction, if any).
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    token: &TokenRecord,
+) -> Result<TokenInsert> {
+    let info = &token.info;
+    let inserted = sqlx::query(
+        "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, revoked, \
+         last_used, kind, sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&info.id)
+    .bind(&info.principal)
+    .bind(&info.role)
+    .bind(&token.secret_hash)
+    .bind(fmt_time(info.created)?)
+    .bind(info.expires.map(fmt_time).transpose()?)
+    .bind(info.revoked.map(fmt_time).transpose()?)
+    .bind(token.last_used.map(fmt_time).transpose()?)
+    .bind(info.kind.as_str())
+    .bind(&token.sealed_secret)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(TokenInsert::Inserted),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(TokenInsert::IdTaken),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Marks a credential revoked at `at` (keeping the first time), on `conn`; its listing
+/// after the write, or `None` when no credential has this id.
+pub(super) async fn revoke(
+    conn: &mut SqliteConnection,
+    id: &str,
+    at: OffsetDateTime,
+) -> Result<Option<TokenInfo>> {
+    let row = sqlx::query(&format!(
+        "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ? RETURNING {INFO_COLUMNS}"
+    ))
+    .bind(fmt_time(at)?)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.as_ref().map(token_info).transpose()
 }
 
 #[cfg(test)]
@@ -175,13 +197,17 @@ mod tests {
     async fn only_the_hash_is_stored() {
         let store = SqliteStore::in_memory().await.unwrap();
         let tokens = TokenAuthority::new(Arc::new(store.clone()));
+        let mut w = crate::audit::tests::LogWriter::on(&store).await;
         let req = TokenRequest {
             principal: "a".into(),
             role: "admin".into(),
             expires_in_days: Some(5),
             kind: Default::default(),
         };
-        let issued = tokens.create(&req, &AccessPolicy::default()).await.unwrap();
+        let issued = tokens
+            .create(&req, &AccessPolicy::default(), &mut w)
+            .await
+            .unwrap();
         tokens.authenticate(&issued.token).await.unwrap();
         let secret_text = issued.token.split_once('.').unwrap().1;
         let secret = URL_SAFE_NO_PAD.decode(secret_text).unwrap();

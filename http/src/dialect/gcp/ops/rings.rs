@@ -1,13 +1,16 @@
 //! Locations (keygate providers), key rings and random bytes.
 //!
 //! Key rings are the dialect's own records. Creating, reading and listing them goes through
-//! the caller's session all the same ([`Session::record_op`]): authorized (`keys:create` to
-//! create, `keys:list` to read) and audited, one row each, naming the ring (or location).
+//! the caller's session all the same ([`Session::record_op`], [`Session::write_record`]):
+//! authorized (`keys:create` to create, `keys:list` to read) and audited, naming the ring (or
+//! location); a created ring is committed with its outcome row, after its intent row.
 //!
 //! [`Session::record_op`]: keygate_server::service::Session::record_op
+//! [`Session::write_record`]: keygate_server::service::Session::write_record
 
 use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
+use keygate_server::store::ObjectWrite;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -115,21 +118,31 @@ pub async fn create(ctx: &Ctx<'_>, location: &LocationName) -> GcpResult<Value> 
         ring: id,
     };
     let now = OffsetDateTime::now_utc();
-    let store = ctx.store();
+    if name.ring == IMPLICIT_RING {
+        ctx.session
+            .record_op(
+                Action::KeysCreate,
+                &provider.name,
+                name.to_string(),
+                || async {
+                    Err::<(), _>(keygate_core::Error::AlreadyExists(format!(
+                        "KeyRing {name} already exists (keygate's implicit ring)."
+                    )))
+                },
+            )
+            .await?;
+    }
+    // The ring's record commits with its outcome audit row, in one store transaction.
     ctx.session
-        .record_op(
+        .write_record(
             Action::KeysCreate,
             &provider.name,
             name.to_string(),
-            || async {
-                if name.ring == IMPLICIT_RING {
-                    return Err(keygate_core::Error::AlreadyExists(format!(
-                        "KeyRing {name} already exists (keygate's implicit ring)."
-                    )));
-                }
-                store
-                    .create_ring(&location.project, &provider.name, &name.ring, now)
-                    .await
+            ObjectWrite::CreateRing {
+                project: location.project.clone(),
+                location: provider.name.clone(),
+                ring: name.ring.clone(),
+                at: now,
             },
         )
         .await?;
