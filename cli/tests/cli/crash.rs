@@ -1,6 +1,7 @@
 //! Audit before acting, tried on the real binary: `kill -9` of `keygate serve` under write
-//! load leaves no change without its intent row, and the embedded CLI beside a busy `serve`
-//! on the same home never reports failure for an operation that happened.
+//! load leaves no change without its intent row (and no token or alias without its outcome
+//! row: they commit in one transaction), and the embedded CLI beside a busy `serve` on the
+//! same home never reports failure for an operation that happened.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -148,6 +149,24 @@ fn kill_9_under_load_leaves_no_change_without_its_intent() {
     assert!(
         keys > 3 && tokens > 3 && aliases > 0,
         "the load did not run: {keys} {tokens} {aliases}"
+    );
+    // Tokens and aliases live in the gateway store and commit in the same transaction as
+    // their outcome row: however the process died, each one present has its success row,
+    // and each success row its object (the load only creates them).
+    let successes = |action: &str| {
+        rows.iter()
+            .filter(|r| r["action"] == action && r["outcome"] == "success")
+            .count()
+    };
+    assert_eq!(
+        tokens,
+        successes("tokens:create"),
+        "tokens present vs tokens:create success rows"
+    );
+    assert_eq!(
+        aliases,
+        successes("aliases:write"),
+        "aliases present vs aliases:write success rows"
     );
     // Cut-off calls show as `unknown`, counted by verify, and the chain holds.
     let v = home.json(&["audit", "verify", "--output", "json"]);

@@ -130,6 +130,32 @@ impl Session {
         audit.done(result).await
     }
 
+    /// Writes a door's own record about the key `key` (a GCP version's destroy request) after
+    /// resolving `key` and authorizing `action` on it, committed in the same store
+    /// transaction as the call's outcome audit row (after its intent row).
+    ///
+    /// # Errors
+    /// As [`Session::write_record`], and [`Error::NotFound`](keygate_core::Error::NotFound)
+    /// for a key that does not exist.
+    pub async fn write_key_object(
+        &self,
+        action: Action,
+        key: &KeyLocator,
+        write: ObjectWrite,
+    ) -> Result<()> {
+        let mut audit = self.audit(action);
+        let result = async {
+            self.authorize_key(&mut audit, action, key).await?;
+            audit.begin().await?;
+            audit.apply(write).await.map(drop)
+        }
+        .await;
+        if super::run::changes_keys(action) {
+            self.service.keys.clear();
+        }
+        audit.done(result).await
+    }
+
     /// Runs `op`, a write to a door's own record about the key `key` (a GCP version's
     /// destroy request), after resolving `key` and authorizing `action` on it; audited as
     /// one row naming the key.

@@ -1,6 +1,6 @@
-//! Gateway objects (tokens, aliases, the access policy, GCP key rings) commit in the same
-//! store transaction as their call's outcome audit row: the object changed exactly when that
-//! row exists.
+//! Gateway objects (tokens, aliases, the access policy, GCP key rings and destroy requests)
+//! commit in the same store transaction as their call's outcome audit row: the object
+//! changed exactly when that row exists.
 
 use keygate_core::access::{AccessPolicy, Action};
 use keygate_core::api::{Gateway, TokenRequest};
@@ -76,6 +76,13 @@ async fn a_refused_outcome_row_rolls_back_the_object_write() {
     let aliases_before = admin.list_aliases().await.unwrap();
     let policy_before = store.policy_document().await.unwrap();
 
+    let uri = service.key_uri(&KeyRef::new("local", "k")).unwrap();
+    let destroy = ObjectWrite::AddDestroy {
+        key_uri: uri.clone(),
+        version: "1".to_owned(),
+        at: time::OffsetDateTime::now_utc(),
+    };
+
     store.refuse_outcome_rows().await;
     let errors = [
         admin.create_token(token("t1")).await.map(drop).unwrap_err(),
@@ -114,6 +121,10 @@ async fn a_refused_outcome_row_rolls_back_the_object_write() {
             )
             .await
             .unwrap_err(),
+        admin
+            .write_key_object(Action::KeysDelete, &kl("k"), destroy.clone())
+            .await
+            .unwrap_err(),
     ];
     for err in &errors {
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -127,6 +138,7 @@ async fn a_refused_outcome_row_rolls_back_the_object_write() {
     assert_eq!(*service.access.current(), AccessPolicy::default());
     let gcp = service.gcp_records();
     assert_eq!(gcp.ring("p", "local", "r").await.unwrap(), None);
+    assert!(gcp.destroys(&uri).await.unwrap().is_empty());
     // Each refused call left its intent, and only that.
     assert_eq!(
         store.count_unresolved_intents().await.unwrap(),
@@ -141,6 +153,11 @@ async fn a_refused_outcome_row_rolls_back_the_object_write() {
     admin.update_alias("kept", &kl("other")).await.unwrap();
     admin.set_access_policy(rotator_policy()).await.unwrap();
     assert_eq!(*service.access.current(), rotator_policy());
+    admin
+        .write_key_object(Action::KeysDelete, &kl("k"), destroy)
+        .await
+        .unwrap();
+    assert_eq!(gcp.destroys(&uri).await.unwrap().len(), 1);
     let v = service.audit().verify().await.unwrap();
     assert!(v.first_broken.is_none(), "{v:?}");
     assert_eq!(v.unresolved_intents, errors.len() as u64);

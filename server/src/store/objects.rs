@@ -1,5 +1,5 @@
 //! Writes of gateway objects made on behalf of a caller (API tokens, aliases, the access
-//! policy, the GCP dialect's key rings), committed in one store transaction with the outcome
+//! policy, the GCP dialect's key rings and version destroy requests), committed in one store transaction with the outcome
 //! row of the call that made them.
 //!
 //! A write is described as data ([`ObjectWrite`]) rather than run as a closure, so a backend
@@ -58,6 +58,22 @@ pub enum ObjectWrite {
         ring: String,
         /// Its creation time.
         at: OffsetDateTime,
+    },
+    /// Records a GCP version destroy request (keeping the first time when asked twice).
+    AddDestroy {
+        /// The keygate key URI.
+        key_uri: String,
+        /// The version id.
+        version: String,
+        /// The requested destroy time.
+        at: OffsetDateTime,
+    },
+    /// Forgets a GCP version destroy request (whether or not there was one).
+    RemoveDestroy {
+        /// The keygate key URI.
+        key_uri: String,
+        /// The version id.
+        version: String,
     },
 }
 

@@ -126,29 +126,50 @@ impl GcpRecords for SqliteStore {
     }
 
     async fn add_destroy(&self, key_uri: &str, version: &str, at: OffsetDateTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO gcp_version_destroys (key_uri, version_id, destroy_time) VALUES (?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(key_uri)
-        .bind(version)
-        .bind(ts(at))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        add_destroy(&mut conn, key_uri, version, at).await
     }
 
     async fn remove_destroy(&self, key_uri: &str, version: &str) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM gcp_version_destroys WHERE key_uri = ? AND version_id = ?")
-                .bind(key_uri)
-                .bind(version)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        remove_destroy(&mut conn, key_uri, version).await
     }
+}
+
+/// Records a destroy request (keeping the first time), on `conn` (inside the caller's
+/// transaction, if any).
+pub(super) async fn add_destroy(
+    conn: &mut SqliteConnection,
+    key_uri: &str,
+    version: &str,
+    at: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO gcp_version_destroys (key_uri, version_id, destroy_time) VALUES (?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(key_uri)
+    .bind(version)
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Forgets a destroy request, on `conn`; true when there was one.
+pub(super) async fn remove_destroy(
+    conn: &mut SqliteConnection,
+    key_uri: &str,
+    version: &str,
+) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM gcp_version_destroys WHERE key_uri = ? AND version_id = ?")
+        .bind(key_uri)
+        .bind(version)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Creates a key ring, on `conn` (inside the caller's transaction, if any).

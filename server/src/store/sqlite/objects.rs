@@ -95,6 +95,18 @@ async fn apply(conn: &mut SqliteConnection, write: &ObjectWrite) -> Result<Objec
             gcp::create_ring(conn, project, location, ring, *at).await?;
             Ok(ObjectWritten::Done)
         }
+        ObjectWrite::AddDestroy {
+            key_uri,
+            version,
+            at,
+        } => {
+            gcp::add_destroy(conn, key_uri, version, *at).await?;
+            Ok(ObjectWritten::Done)
+        }
+        ObjectWrite::RemoveDestroy { key_uri, version } => {
+            gcp::remove_destroy(conn, key_uri, version).await?;
+            Ok(ObjectWritten::Done)
+        }
     }
 }
 

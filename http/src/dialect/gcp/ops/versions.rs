@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
 use keygate_core::{Error, KeyState, KeyVersion, VersionState};
+use keygate_server::store::ObjectWrite;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -229,9 +230,15 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     // The destroy request is a write of the dialect's own: authorized as `keys:delete` on
     // the key and audited, like the key deletion it may lead to.
     ctx.session
-        .write_key_record(Action::KeysDelete, &key.locator(), |_| {
-            store.add_destroy(&key.uri, &v.id, now)
-        })
+        .write_key_object(
+            Action::KeysDelete,
+            &key.locator(),
+            ObjectWrite::AddDestroy {
+                key_uri: key.uri.clone(),
+                version: v.id.clone(),
+                at: now,
+            },
+        )
         .await?;
     let scheduled: HashSet<&str> = destroys.iter().map(|(id, _)| id.as_str()).collect();
     let every = versions
@@ -267,9 +274,14 @@ pub async fn restore(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let store = ctx.store();
     if let Some(at) = requested {
         ctx.session
-            .write_key_record(Action::KeysUndelete, &key.locator(), |_| async {
-                store.remove_destroy(&key.uri, &v.id).await.map(|_| ())
-            })
+            .write_key_object(
+                Action::KeysUndelete,
+                &key.locator(),
+                ObjectWrite::RemoveDestroy {
+                    key_uri: key.uri.clone(),
+                    version: v.id.clone(),
+                },
+            )
             .await?;
         if !every {
             return Ok(render_version(name, &key, v, None, None));
