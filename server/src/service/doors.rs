@@ -1,6 +1,7 @@
 //! What the doors ask of the service besides the [`Gateway`](keygate_core::api::Gateway)
 //! calls: the early refusal of a caller who may act on no key at all, and audited writes of
-//! a dialect's own records (GCP key rings and version destroy requests).
+//! a dialect's own records (GCP key rings and version destroy requests), each committed in
+//! the same store transaction as its outcome audit row.
 //!
 //! A door may keep records of its own (names it shows for keys, rings); reading them tells
 //! which keys exist. So every door first asks [`Session::screen`], before it reads any such
@@ -57,10 +58,12 @@ impl Session {
         }
     }
 
-    /// Runs `op`, a read or write of a door's own records that concerns no single key
-    /// (creating, reading or listing GCP key rings), authorized for `action` on some key (as
-    /// [`Session::screen`] checks) and audited as one row naming `provider` and `subject` (the record's name, e.g. the ring's resource
-    /// name).
+    /// Runs `op`, a read of a door's own records that concerns no single key (reading or
+    /// listing GCP key rings), or a call refused before it writes, authorized for `action` on
+    /// some key (as [`Session::screen`] checks) and audited as one row naming `provider` and
+    /// `subject` (the record's name, e.g. the ring's resource name). A write to the gateway
+    /// store goes through [`Session::write_record`] instead, which commits it with its
+    /// outcome row.
     ///
     /// # Errors
     /// [`Error::PermissionDenied`](keygate_core::Error::PermissionDenied) (audited as
