@@ -281,8 +281,7 @@ impl AuditLog {
     }
 
     /// Applies the gateway object write `write` and appends `event`, its call's outcome
-    /// row, in ONE store transaction
-    /// ([`AuditRows::append_with_write`](crate::store::AuditRows::append_with_write)),
+    /// row, in ONE store transaction ([`crate::store::AuditRows::append_with_write`]),
     /// chained in queue order like any row. The row is `event` with outcome `success` when
     /// the write succeeded, and `failure` with the error's kind when the write failed for its
     /// own reason (the object is then unchanged). Resolves once the transaction committed.
