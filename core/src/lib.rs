@@ -37,6 +37,7 @@ pub use key::{
 };
 pub use policy::{Binding, NativePolicy, Policy};
 pub use provider::{
-    Capabilities, CapabilitiesBuilder, Clock, DayRange, DynProvider, KeyProvider, KeyProviderExt,
-    ListKeysRequest, Maintenance, ManualClock, Page, ProviderInfo, SystemClock, VerifyMode,
+    Capabilities, CapabilitiesBuilder, Clock, DayRange, DueMaintenance, DynProvider, KeyProvider,
+    KeyProviderExt, ListKeysRequest, Maintenance, ManualClock, Page, ProviderInfo, SystemClock,
+    VerifyMode,
 };

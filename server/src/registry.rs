@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use keygate_core::api::{CircuitHealth, Resolved};
 use keygate_core::{
-    DynProvider, Error, KeyLocator, KeyMetadata, KeyProvider, KeyProviderExt, KeyRef, Maintenance,
-    ProviderKind, Result,
+    DueMaintenance, DynProvider, Error, KeyLocator, KeyMetadata, KeyProvider, KeyProviderExt,
+    KeyRef, ProviderKind, Result,
 };
 use time::OffsetDateTime;
 
@@ -337,10 +337,11 @@ impl Registry {
         }
     }
 
-    /// Runs every provider's due maintenance at `now` (scheduled rotations, expired
-    /// deletions).
-    pub async fn tick(&self, now: OffsetDateTime) -> Vec<(String, Result<Maintenance>)> {
-        let results = join_all(self.providers.iter().map(|p| p.tick(now))).await;
+    /// What maintenance every provider has due at `now` (scheduled rotations, expired
+    /// deletions), by provider name, without running any of it: the service audits each
+    /// action before it runs it (see `Service::run_maintenance`).
+    pub async fn due(&self, now: OffsetDateTime) -> Vec<(String, Result<DueMaintenance>)> {
+        let results = join_all(self.providers.iter().map(|p| p.due(now))).await;
         self.providers
             .iter()
             .map(|p| p.info().name.clone())

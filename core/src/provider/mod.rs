@@ -11,7 +11,7 @@ use crate::crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
     Signature,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
@@ -75,6 +75,25 @@ pub struct Maintenance {
     pub rotated: Vec<(String, String)>,
     /// Keys whose deletion date passed and whose material was destroyed.
     pub destroyed: Vec<String>,
+}
+
+/// Maintenance that is due at some moment, found before any of it is done
+/// ([`KeyProvider::due`]): the gateway audits each action (an intent row) before it asks the
+/// provider to run it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueMaintenance {
+    /// Ids of keys whose scheduled rotation is due.
+    pub rotations: Vec<String>,
+    /// Ids of keys pending deletion whose deletion date has passed (their material is to be
+    /// destroyed).
+    pub destructions: Vec<String>,
+}
+
+impl DueMaintenance {
+    /// True when nothing is due.
+    pub fn is_empty(&self) -> bool {
+        self.rotations.is_empty() && self.destructions.is_empty()
+    }
 }
 
 /// A key manager behind keygate.
@@ -253,11 +272,49 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         .map(drop)
     }
 
-    /// Runs due work at `now`: scheduled rotations and expired deletions. Providers whose
-    /// backend does this itself keep the default, which does nothing.
-    async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
+    /// What maintenance is due at `now` (scheduled rotations, expired deletions), without
+    /// doing any of it: the gateway writes an intent row for each action before it runs it
+    /// with [`KeyProvider::rotate_due`] or [`KeyProvider::destroy_due`]. Providers whose
+    /// backend does this work itself keep the default: nothing is ever due.
+    async fn due(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
         let _ = now;
-        Ok(Maintenance::default())
+        Ok(DueMaintenance::default())
+    }
+
+    /// Runs the scheduled rotation of `key_id` if it is due at `now`, and returns the new
+    /// version; `None` when it is not (or no longer) due, e.g. another process sharing the
+    /// store ran it first. The default, for providers with nothing ever due, is `None`.
+    async fn rotate_due(&self, key_id: &str, now: OffsetDateTime) -> Result<Option<KeyVersion>> {
+        let _ = (key_id, now);
+        Ok(None)
+    }
+
+    /// Destroys the material of `key_id` if it is pending deletion with a deletion date at or
+    /// before `now`; `false` when it is not (or no longer) due. The default, for providers
+    /// with nothing ever due, is `false`.
+    async fn destroy_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        let _ = (key_id, now);
+        Ok(false)
+    }
+
+    /// Runs all due work at `now` ([`KeyProvider::due`], then each action), unaudited: for
+    /// a provider used on its own. The gateway does not call it; it audits each action.
+    async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
+        let due = self.due(now).await?;
+        let mut done = Maintenance::default();
+        for id in due.rotations {
+            match self.rotate_due(&id, now).await {
+                Ok(Some(version)) => done.rotated.push((id, version.id)),
+                Ok(None) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for id in due.destructions {
+            if self.destroy_due(&id, now).await? {
+                done.destroyed.push(id);
+            }
+        }
+        Ok(done)
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Capabilities, KeyProvider, ListKeysRequest, Maintenance, Page, ProviderInfo};
+use super::{
+    Capabilities, DueMaintenance, KeyProvider, ListKeysRequest, Maintenance, Page, ProviderInfo,
+};
 use crate::crypto::{
     Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
     Signature,
@@ -128,6 +130,15 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     }
     async fn probe(&self) -> Result<()> {
         (**self).probe().await
+    }
+    async fn due(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
+        (**self).due(now).await
+    }
+    async fn rotate_due(&self, key_id: &str, now: OffsetDateTime) -> Result<Option<KeyVersion>> {
+        (**self).rotate_due(key_id, now).await
+    }
+    async fn destroy_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        (**self).destroy_due(key_id, now).await
     }
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         (**self).tick(now).await

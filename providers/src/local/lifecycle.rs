@@ -2,7 +2,7 @@
 //! rotation (on demand and scheduled) and the maintenance tick.
 
 use keygate_core::{
-    CreateKeyRequest, Error, KeyMetadata, KeyState, KeyUpdate, KeyVersion, Maintenance, Result,
+    CreateKeyRequest, DueMaintenance, Error, KeyMetadata, KeyState, KeyUpdate, KeyVersion, Result,
     RotationSchedule, VersionState, validate_name,
 };
 use time::OffsetDateTime;
@@ -198,38 +198,47 @@ impl LocalProvider {
         Ok(meta.rotation)
     }
 
-    pub(super) async fn tick_impl(&self, now: OffsetDateTime) -> Result<Maintenance> {
-        let mut done = Maintenance::default();
-        let due = self
+    /// The scheduled rotations and expired deletions due at `now`, without running any.
+    pub(super) async fn due_impl(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
+        let rotations = self
             .store
             .due_rotations(now)
             .await
             .map_err(|e| self.err(e))?;
-        for id in due {
-            match self.rotate_at(&id, now, true).await {
-                Ok(Some(v)) => done.rotated.push((id, v.id)),
-                Ok(None) | Err(Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let expired = self
+        let destructions = self
             .store
             .due_deletions(now)
             .await
             .map_err(|e| self.err(e))?;
-        for id in expired {
-            if self
-                .store
-                .destroy_key(&id, now)
-                .await
-                .map_err(|e| self.err(e))?
-            {
-                self.forget(&id);
-                tracing::info!(provider = %self.info.name, key = %id, "destroyed key material");
-                done.destroyed.push(id);
-            }
+        Ok(DueMaintenance {
+            rotations,
+            destructions,
+        })
+    }
+
+    /// Runs `key_id`'s scheduled rotation when it is due at `now` (checked again in the
+    /// same store transaction that adds the version).
+    pub(super) async fn rotate_due_impl(
+        &self,
+        key_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<KeyVersion>> {
+        self.rotate_at(key_id, now, true).await
+    }
+
+    /// Destroys `key_id`'s material when its deletion date is at or before `now` (checked in
+    /// the store transaction that destroys it).
+    pub(super) async fn destroy_due_impl(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        let destroyed = self
+            .store
+            .destroy_key(key_id, now)
+            .await
+            .map_err(|e| self.err(e))?;
+        if destroyed {
+            self.forget(key_id);
+            tracing::info!(provider = %self.info.name, key = %key_id, "destroyed key material");
         }
-        Ok(done)
+        Ok(destroyed)
     }
 
     async fn rotate_at(

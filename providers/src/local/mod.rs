@@ -35,10 +35,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use keygate_core::{
     Capabilities, Ciphertext, Clock, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
-    EncryptionContext, Error, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyUsage, KeyVersion,
-    ListKeysRequest, MacTag, Maintenance, Page, Policy, ProviderInfo, ProviderKind, PublicKey,
-    Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode, VersionState,
-    validate_name,
+    DueMaintenance, EncryptionContext, Error, KeyMetadata, KeyProvider, KeySpec, KeyUpdate,
+    KeyUsage, KeyVersion, ListKeysRequest, MacTag, Page, Policy, ProviderInfo, ProviderKind,
+    PublicKey, Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode,
+    VersionState, validate_name,
 };
 use time::OffsetDateTime;
 
@@ -490,7 +490,15 @@ impl KeyProvider for LocalProvider {
             .map_err(|e| self.err(e))
     }
 
-    async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
-        self.tick_impl(now).await
+    async fn due(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
+        self.due_impl(now).await
+    }
+
+    async fn rotate_due(&self, key_id: &str, now: OffsetDateTime) -> Result<Option<KeyVersion>> {
+        self.rotate_due_impl(key_id, now).await
+    }
+
+    async fn destroy_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        self.destroy_due_impl(key_id, now).await
     }
 }

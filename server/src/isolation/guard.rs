@@ -16,8 +16,8 @@ use keygate_core::crypto::{
     Signature,
 };
 use keygate_core::{
-    Capabilities, CreateKeyRequest, DynProvider, Error, KeyMetadata, KeyProvider, KeyUpdate,
-    KeyVersion, ListKeysRequest, Maintenance, Page, Policy, ProviderInfo, Result, RotationSchedule,
+    Capabilities, CreateKeyRequest, DueMaintenance, DynProvider, Error, KeyMetadata, KeyProvider,
+    KeyUpdate, KeyVersion, ListKeysRequest, Page, Policy, ProviderInfo, Result, RotationSchedule,
     SigningAlgorithm,
 };
 use time::OffsetDateTime;
@@ -263,11 +263,20 @@ impl KeyProvider for Guarded {
     async fn probe(&self) -> Result<()> {
         self.guard(None, self.inner.probe()).await
     }
-    async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
-        let done = self.guard(None, self.inner.tick(now)).await?;
-        for id in &done.destroyed {
-            self.index.remove(self.name(), id);
+    async fn due(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
+        self.guard(None, self.inner.due(now)).await
+    }
+    async fn rotate_due(&self, key_id: &str, now: OffsetDateTime) -> Result<Option<KeyVersion>> {
+        self.guard(Some(key_id), self.inner.rotate_due(key_id, now))
+            .await
+    }
+    async fn destroy_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        let destroyed = self
+            .guard(Some(key_id), self.inner.destroy_due(key_id, now))
+            .await?;
+        if destroyed {
+            self.index.remove(self.name(), key_id);
         }
-        Ok(done)
+        Ok(destroyed)
     }
 }

@@ -9,6 +9,7 @@
 mod doors;
 mod envelope;
 mod keycache;
+mod maintenance;
 mod objects;
 mod open;
 mod run;
@@ -244,95 +245,12 @@ impl Service {
         self.registry.store().ping().await?;
         self.audit.check_writable().await
     }
-
-    /// One maintenance pass: every provider's due scheduled rotations and expired deletions,
-    /// each audited with source `scheduler`.
-    pub async fn run_maintenance(&self, now: OffsetDateTime) {
-        for (provider, result) in self.registry.tick(now).await {
-            let uri = |id: &str| {
-                self.registry
-                    .provider(&provider)
-                    .map(|p| p.info().key_uri(id))
-                    .unwrap_or_else(|_| id.to_owned())
-            };
-            match result {
-                Ok(m) => {
-                    for (key, version) in &m.rotated {
-                        tracing::info!(%provider, %key, %version, "scheduled rotation ran");
-                        self.record_maintenance(
-                            now,
-                            &provider,
-                            Action::KeysRotate,
-                            Some(uri(key)),
-                            Some(version.clone()),
-                            None,
-                        )
-                        .await;
-                    }
-                    for key in &m.destroyed {
-                        tracing::info!(%provider, %key, "key material destroyed after its deletion date");
-                        self.record_maintenance(
-                            now,
-                            &provider,
-                            Action::KeysDelete,
-                            Some(uri(key)),
-                            None,
-                            None,
-                        )
-                        .await;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(%provider, error = %e, "maintenance failed");
-                    self.record_maintenance(
-                        now,
-                        &provider,
-                        Action::KeysRotate,
-                        None,
-                        None,
-                        Some(&e),
-                    )
-                    .await;
-                }
-            }
-        }
-    }
-
-    async fn record_maintenance(
-        &self,
-        now: OffsetDateTime,
-        provider: &str,
-        action: Action,
-        key: Option<String>,
-        key_version: Option<String>,
-        error: Option<&Error>,
-    ) {
-        let event = NewAuditEvent {
-            time: now,
-            request_id: uuid::Uuid::new_v4().to_string(),
-            principal: SCHEDULER_PRINCIPAL.to_owned(),
-            source: Source::Scheduler.as_str().to_owned(),
-            action: action.as_str().to_owned(),
-            provider: Some(provider.to_owned()),
-            key,
-            key_version,
-            outcome: if error.is_some() {
-                AuditOutcome::Failure
-            } else {
-                AuditOutcome::Success
-            },
-            error_kind: error.map(|e| e.kind().as_str().to_owned()),
-            duration_us: 0,
-            intent_seq: None,
-        };
-        if let Err(e) = self.audit.append(event).await {
-            tracing::error!(error = %e, "cannot audit a maintenance event");
-        }
-    }
 }
 
 #[cfg(test)]
 mod fail_closed_tests;
+#[cfg(test)]
+mod maintenance_tests;
 #[cfg(test)]
 mod object_tx_tests;
 #[cfg(test)]

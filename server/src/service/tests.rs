@@ -157,6 +157,15 @@ impl KeyProvider for Counting {
         }
         self.inner.probe().await
     }
+    async fn due(&self, now: time::OffsetDateTime) -> Result<keygate_core::DueMaintenance> {
+        self.inner.due(now).await
+    }
+    async fn rotate_due(&self, id: &str, now: time::OffsetDateTime) -> Result<Option<KeyVersion>> {
+        self.inner.rotate_due(id, now).await
+    }
+    async fn destroy_due(&self, id: &str, now: time::OffsetDateTime) -> Result<bool> {
+        self.inner.destroy_due(id, now).await
+    }
 }
 
 async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {

@@ -1,0 +1,159 @@
+//! The gateway's own maintenance (scheduled rotations, destruction after the deletion date),
+//! audited as any other call that acts: the service first asks each provider what is due
+//! ([`KeyProvider::due`]), then, for each action, writes its intent row, runs it, and writes
+//! its outcome row. An intent that cannot be made durable stops the pass before that action
+//! (fail closed: nothing is rotated or destroyed without a row); the next pass tries again.
+//! When nothing is due, nothing is written.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use keygate_core::access::{Action, Identity};
+use keygate_core::audit::{AuditOutcome, NewAuditEvent};
+use keygate_core::{DueMaintenance, DynProvider, Error, KeyProvider as _, Result};
+use time::OffsetDateTime;
+
+use super::{SCHEDULER_PRINCIPAL, Service, Session, Source};
+
+/// Whether a maintenance pass may go on with its next action.
+enum Next {
+    Continue,
+    /// The audit log cannot record an intent: every later action would be refused too.
+    Stop,
+}
+
+impl Service {
+    /// One maintenance pass at `now`: every provider's due scheduled rotations and expired
+    /// deletions, each audited with source `scheduler` and principal `keygate` (an intent
+    /// row, then its outcome row). Nothing due, no row. A provider that cannot say what is
+    /// due gets one `failure` row; an audit log that cannot write stops the pass before
+    /// anything more happens.
+    pub async fn run_maintenance(self: &Arc<Self>, now: OffsetDateTime) {
+        let session = self.session(
+            Identity {
+                principal: SCHEDULER_PRINCIPAL.to_owned(),
+                role: "admin".to_owned(),
+            },
+            Source::Scheduler,
+        );
+        for (name, due) in self.registry.due(now).await {
+            let due = match due {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(provider = %name, error = %e, "cannot learn what maintenance is due");
+                    self.record_due_failure(now, &name, &e).await;
+                    continue;
+                }
+            };
+            if due.is_empty() {
+                continue;
+            }
+            let Ok(provider) = self.registry.provider(&name) else {
+                continue;
+            };
+            if let Next::Stop = session.run_due(&provider, due, now).await {
+                return;
+            }
+        }
+    }
+
+    /// The one row of a provider that could not say what is due (nothing was done).
+    async fn record_due_failure(&self, now: OffsetDateTime, provider: &str, error: &Error) {
+        let event = NewAuditEvent {
+            time: now,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            principal: SCHEDULER_PRINCIPAL.to_owned(),
+            source: Source::Scheduler.as_str().to_owned(),
+            action: Action::KeysRotate.as_str().to_owned(),
+            provider: Some(provider.to_owned()),
+            key: None,
+            key_version: None,
+            outcome: AuditOutcome::Failure,
+            error_kind: Some(error.kind().as_str().to_owned()),
+            duration_us: 0,
+            intent_seq: None,
+        };
+        if let Err(e) = self.audit.append(event).await {
+            tracing::error!(error = %e, "cannot audit a maintenance failure");
+        }
+    }
+}
+
+impl Session {
+    /// Runs `provider`'s due actions, each between its intent and its outcome row.
+    async fn run_due(
+        &self,
+        provider: &DynProvider,
+        due: DueMaintenance,
+        now: OffsetDateTime,
+    ) -> Next {
+        for id in &due.rotations {
+            let next = self
+                .run_one(provider, Action::KeysRotate, id, async {
+                    match provider.rotate_due(id, now).await? {
+                        Some(version) => {
+                            tracing::info!(provider = %provider.info().name, key = %id,
+                                version = %version.id, "scheduled rotation ran");
+                            Ok(Some(version.id))
+                        }
+                        None => Err(not_due()),
+                    }
+                })
+                .await;
+            if let Next::Stop = next {
+                return next;
+            }
+        }
+        for id in &due.destructions {
+            let next = self
+                .run_one(provider, Action::KeysDelete, id, async {
+                    if provider.destroy_due(id, now).await? {
+                        tracing::info!(provider = %provider.info().name, key = %id,
+                            "key material destroyed after its deletion date");
+                        Ok(None)
+                    } else {
+                        Err(not_due())
+                    }
+                })
+                .await;
+            if let Next::Stop = next {
+                return next;
+            }
+        }
+        Next::Continue
+    }
+
+    /// One audited action on key `id`: intent, `act` (which returns the new version, if
+    /// any), outcome.
+    async fn run_one(
+        &self,
+        provider: &DynProvider,
+        action: Action,
+        id: &str,
+        act: impl Future<Output = Result<Option<String>>>,
+    ) -> Next {
+        let mut audit = self.audit(action);
+        audit.set_key(&provider.info().name, provider.info().key_uri(id));
+        if audit.begin().await.is_err() {
+            tracing::error!(provider = %provider.info().name, key = %id, action = action.as_str(),
+                "maintenance not run: the audit log cannot record its intent");
+            return Next::Stop;
+        }
+        let result = act.await;
+        if let Ok(Some(version)) = &result {
+            audit.key_version = Some(version.clone());
+        }
+        if let Err(e) = &result {
+            tracing::warn!(provider = %provider.info().name, key = %id, action = action.as_str(),
+                error = %e, "maintenance failed");
+        }
+        let _ = audit.done(result).await;
+        Next::Continue
+    }
+}
+
+/// The outcome of an action that was due when listed and no longer was when run (another
+/// process sharing the store ran it first).
+fn not_due() -> Error {
+    Error::state("not due any more (another process ran it first)".to_owned())
+}
