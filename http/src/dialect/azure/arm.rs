@@ -36,6 +36,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AzureState;
+use super::arm_routes::{Target, eq, is_guid, parse_path};
 use super::auth;
 use keygate_server::service::Session;
 
@@ -136,63 +137,6 @@ impl IntoResponse for ArmError {
             .insert(crate::shape::Shaped(crate::shape::Door::Azure));
         response
     }
-}
-
-/// A parsed path: the key's scope, the vault and key named in it, and the assignment name.
-#[derive(Debug, PartialEq, Eq)]
-struct Target {
-    subscription: String,
-    scope: String,
-    vault: String,
-    key: String,
-    assignment: Option<String>,
-}
-
-fn eq(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
-fn parse_path(path: &str) -> Option<Target> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let (head, assignment) = match segments.as_slice() {
-        [head @ .., "providers", ns, ra]
-            if eq(ns, "Microsoft.Authorization") && eq(ra, "roleAssignments") =>
-        {
-            (head, None)
-        }
-        [head @ .., "providers", ns, ra, name]
-            if eq(ns, "Microsoft.Authorization") && eq(ra, "roleAssignments") =>
-        {
-            (head, Some((*name).to_owned()))
-        }
-        _ => return None,
-    };
-    match head {
-        [s, sub, g, rg, p, ns, v, vault, k, key]
-            if eq(s, "subscriptions")
-                && eq(g, "resourceGroups")
-                && eq(p, "providers")
-                && eq(ns, "Microsoft.KeyVault")
-                && eq(v, "vaults")
-                && eq(k, "keys")
-                && [sub, rg, vault, key].iter().all(|x| !x.is_empty()) =>
-        {
-            Some(Target {
-                subscription: (*sub).to_owned(),
-                scope: format!(
-                    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}/keys/{key}"
-                ),
-                vault: (*vault).to_owned(),
-                key: (*key).to_owned(),
-                assignment,
-            })
-        }
-        _ => None,
-    }
-}
-
-fn is_guid(s: &str) -> bool {
-    uuid::Uuid::try_parse(s).is_ok_and(|_| s.len() == 36)
 }
 
 /// One assignment as keygate's binding encodes it.
@@ -542,26 +486,6 @@ mod tests {
 
     const P: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
     const CRYPTO_USER: &str = "12338af0-0e69-4776-bea7-57ae8d297424";
-
-    #[test]
-    fn paths_parse_case_insensitively() {
-        let t = parse_path(&format!(
-            "/subscriptions/s1/resourcegroups/rg/providers/microsoft.keyvault/vaults/v/keys/k/providers/Microsoft.Authorization/roleAssignments/{P}"
-        ))
-        .unwrap();
-        assert_eq!((t.vault.as_str(), t.key.as_str()), ("v", "k"));
-        assert_eq!(t.assignment.as_deref(), Some(P));
-        assert!(
-            parse_path("/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments")
-                .is_none()
-        );
-        assert!(
-            parse_path(
-                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v/keys/k"
-            )
-            .is_none()
-        );
-    }
 
     #[test]
     fn bindings_and_assignments_roundtrip() {

@@ -12,6 +12,7 @@
 //! SDK then asks its `TokenCredential` for a token, which must be a keygate bearer token.
 
 mod arm;
+mod arm_routes;
 mod auth;
 mod error;
 #[doc(hidden)]
@@ -54,6 +55,7 @@ pub struct AzureState {
     pub anonymous: Option<Identity>,
 }
 
+pub use arm_routes::{ROUTES as ARM_ROUTES, route_action as arm_route_action};
 pub use route::{ROUTES, route_action};
 pub use server::{AzureListener, bind};
 

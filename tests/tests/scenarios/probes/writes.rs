@@ -429,3 +429,137 @@ async fn every_azure_write_route_writes_its_documented_rows() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn every_azure_arm_write_route_writes_its_documented_rows_and_refusals_are_denied() {
+    use keygate_core::api::Gateway as _;
+    let gw = TestGateway::start().await;
+    let token = gw.token("writer", "admin").await;
+    let watcher = gw.token("arm-watcher", "auditor").await;
+    gw.service
+        .local_admin()
+        .create_key(
+            None,
+            keygate_core::CreateKeyRequest::new("w-arm", keygate_core::KeySpec::Aes256),
+        )
+        .await
+        .unwrap();
+    let ca = std::fs::read(&gw.azure_ca).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+        .build()
+        .unwrap();
+    let docs = documented("azure.md");
+    const ASSIGNMENT: &str = "5f1c9e2a-7b3d-4c8e-9a1f-0b2c3d4e5f60";
+    let concrete = |t: &str, a: &str| {
+        t.replace("{s}", "sub-1")
+            .replace("{g}", "rg")
+            .replace("{vault}", "keygate")
+            .replace("{n}", "w-arm")
+            .replace("{a}", a)
+    };
+    let writes: Vec<(&str, &str)> = keygate_http::dialect::azure::ARM_ROUTES
+        .iter()
+        .copied()
+        .filter(|(m, t)| {
+            keygate_http::dialect::azure::arm_route_action(m, &concrete(t, ASSIGNMENT))
+                .is_some_and(|a| is_write(a.as_str()))
+        })
+        .collect();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    let body = serde_json::json!({ "properties": {
+        "roleDefinitionId": "/subscriptions/sub-1/providers/Microsoft.Authorization/roleDefinitions/21090545-7ca7-4776-b22c-e363652d74d2",
+        "principalId": "7d3f2c1b-9a8e-4f6d-b5c4-3a2b1c0d9e8f",
+        "principalType": "Group",
+    }});
+    let send = |method: &str, template: &str, name: &str, bearer: &str| {
+        let url = format!(
+            "{}{}?api-version=2022-04-01",
+            gw.azure_url,
+            concrete(template, name)
+        );
+        let req = http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .bearer_auth(bearer);
+        let req = if method == "PUT" {
+            req.json(&body)
+        } else {
+            req
+        };
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (
+                status,
+                resp.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    // PUT first (it makes the assignment), then DELETE of it by its derived name.
+    let mut before = outcome_rows(&gw, "writer").await.len();
+    let mut watched = 0;
+    let mut name = ASSIGNMENT.to_owned();
+    let mut seen = Vec::new();
+    for method in ["PUT", "DELETE"] {
+        let (_, template) = *writes.iter().find(|(m, _)| *m == method).unwrap();
+        // A caller who may read the key's policy but not change it: refused, and the
+        // refusal is a `denied` row (after its read); nothing changes.
+        let (status, answer) = send(method, template, &name, &watcher).await;
+        assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{method}: {answer}");
+        let rows = outcome_rows(&gw, "arm-watcher").await;
+        let last = rows.last().unwrap();
+        assert_eq!(
+            (last.action.as_str(), last.outcome),
+            ("keys:policy:set", AuditOutcome::Denied),
+            "{method}"
+        );
+        assert!(rows.len() > watched, "{method}: no row for the refusal");
+        watched = rows.len();
+
+        let (status, answer) = send(method, template, &name, &token).await;
+        assert!(
+            status.is_success(),
+            "{method} {template}: {status} {answer}"
+        );
+        if let Some(derived) = answer["name"].as_str() {
+            name = derived.to_owned();
+        }
+        let rows = new_rows(&gw, "writer", &mut before).await;
+        let route = format!("{method} {template}");
+        let expected = docs.get(&route).unwrap_or_else(|| {
+            panic!("azure.md documents no audit rows for {route} (saw {rows:?})")
+        });
+        assert_eq!(&rows, expected, "{route}");
+        seen.push((method, template));
+    }
+    let mut writes = writes;
+    writes.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(
+        writes, seen,
+        "every write route of the ARM table is exercised"
+    );
+    // Every write has its intent row before its outcome row.
+    let all = gw
+        .service
+        .local_admin()
+        .query_audit(&keygate_core::audit::AuditQuery {
+            principal: Some("writer".into()),
+            action: Some("keys:policy:set".into()),
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let intents = all
+        .iter()
+        .filter(|r| r.outcome == AuditOutcome::Unknown)
+        .count();
+    assert_eq!(intents, 2, "{all:?}");
+    for r in all.iter().filter(|r| r.outcome == AuditOutcome::Success) {
+        let intent = all.iter().find(|i| Some(i.seq) == r.intent_seq).unwrap();
+        assert_eq!(intent.request_id, r.request_id);
+    }
+    gw.stop().await;
+}
