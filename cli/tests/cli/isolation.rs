@@ -269,3 +269,117 @@ fn a_hung_cloud_does_not_slow_serve_or_a_local_key_over_rest_and_trips_its_break
     assert!(stdout.contains("demo"), "{stdout}");
     assert!(stderr.contains("circuit open for"), "{stderr}");
 }
+
+/// The variable the hung clouds' `token_env` names.
+const HUNG_TOKEN_VAR: &str = "KEYGATE_TEST_HUNG_CLOUD_TOKEN";
+
+/// A home with a local key `demo`, a GCP provider that creates its key ring at start and an
+/// Azure provider that reads its retention at start, both at `endpoint` (which accepts and
+/// never answers), each waiting at most `probe_wait_ms` for its start-up probe.
+fn home_with_hung_gcp_and_azure(endpoint: &str, probe_wait_ms: u64) -> Home {
+    let home = Home::new();
+    let addr = endpoint.trim_start_matches("http://");
+    let config = format!(
+        "[providers.local]\n\n\
+         [providers.gcp]\nkind = \"gcp\"\nproject = \"demo\"\nkey_ring = \"hung\"\n\
+         create_key_ring = true\nendpoint = \"{endpoint}\"\ntoken_env = \"{HUNG_TOKEN_VAR}\"\n\
+         probe_wait_ms = {probe_wait_ms}\ncall_timeout_secs = 1\n\n\
+         [providers.azure]\nkind = \"azure\"\nvault_url = \"https://{addr}\"\n\
+         vault_name = \"hung\"\ntoken_env = \"{HUNG_TOKEN_VAR}\"\n\
+         probe_wait_ms = {probe_wait_ms}\ncall_timeout_secs = 1\n"
+    );
+    std::fs::write(home.path().join("keygate.toml"), config).unwrap();
+    home
+}
+
+/// Runs the CLI with the hung clouds' token in the environment; asserts success.
+fn run_hung(home: &Home, args: &[&str]) -> (Duration, Vec<u8>) {
+    let started = Instant::now();
+    let out = home
+        .cmd(args)
+        .env(HUNG_TOKEN_VAR, "kgt_unused.token")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "keygate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, out.stdout)
+}
+
+#[test]
+fn hung_gcp_and_azure_start_up_probes_are_bounded_and_only_their_providers_are_down() {
+    let endpoint = hung_endpoint();
+    let home = home_with_hung_gcp_and_azure(&endpoint, 300);
+    // Every CLI command opens every provider: the two probes wait 300 ms each, not the
+    // clouds' own retry limits (20 s and more).
+    let (took, _) = run_hung(
+        &home,
+        &[
+            "keys",
+            "create",
+            "demo",
+            "--spec",
+            "AES_256",
+            "--provider",
+            "local",
+        ],
+    );
+    eprintln!("CLI keys create with a hung gcp and azure: {took:?}");
+    assert!(took < Duration::from_secs(8), "keys create took {took:?}");
+    let (took, ct) = run_hung(&home, &["encrypt", "--key", "demo"]);
+    eprintln!("CLI encrypt with a hung gcp and azure: {took:?}");
+    assert!(took < Duration::from_secs(8), "encrypt took {took:?}");
+    assert!(!ct.is_empty());
+
+    let started = Instant::now();
+    let server = Server::start_args(
+        &home,
+        &["serve"],
+        &[
+            ("KEYGATE_SERVER__LISTEN", "127.0.0.1:0"),
+            (HUNG_TOKEN_VAR, "kgt_unused.token"),
+        ],
+    );
+    let (status, body) = http(&server.url, "GET", "/v1/ready", None, None);
+    let ready_after = started.elapsed();
+    eprintln!("serve with a hung gcp and azure: ready after {ready_after:?}");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        ready_after < Duration::from_secs(10),
+        "ready after {ready_after:?}"
+    );
+    let (_, stdout) = run_hung(
+        &home,
+        &["token", "create", "--principal", "ops", "--role", "admin"],
+    );
+    let admin = String::from_utf8(stdout).unwrap().trim().to_owned();
+    let (status, body) = http(
+        &server.url,
+        "POST",
+        "/v1/encrypt",
+        Some(&admin),
+        Some(&encrypt_body()),
+    );
+    assert_eq!(status, 200, "{body}");
+    // The gateway is up; the two clouds are reported down, the local provider is not.
+    let (status, body) = http(&server.url, "GET", "/v1/status", Some(&admin), None);
+    assert_eq!(status, 200, "{body}");
+    let s: Value = serde_json::from_str(&body).unwrap();
+    let reachable = |name: &str| {
+        s["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no provider {name}: {body}"))["reachable"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(reachable("local"), "{body}");
+    assert!(!reachable("gcp"), "{body}");
+    assert!(!reachable("azure"), "{body}");
+}

@@ -22,8 +22,9 @@ use super::{AzureConfig, AzureKeyVaultProvider, DEFAULT_RETENTION_DAYS, capabili
 const MAX_RETRIES: u32 = 3;
 /// Longest a call may spend retrying, in seconds.
 const RETRY_SECONDS: i64 = 20;
-/// Longest the build waits to read the vault's retention from its keys.
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest the build waits to read the vault's retention from its keys, unless configured
+/// ([`AzureConfig::probe_wait_ms`]).
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Key Vault's bounds on the soft-delete retention, in days.
 const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 7..=90;
 /// Azure Resource Manager's public endpoint.
@@ -98,13 +99,21 @@ impl AzureKeyVaultBuilder {
         self
     }
 
+    /// How long [`AzureKeyVaultBuilder::build`] waits for the vault to report its
+    /// soft-delete retention (see [`AzureConfig::probe_wait_ms`]).
+    pub fn with_probe_wait(mut self, wait: std::time::Duration) -> Self {
+        self.config.probe_wait_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
     /// Checks the configuration, builds the credential, the transport (trusting `ca_file`
     /// too) and the clients, and settles the soft-delete retention: the configured one, else
-    /// the `recoverableDays` the vault reports on a key (read now, within a few seconds),
-    /// else 90 days.
+    /// the `recoverableDays` the vault reports on a key (read now, waiting at most the probe
+    /// wait, [`AzureConfig::probe_wait_ms`]), else 90 days.
     ///
-    /// An unreachable vault is not an error here (the provider's calls report it), so one
-    /// unreachable cloud never stops keygate or its other providers.
+    /// An unreachable vault, or one that does not answer in time, is not an error here (the
+    /// provider's calls report it), so one unreachable or hung cloud never stops or holds up
+    /// keygate or its other providers.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a missing or malformed vault URL, a retention outside
@@ -201,7 +210,12 @@ impl AzureKeyVaultBuilder {
 
         let retention = match cfg.soft_delete_retention_days {
             Some(days) => days,
-            None => probe_retention(&client, &name).await,
+            None => {
+                let wait = cfg
+                    .probe_wait_ms
+                    .map_or(PROBE_WAIT, std::time::Duration::from_millis);
+                probe_retention(&client, &name, wait).await
+            }
         };
         let uri_prefix = cfg
             .uri_prefix
@@ -257,8 +271,8 @@ fn transport(provider: &str, cfg: &AzureConfig) -> Result<Option<Transport>> {
 }
 
 /// The `recoverableDays` of the first key the vault lists (live, else deleted); 90 when the
-/// vault has no key, cannot be reached in time, or does not say.
-async fn probe_retention(client: &KeyClient, provider: &str) -> u32 {
+/// vault has no key, cannot be reached within `wait`, or does not say.
+async fn probe_retention(client: &KeyClient, provider: &str, wait: std::time::Duration) -> u32 {
     let probe = async {
         let options = KeyClientListKeyPropertiesOptions {
             maxresults: Some(1),
@@ -285,7 +299,7 @@ async fn probe_retention(client: &KeyClient, provider: &str) -> u32 {
         }
         Ok(None)
     };
-    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+    match tokio::time::timeout(wait, probe).await {
         Ok(Ok(Some(days))) => match u32::try_from(days) {
             Ok(d) if RETENTION_DAYS.contains(&d) => d,
             _ => {

@@ -17,6 +17,7 @@ use serde::Deserialize;
 /// verify_challenge_resource = true
 /// managed_hsm = false             # default: true for *.managedhsm.azure.net
 /// soft_delete_retention_days = 90 # default: read from the vault's keys, else 90
+/// probe_wait_ms = 5000            # without it: how long opening waits to read the retention
 /// subscription_id = "0000..."     # with resource_group: role assignments at the key's scope
 /// resource_group = "security"
 /// vault_name = "prod-keys"        # default: the first label of vault_url's host
@@ -58,6 +59,12 @@ pub struct AzureConfig {
     /// offers. Default: the `recoverableDays` the vault reports on its keys, else 90.
     #[serde(default)]
     pub soft_delete_retention_days: Option<u32>,
+    /// Without `soft_delete_retention_days`: how long opening the provider waits for the
+    /// vault to list a key and report its retention, in milliseconds (default 5000). A vault
+    /// that does not answer in time is taken to keep deleted keys 90 days, and a hung one
+    /// does not hold up keygate's start.
+    #[serde(default)]
+    pub probe_wait_ms: Option<u64>,
     /// The subscription holding the vault, for role assignments through Azure Resource
     /// Manager. Without it (or `resource_group`) key policies are unsupported.
     #[serde(default)]

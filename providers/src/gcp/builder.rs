@@ -2,6 +2,7 @@
 //! [`GcpKmsProvider`].
 
 use std::fmt;
+use std::time::Duration;
 
 use google_cloud_auth::credentials::{
     Builder as AdcBuilder, CacheableResource, Credentials, CredentialsProvider, EntityTag,
@@ -22,7 +23,9 @@ use super::{DEFAULT_DESTROY_DAYS, GcpConfig, GcpKmsProvider, capabilities};
 /// the SDK's default minute.
 const MAX_ATTEMPTS: u32 = 3;
 /// Longest a call may spend retrying.
-const RETRY_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+const RETRY_TIME_LIMIT: Duration = Duration::from_secs(20);
+/// How long [`GcpKmsBuilder::build`] waits for the key ring check unless configured.
+const PROBE_WAIT: Duration = Duration::from_millis(2000);
 /// Cloud KMS's bounds on `destroyScheduledDuration`, in days.
 const DESTROY_DAYS: std::ops::RangeInclusive<u32> = 1..=120;
 
@@ -88,11 +91,21 @@ impl GcpKmsBuilder {
         self
     }
 
+    /// How long [`GcpKmsBuilder::build`] waits for the key ring check when
+    /// `create_key_ring` is set (see [`GcpConfig::probe_wait_ms`]).
+    pub fn with_probe_wait(mut self, wait: Duration) -> Self {
+        self.config.probe_wait_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
     /// Checks the configuration, builds the credentials and the client, and, when
-    /// `create_key_ring` is set, makes the key ring unless it exists.
+    /// `create_key_ring` is set, makes the key ring unless it exists, waiting for that at
+    /// most the probe wait ([`GcpConfig::probe_wait_ms`]; the check then goes on in the
+    /// background).
     ///
-    /// An endpoint that cannot be reached is not an error here (the provider's calls report
-    /// it), so one unreachable cloud never stops keygate or its other providers.
+    /// An endpoint that cannot be reached, or does not answer in time, is not an error here
+    /// (the provider's calls report it), so one unreachable or hung cloud never stops or
+    /// holds up keygate or its other providers.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty project, malformed location or key ring, a
@@ -170,7 +183,9 @@ impl GcpKmsBuilder {
             public_keys: Default::default(),
         };
         if cfg.create_key_ring == Some(true) {
-            ensure_ring(&kms, project, location, ring_id).await?;
+            let wait = cfg.probe_wait_ms.map_or(PROBE_WAIT, Duration::from_millis);
+            let parent = format!("projects/{project}/locations/{location}");
+            ensure_ring_within(&kms, parent, ring_id.to_owned(), wait).await?;
         }
         let uri_prefix = cfg
             .uri_prefix
@@ -188,39 +203,78 @@ impl GcpKmsBuilder {
     }
 }
 
-/// Makes the key ring unless it exists. An unreachable endpoint is logged, not fatal.
-async fn ensure_ring(kms: &Kms, project: &str, location: &str, ring_id: &str) -> Result<()> {
-    let got = kms.client.get_key_ring().set_name(&kms.ring).send().await;
+/// [`ensure_ring`], waiting for it at most `wait`: an answer in time is known before the
+/// provider is used (a refusal fails the build); a slow or hung endpoint does not hold up
+/// keygate's start, and the check goes on in the background (its outcome is logged).
+async fn ensure_ring_within(
+    kms: &Kms,
+    parent: String,
+    ring_id: String,
+    wait: Duration,
+) -> Result<()> {
+    let check = {
+        let (client, provider, ring) = (kms.client.clone(), kms.provider.clone(), kms.ring.clone());
+        tokio::spawn(async move {
+            let answer = ensure_ring(&client, &provider, &ring, &parent, &ring_id).await;
+            if let Err(e) = &answer {
+                tracing::warn!(%provider, %ring, error = %e, "cannot make the key ring");
+            }
+            answer
+        })
+    };
+    match tokio::time::timeout(wait, check).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(join)) => Err(Error::unavailable(format!(
+            "provider `{}`: the key ring check stopped: {join}",
+            kms.provider
+        ))),
+        Err(_) => {
+            tracing::warn!(provider = %kms.provider, ring = %kms.ring, wait_ms = wait.as_millis(),
+                "Cloud KMS did not answer the key ring check in time; it goes on in the background");
+            Ok(())
+        }
+    }
+}
+
+/// Makes the key ring `ring` (`parent`/keyRings/`ring_id`) unless it exists. An unreachable
+/// endpoint is logged, not fatal.
+async fn ensure_ring(
+    client: &KeyManagementService,
+    provider: &str,
+    ring: &str,
+    parent: &str,
+    ring_id: &str,
+) -> Result<()> {
+    let got = client.get_key_ring().set_name(ring).send().await;
     let missing = match got {
         Ok(_) => false,
         Err(e) => match class_of(&e) {
             Class::NotFound => true,
             Class::Unavailable => {
-                tracing::warn!(provider = %kms.provider, ring = %kms.ring, error = %e, "cannot reach Cloud KMS to check the key ring");
+                tracing::warn!(%provider, %ring, error = %e, "cannot reach Cloud KMS to check the key ring");
                 return Ok(());
             }
-            _ => return Err(from_sdk(&e, &kms.provider, "get_key_ring")),
+            _ => return Err(from_sdk(&e, provider, "get_key_ring")),
         },
     };
     if !missing {
         return Ok(());
     }
-    let made = kms
-        .client
+    let made = client
         .create_key_ring()
-        .set_parent(format!("projects/{project}/locations/{location}"))
+        .set_parent(parent)
         .set_key_ring_id(ring_id)
         .set_key_ring(KeyRing::new())
         .send()
         .await;
     match made {
         Ok(_) => {
-            tracing::info!(provider = %kms.provider, ring = %kms.ring, "created the key ring");
+            tracing::info!(%provider, %ring, "created the key ring");
             Ok(())
         }
         // Made by someone else meanwhile: what was wanted.
         Err(e) if class_of(&e) == Class::AlreadyExists => Ok(()),
-        Err(e) => Err(from_sdk(&e, &kms.provider, "create_key_ring")),
+        Err(e) => Err(from_sdk(&e, provider, "create_key_ring")),
     }
 }
 

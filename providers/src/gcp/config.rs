@@ -12,6 +12,7 @@ use serde::Deserialize;
 /// key_ring = "keygate"            # default: keygate
 /// # Optional:
 /// create_key_ring = false         # create the ring when it does not exist
+/// probe_wait_ms = 2000            # with create_key_ring: how long opening waits for Cloud KMS
 /// endpoint = "https://cloudkms.googleapis.com"  # another endpoint (a keygate gateway)
 /// token_env = "KEYGATE_GCP_TOKEN" # a bearer token from this variable instead of ADC
 /// destroy_scheduled_days = 30     # the destroy-scheduled duration of keys keygate creates
@@ -35,6 +36,12 @@ pub struct GcpConfig {
     /// Create the key ring at start when it does not exist (default false).
     #[serde(default)]
     pub create_key_ring: Option<bool>,
+    /// With `create_key_ring`: how long opening the provider waits for Cloud KMS to say
+    /// whether the ring exists (and to make it), in milliseconds (default 2000). A slower
+    /// or hung endpoint does not hold up keygate's start: the check goes on in the
+    /// background, and the provider's calls report the endpoint's own answers.
+    #[serde(default)]
+    pub probe_wait_ms: Option<u64>,
     /// Another endpoint than Cloud KMS's (such as a keygate gateway's GCP dialect).
     #[serde(default)]
     pub endpoint: Option<String>,

@@ -28,7 +28,7 @@ const RING: &str = "conformance-ring";
 
 /// Credentials that send a fixed keygate bearer token.
 #[derive(Debug)]
-struct KeygateToken(String);
+pub(crate) struct KeygateToken(pub(crate) String);
 
 impl CredentialsProvider for KeygateToken {
     async fn headers(

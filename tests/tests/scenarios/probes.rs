@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use crate::support::{TestGateway, kl};
 
+#[path = "probes/startup.rs"]
+mod startup;
 #[path = "probes/writes.rs"]
 mod writes;
 
