@@ -255,6 +255,7 @@ project = "keygate-four"
 location = "global"
 key_ring = "four-{run}"
 create_key_ring = true
+probe_wait_ms = 20000
 token_env = "{TOKEN_VAR}"
 "#,
             azure_url = backing.azure_url,

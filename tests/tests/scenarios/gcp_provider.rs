@@ -56,6 +56,8 @@ fn config(b: &Backing, ring: &str) -> GcpConfig {
         location: Some(LOCATION.into()),
         key_ring: Some(ring.into()),
         create_key_ring: Some(true),
+        // The ring exists before the tests use the provider, however busy the machine.
+        probe_wait_ms: Some(20_000),
         endpoint: Some(b.base.clone()),
         ..GcpConfig::default()
     }
