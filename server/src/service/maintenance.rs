@@ -51,7 +51,7 @@ impl Service {
             let Ok(provider) = self.registry.provider(&name) else {
                 continue;
             };
-            if let Next::Stop = session.run_due(&provider, due, now).await {
+            if let Next::Stop = session.run_due(provider, due, now).await {
                 return;
             }
         }
