@@ -260,8 +260,8 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// cheapest authenticated read. It changes nothing and touches no key material.
     ///
     /// # Errors
-    /// Whatever the backend answers ([`Error::Unavailable`](crate::Error::Unavailable) when
-    /// it cannot be reached, [`Error::PermissionDenied`](crate::Error::PermissionDenied)
+    /// Whatever the backend answers ([`Error::Unavailable`] when
+    /// it cannot be reached, [`Error::PermissionDenied`]
     /// when the credentials are refused, ...).
     async fn probe(&self) -> Result<()> {
         self.list_keys(ListKeysRequest {
