@@ -1,13 +1,14 @@
-//! The envelope header: its fields, and its strict, canonical binary encoding.
+//! The envelope header: its fields, and its strict, canonical binary encoding (both format
+//! versions; see the [module docs](super) for the byte layouts).
 
-use std::io::Read;
+use aws_lc_rs::digest;
 
 use crate::EncryptionContext;
 use crate::error::{Error, Result};
 
 use super::{
-    DEFAULT_CHUNK_SIZE, FORMAT_VERSION, MAGIC, MAX_CHUNK_SIZE, MAX_HEADER_LEN, MAX_WRAPPED_KEY_LEN,
-    MIN_CHUNK_SIZE,
+    DEFAULT_CHUNK_SIZE, DEFAULT_PADDING, FORMAT_V1, FORMAT_VERSION, MAGIC, MAX_CHUNK_SIZE,
+    MAX_HEADER_LEN, MAX_RECIPIENTS, MAX_WRAPPED_KEY_LEN, MIN_CHUNK_SIZE,
 };
 
 /// How the payload of an envelope is sealed. Stored in the header as one byte so that a
@@ -36,38 +37,76 @@ impl EnvelopeAlgorithm {
             _ => None,
         }
     }
+
+    /// A stable name for listings (`keygate envelope inspect`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aes256GcmStreamHkdfSha256 => "AES-256-GCM-STREAM-HKDF-SHA256",
+        }
+    }
 }
 
-/// The header at the front of every envelope: everything needed to route a decryption to the
-/// right provider and key, and to open the payload once the data key is unwrapped.
-///
-/// The header is not secret (the data key in it is wrapped), but it is authenticated: every
-/// payload chunk binds SHA-256 of the encoded header as AAD, so changing any header byte makes
-/// the payload fail to open. See the [module docs](super) for the byte layout.
+/// One wrapped copy of the data key: the key that wrapped it and the wrapping itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvelopeHeader {
-    /// The provider's registered name when the envelope was made.
+pub struct Recipient {
+    /// The provider's registered name when the copy was wrapped.
     pub provider: String,
     /// The URI of the key that wrapped the data key.
     pub key_uri: String,
     /// The key version that wrapped the data key.
     pub key_version: String,
+    /// The data key, encrypted by the provider under `key_uri`.
+    pub wrapped_key: Vec<u8>,
+}
+
+/// The header at the front of every envelope: everything needed to route a decryption to a
+/// key that can unwrap the data key, and to open the payload once it is unwrapped.
+///
+/// The first wrapped copy of the data key is held in `provider`, `key_uri`, `key_version`
+/// and `wrapped_key`; a multi-key envelope (format 2) carries the others in
+/// `extra_recipients`. [`Self::recipients`] lists them all in order.
+///
+/// The header is not secret (the data keys in it are wrapped), but it is authenticated: in
+/// format 2 every payload chunk binds SHA-256 of the header's *bound part* (format, context,
+/// algorithm, chunk size, message id, data-key commitment) as AAD, and the commitment binds
+/// the data key, so the wrapped copies can be added and removed without touching the payload.
+/// In format 1 the AAD is SHA-256 of the whole header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeHeader {
+    /// The format version: [`FORMAT_VERSION`] (2) for new envelopes, [`FORMAT_V1`] for
+    /// envelopes read from before multi-key envelopes.
+    pub format: u8,
+    /// The provider of the first wrapped copy.
+    pub provider: String,
+    /// The key URI of the first wrapped copy.
+    pub key_uri: String,
+    /// The key version of the first wrapped copy.
+    pub key_version: String,
     /// The encryption context the data key is bound to (stored in clear: context is not
     /// secret by definition).
     pub context: EncryptionContext,
-    /// The data key, encrypted by the provider under `key_uri`.
+    /// The first wrapped copy of the data key.
     pub wrapped_key: Vec<u8>,
+    /// The other wrapped copies (format 2 only), in the order they were added.
+    pub extra_recipients: Vec<Recipient>,
     /// How the payload is sealed.
     pub algorithm: EnvelopeAlgorithm,
     /// Plaintext bytes per chunk (every chunk but the last is exactly this long).
     pub chunk_size: u32,
     /// Random per-message id: salt for the per-message key.
     pub message_id: [u8; 32],
+    /// Format 2: HKDF-derived commitment to the data key (all zero until the header is
+    /// bound to one; [`super::SealingWriter`] binds it). Zero in format 1.
+    pub commitment: [u8; 32],
+    /// Format 2: zero bytes reserved after the recipients, so that keys can be added in
+    /// place later without moving the payload. Zero in format 1.
+    pub padding: u32,
 }
 
 impl EnvelopeHeader {
-    /// A header for a new message: a fresh random message id, the default algorithm and the
-    /// default chunk size ([`DEFAULT_CHUNK_SIZE`]).
+    /// A header for a new message (format 2) with one wrapped copy of the data key: a fresh
+    /// random message id, the default algorithm, the default chunk size
+    /// ([`DEFAULT_CHUNK_SIZE`]) and [`DEFAULT_PADDING`] reserved bytes.
     ///
     /// The fields are checked when the header is encoded (see [`Self::validate`]), so that
     /// this constructor stays infallible.
@@ -86,14 +125,18 @@ impl EnvelopeHeader {
             message_id = [0u8; 32];
         }
         Self {
+            format: FORMAT_VERSION,
             provider: provider.into(),
             key_uri: key_uri.into(),
             key_version: key_version.into(),
             context,
             wrapped_key,
+            extra_recipients: Vec::new(),
             algorithm: EnvelopeAlgorithm::default(),
             chunk_size: DEFAULT_CHUNK_SIZE,
             message_id,
+            commitment: [0u8; 32],
+            padding: DEFAULT_PADDING,
         }
     }
 
@@ -107,43 +150,148 @@ impl EnvelopeHeader {
         Ok(self)
     }
 
+    /// Every wrapped copy of the data key, the first one first.
+    pub fn recipients(&self) -> Vec<Recipient> {
+        let mut all = Vec::with_capacity(1 + self.extra_recipients.len());
+        all.push(Recipient {
+            provider: self.provider.clone(),
+            key_uri: self.key_uri.clone(),
+            key_version: self.key_version.clone(),
+            wrapped_key: self.wrapped_key.clone(),
+        });
+        all.extend(self.extra_recipients.iter().cloned());
+        all
+    }
+
+    /// The wrapped copy made under `key_uri`, if the header carries one.
+    pub fn recipient(&self, key_uri: &str) -> Option<Recipient> {
+        self.recipients().into_iter().find(|r| r.key_uri == key_uri)
+    }
+
+    /// Replaces the wrapped copies (the first becomes the header's first). The payload is
+    /// untouched: in format 2 the copies are not part of what it binds.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for no recipient, more than [`MAX_RECIPIENTS`], or two
+    /// copies under the same key; [`Error::Unsupported`] for a format 1 header, whose
+    /// payload binds its one wrapped key (re-encrypt such an envelope to upgrade it).
+    pub fn set_recipients(&mut self, recipients: Vec<Recipient>) -> Result<()> {
+        if self.format == FORMAT_V1 {
+            return Err(Error::unsupported(
+                "a format 1 envelope binds its wrapped key in the payload: its keys cannot be \
+                 changed without re-encrypting it (decrypt and encrypt it again)",
+            ));
+        }
+        check_recipients(&recipients)?;
+        let mut it = recipients.into_iter();
+        let first = it
+            .next()
+            .ok_or_else(|| Error::invalid("an envelope needs at least one key"))?;
+        self.provider = first.provider;
+        self.key_uri = first.key_uri;
+        self.key_version = first.key_version;
+        self.wrapped_key = first.wrapped_key;
+        self.extra_recipients = it.collect();
+        Ok(())
+    }
+
+    /// Binds a format 2 header to `data_key`: sets [`Self::commitment`]. A no-op for
+    /// format 1, which has no commitment.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a data key shorter than the minimum.
+    pub fn commit_to(&mut self, data_key: &[u8]) -> Result<()> {
+        if self.format != FORMAT_V1 {
+            self.commitment = super::stream::commitment(&self.message_id, data_key)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `data_key` is the data key this header is committed to: what a re-wrap
+    /// checks before it wraps an unwrapped data key under new keys.
+    ///
+    /// # Errors
+    /// [`Error::IntegrityFailure`] when it is not (or the header has no commitment);
+    /// [`Error::Unsupported`] for format 1, which cannot tell without opening the payload.
+    pub fn verify_data_key(&self, data_key: &[u8]) -> Result<()> {
+        if self.format == FORMAT_V1 {
+            return Err(Error::unsupported(
+                "a format 1 envelope has no data-key commitment",
+            ));
+        }
+        let expected = super::stream::commitment(&self.message_id, data_key)
+            .map_err(|_| Error::IntegrityFailure)?;
+        if self.commitment == [0u8; 32] || expected != self.commitment {
+            return Err(Error::IntegrityFailure);
+        }
+        Ok(())
+    }
+
+    /// Sets the padding so that the encoded header is exactly `len` bytes: how a re-wrap
+    /// keeps the payload where it is, so the header can be rewritten in place.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the header does not fit in `len` bytes (or is
+    /// format 1, which has no padding and is rewritten only whole).
+    pub fn fit_to(&mut self, len: usize) -> Result<()> {
+        if self.format == FORMAT_V1 {
+            return Err(Error::invalid("a format 1 header has no padding"));
+        }
+        self.padding = 0;
+        let bare = self.encoded_len()?;
+        let room = len
+            .checked_sub(bare)
+            .ok_or_else(|| Error::invalid(format!("the header needs {bare} bytes, over {len}")))?;
+        self.padding = u32::try_from(room).map_err(|_| Error::invalid("padding too large"))?;
+        self.validate()
+    }
+
     /// Checks that every field fits the format: what [`Self::encode`] and the streams call
     /// first, since the fields are public.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty provider, key URI or wrapped key, a string or
-    /// context longer than its u16 length prefix allows, a wrapped key over
-    /// [`MAX_WRAPPED_KEY_LEN`], a chunk size out of bounds, or a header over
-    /// [`MAX_HEADER_LEN`] bytes.
+    /// [`Error::InvalidArgument`] for an unknown format, an empty provider, key URI or
+    /// wrapped key, a string or context longer than its u16 length prefix allows, a wrapped
+    /// key over [`MAX_WRAPPED_KEY_LEN`], extra recipients in format 1, a chunk size out of
+    /// bounds, or a header over [`MAX_HEADER_LEN`] bytes.
     pub fn validate(&self) -> Result<()> {
-        if self.provider.is_empty() {
-            return Err(Error::invalid("envelope header: empty provider name"));
-        }
-        if self.key_uri.is_empty() {
-            return Err(Error::invalid("envelope header: empty key URI"));
-        }
-        if self.wrapped_key.is_empty() {
-            return Err(Error::invalid("envelope header: empty wrapped key"));
-        }
-        if self.wrapped_key.len() > MAX_WRAPPED_KEY_LEN {
+        self.encoded_len().map(|_| ())
+    }
+
+    /// The encoded length, checking every field on the way.
+    fn encoded_len(&self) -> Result<usize> {
+        if self.format != FORMAT_V1 && self.format != FORMAT_VERSION {
             return Err(Error::invalid(format!(
-                "envelope header: wrapped key of {} bytes is over the {MAX_WRAPPED_KEY_LEN}-byte limit",
-                self.wrapped_key.len()
+                "envelope header: unknown format {}",
+                self.format
             )));
         }
+        if self.format == FORMAT_V1 && (!self.extra_recipients.is_empty() || self.padding != 0) {
+            return Err(Error::invalid(
+                "envelope header: format 1 carries one key and no padding",
+            ));
+        }
+        let recipients = self.recipients();
+        check_recipients(&recipients)?;
         check_chunk_size(self.chunk_size)?;
-        let mut len = MAGIC.len() + 1 + 2 + 4 + 1 + 4 + 32 + self.wrapped_key.len();
-        let strings = [
-            ("provider name", self.provider.as_str()),
-            ("key URI", self.key_uri.as_str()),
-            ("key version", self.key_version.as_str()),
-        ];
-        let pairs = self
-            .context
-            .0
-            .iter()
-            .flat_map(|(k, v)| [("context key", k.as_str()), ("context value", v.as_str())]);
-        for (what, s) in strings.into_iter().chain(pairs) {
+        // Magic, version, context count, algorithm, chunk size, message id.
+        let mut len = MAGIC.len() + 1 + 2 + 1 + 4 + 32;
+        if self.format != FORMAT_V1 {
+            // Header length, commitment, recipient count, padding.
+            len += 4 + 32 + 2 + self.padding as usize;
+        }
+        let mut strings: Vec<(&str, &str)> = Vec::new();
+        for r in &recipients {
+            strings.push(("provider name", r.provider.as_str()));
+            strings.push(("key URI", r.key_uri.as_str()));
+            strings.push(("key version", r.key_version.as_str()));
+            len += 4 + r.wrapped_key.len();
+        }
+        for (k, v) in &self.context.0 {
+            strings.push(("context key", k.as_str()));
+            strings.push(("context value", v.as_str()));
+        }
+        for (what, s) in strings {
             if s.len() > usize::from(u16::MAX) {
                 return Err(Error::invalid(format!(
                     "envelope header: {what} of {} bytes is longer than {} bytes",
@@ -163,7 +311,7 @@ impl EnvelopeHeader {
                 "envelope header of {len} bytes is over the {MAX_HEADER_LEN}-byte limit"
             )));
         }
-        Ok(())
+        Ok(len)
     }
 
     /// The header's bytes, as they start the envelope. The encoding is canonical (the
@@ -173,131 +321,104 @@ impl EnvelopeHeader {
     /// # Errors
     /// As [`Self::validate`]: a field that does not fit is an error, never truncated.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        self.validate()?;
-        let mut out = Vec::with_capacity(128 + self.wrapped_key.len());
+        let total = self.encoded_len()?;
+        let mut out = Vec::with_capacity(total);
         out.extend_from_slice(MAGIC);
-        out.push(FORMAT_VERSION);
-        // Lengths were checked by `validate`, so these conversions cannot fail; the
-        // fallbacks only keep the code free of panics.
-        let put_str = |out: &mut Vec<u8>, s: &str| {
-            let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(s.as_bytes());
-        };
-        put_str(&mut out, &self.provider);
-        put_str(&mut out, &self.key_uri);
-        put_str(&mut out, &self.key_version);
-        let count = u16::try_from(self.context.0.len()).unwrap_or(u16::MAX);
-        out.extend_from_slice(&count.to_be_bytes());
-        for (k, v) in &self.context.0 {
-            put_str(&mut out, k);
-            put_str(&mut out, v);
+        out.push(self.format);
+        if self.format == FORMAT_V1 {
+            put_recipient(&mut out, &self.recipients()[0], false);
+            put_context(&mut out, &self.context);
+            put_recipient(&mut out, &self.recipients()[0], true);
+            put_trailer(&mut out, self);
+            return Ok(out);
         }
-        let wrapped_len = u32::try_from(self.wrapped_key.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&wrapped_len.to_be_bytes());
-        out.extend_from_slice(&self.wrapped_key);
-        out.push(self.algorithm.id());
-        out.extend_from_slice(&self.chunk_size.to_be_bytes());
-        out.extend_from_slice(&self.message_id);
+        // `validate` bounded the total by MAX_HEADER_LEN, so it fits a u32.
+        let total_u32 = u32::try_from(total).unwrap_or(u32::MAX);
+        out.extend_from_slice(&total_u32.to_be_bytes());
+        put_context(&mut out, &self.context);
+        put_trailer(&mut out, self);
+        out.extend_from_slice(&self.commitment);
+        let recipients = self.recipients();
+        let count = u16::try_from(recipients.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&count.to_be_bytes());
+        for r in &recipients {
+            put_recipient(&mut out, r, false);
+            put_recipient(&mut out, r, true);
+        }
+        out.resize(total, 0);
         Ok(out)
     }
 
-    /// Decodes the header at the start of `bytes` (the rest, the payload, is not looked at).
-    /// Returns the header and its length in bytes: the payload starts at that offset.
+    /// SHA-256 of what the payload binds: the whole header in format 1; in format 2 the
+    /// bound part only (magic, version, context, algorithm, chunk size, message id,
+    /// commitment), so that the wrapped copies and the padding can change.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] ("not a keygate envelope: ...") for a wrong magic, an
-    /// unknown version or algorithm, a truncated header, a length out of bounds, invalid
-    /// UTF-8, context keys out of order or repeated, or an empty required field.
-    pub fn decode(bytes: &[u8]) -> Result<(Self, usize)> {
-        let mut rest = bytes;
-        let header = Self::parse(&mut rest)?;
-        Ok((header, bytes.len() - rest.len()))
+    /// As [`Self::encode`].
+    pub fn payload_aad(&self) -> Result<[u8; 32]> {
+        let bytes = if self.format == FORMAT_V1 {
+            self.encode()?
+        } else {
+            self.validate()?;
+            let mut b = Vec::with_capacity(128);
+            b.extend_from_slice(MAGIC);
+            b.push(self.format);
+            put_context(&mut b, &self.context);
+            put_trailer(&mut b, self);
+            b.extend_from_slice(&self.commitment);
+            b
+        };
+        let mut aad = [0u8; 32];
+        aad.copy_from_slice(digest::digest(&digest::SHA256, &bytes).as_ref());
+        Ok(aad)
     }
+}
 
-    /// Reads exactly one header from `reader` and nothing more, leaving it positioned at the
-    /// payload. Reads in small exact pieces, so give it a buffered reader for speed.
-    ///
-    /// # Errors
-    /// As [`Self::decode`]; an I/O error other than a premature end is
-    /// [`Error::Unavailable`].
-    pub fn read_from<R: Read>(reader: &mut R) -> Result<Self> {
-        Self::parse(reader)
+/// Writes a recipient's three strings (`wrapped == false`) or its wrapped key.
+fn put_recipient(out: &mut Vec<u8>, r: &Recipient, wrapped: bool) {
+    if wrapped {
+        let len = u32::try_from(r.wrapped_key.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&r.wrapped_key);
+    } else {
+        put_str(out, &r.provider);
+        put_str(out, &r.key_uri);
+        put_str(out, &r.key_version);
     }
+}
 
-    fn parse<R: Read>(reader: &mut R) -> Result<Self> {
-        let mut p = Parser { reader, read: 0 };
-        let mut magic = [0u8; 4];
-        p.exact(&mut magic)?;
-        if &magic[..3] != MAGIC {
-            return Err(not_envelope("bad magic"));
-        }
-        if magic[3] != FORMAT_VERSION {
-            return Err(not_envelope(&format!(
-                "unknown format version {}",
-                magic[3]
-            )));
-        }
-        let provider = p.string("provider name")?;
-        let key_uri = p.string("key URI")?;
-        let key_version = p.string("key version")?;
-        let count = p.u16()?;
-        let mut context = EncryptionContext::new();
-        let mut previous: Option<String> = None;
-        for _ in 0..count {
-            let k = p.string("context key")?;
-            let v = p.string("context value")?;
-            // Strictly increasing keys: the only order `encode` writes, so a decoded header
-            // re-encodes to the same bytes (the payload's AAD) and no key can appear twice.
-            if previous
-                .as_ref()
-                .is_some_and(|prev| prev.as_str() >= k.as_str())
-            {
-                return Err(not_envelope("context keys out of order or repeated"));
-            }
-            previous = Some(k.clone());
-            context.0.insert(k, v);
-        }
-        let wrapped_len = p.u32()?;
-        let wrapped_len = usize::try_from(wrapped_len)
-            .ok()
-            .filter(|n| *n <= MAX_WRAPPED_KEY_LEN)
-            .ok_or_else(|| not_envelope("wrapped key too long"))?;
-        let wrapped_key = p.bytes(wrapped_len)?;
-        let mut alg = [0u8; 1];
-        p.exact(&mut alg)?;
-        let algorithm = EnvelopeAlgorithm::from_id(alg[0])
-            .ok_or_else(|| not_envelope(&format!("unknown algorithm {}", alg[0])))?;
-        let chunk_size = p.u32()?;
-        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-            return Err(not_envelope("chunk size out of bounds"));
-        }
-        let mut message_id = [0u8; 32];
-        p.exact(&mut message_id)?;
-        if provider.is_empty() || key_uri.is_empty() || wrapped_key.is_empty() {
-            return Err(not_envelope("empty provider, key URI or wrapped key"));
-        }
-        Ok(Self {
-            provider,
-            key_uri,
-            key_version,
-            context,
-            wrapped_key,
-            algorithm,
-            chunk_size,
-            message_id,
-        })
+fn put_context(out: &mut Vec<u8>, context: &EncryptionContext) {
+    let count = u16::try_from(context.0.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&count.to_be_bytes());
+    for (k, v) in &context.0 {
+        put_str(out, k);
+        put_str(out, v);
     }
+}
+
+/// Algorithm, chunk size and message id.
+fn put_trailer(out: &mut Vec<u8>, h: &EnvelopeHeader) {
+    out.push(h.algorithm.id());
+    out.extend_from_slice(&h.chunk_size.to_be_bytes());
+    out.extend_from_slice(&h.message_id);
+}
+
+/// Lengths were checked by `validate`, so the conversion cannot fail; the fallback only
+/// keeps the code free of panics.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// True when `bytes` starts like a keygate envelope (magic and a known format version).
 /// A cheap sniff, e.g. to tell an envelope from a provider's raw ciphertext or to inspect
 /// the first bytes of a file; only [`EnvelopeHeader::decode`] says the header is well formed.
 pub fn is_envelope(bytes: &[u8]) -> bool {
-    bytes.len() >= 4 && &bytes[..3] == MAGIC && bytes[3] == FORMAT_VERSION
+    bytes.len() >= 4 && &bytes[..3] == MAGIC && (bytes[3] == FORMAT_V1 || bytes[3] == FORMAT_VERSION)
 }
 
-fn check_chunk_size(chunk_size: u32) -> Result<()> {
+pub(super) fn check_chunk_size(chunk_size: u32) -> Result<()> {
     if (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
         Ok(())
     } else {
@@ -307,54 +428,38 @@ fn check_chunk_size(chunk_size: u32) -> Result<()> {
     }
 }
 
-fn not_envelope(why: &str) -> Error {
-    Error::invalid(format!("not a keygate envelope: {why}"))
-}
-
-/// Reads header fields in exact pieces, counting bytes so that no input, however long its
-/// length prefixes claim to be, makes the decoder read or allocate past [`MAX_HEADER_LEN`].
-struct Parser<'r, R: Read> {
-    reader: &'r mut R,
-    read: usize,
-}
-
-impl<R: Read> Parser<'_, R> {
-    fn exact(&mut self, buf: &mut [u8]) -> Result<()> {
-        self.read += buf.len();
-        if self.read > MAX_HEADER_LEN {
-            return Err(not_envelope("header too long"));
+/// Every recipient complete, at most [`MAX_RECIPIENTS`], no key twice.
+pub(super) fn check_recipients(recipients: &[Recipient]) -> Result<()> {
+    if recipients.is_empty() {
+        return Err(Error::invalid("an envelope needs at least one key"));
+    }
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(Error::invalid(format!(
+            "an envelope carries at most {MAX_RECIPIENTS} keys"
+        )));
+    }
+    for (i, r) in recipients.iter().enumerate() {
+        if r.provider.is_empty() {
+            return Err(Error::invalid("envelope header: empty provider name"));
         }
-        self.reader.read_exact(buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => not_envelope("truncated header"),
-            _ => Error::unavailable_because("reading the envelope header", e),
-        })
-    }
-
-    fn u16(&mut self) -> Result<u16> {
-        let mut b = [0u8; 2];
-        self.exact(&mut b)?;
-        Ok(u16::from_be_bytes(b))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        let mut b = [0u8; 4];
-        self.exact(&mut b)?;
-        Ok(u32::from_be_bytes(b))
-    }
-
-    fn bytes(&mut self, len: usize) -> Result<Vec<u8>> {
-        // Check the budget before allocating: the length came from the input.
-        if self.read.saturating_add(len) > MAX_HEADER_LEN {
-            return Err(not_envelope("header too long"));
+        if r.key_uri.is_empty() {
+            return Err(Error::invalid("envelope header: empty key URI"));
         }
-        let mut buf = vec![0u8; len];
-        self.exact(&mut buf)?;
-        Ok(buf)
+        if r.wrapped_key.is_empty() {
+            return Err(Error::invalid("envelope header: empty wrapped key"));
+        }
+        if r.wrapped_key.len() > MAX_WRAPPED_KEY_LEN {
+            return Err(Error::invalid(format!(
+                "envelope header: wrapped key of {} bytes is over the {MAX_WRAPPED_KEY_LEN}-byte limit",
+                r.wrapped_key.len()
+            )));
+        }
+        if recipients[..i].iter().any(|o| o.key_uri == r.key_uri) {
+            return Err(Error::invalid(format!(
+                "envelope header: key {} appears twice",
+                r.key_uri
+            )));
+        }
     }
-
-    fn string(&mut self, what: &str) -> Result<String> {
-        let len = self.u16()?;
-        let bytes = self.bytes(usize::from(len))?;
-        String::from_utf8(bytes).map_err(|_| not_envelope(&format!("{what} is not UTF-8")))
-    }
+    Ok(())
 }

@@ -1,52 +1,77 @@
-//! keygate's self-describing envelope: a header naming the provider, key and key version
-//! with the wrapped data key, then the payload in chunks sealed with AES-256-GCM in the
-//! STREAM construction (a final-chunk flag in each nonce, so truncation and reordering are
-//! detected).
+//! keygate's self-describing envelope: a header naming the keys that wrapped the data key
+//! (one wrapped copy per key, keys of any providers), then the payload in chunks sealed with
+//! AES-256-GCM in the STREAM construction (a final-chunk flag in each nonce, so truncation
+//! and reordering are detected).
 //!
-//! Decrypting needs no key id: the header says which provider and key wrapped the data key,
-//! so the gateway routes on it ([`EnvelopeHeader::decode`]) before unwrapping the data key
-//! and opening the payload ([`open_payload`]). Files of any size are sealed and opened in
-//! constant memory through [`SealingWriter`] and [`OpeningReader`].
+//! Decrypting needs no key id: the header says which providers and keys wrapped the data
+//! key, so the gateway routes on it ([`EnvelopeHeader::decode`]), unwraps the data key with
+//! any one of them and opens the payload ([`open_payload`]). Files of any size are sealed and
+//! opened in constant memory through [`SealingWriter`] and [`OpeningReader`].
 //!
-//! # Byte layout (format version 1)
+//! # Byte layout, format version 2 (written since multi-key envelopes)
 //!
-//! All integers are big-endian; strings are UTF-8.
+//! All integers are big-endian; strings are UTF-8 with a u16 length prefix.
 //!
 //! | bytes            | field                                                        |
 //! |------------------|--------------------------------------------------------------|
 //! | 3                | magic `KGE`                                                  |
-//! | 1                | format version, `1`                                          |
-//! | 2 + n            | provider name (u16 length, bytes; non-empty)                 |
-//! | 2 + n            | key URI (u16 length, bytes; non-empty)                       |
-//! | 2 + n            | key version (u16 length, bytes)                              |
-//! | 2                | context pair count                                           |
-//! | (2 + n)(2 + m)…  | each pair: key, value (u16 length, bytes), keys strictly increasing |
-//! | 4 + n            | wrapped data key (u32 length ≤ 64 KiB, bytes; non-empty)      |
+//! | 1                | format version, `2`                                          |
+//! | 4                | header length H (the payload starts at byte H)               |
+//! | 2 + …            | context: pair count, then each key, value; keys strictly increasing |
 //! | 1                | algorithm id: `1` = AES-256-GCM STREAM, HKDF-SHA256 key      |
 //! | 4                | chunk size in plaintext bytes, 1 KiB..=1 MiB (default 64 KiB) |
 //! | 32               | message id (random)                                          |
+//! | 32               | data-key commitment                                          |
+//! | 2                | recipient count, 1..=16                                      |
+//! | …                | each recipient: provider, key URI, key version (strings), wrapped data key (u32 length ≤ 64 KiB, non-empty) |
+//! | …                | zero padding up to H (1 KiB by default)                      |
 //! | …                | payload: chunks                                              |
+//!
+//! The payload binds only the *bound part* (magic, version, context, algorithm, chunk size,
+//! message id, commitment), not the recipients: keys are added and removed by rewriting the
+//! header alone. The padding lets a rewritten header keep the same length H, so a re-wrap
+//! can overwrite the header in place without moving (or even reading) the payload. The
+//! commitment `HKDF-SHA256(data key, message id, "keygate envelope v2 commitment")` binds
+//! the data key: a wrapped copy that unwraps to any other key is refused before the payload
+//! is touched (and a re-wrap never wraps a wrong key under new keys).
+//!
+//! # Byte layout, format version 1 (still read)
+//!
+//! | bytes            | field                                                        |
+//! |------------------|--------------------------------------------------------------|
+//! | 3 + 1            | magic `KGE`, format version `1`                              |
+//! | 2 + n (× 3)      | provider name, key URI, key version                          |
+//! | 2 + …            | context pairs                                                |
+//! | 4 + n            | wrapped data key                                             |
+//! | 1 + 4 + 32       | algorithm id, chunk size, message id                         |
+//!
+//! A format 1 payload binds SHA-256 of the whole header, its one wrapped key included, so
+//! its keys cannot change without re-encrypting it.
 //!
 //! The header is at most [`MAX_HEADER_LEN`] bytes. Decoding is strict: anything else (wrong
 //! magic, unknown version or algorithm, a length running past the end, invalid UTF-8,
-//! unsorted or repeated context keys) is [`Error::InvalidArgument`]. Because the encoding is
-//! canonical, re-encoding a decoded header gives back the bytes that were read.
+//! unsorted or repeated context keys, a key listed twice, non-zero padding) is
+//! [`Error::InvalidArgument`]. Because the encoding is canonical, re-encoding a decoded
+//! header gives back the bytes that were read.
 //!
 //! # Payload
 //!
-//! - Per-message key `K = HKDF-SHA256(ikm = data key, salt = message id,
-//!   info = "keygate envelope v1")`, 32 bytes. A fresh random message id per envelope makes
-//!   `K` fresh too, so one cached data key can seal many messages with counter nonces.
+//! - Per-message key `K = HKDF-SHA256(ikm = data key, salt = message id, info)`, 32 bytes,
+//!   with `info = "keygate envelope v2 key"` (format 1: `"keygate envelope v1"`). A fresh
+//!   random message id per envelope makes `K` fresh too, so one cached data key can seal
+//!   many messages with counter nonces.
 //! - Chunk `i` (from 0) is `AES-256-GCM(K, nonce = i as 11 bytes || final flag,
-//!   aad = SHA-256(header bytes), plaintext)`: ciphertext then the 16-byte tag.
+//!   aad = SHA-256(bound part), plaintext)`: ciphertext then the 16-byte tag.
 //! - Every chunk but the last holds exactly `chunk_size` plaintext bytes, flag 0; the last
 //!   holds `0..=chunk_size` bytes, flag 1. An empty plaintext is one empty final chunk.
 //!
 //! A reader knows a chunk is the last only because the input ends right after it, and the
 //! flag in the nonce makes that claim authenticated: truncation at a chunk boundary, a
-//! dropped, repeated or reordered chunk, bytes after the final chunk, a changed header byte or
-//! a wrong data key all fail with [`Error::IntegrityFailure`], which says nothing more.
+//! dropped, repeated or reordered chunk, bytes after the final chunk, a changed bound header
+//! byte or a wrong data key all fail with [`Error::IntegrityFailure`], which says nothing
+//! more.
 
+mod decode;
 mod header;
 mod stream;
 
@@ -62,13 +87,20 @@ use zeroize::Zeroizing;
 use crate::SecretBytes;
 use crate::error::{Error, Result};
 
-pub use header::{EnvelopeAlgorithm, EnvelopeHeader, is_envelope};
+pub use header::{EnvelopeAlgorithm, EnvelopeHeader, Recipient, is_envelope};
 pub use stream::{OpeningReader, SealingWriter};
 
 /// The first three bytes of every envelope.
 pub const MAGIC: &[u8; 3] = b"KGE";
-/// The format version this code writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The format version this code writes (and reads): multi-key, re-wrappable in place.
+pub const FORMAT_VERSION: u8 = 2;
+/// The first format version, single-key: still read, never written by default.
+pub const FORMAT_V1: u8 = 1;
+/// The most wrapped copies of the data key one envelope carries.
+pub const MAX_RECIPIENTS: usize = 16;
+/// The zero bytes a new header reserves after its recipients (1 KiB: room for about three
+/// more cloud-wrapped keys), so that keys can be added in place later.
+pub const DEFAULT_PADDING: u32 = 1024;
 /// The smallest chunk size a header may declare (1 KiB).
 pub const MIN_CHUNK_SIZE: u32 = 1024;
 /// The largest chunk size a header may declare (1 MiB): it bounds a reader's memory.
@@ -86,8 +118,12 @@ pub const TAG_LEN: usize = 16;
 /// The shortest data key accepted (AES-128 data keys are 16 bytes; HKDF always derives a
 /// 256-bit message key).
 pub const MIN_DATA_KEY_LEN: usize = 16;
-/// HKDF `info` for the per-message key.
+/// HKDF `info` for the per-message key, format 1.
 const HKDF_INFO: &[u8] = b"keygate envelope v1";
+/// HKDF `info` for the per-message key, format 2.
+const HKDF_INFO_V2_KEY: &[u8] = b"keygate envelope v2 key";
+/// HKDF `info` for the data-key commitment, format 2.
+const HKDF_INFO_V2_COMMIT: &[u8] = b"keygate envelope v2 commitment";
 
 /// The size of an envelope for `plaintext_len` bytes under `header`: header, plaintext, and
 /// one tag per chunk. `None` if the header does not encode or the size overflows.

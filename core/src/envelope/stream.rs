@@ -5,12 +5,37 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use aws_lc_rs::{digest, hkdf};
+use aws_lc_rs::hkdf;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 
-use super::{EnvelopeHeader, HKDF_INFO, MIN_DATA_KEY_LEN, TAG_LEN};
+use super::{
+    EnvelopeHeader, FORMAT_V1, HKDF_INFO, HKDF_INFO_V2_COMMIT, HKDF_INFO_V2_KEY, MIN_DATA_KEY_LEN,
+    TAG_LEN,
+};
+
+/// 32 bytes of HKDF-SHA256(ikm = data key, salt = message id, info).
+fn derive(message_id: &[u8; 32], data_key: &[u8], info: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+    if data_key.len() < MIN_DATA_KEY_LEN {
+        return Err(Error::invalid(format!(
+            "a data key must be at least {MIN_DATA_KEY_LEN} bytes"
+        )));
+    }
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, message_id).extract(data_key);
+    let info = [info];
+    let mut out = Zeroizing::new([0u8; 32]);
+    prk.expand(&info, &AES_256_GCM)
+        .and_then(|okm| okm.fill(out.as_mut_slice()))
+        .map_err(|_| Error::state("envelope key derivation failed"))?;
+    Ok(out)
+}
+
+/// The format 2 commitment to `data_key` for the message `message_id`: a second HKDF output
+/// (another `info` than the payload key's), so it reveals nothing about that key.
+pub(super) fn commitment(message_id: &[u8; 32], data_key: &[u8]) -> Result<[u8; 32]> {
+    Ok(*derive(message_id, data_key, HKDF_INFO_V2_COMMIT)?)
+}
 
 /// The per-message AEAD key and the header digest every chunk binds.
 struct ChunkCipher {
@@ -21,24 +46,41 @@ struct ChunkCipher {
 
 impl ChunkCipher {
     /// Derives the per-message key from the data key and the header's message id, and
-    /// hashes the encoded header for the chunks' AAD.
-    fn new(header: &EnvelopeHeader, data_key: &[u8]) -> Result<(Self, Vec<u8>)> {
+    /// hashes what the header binds for the chunks' AAD. Returns the encoded header too:
+    /// when `sealing` a format 2 header without a commitment, the commitment is filled in
+    /// there. Opening with a data key the header is not committed to fails.
+    fn new(header: &EnvelopeHeader, data_key: &[u8], sealing: bool) -> Result<(Self, Vec<u8>)> {
         if data_key.len() < MIN_DATA_KEY_LEN {
             return Err(Error::invalid(format!(
                 "a data key must be at least {MIN_DATA_KEY_LEN} bytes"
             )));
         }
+        let v1 = header.format == FORMAT_V1;
+        let mut bound;
+        let header = if v1 {
+            header
+        } else {
+            let expected = commitment(&header.message_id, data_key)?;
+            if header.commitment == [0u8; 32] && sealing {
+                bound = header.clone();
+                bound.commitment = expected;
+                &bound
+            } else if header.commitment != expected {
+                return Err(if sealing {
+                    Error::invalid("the envelope header is committed to another data key")
+                } else {
+                    Error::IntegrityFailure
+                });
+            } else {
+                header
+            }
+        };
         let encoded = header.encode()?;
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &header.message_id).extract(data_key);
-        let info = [HKDF_INFO];
-        let mut key_bytes = Zeroizing::new([0u8; 32]);
-        prk.expand(&info, &AES_256_GCM)
-            .and_then(|okm| okm.fill(key_bytes.as_mut_slice()))
-            .map_err(|_| Error::state("envelope key derivation failed"))?;
+        let info: &[u8] = if v1 { HKDF_INFO } else { HKDF_INFO_V2_KEY };
+        let key_bytes = derive(&header.message_id, data_key, info)?;
         let key = UnboundKey::new(&AES_256_GCM, key_bytes.as_slice())
             .map_err(|_| Error::state("envelope key setup failed"))?;
-        let mut aad = [0u8; 32];
-        aad.copy_from_slice(digest::digest(&digest::SHA256, &encoded).as_ref());
+        let aad = header.payload_aad()?;
         let chunk_size = usize::try_from(header.chunk_size)
             .map_err(|_| Error::invalid("chunk size does not fit this platform"))?;
         Ok((
@@ -98,7 +140,7 @@ impl<W: Write> SealingWriter<W> {
                 "the envelope has no random message id (the system random generator failed)",
             ));
         }
-        let (cipher, encoded) = ChunkCipher::new(header, data_key)?;
+        let (cipher, encoded) = ChunkCipher::new(header, data_key, true)?;
         inner.write_all(&encoded).map_err(super::from_io_error)?;
         let buf = Zeroizing::new(Vec::with_capacity(cipher.chunk_size + TAG_LEN));
         Ok(Self {
@@ -243,7 +285,7 @@ impl<R: Read> OpeningReader<R> {
     /// [`Error::InvalidArgument`] for a header that does not encode or a data key shorter
     /// than 16 bytes. A wrong data key is only found on the first read.
     pub fn new(header: &EnvelopeHeader, data_key: &[u8], inner: R) -> Result<Self> {
-        let (cipher, _) = ChunkCipher::new(header, data_key)?;
+        let (cipher, _) = ChunkCipher::new(header, data_key, false)?;
         // One spare byte: a chunk is known not to be the last when a byte follows it.
         let buf = Zeroizing::new(vec![0u8; cipher.chunk_size + TAG_LEN + 1]);
         Ok(Self {

@@ -8,8 +8,9 @@ use crate::{EncryptionContext, ErrorKind};
 const C: usize = 1024;
 const KEY: [u8; 32] = [7u8; 32];
 
+/// A format 2 header committed to [`KEY`].
 pub(super) fn header() -> EnvelopeHeader {
-    EnvelopeHeader::new(
+    let mut h = EnvelopeHeader::new(
         "local",
         "local://keys/orders",
         "3",
@@ -19,7 +20,9 @@ pub(super) fn header() -> EnvelopeHeader {
         vec![0xAB; 60],
     )
     .with_chunk_size(C as u32)
-    .unwrap()
+    .unwrap();
+    h.commit_to(&KEY).unwrap();
+    h
 }
 
 /// A plaintext that differs at every position mod 251, so a moved byte shows.
@@ -155,7 +158,8 @@ fn short_data_keys_and_zero_ids_are_refused() {
     let env = seal(&header(), &KEY, b"x").unwrap();
     assert_eq!(kind(open(&env, &[1u8; 8])), ErrorKind::InvalidArgument);
     // A 16-byte (AES-128) data key works: HKDF derives the 256-bit message key.
-    let h = header();
+    let mut h = header();
+    h.commitment = [0; 32];
     let env = seal(&h, &[9u8; 16], b"short key").unwrap();
     assert_eq!(&open(&env, &[9u8; 16]).unwrap()[..], b"short key");
     let mut zero = header();
@@ -175,11 +179,13 @@ fn strict_decoding_rejects_malformed_headers() {
     b[0] = b'X';
     not_env(&b);
     let mut b = good.clone();
-    b[3] = 2;
+    b[3] = 3;
     not_env(&b);
     assert!(!is_envelope(&b));
-    // Algorithm id and chunk size sit just before the 32-byte message id.
-    let alg_at = good.len() - 32 - 4 - 1;
+    // Format 2: magic, version, header length (4), then the context: 2 + (2+3 + 2+7) +
+    // (2+6 + 2+4) = 30 bytes for {app: billing, tenant: acme}; then the algorithm id and
+    // the chunk size.
+    let alg_at = 8 + 30;
     let mut b = good.clone();
     b[alg_at] = 2;
     not_env(&b);
@@ -193,14 +199,29 @@ fn strict_decoding_rejects_malformed_headers() {
     for cut in 0..good.len() {
         not_env(&good[..cut]);
     }
-    // A length prefix pointing past the end (provider length 0xFFFF).
+    // A header length past the end, or over the limit.
+    for len in [good.len() as u32 + 1, MAX_HEADER_LEN as u32 + 1, 4] {
+        let mut b = good.clone();
+        b[4..8].copy_from_slice(&len.to_be_bytes());
+        not_env(&b);
+    }
+    // Recipient count 0, then the provider name: invalid UTF-8 ("local" starts after the
+    // message id, the commitment, the count and its length prefix).
+    let count_at = alg_at + 5 + 32 + 32;
     let mut b = good.clone();
-    b[4..6].copy_from_slice(&[0xFF, 0xFF]);
+    b[count_at..count_at + 2].copy_from_slice(&[0, 0]);
     not_env(&b);
-    // Invalid UTF-8 in the provider name ("local" starts at byte 6).
     let mut b = good.clone();
-    b[6] = 0xFF;
+    b[count_at + 4] = 0xFF;
     not_env(&b);
+    // Non-zero padding.
+    let mut b = good.clone();
+    *b.last_mut().unwrap() = 1;
+    not_env(&b);
+    // The same key twice.
+    let mut twice = header();
+    twice.extra_recipients.push(twice.recipients().remove(0));
+    assert_eq!(kind(twice.encode()), ErrorKind::InvalidArgument);
 }
 
 /// Hand-builds a header so that fields `encode` would never write can be tried.
@@ -289,7 +310,7 @@ fn garbage_never_panics() {
         let _ = EnvelopeHeader::decode(&bytes);
         let _ = EnvelopeHeader::read_from(&mut &bytes[..]);
         let _ = is_envelope(&bytes);
-        if round % 4 >= 2 && bytes != env {
+        if round % 4 >= 2 && bytes != env && !only_recipients_differ(&env, &bytes) {
             // Anything but the original envelope must fail to open.
             assert!(open(&bytes, &KEY).is_err(), "round {round} opened");
         } else {
@@ -298,18 +319,41 @@ fn garbage_never_panics() {
     }
 }
 
+/// True when `bytes` differs from `env` only in the wrapped copies of the data key: what
+/// the payload deliberately does not bind (each provider authenticates its own wrapping, and
+/// the gateway routes on the key named there).
+fn only_recipients_differ(env: &[u8], bytes: &[u8]) -> bool {
+    let (Ok((a, al)), Ok((b, bl))) = (EnvelopeHeader::decode(env), EnvelopeHeader::decode(bytes))
+    else {
+        return false;
+    };
+    al == bl
+        && env[al..] == bytes[bl..]
+        && a.payload_aad().unwrap() == b.payload_aad().unwrap()
+        && a.recipients() != b.recipients()
+}
+
 #[test]
 fn every_single_bit_flip_anywhere_fails() {
     let env = seal(&header(), &KEY, &plaintext(2 * C + 3)).unwrap();
+    let mut unbound = 0;
     for at in 0..env.len() {
         let mut b = env.clone();
         b[at] ^= 0x01;
+        if only_recipients_differ(&env, &b) {
+            unbound += 1;
+            continue;
+        }
         let k = kind(open(&b, &KEY));
         assert!(
             matches!(k, ErrorKind::IntegrityFailure | ErrorKind::InvalidArgument),
             "byte {at}: {k}"
         );
     }
+    // Provider, key URI, key version and wrapped key: 2+5 + 2+19 + 2+1 + 4+60 bytes, less
+    // the length prefixes' high bytes and the wrapped length's top bytes, which break the
+    // decoding instead.
+    assert!(unbound > 60 && unbound < 100, "{unbound}");
 }
 
 #[test]
@@ -388,7 +432,7 @@ fn trailing_bytes_after_the_final_chunk_fail() {
 }
 
 #[test]
-fn each_header_field_is_authenticated() {
+fn each_bound_header_field_is_authenticated() {
     let h = header();
     let pt = plaintext(C + 10);
     let env = seal(&h, &KEY, &pt).unwrap();
@@ -396,12 +440,6 @@ fn each_header_field_is_authenticated() {
     let payload = &env[hl..];
     type Edit = Box<dyn Fn(&mut EnvelopeHeader)>;
     let edits: Vec<(&str, Edit)> = vec![
-        ("provider", Box::new(|h| h.provider.push('x'))),
-        (
-            "key_uri",
-            Box::new(|h| h.key_uri = "local://keys/other".into()),
-        ),
-        ("key_version", Box::new(|h| h.key_version = "4".into())),
         (
             "context value",
             Box::new(|h| {
@@ -420,13 +458,17 @@ fn each_header_field_is_authenticated() {
                 h.context.0.remove("app");
             }),
         ),
-        ("wrapped_key", Box::new(|h| h.wrapped_key[0] ^= 1)),
         ("chunk_size", Box::new(|h| h.chunk_size = 2048)),
         ("message_id", Box::new(|h| h.message_id[31] ^= 1)),
+        ("commitment", Box::new(|h| h.commitment[0] ^= 1)),
+        ("format", Box::new(|h| h.format = FORMAT_V1)),
     ];
     for (what, edit) in edits {
         let mut changed = h.clone();
         edit(&mut changed);
+        if changed.format == FORMAT_V1 {
+            changed.padding = 0;
+        }
         assert_eq!(
             kind(open_payload(&changed, &KEY, payload)),
             ErrorKind::IntegrityFailure,
@@ -438,6 +480,70 @@ fn each_header_field_is_authenticated() {
         assert_eq!(kind(open(&b, &KEY)), ErrorKind::IntegrityFailure, "{what}");
     }
     assert_eq!(&open_payload(&h, &KEY, payload).unwrap()[..], &pt[..]);
+}
+
+#[test]
+fn recipients_change_without_touching_the_payload() {
+    let h = header();
+    let pt = plaintext(3 * C + 1);
+    let env = seal(&h, &KEY, &pt).unwrap();
+    let (_, hl) = EnvelopeHeader::decode(&env).unwrap();
+    let payload = &env[hl..];
+    let mut more = h.clone();
+    let mut all = h.recipients();
+    all.push(Recipient {
+        provider: "gcp".into(),
+        key_uri: "gcp://projects/p/locations/l/keyRings/r/cryptoKeys/k".into(),
+        key_version: "1".into(),
+        wrapped_key: vec![0xCD; 180],
+    });
+    all.remove(0);
+    more.set_recipients(all.clone()).unwrap();
+    assert_eq!(more.key_uri, all[0].key_uri);
+    assert!(more.recipient(&h.key_uri).is_none());
+    // Same length: the new header overwrites the old one in place.
+    more.fit_to(hl).unwrap();
+    let mut rewrapped = more.encode().unwrap();
+    assert_eq!(rewrapped.len(), hl);
+    rewrapped.extend_from_slice(payload);
+    assert_eq!(&open(&rewrapped, &KEY).unwrap()[..], &pt[..]);
+    let (decoded, _) = EnvelopeHeader::decode(&rewrapped).unwrap();
+    assert_eq!(decoded.recipients(), all);
+    // A header that cannot fit says so; the commitment tells the right data key.
+    assert_eq!(kind(more.clone().fit_to(100)), ErrorKind::InvalidArgument);
+    more.verify_data_key(&KEY).unwrap();
+    assert_eq!(
+        kind(more.verify_data_key(&[8u8; 32])),
+        ErrorKind::IntegrityFailure
+    );
+    assert_eq!(kind(more.set_recipients(vec![])), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn format_1_envelopes_still_open_but_cannot_be_rewrapped() {
+    let mut v1 = header();
+    v1.format = FORMAT_V1;
+    v1.padding = 0;
+    v1.commitment = [0; 32];
+    let env = seal(&v1, &KEY, b"old").unwrap();
+    assert_eq!(env[3], 1);
+    assert!(is_envelope(&env));
+    let (decoded, hl) = EnvelopeHeader::decode(&env).unwrap();
+    assert_eq!(decoded, v1);
+    assert_eq!(decoded.encode().unwrap(), env[..hl].to_vec());
+    assert_eq!(&open(&env, &KEY).unwrap()[..], b"old");
+    // The one wrapped key is bound by the payload in format 1.
+    let mut changed = decoded.clone();
+    changed.wrapped_key[0] ^= 1;
+    let mut b = changed.encode().unwrap();
+    b.extend_from_slice(&env[hl..]);
+    assert_eq!(kind(open(&b, &KEY)), ErrorKind::IntegrityFailure);
+    let mut d = decoded;
+    assert_eq!(kind(d.set_recipients(v1.recipients())), ErrorKind::Unsupported);
+    assert_eq!(kind(d.verify_data_key(&KEY)), ErrorKind::Unsupported);
+    let mut extra = v1.clone();
+    extra.extra_recipients = v1.recipients();
+    assert_eq!(kind(extra.encode()), ErrorKind::InvalidArgument);
 }
 
 #[test]

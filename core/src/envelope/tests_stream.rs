@@ -63,7 +63,8 @@ impl Pattern {
 fn streams_64_mib_through_a_pipe_in_constant_memory() {
     const TOTAL: u64 = 64 * 1024 * 1024;
     const BLOCK: usize = 10_007; // not a multiple of the chunk size, on purpose
-    let h = EnvelopeHeader::new("local", "local://k", "1", Default::default(), vec![1; 40]);
+    let mut h = EnvelopeHeader::new("local", "local://k", "1", Default::default(), vec![1; 40]);
+    h.commit_to(&KEY).unwrap();
     let chunk = h.chunk_size as u64;
     let header_len = h.encode().unwrap().len() as u64;
     let pattern = Pattern::new(64 * 1024);
