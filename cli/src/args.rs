@@ -89,6 +89,9 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt an envelope (it names its key; stdin to stdout by default).
     Decrypt(DecryptArgs),
+    /// Inspect envelopes, or add and remove their keys without re-encrypting them.
+    #[command(subcommand)]
+    Envelope(EnvelopeCommand),
     /// Sign a message with an asymmetric key.
     Sign(SignArgs),
     /// Verify a signature (exit 0 valid, exit 4 invalid).
@@ -415,14 +418,68 @@ pub struct IoArgs {
 
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// The key to encrypt under.
-    #[arg(long, value_name = "KEY", value_parser = key_locator)]
-    pub key: KeyLocator,
+    /// The key to encrypt under; repeat it for a multi-key envelope (keys of any providers:
+    /// any one of them decrypts it).
+    #[arg(long, value_name = "KEY", value_parser = key_locator, required = true)]
+    pub key: Vec<KeyLocator>,
     /// Encryption context entry, repeatable; decrypt needs the same entries.
     #[arg(long = "context", value_name = "K=V")]
     pub context: Vec<String>,
     #[command(flatten)]
     pub io: IoArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvelopeCommand {
+    /// Show an envelope's format, algorithm, context, keys and sizes (reads the header only:
+    /// no key, no gateway).
+    Inspect(InspectArgs),
+    /// Add and remove the keys an envelope's data key is wrapped under, keeping its body:
+    /// one unwrap and one wrap per added key, the header rewritten (in place when `-o` is
+    /// the input and the new header fits its reserved room), the body never re-encrypted.
+    Rewrap(RewrapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The envelope file (`-`: stdin).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RewrapArgs {
+    /// The envelope to re-wrap (with -o).
+    #[arg(
+        short = 'i',
+        long = "in",
+        value_name = "FILE",
+        conflicts_with = "dir",
+        requires = "output"
+    )]
+    pub input: Option<PathBuf>,
+    /// Where the re-wrapped envelope goes; the input's own path rewrites it in place.
+    #[arg(short = 'o', long = "out", value_name = "FILE", conflicts_with = "dir")]
+    pub output: Option<PathBuf>,
+    /// Re-wrap every envelope under DIR, in place, with a progress bar and a resumable
+    /// journal (files that are not keygate envelopes are skipped).
+    #[arg(long, value_name = "DIR", required_unless_present = "input")]
+    pub dir: Option<PathBuf>,
+    /// The journal of a --dir run (default: DIR/.keygate-rewrap.journal): re-running after an
+    /// interruption skips the files it lists as done and completes a header write it began.
+    #[arg(long, value_name = "FILE", requires = "dir")]
+    pub journal: Option<PathBuf>,
+    /// A key to wrap the data key under (repeatable).
+    #[arg(long = "add-key", value_name = "KEY", value_parser = key_locator)]
+    pub add: Vec<KeyLocator>,
+    /// A key whose wrapped copy to drop (repeatable).
+    #[arg(long = "remove-key", value_name = "KEY", value_parser = key_locator)]
+    pub remove: Vec<KeyLocator>,
+    /// Encryption context entry, repeatable; when given, must equal the envelope's.
+    #[arg(long = "context", value_name = "K=V")]
+    pub context: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -36,7 +36,7 @@ pub async fn encrypt(api: &dyn Gateway, args: EncryptArgs) -> Result<Outcome> {
     // Open both ends first: a wrong path should not cost a data key.
     let input = Input::open(args.io.input.as_deref())?;
     let sink = Sink::create(args.io.output.as_deref(), false)?;
-    let sealing = api.begin_envelope(&args.key, &context).await?;
+    let sealing = api.begin_envelope_for_keys(&args.key, &context).await?;
     let bar = progress(input.len);
     blocking(move || {
         let mut reader = bar.wrap_read(input.reader);
@@ -158,7 +158,7 @@ fn open_to(
     Ok(())
 }
 
-/// `decrypt --key K` on an envelope: refuse unless the envelope was sealed under K. A URI is
+/// `decrypt --key K` on an envelope: refuse unless the envelope carries a copy under K. A URI is
 /// compared as typed (no gateway call); a name or alias is resolved once and its URI
 /// compared with the one the header names.
 async fn check_key(api: &dyn Gateway, key: &KeyLocator, header: &EnvelopeHeader) -> Result<()> {
@@ -166,10 +166,11 @@ async fn check_key(api: &dyn Gateway, key: &KeyLocator, header: &EnvelopeHeader)
         KeyLocator::Uri(uri) => uri.clone(),
         other => api.describe_key(other).await?.uri,
     };
-    if wanted != header.key_uri {
+    if header.recipient(&wanted).is_none() {
+        let uris: Vec<String> = header.recipients().into_iter().map(|r| r.key_uri).collect();
         bail!(Error::invalid(format!(
             "the envelope is sealed under {}, not {key} ({wanted})",
-            header.key_uri
+            uris.join(", ")
         )));
     }
     Ok(())

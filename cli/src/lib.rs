@@ -22,6 +22,7 @@ mod io;
 mod keys;
 mod manual;
 mod output;
+mod rewrap;
 mod serve;
 mod status;
 
@@ -146,6 +147,10 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Man(args) => return manual::man(args, &mut std::io::stdout()),
         _ => {}
     }
+    // Reads a header only: no home, no gateway, no key.
+    if let Command::Envelope(args::EnvelopeCommand::Inspect(a)) = &command {
+        return rewrap::inspect(a, &mut std::io::stdout());
+    }
     if let Command::Serve(args) = command {
         local_only(
             "serve",
@@ -251,6 +256,8 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Alias(cmd) => alias(api, cmd, &mut stdout).await,
         Command::Encrypt(a) => envelope::encrypt(api, a).await,
         Command::Decrypt(a) => envelope::decrypt(api, a).await,
+        Command::Envelope(args::EnvelopeCommand::Rewrap(a)) => rewrap::rewrap(api, a).await,
+        Command::Envelope(args::EnvelopeCommand::Inspect(a)) => rewrap::inspect(&a, &mut stdout),
         Command::Sign(a) => crypto::sign(api, a).await,
         Command::Verify(a) => crypto::verify(api, a, &mut stdout).await,
         Command::Mac(a) => crypto::mac(api, a, &mut stdout).await,

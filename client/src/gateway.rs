@@ -26,9 +26,9 @@ use keygate_core::wire::{
     AuditPage, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
     DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody, EncryptedBody,
     IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType, NativeEncryptedBody,
-    OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RotationBody, SealingKeyBody,
-    SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid, VerifyBody, b64, b64_secret,
-    unb64, unb64_secret,
+    OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RewrapBody, RewrapResponse,
+    RotationBody, SealingKeyBody, SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid,
+    VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 
 fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {
@@ -188,13 +188,63 @@ impl Gateway for HttpGateway {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
+        self.encrypt_for_keys(std::slice::from_ref(key), plaintext, context)
+            .await
+    }
+
+    async fn encrypt_for_keys(
+        &self,
+        keys: &[KeyLocator],
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>> {
+        let (key, keys) = split_keys(keys)?;
         let body = EncryptBody {
-            key: key.to_string(),
+            key,
+            keys,
             plaintext: b64_secret(plaintext),
             context: context.clone(),
         };
         let reply: EncryptedBody = self.post("/v1/encrypt", &body).await?;
         decode_reply("ciphertext", &reply.ciphertext)
+    }
+
+    async fn begin_envelope_for_keys(
+        &self,
+        keys: &[KeyLocator],
+        context: &EncryptionContext,
+    ) -> Result<SealingKey> {
+        let (key, keys) = split_keys(keys)?;
+        self.begin_body(BeginEnvelopeBody {
+            key,
+            keys,
+            context: context.clone(),
+        })
+        .await
+    }
+
+    async fn rewrap_envelope(
+        &self,
+        header: &EnvelopeHeader,
+        add: &[KeyLocator],
+        remove: &[KeyLocator],
+        context: &EncryptionContext,
+    ) -> Result<EnvelopeHeader> {
+        let body = RewrapBody {
+            header: b64(&header.encode()?),
+            add: add.iter().map(ToString::to_string).collect(),
+            remove: remove.iter().map(ToString::to_string).collect(),
+            context: context.clone(),
+        };
+        let reply: RewrapResponse = self.post("/v1/envelope/rewrap", &body).await?;
+        let bytes = decode_reply("header", &reply.header)?;
+        let (header, len) = EnvelopeHeader::decode(&bytes)?;
+        if len != bytes.len() {
+            return Err(Error::invalid(
+                "the gateway answered a header with trailing bytes",
+            ));
+        }
+        Ok(header)
     }
 
     async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted> {
@@ -228,6 +278,7 @@ impl Gateway for HttpGateway {
     ) -> Result<Resolved<Ciphertext>> {
         let body = EncryptBody {
             key: key.to_string(),
+            keys: Vec::new(),
             plaintext: Zeroizing::new(b64(plaintext)),
             context: context.clone(),
         };
@@ -275,17 +326,12 @@ impl Gateway for HttpGateway {
         key: &KeyLocator,
         context: &EncryptionContext,
     ) -> Result<SealingKey> {
-        let body = BeginEnvelopeBody {
+        self.begin_body(BeginEnvelopeBody {
             key: key.to_string(),
+            keys: Vec::new(),
             context: context.clone(),
-        };
-        let reply: SealingKeyBody = self.post("/v1/envelope/begin", &body).await?;
-        let header_bytes = decode_reply("header", &reply.header)?;
-        let (header, _) = EnvelopeHeader::decode(&header_bytes)?;
-        Ok(SealingKey {
-            header,
-            data_key: decode_secret_reply("data_key", &reply.data_key)?,
         })
+        .await
     }
 
     async fn open_envelope(
@@ -484,7 +530,29 @@ impl Gateway for HttpGateway {
     }
 }
 
+/// The first key and the others, as `/v1/encrypt` and `/v1/envelope/begin` take them.
+fn split_keys(keys: &[KeyLocator]) -> Result<(String, Vec<String>)> {
+    let (first, rest) = keys
+        .split_first()
+        .ok_or_else(|| Error::invalid("an envelope needs at least one key"))?;
+    Ok((
+        first.to_string(),
+        rest.iter().map(ToString::to_string).collect(),
+    ))
+}
+
 impl HttpGateway {
+    /// `POST /v1/envelope/begin`.
+    async fn begin_body(&self, body: BeginEnvelopeBody) -> Result<SealingKey> {
+        let reply: SealingKeyBody = self.post("/v1/envelope/begin", &body).await?;
+        let header_bytes = decode_reply("header", &reply.header)?;
+        let (header, _) = EnvelopeHeader::decode(&header_bytes)?;
+        Ok(SealingKey {
+            header,
+            data_key: decode_secret_reply("data_key", &reply.data_key)?,
+        })
+    }
+
     async fn decrypt_body(&self, body: DecryptBody) -> Result<Decrypted> {
         let reply: DecryptedBody = self.post("/v1/decrypt", &body).await?;
         Ok(Decrypted {

@@ -533,6 +533,70 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         header: &EnvelopeHeader,
         context: &EncryptionContext,
     ) -> Result<SecretBytes>;
+    /// [`Gateway::encrypt`] under several keys, of any providers: the envelope carries one
+    /// wrapped copy of its data key per key, and opens with any one of them. Each wrap is
+    /// authorized and audited as `crypto:encrypt` on its key; the gateway's envelope policy
+    /// (keys a label requires) is checked before any key is used.
+    ///
+    /// The default serves one key through [`Gateway::encrypt`] and refuses more.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for no key, a key named
+    /// twice or an envelope the policy refuses; [`Error::Unsupported`](crate::Error::Unsupported)
+    /// for several keys where the gateway does not support them.
+    async fn encrypt_for_keys(
+        &self,
+        keys: &[KeyLocator],
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>> {
+        match keys {
+            [key] => self.encrypt(key, plaintext, context).await,
+            _ => Err(crate::Error::unsupported(
+                "this gateway seals envelopes under exactly one key",
+            )),
+        }
+    }
+    /// [`Gateway::begin_envelope`] under several keys (see [`Gateway::encrypt_for_keys`]).
+    ///
+    /// # Errors
+    /// As [`Gateway::encrypt_for_keys`].
+    async fn begin_envelope_for_keys(
+        &self,
+        keys: &[KeyLocator],
+        context: &EncryptionContext,
+    ) -> Result<SealingKey> {
+        match keys {
+            [key] => self.begin_envelope(key, context).await,
+            _ => Err(crate::Error::unsupported(
+                "this gateway seals envelopes under exactly one key",
+            )),
+        }
+    }
+    /// Re-wraps an envelope's data key without touching its payload: unwraps it once (as
+    /// [`Gateway::open_envelope`] does, audited `crypto:decrypt`) when keys are added, wraps
+    /// it under each key of `add` (audited `crypto:encrypt` each) and drops the copies under
+    /// the keys of `remove`. Returns the new header; when it fits in the old header's length
+    /// it has exactly that length, so the header can be overwritten in place.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a key to remove that
+    /// the envelope does not carry, one to add that it does, no key left, or an envelope
+    /// the policy refuses; [`Error::Unsupported`](crate::Error::Unsupported) for a format 1
+    /// envelope (its payload binds its key) or a gateway that cannot re-wrap; a refusal or
+    /// failure to unwrap as [`Gateway::open_envelope`] has it.
+    async fn rewrap_envelope(
+        &self,
+        header: &EnvelopeHeader,
+        add: &[KeyLocator],
+        remove: &[KeyLocator],
+        context: &EncryptionContext,
+    ) -> Result<EnvelopeHeader> {
+        let _ = (header, add, remove, context);
+        Err(crate::Error::unsupported(
+            "this gateway cannot re-wrap envelopes",
+        ))
+    }
     /// Signs a message or a precomputed digest (see [`SignInput`]) with `algorithm`, or
     /// (`None`) the key's default: the first algorithm its spec lists that its provider
     /// accepts; the signature names the one used. Authorized and audited as `crypto:sign`.

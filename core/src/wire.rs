@@ -200,8 +200,13 @@ pub struct ProviderQuery {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct EncryptBody {
     /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
-    /// text form).
+    /// text form). May be left empty when `keys` names them.
+    #[serde(default)]
     pub key: String,
+    /// More keys (same forms) for a multi-key envelope (`/v1/encrypt` only): the data key is
+    /// wrapped under `key` and each of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
     /// Base64 plaintext.
     pub plaintext: Zeroizing<String>,
     /// The encryption context to bind; decrypting needs the same (default: empty).
@@ -218,6 +223,9 @@ pub struct EncryptedBody {
     pub key_uri: String,
     /// The key version that wrapped the data key.
     pub key_version: String,
+    /// Every key the envelope is sealed under, the first (`key_uri`) first.
+    #[serde(default)]
+    pub key_uris: Vec<String>,
 }
 
 /// `POST /v1/encrypt-native` response.
@@ -300,8 +308,12 @@ pub struct DataKeyResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeginEnvelopeBody {
     /// The key: a key URI, `alias/<name>` or a key name ([`KeyLocator`](crate::KeyLocator)'s
-    /// text form).
+    /// text form). May be left empty when `keys` names them.
+    #[serde(default)]
     pub key: String,
+    /// More keys (same forms) for a multi-key envelope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
     /// The encryption context to bind; decrypting needs the same (default: empty).
     #[serde(default)]
     pub context: EncryptionContext,
@@ -324,6 +336,33 @@ pub struct OpenEnvelopeBody {
     /// Encryption context (empty: not checked).
     #[serde(default)]
     pub context: EncryptionContext,
+}
+
+/// `POST /v1/envelope/rewrap`: an envelope's header, the keys to add and to remove.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewrapBody {
+    /// Base64 of the encoded envelope header (the payload is not needed).
+    pub header: String,
+    /// Keys to wrap the data key under (key URI, `alias/<name>` or key name).
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Keys whose wrapped copies to drop.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Encryption context (empty: not checked).
+    #[serde(default)]
+    pub context: EncryptionContext,
+}
+
+/// `POST /v1/envelope/rewrap` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewrapResponse {
+    /// Base64 of the new encoded header, to put in front of the unchanged payload.
+    pub header: String,
+    /// Every key the envelope is now sealed under.
+    pub key_uris: Vec<String>,
+    /// Whether the new header has the old one's length (it can overwrite it in place).
+    pub same_length: bool,
 }
 
 /// `POST /v1/envelope/open` response.
@@ -504,7 +543,7 @@ macro_rules! redacted_debug {
     };
 }
 
-redacted_debug!(EncryptBody { key, context } secret plaintext);
+redacted_debug!(EncryptBody { key, keys, context } secret plaintext);
 redacted_debug!(DecryptedBody { key_uri, key_version, context } secret plaintext);
 redacted_debug!(DataKeyResponse { ciphertext, key_version } secret plaintext);
 redacted_debug!(SealingKeyBody { header } secret data_key);
@@ -571,6 +610,7 @@ mod tests {
                 "{:?}",
                 EncryptBody {
                     key: "k".into(),
+                    keys: vec!["k2".into()],
                     plaintext: secret.clone(),
                     context: EncryptionContext::new(),
                 }

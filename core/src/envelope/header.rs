@@ -415,7 +415,9 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// A cheap sniff, e.g. to tell an envelope from a provider's raw ciphertext or to inspect
 /// the first bytes of a file; only [`EnvelopeHeader::decode`] says the header is well formed.
 pub fn is_envelope(bytes: &[u8]) -> bool {
-    bytes.len() >= 4 && &bytes[..3] == MAGIC && (bytes[3] == FORMAT_V1 || bytes[3] == FORMAT_VERSION)
+    bytes.len() >= 4
+        && &bytes[..3] == MAGIC
+        && (bytes[3] == FORMAT_V1 || bytes[3] == FORMAT_VERSION)
 }
 
 pub(super) fn check_chunk_size(chunk_size: u32) -> Result<()> {

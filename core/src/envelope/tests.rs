@@ -516,7 +516,10 @@ fn recipients_change_without_touching_the_payload() {
         kind(more.verify_data_key(&[8u8; 32])),
         ErrorKind::IntegrityFailure
     );
-    assert_eq!(kind(more.set_recipients(vec![])), ErrorKind::InvalidArgument);
+    assert_eq!(
+        kind(more.set_recipients(vec![])),
+        ErrorKind::InvalidArgument
+    );
 }
 
 #[test]
@@ -539,7 +542,10 @@ fn format_1_envelopes_still_open_but_cannot_be_rewrapped() {
     b.extend_from_slice(&env[hl..]);
     assert_eq!(kind(open(&b, &KEY)), ErrorKind::IntegrityFailure);
     let mut d = decoded;
-    assert_eq!(kind(d.set_recipients(v1.recipients())), ErrorKind::Unsupported);
+    assert_eq!(
+        kind(d.set_recipients(v1.recipients())),
+        ErrorKind::Unsupported
+    );
     assert_eq!(kind(d.verify_data_key(&KEY)), ErrorKind::Unsupported);
     let mut extra = v1.clone();
     extra.extra_recipients = v1.recipients();

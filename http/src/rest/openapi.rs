@@ -110,6 +110,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!(Post "/v1/generate-data-key", "generateDataKey", "A data key and its wrapped form", auth = true, req = Some("GenerateDataKey"), 200 => Schema("DataKey")),
     op!(Post "/v1/envelope/begin", "beginEnvelope", "A data key and envelope header for client-side sealing", auth = true, req = Some("BeginEnvelope"), 200 => Schema("SealingKey")),
     op!(Post "/v1/envelope/open", "openEnvelope", "Unwrap the data key of an envelope header", auth = true, req = Some("OpenEnvelope"), 200 => Schema("DataKeyOnly")),
+    op!(Post "/v1/envelope/rewrap", "rewrapEnvelope", "Add and remove keys of an envelope header (the payload is not needed and not re-encrypted)", auth = true, req = Some("RewrapEnvelope"), 200 => Schema("RewrappedEnvelope")),
     op!(Post "/v1/sign", "sign", "Sign a message", auth = true, req = Some("Sign"), 200 => Schema("Signature")),
     op!(Post "/v1/verify", "verify", "Verify a signature", auth = true, req = Some("Verify"), 200 => Schema("Valid")),
     op!(Post "/v1/mac", "generateMac", "Compute a MAC", auth = true, req = Some("Mac"), 200 => Schema("MacTag")),

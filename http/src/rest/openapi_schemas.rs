@@ -186,11 +186,13 @@ pub(super) fn schemas() -> Value {
                 "native": object(&["format", "document"], json!({"format": string(), "document": {}})),
                 "etag": string(),
             })),
-            "Encrypt": object(&["key", "plaintext"], json!({
-                "key": string(), "plaintext": b64("plaintext"), "context": r("EncryptionContext"),
+            "Encrypt": object(&["plaintext"], json!({
+                "key": string(), "keys": {"type": "array", "items": string(), "description": "more keys: one wrapped copy of the data key per key"},
+                "plaintext": b64("plaintext"), "context": r("EncryptionContext"),
             })),
             "Encrypted": object(&["ciphertext", "key_uri", "key_version"], json!({
                 "ciphertext": b64("keygate envelope"), "key_uri": string(), "key_version": string(),
+                "key_uris": {"type": "array", "items": string()},
             })),
             "NativeEncrypted": object(&["ciphertext", "key_version", "algorithm"], json!({
                 "ciphertext": b64("provider-native ciphertext"), "key_version": string(),
@@ -214,7 +216,18 @@ pub(super) fn schemas() -> Value {
             "DataKey": object(&["plaintext", "ciphertext", "key_version"], json!({
                 "plaintext": b64("data key"), "ciphertext": b64("wrapped data key"), "key_version": string(),
             })),
-            "BeginEnvelope": object(&["key"], json!({"key": string(), "context": r("EncryptionContext")})),
+            "BeginEnvelope": object(&[], json!({
+                "key": string(), "keys": {"type": "array", "items": string()}, "context": r("EncryptionContext"),
+            })),
+            "RewrapEnvelope": object(&["header"], json!({
+                "header": b64("encoded envelope header"),
+                "add": {"type": "array", "items": string()}, "remove": {"type": "array", "items": string()},
+                "context": r("EncryptionContext"),
+            })),
+            "RewrappedEnvelope": object(&["header", "key_uris", "same_length"], json!({
+                "header": b64("new encoded envelope header"), "key_uris": {"type": "array", "items": string()},
+                "same_length": {"type": "boolean"},
+            })),
             "SealingKey": object(&["header", "data_key"], json!({
                 "header": b64("encoded envelope header"), "data_key": b64("data key"),
             })),

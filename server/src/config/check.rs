@@ -17,19 +17,20 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::origin::{Lines, display_path, is_secret_name, key_span, value_span};
 use super::{
-    Config, ConfigSource, DialectsConfig, ProviderSection, SchedulerConfig, ServerConfig,
-    StoreConfig, apply_env, env_segments, provider_config, set_path,
+    Config, ConfigSource, DialectsConfig, EnvelopeConfig, ProviderSection, SchedulerConfig,
+    ServerConfig, StoreConfig, apply_env, env_segments, provider_config, set_path,
 };
 use crate::audit::AuditConfig;
 use crate::cache::CacheConfig;
 use crate::config::Origin;
 
 /// The sections of `keygate.toml`.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "server",
     "store",
     "audit",
     "cache",
+    "envelope",
     "scheduler",
     "dialects",
     "providers",
@@ -145,6 +146,7 @@ impl Checker {
                 "store" => self.section::<StoreConfig>(doc, &name),
                 "audit" => self.section::<AuditConfig>(doc, &name),
                 "cache" => self.section::<CacheConfig>(doc, &name),
+                "envelope" => self.section::<EnvelopeConfig>(doc, &name),
                 "scheduler" => self.section::<SchedulerConfig>(doc, &name),
                 "dialects" => self.section::<DialectsConfig>(doc, &name),
                 "providers" => self.file_providers(doc),
@@ -278,6 +280,7 @@ impl Checker {
             "store" => typed::<StoreConfig>(section_value),
             "audit" => typed::<AuditConfig>(section_value),
             "cache" => typed::<CacheConfig>(section_value),
+            "envelope" => typed::<EnvelopeConfig>(section_value),
             "scheduler" => typed::<SchedulerConfig>(section_value),
             "dialects" => typed::<DialectsConfig>(section_value),
             "providers" => match section_value {

@@ -23,12 +23,14 @@ use crate::cache::CacheConfig;
 
 mod check;
 mod dialects;
+mod envelope;
 mod origin;
 
 pub use check::{Problem, ProviderCheck, check};
 pub use dialects::{
     AnonymousIdentity, AwsDialectConfig, AzureDialectConfig, DialectsConfig, GcpDialectConfig,
 };
+pub use envelope::{EnvelopeConfig, EnvelopeKey, EnvelopeRule};
 pub use origin::{
     Effective, Origin, REDACTED, Setting, effective, is_secret_name, redact, redact_url,
 };
@@ -56,6 +58,9 @@ pub struct Config {
     /// The maintenance scheduler of `keygate serve`.
     #[serde(default)]
     pub scheduler: SchedulerConfig,
+    /// Multi-key envelopes: decrypt preference order and minimum-key rules.
+    #[serde(default)]
+    pub envelope: EnvelopeConfig,
     /// The cloud wire protocols keygate serves (AWS KMS, GCP Cloud KMS, Azure Key Vault).
     #[serde(default)]
     pub dialects: DialectsConfig,

@@ -15,6 +15,7 @@ mod open;
 mod run;
 mod session;
 mod status;
+mod wrap;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 use crate::access::AccessStore;
 use crate::audit::AuditLog;
 use crate::cache::DataKeyCache;
+use crate::config::EnvelopeConfig;
 use crate::registry::Registry;
 use crate::store::{AwsKeyIds, GcpRecords};
 use crate::tokens::TokenAuthority;
@@ -91,6 +93,7 @@ pub struct Service {
     tokens: TokenAuthority,
     access: AccessStore,
     cache: DataKeyCache,
+    envelope: EnvelopeConfig,
     keys: keycache::KeyCache,
     process: status::ProcessInfo,
 }
@@ -162,6 +165,21 @@ impl Service {
         reference: &keygate_core::KeyLocator,
     ) -> Option<keygate_core::KeyState> {
         self.keys.get(reference).map(|(_, meta)| meta.state)
+    }
+
+    /// Sets the `[envelope]` rules (decrypt order, minimum keys) of a service not yet
+    /// shared: [`Service::open`] takes them from the configuration; tests and embedders
+    /// built with [`Service::new`] set them here.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a malformed rule; [`Error::InvalidState`] once the
+    /// service is shared (sessions hold it).
+    pub fn configure_envelopes(this: &mut Arc<Self>, config: EnvelopeConfig) -> Result<()> {
+        config.validate()?;
+        let service = Arc::get_mut(this)
+            .ok_or_else(|| Error::state("the service is already shared: set [envelope] first"))?;
+        service.envelope = config;
+        Ok(())
     }
 
     /// A session for `identity` arriving through `source`.

@@ -74,7 +74,10 @@ impl Service {
                 None
             }
         };
-        Self::build(registry, &config.audit, &config.cache, sealer, audit_keys).await
+        let mut service =
+            Self::build(registry, &config.audit, &config.cache, sealer, audit_keys).await?;
+        Self::configure_envelopes(&mut service, config.envelope.clone())?;
+        Ok(service)
     }
 
     /// A service over an existing registry (tests, embedding).
@@ -128,6 +131,7 @@ impl Service {
             tokens,
             access,
             cache,
+            envelope: crate::config::EnvelopeConfig::default(),
             keys: super::keycache::KeyCache::default(),
             process: super::status::ProcessInfo::default(),
         }))

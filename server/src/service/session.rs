@@ -326,7 +326,35 @@ impl Gateway for Session {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
-        self.seal_envelope(key, plaintext, context).await
+        self.seal_envelope(std::slice::from_ref(key), plaintext, context)
+            .await
+    }
+
+    async fn encrypt_for_keys(
+        &self,
+        keys: &[KeyLocator],
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>> {
+        self.seal_envelope(keys, plaintext, context).await
+    }
+
+    async fn begin_envelope_for_keys(
+        &self,
+        keys: &[KeyLocator],
+        context: &EncryptionContext,
+    ) -> Result<SealingKey> {
+        self.begin_stream(keys, context).await
+    }
+
+    async fn rewrap_envelope(
+        &self,
+        header: &EnvelopeHeader,
+        add: &[KeyLocator],
+        remove: &[KeyLocator],
+        context: &EncryptionContext,
+    ) -> Result<EnvelopeHeader> {
+        self.rewrap(header, add, remove, context).await
     }
 
     async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted> {
@@ -400,7 +428,7 @@ impl Gateway for Session {
         key: &KeyLocator,
         context: &EncryptionContext,
     ) -> Result<SealingKey> {
-        self.begin_stream(key, context).await
+        self.begin_stream(std::slice::from_ref(key), context).await
     }
 
     async fn open_envelope(

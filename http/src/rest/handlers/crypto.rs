@@ -13,8 +13,8 @@ use crate::rest::extract::{Caller, Json, Keyed, locator};
 use keygate_core::wire::{
     BeginEnvelopeBody, DataKeyBody, DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody,
     EncryptBody, EncryptedBody, MacBody, MacResponse, MacVerifyBody, NativeEncryptedBody,
-    OpenEnvelopeBody, RandomBody, RandomResponse, SealingKeyBody, SignBody, SignatureBody, Valid,
-    VerifyBody, b64, b64_secret, unb64, unb64_secret,
+    OpenEnvelopeBody, RandomBody, RandomResponse, RewrapBody, RewrapResponse, SealingKeyBody,
+    SignBody, SignatureBody, Valid, VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 
 pub(super) async fn encrypt(
@@ -22,14 +22,16 @@ pub(super) async fn encrypt(
     Json(body): Json<EncryptBody>,
 ) -> ApiResult<Json<EncryptedBody>> {
     let plaintext = unb64_secret("plaintext", &body.plaintext)?;
+    let keys = locators(&body.key, &body.keys)?;
     let envelope = s
-        .encrypt(&locator(&body.key)?, plaintext.as_slice(), &body.context)
+        .encrypt_for_keys(&keys, plaintext.as_slice(), &body.context)
         .await?;
-    // The envelope names its key and version; reading them back from the header keeps the
+    // The envelope names its keys and versions; reading them back from the header keeps the
     // answer exactly what a decrypt will route on.
     let (header, _) = EnvelopeHeader::decode(&envelope)?;
     Ok(Json(EncryptedBody {
         ciphertext: b64(&envelope),
+        key_uris: header.recipients().into_iter().map(|r| r.key_uri).collect(),
         key_uri: header.key_uri,
         key_version: header.key_version,
     }))
@@ -103,9 +105,8 @@ pub(super) async fn begin_envelope(
     Caller(s): Caller,
     Json(body): Json<BeginEnvelopeBody>,
 ) -> ApiResult<Json<SealingKeyBody>> {
-    let sealing = s
-        .begin_envelope(&locator(&body.key)?, &body.context)
-        .await?;
+    let keys = locators(&body.key, &body.keys)?;
+    let sealing = s.begin_envelope_for_keys(&keys, &body.context).await?;
     Ok(Json(SealingKeyBody {
         header: b64(&sealing.header.encode()?),
         data_key: b64_secret(&sealing.data_key),
@@ -125,6 +126,53 @@ pub(super) async fn open_envelope(
     Ok(Json(DataKeyOnly {
         data_key: b64_secret(&data_key),
     }))
+}
+
+pub(super) async fn rewrap_envelope(
+    Caller(s): Caller,
+    Json(body): Json<RewrapBody>,
+) -> ApiResult<Json<RewrapResponse>> {
+    let bytes = unb64("header", &body.header)?;
+    let (header, len) = EnvelopeHeader::decode(&bytes)?;
+    if len != bytes.len() {
+        return Err(Error::invalid("`header` holds bytes after the envelope header").into());
+    }
+    let add = body
+        .add
+        .iter()
+        .map(|k| locator(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let remove = body
+        .remove
+        .iter()
+        .map(|k| locator(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rewrapped = s
+        .rewrap_envelope(&header, &add, &remove, &body.context)
+        .await?;
+    let encoded = rewrapped.encode()?;
+    Ok(Json(RewrapResponse {
+        same_length: encoded.len() == len,
+        header: b64(&encoded),
+        key_uris: rewrapped
+            .recipients()
+            .into_iter()
+            .map(|r| r.key_uri)
+            .collect(),
+    }))
+}
+
+/// `key` (when not empty) then `keys`: the keys of an envelope, at least one.
+fn locators(key: &str, keys: &[String]) -> Result<Vec<KeyLocator>, ApiError> {
+    let all: Vec<KeyLocator> = std::iter::once(key)
+        .filter(|k| !k.is_empty())
+        .chain(keys.iter().map(String::as_str))
+        .map(locator)
+        .collect::<Result<_, _>>()?;
+    if all.is_empty() {
+        return Err(Error::invalid("name a key: `key` or `keys`").into());
+    }
+    Ok(all)
 }
 
 pub(super) async fn sign(

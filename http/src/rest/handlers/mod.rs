@@ -130,6 +130,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Some(CryptoDecrypt),
             crypto::open_envelope,
         )
+        .add(
+            Post,
+            "/v1/envelope/rewrap",
+            Some(CryptoEncrypt),
+            crypto::rewrap_envelope,
+        )
         .add(Post, "/v1/sign", Some(CryptoSign), crypto::sign)
         .add(Post, "/v1/verify", Some(CryptoVerify), crypto::verify)
         .add(Post, "/v1/mac", Some(CryptoMac), crypto::mac)
