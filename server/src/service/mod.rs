@@ -275,3 +275,5 @@ mod object_tx_tests;
 mod status_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wrap_tests;
