@@ -27,6 +27,8 @@ mod isolation;
 mod proof;
 #[path = "cli/remote.rs"]
 mod remote;
+#[path = "cli/rewrap.rs"]
+mod rewrap;
 #[path = "cli/status.rs"]
 mod status;
 
