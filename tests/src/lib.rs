@@ -89,6 +89,8 @@ pub mod book {
         pub mod exit_codes {}
         #[doc = include_str!("../../docs/src/reference/rest-api.md")]
         pub mod rest_api {}
+        #[doc = include_str!("../../docs/src/reference/envelope-format.md")]
+        pub mod envelope_format {}
         #[doc = include_str!("../../docs/src/reference/configuration.md")]
         pub mod configuration {}
     }

@@ -26,6 +26,8 @@ mod gcp_provider;
 mod isolation;
 #[path = "scenarios/malformed.rs"]
 mod malformed;
+#[path = "scenarios/multikey.rs"]
+mod multikey;
 #[path = "scenarios/probes.rs"]
 mod probes;
 #[path = "scenarios/registry.rs"]
