@@ -57,7 +57,7 @@ pub async fn encrypt(api: &dyn Gateway, args: EncryptArgs) -> Result<Outcome> {
 /// The start of an input, once its first bytes have been looked at.
 enum Sniffed {
     /// A keygate envelope: its header, and the reader positioned at the payload.
-    Envelope(EnvelopeHeader, Box<dyn Read + Send>),
+    Envelope(Box<EnvelopeHeader>, Box<dyn Read + Send>),
     /// Anything else, whole (the sniffed bytes put back in front).
     Other(Box<dyn Read + Send>),
 }
@@ -82,7 +82,7 @@ fn sniff(input: Box<dyn Read + Send>) -> Result<Sniffed> {
         return Ok(Sniffed::Other(whole));
     }
     let header = EnvelopeHeader::read_from(&mut whole)?;
-    Ok(Sniffed::Envelope(header, whole))
+    Ok(Sniffed::Envelope(Box::new(header), whole))
 }
 
 pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
