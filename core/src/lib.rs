@@ -13,6 +13,7 @@ pub mod audit;
 pub mod compliance;
 pub mod crypto;
 pub mod envelope;
+pub mod esdk;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
