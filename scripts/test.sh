@@ -3,6 +3,7 @@
 #
 # Starts LocalStack (scripts/localstack.sh: installed on first use into .localstack/) so the
 # AWS provider's conformance tests run against it, exports KEYGATE_TEST_AWS_ENDPOINT for them,
+# installs the AWS Encryption SDK CLI (scripts/esdk.sh) and exports KEYGATE_TEST_ESDK_CLI,
 # installs tmux if missing (the console's end-to-end test; KEYGATE_TEST_TMUX=1 makes it
 # required), builds the book (scripts/book.sh), runs `cargo test --workspace --locked "$@"`,
 # and stops LocalStack on exit if it started it.
@@ -37,6 +38,11 @@ if ! command -v tmux >/dev/null 2>&1; then
         || echo "test.sh: could not install tmux; the console end-to-end test will fail" >&2
 fi
 export KEYGATE_TEST_TMUX=1
+
+# The AWS Encryption SDK for Python and its CLI (scripts/esdk.sh: installed on first use into
+# .esdk/), for the tests that cross ESDK messages with keygate; exports KEYGATE_TEST_ESDK_CLI.
+esdk_env="$(scripts/esdk.sh install)"
+eval "$esdk_env"
 
 scripts/book.sh
 cargo test --workspace --locked "$@"

@@ -426,6 +426,8 @@ pub struct EncryptArgs {
     #[arg(long = "context", value_name = "K=V")]
     pub context: Vec<String>,
     #[command(flatten)]
+    pub format: super::esdk::FormatArgs,
+    #[command(flatten)]
     pub io: IoArgs,
 }
 
@@ -484,11 +486,13 @@ pub struct RewrapArgs {
 
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// The key: the envelope must be sealed under it (refused otherwise). Input that is not
-    /// a keygate envelope (a provider-native ciphertext) needs it.
+    /// The key: the envelope must be sealed under it (refused otherwise; an AWS Encryption
+    /// SDK message is opened with its data key under this key only). Input that is neither
+    /// (a provider-native ciphertext) needs it.
     #[arg(long, value_name = "KEY", value_parser = key_locator)]
     pub key: Option<KeyLocator>,
-    /// Encryption context entry, repeatable; must equal the one used to encrypt.
+    /// Encryption context entry, repeatable; must equal the one used to encrypt (for an
+    /// AWS Encryption SDK message: each entry must be in the message's context).
     #[arg(long = "context", value_name = "K=V")]
     pub context: Vec<String>,
     #[command(flatten)]

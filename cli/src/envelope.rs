@@ -14,10 +14,12 @@ use keygate_core::api::Gateway;
 use keygate_core::envelope::{
     EnvelopeHeader, OpeningReader, SealingWriter, from_io_error, is_envelope,
 };
+use keygate_core::esdk::{ParsedHeader, is_message};
 use keygate_core::{EncryptionContext, Error, KeyLocator};
 
 use super::Outcome;
 use super::args::{DecryptArgs, EncryptArgs};
+use super::esdk::{self, Format};
 use super::io::{COPY_BUFFER, CopyError, Input, Sink, copy, progress};
 
 /// The largest provider-native ciphertext `decrypt --key` reads (providers encrypt at most a
@@ -33,6 +35,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 pub async fn encrypt(api: &dyn Gateway, args: EncryptArgs) -> Result<Outcome> {
     let context = EncryptionContext::from_pairs(&args.context)?;
+    args.format.check()?;
+    if args.format.format == Format::Esdk {
+        let input = Input::open(args.io.input.as_deref())?;
+        let sink = Sink::create(args.io.output.as_deref(), false)?;
+        let bar = progress(input.len);
+        esdk::encrypt(api, &args.key, context, &args.format, input, sink, bar).await?;
+        return Ok(Outcome::Success);
+    }
     // Open both ends first: a wrong path should not cost a data key.
     let input = Input::open(args.io.input.as_deref())?;
     let sink = Sink::create(args.io.output.as_deref(), false)?;
@@ -58,6 +68,8 @@ pub async fn encrypt(api: &dyn Gateway, args: EncryptArgs) -> Result<Outcome> {
 enum Sniffed {
     /// A keygate envelope: its header, and the reader positioned at the payload.
     Envelope(Box<EnvelopeHeader>, Box<dyn Read + Send>),
+    /// An AWS Encryption SDK message: its header, and the reader positioned at the body.
+    Esdk(Box<ParsedHeader>, Box<dyn Read + Send>),
     /// Anything else, whole (the sniffed bytes put back in front).
     Other(Box<dyn Read + Send>),
 }
@@ -78,6 +90,10 @@ fn sniff(input: Box<dyn Read + Send>) -> Result<Sniffed> {
     }
     let mut whole: Box<dyn Read + Send> =
         Box::new(Cursor::new(prefix[..got].to_vec()).chain(input));
+    if is_message(&prefix[..got]) {
+        let (header, body) = esdk::read_header(whole)?;
+        return Ok(Sniffed::Esdk(Box::new(header), body));
+    }
     if !is_envelope(&prefix[..got]) {
         return Ok(Sniffed::Other(whole));
     }
@@ -99,10 +115,16 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
             let data_key = api.open_envelope(&header, &context).await?;
             blocking(move || open_to(&header, &data_key, payload, sink, &bar)).await?;
         }
+        Sniffed::Esdk(parsed, body) => {
+            esdk::check_context(&context, &parsed.header)?;
+            let data_key = esdk::open_data_key(api, &parsed.header, args.key.as_ref()).await?;
+            blocking(move || esdk::open_to(&parsed, &data_key, body, sink, &bar)).await?;
+        }
         Sniffed::Other(whole) => {
             let Some(key) = &args.key else {
                 return Err(anyhow!(Error::IntegrityFailure).context(
-                    "not a keygate envelope (for a provider-native ciphertext, pass --key KEY)",
+                    "not a keygate envelope nor an AWS Encryption SDK message (for a \
+                     provider-native ciphertext, pass --key KEY)",
                 ));
             };
             // Provider-native ciphertexts are single small messages, made before the

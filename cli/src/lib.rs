@@ -18,6 +18,7 @@ pub mod compose;
 mod config_cmd;
 mod crypto;
 mod envelope;
+mod esdk;
 mod io;
 mod keys;
 mod manual;

@@ -18,6 +18,8 @@ mod console;
 mod crash;
 #[path = "cli/envelope.rs"]
 mod envelope;
+#[path = "cli/esdk.rs"]
+mod esdk;
 #[path = "cli/four.rs"]
 mod four;
 #[cfg(feature = "aws")]

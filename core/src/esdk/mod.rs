@@ -270,3 +270,16 @@ fn frame_aad(message_id: &[u8], last: bool, sequence: u32, len: usize) -> Vec<u8
     aad.extend_from_slice(&(len as u64).to_be_bytes());
     aad
 }
+
+/// A fresh random 32-byte data key for one message.
+///
+/// # Errors
+/// [`Error::InvalidState`] if the system has no randomness to give.
+pub fn new_data_key() -> Result<Zeroizing<Vec<u8>>> {
+    use aws_lc_rs::rand::SecureRandom as _;
+    let mut key = Zeroizing::new(vec![0u8; KEY_LEN]);
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(key.as_mut_slice())
+        .map_err(|_| Error::state("no randomness for a data key"))?;
+    Ok(key)
+}

@@ -96,6 +96,23 @@ pub struct Service {
     envelope: EnvelopeConfig,
     keys: keycache::KeyCache,
     process: status::ProcessInfo,
+    aws_arns: AwsArnScope,
+}
+
+/// The region and account keygate's AWS door puts in its key ARNs (`[dialects.aws]`).
+#[derive(Debug, Clone)]
+pub(crate) struct AwsArnScope {
+    region: String,
+    account_id: String,
+}
+
+impl AwsArnScope {
+    pub(crate) fn of(config: &crate::config::AwsDialectConfig) -> Self {
+        Self {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+        }
+    }
 }
 
 impl Service {
@@ -127,6 +144,24 @@ impl Service {
     /// use of a key still goes through a [`Session`].
     pub fn aws_key_ids(&self) -> &dyn AwsKeyIds {
         &**self.registry.store()
+    }
+
+    /// The ARN keygate's AWS door names the key at `uri` by, giving the key its UUID the
+    /// first time (see [`Gateway::aws_key_arn`](keygate_core::api::Gateway::aws_key_arn)).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](keygate_core::Error::NotFound) when no registered provider owns
+    /// `uri`; [`Error::Unavailable`](keygate_core::Error::Unavailable) on a store failure.
+    pub async fn aws_key_arn(&self, uri: &str) -> Result<String> {
+        self.registry
+            .resolve(&keygate_core::KeyLocator::Uri(uri.to_owned()))
+            .await?;
+        let fresh = uuid::Uuid::new_v4().to_string();
+        let id = self.aws_key_ids().aws_id_for(uri, &fresh).await?;
+        Ok(format!(
+            "arn:aws:kms:{}:{}:key/{id}",
+            self.aws_arns.region, self.aws_arns.account_id
+        ))
     }
 
     /// The GCP Cloud KMS dialect's records (key rings, what it knows of each key, version

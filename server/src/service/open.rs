@@ -74,8 +74,9 @@ impl Service {
                 None
             }
         };
+        let arns = super::AwsArnScope::of(&config.dialects.aws);
         let mut service =
-            Self::build(registry, &config.audit, &config.cache, sealer, audit_keys).await?;
+            Self::build(registry, &config.audit, &config.cache, sealer, audit_keys, arns).await?;
         Self::configure_envelopes(&mut service, config.envelope.clone())?;
         Ok(service)
     }
@@ -89,7 +90,7 @@ impl Service {
         audit: &AuditConfig,
         cache: &CacheConfig,
     ) -> Result<Arc<Self>> {
-        Self::build(registry, audit, cache, None, None).await
+        Self::build(registry, audit, cache, None, None, default_arns()).await
     }
 
     /// A service over an existing registry that issues and checks AWS access keys, their
@@ -106,7 +107,7 @@ impl Service {
     ) -> Result<Arc<Self>> {
         let sealer = AccessKeySealer::from_root_key(root_key)?;
         let keys = Arc::new(AuditKeys::from_root_key(root_key)?);
-        Self::build(registry, audit, cache, Some(sealer), Some(keys)).await
+        Self::build(registry, audit, cache, Some(sealer), Some(keys), default_arns()).await
     }
 
     async fn build(
@@ -115,6 +116,7 @@ impl Service {
         cache: &CacheConfig,
         sealer: Option<AccessKeySealer>,
         audit_keys: Option<Arc<AuditKeys>>,
+        aws_arns: super::AwsArnScope,
     ) -> Result<Arc<Self>> {
         // Each part holds only the part of the store it needs.
         let store = Arc::clone(registry.store());
@@ -134,6 +136,12 @@ impl Service {
             envelope: crate::config::EnvelopeConfig::default(),
             keys: super::keycache::KeyCache::default(),
             process: super::status::ProcessInfo::default(),
+            aws_arns,
         }))
     }
+}
+
+/// The ARN region and account of the AWS door's default `[dialects.aws]`.
+fn default_arns() -> super::AwsArnScope {
+    super::AwsArnScope::of(&crate::config::AwsDialectConfig::default())
 }

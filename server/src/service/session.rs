@@ -380,6 +380,10 @@ impl Gateway for Session {
         .await
     }
 
+    async fn aws_key_arn(&self, uri: &str) -> Result<String> {
+        self.service.aws_key_arn(uri).await
+    }
+
     async fn encrypt_native(
         &self,
         key: &KeyLocator,
