@@ -150,7 +150,9 @@ pub async fn encrypt(
 ///
 /// # Errors
 /// As [`MessageHeader::read_from`].
-pub fn read_header(mut input: Box<dyn Read + Send>) -> Result<(ParsedHeader, Box<dyn Read + Send>)> {
+pub fn read_header(
+    mut input: Box<dyn Read + Send>,
+) -> Result<(ParsedHeader, Box<dyn Read + Send>)> {
     let parsed = MessageHeader::read_from(&mut input)?;
     Ok((parsed, input))
 }
@@ -243,7 +245,10 @@ pub async fn open_data_key(
                 continue;
             }
             let key = KeyLocator::Uri(uri.clone());
-            match api.decrypt_native(&key, &edk.ciphertext, &header.context).await {
+            match api
+                .decrypt_native(&key, &edk.ciphertext, &header.context)
+                .await
+            {
                 Ok(d) => return Ok(d.plaintext),
                 Err(e) => last = Some(anyhow!(e).context(format!("key {uri} ({arn})"))),
             }
@@ -285,7 +290,10 @@ mod tests {
 
     #[test]
     fn a_kms_arn_maps_to_its_region_provider_first() {
-        let prefixes = vec!["aws-kms://prod/".to_owned(), "aws-kms://eu-west-1/".to_owned()];
+        let prefixes = vec![
+            "aws-kms://prod/".to_owned(),
+            "aws-kms://eu-west-1/".to_owned(),
+        ];
         assert_eq!(
             native_candidates("arn:aws:kms:eu-west-1:111122223333:key/abc", &prefixes),
             vec!["aws-kms://eu-west-1/abc", "aws-kms://prod/abc"]

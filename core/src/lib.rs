@@ -13,8 +13,8 @@ pub mod audit;
 pub mod compliance;
 pub mod crypto;
 pub mod envelope;
-pub mod esdk;
 pub mod error;
+pub mod esdk;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod key;

@@ -46,6 +46,8 @@ pub mod book {
         pub mod audit {}
         #[doc = include_str!("../../docs/src/operating/envelope.md")]
         pub mod envelope {}
+        #[doc = include_str!("../../docs/src/operating/formats.md")]
+        pub mod formats {}
         #[doc = include_str!("../../docs/src/operating/compliance.md")]
         pub mod compliance {}
         #[doc = include_str!("../../docs/src/operating/metrics.md")]

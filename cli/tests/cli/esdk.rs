@@ -21,7 +21,11 @@ const CLI_VAR: &str = "KEYGATE_TEST_ESDK_CLI";
 fn esdk(cli: &str, url: &str, (akid, secret): (&str, &str), args: &[&str]) {
     let out = Command::new(cli)
         .args(args)
-        .args(["--commitment-policy", "require-encrypt-require-decrypt", "-S"])
+        .args([
+            "--commitment-policy",
+            "require-encrypt-require-decrypt",
+            "-S",
+        ])
         .env("AWS_ENDPOINT_URL_KMS", url)
         .env("AWS_ACCESS_KEY_ID", akid)
         .env("AWS_SECRET_ACCESS_KEY", secret)

@@ -51,7 +51,10 @@ impl fmt::Debug for EncryptedDataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptedDataKey")
             .field("provider_id", &self.provider_id)
-            .field("provider_info", &String::from_utf8_lossy(&self.provider_info))
+            .field(
+                "provider_info",
+                &String::from_utf8_lossy(&self.provider_info),
+            )
             .field("ciphertext_len", &self.ciphertext.len())
             .finish()
     }
@@ -120,7 +123,9 @@ impl MessageHeader {
     pub fn encode(&self) -> Result<Vec<u8>> {
         check_frame_length(self.frame_length)?;
         if self.data_keys.is_empty() {
-            return Err(Error::invalid("a message needs at least one encrypted data key"));
+            return Err(Error::invalid(
+                "a message needs at least one encrypted data key",
+            ));
         }
         let mut out = Vec::with_capacity(256);
         out.push(FORMAT_V2);
@@ -281,7 +286,9 @@ fn decode_context(aad: &[u8]) -> Result<EncryptionContext> {
 
 fn read_exact(input: &mut dyn Read, buf: &mut [u8]) -> Result<()> {
     input.read_exact(buf).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => Error::invalid("the AWS Encryption SDK message is truncated"),
+        io::ErrorKind::UnexpectedEof => {
+            Error::invalid("the AWS Encryption SDK message is truncated")
+        }
         _ => super::super::envelope::from_io_error(e),
     })
 }

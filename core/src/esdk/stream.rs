@@ -238,8 +238,8 @@ impl<W: Write> EsdkSealer<W> {
             .map_err(super::super::envelope::from_io_error)?;
         if let Some((key, cx)) = self.signer.take() {
             let signature = key.sign(&cx.finish())?;
-            let len = u16::try_from(signature.len())
-                .map_err(|_| Error::state("signature too long"))?;
+            let len =
+                u16::try_from(signature.len()).map_err(|_| Error::state("signature too long"))?;
             self.out
                 .write_all(&len.to_be_bytes())
                 .and_then(|()| self.out.write_all(&signature))
@@ -313,11 +313,9 @@ impl<R: Read> EsdkOpener<R> {
     pub fn new(parsed: &ParsedHeader, data_key: &[u8], input: R) -> Result<Self> {
         let header = &parsed.header;
         let keys = MessageKeys::derive(header.suite, data_key, &header.message_id)?;
-        let same: bool = aws_lc_rs::constant_time::verify_slices_are_equal(
-            &keys.commitment,
-            &header.commitment,
-        )
-        .is_ok();
+        let same: bool =
+            aws_lc_rs::constant_time::verify_slices_are_equal(&keys.commitment, &header.commitment)
+                .is_ok();
         if !same {
             return Err(Error::IntegrityFailure);
         }
@@ -430,9 +428,7 @@ impl<R: Read> EsdkOpener<R> {
     fn finish_message(&mut self) -> io::Result<()> {
         if let Some((key, cx)) = self.verifier.take() {
             let mut len = [0u8; 2];
-            self.input
-                .read_exact(&mut len)
-                .map_err(|_| integrity())?;
+            self.input.read_exact(&mut len).map_err(|_| integrity())?;
             let mut sig = vec![0u8; usize::from(u16::from_be_bytes(len))];
             self.input.read_exact(&mut sig).map_err(|_| integrity())?;
             UnparsedPublicKey::new(&ECDSA_P384_SHA384_ASN1, &key)

@@ -33,9 +33,10 @@ fn seal(suite: AlgorithmSuite, frame: u32, plaintext: &[u8], write_size: usize) 
     let mut context: EncryptionContext = [("purpose", "test")].into_iter().collect();
     let signer = suite.is_signed().then(|| SigningKey::generate().unwrap());
     if let Some(key) = &signer {
-        context
-            .0
-            .insert(PUBLIC_KEY_CONTEXT_KEY.to_owned(), key.public_key_base64().unwrap());
+        context.0.insert(
+            PUBLIC_KEY_CONTEXT_KEY.to_owned(),
+            key.public_key_base64().unwrap(),
+        );
     }
     let mut sealer = EsdkSealer::new(
         suite,
@@ -103,14 +104,20 @@ fn every_changed_byte_of_an_sdk_message_is_refused() {
         for i in 0..message.len() {
             let mut bad = message.clone();
             bad[i] ^= 0x01;
-            assert!(open(&bad, &data_key).is_err(), "byte {i} changed and opened");
+            assert!(
+                open(&bad, &data_key).is_err(),
+                "byte {i} changed and opened"
+            );
         }
     }
 }
 
 #[test]
 fn round_trips_at_frame_boundaries_for_both_suites() {
-    for suite in [AlgorithmSuite::CommitKey, AlgorithmSuite::CommitKeyEcdsaP384] {
+    for suite in [
+        AlgorithmSuite::CommitKey,
+        AlgorithmSuite::CommitKeyEcdsaP384,
+    ] {
         for len in [0, 1, 127, 128, 129, 384, 1000] {
             for write_size in [1, 50, 4096] {
                 let plain = pattern(len);
@@ -136,7 +143,10 @@ fn the_last_bytes_are_always_in_the_final_frame() {
 
 #[test]
 fn truncated_extended_or_wrongly_keyed_messages_are_refused() {
-    for suite in [AlgorithmSuite::CommitKey, AlgorithmSuite::CommitKeyEcdsaP384] {
+    for suite in [
+        AlgorithmSuite::CommitKey,
+        AlgorithmSuite::CommitKeyEcdsaP384,
+    ] {
         let message = seal(suite, 128, &pattern(300), 4096);
         for cut in [message.len() - 1, message.len() - 20, message.len() / 2] {
             assert!(open(&message[..cut], &DATA_KEY).is_err());
@@ -179,9 +189,23 @@ fn sealer_checks_its_signer_and_context() {
     let signed = AlgorithmSuite::CommitKeyEcdsaP384;
     assert!(new(signed, None, context.clone()).is_err());
     // The context must carry this signer's public key.
-    assert!(new(signed, Some(SigningKey::generate().unwrap()), context.clone()).is_err());
+    assert!(
+        new(
+            signed,
+            Some(SigningKey::generate().unwrap()),
+            context.clone()
+        )
+        .is_err()
+    );
     let unsigned = AlgorithmSuite::CommitKey;
-    assert!(new(unsigned, Some(SigningKey::generate().unwrap()), context.clone()).is_err());
+    assert!(
+        new(
+            unsigned,
+            Some(SigningKey::generate().unwrap()),
+            context.clone()
+        )
+        .is_err()
+    );
     let reserved: EncryptionContext = [(PUBLIC_KEY_CONTEXT_KEY, "x")].into_iter().collect();
     assert!(new(unsigned, None, reserved).is_err());
     assert!(
@@ -243,7 +267,10 @@ fn suites_parse_by_name_and_id() {
     );
     assert!("0x0378".parse::<AlgorithmSuite>().is_err());
     assert!("AES".parse::<AlgorithmSuite>().is_err());
-    assert_eq!(AlgorithmSuite::default(), AlgorithmSuite::CommitKeyEcdsaP384);
+    assert_eq!(
+        AlgorithmSuite::default(),
+        AlgorithmSuite::CommitKeyEcdsaP384
+    );
 }
 
 #[test]

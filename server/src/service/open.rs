@@ -107,7 +107,15 @@ impl Service {
     ) -> Result<Arc<Self>> {
         let sealer = AccessKeySealer::from_root_key(root_key)?;
         let keys = Arc::new(AuditKeys::from_root_key(root_key)?);
-        Self::build(registry, audit, cache, Some(sealer), Some(keys), default_arns()).await
+        Self::build(
+            registry,
+            audit,
+            cache,
+            Some(sealer),
+            Some(keys),
+            default_arns(),
+        )
+        .await
     }
 
     async fn build(
