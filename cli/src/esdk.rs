@@ -2,7 +2,7 @@
 //!
 //! The message format is in `keygate_core::esdk`; this module wraps and unwraps its data
 //! key through the gateway. Each encrypted data key is an `aws-kms` entry naming a keygate
-//! key by its AWS-door ARN, its ciphertext what KMS `Encrypt` through keygate's AWS door
+//! key by its AWS-door ARN ([`Gateway::aws_key_arn`]), its ciphertext what KMS `Encrypt` through keygate's AWS door
 //! returns for that key ([`Gateway::encrypt`]: authorized and audited per key), so the SDK,
 //! calling `Decrypt` on keygate's AWS door, unwraps it. Opening tries the message's `aws-kms`
 //! keys the caller may use, in order: one made through keygate's door (a keygate envelope)
@@ -110,13 +110,17 @@ pub async fn encrypt(
     } else {
         None
     };
-    let data_key = new_data_key()?;
-    let mut data_keys = Vec::with_capacity(keys.len());
+    // Every key's ARN first: a key that cannot be named costs no wrap.
+    let mut named = Vec::with_capacity(keys.len());
     for key in keys {
+        let arn = api.aws_key_arn(key).await?;
+        named.push((KeyLocator::Uri(arn.uri), arn.value));
+    }
+    let data_key = new_data_key()?;
+    let mut data_keys = Vec::with_capacity(named.len());
+    for (key, arn) in named {
         // What KMS `Encrypt` through keygate's AWS door returns for this key.
-        let blob = api.encrypt(key, &data_key, &context).await?;
-        let uri = EnvelopeHeader::decode(&blob)?.0.key_uri;
-        let arn = api.aws_key_arn(&uri).await?;
+        let blob = api.encrypt(&key, &data_key, &context).await?;
         data_keys.push(EncryptedDataKey {
             provider_id: AWS_KMS_PROVIDER_ID.to_owned(),
             provider_info: arn.into_bytes(),

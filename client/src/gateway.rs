@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 use crate::sse::follow_stream;
 use crate::{HttpGateway, audit_query_string, encode_component};
 use keygate_core::wire::{
-    AuditPage, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
+    AuditPage, AwsArnBody, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
     DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody, EncryptedBody,
     IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType, NativeEncryptedBody,
     OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RewrapBody, RewrapResponse,
@@ -168,6 +168,12 @@ impl Gateway for HttpGateway {
             key_version: b.key_version,
             spec: b.spec,
         }))
+    }
+
+    async fn aws_key_arn(&self, key: &KeyLocator) -> Result<Resolved<String>> {
+        let req = self.request(Method::GET, &Self::key_path(key, "/aws-arn"));
+        let body: Resolved<AwsArnBody> = self.call_keyed(req).await?;
+        Ok(body.map(|b| b.arn))
     }
 
     async fn get_key_policy(&self, key: &KeyLocator) -> Result<Resolved<Policy>> {

@@ -507,19 +507,17 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Resolved<Ciphertext>>;
-    /// The ARN keygate's AWS KMS door names the key at `uri` by
+    /// The ARN keygate's AWS KMS door names the key by
     /// (`arn:aws:kms:<region>:<account>:key/<uuid>`, with `[dialects.aws]`'s region and
     /// account), giving the key its stable UUID the first time: what an AWS Encryption SDK
-    /// message names a keygate key by. A naming record only, like the AWS door's own: no key
-    /// is used, so nothing is audited.
+    /// message names a keygate key by. Authorized and audited as `keys:describe`.
     ///
     /// # Errors
-    /// [`Error::NotFound`](crate::Error::NotFound) when no registered provider owns `uri`;
-    /// [`Error::Unsupported`](crate::Error::Unsupported) from a gateway that cannot name
-    /// keys by AWS ARN.
-    async fn aws_key_arn(&self, uri: &str) -> Result<String> {
+    /// As [`Gateway::describe_key`]; [`Error::Unsupported`](crate::Error::Unsupported) from
+    /// a gateway that cannot name keys by AWS ARN.
+    async fn aws_key_arn(&self, key: &KeyLocator) -> Result<Resolved<String>> {
         Err(crate::Error::unsupported(format!(
-            "this gateway cannot name {uri} by its AWS KMS ARN"
+            "this gateway cannot name {key} by its AWS KMS ARN"
         )))
     }
     /// `bytes` random bytes from keygate's CSPRNG (1–1024). Authorized and audited as

@@ -180,6 +180,13 @@ pub struct PublicKeyBody {
     pub spec: KeySpec,
 }
 
+/// `GET /v1/keys/{key}/aws-arn` response: the ARN keygate's AWS door names the key by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsArnBody {
+    /// `arn:aws:kms:<region>:<account>:key/<uuid>`.
+    pub arn: String,
+}
+
 /// `?version=` of the public-key route.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionQuery {

@@ -171,6 +171,23 @@ fn esdk_messages_cross_with_the_aws_encryption_cli() {
         );
         assert_eq!(std::fs::read(&out).unwrap(), plain, "opened with {arn}");
     }
+    // Against the running gateway (REST) too: the ARN comes from `/v1/keys/{key}/aws-arn`.
+    let bearer = super::remote::token(&home, "esdk-ops", "admin");
+    let remote = ["--gateway", server.url.as_str(), "--token", bearer.as_str()];
+    let sealed_remotely = home.ok(
+        &[
+            &remote[..],
+            &["encrypt", "--format", "esdk", "--key", "esdk-b"],
+        ]
+        .concat(),
+        &plain,
+    );
+    assert_eq!(arns(&sealed_remotely), vec![named[1].clone()]);
+    assert_eq!(
+        home.ok(&[&remote[..], &["decrypt"]].concat(), &sealed_remotely),
+        plain
+    );
+
     // The unsigned committing suite too.
     let unsigned = home.ok(
         &[
@@ -248,4 +265,74 @@ fn esdk_messages_cross_with_the_aws_encryption_cli() {
     tampered[at] ^= 1;
     home.fails(&["decrypt"], &tampered);
     drop(server);
+}
+
+/// A message the SDK made with AWS KMS itself (LocalStack) opens with `keygate decrypt` when
+/// an AWS provider in keygate holds the key: the data key's ARN names it.
+#[test]
+fn esdk_messages_made_with_aws_kms_open_through_the_aws_provider() {
+    let (Ok(cli), Ok(endpoint)) = (
+        std::env::var(CLI_VAR),
+        std::env::var("KEYGATE_TEST_AWS_ENDPOINT"),
+    ) else {
+        eprintln!(
+            "SKIPPED esdk_messages_made_with_aws_kms_open_through_the_aws_provider: \
+             {CLI_VAR} or KEYGATE_TEST_AWS_ENDPOINT is not set; run scripts/test.sh"
+        );
+        return;
+    };
+    let home = Home::new();
+    std::fs::write(
+        home.path().join("keygate.toml"),
+        format!(
+            "[providers.local]\n\n[providers.aws]\nregion = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\nprobe_wait_ms = 20000\n"
+        ),
+    )
+    .unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let created = home.json(&[
+        "keys",
+        "create",
+        &format!("esdk-kms-{nanos}"),
+        "--provider",
+        "aws",
+        "--spec",
+        "AES_256",
+        "--output",
+        "json",
+    ]);
+    let uri = created["uri"].as_str().unwrap().to_owned();
+    let id = uri.strip_prefix("aws-kms://us-east-1/").unwrap();
+    let arn = format!("arn:aws:kms:us-east-1:000000000000:key/{id}");
+
+    let files = tempfile::tempdir().unwrap();
+    let plain: Vec<u8> = (0..5000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let input = path(files.path(), "plain");
+    std::fs::write(&input, &plain).unwrap();
+    let made = path(files.path(), "made-with-kms");
+    let key = format!("key={arn}");
+    // LocalStack takes any credentials.
+    esdk(
+        &cli,
+        &endpoint,
+        ("test", "test"),
+        &[
+            "--encrypt",
+            "-i",
+            &input,
+            "-o",
+            &made,
+            "--wrapping-keys",
+            &key,
+            "--encryption-context",
+            "purpose=kms",
+        ],
+    );
+    let message = std::fs::read(&made).unwrap();
+    assert_eq!(arns(&message), vec![arn]);
+    assert_eq!(home.ok(&["decrypt"], &message), plain);
+    assert_eq!(home.ok(&["decrypt", "--key", &uri], &message), plain);
 }

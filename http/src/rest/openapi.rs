@@ -100,6 +100,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!(Post "/v1/keys/{key}/rotate", "rotateKey", "Rotate now", auth = true, req = None, 200 => Schema("KeyVersion")),
     op!(Get "/v1/keys/{key}/rotation", "getRotation", "Automatic rotation schedule", auth = true, req = None, 200 => Schema("Rotation")),
     op!(Put "/v1/keys/{key}/rotation", "setRotation", "Set or clear the rotation schedule", auth = true, req = Some("SetRotation"), 200 => Schema("Rotation")),
+    op!(Get "/v1/keys/{key}/aws-arn", "getAwsKeyArn", "The ARN keygate's AWS KMS door names the key by (what AWS Encryption SDK messages name it by)", auth = true, req = None, 200 => Schema("AwsArn")),
     op!(Get "/v1/keys/{key}/public-key", "getPublicKey", "Public key of an asymmetric key", auth = true, req = None, 200 => Schema("PublicKey"), query = &["version"]),
     op!(Get "/v1/keys/{key}/policy", "getKeyPolicy", "The key's provider policy", auth = true, req = None, 200 => Schema("Policy")),
     op!(Put "/v1/keys/{key}/policy", "setKeyPolicy", "Replace the key's provider policy", auth = true, req = Some("Policy"), 200 => Schema("Policy")),

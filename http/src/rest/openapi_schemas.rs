@@ -174,6 +174,9 @@ pub(super) fn schemas() -> Value {
             })),
             "Rotation": object(&["schedule"], json!({"schedule": nullable(r("RotationSchedule"))})),
             "SetRotation": object(&["period_days"], json!({"period_days": nullable(json!({"type": "integer", "minimum": 1}))})),
+            "AwsArn": object(&["arn"], json!({
+                "arn": string(),
+            })),
             "PublicKey": object(&["pem", "der", "key_version", "spec"], json!({
                 "pem": string(), "der": b64("DER SubjectPublicKeyInfo"), "key_version": string(), "spec": r("KeySpec"),
             })),

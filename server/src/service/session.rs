@@ -380,8 +380,13 @@ impl Gateway for Session {
         .await
     }
 
-    async fn aws_key_arn(&self, uri: &str) -> Result<String> {
-        self.service.aws_key_arn(uri).await
+    async fn aws_key_arn(&self, key: &KeyLocator) -> Result<Resolved<String>> {
+        let service = Arc::clone(&self.service);
+        self.key_op(Action::KeysDescribe, key, |k, m| async move {
+            let arn = service.aws_key_arn(&m.uri).await?;
+            Ok((k.answer(arn), None))
+        })
+        .await
     }
 
     async fn encrypt_native(

@@ -9,8 +9,8 @@ use keygate_core::{
 use super::ApiResult;
 use crate::rest::extract::{Caller, Json, KeyPath, Keyed, Query};
 use keygate_core::wire::{
-    CreateKeyBody, DeleteBody, ProviderQuery, PublicKeyBody, RotationBody, SetRotationBody,
-    VersionQuery, b64,
+    AwsArnBody, CreateKeyBody, DeleteBody, ProviderQuery, PublicKeyBody, RotationBody,
+    SetRotationBody, VersionQuery, b64,
 };
 
 pub(super) async fn list(
@@ -130,6 +130,14 @@ pub(super) async fn public_key(
         key_version: pk.key_version,
         spec: pk.spec,
     })))
+}
+
+pub(super) async fn aws_arn(
+    Caller(s): Caller,
+    KeyPath(key): KeyPath,
+) -> ApiResult<Keyed<AwsArnBody>> {
+    let arn = s.aws_key_arn(&key).await?;
+    Ok(Keyed(arn.map(|arn| AwsArnBody { arn })))
 }
 
 pub(super) async fn get_policy(

@@ -87,6 +87,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(
             Get,
+            "/v1/keys/{key}/aws-arn",
+            Some(KeysDescribe),
+            keys::aws_arn,
+        )
+        .add(
+            Get,
             "/v1/keys/{key}/public-key",
             Some(KeysPublicKey),
             keys::public_key,
