@@ -150,8 +150,8 @@ impl Service {
     /// first time (see [`Gateway::aws_key_arn`](keygate_core::api::Gateway::aws_key_arn)).
     ///
     /// # Errors
-    /// [`Error::NotFound`](keygate_core::Error::NotFound) when no registered provider owns
-    /// `uri`; [`Error::Unavailable`](keygate_core::Error::Unavailable) on a store failure.
+    /// [`Error::NotFound`] when no registered provider owns
+    /// `uri`; [`Error::Unavailable`] on a store failure.
     pub async fn aws_key_arn(&self, uri: &str) -> Result<String> {
         self.registry
             .resolve(&keygate_core::KeyLocator::Uri(uri.to_owned()))
