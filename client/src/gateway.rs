@@ -23,12 +23,12 @@ use zeroize::Zeroizing;
 use crate::sse::follow_stream;
 use crate::{HttpGateway, audit_query_string, encode_component};
 use keygate_core::wire::{
-    AuditPage, AwsArnBody, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody, DataKeyOnly,
-    DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody, EncryptedBody,
-    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType, NativeEncryptedBody,
-    OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RewrapBody, RewrapResponse,
-    RotationBody, SealingKeyBody, SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid,
-    VerifyBody, b64, b64_secret, unb64, unb64_secret,
+    AuditPage, AwsArnBody, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody,
+    DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody,
+    EncryptedBody, IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType,
+    NativeEncryptedBody, OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RewrapBody,
+    RewrapResponse, RotationBody, SealingKeyBody, SetRotationBody, SignBody, SignatureBody,
+    UpdateAliasBody, Valid, VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 
 fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {

@@ -75,8 +75,15 @@ impl Service {
             }
         };
         let arns = super::AwsArnScope::of(&config.dialects.aws);
-        let mut service =
-            Self::build(registry, &config.audit, &config.cache, sealer, audit_keys, arns).await?;
+        let mut service = Self::build(
+            registry,
+            &config.audit,
+            &config.cache,
+            sealer,
+            audit_keys,
+            arns,
+        )
+        .await?;
         Self::configure_envelopes(&mut service, config.envelope.clone())?;
         Ok(service)
     }
