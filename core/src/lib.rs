@@ -11,6 +11,7 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod compliance;
+pub mod cost;
 pub mod crypto;
 pub mod envelope;
 pub mod error;
