@@ -691,6 +691,17 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         Err(crate::Error::unsupported("audit proofs"))
     }
 
+    /// What the key estate costs: keys and versions per provider and per key at their
+    /// monthly price, the requests the audit log counts since `since` at their price per
+    /// 10,000, and the same estate priced on every other kind of provider. Authorized and
+    /// audited as `audit:read`.
+    ///
+    /// The default answers [`crate::Error::Unsupported`].
+    async fn cost(&self, since: OffsetDateTime) -> Result<crate::cost::CostReport> {
+        let _ = since;
+        Err(crate::Error::unsupported("the cost view"))
+    }
+
     /// Issues a token.
     async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken>;
     /// Lists tokens (never their secrets).

@@ -64,6 +64,10 @@ pub struct Config {
     /// The cloud wire protocols keygate serves (AWS KMS, GCP Cloud KMS, Azure Key Vault).
     #[serde(default)]
     pub dialects: DialectsConfig,
+    /// The cost view's prices (`[pricing.aws]`, `[pricing.gcp]`, `[pricing.azure]`,
+    /// `[pricing.local]`): overrides of the built-in public list prices.
+    #[serde(default)]
+    pub pricing: keygate_core::cost::PricingConfig,
     /// Registered providers, in the order of the file (the first is the default for new keys),
     /// their settings as written: the binary types and opens them (`keygate-providers`).
     #[serde(

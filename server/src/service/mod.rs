@@ -6,6 +6,7 @@
 //! policy and the data-key cache. A [`Session`] binds it to one caller and implements
 //! [`keygate_core::api::Gateway`]; front ends only ever talk to a session.
 
+mod cost;
 mod doors;
 mod envelope;
 mod keycache;
@@ -97,6 +98,7 @@ pub struct Service {
     keys: keycache::KeyCache,
     process: status::ProcessInfo,
     aws_arns: AwsArnScope,
+    pricing: keygate_core::cost::PriceList,
 }
 
 /// The region and account keygate's AWS door puts in its key ARNs (`[dialects.aws]`).
@@ -217,6 +219,22 @@ impl Service {
         Ok(())
     }
 
+    /// Sets the cost view's prices: the built-in defaults with `config`'s overrides.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a negative price; [`Error::InvalidState`] once the
+    /// service is shared (set `[pricing]` first).
+    pub fn configure_pricing(
+        this: &mut Arc<Self>,
+        config: &keygate_core::cost::PricingConfig,
+    ) -> Result<()> {
+        let pricing = keygate_core::cost::PriceList::from_config(config)?;
+        let service = Arc::get_mut(this)
+            .ok_or_else(|| Error::state("the service is already shared: set [pricing] first"))?;
+        service.pricing = pricing;
+        Ok(())
+    }
+
     /// A session for `identity` arriving through `source`.
     pub fn session(self: &Arc<Self>, identity: Identity, source: Source) -> Session {
         Session::new(Arc::clone(self), identity, source)
@@ -300,6 +318,8 @@ impl Service {
     }
 }
 
+#[cfg(test)]
+mod cost_tests;
 #[cfg(test)]
 mod fail_closed_tests;
 #[cfg(test)]

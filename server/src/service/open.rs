@@ -85,6 +85,7 @@ impl Service {
         )
         .await?;
         Self::configure_envelopes(&mut service, config.envelope.clone())?;
+        Self::configure_pricing(&mut service, &config.pricing)?;
         Ok(service)
     }
 
@@ -152,6 +153,7 @@ impl Service {
             keys: super::keycache::KeyCache::default(),
             process: super::status::ProcessInfo::default(),
             aws_arns,
+            pricing: keygate_core::cost::PriceList::default(),
         }))
     }
 }

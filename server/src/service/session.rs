@@ -542,6 +542,11 @@ impl Gateway for Session {
         deleted.map(drop)
     }
 
+    async fn cost(&self, since: time::OffsetDateTime) -> Result<keygate_core::cost::CostReport> {
+        self.plain_op(Action::AuditRead, || self.cost_report(since))
+            .await
+    }
+
     async fn query_audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>> {
         self.plain_op(Action::AuditRead, || async {
             self.service.audit.query(query).await

@@ -163,6 +163,19 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     async fn scan_audit_rows(&self, after: Option<i64>, limit: u32)
     -> Result<Vec<ScannedAuditRow>>;
 
+    /// How many successful calls the log holds per provider, key and action since `since`,
+    /// counted by the store (one row per group, never every event): the cost view's
+    /// requests. Intent rows are left out (only outcome rows, and the single rows of reads,
+    /// have outcome `success`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a time outside years 0000..=9999;
+    /// [`Error::Unavailable`] when the store cannot be read.
+    async fn count_successes_since(
+        &self,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<keygate_core::cost::ActionCount>>;
+
     /// How many intent rows (outcome `unknown`) no row names in its `intent_seq`: calls
     /// whose outcome was never recorded, or is not yet.
     ///

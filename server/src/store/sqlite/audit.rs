@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use keygate_core::audit::{AuditEvent, AuditOutcome, AuditQuery, canonical_time};
+use keygate_core::cost::ActionCount;
 use keygate_core::{Error, Result};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -121,6 +122,31 @@ impl AuditRows for SqliteStore {
         sql.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
         let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(decode_strict).collect()
+    }
+
+    async fn count_successes_since(&self, since: OffsetDateTime) -> Result<Vec<ActionCount>> {
+        // The time index bounds the scan to the window; grouping happens in the database.
+        let rows = sqlx::query(
+            "SELECT provider, key_uri, action, COUNT(*) FROM audit_events \
+             WHERE time >= ? AND outcome = ? GROUP BY provider, key_uri, action \
+             ORDER BY provider, key_uri, action",
+        )
+        .bind(canonical_time(since)?)
+        .bind(AuditOutcome::Success.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get(3).map_err(db_err)?;
+                Ok(ActionCount {
+                    provider: row.try_get(0).map_err(db_err)?,
+                    key_uri: row.try_get(1).map_err(db_err)?,
+                    action: row.try_get(2).map_err(db_err)?,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     async fn scan_audit_rows(
