@@ -110,6 +110,11 @@ pub enum Command {
     /// Compliance findings across providers (Markdown, CSV or JSON).
     #[command(subcommand)]
     Compliance(super::compliance::ComplianceCommand),
+    /// What the key estate costs, per provider and per key: keys and versions at their
+    /// monthly list price, requests counted from the audit log since --since at their price
+    /// per 10,000, and the same estate priced on every other kind of provider (prices from
+    /// `[pricing]` in keygate.toml, else built-in public list prices). Needs `audit:read`.
+    Cost(super::cost::CostArgs),
     /// Show or check the configuration (reads it only: opens no database).
     #[command(subcommand)]
     Config(super::config_cmd::ConfigCommand),

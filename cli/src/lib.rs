@@ -16,6 +16,7 @@ mod audit_proof;
 mod compliance;
 pub mod compose;
 mod config_cmd;
+mod cost;
 mod crypto;
 mod envelope;
 mod esdk;
@@ -266,6 +267,7 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Policy(cmd) => admin::policy(api, cmd, &mut stdout).await,
         Command::Audit(cmd) => audit::run(api, cmd, &mut stdout).await,
         Command::Compliance(cmd) => compliance::run(api, cmd, &mut stdout).await,
+        Command::Cost(a) => cost::run(api, a, &mut stdout).await,
         Command::Status(a) => status::run(api, a, &mut stdout).await,
         // Handled before a gateway is opened.
         Command::Serve(_) => Err(usage("serve cannot run here")),

@@ -14,6 +14,8 @@ mod compliance;
 mod config;
 #[path = "cli/console.rs"]
 mod console;
+#[path = "cli/cost.rs"]
+mod cost;
 #[path = "cli/crash.rs"]
 mod crash;
 #[path = "cli/envelope.rs"]

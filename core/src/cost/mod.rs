@@ -20,6 +20,42 @@ use crate::{KeySpec, ProviderKind};
 
 pub use pricing::{PriceList, PriceOverride, Prices, PricingConfig};
 
+/// The start of a window written as `--since` and `?since=` take it: a span back from `now`
+/// (`30d`, `12h`, `2w`; at most 3660 days) or an RFC 3339 time.
+///
+/// # Errors
+/// [`crate::Error::InvalidArgument`] for anything else, or a time after `now`.
+pub fn parse_since(text: &str, now: OffsetDateTime) -> crate::Result<OffsetDateTime> {
+    let bad = || {
+        crate::Error::invalid(format!(
+            "since must be a span such as 30d, 12h or 2w, or an RFC 3339 time, not {text:?}"
+        ))
+    };
+    let since = if let Ok(t) =
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        t
+    } else {
+        let split = text.len().checked_sub(1).ok_or_else(bad)?;
+        let (n, unit) = text.split_at_checked(split).ok_or_else(bad)?;
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        let hours = match unit {
+            "h" => u64::from(n),
+            "d" => u64::from(n) * 24,
+            "w" => u64::from(n) * 24 * 7,
+            _ => return Err(bad()),
+        };
+        if hours > 3660 * 24 {
+            return Err(bad());
+        }
+        now - time::Duration::hours(i64::try_from(hours).map_err(|_| bad())?)
+    };
+    if since > now {
+        return Err(crate::Error::invalid("since must not be in the future"));
+    }
+    Ok(since)
+}
+
 /// What a request is billed as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -311,8 +347,7 @@ pub fn price_estate(estate: &Estate, prices: &PriceList) -> CostReport {
         providers.push(ProviderCost {
             provider: ep.name.clone(),
             kind: ep.kind,
-            keys: u32::try_from(mine.iter().filter(|k| k.versions > 0).count())
-                .unwrap_or(u32::MAX),
+            keys: u32::try_from(mine.iter().filter(|k| k.versions > 0).count()).unwrap_or(u32::MAX),
             key_versions: mine.iter().map(|k| k.versions).sum(),
             monthly_usd: usd(m),
             requests: tally,

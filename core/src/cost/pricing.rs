@@ -199,11 +199,27 @@ impl Prices {
         let money = [
             (&mut self.key_month, o.key_month, "key_month"),
             (&mut self.version_month, o.version_month, "version_month"),
-            (&mut self.symmetric_per_10k, o.symmetric_per_10k, "symmetric_per_10k"),
-            (&mut self.rsa_2048_per_10k, o.rsa_2048_per_10k, "rsa_2048_per_10k"),
-            (&mut self.asymmetric_per_10k, o.asymmetric_per_10k, "asymmetric_per_10k"),
+            (
+                &mut self.symmetric_per_10k,
+                o.symmetric_per_10k,
+                "symmetric_per_10k",
+            ),
+            (
+                &mut self.rsa_2048_per_10k,
+                o.rsa_2048_per_10k,
+                "rsa_2048_per_10k",
+            ),
+            (
+                &mut self.asymmetric_per_10k,
+                o.asymmetric_per_10k,
+                "asymmetric_per_10k",
+            ),
             (&mut self.random_per_10k, o.random_per_10k, "random_per_10k"),
-            (&mut self.management_per_10k, o.management_per_10k, "management_per_10k"),
+            (
+                &mut self.management_per_10k,
+                o.management_per_10k,
+                "management_per_10k",
+            ),
         ];
         for (field, value, what) in money {
             if let Some(v) = value {

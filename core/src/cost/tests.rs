@@ -42,22 +42,62 @@ fn estate() -> Estate {
             k("local://l1", "local", KeySpec::Aes256, 2),
         ],
         counts: vec![
-            c(Some("aws-prod"), Some("aws-kms://k1"), "crypto:encrypt", 20_000),
-            c(Some("aws-prod"), Some("aws-kms://k1"), "crypto:decrypt", 5_000),
-            c(Some("aws-prod"), Some("aws-kms://k3"), "crypto:sign", 10_000),
+            c(
+                Some("aws-prod"),
+                Some("aws-kms://k1"),
+                "crypto:encrypt",
+                20_000,
+            ),
+            c(
+                Some("aws-prod"),
+                Some("aws-kms://k1"),
+                "crypto:decrypt",
+                5_000,
+            ),
+            c(
+                Some("aws-prod"),
+                Some("aws-kms://k3"),
+                "crypto:sign",
+                10_000,
+            ),
             c(Some("aws-prod"), None, "random:generate", 3_333),
-            c(Some("aws-prod"), Some("aws-kms://k2"), "keys:describe", 10_000),
+            c(
+                Some("aws-prod"),
+                Some("aws-kms://k2"),
+                "keys:describe",
+                10_000,
+            ),
             // Gateway-only calls are not billed by any cloud.
             c(None, None, "audit:read", 100),
             c(Some("aws-prod"), None, "tokens:create", 7),
             // A key that no longer exists: billed to its provider as symmetric.
-            c(Some("aws-prod"), Some("aws-kms://gone"), "crypto:decrypt", 10_000),
-            c(Some("gcp-main"), Some("gcp-kms://g1"), "crypto:encrypt", 40_000),
-            c(Some("gcp-main"), Some("gcp-kms://g2"), "crypto:sign", 10_000),
+            c(
+                Some("aws-prod"),
+                Some("aws-kms://gone"),
+                "crypto:decrypt",
+                10_000,
+            ),
+            c(
+                Some("gcp-main"),
+                Some("gcp-kms://g1"),
+                "crypto:encrypt",
+                40_000,
+            ),
+            c(
+                Some("gcp-main"),
+                Some("gcp-kms://g2"),
+                "crypto:sign",
+                10_000,
+            ),
             c(Some("gcp-main"), Some("gcp-kms://g1"), "keys:rotate", 50),
             c(Some("az"), Some("azure-kv://a1"), "crypto:decrypt", 20_000),
             c(Some("az"), Some("azure-kv://a1"), "keys:describe", 1),
-            c(Some("local"), Some("local://l1"), "crypto:encrypt", 1_000_000),
+            c(
+                Some("local"),
+                Some("local://l1"),
+                "crypto:encrypt",
+                1_000_000,
+            ),
         ],
         since: datetime!(2026-11-07 00:00 UTC),
         until: datetime!(2026-12-07 00:00 UTC),
@@ -100,7 +140,13 @@ fn hand_computed_estate() {
     // (0.174999). Local: 0.
     assert_eq!(
         aws.elsewhere,
-        [(Aws, 4.174999), (Gcp, 0.504999), (Azure, 0.174999), (Local, 0.0)].into()
+        [
+            (Aws, 4.174999),
+            (Gcp, 0.504999),
+            (Azure, 0.174999),
+            (Local, 0.0)
+        ]
+        .into()
     );
 
     let gcp = &r.providers[1];
@@ -125,7 +171,13 @@ fn hand_computed_estate() {
     // = 0.06 + 0 → 0.18.
     assert_eq!(
         az.elsewhere,
-        [(Aws, 2.300003), (Gcp, 0.18), (Azure, 0.300003), (Local, 0.0)].into()
+        [
+            (Aws, 2.300003),
+            (Gcp, 0.18),
+            (Azure, 0.300003),
+            (Local, 0.0)
+        ]
+        .into()
     );
 
     let local = &r.providers[3];
@@ -144,7 +196,13 @@ fn hand_computed_estate() {
     // 3.12 = 4.254999; Azure: 0.174999 + 0.27015 + 0.300003 + 3 = 3.745152.
     assert_eq!(
         r.elsewhere,
-        [(Aws, 15.745152), (Gcp, 4.254999), (Azure, 3.745152), (Local, 0.0)].into()
+        [
+            (Aws, 15.745152),
+            (Gcp, 4.254999),
+            (Azure, 3.745152),
+            (Local, 0.0)
+        ]
+        .into()
     );
 
     // Per key, sorted by provider then URI: aws-prod < az ('w' < 'z'), gcp-main, local.
@@ -214,5 +272,42 @@ fn overrides_replace_single_fields_and_refuse_negative_prices() {
 
     config.gcp.version_month = Some(-1.0);
     let err = PriceList::from_config(&config).unwrap_err();
-    assert!(err.to_string().contains("pricing.gcp.version_month"), "{err}");
+    assert!(
+        err.to_string().contains("pricing.gcp.version_month"),
+        "{err}"
+    );
+}
+
+#[test]
+fn since_takes_spans_and_times() {
+    let now = datetime!(2026-12-07 12:00 UTC);
+    assert_eq!(
+        parse_since("30d", now).unwrap(),
+        datetime!(2026-11-07 12:00 UTC)
+    );
+    assert_eq!(
+        parse_since("12h", now).unwrap(),
+        datetime!(2026-12-07 00:00 UTC)
+    );
+    assert_eq!(
+        parse_since("2w", now).unwrap(),
+        datetime!(2026-11-23 12:00 UTC)
+    );
+    assert_eq!(
+        parse_since("2026-12-01T00:00:00Z", now).unwrap(),
+        datetime!(2026-12-01 00:00 UTC)
+    );
+    for bad in [
+        "",
+        "d",
+        "30",
+        "30y",
+        "-1d",
+        "99999d",
+        "2027-01-01T00:00:00Z",
+        "é",
+    ] {
+        let err = parse_since(bad, now).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{bad}");
+    }
 }

@@ -70,7 +70,9 @@ impl Session {
                 Ok(p) => match p.list_versions(&meta.id).await {
                     Ok(versions) => versions
                         .iter()
-                        .filter(|v| matches!(v.state, VersionState::Enabled | VersionState::Disabled))
+                        .filter(|v| {
+                            matches!(v.state, VersionState::Enabled | VersionState::Disabled)
+                        })
                         .count()
                         .try_into()
                         .unwrap_or(u32::MAX),
