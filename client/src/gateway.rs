@@ -479,6 +479,15 @@ impl Gateway for HttpGateway {
         ))
     }
 
+    async fn cost(&self, since: time::OffsetDateTime) -> Result<keygate_core::cost::CostReport> {
+        let since = since
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| Error::invalid("since is not a time RFC 3339 can write"))?;
+        self.get(&format!("/v1/cost?since={}", encode_component(&since)))
+            .await
+    }
+
     async fn verify_audit(&self) -> Result<AuditVerification> {
         self.get("/v1/audit/verify").await
     }

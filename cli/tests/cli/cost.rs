@@ -74,3 +74,29 @@ fn cost_refuses_a_bad_since() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
 }
+
+#[test]
+fn remote_cost_matches_embedded_and_needs_audit_read() {
+    let home = priced_home();
+    let embedded = home.json(&["cost", "--output", "json"]);
+    let server = super::remote::Server::start(&home);
+    let auditor = super::remote::token(&home, "eve", "auditor");
+    let app = super::remote::token(&home, "billing", "app");
+    let remote = |token: &str| {
+        let args = ["--gateway", server.url.as_str(), "--token", token];
+        home.run_with(&[&args[..], &["cost", "--output", "json"]].concat(), b"")
+    };
+    let out = remote(&auditor);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Same estate, same prices; the embedded report's own audit read is one more request
+    // the served one may count, but audit reads are not billed.
+    assert_eq!(served["providers"][0]["monthly_usd"], 0.75);
+    assert_eq!(served["keys"], embedded["keys"]);
+    assert_eq!(served["prices"], embedded["prices"]);
+    assert_eq!(remote(&app).status.code(), Some(3));
+}

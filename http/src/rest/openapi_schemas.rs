@@ -281,6 +281,27 @@ pub(super) fn schemas() -> Value {
                 "items": {"type": "array", "items": r("AuditEvent")},
                 "next_cursor": nullable(string()),
             })),
+            "CostReport": object(&["since", "until", "providers", "keys", "monthly_usd", "requests_usd", "total_usd", "elsewhere", "prices"], json!({
+                "since": time(), "until": time(),
+                "providers": {"type": "array", "items": object(&["provider", "kind", "keys", "key_versions", "monthly_usd", "requests", "requests_usd", "total_usd", "elsewhere"], json!({
+                    "provider": string(), "kind": string(), "keys": {"type": "integer"},
+                    "key_versions": {"type": "integer"}, "monthly_usd": {"type": "number"},
+                    "requests": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "requests_usd": {"type": "number"}, "total_usd": {"type": "number"},
+                    "elsewhere": {"type": "object", "additionalProperties": {"type": "number"}},
+                }))},
+                "keys": {"type": "array", "items": object(&["uri", "provider", "kind", "spec", "versions", "monthly_usd", "requests", "requests_usd"], json!({
+                    "uri": string(), "provider": string(), "kind": string(), "spec": string(),
+                    "versions": {"type": "integer"}, "monthly_usd": {"type": "number"},
+                    "requests": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "requests_usd": {"type": "number"},
+                }))},
+                "monthly_usd": {"type": "number"}, "requests_usd": {"type": "number"},
+                "total_usd": {"type": "number"},
+                "elsewhere": {"type": "object", "additionalProperties": {"type": "number"}},
+                "notes": {"type": "array", "items": string()},
+                "prices": {"type": "object"},
+            })),
             "AuditVerification": object(&["rows"], json!({
                 "rows": {"type": "integer"}, "head": nullable(string()),
                 "first_broken": nullable(object(&["seq", "reason"], json!({"seq": {"type": "integer"}, "reason": string()}))),

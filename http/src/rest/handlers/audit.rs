@@ -80,6 +80,21 @@ pub(super) async fn query(
     }))
 }
 
+/// `GET /v1/cost?since=30d`.
+#[derive(Debug, Deserialize)]
+pub(super) struct CostParams {
+    since: Option<String>,
+}
+
+pub(super) async fn cost(
+    Caller(s): Caller,
+    Query(params): Query<CostParams>,
+) -> ApiResult<Json<keygate_core::cost::CostReport>> {
+    let since = params.since.as_deref().unwrap_or("30d");
+    let since = keygate_core::cost::parse_since(since, OffsetDateTime::now_utc())?;
+    Ok(Json(s.cost(since).await?))
+}
+
 pub(super) async fn verify(Caller(s): Caller) -> ApiResult<Json<AuditVerification>> {
     Ok(Json(s.verify_audit().await?))
 }

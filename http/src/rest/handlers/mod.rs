@@ -163,6 +163,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Get, "/v1/audit", Some(AuditRead), audit::query)
         .add(Get, "/v1/audit/stream", Some(AuditRead), audit::stream)
         .add(Get, "/v1/audit/verify", Some(AuditRead), audit::verify)
+        .add(Get, "/v1/cost", Some(AuditRead), audit::cost)
         .add(
             Get,
             "/v1/audit/checkpoint",
