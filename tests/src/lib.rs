@@ -50,6 +50,8 @@ pub mod book {
         pub mod formats {}
         #[doc = include_str!("../../docs/src/operating/compliance.md")]
         pub mod compliance {}
+        #[doc = include_str!("../../docs/src/operating/cost.md")]
+        pub mod cost {}
         #[doc = include_str!("../../docs/src/operating/metrics.md")]
         pub mod metrics {}
         #[doc = include_str!("../../docs/src/operating/isolation.md")]
