@@ -166,10 +166,16 @@ fn open_to(
     header: &EnvelopeHeader,
     data_key: &[u8],
     payload: Box<dyn Read + Send>,
-    mut sink: Sink,
+    sink: Sink,
     bar: &ProgressBar,
 ) -> Result<()> {
-    let mut reader = OpeningReader::new(header, data_key, payload)?;
+    let reader = OpeningReader::new(header, data_key, payload)?;
+    drain_to(reader, sink, bar)
+}
+
+/// Copies an authenticating reader into `sink` and names the output only once the reader
+/// reached its authenticated end: what opening an envelope and an ESDK message share.
+pub(crate) fn drain_to(mut reader: impl Read, mut sink: Sink, bar: &ProgressBar) -> Result<()> {
     copy(&mut reader, &mut sink).map_err(|e| match e {
         // The reader carries keygate's error (an integrity failure says nothing more).
         CopyError::Read(e) => anyhow!(from_io_error(e)),

@@ -275,17 +275,11 @@ pub fn open_to(
     parsed: &ParsedHeader,
     data_key: &[u8],
     body: Box<dyn Read + Send>,
-    mut sink: Sink,
+    sink: Sink,
     bar: &ProgressBar,
 ) -> Result<()> {
-    let mut reader = EsdkOpener::new(parsed, data_key, body)?;
-    copy(&mut reader, &mut sink).map_err(|e| match e {
-        CopyError::Read(e) => anyhow!(from_io_error(e)),
-        CopyError::Write(e) => anyhow!(e).context("cannot write the output"),
-    })?;
-    sink.finish()?;
-    bar.finish_and_clear();
-    Ok(())
+    let reader = EsdkOpener::new(parsed, data_key, body)?;
+    super::envelope::drain_to(reader, sink, bar)
 }
 
 #[cfg(test)]
