@@ -29,7 +29,7 @@ pub async fn sign(api: &dyn Gateway, args: SignArgs) -> Result<Outcome> {
     let alg = algorithm(args.algorithm.as_deref())?;
     let bytes = read_input(args.io.input.as_deref())?;
     let signature = api
-        .sign(&args.key, input(args.digest, &bytes), alg)
+        .sign(&args.key, None, input(args.digest, &bytes), alg)
         .await?
         .value;
     write_output(args.io.output.as_deref(), &signature.bytes, false)?;
@@ -59,11 +59,11 @@ pub async fn mac(api: &dyn Gateway, args: MacArgs, out: &mut dyn Write) -> Resul
     match &args.verify {
         Some(tag_file) => {
             let tag = read_input(Some(tag_file))?;
-            let valid = api.verify_mac(&args.key, &message, &tag).await?.value;
+            let valid = api.verify_mac(&args.key, None, &message, &tag).await?.value;
             verdict(out, "mac", valid)
         }
         None => {
-            let tag = api.generate_mac(&args.key, &message).await?.value;
+            let tag = api.generate_mac(&args.key, None, &message).await?.value;
             write_output(args.io.output.as_deref(), &tag.bytes, false)?;
             Ok(Outcome::Success)
         }

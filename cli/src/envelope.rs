@@ -145,7 +145,7 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
                 Ok(buf)
             })
             .await?;
-            let decrypted = api.decrypt_native(key, &ciphertext, &context).await?;
+            let decrypted = api.decrypt_native(key, None, &ciphertext, &context).await?;
             blocking(move || {
                 let mut sink = sink;
                 io::Write::write_all(&mut sink, &decrypted.plaintext)

@@ -250,7 +250,7 @@ pub async fn open_data_key(
             }
             let key = KeyLocator::Uri(uri.clone());
             match api
-                .decrypt_native(&key, &edk.ciphertext, &header.context)
+                .decrypt_native(&key, None, &edk.ciphertext, &header.context)
                 .await
             {
                 Ok(d) => return Ok(d.plaintext),

@@ -126,6 +126,43 @@ impl Gateway for HttpGateway {
             .await
     }
 
+    async fn enable_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.version_call(key, version, "enable").await
+    }
+
+    async fn disable_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.version_call(key, version, "disable").await
+    }
+
+    async fn destroy_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.version_call(key, version, "destroy").await
+    }
+
+    async fn restore_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.version_call(key, version, "restore").await
+    }
+
+    async fn set_primary_version(&self, key: &KeyLocator, version: &str) -> Result<KeyMetadata> {
+        let path = Self::version_path(key, version, "/primary");
+        self.call(self.request(Method::POST, &path)).await
+    }
+
     async fn get_rotation(&self, key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>> {
         let req = self.request(Method::GET, &Self::key_path(key, "/rotation"));
         let body: Resolved<RotationBody> = self.call_keyed(req).await?;
@@ -258,6 +295,7 @@ impl Gateway for HttpGateway {
             ciphertext: b64(envelope),
             context: context.clone(),
             key: None,
+            key_version: None,
         })
         .await
     }
@@ -265,6 +303,7 @@ impl Gateway for HttpGateway {
     async fn decrypt_native(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
@@ -272,6 +311,7 @@ impl Gateway for HttpGateway {
             ciphertext: b64(ciphertext),
             context: context.clone(),
             key: Some(key.to_string()),
+            key_version: version.map(str::to_owned),
         })
         .await
     }
@@ -356,6 +396,7 @@ impl Gateway for HttpGateway {
     async fn sign(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         input: SignInput<'_>,
         algorithm: Option<SigningAlgorithm>,
     ) -> Result<Resolved<Signature>> {
@@ -363,6 +404,7 @@ impl Gateway for HttpGateway {
             key: key.to_string(),
             message: b64(input.bytes()),
             algorithm,
+            key_version: version.map(str::to_owned),
             message_type: MessageType::of(input),
         };
         let req = self.request(Method::POST, "/v1/sign").json(&body);
@@ -396,10 +438,16 @@ impl Gateway for HttpGateway {
         Ok(reply.map(|r| r.valid))
     }
 
-    async fn generate_mac(&self, key: &KeyLocator, message: &[u8]) -> Result<Resolved<MacTag>> {
+    async fn generate_mac(
+        &self,
+        key: &KeyLocator,
+        version: Option<&str>,
+        message: &[u8],
+    ) -> Result<Resolved<MacTag>> {
         let body = MacBody {
             key: key.to_string(),
             message: b64(message),
+            key_version: version.map(str::to_owned),
         };
         let req = self.request(Method::POST, "/v1/mac").json(&body);
         let reply: Resolved<MacResponse> = self.call_keyed(req).await?;
@@ -414,6 +462,7 @@ impl Gateway for HttpGateway {
     async fn verify_mac(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         message: &[u8],
         mac: &[u8],
     ) -> Result<Resolved<bool>> {
@@ -421,6 +470,7 @@ impl Gateway for HttpGateway {
             key: key.to_string(),
             message: b64(message),
             mac: b64(mac),
+            key_version: version.map(str::to_owned),
         };
         let req = self.request(Method::POST, "/v1/mac/verify").json(&body);
         let reply: Resolved<Valid> = self.call_keyed(req).await?;
@@ -566,6 +616,26 @@ impl HttpGateway {
             header,
             data_key: decode_secret_reply("data_key", &reply.data_key)?,
         })
+    }
+
+    /// The path of `suffix` under one version of `key`:
+    /// `/v1/keys/{key}/versions/{version}{suffix}`.
+    fn version_path(key: &KeyLocator, version: &str, suffix: &str) -> String {
+        Self::key_path(
+            key,
+            &format!("/versions/{}{suffix}", encode_component(version)),
+        )
+    }
+
+    /// `POST /v1/keys/{key}/versions/{version}/{change}`, answering the version.
+    async fn version_call(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+        change: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        let path = Self::version_path(key, version, &format!("/{change}"));
+        self.call_keyed(self.request(Method::POST, &path)).await
     }
 
     async fn decrypt_body(&self, body: DecryptBody) -> Result<Decrypted> {

@@ -274,13 +274,18 @@ pub async fn unknown_key_is_not_found(p: &dyn KeyProvider) -> CheckResult {
             "sign(unknown)",
             p.sign(
                 &id,
+                None,
                 SignInput::Message(msg),
                 keygate_core::SigningAlgorithm::EcdsaSha256,
             )
             .await,
             nf,
         ),
-        expect_err("generate_mac(unknown)", p.generate_mac(&id, msg).await, nf),
+        expect_err(
+            "generate_mac(unknown)",
+            p.generate_mac(&id, None, msg).await,
+            nf,
+        ),
         expect_err(
             "get_public_key(unknown)",
             p.get_public_key(&id, None).await,

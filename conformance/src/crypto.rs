@@ -39,7 +39,7 @@ async fn roundtrip(
         "{what}: the ciphertext contains the plaintext"
     );
     let got = p
-        .decrypt(Some(&key.id), &ct.bytes, ctx)
+        .decrypt(Some(&key.id), None, &ct.bytes, ctx)
         .await
         .step(format!("decrypt of {what}"))?;
     ensure!(
@@ -147,7 +147,7 @@ async fn context_is_bound(p: &dyn KeyProvider, key: &KeyMetadata) -> Result<(), 
             .step(format!("encrypt({} {})", key.spec, key.id))?;
         expect_err(
             format!("decrypt({} {}) with {label}", key.spec, key.id),
-            p.decrypt(Some(&key.id), &ct.bytes, &dec).await,
+            p.decrypt(Some(&key.id), None, &ct.bytes, &dec).await,
             ErrorKind::IntegrityFailure,
         )?;
     }
@@ -217,7 +217,8 @@ pub async fn tampered_ciphertext_is_integrity_failure(p: &dyn KeyProvider) -> Ch
                         "decrypt({} {}) of a ciphertext with its {label} byte (of {len}) flipped",
                         key.spec, key.id
                     ),
-                    p.decrypt(Some(&key.id), &flipped(&ct.bytes, at), ctx).await,
+                    p.decrypt(Some(&key.id), None, &flipped(&ct.bytes, at), ctx)
+                        .await,
                     ErrorKind::IntegrityFailure,
                 ));
             }
@@ -246,7 +247,7 @@ pub async fn other_keys_ciphertext_is_integrity_failure(p: &dyn KeyProvider) -> 
                 "decrypt naming key {} of a ciphertext made by {}",
                 b.id, a.id
             ),
-            p.decrypt(Some(&b.id), &ct.bytes, &ctx).await,
+            p.decrypt(Some(&b.id), None, &ct.bytes, &ctx).await,
             ErrorKind::IntegrityFailure,
         )?;
         Ok(Outcome::Passed)
@@ -270,7 +271,7 @@ pub async fn decrypt_without_key_id(p: &dyn KeyProvider) -> CheckResult {
         let pt = random_bytes(40);
         let ct = p.encrypt(&key.id, &pt, &ctx).await.step("encrypt")?;
         let got = p
-            .decrypt(None, &ct.bytes, &ctx)
+            .decrypt(None, None, &ct.bytes, &ctx)
             .await
             .step("decrypt(None, ..)")?;
         ensure!(
@@ -279,7 +280,7 @@ pub async fn decrypt_without_key_id(p: &dyn KeyProvider) -> CheckResult {
         );
         expect_err(
             "decrypt(None, ..) with a different context",
-            p.decrypt(None, &ct.bytes, &context("other")).await,
+            p.decrypt(None, None, &ct.bytes, &context("other")).await,
             ErrorKind::IntegrityFailure,
         )?;
         Ok(Outcome::Passed)
@@ -346,7 +347,7 @@ pub async fn data_key_roundtrip(p: &dyn KeyProvider) -> CheckResult {
                 "{what}: the ciphertext contains the plaintext data key"
             );
             let opened = p
-                .decrypt(Some(&key.id), &dk.ciphertext, &ctx)
+                .decrypt(Some(&key.id), None, &dk.ciphertext, &ctx)
                 .await
                 .step(format!("decrypt of {what}'s ciphertext"))?;
             ensure!(
@@ -355,7 +356,7 @@ pub async fn data_key_roundtrip(p: &dyn KeyProvider) -> CheckResult {
             );
             expect_err(
                 format!("decrypt of {what}'s ciphertext with a different context"),
-                p.decrypt(Some(&key.id), &dk.ciphertext, &context("other"))
+                p.decrypt(Some(&key.id), None, &dk.ciphertext, &context("other"))
                     .await,
                 ErrorKind::IntegrityFailure,
             )?;
@@ -395,7 +396,7 @@ pub async fn concurrent_encrypts(p: &dyn KeyProvider) -> CheckResult {
         let opened = join_all(
             ciphertexts
                 .iter()
-                .map(|ct| p.decrypt(Some(&key.id), &ct.bytes, &ctx)),
+                .map(|ct| p.decrypt(Some(&key.id), None, &ct.bytes, &ctx)),
         )
         .await;
         for (i, (got, want)) in opened.into_iter().zip(&plaintexts).enumerate() {
@@ -432,12 +433,15 @@ pub async fn secrets_stay_out_of_debug_and_errors(p: &dyn KeyProvider) -> CheckR
             .encrypt(&key.id, marker.as_bytes(), &ctx)
             .await
             .step("encrypt")?;
-        let err = match p.decrypt(Some(&key.id), &ct.bytes, &context("wrong")).await {
+        let err = match p
+            .decrypt(Some(&key.id), None, &ct.bytes, &context("wrong"))
+            .await
+        {
             Ok(_) => return Err(Failure::new("decrypt with a wrong context succeeded")),
             Err(e) => e,
         };
         let opened = p
-            .decrypt(Some(&key.id), &ct.bytes, &ctx)
+            .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
             .await
             .step("decrypt")?;
         let outputs = [

@@ -63,7 +63,7 @@ pub async fn disabled_key_refuses_use(p: &dyn KeyProvider) -> CheckResult {
         if let Some(ct) = &sealed {
             expect_err(
                 "decrypt while disabled",
-                p.decrypt(Some(&key.id), &ct.bytes, &ctx).await,
+                p.decrypt(Some(&key.id), None, &ct.bytes, &ctx).await,
                 ErrorKind::InvalidState,
             )?;
             expect_err(
@@ -84,7 +84,7 @@ pub async fn disabled_key_refuses_use(p: &dyn KeyProvider) -> CheckResult {
         }
         if let Some(ct) = &sealed {
             let pt = p
-                .decrypt(Some(&key.id), &ct.bytes, &ctx)
+                .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
                 .await
                 .step("decrypt after enable_key")?;
             ensure!(
@@ -139,7 +139,7 @@ pub async fn pending_deletion_refuses_use_until_cancelled(p: &dyn KeyProvider) -
         if let Some(ct) = &sealed {
             expect_err(
                 "decrypt while pending deletion",
-                p.decrypt(Some(&key.id), &ct.bytes, &ctx).await,
+                p.decrypt(Some(&key.id), None, &ct.bytes, &ctx).await,
                 ErrorKind::InvalidState,
             )?;
         }
@@ -160,7 +160,7 @@ pub async fn pending_deletion_refuses_use_until_cancelled(p: &dyn KeyProvider) -
             .step(format!("{} after enable_key", exercise_name(&enabled)))?;
         if let Some(ct) = &sealed {
             let pt = p
-                .decrypt(Some(&key.id), &ct.bytes, &ctx)
+                .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
                 .await
                 .step("decrypt after cancel and enable")?;
             ensure!(

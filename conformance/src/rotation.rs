@@ -144,7 +144,7 @@ pub async fn rotated_key_decrypts_old_ciphertexts(p: &dyn KeyProvider) -> CheckR
             ("a ciphertext from after rotate_key", &new_ct, &new_pt),
         ] {
             let got = p
-                .decrypt(Some(&key.id), &ct.bytes, &ctx)
+                .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
                 .await
                 .step(format!("decrypt of {label}"))?;
             ensure!(
@@ -179,7 +179,7 @@ pub async fn rotated_key_verifies_old_signatures(p: &dyn KeyProvider) -> CheckRe
         };
         let msg = random_bytes(64);
         let old_sig = p
-            .sign(&key.id, SignInput::Message(&msg), alg)
+            .sign(&key.id, None, SignInput::Message(&msg), alg)
             .await
             .step("sign")?;
         let old_pk = p
@@ -189,7 +189,7 @@ pub async fn rotated_key_verifies_old_signatures(p: &dyn KeyProvider) -> CheckRe
         let new_version = p.rotate_key(&key.id).await.step("rotate_key")?;
 
         let new_sig = p
-            .sign(&key.id, SignInput::Message(&msg), alg)
+            .sign(&key.id, None, SignInput::Message(&msg), alg)
             .await
             .step("sign after rotate_key")?;
         ensure!(

@@ -48,7 +48,7 @@ pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
                 for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(64);
                     let what = format!("sign({spec} {}, {alg})", key.id);
-                    let sig = p.sign(&key.id, SignInput::Message(&msg), alg).await.step(&what)?;
+                    let sig = p.sign(&key.id, None, SignInput::Message(&msg), alg).await.step(&what)?;
                     ensure!(
                         sig.algorithm == alg && Some(sig.key_version.as_str()) == primary,
                         "{what}: reported {} with version {}, expected {alg} with the primary {primary:?}",
@@ -151,7 +151,7 @@ pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult
                 for &alg in p.capabilities().signing_algorithms(spec) {
                     let msg = random_bytes(100);
                     let sig = p
-                        .sign(&key.id, SignInput::Message(&msg), alg)
+                        .sign(&key.id, None, SignInput::Message(&msg), alg)
                         .await
                         .step(format!("sign({spec}, {alg})"))?;
                     verify_independently(&pk, alg, &msg, &sig.bytes).map_err(|e| {
@@ -211,7 +211,7 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                     let msg = random_bytes(90);
                     let digest = digest_of(alg, &msg);
                     let what = format!("sign_digest({spec} {id}, {alg})");
-                    let sig = p.sign(id, SignInput::Digest(&digest), alg).await.step(&what)?;
+                    let sig = p.sign(id, None, SignInput::Digest(&digest), alg).await.step(&what)?;
                     ensure!(
                         sig.algorithm == alg && Some(sig.key_version.as_str()) == primary,
                         "{what}: reported {} with version {}, expected {alg} with the primary {primary:?}",
@@ -227,7 +227,7 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                         Failure::new(format!("{what}, checked independently over the message: {e}"))
                     })?;
                     let raw = p
-                        .sign(id, SignInput::Message(&msg), alg)
+                        .sign(id, None, SignInput::Message(&msg), alg)
                         .await
                         .step(format!("sign({spec} {id}, {alg})"))?;
                     let version = Some(raw.key_version.as_str());
@@ -248,7 +248,7 @@ pub async fn sign_digest_matches_sign(p: &dyn KeyProvider) -> CheckResult {
                         let bad = random_bytes(len);
                         expect_err(
                             format!("sign_digest({spec} {id}, {alg}) of a {len}-byte digest"),
-                            p.sign(id, SignInput::Digest(&bad), alg).await,
+                            p.sign(id, None, SignInput::Digest(&bad), alg).await,
                             ErrorKind::InvalidArgument,
                         )?;
                         expect_err(
@@ -363,7 +363,9 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
             let alg = SigningAlgorithm::EcdsaSha256;
             check(
                 "sign with an AES key".into(),
-                p.sign(id, SignInput::Message(msg), alg).await.map(drop),
+                p.sign(id, None, SignInput::Message(msg), alg)
+                    .await
+                    .map(drop),
             );
             check(
                 "verify with an AES key".into(),
@@ -373,11 +375,11 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
             );
             check(
                 "generate_mac with an AES key".into(),
-                p.generate_mac(id, msg).await.map(drop),
+                p.generate_mac(id, None, msg).await.map(drop),
             );
             check(
                 "verify_mac with an AES key".into(),
-                p.verify_mac(id, msg, &[0; 32]).await.map(drop),
+                p.verify_mac(id, None, msg, &[0; 32]).await.map(drop),
             );
             check(
                 "get_public_key of an AES key".into(),
@@ -409,9 +411,14 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
             if spec.is_hmac() {
                 check(
                     format!("sign with a {label}"),
-                    p.sign(id, SignInput::Message(msg), SigningAlgorithm::EcdsaSha256)
-                        .await
-                        .map(drop),
+                    p.sign(
+                        id,
+                        None,
+                        SignInput::Message(msg),
+                        SigningAlgorithm::EcdsaSha256,
+                    )
+                    .await
+                    .map(drop),
                 );
                 check(
                     format!("get_public_key of a {label}"),
@@ -420,7 +427,7 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
             } else {
                 check(
                     format!("generate_mac with a {label}"),
-                    p.generate_mac(id, msg).await.map(drop),
+                    p.generate_mac(id, None, msg).await.map(drop),
                 );
             }
         }
@@ -432,6 +439,7 @@ pub async fn wrong_usage_is_invalid_state(p: &dyn KeyProvider) -> CheckResult {
                 "sign with an RSA encryption key".into(),
                 p.sign(
                     &k.id,
+                    None,
                     SignInput::Message(msg),
                     SigningAlgorithm::RsaPssSha256,
                 )
@@ -473,14 +481,14 @@ pub async fn wrong_signing_algorithm_is_invalid_argument(p: &dyn KeyProvider) ->
                 }
                 results.push(expect_err(
                     format!("sign({spec} key, {alg})"),
-                    p.sign(&key.id, SignInput::Message(b"m"), alg).await,
+                    p.sign(&key.id, None, SignInput::Message(b"m"), alg).await,
                     ErrorKind::InvalidArgument,
                 ));
                 // The spec allows it but this provider's keys do not: the digest path too.
                 if spec.signing_algorithms().contains(&alg) && p.capabilities().digest_signing {
                     results.push(expect_err(
                         format!("sign_digest({spec} key bound to one algorithm, {alg})"),
-                        p.sign(&key.id, SignInput::Digest(&digest_of(alg, b"m")), alg)
+                        p.sign(&key.id, None, SignInput::Digest(&digest_of(alg, b"m")), alg)
                             .await,
                         ErrorKind::InvalidArgument,
                     ));
@@ -514,7 +522,7 @@ pub async fn mac_roundtrip(p: &dyn KeyProvider) -> CheckResult {
                 let key = keys.create(spec, None).await?;
                 let msg = random_bytes(80);
                 let what = format!("generate_mac({spec} {})", key.id);
-                let tag = p.generate_mac(&key.id, &msg).await.step(&what)?;
+                let tag = p.generate_mac(&key.id, None, &msg).await.step(&what)?;
                 let want_len = match spec {
                     KeySpec::HmacSha384 => 48,
                     KeySpec::HmacSha512 => 64,
@@ -536,7 +544,7 @@ pub async fn mac_roundtrip(p: &dyn KeyProvider) -> CheckResult {
                     tag.key_version,
                     key.primary_version
                 );
-                let again = p.generate_mac(&key.id, &msg).await.step(&what)?;
+                let again = p.generate_mac(&key.id, None, &msg).await.step(&what)?;
                 ensure!(
                     again.bytes == tag.bytes,
                     "{what} twice over the same message gave different tags"
@@ -566,7 +574,7 @@ pub async fn mac_roundtrip(p: &dyn KeyProvider) -> CheckResult {
                 for (label, m, t, want) in cases {
                     expect_bool(
                         format!("verify_mac({spec}) of {label}"),
-                        p.verify_mac(&key.id, &m, &t).await,
+                        p.verify_mac(&key.id, None, &m, &t).await,
                         want,
                     )?;
                 }

@@ -282,11 +282,11 @@ pub(crate) async fn exercise(p: &dyn KeyProvider, key: &KeyMetadata) -> Result<(
                 .ok_or_else(|| {
                     keygate_core::Error::invalid(format!("{} has no signing algorithm", key.spec))
                 })?;
-            p.sign(&key.id, SignInput::Message(message), algorithm)
+            p.sign(&key.id, None, SignInput::Message(message), algorithm)
                 .await
                 .map(drop)
         }
-        KeyUsage::Mac => p.generate_mac(&key.id, message).await.map(drop),
+        KeyUsage::Mac => p.generate_mac(&key.id, None, message).await.map(drop),
         other => Err(keygate_core::Error::unsupported(format!(
             "the conformance suite cannot exercise keys of usage {other}"
         ))),

@@ -126,6 +126,7 @@ impl KeyProvider for Broken {
     async fn decrypt(
         &self,
         _: Option<&str>,
+        _: Option<&str>,
         _: &[u8],
         _: &EncryptionContext,
     ) -> Result<SecretBytes> {
@@ -139,7 +140,13 @@ impl KeyProvider for Broken {
     ) -> Result<DataKey> {
         down()
     }
-    async fn sign(&self, _: &str, _: SignInput<'_>, _: SigningAlgorithm) -> Result<Signature> {
+    async fn sign(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: SignInput<'_>,
+        _: SigningAlgorithm,
+    ) -> Result<Signature> {
         down()
     }
     async fn verify(
@@ -152,10 +159,10 @@ impl KeyProvider for Broken {
     ) -> Result<bool> {
         down()
     }
-    async fn generate_mac(&self, _: &str, _: &[u8]) -> Result<MacTag> {
+    async fn generate_mac(&self, _: &str, _: Option<&str>, _: &[u8]) -> Result<MacTag> {
         down()
     }
-    async fn verify_mac(&self, _: &str, _: &[u8], _: &[u8]) -> Result<bool> {
+    async fn verify_mac(&self, _: &str, _: Option<&str>, _: &[u8], _: &[u8]) -> Result<bool> {
         down()
     }
     async fn get_public_key(&self, _: &str, _: Option<&str>) -> Result<PublicKey> {

@@ -457,6 +457,35 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     async fn list_versions(&self, key: &KeyLocator) -> Result<Resolved<Vec<KeyVersion>>>;
     /// Rotates now: a new primary version.
     async fn rotate_key(&self, key: &KeyLocator) -> Result<Resolved<KeyVersion>>;
+    /// Enables one version of a key. Authorized and audited as `keys:enable`, the row
+    /// naming the version.
+    async fn enable_version(&self, key: &KeyLocator, version: &str)
+    -> Result<Resolved<KeyVersion>>;
+    /// Disables one version of a key: it refuses every use until enabled. Authorized and
+    /// audited as `keys:disable`.
+    async fn disable_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>>;
+    /// Schedules the destruction of one version (by its provider's rule); it refuses every
+    /// use at once and answers `destroy_scheduled` with its `destroy_time`. Authorized and
+    /// audited as `keys:delete`.
+    async fn destroy_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>>;
+    /// Restores a version scheduled for destruction; it comes back `disabled`. Authorized
+    /// and audited as `keys:undelete`.
+    async fn restore_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>>;
+    /// Makes an enabled version the primary one; answers the key as it now is. Authorized
+    /// and audited as `keys:rotate`.
+    async fn set_primary_version(&self, key: &KeyLocator, version: &str) -> Result<KeyMetadata>;
     /// The automatic rotation schedule.
     async fn get_rotation(&self, key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>>;
     /// Sets or clears the automatic rotation schedule; answers the key as it now is (its
@@ -490,9 +519,12 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     async fn decrypt(&self, envelope: &[u8], context: &EncryptionContext) -> Result<Decrypted>;
     /// Decrypts a provider-native ciphertext with the named key: a data key's `ciphertext`
     /// from [`Gateway::generate_data_key`], or a ciphertext made by the provider itself.
+    /// `version` names the key version to decrypt with (`None`: the one the ciphertext
+    /// names, or the primary for an asymmetric key).
     async fn decrypt_native(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted>;
@@ -612,10 +644,12 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     }
     /// Signs a message or a precomputed digest (see [`SignInput`]) with `algorithm`, or
     /// (`None`) the key's default: the first algorithm its spec lists that its provider
-    /// accepts; the signature names the one used. Authorized and audited as `crypto:sign`.
+    /// accepts; the signature names the one used. `version` names the key version to sign
+    /// with (`None`: the primary). Authorized and audited as `crypto:sign`.
     async fn sign(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         input: SignInput<'_>,
         algorithm: Option<SigningAlgorithm>,
     ) -> Result<Resolved<Signature>>;
@@ -630,12 +664,19 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         signature: &[u8],
         algorithm: Option<SigningAlgorithm>,
     ) -> Result<Resolved<bool>>;
-    /// Computes a MAC.
-    async fn generate_mac(&self, key: &KeyLocator, message: &[u8]) -> Result<Resolved<MacTag>>;
-    /// Checks a MAC; `value` is false when it does not match.
+    /// Computes a MAC with `version` (`None`: the primary).
+    async fn generate_mac(
+        &self,
+        key: &KeyLocator,
+        version: Option<&str>,
+        message: &[u8],
+    ) -> Result<Resolved<MacTag>>;
+    /// Checks a MAC with `version` (`None`: the primary); `value` is false when it does not
+    /// match.
     async fn verify_mac(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         message: &[u8],
         mac: &[u8],
     ) -> Result<Resolved<bool>>;

@@ -340,46 +340,7 @@ impl fmt::Display for KeyState {
     }
 }
 
-/// The state of one key version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum VersionState {
-    /// Usable (for decrypt/verify; for new operations only when primary).
-    Enabled,
-    /// Not usable until enabled.
-    Disabled,
-    /// Material scheduled for destruction.
-    PendingDestruction,
-    /// Material is gone.
-    Destroyed,
-}
-
-impl VersionState {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Enabled => "enabled",
-            Self::Disabled => "disabled",
-            Self::PendingDestruction => "pending_destruction",
-            Self::Destroyed => "destroyed",
-        }
-    }
-}
-
-/// One version of a key's material.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyVersion {
-    /// Provider-native version id (`1`, `2`, ... for local; a UUID or number elsewhere).
-    pub id: String,
-    /// When the version was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created: OffsetDateTime,
-    /// Whether the version can be used, or is disabled or on its way to destruction.
-    pub state: VersionState,
-    /// True for the version new operations use.
-    pub primary: bool,
-}
+pub use crate::version::{KeyVersion, VersionState, version_not_usable};
 
 /// An automatic rotation schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod private_fs;
 pub mod provider;
 pub mod root_key;
+pub mod version;
 pub mod wire;
 
 pub use crypto::{

@@ -271,6 +271,9 @@ pub struct DecryptBody {
     /// The key, for a ciphertext that is not an envelope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The key version to use (default: the version a provider-native ciphertext names; ignored for envelopes, which name theirs). Also read as `version`.
+    #[serde(default, alias = "version", skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<String>,
 }
 
 /// `POST /v1/decrypt` response.
@@ -390,6 +393,9 @@ pub struct SignBody {
     /// The algorithm (default: the key's, as the answer says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<SigningAlgorithm>,
+    /// The key version to use (default: the primary). Also read as `version`.
+    #[serde(default, alias = "version", skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<String>,
     /// Whether `message` is the message itself or its precomputed digest.
     #[serde(default, skip_serializing_if = "MessageType::is_raw")]
     pub message_type: MessageType,
@@ -454,8 +460,8 @@ pub struct VerifyBody {
     /// The algorithm (default: the key's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<SigningAlgorithm>,
-    /// The version that signed (default: the primary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The version that signed (default: the primary). Also read as `version`.
+    #[serde(default, alias = "version", skip_serializing_if = "Option::is_none")]
     pub key_version: Option<String>,
     /// Whether `message` is the message itself or its precomputed digest.
     #[serde(default, skip_serializing_if = "MessageType::is_raw")]
@@ -477,6 +483,9 @@ pub struct MacBody {
     pub key: String,
     /// Base64 message.
     pub message: String,
+    /// The key version to use (default: the primary). Also read as `version`.
+    #[serde(default, alias = "version", skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<String>,
 }
 
 /// `POST /v1/mac` response.
@@ -500,6 +509,9 @@ pub struct MacVerifyBody {
     pub message: String,
     /// Base64 tag.
     pub mac: String,
+    /// The key version to use (default: the primary). Also read as `version`.
+    #[serde(default, alias = "version", skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<String>,
 }
 
 /// `POST /v1/aliases`.

@@ -114,7 +114,10 @@ async fn names_are_aliases_and_every_reference_resolves() {
             // Encrypting by name and decrypting by id meet the same key.
             let ctx = EncryptionContext::new().with("tenant", "acme");
             let ct = p.encrypt(&name, b"by name", &ctx).await.unwrap();
-            let pt = p.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+            let pt = p
+                .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
+                .await
+                .unwrap();
             assert_eq!(pt.as_slice(), b"by name");
             // Versions: LocalStack has no ListKeyRotations, so an AES key has one current version.
             assert!(!p.capabilities().list_versions);
@@ -125,7 +128,7 @@ async fn names_are_aliases_and_every_reference_resolves() {
             assert_eq!(key.primary_version.as_deref(), Some("current"));
             // rotate_key still rotates: old ciphertexts decrypt, new ones too.
             p.rotate_key(&key.id).await.unwrap();
-            let pt = p.decrypt(None, &ct.bytes, &ctx).await.unwrap();
+            let pt = p.decrypt(None, None, &ct.bytes, &ctx).await.unwrap();
             assert_eq!(pt.as_slice(), b"by name");
             p.schedule_deletion(&key.id, 7).await.unwrap();
         },

@@ -130,7 +130,7 @@ async fn keys_of_every_spec_survive_a_reopen() {
         signatures.push((
             key,
             alg,
-            p.sign(key, keygate_core::SignInput::Message(msg), alg)
+            p.sign(key, None, keygate_core::SignInput::Message(msg), alg)
                 .await
                 .unwrap()
                 .bytes,
@@ -138,7 +138,7 @@ async fn keys_of_every_spec_survive_a_reopen() {
     }
     let mut macs = Vec::new();
     for key in ["hmac256", "hmac384", "hmac512"] {
-        macs.push((key, p.generate_mac(key, msg).await.unwrap().bytes));
+        macs.push((key, p.generate_mac(key, None, msg).await.unwrap().bytes));
     }
     let public = p.get_public_key("ec384", None).await.unwrap();
     let before = p.describe_key("rsa3072").await.unwrap();
@@ -153,7 +153,7 @@ async fn keys_of_every_spec_survive_a_reopen() {
         (&rsa_ct, b"rsa plaintext"),
         (&rsa4k_ct, b"rsa4k plaintext"),
     ] {
-        let got = p.decrypt(None, &ct.bytes, &ctx()).await.unwrap();
+        let got = p.decrypt(None, None, &ct.bytes, &ctx()).await.unwrap();
         assert_eq!(got.as_slice(), want);
     }
     for (key, alg, sig) in &signatures {
@@ -177,8 +177,11 @@ async fn keys_of_every_spec_survive_a_reopen() {
         );
     }
     for (key, mac) in &macs {
-        assert!(p.verify_mac(key, msg, mac).await.unwrap(), "{key}");
-        assert!(!p.verify_mac(key, b"other", mac).await.unwrap(), "{key}");
+        assert!(p.verify_mac(key, None, msg, mac).await.unwrap(), "{key}");
+        assert!(
+            !p.verify_mac(key, None, b"other", mac).await.unwrap(),
+            "{key}"
+        );
     }
     assert_eq!(p.get_public_key("ec384", None).await.unwrap(), public);
 }
@@ -258,7 +261,7 @@ async fn root_key_file_is_created_private_and_reused() {
         bytes,
         "the file is reused"
     );
-    let pt = p.decrypt(Some("k"), &ct, &ctx()).await.unwrap();
+    let pt = p.decrypt(Some("k"), None, &ct, &ctx()).await.unwrap();
     assert_eq!(pt.as_slice(), b"hello");
 }
 
@@ -297,7 +300,7 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
         .await
         .unwrap();
     let old_ct = p.encrypt("rotating", b"old", &ctx()).await.unwrap();
-    let old_mac = p.generate_mac("mac", b"m").await.unwrap();
+    let old_mac = p.generate_mac("mac", None, b"m").await.unwrap();
 
     let early = p.tick(start + Duration::days(6)).await.unwrap();
     assert!(early.rotated.is_empty() && early.destroyed.is_empty());
@@ -322,7 +325,7 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
     let versions = p.list_versions("rotating").await.unwrap();
     assert_eq!(versions.len(), 3);
     assert!(versions[2].primary && !versions[0].primary);
-    let pt = p.decrypt(None, &old_ct.bytes, &ctx()).await.unwrap();
+    let pt = p.decrypt(None, None, &old_ct.bytes, &ctx()).await.unwrap();
     assert_eq!(pt.as_slice(), b"old");
     assert_eq!(
         p.encrypt("rotating", b"new", &ctx())
@@ -331,7 +334,11 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
             .key_version,
         "3"
     );
-    assert!(p.verify_mac("mac", b"m", &old_mac.bytes).await.unwrap());
+    assert!(
+        p.verify_mac("mac", None, b"m", &old_mac.bytes)
+            .await
+            .unwrap()
+    );
 
     // Deletion: nothing happens before the date, everything after it.
     clock.set(late);
@@ -362,7 +369,9 @@ async fn tick_rotates_due_keys_and_destroys_expired_ones() {
     );
     for err in [
         p.encrypt("rotating", b"x", &ctx()).await.unwrap_err(),
-        p.decrypt(None, &old_ct.bytes, &ctx()).await.unwrap_err(),
+        p.decrypt(None, None, &old_ct.bytes, &ctx())
+            .await
+            .unwrap_err(),
         p.rotate_key("rotating").await.unwrap_err(),
         p.enable_key("rotating").await.unwrap_err(),
         p.cancel_deletion("rotating").await.unwrap_err(),
@@ -391,7 +400,7 @@ async fn material_at_rest_is_not_the_key() {
         .await
         .unwrap();
     let msg = b"message to authenticate";
-    let tag = p.generate_mac("mac", msg).await.unwrap().bytes;
+    let tag = p.generate_mac("mac", None, msg).await.unwrap().bytes;
 
     let raw = raw_material(&db, "mac", 1).await.unwrap();
     // No window of the stored column is the HMAC key.
@@ -449,7 +458,7 @@ async fn hundred_concurrent_encrypts_on_disk() {
             tokio::spawn(async move {
                 let pt = i.to_be_bytes();
                 let ct = p.encrypt("busy", &pt, &ctx()).await.unwrap();
-                let back = p.decrypt(None, &ct.bytes, &ctx()).await.unwrap();
+                let back = p.decrypt(None, None, &ct.bytes, &ctx()).await.unwrap();
                 assert_eq!(back.as_slice(), pt);
             })
         })
@@ -504,11 +513,14 @@ async fn in_memory_providers_are_separate_and_foreign_ciphertexts_fail() {
     assert_eq!(meta.provider, "other");
     let ct = a.encrypt("same", b"for a only", &ctx()).await.unwrap();
     for key_id in [None, Some("same")] {
-        let err = b.decrypt(key_id, &ct.bytes, &ctx()).await.unwrap_err();
+        let err = b
+            .decrypt(key_id, None, &ct.bytes, &ctx())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::IntegrityFailure), "{err:?}");
     }
     let err = b
-        .decrypt(Some("missing"), &ct.bytes, &ctx())
+        .decrypt(Some("missing"), None, &ct.bytes, &ctx())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
@@ -531,13 +543,13 @@ async fn debug_and_logs_hold_no_secrets() {
         .unwrap();
     let plaintext = "PLAINTEXT-6c1d0e77-never-logged";
     let ct = p.encrypt("k", plaintext.as_bytes(), &ctx()).await.unwrap();
-    let back = p.decrypt(Some("k"), &ct.bytes, &ctx()).await.unwrap();
+    let back = p.decrypt(Some("k"), None, &ct.bytes, &ctx()).await.unwrap();
     let dk = p
         .generate_data_key("k", DataKeySpec::Aes256, &ctx())
         .await
         .unwrap();
     let err = p
-        .decrypt(None, &ct.bytes, &EncryptionContext::new())
+        .decrypt(None, None, &ct.bytes, &EncryptionContext::new())
         .await
         .unwrap_err();
 

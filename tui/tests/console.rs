@@ -251,6 +251,7 @@ fn detail_model(w: u16, h: u16) -> Model {
             created: NOW - Duration::days(90 * (3 - i)),
             state: VersionState::Enabled,
             primary: i == 3,
+            destroy_time: None,
         })
         .collect();
     d(&mut m, detail::Msg::Versions(g, Ok(versions)));

@@ -37,6 +37,9 @@ fn caps(scheduled: Vec<KeySpec>) -> Capabilities {
         policy_sample: Vec::new(),
         digest_signing: false,
         one_signing_algorithm_per_key: false,
+        version_state: false,
+        version_destruction: false,
+        primary_selection: false,
     }
 }
 
@@ -166,6 +169,7 @@ fn rotation_overdue_fires_on_a_past_due_date_or_an_old_newest_version() {
         created: NOW - Duration::days(age),
         state: VersionState::Enabled,
         primary: true,
+        destroy_time: None,
     };
     inv.versions
         .insert(stale.uri.clone(), vec![version(300), version(100)]);

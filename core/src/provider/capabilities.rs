@@ -108,6 +108,21 @@ pub struct Capabilities {
     /// provider-specific (an IAM ARN, a `user:` member...), so each provider names its own;
     /// empty when it has none to offer (the roundtrip is then skipped).
     pub policy_sample: Vec<Binding>,
+    /// Versions have their own state: `enable_version` and `disable_version` work, and an
+    /// operation may name any enabled version (sign, MAC, decrypt, public key). False (the
+    /// default, also when a serialized value lacks the field) when only the primary version
+    /// can be named and the version operations are [`Error::Unsupported`].
+    ///
+    /// [`Error::Unsupported`]: crate::Error::Unsupported
+    #[serde(default)]
+    pub version_state: bool,
+    /// One version can be scheduled for destruction and restored (`destroy_version`,
+    /// `restore_version`).
+    #[serde(default)]
+    pub version_destruction: bool,
+    /// The primary version can be set to any enabled version (`set_primary_version`).
+    #[serde(default)]
+    pub primary_selection: bool,
 }
 
 impl Capabilities {
@@ -134,6 +149,9 @@ impl Capabilities {
             labels: false,
             max_page_size: 1,
             policy_sample: Vec::new(),
+            version_state: false,
+            version_destruction: false,
+            primary_selection: false,
         })
     }
 
@@ -271,6 +289,24 @@ impl CapabilitiesBuilder {
         self
     }
 
+    /// Versions have their own state and may be named in operations.
+    pub fn version_state(mut self, value: bool) -> Self {
+        self.0.version_state = value;
+        self
+    }
+
+    /// One version can be scheduled for destruction and restored.
+    pub fn version_destruction(mut self, value: bool) -> Self {
+        self.0.version_destruction = value;
+        self
+    }
+
+    /// The primary version can be set to any enabled version.
+    pub fn primary_selection(mut self, value: bool) -> Self {
+        self.0.primary_selection = value;
+        self
+    }
+
     /// The capabilities as set; fields no method set keep [`Capabilities::builder`]'s
     /// defaults.
     pub fn build(self) -> Capabilities {
@@ -304,6 +340,9 @@ mod tests {
             labels: false,
             max_page_size: 10,
             policy_sample: Vec::new(),
+            version_state: false,
+            version_destruction: false,
+            primary_selection: false,
         };
         assert_eq!(
             caps.signing_algorithms(KeySpec::Rsa3072),

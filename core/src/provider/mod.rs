@@ -194,10 +194,14 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     ) -> Result<Ciphertext>;
 
     /// Decrypts. `key_id` may be `None` when
-    /// [`Capabilities::self_describing_ciphertext`] is set.
+    /// [`Capabilities::self_describing_ciphertext`] is set. `key_version` names the version
+    /// to decrypt with; `None` takes the one the ciphertext names (symmetric) or the primary
+    /// (asymmetric). A version named for a symmetric ciphertext that names another version is
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes>;
@@ -210,7 +214,8 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         context: &EncryptionContext,
     ) -> Result<DataKey>;
 
-    /// Signs `input` (a message, or its precomputed digest) with the primary version.
+    /// Signs `input` (a message, or its precomputed digest) with `key_version`, or (`None`)
+    /// the primary version.
     ///
     /// # Errors
     /// As the contract says; for a digest, [`Error::InvalidArgument`] when its length does
@@ -222,6 +227,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature>;
@@ -240,11 +246,23 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         algorithm: SigningAlgorithm,
     ) -> Result<bool>;
 
-    /// Computes a MAC over `message` with the primary version.
-    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag>;
+    /// Computes a MAC over `message` with `key_version`, or (`None`) the primary version.
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag>;
 
-    /// Checks a MAC; `Ok(false)` when it does not match.
-    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool>;
+    /// Checks a MAC with `key_version`, or (`None`) the primary version; `Ok(false)` when it
+    /// does not match.
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool>;
 
     /// The public key of an asymmetric key (`key_version` defaults to the primary).
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey>;
@@ -254,6 +272,69 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
 
     /// Replaces the key's own access policy; returns it as stored.
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy>;
+
+    /// Enables one version of a key (see [`Capabilities::version_state`]). Enabling an
+    /// enabled version succeeds; a version scheduled for destruction must be restored first
+    /// ([`Error::InvalidState`](crate::Error::InvalidState)).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default.
+    async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let _ = (key_id, version);
+        Err(self.version_unsupported("enabling one key version"))
+    }
+
+    /// Disables one version of a key: it refuses every use until enabled (see
+    /// [`Capabilities::version_state`]). Disabling a disabled version succeeds.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default.
+    async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let _ = (key_id, version);
+        Err(self.version_unsupported("disabling one key version"))
+    }
+
+    /// Schedules the destruction of one version by the provider's rule (see
+    /// [`Capabilities::version_destruction`]); it refuses every use at once. Returns the
+    /// version `destroy_scheduled`, with its `destroy_time`.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default.
+    async fn destroy_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let _ = (key_id, version);
+        Err(self.version_unsupported("destroying one key version"))
+    }
+
+    /// Restores a version scheduled for destruction: it comes back `disabled`.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default; a version that is not
+    /// scheduled for destruction is [`Error::InvalidState`](crate::Error::InvalidState).
+    async fn restore_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let _ = (key_id, version);
+        Err(self.version_unsupported("restoring one key version"))
+    }
+
+    /// Makes `version` (an enabled version) the primary one, which new operations use (see
+    /// [`Capabilities::primary_selection`]); returns the key as it now is.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default; a version that is not
+    /// enabled is [`Error::InvalidState`](crate::Error::InvalidState).
+    async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
+        let _ = (key_id, version);
+        Err(self.version_unsupported("choosing the primary key version"))
+    }
+
+    /// The [`Error::Unsupported`](crate::Error::Unsupported) of a version operation this
+    /// provider does not offer, naming the provider and the operation.
+    fn version_unsupported(&self, operation: &str) -> crate::Error {
+        crate::Error::unsupported(format!(
+            "provider `{}` ({}) does not support {operation}",
+            self.info().name,
+            self.info().kind
+        ))
+    }
 
     /// A cheap call that proves the backend answers with this provider's credentials: what
     /// `keygate status` measures. The default lists one key; providers override it with their
@@ -337,6 +418,38 @@ pub trait KeyProviderExt: KeyProvider {
                 Some(c) => cursor = Some(c),
                 None => return Ok(keys),
             }
+        }
+    }
+
+    /// For a provider whose `op` always uses the primary version: `Ok` when `version` is
+    /// `None` or names the key's primary version, [`Error::NotFound`] for a version the key
+    /// does not have, and [`Error::Unsupported`] (naming the provider and `op`) for any other
+    /// version.
+    ///
+    /// [`Error::NotFound`]: crate::Error::NotFound
+    /// [`Error::Unsupported`]: crate::Error::Unsupported
+    async fn require_primary_version(
+        &self,
+        key_id: &str,
+        version: Option<&str>,
+        op: &str,
+    ) -> Result<()> {
+        let Some(version) = version else {
+            return Ok(());
+        };
+        let key = self.describe_key(key_id).await?;
+        if key.primary_version.as_deref() == Some(version) {
+            return Ok(());
+        }
+        let versions = self.list_versions(key_id).await?;
+        match versions.iter().find(|v| v.id == version) {
+            None => Err(crate::Error::not_found(format!(
+                "version {version} of key {key_id}"
+            ))),
+            Some(v) if v.primary => Ok(()),
+            Some(_) => Err(self.version_unsupported(&format!(
+                "{op} with version {version}, which is not the primary version of key {key_id}"
+            ))),
         }
     }
 }

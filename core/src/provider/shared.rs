@@ -80,10 +80,13 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        (**self).decrypt(key_id, ciphertext, context).await
+        (**self)
+            .decrypt(key_id, key_version, ciphertext, context)
+            .await
     }
     async fn generate_data_key(
         &self,
@@ -96,10 +99,11 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        (**self).sign(key_id, input, algorithm).await
+        (**self).sign(key_id, key_version, input, algorithm).await
     }
     async fn verify(
         &self,
@@ -113,11 +117,37 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
             .verify(key_id, key_version, input, signature, algorithm)
             .await
     }
-    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
-        (**self).generate_mac(key_id, message).await
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
+        (**self).generate_mac(key_id, key_version, message).await
     }
-    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
-        (**self).verify_mac(key_id, message, mac).await
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        (**self).verify_mac(key_id, key_version, message, mac).await
+    }
+    async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        (**self).enable_version(key_id, version).await
+    }
+    async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        (**self).disable_version(key_id, version).await
+    }
+    async fn destroy_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        (**self).destroy_version(key_id, version).await
+    }
+    async fn restore_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        (**self).restore_version(key_id, version).await
+    }
+    async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
+        (**self).set_primary_version(key_id, version).await
     }
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {
         (**self).get_public_key(key_id, key_version).await

@@ -169,7 +169,7 @@ pub(super) fn schemas() -> Value {
             "ScheduleDeletion": object(&["pending_days"], json!({"pending_days": {"type": "integer", "minimum": 0}})),
             "KeyVersion": object(&["id", "created", "state", "primary"], json!({
                 "id": string(), "created": time(),
-                "state": enumeration(&["enabled", "disabled", "pending_destruction", "destroyed"]),
+                "state": enumeration(&["enabled", "disabled", "destroy_scheduled", "destroyed"]),
                 "primary": {"type": "boolean"},
             })),
             "Rotation": object(&["schedule"], json!({"schedule": nullable(r("RotationSchedule"))})),

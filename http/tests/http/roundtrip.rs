@@ -74,7 +74,12 @@ async fn the_whole_gateway_api_through_the_http_client() {
         .unwrap();
     assert_eq!(dk.value.plaintext.len(), 32);
     let unwrapped = c
-        .decrypt_native(&crate::support::kl("orders"), &dk.value.ciphertext, &ctx)
+        .decrypt_native(
+            &crate::support::kl("orders"),
+            None,
+            &dk.value.ciphertext,
+            &ctx,
+        )
         .await
         .unwrap();
     assert_eq!(unwrapped.plaintext, dk.value.plaintext);
@@ -84,7 +89,12 @@ async fn the_whole_gateway_api_through_the_http_client() {
         .unwrap();
     assert!(!keygate_core::envelope::is_envelope(&native.value.bytes));
     let raw = c
-        .decrypt_native(&crate::support::kl("orders"), &native.value.bytes, &ctx)
+        .decrypt_native(
+            &crate::support::kl("orders"),
+            None,
+            &native.value.bytes,
+            &ctx,
+        )
         .await
         .unwrap();
     assert_eq!(&raw.plaintext[..], b"raw");
@@ -149,6 +159,7 @@ async fn the_whole_gateway_api_through_the_http_client() {
     let sig = c
         .sign(
             &crate::support::kl("signer"),
+            None,
             keygate_core::SignInput::Message(b"msg"),
             None,
         )
@@ -190,18 +201,18 @@ async fn the_whole_gateway_api_through_the_http_client() {
         .await
         .unwrap();
     let tag = c
-        .generate_mac(&crate::support::kl("macker"), b"m")
+        .generate_mac(&crate::support::kl("macker"), None, b"m")
         .await
         .unwrap();
     assert_eq!(tag.uri, "local://macker");
     assert!(
-        c.verify_mac(&crate::support::kl("macker"), b"m", &tag.value.bytes)
+        c.verify_mac(&crate::support::kl("macker"), None, b"m", &tag.value.bytes)
             .await
             .unwrap()
             .value
     );
     assert!(
-        !c.verify_mac(&crate::support::kl("macker"), b"x", &tag.value.bytes)
+        !c.verify_mac(&crate::support::kl("macker"), None, b"x", &tag.value.bytes)
             .await
             .unwrap()
             .value
@@ -236,7 +247,7 @@ async fn the_whole_gateway_api_through_the_http_client() {
     // Lifecycle.
     c.disable_key(&crate::support::kl("macker")).await.unwrap();
     assert!(
-        c.generate_mac(&crate::support::kl("macker"), b"m")
+        c.generate_mac(&crate::support::kl("macker"), None, b"m")
             .await
             .is_err()
     );

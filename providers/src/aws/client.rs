@@ -425,6 +425,7 @@ impl Kms {
                 created,
                 state: VersionState::Enabled,
                 primary: true,
+                destroy_time: None,
             }]
         };
         if key.spec != KeySpec::Aes256 {
@@ -465,6 +466,7 @@ impl Kms {
                 created,
                 state: VersionState::Enabled,
                 primary: i + 1 == count,
+                destroy_time: None,
             })
             .collect())
     }

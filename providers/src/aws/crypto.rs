@@ -82,9 +82,15 @@ impl AwsKmsProvider {
     pub(super) async fn decrypt_with(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
+        if key_id.is_none() && key_version.is_some() {
+            return Err(Error::invalid(
+                "decrypt: a key version can only be named together with its key",
+            ));
+        }
         let mut request = self
             .kms
             .client
@@ -94,6 +100,7 @@ impl AwsKmsProvider {
         if let Some(key_id) = key_id {
             let key = self.kms.describe(key_id).await?;
             key.require(KeyUsage::Encrypt, "decrypt")?;
+            self.require_primary(&key, key_version, "decrypt").await?;
             let (_, aws_algorithm) = algorithms(&key)?;
             if key.spec.is_rsa() && !context.is_empty() {
                 // Nothing was encrypted under an RSA key with a context, so none matches.
@@ -188,10 +195,12 @@ impl AwsKmsProvider {
     pub(super) async fn sign_with(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: Signed<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
         let key = self.signing_key(key_id, algorithm, "sign").await?;
+        self.require_primary(&key, key_version, "sign").await?;
         let digest = input.digest(algorithm)?;
         let what = format!("sign({key_id}, {algorithm}, {})", input.kind());
         let out = self
@@ -284,9 +293,42 @@ impl AwsKmsProvider {
         }
     }
 
+    /// The version a call names must be the key's current material: KMS uses it for every
+    /// new operation and cannot address an earlier rotation. `NotFound` for a version the
+    /// key does not have, `Unsupported` for an earlier one.
+    async fn require_primary(
+        &self,
+        key: &Described,
+        version: Option<&str>,
+        op: &str,
+    ) -> Result<()> {
+        let Some(version) = version else {
+            return Ok(());
+        };
+        let versions = self.kms.versions(key).await?;
+        match versions.iter().find(|v| v.id == version) {
+            None => Err(Error::not_found(format!(
+                "version {version} of key {}",
+                key.id
+            ))),
+            Some(v) if v.primary => Ok(()),
+            Some(_) => Err(Error::unsupported(format!(
+                "provider `{}` (aws): {op} with version {version} of key {}: AWS KMS uses the key's current material and cannot address an earlier rotation",
+                self.info.name, key.id
+            ))),
+        }
+    }
+
     /// `GenerateMac` with the key's HMAC algorithm.
-    pub(super) async fn mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
+    pub(super) async fn mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
         let (key, algorithm) = self.mac_key(key_id, message, "generate_mac").await?;
+        self.require_primary(&key, key_version, "generate_mac")
+            .await?;
         let what = format!("generate_mac({key_id})");
         let out = self
             .kms
@@ -310,8 +352,16 @@ impl AwsKmsProvider {
     }
 
     /// `VerifyMac`; `Ok(false)` for any tag KMS does not accept.
-    pub(super) async fn check_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+    pub(super) async fn check_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
         let (key, algorithm) = self.mac_key(key_id, message, "verify_mac").await?;
+        self.require_primary(&key, key_version, "verify_mac")
+            .await?;
         if mac.is_empty() {
             return Ok(false);
         }

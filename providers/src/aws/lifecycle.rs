@@ -331,6 +331,7 @@ impl AwsKmsProvider {
                 created: now,
                 state: VersionState::Enabled,
                 primary: true,
+                destroy_time: None,
             });
         }
         for _ in 0..ROTATION_POLLS {
@@ -348,6 +349,7 @@ impl AwsKmsProvider {
             created: now,
             state: VersionState::Enabled,
             primary: true,
+            destroy_time: None,
         })
     }
 

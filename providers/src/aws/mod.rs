@@ -259,10 +259,12 @@ impl KeyProvider for AwsKmsProvider {
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        self.decrypt_with(key_id, ciphertext, context).await
+        self.decrypt_with(key_id, key_version, ciphertext, context)
+            .await
     }
 
     async fn generate_data_key(
@@ -277,10 +279,11 @@ impl KeyProvider for AwsKmsProvider {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_with(key_id, input, algorithm).await
+        self.sign_with(key_id, key_version, input, algorithm).await
     }
 
     async fn verify(
@@ -295,12 +298,23 @@ impl KeyProvider for AwsKmsProvider {
             .await
     }
 
-    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
-        self.mac(key_id, message).await
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
+        self.mac(key_id, key_version, message).await
     }
 
-    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
-        self.check_mac(key_id, message, mac).await
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        self.check_mac(key_id, key_version, message, mac).await
     }
 
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {

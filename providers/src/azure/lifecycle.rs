@@ -520,8 +520,9 @@ impl AzureKeyVaultProvider {
             return Ok(vec![KeyVersion {
                 id: current,
                 created: key.created,
-                state: VersionState::PendingDestruction,
+                state: VersionState::DestroyScheduled,
                 primary: true,
+                destroy_time: None,
             }]);
         }
         let what = format!("list_key_properties_versions({key_id})");
@@ -548,6 +549,7 @@ impl AzureKeyVaultProvider {
                     } else {
                         VersionState::Disabled
                     },
+                    destroy_time: None,
                 })
             })
             .collect();
@@ -562,6 +564,7 @@ impl AzureKeyVaultProvider {
                     VersionState::Disabled
                 },
                 primary: true,
+                destroy_time: None,
             });
         }
         versions.sort_by(|a, b| (a.primary, a.created, &a.id).cmp(&(b.primary, b.created, &b.id)));
@@ -598,6 +601,7 @@ impl AzureKeyVaultProvider {
                 VersionState::Disabled
             },
             primary: true,
+            destroy_time: None,
         })
     }
 

@@ -53,6 +53,7 @@ pub use config::AzureConfig;
 pub use credential::StaticToken;
 
 use client::Vault;
+use keygate_core::KeyProviderExt as _;
 use keygate_core::SignInput;
 use policy::Arm;
 
@@ -261,9 +262,18 @@ impl KeyProvider for AzureKeyVaultProvider {
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
+        if let Some(id) = key_id {
+            self.require_primary_version(id, key_version, "decrypt")
+                .await?;
+        } else if key_version.is_some() {
+            return Err(keygate_core::Error::invalid(
+                "decrypt: a key version can only be named together with its key",
+            ));
+        }
         self.decrypt_with(key_id, ciphertext, context).await
     }
 
@@ -279,9 +289,12 @@ impl KeyProvider for AzureKeyVaultProvider {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
+        self.require_primary_version(key_id, key_version, "sign")
+            .await?;
         self.sign_with(key_id, input, algorithm).await
     }
 
@@ -297,11 +310,22 @@ impl KeyProvider for AzureKeyVaultProvider {
             .await
     }
 
-    async fn generate_mac(&self, key_id: &str, _message: &[u8]) -> Result<MacTag> {
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        _key_version: Option<&str>,
+        _message: &[u8],
+    ) -> Result<MacTag> {
         self.no_mac(key_id, "generate_mac").await
     }
 
-    async fn verify_mac(&self, key_id: &str, _message: &[u8], _mac: &[u8]) -> Result<bool> {
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        _key_version: Option<&str>,
+        _message: &[u8],
+        _mac: &[u8],
+    ) -> Result<bool> {
         self.no_mac(key_id, "verify_mac").await
     }
 

@@ -148,7 +148,7 @@ pub(crate) fn version_state(state: &VState) -> VersionState {
     match state {
         VState::Enabled | VState::PendingGeneration => VersionState::Enabled,
         VState::DestroyScheduled | VState::PendingExternalDestruction => {
-            VersionState::PendingDestruction
+            VersionState::DestroyScheduled
         }
         VState::Destroyed
         | VState::GenerationFailed
@@ -224,7 +224,7 @@ impl Key {
                 newest(&|v| {
                     matches!(
                         version_state(&v.state),
-                        VersionState::Disabled | VersionState::PendingDestruction
+                        VersionState::Disabled | VersionState::DestroyScheduled
                     )
                 })
             })
@@ -264,7 +264,7 @@ impl Key {
                 Some(p) => match of(p) {
                     VersionState::Enabled => KeyState::Enabled,
                     VersionState::Disabled => KeyState::Disabled,
-                    VersionState::PendingDestruction => pending(&mut std::iter::once(p)),
+                    VersionState::DestroyScheduled => pending(&mut std::iter::once(p)),
                     _ => KeyState::Destroyed,
                 },
             };
@@ -275,11 +275,11 @@ impl Key {
             KeyState::Enabled
         } else if any(VersionState::Disabled) || versions.is_empty() {
             KeyState::Disabled
-        } else if any(VersionState::PendingDestruction) {
+        } else if any(VersionState::DestroyScheduled) {
             pending(
                 &mut versions
                     .iter()
-                    .filter(|v| of(v) == VersionState::PendingDestruction),
+                    .filter(|v| of(v) == VersionState::DestroyScheduled),
             )
         } else {
             KeyState::Destroyed
@@ -324,6 +324,7 @@ impl Key {
                         .as_ref()
                         .map_or(OffsetDateTime::UNIX_EPOCH, to_time),
                     state: version_state(&v.state),
+                    destroy_time: None,
                 }
             })
             .collect()

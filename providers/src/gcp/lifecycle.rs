@@ -393,6 +393,7 @@ impl GcpKmsProvider {
                 .map_or_else(OffsetDateTime::now_utc, to_time),
             state: version_state(&version.state),
             id,
+            destroy_time: None,
         })
     }
 

@@ -55,6 +55,7 @@ pub use builder::GcpKmsBuilder;
 pub use config::GcpConfig;
 
 use client::Kms;
+use keygate_core::KeyProviderExt as _;
 use keygate_core::SignInput;
 
 /// Cloud KMS's largest page.
@@ -294,9 +295,18 @@ impl KeyProvider for GcpKmsProvider {
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
+        if let Some(id) = key_id {
+            self.require_primary_version(id, key_version, "decrypt")
+                .await?;
+        } else if key_version.is_some() {
+            return Err(keygate_core::Error::invalid(
+                "decrypt: a key version can only be named together with its key",
+            ));
+        }
         self.decrypt_with(key_id, ciphertext, context).await
     }
 
@@ -312,9 +322,12 @@ impl KeyProvider for GcpKmsProvider {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
+        self.require_primary_version(key_id, key_version, "sign")
+            .await?;
         self.sign_with(key_id, input, algorithm).await
     }
 
@@ -330,11 +343,26 @@ impl KeyProvider for GcpKmsProvider {
             .await
     }
 
-    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
+        self.require_primary_version(key_id, key_version, "generate_mac")
+            .await?;
         self.mac(key_id, message).await
     }
 
-    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        self.require_primary_version(key_id, key_version, "verify_mac")
+            .await?;
         self.check_mac(key_id, message, mac).await
     }
 

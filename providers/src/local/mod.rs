@@ -286,6 +286,7 @@ fn version_info(v: &VersionRecord, primary: u32) -> KeyVersion {
         created: v.created,
         state: v.state,
         primary: v.version == primary,
+        destroy_time: None,
     }
 }
 
@@ -396,10 +397,12 @@ impl KeyProvider for LocalProvider {
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        self.decrypt_impl(key_id, ciphertext, context).await
+        self.decrypt_impl(key_id, key_version, ciphertext, context)
+            .await
     }
 
     async fn generate_data_key(
@@ -414,10 +417,11 @@ impl KeyProvider for LocalProvider {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.sign_impl(key_id, input, algorithm).await
+        self.sign_impl(key_id, key_version, input, algorithm).await
     }
 
     async fn verify(
@@ -432,12 +436,24 @@ impl KeyProvider for LocalProvider {
             .await
     }
 
-    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
-        self.generate_mac_impl(key_id, message).await
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
+        self.generate_mac_impl(key_id, key_version, message).await
     }
 
-    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
-        self.verify_mac_impl(key_id, message, mac).await
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        self.verify_mac_impl(key_id, key_version, message, mac)
+            .await
     }
 
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {

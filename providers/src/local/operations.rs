@@ -88,12 +88,18 @@ impl LocalProvider {
     pub(super) async fn decrypt_impl(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        tracing::debug!(provider = %self.info.name, key = ?key_id, "decrypt");
+        tracing::debug!(provider = %self.info.name, key = ?key_id, version = ?key_version, "decrypt");
         let named = match key_id {
             Some(id) => Some(self.key_record(id).await?),
+            None if key_version.is_some() => {
+                return Err(Error::invalid(
+                    "decrypt: a key version can only be named together with its key",
+                ));
+            }
             None => None,
         };
         // A self-describing ciphertext is a header longer than the modulus, so a named RSA
@@ -101,7 +107,9 @@ impl LocalProvider {
         if let Some(key) = &named
             && crypto::rsa_modulus_len(key.spec) == Some(ciphertext.len())
         {
-            return self.decrypt_raw_oaep(key, ciphertext, context).await;
+            return self
+                .decrypt_raw_oaep(key, key_version, ciphertext, context)
+                .await;
         }
         let parsed = ciphertext::parse(ciphertext).ok_or(Error::IntegrityFailure)?;
         let key = match named {
@@ -115,6 +123,15 @@ impl LocalProvider {
                 .ok_or(Error::IntegrityFailure)?,
         };
         require_usable(&key, KeyUsage::Encrypt, "decrypt")?;
+        if let Some(named) = key_version
+            && validate::version_number(named) != Some(parsed.version)
+        {
+            // The ciphertext says which version sealed it: naming another is a mistake.
+            return Err(Error::invalid(format!(
+                "decrypt: the ciphertext was made by version {} of key `{}`, not version {named}",
+                parsed.version, key.id
+            )));
+        }
         let expected = if key.spec == KeySpec::Aes256 {
             CtAlgorithm::Aes256Gcm
         } else {
@@ -143,6 +160,7 @@ impl LocalProvider {
     async fn decrypt_raw_oaep(
         &self,
         key: &KeyRecord,
+        version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
@@ -151,6 +169,12 @@ impl LocalProvider {
             return Err(Error::invalid(
                 "a ciphertext made with the public key carries no encryption context: decrypt it without one",
             ));
+        }
+        if version.is_some() {
+            let (_, loaded) = self.version_material(key, version).await?;
+            return loaded
+                .oaep_decrypt(ciphertext, &[])
+                .ok_or(Error::IntegrityFailure);
         }
         self.first_version(key, |m| m.oaep_decrypt(ciphertext, &[]))
             .await?
@@ -210,6 +234,7 @@ impl LocalProvider {
     pub(super) async fn sign_impl(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: Signed<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
@@ -217,7 +242,7 @@ impl LocalProvider {
         let key = self.usable_key(key_id, KeyUsage::Sign, "sign").await?;
         check_algorithm(&key, algorithm)?;
         let input = input.prepare(algorithm)?;
-        let (version, loaded) = self.primary(&key).await?;
+        let (version, loaded) = self.version_material(&key, key_version).await?;
         let bytes = loaded.sign(&input, algorithm).map_err(|e| self.err(e))?;
         Ok(Signature {
             bytes,
@@ -243,7 +268,12 @@ impl LocalProvider {
         Ok(loaded.verify(&input, signature, algorithm))
     }
 
-    pub(super) async fn generate_mac_impl(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
+    pub(super) async fn generate_mac_impl(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
         tracing::debug!(provider = %self.info.name, key = %key_id, "generate mac");
         let key = self
             .usable_key(key_id, KeyUsage::Mac, "compute MACs")
@@ -252,7 +282,7 @@ impl LocalProvider {
             .spec
             .mac_algorithm()
             .ok_or_else(|| Error::state(format!("key `{key_id}` is not an HMAC key")))?;
-        let (version, loaded) = self.primary(&key).await?;
+        let (version, loaded) = self.version_material(&key, key_version).await?;
         let bytes = loaded
             .mac(message)
             .ok_or_else(|| Error::state(format!("key `{key_id}` is not an HMAC key")))?;
@@ -266,6 +296,7 @@ impl LocalProvider {
     pub(super) async fn verify_mac_impl(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         message: &[u8],
         mac: &[u8],
     ) -> Result<bool> {
@@ -273,6 +304,10 @@ impl LocalProvider {
         let key = self
             .usable_key(key_id, KeyUsage::Mac, "verify MACs")
             .await?;
+        if key_version.is_some() {
+            let (_, loaded) = self.version_material(&key, key_version).await?;
+            return Ok(loaded.verify_mac(message, mac));
+        }
         let found = self
             .first_version(&key, |m| m.verify_mac(message, mac).then_some(()))
             .await?;

@@ -56,7 +56,7 @@ async fn errors_come_in_the_contracts_order() {
     for (label, key, alg, want) in cases {
         assert_eq!(
             kind(
-                p.sign(key, keygate_core::SignInput::Digest(&short), alg)
+                p.sign(key, None, keygate_core::SignInput::Digest(&short), alg)
                     .await
             ),
             want,
@@ -78,7 +78,7 @@ async fn errors_come_in_the_contracts_order() {
         );
     }
     let Err(Error::InvalidArgument(msg)) = p
-        .sign("ec", keygate_core::SignInput::Digest(&short), es256)
+        .sign("ec", None, keygate_core::SignInput::Digest(&short), es256)
         .await
     else {
         panic!("a short digest was not an invalid argument");
@@ -100,7 +100,7 @@ async fn older_versions_verify_digests_after_a_rotation() {
     for (key, alg, hash) in cases {
         let d = digest(hash, b"signed before the rotation");
         let old = p
-            .sign(key, keygate_core::SignInput::Digest(d.as_ref()), alg)
+            .sign(key, None, keygate_core::SignInput::Digest(d.as_ref()), alg)
             .await
             .unwrap();
         let new_version = p.rotate_key(key).await.unwrap().id;
@@ -130,7 +130,7 @@ async fn older_versions_verify_digests_after_a_rotation() {
             "{key} {alg}: the new version accepted the old version's signature"
         );
         let fresh = p
-            .sign(key, keygate_core::SignInput::Digest(d.as_ref()), alg)
+            .sign(key, None, keygate_core::SignInput::Digest(d.as_ref()), alg)
             .await
             .unwrap();
         assert_eq!(fresh.key_version, new_version, "{key} {alg}");

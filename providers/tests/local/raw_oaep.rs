@@ -77,13 +77,13 @@ async fn public_key_ciphertexts_decrypt_for_rsa_2048_and_4096() {
         let plaintext = format!("a data key for {key}");
         let ct = client_encrypt(&p, key, None, plaintext.as_bytes()).await;
         assert_eq!(ct.len(), len, "{key}");
-        let plain = p.decrypt(Some(key), &ct, &none()).await.unwrap();
+        let plain = p.decrypt(Some(key), None, &ct, &none()).await.unwrap();
         assert_eq!(plain.as_slice(), plaintext.as_bytes(), "{key}");
     }
     // The largest plaintext OAEP-SHA256 takes with a 2048-bit key, and an empty one.
     for plaintext in [vec![0x5A; 190], Vec::new()] {
         let ct = client_encrypt(&p, "r2048", None, &plaintext).await;
-        let plain = p.decrypt(Some("r2048"), &ct, &none()).await.unwrap();
+        let plain = p.decrypt(Some("r2048"), None, &ct, &none()).await.unwrap();
         assert_eq!(plain.as_slice(), plaintext.as_slice());
     }
 }
@@ -109,7 +109,7 @@ async fn older_versions_decrypt_after_rotations() {
         (&middle, b"middle public key"),
         (&primary, b"primary public key"),
     ] {
-        let plain = p.decrypt(Some("rsa"), ct, &none()).await.unwrap();
+        let plain = p.decrypt(Some("rsa"), None, ct, &none()).await.unwrap();
         assert_eq!(plain.as_slice(), want);
     }
 }
@@ -126,22 +126,22 @@ async fn tampered_or_foreign_raw_ciphertexts_are_integrity_failures() {
     for at in [0, ct.len() / 2, ct.len() - 1] {
         let mut bad = ct.clone();
         bad[at] ^= 0x01;
-        let r = p.decrypt(Some("rsa"), &bad, &none()).await;
+        let r = p.decrypt(Some("rsa"), None, &bad, &none()).await;
         assert!(
             matches!(r, Err(Error::IntegrityFailure)),
             "byte {at} flipped: {r:?}"
         );
     }
     let foreign = client_encrypt(&p, "other", None, b"another key's").await;
-    let r = p.decrypt(Some("rsa"), &foreign, &none()).await;
+    let r = p.decrypt(Some("rsa"), None, &foreign, &none()).await;
     assert!(matches!(r, Err(Error::IntegrityFailure)), "{r:?}");
     // Not the key's modulus length: not a raw ciphertext, and not a self-describing one either.
     for cut in [&ct[1..], &ct[..ct.len() - 1]] {
-        let r = p.decrypt(Some("rsa"), cut, &none()).await;
+        let r = p.decrypt(Some("rsa"), None, cut, &none()).await;
         assert!(matches!(r, Err(Error::IntegrityFailure)), "{r:?}");
     }
     // Without a key id nothing says which key a raw ciphertext is for.
-    let r = p.decrypt(None, &ct, &none()).await;
+    let r = p.decrypt(None, None, &ct, &none()).await;
     assert!(matches!(r, Err(Error::IntegrityFailure)), "{r:?}");
 }
 
@@ -150,7 +150,7 @@ async fn an_encryption_context_is_an_invalid_argument() {
     let p = provider_with(&[("rsa", KeySpec::Rsa2048, KeyUsage::Encrypt)]).await;
     let ct = client_encrypt(&p, "rsa", None, b"no context here").await;
     let ctx = EncryptionContext::new().with("tenant", "acme");
-    let Err(Error::InvalidArgument(msg)) = p.decrypt(Some("rsa"), &ct, &ctx).await else {
+    let Err(Error::InvalidArgument(msg)) = p.decrypt(Some("rsa"), None, &ct, &ctx).await else {
         panic!("a context with a raw ciphertext was not an invalid argument");
     };
     assert!(
@@ -158,7 +158,7 @@ async fn an_encryption_context_is_an_invalid_argument() {
         "unclear message: {msg}"
     );
     // Even garbage of the right length: the context is refused before any decryption.
-    let r = p.decrypt(Some("rsa"), &[7u8; 256], &ctx).await;
+    let r = p.decrypt(Some("rsa"), None, &[7u8; 256], &ctx).await;
     assert!(matches!(r, Err(Error::InvalidArgument(_))), "{r:?}");
 }
 
@@ -172,18 +172,18 @@ async fn key_state_and_usage_come_first() {
     let ct = client_encrypt(&p, "rsa", None, b"state first").await;
     let ctx = EncryptionContext::new().with("tenant", "acme");
 
-    let r = p.decrypt(Some("missing"), &ct, &none()).await;
+    let r = p.decrypt(Some("missing"), None, &ct, &none()).await;
     assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
-    let r = p.decrypt(Some("signer"), &ct, &none()).await;
+    let r = p.decrypt(Some("signer"), None, &ct, &none()).await;
     assert!(matches!(r, Err(Error::InvalidState(_))), "{r:?}");
 
     p.disable_key("rsa").await.unwrap();
     for context in [none(), ctx] {
-        let r = p.decrypt(Some("rsa"), &ct, &context).await;
+        let r = p.decrypt(Some("rsa"), None, &ct, &context).await;
         assert!(matches!(r, Err(Error::InvalidState(_))), "{r:?}");
     }
     p.enable_key("rsa").await.unwrap();
-    let plain = p.decrypt(Some("rsa"), &ct, &none()).await.unwrap();
+    let plain = p.decrypt(Some("rsa"), None, &ct, &none()).await.unwrap();
     assert_eq!(plain.as_slice(), b"state first");
 }
 
@@ -200,18 +200,21 @@ async fn self_describing_ciphertexts_still_decrypt() {
         for context in [none(), ctx.clone()] {
             let ct = p.encrypt(key, b"self-describing", &context).await.unwrap();
             for named in [Some(key), None] {
-                let plain = p.decrypt(named, &ct.bytes, &context).await.unwrap();
+                let plain = p.decrypt(named, None, &ct.bytes, &context).await.unwrap();
                 assert_eq!(plain.as_slice(), b"self-describing", "{key} {named:?}");
             }
         }
         // The context is still bound to a self-describing ciphertext.
         let ct = p.encrypt(key, b"bound", &ctx).await.unwrap();
-        let r = p.decrypt(Some(key), &ct.bytes, &none()).await;
+        let r = p.decrypt(Some(key), None, &ct.bytes, &none()).await;
         assert!(matches!(r, Err(Error::IntegrityFailure)), "{key}: {r:?}");
     }
     // One made before a rotation decrypts after it.
     let old = p.encrypt("r2048", b"before", &ctx).await.unwrap();
     p.rotate_key("r2048").await.unwrap();
-    let plain = p.decrypt(Some("r2048"), &old.bytes, &ctx).await.unwrap();
+    let plain = p
+        .decrypt(Some("r2048"), None, &old.bytes, &ctx)
+        .await
+        .unwrap();
     assert_eq!(plain.as_slice(), b"before");
 }

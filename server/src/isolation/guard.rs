@@ -203,11 +203,12 @@ impl KeyProvider for Guarded {
     async fn decrypt(
         &self,
         key_id: Option<&str>,
+        key_version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        self.guard(key_id, self.inner.decrypt(key_id, ciphertext, context))
-            .await
+        let call = self.inner.decrypt(key_id, key_version, ciphertext, context);
+        self.guard(key_id, call).await
     }
     async fn generate_data_key(
         &self,
@@ -221,11 +222,12 @@ impl KeyProvider for Guarded {
     async fn sign(
         &self,
         key_id: &str,
+        key_version: Option<&str>,
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.guard(Some(key_id), self.inner.sign(key_id, input, algorithm))
-            .await
+        let call = self.inner.sign(key_id, key_version, input, algorithm);
+        self.guard(Some(key_id), call).await
     }
     async fn verify(
         &self,
@@ -240,13 +242,45 @@ impl KeyProvider for Guarded {
             .verify(key_id, key_version, input, signature, algorithm);
         self.guard(Some(key_id), call).await
     }
-    async fn generate_mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
-        self.guard(Some(key_id), self.inner.generate_mac(key_id, message))
-            .await
+    async fn generate_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
+        let call = self.inner.generate_mac(key_id, key_version, message);
+        self.guard(Some(key_id), call).await
     }
-    async fn verify_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
-        self.guard(Some(key_id), self.inner.verify_mac(key_id, message, mac))
-            .await
+    async fn verify_mac(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        let call = self.inner.verify_mac(key_id, key_version, message, mac);
+        self.guard(Some(key_id), call).await
+    }
+    async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let call = self.inner.enable_version(key_id, version);
+        self.guard(Some(key_id), call).await
+    }
+    async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let call = self.inner.disable_version(key_id, version);
+        self.guard(Some(key_id), call).await
+    }
+    async fn destroy_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let call = self.inner.destroy_version(key_id, version);
+        self.guard(Some(key_id), call).await
+    }
+    async fn restore_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        let call = self.inner.restore_version(key_id, version);
+        self.guard(Some(key_id), call).await
+    }
+    async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
+        let call = self.inner.set_primary_version(key_id, version);
+        let r = self.guard(Some(key_id), call).await;
+        self.note(r)
     }
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {
         let call = self.inner.get_public_key(key_id, key_version);

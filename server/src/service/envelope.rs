@@ -285,7 +285,7 @@ impl Session {
         }
         let data_key = k
             .provider
-            .decrypt(Some(&k.id), &recipient.wrapped_key, &header.context)
+            .decrypt(Some(&k.id), None, &recipient.wrapped_key, &header.context)
             .await?;
         if header.format != FORMAT_V1 {
             header.verify_data_key(&data_key)?;

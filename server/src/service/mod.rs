@@ -16,6 +16,7 @@ mod open;
 mod run;
 mod session;
 mod status;
+mod versions;
 mod wrap;
 
 use std::sync::Arc;

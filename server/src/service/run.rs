@@ -322,12 +322,33 @@ impl Session {
         Fut: Future<Output = Result<(T, Option<String>)>> + Send,
         T: Send,
     {
+        self.key_op_at(action, key, None, op).await
+    }
+
+    /// [`Session::key_op`] on the version the caller named, when it named one: every row of
+    /// the call (its intent, a refusal, a failure) names that version; a success names the
+    /// version `op` reports, if it reports one.
+    pub(super) async fn key_op_at<T, F, Fut>(
+        &self,
+        action: Action,
+        key: &KeyLocator,
+        version: Option<&str>,
+        op: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(ResolvedKey, KeyMetadata) -> Fut + Send,
+        Fut: Future<Output = Result<(T, Option<String>)>> + Send,
+        T: Send,
+    {
         let mut audit = self.audit(action);
+        audit.key_version = version.map(str::to_owned);
         let result = async {
             let (resolved, meta) = self.authorize_key(&mut audit, action, key).await?;
             audit.begin().await?;
-            let (value, version) = op(resolved, meta).await?;
-            audit.key_version = version;
+            let (value, used) = op(resolved, meta).await?;
+            if used.is_some() {
+                audit.key_version = used;
+            }
             Ok(value)
         }
         .await;

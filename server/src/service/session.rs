@@ -19,6 +19,7 @@ use keygate_core::{
     RotationSchedule, SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
 
+use super::versions::VersionChange;
 use super::{Service, Source};
 use crate::registry::ResolvedKey;
 use crate::store::{ObjectWrite, new_alias};
@@ -271,6 +272,46 @@ impl Gateway for Session {
         .await
     }
 
+    async fn enable_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.change_version(key, version, VersionChange::Enable)
+            .await
+    }
+
+    async fn disable_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.change_version(key, version, VersionChange::Disable)
+            .await
+    }
+
+    async fn destroy_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.change_version(key, version, VersionChange::Destroy)
+            .await
+    }
+
+    async fn restore_version(
+        &self,
+        key: &KeyLocator,
+        version: &str,
+    ) -> Result<Resolved<KeyVersion>> {
+        self.change_version(key, version, VersionChange::Restore)
+            .await
+    }
+
+    async fn set_primary_version(&self, key: &KeyLocator, version: &str) -> Result<KeyMetadata> {
+        self.make_primary(key, version).await
+    }
+
     async fn get_rotation(&self, key: &KeyLocator) -> Result<Resolved<Option<RotationSchedule>>> {
         self.key_op(Action::KeysDescribe, key, |k, _| async move {
             Ok((k.answer(k.provider.get_rotation(&k.id).await?), None))
@@ -295,7 +336,7 @@ impl Gateway for Session {
         key: &KeyLocator,
         version: Option<&str>,
     ) -> Result<Resolved<PublicKey>> {
-        self.key_op(Action::KeysPublicKey, key, |k, _| async move {
+        self.key_op_at(Action::KeysPublicKey, key, version, |k, _| async move {
             let pk = k.provider.get_public_key(&k.id, version).await?;
             let v = pk.key_version.clone();
             Ok((k.answer(pk), Some(v)))
@@ -364,15 +405,19 @@ impl Gateway for Session {
     async fn decrypt_native(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
-        self.key_op(Action::CryptoDecrypt, key, |k, m| async move {
-            let plaintext = k.provider.decrypt(Some(&k.id), ciphertext, context).await?;
+        self.key_op_at(Action::CryptoDecrypt, key, version, |k, m| async move {
+            let plaintext = k
+                .provider
+                .decrypt(Some(&k.id), version, ciphertext, context)
+                .await?;
             let decrypted = Decrypted {
                 plaintext,
                 key_uri: m.uri,
-                key_version: None,
+                key_version: version.map(str::to_owned),
                 context: context.clone(),
             };
             Ok((decrypted, None))
@@ -451,12 +496,13 @@ impl Gateway for Session {
     async fn sign(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         input: SignInput<'_>,
         algorithm: Option<SigningAlgorithm>,
     ) -> Result<Resolved<Signature>> {
-        self.key_op(Action::CryptoSign, key, |k, m| async move {
+        self.key_op_at(Action::CryptoSign, key, version, |k, m| async move {
             let algorithm = signing_algorithm(&k, &m, algorithm)?;
-            let s = k.provider.sign(&k.id, input, algorithm).await?;
+            let s = k.provider.sign(&k.id, version, input, algorithm).await?;
             let v = s.key_version.clone();
             Ok((k.answer(s), Some(v)))
         })
@@ -471,7 +517,7 @@ impl Gateway for Session {
         signature: &[u8],
         algorithm: Option<SigningAlgorithm>,
     ) -> Result<Resolved<bool>> {
-        self.key_op(Action::CryptoVerify, key, |k, m| async move {
+        self.key_op_at(Action::CryptoVerify, key, version, |k, m| async move {
             let algorithm = signing_algorithm(&k, &m, algorithm)?;
             let valid = k
                 .provider
@@ -482,9 +528,14 @@ impl Gateway for Session {
         .await
     }
 
-    async fn generate_mac(&self, key: &KeyLocator, message: &[u8]) -> Result<Resolved<MacTag>> {
-        self.key_op(Action::CryptoMac, key, |k, _| async move {
-            let tag = k.provider.generate_mac(&k.id, message).await?;
+    async fn generate_mac(
+        &self,
+        key: &KeyLocator,
+        version: Option<&str>,
+        message: &[u8],
+    ) -> Result<Resolved<MacTag>> {
+        self.key_op_at(Action::CryptoMac, key, version, |k, _| async move {
+            let tag = k.provider.generate_mac(&k.id, version, message).await?;
             let v = tag.key_version.clone();
             Ok((k.answer(tag), Some(v)))
         })
@@ -494,14 +545,13 @@ impl Gateway for Session {
     async fn verify_mac(
         &self,
         key: &KeyLocator,
+        version: Option<&str>,
         message: &[u8],
         mac: &[u8],
     ) -> Result<Resolved<bool>> {
-        self.key_op(Action::CryptoMac, key, |k, _| async move {
-            Ok((
-                k.answer(k.provider.verify_mac(&k.id, message, mac).await?),
-                None,
-            ))
+        self.key_op_at(Action::CryptoMac, key, version, |k, _| async move {
+            let valid = k.provider.verify_mac(&k.id, version, message, mac).await?;
+            Ok((k.answer(valid), None))
         })
         .await
     }

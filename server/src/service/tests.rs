@@ -105,11 +105,12 @@ impl KeyProvider for Counting {
     async fn decrypt(
         &self,
         id: Option<&str>,
+        v: Option<&str>,
         ct: &[u8],
         c: &EncryptionContext,
     ) -> Result<SecretBytes> {
         self.decrypts.fetch_add(1, Ordering::SeqCst);
-        self.inner.decrypt(id, ct, c).await
+        self.inner.decrypt(id, v, ct, c).await
     }
     async fn generate_data_key(
         &self,
@@ -120,8 +121,14 @@ impl KeyProvider for Counting {
         self.data_keys.fetch_add(1, Ordering::SeqCst);
         self.inner.generate_data_key(id, spec, c).await
     }
-    async fn sign(&self, id: &str, m: SignInput<'_>, a: SigningAlgorithm) -> Result<Signature> {
-        self.inner.sign(id, m, a).await
+    async fn sign(
+        &self,
+        id: &str,
+        v: Option<&str>,
+        m: SignInput<'_>,
+        a: SigningAlgorithm,
+    ) -> Result<Signature> {
+        self.inner.sign(id, v, m, a).await
     }
     async fn verify(
         &self,
@@ -133,11 +140,11 @@ impl KeyProvider for Counting {
     ) -> Result<bool> {
         self.inner.verify(id, v, m, s, a).await
     }
-    async fn generate_mac(&self, id: &str, m: &[u8]) -> Result<MacTag> {
-        self.inner.generate_mac(id, m).await
+    async fn generate_mac(&self, id: &str, v: Option<&str>, m: &[u8]) -> Result<MacTag> {
+        self.inner.generate_mac(id, v, m).await
     }
-    async fn verify_mac(&self, id: &str, m: &[u8], t: &[u8]) -> Result<bool> {
-        self.inner.verify_mac(id, m, t).await
+    async fn verify_mac(&self, id: &str, v: Option<&str>, m: &[u8], t: &[u8]) -> Result<bool> {
+        self.inner.verify_mac(id, v, m, t).await
     }
     async fn get_public_key(&self, id: &str, v: Option<&str>) -> Result<PublicKey> {
         self.inner.get_public_key(id, v).await
@@ -495,7 +502,7 @@ async fn envelopes_bind_context_and_data_keys_unwrap_natively() {
         .await
         .unwrap();
     let unwrapped = admin
-        .decrypt_native(&kl("k"), &dk.value.ciphertext, &ctx)
+        .decrypt_native(&kl("k"), None, &dk.value.ciphertext, &ctx)
         .await
         .unwrap();
     assert_eq!(unwrapped.plaintext, dk.value.plaintext);

@@ -129,7 +129,10 @@ async fn aes_keys_are_envelopes_that_bind_the_context_and_refuse_tampering() {
     );
     // Another provider instance over the same vault opens it: nothing is kept locally.
     let other = provider().await;
-    let pt = other.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+    let pt = other
+        .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
+        .await
+        .unwrap();
     assert_eq!(pt.as_slice(), b"envelope secret");
 
     // Every byte matters: header, version, wrapped key, nonce, ciphertext, tag.
@@ -137,25 +140,28 @@ async fn aes_keys_are_envelopes_that_bind_the_context_and_refuse_tampering() {
     for i in [0, 4, 5, 6, 8, 40, 60, 200, len - 30, len - 1] {
         let mut bad = ct.bytes.clone();
         bad[i] ^= 0x01;
-        match p.decrypt(Some(&key.id), &bad, &ctx).await {
+        match p.decrypt(Some(&key.id), None, &bad, &ctx).await {
             Ok(_) => panic!("a blob with byte {i} altered decrypted"),
             Err(err) => assert_eq!(err.kind(), ErrorKind::IntegrityFailure, "byte {i}: {err}"),
         }
     }
     let err = p
-        .decrypt(Some(&key.id), &ct.bytes[..len - 1], &ctx)
+        .decrypt(Some(&key.id), None, &ct.bytes[..len - 1], &ctx)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
     let err = p
-        .decrypt(Some(&key.id), &ct.bytes, &EncryptionContext::new())
+        .decrypt(Some(&key.id), None, &ct.bytes, &EncryptionContext::new())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
 
     // After a rotation the old blob still opens (it names its version), new ones use the new.
     let v2 = p.rotate_key(&key.id).await.unwrap();
-    let again = p.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+    let again = p
+        .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
+        .await
+        .unwrap();
     assert_eq!(again.as_slice(), b"envelope secret");
     let ct2 = p.encrypt(&key.id, b"after rotation", &ctx).await.unwrap();
     assert_eq!(ct2.key_version, v2.id);
@@ -279,6 +285,7 @@ async fn keys_made_elsewhere_read_their_spec_from_the_jwk() {
     let sig = p
         .sign(
             &name,
+            None,
             keygate_core::SignInput::Message(b"hello"),
             keygate_core::SigningAlgorithm::EcdsaSha384,
         )
@@ -455,27 +462,36 @@ async fn on_a_managed_hsm_aes_keys_are_native_and_encrypt_with_a256gcm() {
     let ctx = EncryptionContext::new().with("tenant", "acme");
     let ct = p.encrypt(&key.id, b"hsm secret", &ctx).await.unwrap();
     assert_eq!(&ct.bytes[..6], b"KGAZ\x01\x02", "keygate's blob, HSM kind");
-    let pt = p.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+    let pt = p
+        .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
+        .await
+        .unwrap();
     assert_eq!(pt.as_slice(), b"hsm secret");
     let err = p
-        .decrypt(Some(&key.id), &ct.bytes, &EncryptionContext::new())
+        .decrypt(Some(&key.id), None, &ct.bytes, &EncryptionContext::new())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
     let mut bad = ct.bytes.clone();
     let last = bad.len() - 1;
     bad[last] ^= 1;
-    let err = p.decrypt(Some(&key.id), &bad, &ctx).await.unwrap_err();
+    let err = p
+        .decrypt(Some(&key.id), None, &bad, &ctx)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
     // The key's type decides, not the provider's setting: a provider of the same endpoint
     // set up as a plain vault opens it too, and a blob claiming to be an envelope is refused.
     let vault = provider().await;
-    let pt = vault.decrypt(Some(&key.id), &ct.bytes, &ctx).await.unwrap();
+    let pt = vault
+        .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
+        .await
+        .unwrap();
     assert_eq!(pt.as_slice(), b"hsm secret");
     let mut envelope = ct.bytes.clone();
     envelope[5] = 1;
     let err = vault
-        .decrypt(Some(&key.id), &envelope, &ctx)
+        .decrypt(Some(&key.id), None, &envelope, &ctx)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);

@@ -152,7 +152,7 @@ async fn rotation_makes_the_newest_version_primary_for_every_purpose() {
         if let Some(ct) = ct {
             // Version 1's ciphertext still opens; new ones are version 3's.
             let pt = p
-                .decrypt(Some(&key.id), &ct.bytes, &EncryptionContext::new())
+                .decrypt(Some(&key.id), None, &ct.bytes, &EncryptionContext::new())
                 .await
                 .unwrap();
             assert_eq!(pt.as_slice(), b"v1");
@@ -208,7 +208,7 @@ async fn deletion_destroys_every_version_and_restores_them_disabled() {
     assert!(
         versions
             .iter()
-            .all(|v| v.state == VersionState::PendingDestruction),
+            .all(|v| v.state == VersionState::DestroyScheduled),
         "{versions:?}"
     );
     let kms = raw_client().await;
@@ -237,6 +237,7 @@ async fn deletion_destroys_every_version_and_restores_them_disabled() {
     assert_eq!(enabled.state, KeyState::Enabled);
     p.sign(
         &key.id,
+        None,
         keygate_core::SignInput::Message(b"back"),
         SigningAlgorithm::EcdsaSha384,
     )
@@ -368,13 +369,13 @@ async fn the_context_is_the_aad_other_cloud_kms_clients_use() {
         .await
         .unwrap();
     let pt = p
-        .decrypt(Some(&key.id), &made.ciphertext, &ctx)
+        .decrypt(Some(&key.id), None, &made.ciphertext, &ctx)
         .await
         .unwrap();
     assert_eq!(pt.as_slice(), b"from elsewhere");
     let other = EncryptionContext::new().with("tenant", "acme");
     let err = p
-        .decrypt(Some(&key.id), &made.ciphertext, &other)
+        .decrypt(Some(&key.id), None, &made.ciphertext, &other)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IntegrityFailure);
@@ -423,6 +424,7 @@ async fn keys_made_elsewhere_keep_their_algorithm() {
     let sig = p
         .sign(
             &id,
+            None,
             keygate_core::SignInput::Message(b"message"),
             SigningAlgorithm::RsaPkcs1Sha256,
         )
@@ -442,6 +444,7 @@ async fn keys_made_elsewhere_keep_their_algorithm() {
     let pss = p
         .sign(
             &id,
+            None,
             keygate_core::SignInput::Message(b"message"),
             SigningAlgorithm::RsaPssSha256,
         )
@@ -523,7 +526,7 @@ async fn errors_map_from_status_codes() {
         .unwrap_err();
     assert_eq!(dup.kind(), ErrorKind::AlreadyExists);
     let no_decrypt = p
-        .decrypt(None, b"anything", &EncryptionContext::new())
+        .decrypt(None, None, b"anything", &EncryptionContext::new())
         .await
         .unwrap_err();
     assert_eq!(no_decrypt.kind(), ErrorKind::InvalidArgument);

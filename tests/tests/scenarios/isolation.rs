@@ -120,10 +120,11 @@ impl KeyProvider for Cloud {
     async fn decrypt(
         &self,
         id: Option<&str>,
+        version: Option<&str>,
         ct: &[u8],
         cx: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        through!(self, self.inner.decrypt(id, ct, cx))
+        through!(self, self.inner.decrypt(id, version, ct, cx))
     }
     async fn generate_data_key(
         &self,
@@ -136,10 +137,11 @@ impl KeyProvider for Cloud {
     async fn sign(
         &self,
         id: &str,
+        version: Option<&str>,
         input: SignInput<'_>,
         alg: SigningAlgorithm,
     ) -> Result<Signature> {
-        through!(self, self.inner.sign(id, input, alg))
+        through!(self, self.inner.sign(id, version, input, alg))
     }
     async fn verify(
         &self,
@@ -151,11 +153,17 @@ impl KeyProvider for Cloud {
     ) -> Result<bool> {
         through!(self, self.inner.verify(id, version, input, sig, alg))
     }
-    async fn generate_mac(&self, id: &str, msg: &[u8]) -> Result<MacTag> {
-        through!(self, self.inner.generate_mac(id, msg))
+    async fn generate_mac(&self, id: &str, version: Option<&str>, msg: &[u8]) -> Result<MacTag> {
+        through!(self, self.inner.generate_mac(id, version, msg))
     }
-    async fn verify_mac(&self, id: &str, msg: &[u8], mac: &[u8]) -> Result<bool> {
-        through!(self, self.inner.verify_mac(id, msg, mac))
+    async fn verify_mac(
+        &self,
+        id: &str,
+        version: Option<&str>,
+        msg: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        through!(self, self.inner.verify_mac(id, version, msg, mac))
     }
     async fn get_public_key(&self, id: &str, version: Option<&str>) -> Result<PublicKey> {
         through!(self, self.inner.get_public_key(id, version))

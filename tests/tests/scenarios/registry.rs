@@ -53,7 +53,7 @@ async fn names_uris_and_aliases_resolve_to_the_same_key() {
         .unwrap();
     let pt = by_uri
         .provider
-        .decrypt(Some(&by_uri.id), &ct.bytes, &ctx)
+        .decrypt(Some(&by_uri.id), None, &ct.bytes, &ctx)
         .await
         .unwrap();
     assert_eq!(pt.as_slice(), b"total=10");

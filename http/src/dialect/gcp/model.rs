@@ -314,7 +314,7 @@ pub fn version_state(
 ) -> &'static str {
     match (key, v) {
         (Some(KeyState::Destroyed), _) | (_, VersionState::Destroyed) => "DESTROYED",
-        (Some(KeyState::PendingDeletion { .. }), _) | (_, VersionState::PendingDestruction) => {
+        (Some(KeyState::PendingDeletion { .. }), _) | (_, VersionState::DestroyScheduled) => {
             "DESTROY_SCHEDULED"
         }
         _ if destroy_requested => "DESTROY_SCHEDULED",
@@ -489,7 +489,7 @@ mod tests {
             "DISABLED"
         );
         assert_eq!(
-            version_state(None, VersionState::PendingDestruction, false),
+            version_state(None, VersionState::DestroyScheduled, false),
             "DESTROY_SCHEDULED"
         );
         assert_eq!(

@@ -67,11 +67,15 @@ pub(super) async fn decrypt(
     Json(body): Json<DecryptBody>,
 ) -> ApiResult<Json<DecryptedBody>> {
     let ciphertext = unb64("ciphertext", &body.ciphertext).map_err(ApiError::from_decrypt)?;
+    let version = body.key_version.as_deref();
     let decrypted = if is_envelope(&ciphertext) {
         s.decrypt(&ciphertext, &body.context).await
     } else if let Some(key) = &body.key {
         match KeyLocator::parse(key) {
-            Ok(key) => s.decrypt_native(&key, &ciphertext, &body.context).await,
+            Ok(key) => {
+                s.decrypt_native(&key, version, &ciphertext, &body.context)
+                    .await
+            }
             Err(e) => Err(e),
         }
     } else {
@@ -181,7 +185,14 @@ pub(super) async fn sign(
 ) -> ApiResult<Keyed<SignatureBody>> {
     let message = unb64("message", &body.message)?;
     let input = body.message_type.input(&message);
-    let sig = s.sign(&locator(&body.key)?, input, body.algorithm).await?;
+    let sig = s
+        .sign(
+            &locator(&body.key)?,
+            body.key_version.as_deref(),
+            input,
+            body.algorithm,
+        )
+        .await?;
     Ok(Keyed(sig.map(|sig| SignatureBody {
         signature: b64(&sig.bytes),
         key_version: sig.key_version,
@@ -214,7 +225,9 @@ pub(super) async fn mac(
     Json(body): Json<MacBody>,
 ) -> ApiResult<Keyed<MacResponse>> {
     let message = unb64("message", &body.message)?;
-    let tag = s.generate_mac(&locator(&body.key)?, &message).await?;
+    let tag = s
+        .generate_mac(&locator(&body.key)?, body.key_version.as_deref(), &message)
+        .await?;
     Ok(Keyed(tag.map(|tag| MacResponse {
         mac: b64(&tag.bytes),
         key_version: tag.key_version,
@@ -228,6 +241,13 @@ pub(super) async fn mac_verify(
 ) -> ApiResult<Keyed<Valid>> {
     let message = unb64("message", &body.message)?;
     let mac = unb64("mac", &body.mac)?;
-    let valid = s.verify_mac(&locator(&body.key)?, &message, &mac).await?;
+    let valid = s
+        .verify_mac(
+            &locator(&body.key)?,
+            body.key_version.as_deref(),
+            &message,
+            &mac,
+        )
+        .await?;
     Ok(Keyed(valid.map(|valid| Valid { valid })))
 }

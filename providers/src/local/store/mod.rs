@@ -170,7 +170,7 @@ pub(crate) fn version_state_from_str(s: &str) -> Result<VersionState, LocalError
     Ok(match s {
         "enabled" => VersionState::Enabled,
         "disabled" => VersionState::Disabled,
-        "pending_destruction" => VersionState::PendingDestruction,
+        "destroy_scheduled" | "pending_destruction" => VersionState::DestroyScheduled,
         "destroyed" => VersionState::Destroyed,
         other => {
             return Err(LocalError::Corrupt(format!(

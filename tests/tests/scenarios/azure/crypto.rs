@@ -71,6 +71,7 @@ async fn sdk_encrypts_wraps_and_signs_and_ciphertexts_cross_to_keygate() {
         .local_admin()
         .decrypt_native(
             &crate::support::kl("crypt-rsa"),
+            None,
             &wrapped,
             &EncryptionContext::new(),
         )

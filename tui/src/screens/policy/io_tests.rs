@@ -232,6 +232,7 @@ impl Gateway for FakeGateway {
     async fn decrypt_native(
         &self,
         _key: &KeyLocator,
+        _version: Option<&str>,
         _ciphertext: &[u8],
         _context: &EncryptionContext,
     ) -> Result<Decrypted> {
@@ -273,6 +274,7 @@ impl Gateway for FakeGateway {
     async fn sign(
         &self,
         _key: &KeyLocator,
+        _version: Option<&str>,
         _input: SignInput<'_>,
         _algorithm: Option<SigningAlgorithm>,
     ) -> Result<Resolved<Signature>> {
@@ -288,15 +290,36 @@ impl Gateway for FakeGateway {
     ) -> Result<Resolved<bool>> {
         Err(unsupported())
     }
-    async fn generate_mac(&self, _key: &KeyLocator, _message: &[u8]) -> Result<Resolved<MacTag>> {
+    async fn generate_mac(
+        &self,
+        _key: &KeyLocator,
+        _version: Option<&str>,
+        _message: &[u8],
+    ) -> Result<Resolved<MacTag>> {
         Err(unsupported())
     }
     async fn verify_mac(
         &self,
         _key: &KeyLocator,
+        _version: Option<&str>,
         _message: &[u8],
         _mac: &[u8],
     ) -> Result<Resolved<bool>> {
+        Err(unsupported())
+    }
+    async fn enable_version(&self, _key: &KeyLocator, _v: &str) -> Result<Resolved<KeyVersion>> {
+        Err(unsupported())
+    }
+    async fn disable_version(&self, _key: &KeyLocator, _v: &str) -> Result<Resolved<KeyVersion>> {
+        Err(unsupported())
+    }
+    async fn destroy_version(&self, _key: &KeyLocator, _v: &str) -> Result<Resolved<KeyVersion>> {
+        Err(unsupported())
+    }
+    async fn restore_version(&self, _key: &KeyLocator, _v: &str) -> Result<Resolved<KeyVersion>> {
+        Err(unsupported())
+    }
+    async fn set_primary_version(&self, _key: &KeyLocator, _v: &str) -> Result<KeyMetadata> {
         Err(unsupported())
     }
     async fn list_aliases(&self) -> Result<Vec<Alias>> {

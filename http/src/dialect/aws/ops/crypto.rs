@@ -234,7 +234,7 @@ async fn open(
             });
         };
         cx.session
-            .decrypt_native(target, ct, ctx)
+            .decrypt_native(target, None, ct, ctx)
             .await
             .map_err(|e| open_error(cx, e, target))?
     };

@@ -115,7 +115,7 @@ pub async fn sign(cx: &Ctx<'_>, req: SignRequest) -> Result<SignResponse, AwsErr
     let target = cx.target(req.key_id).await?;
     let signed = cx
         .session
-        .sign(&target, input(digest, &message), Some(alg))
+        .sign(&target, None, input(digest, &message), Some(alg))
         .await
         .map_err(|e| cx.fail(e, &target))?;
     Ok(SignResponse {
@@ -210,7 +210,7 @@ pub async fn generate_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<MacResponse, 
     let target = cx.target(req.key_id).await?;
     let tag = cx
         .session
-        .generate_mac(&target, &message)
+        .generate_mac(&target, None, &message)
         .await
         .map_err(|e| cx.fail(e, &target))?;
     if tag.value.algorithm != alg {
@@ -250,7 +250,7 @@ pub async fn verify_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<VerifyMacRespon
     let target = cx.target(req.key_id).await?;
     let valid = cx
         .session
-        .verify_mac(&target, &message, &mac)
+        .verify_mac(&target, None, &message, &mac)
         .await
         .map_err(|e| cx.fail(e, &target))?;
     if !valid.value {

@@ -174,7 +174,7 @@ async fn decrypt(
         }
         let d = ctx
             .session
-            .decrypt_native(&by_name(name), &p.value.0, &EncryptionContext::new())
+            .decrypt_native(&by_name(name), None, &p.value.0, &EncryptionContext::new())
             .await
             .map_err(err)?;
         let kid = ctx.kid(name, version.or(d.key_version.as_deref()));
@@ -248,6 +248,7 @@ async fn sign(
         .session
         .sign(
             &by_name(name),
+            None,
             SignInput::Digest(&p.value.0),
             Some(algorithm),
         )

@@ -191,7 +191,12 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
             let verified = check_crc("digest_crc32c", body.int64("digestCrc32c")?, &bytes)?;
             let sig = ctx
                 .session
-                .sign(&key.locator(), SignInput::Digest(&bytes), Some(signing))
+                .sign(
+                    &key.locator(),
+                    None,
+                    SignInput::Digest(&bytes),
+                    Some(signing),
+                )
                 .await?
                 .value;
             (sig, verified, false)
@@ -201,7 +206,12 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
             let verified = check_crc("data_crc32c", body.int64("dataCrc32c")?, &data)?;
             let sig = ctx
                 .session
-                .sign(&key.locator(), SignInput::Message(&data), Some(signing))
+                .sign(
+                    &key.locator(),
+                    None,
+                    SignInput::Message(&data),
+                    Some(signing),
+                )
                 .await?
                 .value;
             (sig, false, verified)
@@ -236,7 +246,7 @@ pub async fn asymmetric_decrypt(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<
     require_purpose(&key, &name.key, "ASYMMETRIC_DECRYPT")?;
     let opened = ctx
         .session
-        .decrypt_native(&key.locator(), &ciphertext, &EncryptionContext::new())
+        .decrypt_native(&key.locator(), None, &ciphertext, &EncryptionContext::new())
         .await
         .map_err(GcpError::from_decrypt)?;
     Ok(json!({
@@ -255,7 +265,11 @@ pub async fn mac_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let verified = check_crc("data_crc32c", body.int64("dataCrc32c")?, &data)?;
     let key = ctx.key(&name.key).await?;
     require_purpose(&key, &name.key, "MAC")?;
-    let tag = ctx.session.generate_mac(&key.locator(), &data).await?.value;
+    let tag = ctx
+        .session
+        .generate_mac(&key.locator(), None, &data)
+        .await?
+        .value;
     require_version(name, &tag.key_version)?;
     Ok(json!({
         "name": name.to_string(),
@@ -278,7 +292,7 @@ pub async fn mac_verify(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     require_purpose(&key, &name.key, "MAC")?;
     let success = ctx
         .session
-        .verify_mac(&key.locator(), &data, &mac)
+        .verify_mac(&key.locator(), None, &data, &mac)
         .await?
         .value;
     Ok(json!({

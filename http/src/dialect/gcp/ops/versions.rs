@@ -218,7 +218,7 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     if destroy_of(&destroys, &v.id).is_some()
         || matches!(
             v.state,
-            VersionState::PendingDestruction | VersionState::Destroyed
+            VersionState::DestroyScheduled | VersionState::Destroyed
         )
     {
         return Err(GcpError::precondition(format!(
