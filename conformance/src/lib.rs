@@ -49,6 +49,7 @@ pub mod listing;
 pub mod policy;
 pub mod rotation;
 pub mod signing;
+pub mod versions;
 
 /// How many checks [`run_all`] runs at once: enough to hide a slow backend's latency, few
 /// enough not to trip its rate limits.
@@ -159,6 +160,11 @@ macro_rules! __conformance_for_each_check {
                 signing::wrong_signing_algorithm_is_invalid_argument,
                 signing::mac_roundtrip,
                 policy::policy_roundtrip,
+                versions::undeclared_version_operations_are_unsupported,
+                versions::disabled_version_refuses_use,
+                versions::operations_take_any_enabled_version,
+                versions::destroyed_version_stops_at_once_and_restores_disabled,
+                versions::primary_moves_to_any_enabled_version,
             ]
             exclusive [
                 listing::list_pages_cover_every_key_once,

@@ -75,6 +75,10 @@ pub struct Maintenance {
     pub rotated: Vec<(String, String)>,
     /// Keys whose deletion date passed and whose material was destroyed.
     pub destroyed: Vec<String>,
+    /// Versions whose destroy time passed and whose material was destroyed: (key id,
+    /// version id). Their keys remain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destroyed_versions: Vec<(String, String)>,
 }
 
 /// Maintenance that is due at some moment, found before any of it is done

@@ -57,6 +57,7 @@ impl LocalProvider {
             version: 1,
             state: VersionState::Enabled,
             created: now,
+            destroy_time: None,
             material: Some(wrapped),
         };
         match self.store.insert_key(&key, &first).await {

@@ -27,6 +27,7 @@ mod lifecycle;
 mod operations;
 mod store;
 mod validate;
+mod versions;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -47,7 +48,9 @@ pub use builder::LocalBuilder;
 use crypto::{LoadedKey, RootKey};
 use error::LocalError;
 use keygate_core::SignInput;
+use keygate_core::version::version_not_usable;
 use store::{KeyRecord, LocalStore, VersionRecord};
+use versions::Change;
 
 /// Largest plaintext a symmetric key encrypts.
 const MAX_PLAINTEXT_BYTES: usize = 64 * 1024;
@@ -147,8 +150,33 @@ impl LocalProvider {
         Ok(key)
     }
 
-    /// A version's parsed material; `None` when the version does not exist.
+    /// A version's parsed material; `None` when the version does not exist, and
+    /// [`Error::InvalidState`] naming the version's state when it is not enabled.
+    ///
+    /// The version's row is read on every call, so a version disabled or scheduled for
+    /// destruction (here or by another process on the same store) stops working at once;
+    /// only the unwrapped, parsed material is cached.
     async fn material(&self, key: &KeyRecord, version: u32) -> Result<Option<Arc<LoadedKey>>> {
+        let Some(row) = self
+            .store
+            .version(&key.id, version)
+            .await
+            .map_err(|e| self.err(e))?
+        else {
+            return Ok(None);
+        };
+        let uri = self.info.key_uri(&key.id);
+        let wrapped = match (row.state, &row.material) {
+            (VersionState::Enabled, Some(m)) => m,
+            (VersionState::Enabled, None) => {
+                return Err(version_not_usable(
+                    &uri,
+                    &version.to_string(),
+                    VersionState::Destroyed,
+                ));
+            }
+            (state, _) => return Err(version_not_usable(&uri, &version.to_string(), state)),
+        };
         let cache_key = (key.id.clone(), version);
         if let Some(hit) = self
             .cache
@@ -158,23 +186,6 @@ impl LocalProvider {
         {
             return Ok(Some(hit));
         }
-        let Some(row) = self
-            .store
-            .version(&key.id, version)
-            .await
-            .map_err(|e| self.err(e))?
-        else {
-            return Ok(None);
-        };
-        let wrapped = match (&row.state, &row.material) {
-            (VersionState::Destroyed, _) | (_, None) => {
-                return Err(Error::state(format!(
-                    "version {version} of key `{}` is destroyed",
-                    key.id
-                )));
-            }
-            (_, Some(m)) => m,
-        };
         let plain = self.root.unwrap(&key.id, version, wrapped).map_err(|e| {
             tracing::error!(provider = %self.info.name, key = %key.id, version, error = %e,
                 "stored key material failed authentication");
@@ -251,6 +262,9 @@ fn capabilities() -> Capabilities {
         .native_policy_format(None)
         .labels(true)
         .max_page_size(MAX_PAGE_SIZE)
+        .version_state(true)
+        .version_destruction(true)
+        .primary_selection(true)
         .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
         // The local store keeps any principal, role or action as given.
         .policy_sample(vec![
@@ -286,7 +300,7 @@ fn version_info(v: &VersionRecord, primary: u32) -> KeyVersion {
         created: v.created,
         state: v.state,
         primary: v.version == primary,
-        destroy_time: None,
+        destroy_time: v.destroy_time,
     }
 }
 
@@ -516,5 +530,25 @@ impl KeyProvider for LocalProvider {
 
     async fn destroy_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
         self.destroy_due_impl(key_id, now).await
+    }
+
+    async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.version_op(key_id, version, Change::Enable).await
+    }
+
+    async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.version_op(key_id, version, Change::Disable).await
+    }
+
+    async fn destroy_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.version_op(key_id, version, Change::Destroy).await
+    }
+
+    async fn restore_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.version_op(key_id, version, Change::Restore).await
+    }
+
+    async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
+        self.set_primary_impl(key_id, version).await
     }
 }

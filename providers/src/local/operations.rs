@@ -183,25 +183,36 @@ impl LocalProvider {
 
     /// The first `Some` that `attempt` gives for the primary version, then for the other
     /// enabled versions, newest first: for inputs that do not say which version made them.
+    /// Versions that are not enabled are skipped; when none is enabled, the primary's state
+    /// is the error.
     async fn first_version<T>(
         &self,
         key: &KeyRecord,
         attempt: impl Fn(&LoadedKey) -> Option<T>,
     ) -> Result<Option<T>> {
-        let (_, primary) = self.primary(key).await?;
-        if let Some(found) = attempt(&primary) {
-            return Ok(Some(found));
-        }
         let versions = self
             .store
             .versions(&key.id)
             .await
             .map_err(|e| self.err(e))?;
+        // The primary first, then the others newest first; only enabled versions.
+        let mut order: Vec<u32> = Vec::with_capacity(versions.len());
         for v in versions.iter().rev() {
-            if v.version == key.primary_version || v.state != VersionState::Enabled {
+            if v.state != VersionState::Enabled {
                 continue;
             }
-            if let Some(m) = self.material(key, v.version).await?
+            if v.version == key.primary_version {
+                order.insert(0, v.version);
+            } else {
+                order.push(v.version);
+            }
+        }
+        if order.is_empty() {
+            // Nothing could match: say why, as a named version would.
+            self.primary(key).await.map(drop)?;
+        }
+        for number in order {
+            if let Some(m) = self.material(key, number).await?
                 && let Some(found) = attempt(&m)
             {
                 return Ok(Some(found));

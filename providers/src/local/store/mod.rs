@@ -51,6 +51,9 @@ pub(crate) struct VersionRecord {
     pub state: VersionState,
     /// Creation time.
     pub created: OffsetDateTime,
+    /// When a version scheduled for destruction is destroyed (or, once destroyed by its
+    /// schedule, was).
+    pub destroy_time: Option<OffsetDateTime>,
     /// Wrapped material.
     pub material: Option<Vec<u8>>,
 }
@@ -61,6 +64,7 @@ impl fmt::Debug for VersionRecord {
             .field("version", &self.version)
             .field("state", &self.state)
             .field("created", &self.created)
+            .field("destroy_time", &self.destroy_time)
             .field(
                 "material",
                 &self
@@ -81,6 +85,11 @@ pub(crate) type KeyChange<'a> = dyn Fn(&mut KeyRecord) -> Result<(), LocalError>
 /// The store sets the primary version itself.
 pub(crate) type NewVersion<'a> =
     dyn Fn(&mut KeyRecord, u32) -> Result<Vec<u8>, LocalError> + Send + Sync + 'a;
+
+/// A change made to one version (and its key, e.g. its primary version) while the key row is
+/// locked; an `Err` aborts the transaction and is returned as is.
+pub(crate) type VersionChange<'a> =
+    dyn Fn(&mut KeyRecord, &mut VersionRecord) -> Result<(), LocalError> + Send + Sync + 'a;
 
 /// Where the local provider keeps keys, versions, policies and the root-key check value.
 #[async_trait]
@@ -132,6 +141,33 @@ pub(crate) trait LocalStore: Send + Sync + fmt::Debug {
         make: &NewVersion<'_>,
     ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError>;
 
+    /// Locks the key, applies `change` to it and to its version `version`, and writes both
+    /// back (the version's state and destroy time; the key's primary version, state and
+    /// settings). `None` when the key does not exist; [`LocalError::Core`] `NotFound` when
+    /// the version does not.
+    async fn update_version(
+        &self,
+        id: &str,
+        version: u32,
+        change: &VersionChange<'_>,
+    ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError>;
+
+    /// (key id, version) of the versions scheduled for destruction at or before `now`.
+    async fn due_version_destructions(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, u32)>, LocalError>;
+
+    /// Atomically destroys one version scheduled for destruction at or before `now`: its
+    /// material is erased and its state becomes destroyed (its destroy time stays). `false`
+    /// when it is not (or no longer) due.
+    async fn destroy_version(
+        &self,
+        id: &str,
+        version: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool, LocalError>;
+
     /// The key's policy bindings (JSON) when ever set.
     async fn policy(&self, id: &str) -> Result<Option<String>, LocalError>;
 
@@ -170,7 +206,7 @@ pub(crate) fn version_state_from_str(s: &str) -> Result<VersionState, LocalError
     Ok(match s {
         "enabled" => VersionState::Enabled,
         "disabled" => VersionState::Disabled,
-        "destroy_scheduled" | "pending_destruction" => VersionState::DestroyScheduled,
+        "destroy_scheduled" => VersionState::DestroyScheduled,
         "destroyed" => VersionState::Destroyed,
         other => {
             return Err(LocalError::Corrupt(format!(

@@ -16,8 +16,8 @@ use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use super::{
-    KeyChange, KeyRecord, LocalStore, NewVersion, VersionRecord, from_nanos, to_nanos,
-    version_state_from_str,
+    KeyChange, KeyRecord, LocalStore, NewVersion, VersionChange, VersionRecord, from_nanos,
+    to_nanos, version_state_from_str,
 };
 use crate::local::error::LocalError;
 
@@ -30,6 +30,8 @@ const CHECK_NAME: &str = "root_key_check";
 
 const KEY_COLUMNS: &str = "id, spec, usage, state, deletion_date, primary_version, \
                            rotation_days, next_rotation, description, labels, created";
+
+const VERSION_COLUMNS: &str = "version, state, created, destroy_time, material";
 
 /// A [`LocalStore`] on SQLite.
 pub(crate) struct SqliteStore {
@@ -176,6 +178,10 @@ fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, LocalError> {
             .map_err(|_| LocalError::Corrupt(format!("version number {version}")))?,
         state: version_state_from_str(&state)?,
         created: from_nanos(row.try_get("created")?)?,
+        destroy_time: row
+            .try_get::<Option<i64>, _>("destroy_time")?
+            .map(from_nanos)
+            .transpose()?,
         material: row.try_get("material")?,
     })
 }
@@ -225,6 +231,26 @@ async fn write_key(
     .bind(&key.description)
     .bind(labels_json(&key.labels)?)
     .bind(&key.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+    v: &VersionRecord,
+) -> Result<(), LocalError> {
+    sqlx::query(
+        "INSERT INTO local_key_versions (key_id, version, state, created, destroy_time, material) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(i64::from(v.version))
+    .bind(v.state.as_str())
+    .bind(to_nanos(v.created)?)
+    .bind(v.destroy_time.map(to_nanos).transpose()?)
+    .bind(v.material.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -280,17 +306,7 @@ impl LocalStore for SqliteStore {
         .bind(to_nanos(key.created)?)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO local_key_versions (key_id, version, state, created, material) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&key.id)
-        .bind(i64::from(first.version))
-        .bind(first.state.as_str())
-        .bind(to_nanos(first.created)?)
-        .bind(first.material.as_deref())
-        .execute(&mut *tx)
-        .await?;
+        insert_version(&mut tx, &key.id, first).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -341,10 +357,9 @@ impl LocalStore for SqliteStore {
     }
 
     async fn versions(&self, id: &str) -> Result<Vec<VersionRecord>, LocalError> {
-        sqlx::query(
-            "SELECT version, state, created, material FROM local_key_versions \
-             WHERE key_id = ? ORDER BY version",
-        )
+        sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM local_key_versions WHERE key_id = ? ORDER BY version"
+        ))
         .bind(id)
         .fetch_all(&self.pool)
         .await?
@@ -354,10 +369,9 @@ impl LocalStore for SqliteStore {
     }
 
     async fn version(&self, id: &str, version: u32) -> Result<Option<VersionRecord>, LocalError> {
-        sqlx::query(
-            "SELECT version, state, created, material FROM local_key_versions \
-             WHERE key_id = ? AND version = ?",
-        )
+        sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM local_key_versions WHERE key_id = ? AND version = ?"
+        ))
         .bind(id)
         .bind(i64::from(version))
         .fetch_optional(&self.pool)
@@ -394,22 +408,95 @@ impl LocalStore for SqliteStore {
             version: number,
             state: VersionState::Enabled,
             created,
+            destroy_time: None,
             material: Some(material),
         };
-        sqlx::query(
-            "INSERT INTO local_key_versions (key_id, version, state, created, material) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
+        insert_version(&mut tx, id, &version).await?;
+        write_key(&mut tx, &key).await?;
+        tx.commit().await?;
+        Ok(Some((key, version)))
+    }
+
+    async fn update_version(
+        &self,
+        id: &str,
+        version: u32,
+        change: &VersionChange<'_>,
+    ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError> {
+        let mut tx = self.begin_write().await?;
+        let Some(mut key) = lock_key(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let mut row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM local_key_versions WHERE key_id = ? AND version = ?"
+        ))
         .bind(id)
-        .bind(i64::from(number))
-        .bind(version.state.as_str())
-        .bind(to_nanos(created)?)
-        .bind(version.material.as_deref())
+        .bind(i64::from(version))
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(version_from_row)
+        .transpose()?
+        .ok_or_else(|| {
+            LocalError::Core(keygate_core::Error::not_found(format!(
+                "version `{version}` of key `{id}`"
+            )))
+        })?;
+        change(&mut key, &mut row)?;
+        sqlx::query(
+            "UPDATE local_key_versions SET state = ?, destroy_time = ? \
+             WHERE key_id = ? AND version = ?",
+        )
+        .bind(row.state.as_str())
+        .bind(row.destroy_time.map(to_nanos).transpose()?)
+        .bind(id)
+        .bind(i64::from(version))
         .execute(&mut *tx)
         .await?;
         write_key(&mut tx, &key).await?;
         tx.commit().await?;
-        Ok(Some((key, version)))
+        Ok(Some((key, row)))
+    }
+
+    async fn due_version_destructions(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, u32)>, LocalError> {
+        let rows = sqlx::query(
+            "SELECT key_id, version FROM local_key_versions WHERE state = 'destroy_scheduled' \
+             AND destroy_time <= ? ORDER BY key_id, version",
+        )
+        .bind(to_nanos(now)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let version: i64 = r.try_get("version")?;
+                let version = u32::try_from(version)
+                    .map_err(|_| LocalError::Corrupt(format!("version number {version}")))?;
+                Ok((r.try_get::<String, _>("key_id")?, version))
+            })
+            .collect()
+    }
+
+    async fn destroy_version(
+        &self,
+        id: &str,
+        version: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool, LocalError> {
+        let updated = sqlx::query(
+            "UPDATE local_key_versions SET state = 'destroyed', material = NULL \
+             WHERE key_id = ? AND version = ? AND state = 'destroy_scheduled' \
+             AND destroy_time <= ?",
+        )
+        .bind(id)
+        .bind(i64::from(version))
+        .bind(to_nanos(now)?)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
     }
 
     async fn policy(&self, id: &str) -> Result<Option<String>, LocalError> {
@@ -518,6 +605,7 @@ mod tests {
             version: 1,
             state: VersionState::Enabled,
             created: OffsetDateTime::UNIX_EPOCH,
+            destroy_time: None,
             material: Some(vec![1, 2, 3]),
         }
     }
