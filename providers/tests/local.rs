@@ -7,6 +7,8 @@
 mod digest_signing;
 #[path = "local/raw_oaep.rs"]
 mod raw_oaep;
+#[path = "local/versions.rs"]
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -34,3 +34,5 @@ mod probes;
 mod registry;
 #[path = "scenarios/support.rs"]
 mod support;
+#[path = "scenarios/versions.rs"]
+mod versions;

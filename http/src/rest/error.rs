@@ -83,14 +83,14 @@ impl ApiError {
     }
 
     /// Maps an error of a decrypt endpoint: anything about the ciphertext (integrity, a
-    /// malformed envelope, an unknown or unusable key) becomes [`ApiError::decrypt_failed`];
-    /// the rest (authentication, permission, outages) maps as usual.
+    /// malformed envelope, an unknown key) becomes [`ApiError::decrypt_failed`]; the rest
+    /// (authentication, permission, outages) maps as usual. A key or key version that is
+    /// not enabled stays the typed `invalid_state` naming it: the caller was already
+    /// authorized for that key, and a version taken out of service must not read as a
+    /// corrupted ciphertext.
     pub fn from_decrypt(err: Error) -> Self {
         match err {
-            Error::IntegrityFailure
-            | Error::InvalidArgument(_)
-            | Error::NotFound(_)
-            | Error::InvalidState(_) => {
+            Error::IntegrityFailure | Error::InvalidArgument(_) | Error::NotFound(_) => {
                 tracing::debug!(error = %err, "decryption refused");
                 Self::decrypt_failed()
             }
@@ -342,11 +342,14 @@ mod tests {
             Error::IntegrityFailure,
             Error::invalid("bad magic"),
             Error::not_found("key local://x"),
-            Error::state("key disabled"),
         ] {
             let api = ApiError::from_decrypt(err);
             assert_eq!(api, ApiError::decrypt_failed());
         }
+        // A key or version out of service says so, typed: not a corrupted ciphertext.
+        let state = ApiError::from_decrypt(Error::state("version 1 of key local://x is disabled"));
+        assert_eq!(state.status, StatusCode::CONFLICT);
+        assert_ne!(state, ApiError::decrypt_failed());
         let denied = ApiError::from_decrypt(Error::PermissionDenied("x".into()));
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
     }

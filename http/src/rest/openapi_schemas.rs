@@ -171,6 +171,7 @@ pub(super) fn schemas() -> Value {
                 "id": string(), "created": time(),
                 "state": enumeration(&["enabled", "disabled", "destroy_scheduled", "destroyed"]),
                 "primary": {"type": "boolean"},
+                "destroy_time": time(),
             })),
             "Rotation": object(&["schedule"], json!({"schedule": nullable(r("RotationSchedule"))})),
             "SetRotation": object(&["period_days"], json!({"period_days": nullable(json!({"type": "integer", "minimum": 1}))})),
@@ -208,6 +209,7 @@ pub(super) fn schemas() -> Value {
             "Decrypt": object(&["ciphertext"], json!({
                 "ciphertext": b64("envelope, or a provider-native ciphertext with `key`"),
                 "context": r("EncryptionContext"), "key": string(),
+                "key_version": string(), "version": string(),
             })),
             "Decrypted": object(&["plaintext", "key_uri", "context"], json!({
                 "plaintext": b64("plaintext"), "key_uri": string(), "key_version": nullable(string()),
@@ -243,22 +245,26 @@ pub(super) fn schemas() -> Value {
             "Sign": object(&["key", "message", "algorithm"], json!({
                 "key": string(), "message": b64("message, or its digest with message_type digest"),
                 "algorithm": r("SigningAlgorithm"), "message_type": enumeration(&["raw", "digest"]),
+                "key_version": string(), "version": string(),
             })),
             "Signature": object(&["signature", "key_version", "algorithm"], json!({
                 "signature": b64("signature"), "key_version": string(), "algorithm": r("SigningAlgorithm"),
             })),
             "Verify": object(&["key", "message", "signature", "algorithm"], json!({
                 "key": string(), "message": b64("message"), "signature": b64("signature"),
-                "algorithm": r("SigningAlgorithm"), "key_version": string(),
+                "algorithm": r("SigningAlgorithm"), "key_version": string(), "version": string(),
                 "message_type": enumeration(&["raw", "digest"]),
             })),
             "Valid": object(&["valid"], json!({"valid": {"type": "boolean"}})),
-            "Mac": object(&["key", "message"], json!({"key": string(), "message": b64("message")})),
+            "Mac": object(&["key", "message"], json!({
+                "key": string(), "message": b64("message"), "key_version": string(), "version": string(),
+            })),
             "MacTag": object(&["mac", "key_version", "algorithm"], json!({
                 "mac": b64("tag"), "key_version": string(), "algorithm": r("MacAlgorithm"),
             })),
             "MacVerify": object(&["key", "message", "mac"], json!({
                 "key": string(), "message": b64("message"), "mac": b64("tag"),
+                "key_version": string(), "version": string(),
             })),
             "Alias": object(&["name", "target", "created"], json!({
                 "name": string(),

@@ -69,7 +69,13 @@ pub(super) async fn decrypt(
     let ciphertext = unb64("ciphertext", &body.ciphertext).map_err(ApiError::from_decrypt)?;
     let version = body.key_version.as_deref();
     let decrypted = if is_envelope(&ciphertext) {
-        s.decrypt(&ciphertext, &body.context).await
+        // An envelope names the version that sealed it; naming another is a mistake.
+        match (version, EnvelopeHeader::decode(&ciphertext)) {
+            (Some(v), Ok((header, _))) if header.key_version != v => Err(Error::invalid(
+                "the envelope was sealed by another key version than the one named",
+            )),
+            _ => s.decrypt(&ciphertext, &body.context).await,
+        }
     } else if let Some(key) = &body.key {
         match KeyLocator::parse(key) {
             Ok(key) => {

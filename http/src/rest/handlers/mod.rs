@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod crypto;
 mod keys;
+mod versions;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -66,6 +67,72 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/v1/keys/{key}/versions",
             Some(KeysDescribe),
             keys::versions,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/enable",
+            Some(KeysEnable),
+            versions::enable,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/disable",
+            Some(KeysDisable),
+            versions::disable,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/destroy",
+            Some(KeysDelete),
+            versions::destroy,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/restore",
+            Some(KeysUndelete),
+            versions::restore,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/primary",
+            Some(KeysRotate),
+            versions::primary,
+        )
+        .add(
+            Get,
+            "/v1/keys/{key}/versions/{version}/public-key",
+            Some(KeysPublicKey),
+            versions::public_key,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/sign",
+            Some(CryptoSign),
+            versions::sign,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/verify",
+            Some(CryptoVerify),
+            versions::verify,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/mac",
+            Some(CryptoMac),
+            versions::mac,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/mac/verify",
+            Some(CryptoMac),
+            versions::mac_verify,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/versions/{version}/decrypt",
+            Some(CryptoDecrypt),
+            versions::decrypt,
         )
         .add(
             Post,
