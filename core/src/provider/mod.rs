@@ -91,12 +91,18 @@ pub struct DueMaintenance {
     /// Ids of keys pending deletion whose deletion date has passed (their material is to be
     /// destroyed).
     pub destructions: Vec<String>,
+    /// Versions scheduled for destruction whose destroy time has passed: (key id, version
+    /// id). Their material is to be destroyed; their keys remain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub version_destructions: Vec<(String, String)>,
 }
 
 impl DueMaintenance {
     /// True when nothing is due.
     pub fn is_empty(&self) -> bool {
-        self.rotations.is_empty() && self.destructions.is_empty()
+        self.rotations.is_empty()
+            && self.destructions.is_empty()
+            && self.version_destructions.is_empty()
     }
 }
 
@@ -357,9 +363,10 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         .map(drop)
     }
 
-    /// What maintenance is due at `now` (scheduled rotations, expired deletions), without
-    /// doing any of it: the gateway writes an intent row for each action before it runs it
-    /// with [`KeyProvider::rotate_due`] or [`KeyProvider::destroy_due`]. Providers whose
+    /// What maintenance is due at `now` (scheduled rotations, expired deletions of keys and
+    /// of single versions), without doing any of it: the gateway writes an intent row for
+    /// each action before it runs it with [`KeyProvider::rotate_due`],
+    /// [`KeyProvider::destroy_due`] or [`KeyProvider::destroy_due_version`]. Providers whose
     /// backend does this work itself keep the default: nothing is ever due.
     async fn due(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
         let _ = now;
@@ -382,6 +389,19 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         Ok(false)
     }
 
+    /// Destroys the material of `version` of `key_id` if it is scheduled for destruction
+    /// with a destroy time at or before `now`; `false` when it is not (or no longer) due. The
+    /// key remains. The default, for providers with nothing ever due, is `false`.
+    async fn destroy_due_version(
+        &self,
+        key_id: &str,
+        version: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let _ = (key_id, version, now);
+        Ok(false)
+    }
+
     /// Runs all due work at `now` ([`KeyProvider::due`], then each action), unaudited: for
     /// a provider used on its own. The gateway does not call it; it audits each action.
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
@@ -392,6 +412,12 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
                 Ok(Some(version)) => done.rotated.push((id, version.id)),
                 Ok(None) | Err(Error::NotFound(_)) => {}
                 Err(e) => return Err(e),
+            }
+        }
+        // Versions first: destroying a whole key destroys its versions with it.
+        for (id, version) in due.version_destructions {
+            if self.destroy_due_version(&id, &version, now).await? {
+                done.destroyed_versions.push((id, version));
             }
         }
         for id in due.destructions {

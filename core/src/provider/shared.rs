@@ -170,6 +170,14 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     async fn destroy_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
         (**self).destroy_due(key_id, now).await
     }
+    async fn destroy_due_version(
+        &self,
+        key_id: &str,
+        version: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        (**self).destroy_due_version(key_id, version, now).await
+    }
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         (**self).tick(now).await
     }

@@ -199,7 +199,8 @@ impl LocalProvider {
         Ok(meta.rotation)
     }
 
-    /// The scheduled rotations and expired deletions due at `now`, without running any.
+    /// The scheduled rotations and expired deletions (of keys and of versions) due at `now`,
+    /// without running any.
     pub(super) async fn due_impl(&self, now: OffsetDateTime) -> Result<DueMaintenance> {
         let rotations = self
             .store
@@ -211,9 +212,18 @@ impl LocalProvider {
             .due_deletions(now)
             .await
             .map_err(|e| self.err(e))?;
+        let version_destructions = self
+            .store
+            .due_version_destructions(now)
+            .await
+            .map_err(|e| self.err(e))?
+            .into_iter()
+            .map(|(id, version)| (id, version.to_string()))
+            .collect();
         Ok(DueMaintenance {
             rotations,
             destructions,
+            version_destructions,
         })
     }
 

@@ -532,6 +532,15 @@ impl KeyProvider for LocalProvider {
         self.destroy_due_impl(key_id, now).await
     }
 
+    async fn destroy_due_version(
+        &self,
+        key_id: &str,
+        version: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.destroy_due_version_impl(key_id, version, now).await
+    }
+
     async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
         self.version_op(key_id, version, Change::Enable).await
     }

@@ -7,7 +7,7 @@
 //! destruction (make another version primary first), so a key always keeps material for new
 //! operations.
 
-use keygate_core::{Error, KeyMetadata, KeyState, KeyVersion, Maintenance, Result, VersionState};
+use keygate_core::{Error, KeyMetadata, KeyState, KeyVersion, Result, VersionState};
 use time::OffsetDateTime;
 
 use super::error::LocalError;
@@ -85,31 +85,29 @@ impl LocalProvider {
         Ok(self.metadata(&key))
     }
 
-    /// Destroys the material of every version whose destroy time is at or before `now`.
-    pub(super) async fn destroy_due_versions(
+    /// Destroys the material of `version` of `key_id` when its destroy time is at or before
+    /// `now` (checked in the store statement that destroys it); `false` when it is not (or
+    /// no longer) due.
+    pub(super) async fn destroy_due_version_impl(
         &self,
+        key_id: &str,
+        version: &str,
         now: OffsetDateTime,
-        done: &mut Maintenance,
-    ) -> Result<()> {
-        let due = self
+    ) -> Result<bool> {
+        let Some(number) = validate::version_number(version) else {
+            return Ok(false);
+        };
+        let destroyed = self
             .store
-            .due_version_destructions(now)
+            .destroy_version(key_id, number, now)
             .await
             .map_err(|e| self.err(e))?;
-        for (id, version) in due {
-            if self
-                .store
-                .destroy_version(&id, version, now)
-                .await
-                .map_err(|e| self.err(e))?
-            {
-                self.forget(&id);
-                tracing::info!(provider = %self.info.name, key = %id, version,
-                    "destroyed key version material");
-                done.destroyed_versions.push((id, version.to_string()));
-            }
+        if destroyed {
+            self.forget(key_id);
+            tracing::info!(provider = %self.info.name, key = %key_id, version = number,
+                "destroyed key version material");
         }
-        Ok(())
+        Ok(destroyed)
     }
 }
 

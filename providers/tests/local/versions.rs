@@ -13,7 +13,7 @@ use time::macros::datetime;
 use super::{ctx, on_disk, raw_material, root_key};
 
 #[tokio::test]
-async fn tick_destroys_a_version_when_its_time_comes() {
+async fn a_version_is_due_and_destroyed_when_its_time_comes() {
     let start = datetime!(2030-01-01 00:00 UTC);
     let clock = Arc::new(ManualClock::new(start));
     let dir = tempfile::tempdir().unwrap();
@@ -43,13 +43,27 @@ async fn tick_destroys_a_version_when_its_time_comes() {
         Some(due)
     );
 
-    let early = p.tick(due - Duration::seconds(1)).await.unwrap();
-    assert!(early.destroyed_versions.is_empty(), "{early:?}");
+    let early = p.due(due - Duration::seconds(1)).await.unwrap();
+    assert!(early.is_empty(), "{early:?}");
+    assert!(
+        !p.destroy_due_version("k", "1", due - Duration::seconds(1))
+            .await
+            .unwrap(),
+        "not due yet"
+    );
     assert!(raw_material(&db, "k", 1).await.is_some());
-    let done = p.tick(due).await.unwrap();
-    assert_eq!(done.destroyed_versions, [("k".to_owned(), "1".to_owned())]);
-    assert!(done.destroyed.is_empty(), "the key itself stays: {done:?}");
+    let listed = p.due(due).await.unwrap();
+    assert_eq!(
+        listed.version_destructions,
+        [("k".to_owned(), "1".to_owned())]
+    );
+    assert!(listed.destructions.is_empty(), "the key itself stays: {listed:?}");
+    assert!(raw_material(&db, "k", 1).await.is_some(), "due does nothing");
+    assert!(p.destroy_due_version("k", "1", due).await.unwrap());
     assert_eq!(raw_material(&db, "k", 1).await, None);
+    // Run again (another process got there first): nothing more to do.
+    assert!(!p.destroy_due_version("k", "1", due).await.unwrap());
+    assert!(p.due(due).await.unwrap().is_empty());
     assert!(p.tick(due).await.unwrap().destroyed_versions.is_empty());
 
     let v1 = &p.list_versions("k").await.unwrap()[0];

@@ -313,4 +313,16 @@ impl KeyProvider for Guarded {
         }
         Ok(destroyed)
     }
+    async fn destroy_due_version(
+        &self,
+        key_id: &str,
+        version: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.guard(
+            Some(key_id),
+            self.inner.destroy_due_version(key_id, version, now),
+        )
+        .await
+    }
 }

@@ -1,5 +1,5 @@
-//! The gateway's own maintenance (scheduled rotations, destruction after the deletion date),
-//! audited as any other call that acts: the service first asks each provider what is due
+//! The gateway's own maintenance (scheduled rotations, destruction of keys after their
+//! deletion date and of single versions after their destroy time), audited as any other call that acts: the service first asks each provider what is due
 //! ([`KeyProvider::due`]), then, for each action, writes its intent row, runs it, and writes
 //! its outcome row. An intent that cannot be made durable stops the pass before that action
 //! (fail closed: nothing is rotated or destroyed without a row); the next pass tries again.
@@ -24,7 +24,8 @@ enum Next {
 
 impl Service {
     /// One maintenance pass at `now`: every provider's due scheduled rotations and expired
-    /// deletions, each audited with source `scheduler` and principal `keygate` (an intent
+    /// deletions (of keys and of single versions, `keys:delete` naming the version), each
+    /// audited with source `scheduler` and principal `keygate` (an intent
     /// row, then its outcome row). Nothing due, no row. A provider that cannot say what is
     /// due gets one `failure` row; an audit log that cannot write stops the pass before
     /// anything more happens.
@@ -89,7 +90,7 @@ impl Session {
     ) -> Next {
         for id in &due.rotations {
             let next = self
-                .run_one(provider, Action::KeysRotate, id, async {
+                .run_one(provider, Action::KeysRotate, id, None, async {
                     match provider.rotate_due(id, now).await? {
                         Some(version) => {
                             tracing::info!(provider = %provider.info().name, key = %id,
@@ -104,9 +105,26 @@ impl Session {
                 return next;
             }
         }
+        // Versions before keys: destroying a whole key destroys its versions with it.
+        for (id, version) in &due.version_destructions {
+            let next = self
+                .run_one(provider, Action::KeysDelete, id, Some(version), async {
+                    if provider.destroy_due_version(id, version, now).await? {
+                        tracing::info!(provider = %provider.info().name, key = %id,
+                            version = %version, "key version material destroyed after its destroy time");
+                        Ok(Some(version.clone()))
+                    } else {
+                        Err(not_due())
+                    }
+                })
+                .await;
+            if let Next::Stop = next {
+                return next;
+            }
+        }
         for id in &due.destructions {
             let next = self
-                .run_one(provider, Action::KeysDelete, id, async {
+                .run_one(provider, Action::KeysDelete, id, None, async {
                     if provider.destroy_due(id, now).await? {
                         tracing::info!(provider = %provider.info().name, key = %id,
                             "key material destroyed after its deletion date");
@@ -123,17 +141,19 @@ impl Session {
         Next::Continue
     }
 
-    /// One audited action on key `id`: intent, `act` (which returns the new version, if
-    /// any), outcome.
+    /// One audited action on key `id` (on its `version` alone when named, which both rows
+    /// name): intent, `act` (which returns the new version, if any), outcome.
     async fn run_one(
         &self,
         provider: &DynProvider,
         action: Action,
         id: &str,
+        version: Option<&String>,
         act: impl Future<Output = Result<Option<String>>>,
     ) -> Next {
         let mut audit = self.audit(action);
         audit.set_key(&provider.info().name, provider.info().key_uri(id));
+        audit.key_version = version.cloned();
         if audit.begin().await.is_err() {
             tracing::error!(provider = %provider.info().name, key = %id, action = action.as_str(),
                 "maintenance not run: the audit log cannot record its intent");

@@ -1,10 +1,10 @@
-//! Maintenance audits before acting: each due rotation or destruction writes its intent row,
-//! acts, then writes its outcome row; with an audit log that cannot write nothing is rotated
+//! Maintenance audits before acting: each due rotation or destruction (of a key or of one
+//! version) writes its intent row, acts, then writes its outcome row; with an audit log that cannot write nothing is rotated
 //! or destroyed; with nothing due nothing is written.
 
 use keygate_core::api::Gateway;
 use keygate_core::audit::{AuditEvent, AuditOutcome, AuditQuery};
-use keygate_core::{CreateKeyRequest, KeySpec, KeyState, RotationSchedule};
+use keygate_core::{CreateKeyRequest, KeySpec, KeyState, RotationSchedule, VersionState};
 use time::{Duration, OffsetDateTime};
 
 use super::Service;
@@ -127,6 +127,51 @@ async fn a_due_destruction_writes_its_intent_then_its_outcome() {
         .run_maintenance(OffsetDateTime::now_utc() + Duration::days(9))
         .await;
     assert_eq!(scheduler_rows(&service).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_due_version_destruction_names_the_version_in_both_rows() {
+    let store = GatewayStore::in_memory().await.unwrap();
+    let (service, _) = start_on(store, CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin
+        .create_key(None, CreateKeyRequest::new("v", KeySpec::Aes256))
+        .await
+        .unwrap();
+    admin.rotate_key(&kl("v")).await.unwrap();
+    let doomed = admin.destroy_version(&kl("v"), "1").await.unwrap().value;
+    let at = doomed.destroy_time.unwrap();
+    let before = scheduler_rows(&service).await.len();
+
+    service.run_maintenance(at - Duration::seconds(1)).await;
+    assert_eq!(scheduler_rows(&service).await.len(), before, "not due yet");
+
+    service.run_maintenance(at).await;
+    let rows = scheduler_rows(&service).await;
+    let mine = &rows[before..];
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    let (intent, outcome) = (&mine[0], &mine[1]);
+    assert_eq!(
+        (intent.1.as_str(), intent.2, intent.3.as_deref(), intent.4),
+        ("keys:delete", AuditOutcome::Unknown, Some("1"), None)
+    );
+    assert_eq!(
+        (outcome.1.as_str(), outcome.2, outcome.3.as_deref(), outcome.4),
+        (
+            "keys:delete",
+            AuditOutcome::Success,
+            Some("1"),
+            Some(intent.0)
+        )
+    );
+    let versions = admin.list_versions(&kl("v")).await.unwrap().value;
+    assert_eq!(versions[0].state, VersionState::Destroyed);
+    assert_eq!(versions[1].state, VersionState::Enabled);
+    let key = admin.describe_key(&kl("v")).await.unwrap().state;
+    assert_eq!(key, KeyState::Enabled, "the key stays");
+
+    service.run_maintenance(at + Duration::days(1)).await;
+    assert_eq!(scheduler_rows(&service).await.len(), before + 2, "done once");
 }
 
 #[tokio::test]

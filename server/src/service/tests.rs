@@ -173,6 +173,29 @@ impl KeyProvider for Counting {
     async fn destroy_due(&self, id: &str, now: time::OffsetDateTime) -> Result<bool> {
         self.inner.destroy_due(id, now).await
     }
+    async fn destroy_due_version(
+        &self,
+        id: &str,
+        v: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<bool> {
+        self.inner.destroy_due_version(id, v, now).await
+    }
+    async fn enable_version(&self, id: &str, v: &str) -> Result<KeyVersion> {
+        self.inner.enable_version(id, v).await
+    }
+    async fn disable_version(&self, id: &str, v: &str) -> Result<KeyVersion> {
+        self.inner.disable_version(id, v).await
+    }
+    async fn destroy_version(&self, id: &str, v: &str) -> Result<KeyVersion> {
+        self.inner.destroy_version(id, v).await
+    }
+    async fn restore_version(&self, id: &str, v: &str) -> Result<KeyVersion> {
+        self.inner.restore_version(id, v).await
+    }
+    async fn set_primary_version(&self, id: &str, v: &str) -> Result<KeyMetadata> {
+        self.inner.set_primary_version(id, v).await
+    }
 }
 
 async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
