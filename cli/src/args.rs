@@ -270,6 +270,11 @@ pub enum KeysCommand {
         #[command(flatten)]
         output: OutputArg,
     },
+    /// Enable, disable, destroy or restore one version of a key.
+    #[command(subcommand)]
+    Version(VersionCommand),
+    /// Make an enabled version the key's primary: the one new encrypts, signs and MACs use.
+    Primary(VersionArgs),
     /// Enable a disabled key.
     Enable {
         #[command(flatten)]
@@ -323,6 +328,33 @@ pub enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         set: Option<PathBuf>,
     },
+}
+
+/// `keygate keys version ...`: one version's state. A version that is not enabled refuses
+/// every use; the whole key's state still wins over it.
+#[derive(Debug, Subcommand)]
+pub enum VersionCommand {
+    /// Enable a disabled version.
+    Enable(VersionArgs),
+    /// Disable a version: every use of it is refused until it is enabled again.
+    Disable(VersionArgs),
+    /// Schedule a version's destruction: it stops working at once, and its material is
+    /// destroyed at its destroy time unless it is restored first.
+    Destroy(VersionArgs),
+    /// Cancel a version's scheduled destruction (the version comes back disabled).
+    Restore(VersionArgs),
+}
+
+/// A key and one of its versions.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// The version's id, as `keygate keys versions KEY` lists it.
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -496,6 +528,10 @@ pub struct DecryptArgs {
     /// (a provider-native ciphertext) needs it.
     #[arg(long, value_name = "KEY", value_parser = key_locator)]
     pub key: Option<KeyLocator>,
+    /// The key version to decrypt with (default: the one the ciphertext names); it must be
+    /// enabled. An envelope must have been sealed under it (refused otherwise).
+    #[arg(long = "key-version", value_name = "VERSION", requires = "key")]
+    pub version: Option<String>,
     /// Encryption context entry, repeatable; must equal the one used to encrypt (for an
     /// AWS Encryption SDK message: each entry must be in the message's context).
     #[arg(long = "context", value_name = "K=V")]
@@ -512,6 +548,9 @@ pub struct SignArgs {
     /// RSA_PSS_SHA256 (RSA default), RSA_PKCS1_SHA256, ECDSA_SHA256, ECDSA_SHA384.
     #[arg(long)]
     pub algorithm: Option<String>,
+    /// Sign with this key version (default: primary); it must be enabled.
+    #[arg(long = "key-version", value_name = "VERSION")]
+    pub version: Option<String>,
     /// The input is a precomputed digest, not the message: the raw bytes of the hash the
     /// algorithm names (32 bytes of SHA-256, 48 of SHA-384 for ECDSA_SHA384).
     #[arg(long)]
@@ -550,6 +589,10 @@ pub struct MacArgs {
     /// Check this tag file instead of writing a tag.
     #[arg(long, value_name = "TAG_FILE")]
     pub verify: Option<PathBuf>,
+    /// The key version to compute or check the tag with (default: primary); it must be
+    /// enabled.
+    #[arg(long = "key-version", value_name = "VERSION")]
+    pub version: Option<String>,
     #[command(flatten)]
     pub io: IoArgs,
 }

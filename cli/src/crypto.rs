@@ -29,7 +29,12 @@ pub async fn sign(api: &dyn Gateway, args: SignArgs) -> Result<Outcome> {
     let alg = algorithm(args.algorithm.as_deref())?;
     let bytes = read_input(args.io.input.as_deref())?;
     let signature = api
-        .sign(&args.key, None, input(args.digest, &bytes), alg)
+        .sign(
+            &args.key,
+            args.version.as_deref(),
+            input(args.digest, &bytes),
+            alg,
+        )
         .await?
         .value;
     write_output(args.io.output.as_deref(), &signature.bytes, false)?;
@@ -56,14 +61,18 @@ pub async fn verify(api: &dyn Gateway, args: VerifyArgs, out: &mut dyn Write) ->
 
 pub async fn mac(api: &dyn Gateway, args: MacArgs, out: &mut dyn Write) -> Result<Outcome> {
     let message = read_input(args.io.input.as_deref())?;
+    let version = args.version.as_deref();
     match &args.verify {
         Some(tag_file) => {
             let tag = read_input(Some(tag_file))?;
-            let valid = api.verify_mac(&args.key, None, &message, &tag).await?.value;
+            let valid = api
+                .verify_mac(&args.key, version, &message, &tag)
+                .await?
+                .value;
             verdict(out, "mac", valid)
         }
         None => {
-            let tag = api.generate_mac(&args.key, None, &message).await?.value;
+            let tag = api.generate_mac(&args.key, version, &message).await?.value;
             write_output(args.io.output.as_deref(), &tag.bytes, false)?;
             Ok(Outcome::Success)
         }

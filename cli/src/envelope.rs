@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use indicatif::ProgressBar;
 use keygate_core::api::Gateway;
 use keygate_core::envelope::{
-    EnvelopeHeader, OpeningReader, SealingWriter, from_io_error, is_envelope,
+    EnvelopeHeader, OpeningReader, Recipient, SealingWriter, from_io_error, is_envelope,
 };
 use keygate_core::esdk::{ParsedHeader, is_message};
 use keygate_core::{EncryptionContext, Error, KeyLocator};
@@ -110,7 +110,8 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
     match blocking(move || sniff(reader)).await? {
         Sniffed::Envelope(header, payload) => {
             if let Some(key) = &args.key {
-                check_key(api, key, &header).await?;
+                let recipient = check_key(api, key, &header).await?;
+                check_version(args.version.as_deref(), &recipient)?;
             }
             let data_key = api.open_envelope(&header, &context).await?;
             blocking(move || open_to(&header, &data_key, payload, sink, &bar)).await?;
@@ -145,7 +146,9 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
                 Ok(buf)
             })
             .await?;
-            let decrypted = api.decrypt_native(key, None, &ciphertext, &context).await?;
+            let decrypted = api
+                .decrypt_native(key, args.version.as_deref(), &ciphertext, &context)
+                .await?;
             blocking(move || {
                 let mut sink = sink;
                 io::Write::write_all(&mut sink, &decrypted.plaintext)
@@ -189,17 +192,35 @@ pub(crate) fn drain_to(mut reader: impl Read, mut sink: Sink, bar: &ProgressBar)
 /// `decrypt --key K` on an envelope: refuse unless the envelope carries a copy under K. A URI is
 /// compared as typed (no gateway call); a name or alias is resolved once and its URI
 /// compared with the one the header names.
-async fn check_key(api: &dyn Gateway, key: &KeyLocator, header: &EnvelopeHeader) -> Result<()> {
+async fn check_key(
+    api: &dyn Gateway,
+    key: &KeyLocator,
+    header: &EnvelopeHeader,
+) -> Result<Recipient> {
     let wanted = match key {
         KeyLocator::Uri(uri) => uri.clone(),
         other => api.describe_key(other).await?.uri,
     };
-    if header.recipient(&wanted).is_none() {
-        let uris: Vec<String> = header.recipients().into_iter().map(|r| r.key_uri).collect();
-        bail!(Error::invalid(format!(
-            "the envelope is sealed under {}, not {key} ({wanted})",
-            uris.join(", ")
-        )));
+    match header.recipient(&wanted) {
+        Some(recipient) => Ok(recipient),
+        None => {
+            let uris: Vec<String> = header.recipients().into_iter().map(|r| r.key_uri).collect();
+            bail!(Error::invalid(format!(
+                "the envelope is sealed under {}, not {key} ({wanted})",
+                uris.join(", ")
+            )))
+        }
     }
-    Ok(())
+}
+
+/// `decrypt --key KEY --key-version V` on an envelope: refuse unless its copy under KEY was
+/// wrapped by version V (the header names the version; the gateway unwraps with that one).
+fn check_version(wanted: Option<&str>, recipient: &Recipient) -> Result<()> {
+    match wanted {
+        Some(v) if v != recipient.key_version => bail!(Error::invalid(format!(
+            "the envelope is sealed under version {} of {}, not version {v}",
+            recipient.key_version, recipient.key_uri
+        ))),
+        _ => Ok(()),
+    }
 }

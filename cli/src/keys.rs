@@ -13,7 +13,7 @@ use super::args::{
     CreateArgs, KeysCommand, OutputFormat, PublicKeyFormat, RotationArgs, UpdateArgs,
 };
 use super::io::{read_input, write_output};
-use super::{Outcome, aliases_by_key, output, view};
+use super::{Outcome, aliases_by_key, output, versions, view};
 
 pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Result<Outcome> {
     match cmd {
@@ -47,12 +47,10 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
         }
         KeysCommand::Rotation(args) => rotation(api, args, out).await?,
         KeysCommand::Versions { key, output } => {
-            let versions = api.list_versions(&key.key).await?.value;
-            match output.output {
-                OutputFormat::Json => output::json(out, &versions)?,
-                OutputFormat::Table => output::version_table(out, &versions)?,
-            }
+            versions::list(api, &key.key, output.output, out).await?
         }
+        KeysCommand::Version(cmd) => versions::change(api, cmd, out).await?,
+        KeysCommand::Primary(args) => versions::primary(api, args, out).await?,
         KeysCommand::Enable { key, output } => {
             let meta = api.enable_key(&key.key).await?;
             confirm(api, "enabled", meta, output.output, out).await?;
@@ -195,7 +193,7 @@ async fn print_key(
 
 /// After a change: one line for people (`created local://demo (AES_256, encrypt, enabled)`),
 /// the whole key object for scripts.
-async fn confirm(
+pub(super) async fn confirm(
     api: &dyn Gateway,
     done: &str,
     meta: KeyMetadata,

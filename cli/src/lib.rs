@@ -27,6 +27,7 @@ mod output;
 mod rewrap;
 mod serve;
 mod status;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::fmt;

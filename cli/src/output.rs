@@ -187,7 +187,8 @@ pub fn key_detail(out: &mut dyn Write, view: &KeyView) -> Result<()> {
     Ok(())
 }
 
-/// The versions table.
+/// The versions table: each version's state, whether it is the primary, when it was
+/// created and (destroy-scheduled or destroyed) when its material is or was destroyed.
 pub fn version_table(out: &mut dyn Write, versions: &[KeyVersion]) -> Result<()> {
     let rows: Vec<Vec<String>> = versions
         .iter()
@@ -201,10 +202,15 @@ pub fn version_table(out: &mut dyn Write, versions: &[KeyVersion]) -> Result<()>
                     String::new()
                 },
                 when(v.created),
+                v.destroy_time.map(when).unwrap_or_default(),
             ]
         })
         .collect();
-    table(out, &["VERSION", "STATE", "PRIMARY", "CREATED"], &rows)
+    table(
+        out,
+        &["VERSION", "STATE", "PRIMARY", "CREATED", "DESTROY TIME"],
+        &rows,
+    )
 }
 
 /// The `token list` table (ids, never secrets).

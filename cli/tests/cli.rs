@@ -35,6 +35,8 @@ mod remote;
 mod rewrap;
 #[path = "cli/status.rs"]
 mod status;
+#[path = "cli/versions.rs"]
+mod versions;
 
 use std::io::Write;
 use std::path::Path;
