@@ -7,8 +7,8 @@ use keygate_core::api::{
     StoreHealth,
 };
 use keygate_core::{
-    Capabilities, DataKeySpec, DayRange, KeyMetadata, KeySpec, KeyState, Labels, ProviderKind,
-    RotationSchedule, VerifyMode,
+    Capabilities, DataKeySpec, DayRange, KeyMetadata, KeySpec, KeyState, KeyVersion, Labels,
+    ProviderKind, RotationSchedule, VerifyMode, VersionState,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -42,6 +42,9 @@ pub fn local_capabilities() -> Capabilities {
         .policy_sample(Vec::new())
         .digest_signing(true)
         .one_signing_algorithm_per_key(false)
+        .version_state(true)
+        .version_destruction(true)
+        .primary_selection(true)
         .build()
 }
 
@@ -54,6 +57,10 @@ pub fn aws_capabilities() -> Capabilities {
     caps.scheduled_rotation_specs = vec![KeySpec::Aes256];
     caps.asymmetric_context = false;
     caps.native_policy_format = Some("aws-key-policy".to_owned());
+    // KMS rotations are not addressable one by one.
+    caps.version_state = false;
+    caps.version_destruction = false;
+    caps.primary_selection = false;
     caps
 }
 
@@ -166,6 +173,27 @@ pub fn keys(provider: &str) -> Vec<KeyMetadata> {
         deletion_date: NOW + Duration::days(7),
     };
     vec![payments, signing, old]
+}
+
+/// The versions of the sample key `payments`, oldest first, one per state but destroyed:
+/// 1 destroy-scheduled (destroyed in a day), 2 disabled, 3 enabled and primary, 4 enabled.
+pub fn versions() -> Vec<KeyVersion> {
+    let version = |id: u8, state: VersionState, days_old: i64| KeyVersion {
+        id: id.to_string(),
+        created: NOW - Duration::days(days_old),
+        state,
+        primary: false,
+        destroy_time: None,
+    };
+    let mut out = vec![
+        version(1, VersionState::DestroyScheduled, 270),
+        version(2, VersionState::Disabled, 180),
+        version(3, VersionState::Enabled, 90),
+        version(4, VersionState::Enabled, 1),
+    ];
+    out[0].destroy_time = Some(NOW + Duration::days(1));
+    out[2].primary = true;
+    out
 }
 
 /// A listing of `provider`'s sample keys.

@@ -223,6 +223,20 @@ fn event(seq: u64, action: &str, outcome: AuditOutcome) -> AuditEvent {
 }
 
 fn detail_model(w: u16, h: u16) -> Model {
+    let versions = (1..=3)
+        .map(|i| KeyVersion {
+            id: i.to_string(),
+            created: NOW - Duration::days(90 * (3 - i)),
+            state: VersionState::Enabled,
+            primary: i == 3,
+            destroy_time: None,
+        })
+        .collect();
+    detail_with(versions, w, h)
+}
+
+/// The detail of `payments` with `versions`.
+fn detail_with(versions: Vec<KeyVersion>, w: u16, h: u16) -> Model {
     let mut m = loaded(false, w, h);
     let cmds = update(
         &mut m,
@@ -245,15 +259,6 @@ fn detail_model(w: u16, h: u16) -> Model {
         detail::Msg::Metadata(g, Ok(fixtures::keys("local").remove(0))),
     );
     d(&mut m, detail::Msg::Providers(g, Ok(fixtures::providers())));
-    let versions = (1..=3)
-        .map(|i| KeyVersion {
-            id: i.to_string(),
-            created: NOW - Duration::days(90 * (3 - i)),
-            state: VersionState::Enabled,
-            primary: i == 3,
-            destroy_time: None,
-        })
-        .collect();
     d(&mut m, detail::Msg::Versions(g, Ok(versions)));
     d(
         &mut m,
@@ -285,6 +290,50 @@ fn detail_model(w: u16, h: u16) -> Model {
 #[test]
 fn detail_loaded() {
     snap("detail", detail_model);
+}
+
+/// Versions in every state but destroyed, the third row (version 2, disabled) selected with
+/// `]`; the destroy-scheduled version shows when it will be destroyed.
+#[test]
+fn detail_versions_selected() {
+    snap("detail_versions", |w, h| {
+        let mut m = detail_with(fixtures::versions(), w, h);
+        key(&mut m, KeyCode::Char(']'));
+        key(&mut m, KeyCode::Char(']'));
+        assert_eq!(m.detail.selected_version().unwrap().id, "2");
+        m
+    });
+}
+
+/// `X` on the selected version: the destroy confirmation.
+#[test]
+fn dialog_destroy_version() {
+    snap("dialog_destroy_version", |w, h| {
+        let mut m = detail_with(fixtures::versions(), w, h);
+        key(&mut m, KeyCode::Char(']'));
+        key(&mut m, KeyCode::Char('X'));
+        assert!(m.detail.dialog().is_some());
+        m
+    });
+}
+
+/// The detail's help: its bindings with the version actions, and under `--readonly` the
+/// selection keys without them.
+#[test]
+fn help_detail() {
+    for readonly in [false, true] {
+        let name = if readonly {
+            "help_detail_readonly"
+        } else {
+            "help_detail"
+        };
+        snap(name, |w, h| {
+            let mut m = detail_with(fixtures::versions(), w, h);
+            m.readonly = readonly;
+            key(&mut m, KeyCode::Char('?'));
+            m
+        });
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@
 pub mod form;
 mod open;
 mod parse;
+pub mod versions;
 mod view;
 
 use keygate_core::api::{Gateway, ProviderSummary};
@@ -160,6 +161,15 @@ pub enum Mutation {
         /// Key URI.
         key: String,
     },
+    /// Change one version of a key.
+    Version {
+        /// Key URI.
+        key: String,
+        /// The version's id.
+        version: String,
+        /// What to do to it.
+        change: versions::VersionChange,
+    },
 }
 
 /// Runs a mutation; the text is the notice to show (success or failure).
@@ -217,6 +227,11 @@ pub async fn perform(m: Mutation, gw: &dyn Gateway) -> Result<String, String> {
             .await
             .map(|_| format!("deletion of {key} cancelled"))
             .map_err(|e| fail("cancel deletion", e)),
+        Mutation::Version {
+            key,
+            version,
+            change,
+        } => versions::perform(key, version, change, gw).await,
     }
 }
 
@@ -322,6 +337,7 @@ impl Dialog {
                 Mutation::Enable { .. } => "Enable key",
                 Mutation::Disable { .. } => "Disable key",
                 Mutation::CancelDeletion { .. } => "Cancel deletion",
+                Mutation::Version { change, .. } => change.title(),
                 _ => "Confirm",
             },
             Kind::Create { .. } => "Create key",

@@ -1,9 +1,12 @@
 //! Key detail: metadata, versions, public key, labels, policy summary and this key's recent
 //! audit events. Each part is its own command and loads (or fails) on its own, so a slow or
-//! refused part never hides the others. The key actions work here as on the keys table.
+//! refused part never hides the others. The key actions work here as on the keys table, and
+//! the versions table has actions of its own on its selected version.
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;
 mod view;
 
 use std::collections::VecDeque;
@@ -15,6 +18,7 @@ use keygate_core::{KeyLocator, KeyMetadata, KeyVersion, Policy};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use time::{Duration, OffsetDateTime};
 
+use super::actions::versions::{self, VersionRequest};
 use super::actions::{self, Dialog, Mutation, Provider, Request};
 use super::{Ctx, Effect, Emit, Notice};
 use crate::app::{PolicyTarget, Route, readonly_notice};
@@ -61,6 +65,11 @@ pub const BINDINGS: &[Binding] = &[
     actions::BINDINGS[3],
     actions::BINDINGS[4],
     actions::BINDINGS[5],
+    versions::BINDINGS[0],
+    versions::BINDINGS[1],
+    versions::BINDINGS[2],
+    versions::BINDINGS[3],
+    versions::BINDINGS[4],
 ];
 
 /// One part of the detail.
@@ -130,6 +139,8 @@ pub struct State {
     policy: Part<Policy>,
     audit: Part<Recent>,
     providers: Vec<Provider>,
+    /// The id of the version selected in the versions table (`None`: the newest).
+    selected: Option<String>,
     scroll: u16,
     dialog: Option<Dialog>,
     loaded_at: Option<OffsetDateTime>,
@@ -164,6 +175,10 @@ pub enum Msg {
     EditPolicy,
     /// Open an action's dialog.
     Action(Request),
+    /// Move the versions table's selection by this many rows (negative: newer).
+    SelectVersion(isize),
+    /// Open a version action's dialog for the selected version.
+    VersionAction(VersionRequest),
     /// A key press while a dialog is open.
     Dialog(KeyEvent),
     /// A mutation finished.
@@ -207,6 +222,16 @@ impl State {
     /// The open dialog.
     pub fn dialog(&self) -> Option<&Dialog> {
         self.dialog.as_ref()
+    }
+
+    /// The version selected in the versions table: the one chosen with `[`/`]` while it is
+    /// still listed, else the newest. `None` until the versions have loaded.
+    pub fn selected_version(&self) -> Option<&KeyVersion> {
+        let versions = self.versions.ready()?;
+        self.selected
+            .as_ref()
+            .and_then(|id| versions.iter().find(|v| v.id == *id))
+            .or_else(|| versions.last())
     }
 
     /// Applies a message.
@@ -275,6 +300,27 @@ impl State {
                     Err(e) => return vec![Effect::Notify(Notice::error(e))],
                 }
             }
+            Msg::SelectVersion(by) => self.select_version(by),
+            Msg::VersionAction(request) => {
+                if ctx.readonly {
+                    return vec![Effect::Notify(readonly_notice())];
+                }
+                let (Some(meta), Some(version)) = (self.metadata.ready(), self.selected_version())
+                else {
+                    return vec![Effect::Notify(Notice::error(
+                        "the key and its versions have not loaded",
+                    ))];
+                };
+                let caps = self
+                    .providers
+                    .iter()
+                    .find(|p| p.name == meta.provider)
+                    .map(|p| &p.capabilities);
+                match versions::open(request, meta, version, caps) {
+                    Ok(d) => self.dialog = Some(d),
+                    Err(e) => return vec![Effect::Notify(Notice::error(e))],
+                }
+            }
             Msg::Dialog(key) => {
                 return actions::dialog_key(&mut self.dialog, key, ctx)
                     .into_iter()
@@ -289,6 +335,21 @@ impl State {
             }
         }
         Vec::new()
+    }
+
+    /// Moves the selection in the table's order (newest first), staying on the table.
+    fn select_version(&mut self, by: isize) {
+        let Some(versions) = self.versions.ready() else {
+            return;
+        };
+        let shown: Vec<&KeyVersion> = versions.iter().rev().collect();
+        let at = self
+            .selected_version()
+            .and_then(|v| shown.iter().position(|s| s.id == v.id))
+            .unwrap_or(0);
+        let last = shown.len().saturating_sub(1);
+        let to = at.saturating_add_signed(by).min(last);
+        self.selected = shown.get(to).map(|v| v.id.clone());
     }
 
     fn load(&self, part: PartKind, ctx: &Ctx) -> Effect<Cmd> {
@@ -330,6 +391,9 @@ impl State {
         if let Some(request) = actions::request_for(key) {
             return Some(Msg::Action(request));
         }
+        if let Some(request) = versions::request_for(key) {
+            return Some(Msg::VersionAction(request));
+        }
         Some(match key.code {
             KeyCode::Char('j') | KeyCode::Down => Msg::Scroll(1),
             KeyCode::Char('k') | KeyCode::Up => Msg::Scroll(-1),
@@ -337,6 +401,8 @@ impl State {
             KeyCode::PageUp => Msg::Scroll(-10),
             KeyCode::Char('g') | KeyCode::Home => Msg::Top,
             KeyCode::Char('p') => Msg::EditPolicy,
+            KeyCode::Char('[') => Msg::SelectVersion(-1),
+            KeyCode::Char(']') => Msg::SelectVersion(1),
             _ => return None,
         })
     }

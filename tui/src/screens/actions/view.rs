@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::form::Value;
-use super::{Dialog, Kind};
+use super::versions::VersionChange;
+use super::{Dialog, Kind, Mutation};
 use crate::screens::Ctx;
 use crate::view::centered;
 
@@ -15,8 +16,17 @@ pub fn draw(dialog: &Dialog, frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = &ctx.theme;
     let mut lines: Vec<Line> = Vec::new();
     match &dialog.kind {
-        Kind::Confirm { question, .. } => {
-            lines.push(Line::from(question.clone()));
+        Kind::Confirm { question, mutation } => {
+            // A destroy reads as the warning it is.
+            let destroy = matches!(
+                mutation,
+                Mutation::Version {
+                    change: VersionChange::Destroy,
+                    ..
+                }
+            );
+            let style = if destroy { t.error() } else { t.text() };
+            lines.push(Line::from(Span::styled(question.clone(), style)));
             lines.push(Line::from(""));
             lines.push(Line::from(vec![
                 Span::styled("y", t.title()),
@@ -79,9 +89,10 @@ pub fn draw(dialog: &Dialog, frame: &mut Frame, area: Rect, ctx: &Ctx) {
     if let Some(e) = &dialog.error {
         lines.push(Line::from(Span::styled(e.clone(), t.error())));
     }
-    let height = u16::try_from(lines.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
+    // As tall as its lines once wrapped, so a long question keeps its `y`/`n` line on screen.
+    let inner = usize::from(area.width.min(100).saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| wrapped_rows(l, inner)).sum();
+    let height = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2);
     let popup = centered(area, 100, height);
     frame.render_widget(Clear, popup);
     let block = Block::bordered().title(Span::styled(format!(" {} ", dialog.title()), t.title()));
@@ -91,4 +102,44 @@ pub fn draw(dialog: &Dialog, frame: &mut Frame, area: Rect, ctx: &Ctx) {
             .wrap(Wrap { trim: false }),
         popup,
     );
+}
+
+/// How many rows `line` takes when word-wrapped to `width` columns (a word longer than a row
+/// is cut, as the paragraph cuts it).
+fn wrapped_rows(line: &Line, width: usize) -> usize {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let mut rows = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if used == 0 {
+            used = len;
+        } else if used + 1 + len <= width {
+            used += 1 + len;
+        } else {
+            rows += 1;
+            used = len;
+        }
+        while used > width {
+            rows += 1;
+            used -= width;
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_count_the_rows_they_wrap_to() {
+        assert_eq!(wrapped_rows(&Line::from(""), 10), 1);
+        assert_eq!(wrapped_rows(&Line::from("one two"), 10), 1);
+        assert_eq!(wrapped_rows(&Line::from("one two three"), 10), 2);
+        assert_eq!(
+            wrapped_rows(&Line::from("abcdefghijklmnopqrstuvwxy"), 10),
+            3
+        );
+    }
 }

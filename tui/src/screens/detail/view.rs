@@ -1,6 +1,6 @@
 //! Drawing the key detail: one column on narrow terminals, two from 110 columns.
 
-use keygate_core::{KeyMetadata, KeyState};
+use keygate_core::{KeyMetadata, KeyState, VersionState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -24,7 +24,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let left = [
         metadata(state, ctx),
         labels(state, t),
-        versions(state, t),
+        versions(state, ctx),
         policy(state, t),
     ];
     let right = [public_key(state, t), audit(state, ctx)];
@@ -158,26 +158,65 @@ fn labels(state: &State, t: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn versions(state: &State, t: &Theme) -> Vec<Line<'static>> {
-    let mut out = vec![heading("Versions", t)];
+/// The versions table, newest first (the primary and recent rotations are what matter),
+/// the selected version marked; a destroy-scheduled or destroyed version's destroy time on
+/// the line below it.
+fn versions(state: &State, ctx: &Ctx) -> Vec<Line<'static>> {
+    let t = &ctx.theme;
+    let mut out = vec![heading("Versions ([ ]: select)", t)];
     if let Some(p) = pending(&state.versions, t) {
         out.extend(p);
     } else if let Some(vs) = state.versions.ready() {
-        // Newest first: the primary and recent rotations are what matter.
+        let selected = state.selected_version().map(|v| v.id.clone());
+        let state_width = vs
+            .iter()
+            .map(|v| v.state.as_str().len())
+            .max()
+            .unwrap_or(0)
+            .max(8);
         for v in vs.iter().rev() {
             let id: String = v.id.chars().take(12).collect();
+            let chosen = selected.as_deref() == Some(v.id.as_str());
+            let (marker, row_style) = if chosen {
+                ("▸ ", t.selected())
+            } else {
+                ("  ", t.text())
+            };
             out.push(Line::from(vec![
-                Span::raw(format!(
-                    "  {id:<12} {:<8} {}",
-                    v.state.as_str(),
-                    fmt::when(v.created)
-                )),
+                Span::styled(marker, t.title()),
+                Span::styled(format!("{id:<12} "), row_style),
+                version_state(v.state, state_width, t),
+                Span::styled(format!(" {}", fmt::when(v.created)), row_style),
                 Span::styled(if v.primary { "  primary" } else { "" }, t.ok()),
             ]));
+            if let Some(at) = v.destroy_time {
+                let what = match v.state {
+                    VersionState::Destroyed => "destroyed",
+                    _ => "destroys",
+                };
+                out.push(Line::from(Span::styled(
+                    format!(
+                        "  {:<13}{what} {} ({})",
+                        "",
+                        fmt::when(at),
+                        fmt::relative(at, ctx.now)
+                    ),
+                    t.error(),
+                )));
+            }
         }
     }
     out.push(Line::from(""));
     out
+}
+
+fn version_state(state: VersionState, width: usize, t: &Theme) -> Span<'static> {
+    let text = format!("{:<width$}", state.as_str());
+    match state {
+        VersionState::Enabled => Span::styled(text, t.ok()),
+        VersionState::Disabled => Span::styled(text, t.warn()),
+        _ => Span::styled(text, t.error()),
+    }
 }
 
 fn policy(state: &State, t: &Theme) -> Vec<Line<'static>> {
