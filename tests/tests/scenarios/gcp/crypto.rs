@@ -255,5 +255,7 @@ async fn gcp_crypto_with_aad_crc32c_signatures_oaep_and_macs() {
         .await
         .unwrap();
     assert!(!no.success);
+    // The integrity field echoes `success`: a mismatch is an answer, not corruption.
+    assert!(!no.verified_success_integrity);
     gw.stop().await;
 }

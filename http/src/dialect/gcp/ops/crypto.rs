@@ -280,7 +280,8 @@ pub async fn mac_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     }))
 }
 
-/// `:macVerify`: one `verify_mac`; a MAC that does not match is `success: false`.
+/// `:macVerify`: one `verify_mac`; a MAC that does not match is `success: false`, and
+/// `verifiedSuccessIntegrity` repeats `success`, as Cloud KMS's integrity field does.
 pub async fn mac_verify(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let body = ctx.body(&["name", "data", "dataCrc32c", "mac", "macCrc32c"])?;
     let data = body.bytes("data")?.unwrap_or_default();
@@ -300,7 +301,9 @@ pub async fn mac_verify(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
         "success": success,
         "verifiedDataCrc32c": verified_data,
         "verifiedMacCrc32c": verified_mac,
-        "verifiedSuccessIntegrity": true,
+        // An integrity echo of `success` (Cloud KMS: a client discards an answer whose
+        // flag contradicts `success`), never a constant.
+        "verifiedSuccessIntegrity": success,
         "protectionLevel": "SOFTWARE",
     }))
 }
