@@ -1,5 +1,6 @@
-//! The GCP Cloud KMS dialect's own records (migration `0005_gcp_dialect.sql`): key rings,
-//! what the dialect knows about each key it serves, and version destroy requests.
+//! The GCP Cloud KMS dialect's own records (migrations `0005_gcp_dialect.sql` and
+//! `0007_gcp_key_ring_scope.sql`): key rings, what the dialect knows about each key it serves
+//! (by ring and crypto key id), and version destroy requests.
 
 use async_trait::async_trait;
 use keygate_core::Result;
@@ -10,7 +11,8 @@ use time::OffsetDateTime;
 pub struct KeyRecord {
     /// The provider (location) holding it.
     pub provider: String,
-    /// The keygate key name (the crypto key id).
+    /// The crypto key id, unique within its ring (the keygate key may be named otherwise: see
+    /// `key_uri`).
     pub key_name: String,
     /// The keygate key URI.
     pub key_uri: String,
@@ -49,9 +51,9 @@ pub trait GcpRecords: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<OffsetDateTime>>;
     /// Every stored ring of a location, by id.
     async fn rings(&self, project: &str, location: &str) -> Result<Vec<(String, OffsetDateTime)>>;
-    /// The record of key `name` in `provider`.
-    async fn key(&self, provider: &str, name: &str) -> Result<Option<KeyRecord>>;
-    /// Writes (or replaces) a key's record.
+    /// The record of crypto key `name` of ring `ring` in `provider`.
+    async fn key(&self, provider: &str, ring: &str, name: &str) -> Result<Option<KeyRecord>>;
+    /// Writes (or replaces) a key's record, keyed by provider, ring and crypto key id.
     async fn put_key(&self, rec: &KeyRecord, now: OffsetDateTime) -> Result<()>;
     /// The destroy requests of a key's versions: version id and requested destroy time.
     async fn destroys(&self, key_uri: &str) -> Result<Vec<(String, OffsetDateTime)>>;

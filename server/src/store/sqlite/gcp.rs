@@ -1,5 +1,5 @@
 //! The GCP Cloud KMS dialect's records in SQLite (`gcp_key_rings`, `gcp_crypto_keys`,
-//! `gcp_version_destroys`; migration `0005_gcp_dialect.sql`).
+//! `gcp_version_destroys`; migrations `0005_gcp_dialect.sql`, `0007_gcp_key_ring_scope.sql`).
 
 use async_trait::async_trait;
 use keygate_core::{Error, Result};
@@ -69,12 +69,13 @@ impl GcpRecords for SqliteStore {
             .collect())
     }
 
-    async fn key(&self, provider: &str, name: &str) -> Result<Option<KeyRecord>> {
+    async fn key(&self, provider: &str, ring: &str, name: &str) -> Result<Option<KeyRecord>> {
         let row = sqlx::query(
             "SELECT key_uri, key_ring, algorithm, destroy_seconds FROM gcp_crypto_keys \
-             WHERE provider = ? AND key_name = ?",
+             WHERE provider = ? AND key_ring = ? AND key_name = ?",
         )
         .bind(provider)
+        .bind(ring)
         .bind(name)
         .fetch_optional(&self.pool)
         .await
@@ -94,8 +95,8 @@ impl GcpRecords for SqliteStore {
             "INSERT INTO gcp_crypto_keys \
              (provider, key_name, key_uri, key_ring, algorithm, destroy_seconds, created) \
              VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (provider, key_name) DO UPDATE SET key_uri = excluded.key_uri, \
-             key_ring = excluded.key_ring, algorithm = excluded.algorithm, \
+             ON CONFLICT (provider, key_ring, key_name) DO UPDATE SET key_uri = excluded.key_uri, \
+             algorithm = excluded.algorithm, \
              destroy_seconds = excluded.destroy_seconds",
         )
         .bind(&rec.provider)
@@ -238,7 +239,17 @@ mod tests {
         s.put_key(&rec, now).await.unwrap();
         rec.destroy_seconds = 172800;
         s.put_key(&rec, now).await.unwrap();
-        assert_eq!(s.key("local", "k").await.unwrap(), Some(rec));
+        assert_eq!(s.key("local", "r1", "k").await.unwrap(), Some(rec.clone()));
+        // The same crypto key id in another ring is another key.
+        assert_eq!(s.key("local", "r0", "k").await.unwrap(), None);
+        let other = KeyRecord {
+            key_ring: "r0".into(),
+            key_uri: "local://r0.k".into(),
+            ..rec.clone()
+        };
+        s.put_key(&other, now).await.unwrap();
+        assert_eq!(s.key("local", "r0", "k").await.unwrap(), Some(other));
+        assert_eq!(s.key("local", "r1", "k").await.unwrap(), Some(rec));
 
         s.add_destroy("local://k", "1", now).await.unwrap();
         s.add_destroy("local://k", "1", now).await.unwrap();

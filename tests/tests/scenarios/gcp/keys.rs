@@ -99,16 +99,69 @@ async fn gcp_rings_keys_versions_paging_rotation_and_labels() {
             "only ENCRYPT_DECRYPT keys report a primary"
         );
     }
-    // A key name is unique per location, whatever the ring.
-    let taken = kms
+    // A crypto key id is scoped to its ring: `sym` of ring-b is another key than ring-a's...
+    let ring_b = format!("{LOC}/keyRings/ring-b");
+    let other_sym = kms
         .create_crypto_key()
-        .set_parent(format!("{LOC}/keyRings/ring-b"))
+        .set_parent(&ring_b)
         .set_crypto_key_id("sym")
         .set_crypto_key(CryptoKey::new().set_purpose(CryptoKeyPurpose::EncryptDecrypt))
         .send()
         .await
+        .unwrap();
+    assert_eq!(other_sym.name, format!("{ring_b}/cryptoKeys/sym"));
+    assert!(other_sym.labels.is_empty(), "{:?}", other_sym.labels);
+    let sealed_b = kms
+        .encrypt()
+        .set_name(&other_sym.name)
+        .set_plaintext(b"ring b".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let across = kms
+        .decrypt()
+        .set_name(format!("{ring}/cryptoKeys/sym"))
+        .set_ciphertext(sealed_b.ciphertext.clone())
+        .send()
+        .await
         .unwrap_err();
-    assert_eq!(code(&taken), Code::AlreadyExists);
+    assert_eq!(code(&across), Code::InvalidArgument, "{across:?}");
+    let opened_b = kms
+        .decrypt()
+        .set_name(&other_sym.name)
+        .set_ciphertext(sealed_b.ciphertext)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&opened_b.plaintext[..], b"ring b");
+    // The implicit ring is a ring too: its `sym` is a third key.
+    let implicit = kms
+        .create_crypto_key()
+        .set_parent(format!("{LOC}/keyRings/keygate"))
+        .set_crypto_key_id("sym")
+        .set_crypto_key(CryptoKey::new().set_purpose(CryptoKeyPurpose::EncryptDecrypt))
+        .send()
+        .await
+        .unwrap();
+    let got = kms
+        .get_crypto_key()
+        .set_name(&implicit.name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name, format!("{LOC}/keyRings/keygate/cryptoKeys/sym"));
+    // ... and the same id twice in one ring is taken.
+    for parent in [&ring, &ring_b] {
+        let taken = kms
+            .create_crypto_key()
+            .set_parent(parent)
+            .set_crypto_key_id("sym")
+            .set_crypto_key(CryptoKey::new().set_purpose(CryptoKeyPurpose::EncryptDecrypt))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&taken), Code::AlreadyExists, "{parent}");
+    }
 
     // Keys of the ring, three per page; none of them shows up in another ring.
     let page = kms
@@ -129,14 +182,15 @@ async fn gcp_rings_keys_versions_paging_rotation_and_labels() {
     assert_eq!(rest.crypto_keys.len(), 2);
     let other = kms
         .list_crypto_keys()
-        .set_parent(format!("{LOC}/keyRings/ring-b"))
+        .set_parent(&ring_b)
         .send()
         .await
         .unwrap();
-    assert!(other.crypto_keys.is_empty());
+    let listed: Vec<&str> = other.crypto_keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(listed, [other_sym.name.as_str()]);
     let wrong_ring = kms
         .get_crypto_key()
-        .set_name(format!("{LOC}/keyRings/ring-b/cryptoKeys/sym"))
+        .set_name(format!("{LOC}/keyRings/ring-c/cryptoKeys/sym"))
         .send()
         .await
         .unwrap_err();

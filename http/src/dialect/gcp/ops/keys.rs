@@ -1,7 +1,7 @@
 //! CryptoKeys: keygate keys of the location's provider, in a ring by their ring label.
 
-use keygate_core::api::Gateway as _;
-use keygate_core::{CreateKeyRequest, Error, KeyMetadata, KeyUpdate, RotationSchedule};
+use keygate_core::api::{Gateway as _, ProviderSummary};
+use keygate_core::{CreateKeyRequest, Error, KeyLocator, KeyMetadata, KeyUpdate, RotationSchedule};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -10,7 +10,7 @@ use super::super::model::{Algorithm, KeyView, PROTECTION_LEVELS, PURPOSES};
 use super::super::path::{KeyName, RingName, check_id};
 use super::super::wire::{Body, parse_duration, parse_timestamp};
 use super::super::{DEFAULT_DESTROY_SECONDS, IMPLICIT_RING, RING_LABEL};
-use super::{Ctx, KeyTarget, check_ring, in_ring, page_by};
+use super::{Ctx, KeyTarget, check_ring, crypto_key_id, in_ring, page_by, scoped_name};
 use keygate_server::store::KeyRecord;
 
 const KEY_FIELDS: &[&str] = &[
@@ -75,13 +75,21 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
         .into_iter()
         .filter(|k| in_ring(k, &ring.ring))
         .collect();
-    keys.sort_by(|a, b| a.name.cmp(&b.name));
-    let (keys, next, total) = page_by(&ctx.query, keys, |k| k.name.clone())?;
+    // Only a key carrying the ring label can have a scoped name.
+    let id = |k: &KeyMetadata| {
+        if k.labels.contains_key(RING_LABEL) {
+            crypto_key_id(&ring.ring, &k.name).to_owned()
+        } else {
+            k.name.clone()
+        }
+    };
+    keys.sort_by_key(|k| id(k));
+    let (keys, next, total) = page_by(&ctx.query, keys, id)?;
     let store = ctx.store();
     let mut out = Vec::with_capacity(keys.len());
     for meta in &keys {
-        let name = ring.key(meta.name.clone());
-        let record = store.key(&provider.name, &meta.name).await?;
+        let name = ring.key(id(meta));
+        let record = store.key(&provider.name, &ring.ring, &name.key).await?;
         out.push(render(ctx, &name, meta, record.as_ref()).await?);
     }
     let mut body = json!({ "cryptoKeys": out, "totalSize": total });
@@ -217,16 +225,7 @@ pub async fn create(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
         labels,
         rotation,
     };
-    let meta = match ctx.session.create_key(Some(&provider.name), req).await {
-        Ok(meta) => meta,
-        Err(Error::AlreadyExists(_)) => {
-            return Err(GcpError::already_exists(format!(
-                "CryptoKey {name} already exists. (keygate key names are unique per location: \
-                 a key of that name may be in another key ring.)"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let meta = create_in_ring(ctx, &provider, &name, req).await?;
     let record = KeyRecord {
         provider: provider.name.clone(),
         key_name: name.key.clone(),
@@ -239,6 +238,45 @@ pub async fn create(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
         .put_key(&record, OffsetDateTime::now_utc())
         .await?;
     render(ctx, &name, &meta, Some(&record)).await
+}
+
+/// Creates the keygate key of crypto key `name`: named as the id when that name is free in
+/// the provider, else (the name is a key of another ring) named [`scoped_name`] and labelled
+/// with its ring, so the same id in two rings is two keys, as in Cloud KMS. One `create_key`;
+/// when the name is taken, one `describe_key` of it and, if it is in another ring, a second
+/// `create_key`.
+///
+/// # Errors
+/// ALREADY_EXISTS when the ring holds the id already.
+async fn create_in_ring(
+    ctx: &Ctx<'_>,
+    provider: &ProviderSummary,
+    name: &KeyName,
+    mut req: CreateKeyRequest,
+) -> GcpResult<KeyMetadata> {
+    let exists = || GcpError::already_exists(format!("CryptoKey {name} already exists."));
+    let plain = match ctx
+        .session
+        .create_key(Some(&provider.name), req.clone())
+        .await
+    {
+        Err(Error::AlreadyExists(_)) => {
+            let uri = format!("{}{}", provider.uri_prefix, name.key);
+            ctx.session.describe_key(&KeyLocator::Uri(uri)).await?
+        }
+        other => return other.map_err(Into::into),
+    };
+    if in_ring(&plain, &name.ring.ring) {
+        return Err(exists());
+    }
+    // The implicit ring is the keys without a ring label: a scoped key of it carries one.
+    req.labels
+        .insert(RING_LABEL.to_owned(), name.ring.ring.clone());
+    req.name = scoped_name(&name.ring.ring, &name.key);
+    match ctx.session.create_key(Some(&provider.name), req).await {
+        Err(Error::AlreadyExists(_)) => Err(exists()),
+        other => other.map_err(Into::into),
+    }
 }
 
 /// `PATCH .../cryptoKeys/{k}?updateMask=`: `describe_key` (to check the ring and read the

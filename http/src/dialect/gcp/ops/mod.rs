@@ -271,11 +271,12 @@ impl Ctx<'_> {
             .ok_or_else(|| GcpError::not_found(format!("KeyRing {ring} not found.")))
     }
 
-    /// Resolves a crypto key name to the keygate key: the dialect's record when it has one (a
-    /// key recorded in another ring is not found here), else the key of that name in the
-    /// location's provider. Only a key the dialect has not met yet, named through a ring other
-    /// than the implicit one, costs a keygate call: one `describe_key` to check its ring label
-    /// (then it is recorded), so a key made elsewhere is not reachable through every ring.
+    /// Resolves a crypto key name to the keygate key: the dialect's record of that id in that
+    /// ring when it has one (ids are scoped to their ring: the same id in another ring is
+    /// another record, another key), else the key of that name in the location's provider.
+    /// Only a key the dialect has not met yet, named through a ring other than the implicit
+    /// one, costs a keygate call: one `describe_key` to check its ring label (then it is
+    /// recorded), so a key made elsewhere is not reachable through every ring.
     pub async fn key(&self, name: &KeyName) -> GcpResult<KeyTarget> {
         match self.find_key(name).await {
             // A key in no ring, or in a ring that does not exist, goes to the service all the
@@ -294,15 +295,12 @@ impl Ctx<'_> {
 
     async fn find_key(&self, name: &KeyName) -> GcpResult<KeyTarget> {
         let provider = self.provider(&name.ring.location).await?;
-        let record = self.store().key(&provider.name, &name.key).await?;
-        match &record {
-            Some(r) if r.key_ring != name.ring.ring => {
-                return Err(GcpError::not_found(format!("CryptoKey {name} not found.")));
-            }
-            Some(_) => {}
-            None => {
-                self.require_ring(&name.ring, &provider.name).await?;
-            }
+        let record = self
+            .store()
+            .key(&provider.name, &name.ring.ring, &name.key)
+            .await?;
+        if record.is_none() {
+            self.require_ring(&name.ring, &provider.name).await?;
         }
         let uri = record.as_ref().map_or_else(
             || format!("{}{}", provider.uri_prefix, name.key),
@@ -382,12 +380,28 @@ pub fn check_ring(name: &KeyName, meta: &KeyMetadata) -> GcpResult<()> {
     }
 }
 
-/// Whether `meta` belongs to ring `ring`.
+/// Whether `meta` belongs to ring `ring` (a key without a ring label is in the implicit
+/// ring).
 pub fn in_ring(meta: &KeyMetadata, ring: &str) -> bool {
     match meta.labels.get(RING_LABEL) {
         Some(r) => r == ring,
         None => ring == IMPLICIT_RING,
     }
+}
+
+/// The keygate name of crypto key `id` of ring `ring` when its plain name is taken by a key of
+/// another ring: `{ring}.{id}` (ring and key ids have no `.`, so it cannot be another id).
+pub fn scoped_name(ring: &str, id: &str) -> String {
+    format!("{ring}.{id}")
+}
+
+/// The crypto key id of a keygate key named `name` in ring `ring`: the name without the
+/// `{ring}.` of [`scoped_name`], or the name itself.
+pub fn crypto_key_id<'n>(ring: &str, name: &'n str) -> &'n str {
+    name.strip_prefix(ring)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .filter(|id| !id.is_empty())
+        .unwrap_or(name)
 }
 
 /// Runs a method.
