@@ -7,8 +7,8 @@
 //! - a key ring is a name the dialect stores; the implicit ring `keygate` holds every key of
 //!   the provider without a ring label (keys made by the CLI or the other dialects);
 //! - a CryptoKey `k` in ring `r` is the keygate key named `k`, labelled `gcp-key-ring=r`
-//!   (the label is hidden from `labels`); names are unique per provider, so one name cannot
-//!   be in two rings of a location;
+//!   (the label is hidden from `labels`); ids are scoped to their ring, so when `k` is taken
+//!   by a key of another ring the new key is named `r.k` (see `ops::keys`);
 //! - CryptoKeyVersions are keygate key versions.
 //!
 //! Callers authenticate with keygate bearer tokens (`Authorization: Bearer kgt_...`), or act
