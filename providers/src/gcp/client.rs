@@ -141,6 +141,20 @@ pub(crate) fn algorithm_for(spec: KeySpec, usage: KeyUsage) -> Option<(CryptoKey
     })
 }
 
+/// When a version's material is (DESTROY_SCHEDULED) or was (DESTROYED) destroyed: Cloud
+/// KMS's `destroyTime`, or for a destroyed version its `destroyEventTime` when it has one.
+pub(crate) fn destroy_time(v: &CryptoKeyVersion) -> Option<OffsetDateTime> {
+    match version_state(&v.state) {
+        VersionState::DestroyScheduled => v.destroy_time.as_ref().map(to_time),
+        VersionState::Destroyed => v
+            .destroy_event_time
+            .as_ref()
+            .or(v.destroy_time.as_ref())
+            .map(to_time),
+        _ => None,
+    }
+}
+
 /// The keygate state of a version state. A version being generated counts as enabled (it
 /// becomes usable within seconds; a call that meets it meanwhile is `InvalidState`); one being
 /// imported as disabled; failed generations and imports as destroyed (there is no material).
@@ -324,7 +338,7 @@ impl Key {
                         .as_ref()
                         .map_or(OffsetDateTime::UNIX_EPOCH, to_time),
                     state: version_state(&v.state),
-                    destroy_time: None,
+                    destroy_time: destroy_time(v),
                 }
             })
             .collect()
@@ -340,6 +354,28 @@ impl Key {
                 "{op}: key `{}` is a {} {} key",
                 self.id, self.alg.spec, self.alg.usage
             )))
+        }
+    }
+
+    /// The version an operation uses: `version` when one is named (it must exist,
+    /// [`Error::NotFound`], and be ENABLED, else [`Error::InvalidState`] naming its state),
+    /// else the usable primary. Needs the versions read.
+    pub fn usable_version(&self, version: Option<&str>, op: &str) -> Result<&CryptoKeyVersion> {
+        let Some(id) = version else {
+            return self.usable_primary(op);
+        };
+        let v = self.version(id).ok_or_else(|| {
+            Error::not_found(format!("{op}: key `{}` has no version `{id}`", self.id))
+        })?;
+        match version_state(&v.state) {
+            VersionState::Enabled if v.state == VState::Enabled => Ok(v),
+            VersionState::Enabled => Err(Error::state(format!(
+                "{op}: version {id} of key `{}` is still being generated",
+                self.id
+            ))),
+            state => Err(keygate_core::version::version_not_usable(
+                &self.id, id, state,
+            )),
         }
     }
 

@@ -152,12 +152,20 @@ impl GcpKmsProvider {
         })
     }
 
-    /// `decrypt` (symmetric) or `asymmetricDecrypt` (the primary version, then the other
-    /// enabled versions, newest first). A ciphertext that does not open is
+    /// `decrypt` (symmetric) or `asymmetricDecrypt` (`version`, or the primary version, then
+    /// the other enabled versions, newest first). A ciphertext that does not open is
     /// [`Error::IntegrityFailure`] and nothing more.
+    ///
+    /// A symmetric ciphertext names its version to Cloud KMS, which decrypts with it whatever
+    /// the primary's state (data sealed by an older enabled version still opens after the
+    /// primary is disabled) and refuses one whose version is not enabled (FAILED_PRECONDITION:
+    /// [`Error::InvalidState`]). A named `version` of a symmetric key must exist and be
+    /// enabled; Cloud KMS's ciphertexts are opaque, so which version one was sealed by is
+    /// Cloud KMS's to check.
     pub(super) async fn decrypt_with(
         &self,
         key_id: Option<&str>,
+        version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
@@ -166,9 +174,11 @@ impl GcpKmsProvider {
                 "Cloud KMS ciphertexts do not name their key: decrypt needs the key id",
             ));
         };
-        let key = self.kms.key(key_id, false).await?;
+        let key = self.kms.key(key_id, version.is_some()).await?;
         key.require_usage(KeyUsage::Encrypt, "decrypt")?;
-        key.usable_primary("decrypt")?;
+        if version.is_some() || !key.symmetric() {
+            key.usable_version(version, "decrypt")?;
+        }
         if ciphertext.is_empty() {
             return Err(Error::IntegrityFailure);
         }
@@ -177,7 +187,7 @@ impl GcpKmsProvider {
                 // Nothing was encrypted under an RSA key with a context, so none matches.
                 return Err(Error::IntegrityFailure);
             }
-            return self.rsa_decrypt(&key, ciphertext).await;
+            return self.rsa_decrypt(&key, version, ciphertext).await;
         }
         let aad = context.canonical_bytes();
         let what = format!("decrypt({key_id})");
@@ -204,12 +214,21 @@ impl GcpKmsProvider {
         Ok(plaintext)
     }
 
-    async fn rsa_decrypt(&self, key: &Key, ciphertext: &[u8]) -> Result<SecretBytes> {
-        let primary = key.primary().map(|v| v.name.clone());
-        let mut candidates: Vec<String> = primary.iter().cloned().collect();
-        for v in key.versions.as_deref().unwrap_or_default().iter().rev() {
-            if v.state == VState::Enabled && Some(&v.name) != primary.as_ref() {
-                candidates.push(v.name.clone());
+    /// `asymmetricDecrypt` with `version` only, or with the primary and then the other
+    /// enabled versions.
+    async fn rsa_decrypt(
+        &self,
+        key: &Key,
+        version: Option<&str>,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        let primary = key.usable_version(version, "decrypt")?.name.clone();
+        let mut candidates = vec![primary.clone()];
+        if version.is_none() {
+            for v in key.versions.as_deref().unwrap_or_default().iter().rev() {
+                if v.state == VState::Enabled && v.name != primary {
+                    candidates.push(v.name.clone());
+                }
             }
         }
         for name in candidates {
@@ -276,13 +295,7 @@ impl GcpKmsProvider {
     ) -> Result<(Key, String)> {
         let key = self.kms.key(key_id, true).await?;
         key.require_usage(KeyUsage::Sign, op)?;
-        let primary = key.usable_primary(op)?.name.clone();
-        let name = match version {
-            None => primary,
-            Some(v) => key.version(v).map(|v| v.name.clone()).ok_or_else(|| {
-                Error::not_found(format!("{op}: key `{key_id}` has no version `{v}`"))
-            })?,
-        };
+        let name = key.usable_version(version, op)?.name.clone();
         let bound = key
             .versions
             .as_deref()
@@ -308,15 +321,17 @@ impl GcpKmsProvider {
         }
     }
 
-    /// `asymmetricSign` of the digest keygate computes (or the caller gave).
+    /// `asymmetricSign` of the digest keygate computes (or the caller gave), with `version`
+    /// (any enabled one) or the primary.
     pub(super) async fn sign_with(
         &self,
         key_id: &str,
+        version: Option<&str>,
         input: Signed<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
         let (_, name) = self
-            .signing_version(key_id, None, algorithm, "sign")
+            .signing_version(key_id, version, algorithm, "sign")
             .await?;
         let digest = input.digest(algorithm)?;
         let bytes = digest.as_ref().to_vec();
@@ -367,11 +382,17 @@ impl GcpKmsProvider {
         input.verify_with_spki(algorithm, &der, signature)
     }
 
-    /// The MAC key and its primary version's name.
-    async fn mac_version(&self, key_id: &str, op: &str, data: &[u8]) -> Result<(Key, String)> {
+    /// The MAC key and the name of `version` (enabled) or of its primary version.
+    async fn mac_version(
+        &self,
+        key_id: &str,
+        version: Option<&str>,
+        op: &str,
+        data: &[u8],
+    ) -> Result<(Key, String)> {
         let key = self.kms.key(key_id, true).await?;
         key.require_usage(KeyUsage::Mac, op)?;
-        let name = key.usable_primary(op)?.name.clone();
+        let name = key.usable_version(version, op)?.name.clone();
         if data.len() > MAX_INPUT {
             return Err(Error::invalid(format!(
                 "Cloud KMS MACs at most {MAX_INPUT} bytes, not {}",
@@ -381,9 +402,16 @@ impl GcpKmsProvider {
         Ok((key, name))
     }
 
-    /// `macSign` with the primary version.
-    pub(super) async fn mac(&self, key_id: &str, message: &[u8]) -> Result<MacTag> {
-        let (key, name) = self.mac_version(key_id, "generate_mac", message).await?;
+    /// `macSign` with `version` or the primary version.
+    pub(super) async fn mac(
+        &self,
+        key_id: &str,
+        version: Option<&str>,
+        message: &[u8],
+    ) -> Result<MacTag> {
+        let (key, name) = self
+            .mac_version(key_id, version, "generate_mac", message)
+            .await?;
         let what = format!("mac_sign({name})");
         let out = self
             .kms
@@ -406,14 +434,24 @@ impl GcpKmsProvider {
         })
     }
 
-    /// `macVerify` with the primary version, then the other enabled versions (a tag from
-    /// before a rotation); `Ok(false)` when none accepts it.
-    pub(super) async fn check_mac(&self, key_id: &str, message: &[u8], mac: &[u8]) -> Result<bool> {
-        let (key, primary) = self.mac_version(key_id, "verify_mac", message).await?;
+    /// `macVerify` with `version` only, or with the primary version and then the other
+    /// enabled versions (a tag from before a rotation); `Ok(false)` when none accepts it.
+    pub(super) async fn check_mac(
+        &self,
+        key_id: &str,
+        version: Option<&str>,
+        message: &[u8],
+        mac: &[u8],
+    ) -> Result<bool> {
+        let (key, primary) = self
+            .mac_version(key_id, version, "verify_mac", message)
+            .await?;
         let mut names = vec![primary.clone()];
-        for v in key.versions.as_deref().unwrap_or_default().iter().rev() {
-            if v.state == VState::Enabled && v.name != primary {
-                names.push(v.name.clone());
+        if version.is_none() {
+            for v in key.versions.as_deref().unwrap_or_default().iter().rev() {
+                if v.state == VState::Enabled && v.name != primary {
+                    names.push(v.name.clone());
+                }
             }
         }
         if mac.is_empty() {

@@ -12,10 +12,13 @@
 //!   ([`Capabilities::one_signing_algorithm_per_key`]); keys made elsewhere keep theirs (a
 //!   PKCS#1 key signs PKCS#1 only; SHA-512 keys are described as RSA_4096 and their signing is
 //!   `Unsupported`); EC and HMAC keys map one to one.
-//! - **Versions** are first class. The primary version is Cloud KMS's `primary` for symmetric
-//!   keys; other keys have none in Cloud KMS, so keygate takes the newest ENABLED version
-//!   (which `rotate_key`, `createCryptoKeyVersion`, makes). Symmetric rotation also calls
-//!   `updateCryptoKeyPrimaryVersion`. Inherent methods reach single versions.
+//! - **Versions** are first class and Cloud KMS's own (`versions.rs`): each has its state,
+//!   is enabled, disabled, destroyed and restored alone, and is named in sign, MAC,
+//!   decrypt and public-key calls (any enabled version). The primary version is Cloud KMS's
+//!   `primary` for symmetric keys, which `set_primary_version` moves to any enabled version;
+//!   other keys have none in Cloud KMS, so keygate takes the newest ENABLED version (which
+//!   `rotate_key`, `createCryptoKeyVersion`, makes). Symmetric rotation also calls
+//!   `updateCryptoKeyPrimaryVersion`.
 //! - **State.** A symmetric key is as its primary version is; another key is enabled when a
 //!   version is enabled, disabled when every live version is disabled. `disable_key` and
 //!   `enable_key` change the primary (symmetric) or every version (others).
@@ -40,6 +43,7 @@ mod error;
 mod labels;
 mod lifecycle;
 mod policy;
+mod versions;
 
 use std::fmt;
 
@@ -55,7 +59,6 @@ pub use builder::GcpKmsBuilder;
 pub use config::GcpConfig;
 
 use client::Kms;
-use keygate_core::KeyProviderExt as _;
 use keygate_core::SignInput;
 
 /// Cloud KMS's largest page.
@@ -108,78 +111,6 @@ impl GcpKmsProvider {
     pub fn key_ring(&self) -> &str {
         &self.kms.ring
     }
-
-    /// Makes version `version` of key `key_id` the primary one (`updatePrimaryVersion`;
-    /// symmetric keys only, as in Cloud KMS).
-    ///
-    /// # Errors
-    /// [`keygate_core::Error::NotFound`] for an unknown key or version;
-    /// [`keygate_core::Error::InvalidState`] when Cloud KMS refuses (an asymmetric key, a
-    /// version not enabled).
-    pub async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
-        let key = self.kms.key(key_id, false).await?;
-        if !key.symmetric() {
-            return Err(keygate_core::Error::state(format!(
-                "key `{key_id}` is a {} key: Cloud KMS has primary versions for symmetric keys only",
-                key.alg.spec
-            )));
-        }
-        let what = format!("update_crypto_key_primary_version({key_id}, {version})");
-        let raw = self
-            .kms
-            .client
-            .update_crypto_key_primary_version()
-            .set_name(self.kms.key_name(key_id))
-            .set_crypto_key_version_id(version)
-            .send()
-            .await
-            .map_err(self.kms.err(&what))?;
-        let key = self.kms.wrap(raw, None)?;
-        Ok(self.metadata(&key))
-    }
-
-    /// Enables (`true`) or disables one version of a key (`updateCryptoKeyVersion` of its
-    /// state), leaving the others as they are.
-    ///
-    /// # Errors
-    /// [`keygate_core::Error::NotFound`] for an unknown key or version;
-    /// [`keygate_core::Error::InvalidState`] when the version cannot change state (destroyed,
-    /// scheduled for destruction).
-    pub async fn set_version_enabled(
-        &self,
-        key_id: &str,
-        version: &str,
-        enabled: bool,
-    ) -> Result<KeyVersion> {
-        client::check_id("crypto key", key_id)?;
-        use google_cloud_kms_v1::model::CryptoKeyVersion;
-        use google_cloud_kms_v1::model::crypto_key_version::CryptoKeyVersionState as VState;
-        let state = if enabled {
-            VState::Enabled
-        } else {
-            VState::Disabled
-        };
-        let what = format!("update_crypto_key_version({key_id}/{version}, state)");
-        let v = self
-            .kms
-            .client
-            .update_crypto_key_version()
-            .set_crypto_key_version(
-                CryptoKeyVersion::new()
-                    .set_name(self.kms.version_name(key_id, version))
-                    .set_state(state),
-            )
-            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["state"]))
-            .send()
-            .await
-            .map_err(self.kms.err(&what))?;
-        let key = self.kms.key(key_id, true).await?;
-        let id = client::last_segment(&v.name).to_owned();
-        key.keygate_versions()
-            .into_iter()
-            .find(|kv| kv.id == id)
-            .ok_or_else(|| keygate_core::Error::not_found(format!("{key_id}/{id}")))
-    }
 }
 
 /// The declared capabilities, with `destroy_days` as the only deletion window.
@@ -194,6 +125,11 @@ fn capabilities(destroy_days: u32) -> Capabilities {
         // Cloud KMS refuses rotation schedules on asymmetric and MAC keys.
         .scheduled_rotation_specs(vec![KeySpec::Aes256])
         .list_versions(true)
+        // Versions are Cloud KMS's own: each has its state, is destroyed and restored alone
+        // and named in operations; symmetric keys have a primary version to choose.
+        .version_state(true)
+        .version_destruction(true)
+        .primary_selection(true)
         // asymmetricDecrypt takes no label: RSA encryption binds no context.
         .asymmetric_context(false)
         .max_plaintext_bytes(crypto::MAX_INPUT)
@@ -299,15 +235,8 @@ impl KeyProvider for GcpKmsProvider {
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        if let Some(id) = key_id {
-            self.require_primary_version(id, key_version, "decrypt")
-                .await?;
-        } else if key_version.is_some() {
-            return Err(keygate_core::Error::invalid(
-                "decrypt: a key version can only be named together with its key",
-            ));
-        }
-        self.decrypt_with(key_id, ciphertext, context).await
+        self.decrypt_with(key_id, key_version, ciphertext, context)
+            .await
     }
 
     async fn generate_data_key(
@@ -326,9 +255,7 @@ impl KeyProvider for GcpKmsProvider {
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.require_primary_version(key_id, key_version, "sign")
-            .await?;
-        self.sign_with(key_id, input, algorithm).await
+        self.sign_with(key_id, key_version, input, algorithm).await
     }
 
     async fn verify(
@@ -349,9 +276,7 @@ impl KeyProvider for GcpKmsProvider {
         key_version: Option<&str>,
         message: &[u8],
     ) -> Result<MacTag> {
-        self.require_primary_version(key_id, key_version, "generate_mac")
-            .await?;
-        self.mac(key_id, message).await
+        self.mac(key_id, key_version, message).await
     }
 
     async fn verify_mac(
@@ -361,9 +286,7 @@ impl KeyProvider for GcpKmsProvider {
         message: &[u8],
         mac: &[u8],
     ) -> Result<bool> {
-        self.require_primary_version(key_id, key_version, "verify_mac")
-            .await?;
-        self.check_mac(key_id, message, mac).await
+        self.check_mac(key_id, key_version, message, mac).await
     }
 
     async fn get_public_key(&self, key_id: &str, key_version: Option<&str>) -> Result<PublicKey> {
@@ -376,6 +299,26 @@ impl KeyProvider for GcpKmsProvider {
 
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
         self.put_policy(key_id, policy).await
+    }
+
+    async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.version_enabled(key_id, version, true).await
+    }
+
+    async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.version_enabled(key_id, version, false).await
+    }
+
+    async fn destroy_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.destroy_one(key_id, version).await
+    }
+
+    async fn restore_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.restore_one(key_id, version).await
+    }
+
+    async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
+        self.primary_to(key_id, version).await
     }
 
     /// `GetKeyRing` on the provider's key ring: one authenticated call.

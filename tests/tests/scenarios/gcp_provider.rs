@@ -176,7 +176,7 @@ async fn rotation_makes_the_newest_version_primary_for_every_purpose() {
             assert_eq!(again.primary_version.as_deref(), Some("3"));
         } else {
             let err = p.set_primary_version(&key.id, "3").await.unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::InvalidState, "{spec}: {err}");
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{spec}: {err}");
         }
         p.schedule_deletion(&key.id, 30).await.unwrap();
     }
@@ -546,3 +546,6 @@ async fn errors_map_from_status_codes() {
     assert_eq!(unavailable.kind(), ErrorKind::Unavailable, "{unavailable}");
     p.schedule_deletion(&name, 30).await.unwrap();
 }
+
+#[path = "gcp_provider/versions.rs"]
+mod versions;
