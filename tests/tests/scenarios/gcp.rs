@@ -153,5 +153,7 @@ mod crypto;
 mod keys;
 #[path = "gcp/lifecycle.rs"]
 mod lifecycle;
+#[path = "gcp/versions.rs"]
+mod versions;
 #[path = "gcp/wire.rs"]
 mod wire;

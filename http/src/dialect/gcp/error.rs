@@ -83,10 +83,10 @@ impl GcpError {
     /// fixed decryption failure; authorization, throttling and outages keep their meaning.
     pub fn from_decrypt(err: Error) -> Self {
         match err {
-            Error::IntegrityFailure
-            | Error::InvalidArgument(_)
-            | Error::NotFound(_)
-            | Error::InvalidState(_) => {
+            // A key or version that may not be used is a precondition, as Cloud KMS answers
+            // it (the message names the state), never an integrity failure.
+            Error::InvalidState(_) => err.into(),
+            Error::IntegrityFailure | Error::InvalidArgument(_) | Error::NotFound(_) => {
                 tracing::debug!(error = %err, "gcp dialect: decryption failed");
                 Self::decrypt_failed()
             }
@@ -279,6 +279,14 @@ mod tests {
         assert!(!e.message.contains("kgt_abc"));
         let e = GcpError::from_decrypt(Error::not_found("key hidden-key"));
         assert_eq!(e.message, DECRYPT_FAILED);
+        // A version that may not be used says so: a precondition, not a bad ciphertext.
+        let e = GcpError::from_decrypt(keygate_core::version::version_not_usable(
+            "local://k",
+            "2",
+            keygate_core::VersionState::Disabled,
+        ));
+        assert_eq!((e.http.as_u16(), e.status), (400, "FAILED_PRECONDITION"));
+        assert!(e.message.contains("disabled"), "{}", e.message);
         assert_eq!(
             GcpError::from_decrypt(Error::Throttled { retry_after: None }).http,
             429

@@ -305,19 +305,15 @@ impl Algorithm {
     }
 }
 
-/// The Cloud KMS state of a version in a key of state `key`, given its keygate state and
-/// whether the dialect holds a destroy request for it.
-pub fn version_state(
-    key: Option<&KeyState>,
-    v: VersionState,
-    destroy_requested: bool,
-) -> &'static str {
+/// The Cloud KMS state of a version of state `v` in a key of state `key` (when known): the
+/// version's own state, unless the key as a whole is destroyed, pending deletion or disabled
+/// (keygate's whole-key state wins over version states).
+pub fn version_state(key: Option<&KeyState>, v: VersionState) -> &'static str {
     match (key, v) {
         (Some(KeyState::Destroyed), _) | (_, VersionState::Destroyed) => "DESTROYED",
         (Some(KeyState::PendingDeletion { .. }), _) | (_, VersionState::DestroyScheduled) => {
             "DESTROY_SCHEDULED"
         }
-        _ if destroy_requested => "DESTROY_SCHEDULED",
         (Some(KeyState::Disabled), _) | (_, VersionState::Disabled) => "DISABLED",
         _ => "ENABLED",
     }
@@ -370,8 +366,6 @@ pub struct KeyView<'a> {
     pub algorithm: Option<Algorithm>,
     /// destroyScheduledDuration, seconds.
     pub destroy_seconds: i64,
-    /// The destroy time requested for the primary version, if any.
-    pub primary_destroy: Option<OffsetDateTime>,
     /// The label that carries the ring (hidden from `labels`).
     pub ring_label: &'a str,
 }
@@ -424,20 +418,18 @@ impl KeyView<'_> {
             && let Some(v) = &meta.primary_version
         {
             let name = self.name.version(v.clone());
-            let state = version_state(
-                Some(&meta.state),
-                VersionState::Enabled,
-                self.primary_destroy.is_some(),
-            );
+            // The key's state as the primary's: reading the version's own state would cost
+            // another call (and audit row); `cryptoKeyVersions.get` answers it.
+            let state = version_state(Some(&meta.state), VersionState::Enabled);
             let view = VersionView {
                 name: &name,
                 state,
                 algorithm,
                 created: None,
-                destroy_time: self.primary_destroy.or(match meta.state {
+                destroy_time: match meta.state {
                     KeyState::PendingDeletion { deletion_date } => Some(deletion_date),
                     _ => None,
-                }),
+                },
             };
             m.insert("primary".into(), view.json());
         }
@@ -479,21 +471,18 @@ mod tests {
 
     #[test]
     fn states_map_like_cloud_kms() {
-        assert_eq!(version_state(None, VersionState::Enabled, false), "ENABLED");
+        assert_eq!(version_state(None, VersionState::Enabled), "ENABLED");
+        assert_eq!(version_state(None, VersionState::Disabled), "DISABLED");
         assert_eq!(
-            version_state(None, VersionState::Enabled, true),
-            "DESTROY_SCHEDULED"
-        );
-        assert_eq!(
-            version_state(Some(&KeyState::Disabled), VersionState::Enabled, false),
+            version_state(Some(&KeyState::Disabled), VersionState::Enabled),
             "DISABLED"
         );
         assert_eq!(
-            version_state(None, VersionState::DestroyScheduled, false),
+            version_state(Some(&KeyState::Enabled), VersionState::DestroyScheduled),
             "DESTROY_SCHEDULED"
         );
         assert_eq!(
-            version_state(None, VersionState::Destroyed, false),
+            version_state(Some(&KeyState::Enabled), VersionState::Destroyed),
             "DESTROYED"
         );
     }

@@ -235,21 +235,27 @@ async fn gcp_rings_keys_versions_paging_rotation_and_labels() {
         .await
         .unwrap();
     assert_eq!(v1.state, State::Enabled);
-    // The primary is always the newest version.
+    // The primary moves to any enabled version (and back).
+    let rolled_back = kms
+        .update_crypto_key_primary_version()
+        .set_name(&sym_name)
+        .set_crypto_key_version_id("1")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        rolled_back
+            .primary
+            .unwrap()
+            .name
+            .ends_with("/cryptoKeyVersions/1")
+    );
     kms.update_crypto_key_primary_version()
         .set_name(&sym_name)
         .set_crypto_key_version_id("2")
         .send()
         .await
         .unwrap();
-    let older = kms
-        .update_crypto_key_primary_version()
-        .set_name(&sym_name)
-        .set_crypto_key_version_id("1")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&older), Code::FailedPrecondition);
 
     // PATCH rotation and labels.
     let next = std::time::SystemTime::now()

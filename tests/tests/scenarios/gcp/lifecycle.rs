@@ -25,7 +25,7 @@ async fn gcp_destroy_restore_and_iam() {
         .await
         .unwrap();
 
-    // Destroying one version leaves the key alone; destroying every version schedules it.
+    // Destroying one version schedules that version alone; the key stays enabled.
     let v1 = kms
         .destroy_crypto_key_version()
         .set_name(format!("{key}/cryptoKeyVersions/1"))
@@ -48,40 +48,29 @@ async fn gcp_destroy_restore_and_iam() {
         .await
         .unwrap_err();
     assert_eq!(code(&twice), Code::FailedPrecondition);
-    let v2 = kms
-        .destroy_crypto_key_version()
-        .set_name(format!("{key}/cryptoKeyVersions/2"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(v2.state, State::DestroyScheduled);
-    let meta = gw
-        .service
-        .local_admin()
-        .describe_key(&crate::support::kl("local://k"))
-        .await
-        .unwrap();
-    assert_eq!(meta.state.as_str(), "pending_deletion");
-
-    // Restoring cancels the deletion; keygate's key is then disabled, as Cloud KMS leaves a
-    // restored version, and enabling the primary version enables it.
-    let restored = kms
+    let not_scheduled = kms
         .restore_crypto_key_version()
         .set_name(format!("{key}/cryptoKeyVersions/2"))
         .send()
         .await
-        .unwrap();
-    assert_eq!(restored.state, State::Disabled);
-    kms.restore_crypto_key_version()
+        .unwrap_err();
+    assert_eq!(code(&not_scheduled), Code::FailedPrecondition);
+
+    // Restoring leaves the version DISABLED, as Cloud KMS does; a PATCH of its state
+    // enables it again.
+    let restored = kms
+        .restore_crypto_key_version()
         .set_name(format!("{key}/cryptoKeyVersions/1"))
         .send()
         .await
         .unwrap();
+    assert_eq!(restored.state, State::Disabled);
+    assert!(restored.destroy_time.is_none());
     let enabled = kms
         .update_crypto_key_version()
         .set_crypto_key_version(
             CryptoKeyVersion::new()
-                .set_name(format!("{key}/cryptoKeyVersions/2"))
+                .set_name(format!("{key}/cryptoKeyVersions/1"))
                 .set_state(State::Enabled),
         )
         .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["state"]))
@@ -89,25 +78,6 @@ async fn gcp_destroy_restore_and_iam() {
         .await
         .unwrap();
     assert_eq!(enabled.state, State::Enabled);
-    let meta = gw
-        .service
-        .local_admin()
-        .describe_key(&crate::support::kl("local://k"))
-        .await
-        .unwrap();
-    assert_eq!(meta.state.as_str(), "enabled");
-    let not_primary = kms
-        .update_crypto_key_version()
-        .set_crypto_key_version(
-            CryptoKeyVersion::new()
-                .set_name(format!("{key}/cryptoKeyVersions/1"))
-                .set_state(State::Disabled),
-        )
-        .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["state"]))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&not_primary), Code::FailedPrecondition);
     let versions = kms
         .list_crypto_key_versions()
         .set_parent(&key)

@@ -276,6 +276,12 @@ async fn every_gcp_write_method_writes_its_documented_rows() {
             serde_json::json!({}),
         ),
         (
+            "POST",
+            format!("{key}:updatePrimaryVersion"),
+            "",
+            serde_json::json!({"cryptoKeyVersionId": "1"}),
+        ),
+        (
             "PATCH",
             version.replace("{v}", "2"),
             "updateMask=state",
@@ -283,13 +289,13 @@ async fn every_gcp_write_method_writes_its_documented_rows() {
         ),
         (
             "POST",
-            format!("{version}:destroy"),
+            format!("{}:destroy", version.replace("{v}", "2")),
             "",
             serde_json::json!({}),
         ),
         (
             "POST",
-            format!("{version}:restore"),
+            format!("{}:restore", version.replace("{v}", "2")),
             "",
             serde_json::json!({}),
         ),

@@ -58,16 +58,22 @@ fn require_purpose(key: &KeyTarget, name: &KeyName, purpose: &str) -> GcpResult<
     }
 }
 
-/// keygate uses the primary version for new operations; naming another is refused.
+/// keygate encrypts with the primary version; `:encrypt` naming another is refused.
 fn require_version(name: &VersionName, used: &str) -> GcpResult<()> {
     if name.version == used {
         Ok(())
     } else {
         Err(GcpError::precondition(format!(
-            "keygate uses the primary version ({used}) of {} for this operation; version {} cannot be used.",
+            "keygate encrypts with the primary version ({used}) of {}; version {} cannot be used for :encrypt.",
             name.key, name.version
         )))
     }
+}
+
+/// The dialect's error for a failed call on version `name`: NOT_FOUND for a missing version
+/// (or key), FAILED_PRECONDITION naming the state for a version that is not enabled.
+fn on_version(name: &VersionName) -> impl Fn(keygate_core::Error) -> GcpError + '_ {
+    super::versions::version_error(name)
 }
 
 /// `:encrypt` (on the key, or on its primary version): one `encrypt`.
@@ -156,7 +162,9 @@ pub async fn decrypt(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     }))
 }
 
-/// `:asymmetricSign` with `digest` (one `sign_digest`) or `data` (one `sign`).
+/// `:asymmetricSign` with the named version (any enabled one: a signer pinned to version 1
+/// keeps working after version 2 is made), of `digest` or `data`: one `sign`. A version that
+/// is not enabled is FAILED_PRECONDITION naming its state, a missing one NOT_FOUND.
 pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let body = ctx.body(&["name", "digest", "digestCrc32c", "data", "dataCrc32c"])?;
     let digest = body.message("digest", &["sha256", "sha384", "sha512"])?;
@@ -193,11 +201,12 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
                 .session
                 .sign(
                     &key.locator(),
-                    None,
+                    Some(&name.version),
                     SignInput::Digest(&bytes),
                     Some(signing),
                 )
-                .await?
+                .await
+                .map_err(on_version(name))?
                 .value;
             (sig, verified, false)
         }
@@ -208,11 +217,12 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
                 .session
                 .sign(
                     &key.locator(),
-                    None,
+                    Some(&name.version),
                     SignInput::Message(&data),
                     Some(signing),
                 )
-                .await?
+                .await
+                .map_err(on_version(name))?
                 .value;
             (sig, false, verified)
         }
@@ -222,7 +232,6 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
             ));
         }
     };
-    require_version(name, &signature.key_version)?;
     Ok(json!({
         "signature": b64(&signature.bytes),
         "signatureCrc32c": crc(&signature.bytes).to_string(),
@@ -233,7 +242,9 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
     }))
 }
 
-/// `:asymmetricDecrypt` (RSA-OAEP-SHA-256): one `decrypt_native`.
+/// `:asymmetricDecrypt` (RSA-OAEP-SHA-256) with the named version: one `decrypt_native`. A
+/// version that is not enabled is FAILED_PRECONDITION naming its state, a missing one
+/// NOT_FOUND; a ciphertext that does not open is the fixed decryption failure.
 pub async fn asymmetric_decrypt(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let body = ctx.body(&["name", "ciphertext", "ciphertextCrc32c"])?;
     let ciphertext = required(&body, "ciphertext", "ciphertext")?;
@@ -246,9 +257,17 @@ pub async fn asymmetric_decrypt(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<
     require_purpose(&key, &name.key, "ASYMMETRIC_DECRYPT")?;
     let opened = ctx
         .session
-        .decrypt_native(&key.locator(), None, &ciphertext, &EncryptionContext::new())
+        .decrypt_native(
+            &key.locator(),
+            Some(&name.version),
+            &ciphertext,
+            &EncryptionContext::new(),
+        )
         .await
-        .map_err(GcpError::from_decrypt)?;
+        .map_err(|e| match e {
+            keygate_core::Error::NotFound(_) => super::versions::missing(name),
+            other => GcpError::from_decrypt(other),
+        })?;
     Ok(json!({
         "plaintext": b64(&opened.plaintext),
         "plaintextCrc32c": crc(&opened.plaintext).to_string(),
@@ -257,7 +276,7 @@ pub async fn asymmetric_decrypt(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<
     }))
 }
 
-/// `:macSign`: one `generate_mac`.
+/// `:macSign` with the named version (any enabled one): one `generate_mac`.
 pub async fn mac_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let body = ctx.body(&["name", "data", "dataCrc32c"])?;
     let data = body.bytes("data")?.unwrap_or_default();
@@ -267,10 +286,10 @@ pub async fn mac_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     require_purpose(&key, &name.key, "MAC")?;
     let tag = ctx
         .session
-        .generate_mac(&key.locator(), None, &data)
-        .await?
+        .generate_mac(&key.locator(), Some(&name.version), &data)
+        .await
+        .map_err(on_version(name))?
         .value;
-    require_version(name, &tag.key_version)?;
     Ok(json!({
         "name": name.to_string(),
         "mac": b64(&tag.bytes),
@@ -280,7 +299,8 @@ pub async fn mac_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     }))
 }
 
-/// `:macVerify`: one `verify_mac`; a MAC that does not match is `success: false`, and
+/// `:macVerify` with the named version: one `verify_mac`; a MAC that does not match is
+/// `success: false`, and
 /// `verifiedSuccessIntegrity` repeats `success`, as Cloud KMS's integrity field does.
 pub async fn mac_verify(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let body = ctx.body(&["name", "data", "dataCrc32c", "mac", "macCrc32c"])?;
@@ -293,8 +313,9 @@ pub async fn mac_verify(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     require_purpose(&key, &name.key, "MAC")?;
     let success = ctx
         .session
-        .verify_mac(&key.locator(), None, &data, &mac)
-        .await?
+        .verify_mac(&key.locator(), Some(&name.version), &data, &mac)
+        .await
+        .map_err(on_version(name))?
         .value;
     Ok(json!({
         "name": name.to_string(),

@@ -31,35 +31,15 @@ const KEY_FIELDS: &[&str] = &[
 const DAY: i64 = 86_400;
 
 /// Renders `meta` as the CryptoKey `name`.
-pub async fn render(
-    ctx: &Ctx<'_>,
-    name: &KeyName,
-    meta: &KeyMetadata,
-    record: Option<&KeyRecord>,
-) -> GcpResult<Value> {
-    let primary_destroy = match &meta.primary_version {
-        Some(v) => ctx
-            .store()
-            .destroys(&meta.uri)
-            .await?
-            .into_iter()
-            .find(|(id, _)| id == v)
-            .map(|(_, t)| t),
-        None => None,
-    };
+pub fn render(name: &KeyName, meta: &KeyMetadata, record: Option<&KeyRecord>) -> Value {
     let view = KeyView {
         name,
         meta,
         algorithm: Algorithm::of(meta, record.map(|r| r.algorithm.as_str())),
         destroy_seconds: record.map_or(DEFAULT_DESTROY_SECONDS, |r| r.destroy_seconds),
-        primary_destroy: primary_destroy.map(|t| {
-            t + time::Duration::seconds(
-                record.map_or(DEFAULT_DESTROY_SECONDS, |r| r.destroy_seconds),
-            )
-        }),
         ring_label: RING_LABEL,
     };
-    Ok(view.json())
+    view.json()
 }
 
 /// `GET .../cryptoKeys`: one `list_keys` of the provider, filtered to the ring.
@@ -90,7 +70,7 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     for meta in &keys {
         let name = ring.key(id(meta));
         let record = store.key(&provider.name, &ring.ring, &name.key).await?;
-        out.push(render(ctx, &name, meta, record.as_ref()).await?);
+        out.push(render(&name, meta, record.as_ref()));
     }
     let mut body = json!({ "cryptoKeys": out, "totalSize": total });
     if let Some(t) = next {
@@ -105,7 +85,7 @@ pub async fn get(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let meta = ctx.session.describe_key(&key.locator()).await?;
     check_ring(name, &meta)?;
     let record = ctx.remember(name, &key, &meta).await?;
-    render(ctx, name, &meta, Some(&record)).await
+    Ok(render(name, &meta, Some(&record)))
 }
 
 /// The rotation a CryptoKey message asks for: both fields or neither (`None` inside: off).
@@ -237,7 +217,7 @@ pub async fn create(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     ctx.store()
         .put_key(&record, OffsetDateTime::now_utc())
         .await?;
-    render(ctx, &name, &meta, Some(&record)).await
+    Ok(render(&name, &meta, Some(&record)))
 }
 
 /// Creates the keygate key of crypto key `name`: named as the id when that name is free in
@@ -345,5 +325,5 @@ pub async fn update(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         meta = ctx.session.update_key(&key.locator(), update).await?;
     }
     let record = ctx.remember(name, &key, &meta).await?;
-    render(ctx, name, &meta, Some(&record)).await
+    Ok(render(name, &meta, Some(&record)))
 }

@@ -172,13 +172,12 @@ impl Op {
             Op::RingTestIam(_)
             | Op::KeyTestIam(_)
             | Op::GetKey(_)
-            | Op::UpdatePrimary(_)
             | Op::ListVersions(_)
             | Op::GetVersion(_) => Action::KeysDescribe,
             Op::UpdateKey(_) => Action::KeysUpdate,
             Op::Encrypt(..) => Action::CryptoEncrypt,
             Op::Decrypt(_) | Op::AsymmetricDecrypt(_) => Action::CryptoDecrypt,
-            Op::CreateVersion(_) => Action::KeysRotate,
+            Op::CreateVersion(_) | Op::UpdatePrimary(_) => Action::KeysRotate,
             Op::UpdateVersion(_) => Action::KeysEnable,
             Op::Destroy(_) => Action::KeysDelete,
             Op::Restore(_) => Action::KeysUndelete,
