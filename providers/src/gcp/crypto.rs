@@ -159,8 +159,10 @@ impl GcpKmsProvider {
     /// A symmetric ciphertext names its version to Cloud KMS, which decrypts with it whatever
     /// the primary's state (data sealed by an older enabled version still opens after the
     /// primary is disabled) and refuses one whose version is not enabled (FAILED_PRECONDITION:
-    /// [`Error::InvalidState`]). A named `version` of a symmetric key must exist and be
-    /// enabled; Cloud KMS's ciphertexts are opaque, so which version one was sealed by is
+    /// [`Error::InvalidState`]). A named `version` of a symmetric key must exist; Cloud
+    /// KMS's ciphertexts are opaque and its answer does not name the version used, so a
+    /// ciphertext that opens while the named version is not enabled was another version's
+    /// ([`Error::InvalidArgument`]); with an enabled version named, which one sealed it is
     /// Cloud KMS's to check.
     pub(super) async fn decrypt_with(
         &self,
@@ -176,8 +178,17 @@ impl GcpKmsProvider {
         };
         let key = self.kms.key(key_id, version.is_some()).await?;
         key.require_usage(KeyUsage::Encrypt, "decrypt")?;
-        if version.is_some() || !key.symmetric() {
+        // A named version of a symmetric key that is not enabled cannot be the one a
+        // ciphertext Cloud KMS opens was sealed by: if it opens, another version was named.
+        let mut not_this_version = false;
+        if !key.symmetric() {
             key.usable_version(version, "decrypt")?;
+        } else if let Some(v) = version {
+            not_this_version = match key.usable_version(Some(v), "decrypt") {
+                Ok(_) => false,
+                Err(e) if e.kind() == keygate_core::ErrorKind::InvalidState => true,
+                Err(e) => return Err(e),
+            };
         }
         if ciphertext.is_empty() {
             return Err(Error::IntegrityFailure);
@@ -211,6 +222,12 @@ impl GcpKmsProvider {
         })?;
         let plaintext = Zeroizing::new(out.plaintext.to_vec());
         self.check_crc(&what, out.plaintext_crc32c, &plaintext)?;
+        if not_this_version {
+            return Err(Error::invalid(format!(
+                "decrypt: the ciphertext is not version {}'s of key `{key_id}`",
+                version.unwrap_or_default()
+            )));
+        }
         Ok(plaintext)
     }
 

@@ -311,7 +311,12 @@ impl GcpKmsProvider {
                 key.state()
             )));
         }
-        for version in live.iter().rev() {
+        // The primary goes last: a backend may keep a key's primary while other versions
+        // live (keygate's own dialect does), and Cloud KMS takes any order.
+        let primary = key.primary_id();
+        let mut order: Vec<&String> = live.iter().rev().collect();
+        order.sort_by_key(|v| Some(v.as_str()) == primary.as_deref());
+        for version in order {
             let what = format!("destroy_crypto_key_version({key_id}/{version})");
             self.kms
                 .client

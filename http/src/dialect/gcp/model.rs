@@ -366,6 +366,9 @@ pub struct KeyView<'a> {
     pub algorithm: Option<Algorithm>,
     /// destroyScheduledDuration, seconds.
     pub destroy_seconds: i64,
+    /// The primary version's own state and destroy time, when they were read (else the
+    /// key's state stands for it).
+    pub primary_version: Option<(VersionState, Option<OffsetDateTime>)>,
     /// The label that carries the ring (hidden from `labels`).
     pub ring_label: &'a str,
 }
@@ -418,17 +421,17 @@ impl KeyView<'_> {
             && let Some(v) = &meta.primary_version
         {
             let name = self.name.version(v.clone());
-            // The key's state as the primary's: reading the version's own state would cost
-            // another call (and audit row); `cryptoKeyVersions.get` answers it.
-            let state = version_state(Some(&meta.state), VersionState::Enabled);
+            let (own, destroy) = self
+                .primary_version
+                .unwrap_or((VersionState::Enabled, None));
             let view = VersionView {
                 name: &name,
-                state,
+                state: version_state(Some(&meta.state), own),
                 algorithm,
                 created: None,
                 destroy_time: match meta.state {
                     KeyState::PendingDeletion { deletion_date } => Some(deletion_date),
-                    _ => None,
+                    _ => destroy,
                 },
             };
             m.insert("primary".into(), view.json());

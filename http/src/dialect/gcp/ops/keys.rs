@@ -1,7 +1,9 @@
 //! CryptoKeys: keygate keys of the location's provider, in a ring by their ring label.
 
 use keygate_core::api::{Gateway as _, ProviderSummary};
-use keygate_core::{CreateKeyRequest, Error, KeyLocator, KeyMetadata, KeyUpdate, RotationSchedule};
+use keygate_core::{
+    CreateKeyRequest, Error, KeyLocator, KeyMetadata, KeyUpdate, KeyVersion, RotationSchedule,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -32,14 +34,47 @@ const DAY: i64 = 86_400;
 
 /// Renders `meta` as the CryptoKey `name`.
 pub fn render(name: &KeyName, meta: &KeyMetadata, record: Option<&KeyRecord>) -> Value {
+    render_with(name, meta, record, None)
+}
+
+/// Renders `meta` as the CryptoKey `name`, its `primary` with `primary`'s own state.
+pub fn render_with(
+    name: &KeyName,
+    meta: &KeyMetadata,
+    record: Option<&KeyRecord>,
+    primary: Option<&KeyVersion>,
+) -> Value {
     let view = KeyView {
         name,
         meta,
         algorithm: Algorithm::of(meta, record.map(|r| r.algorithm.as_str())),
         destroy_seconds: record.map_or(DEFAULT_DESTROY_SECONDS, |r| r.destroy_seconds),
+        primary_version: primary.map(|v| (v.state, v.destroy_time)),
         ring_label: RING_LABEL,
     };
     view.json()
+}
+
+/// The primary version of an ENCRYPT_DECRYPT key as `list_versions` reads it (one call; none
+/// for other purposes, which have no primary in Cloud KMS), so `CryptoKey.primary` shows the
+/// version's own state.
+pub async fn primary_of(
+    ctx: &Ctx<'_>,
+    meta: &KeyMetadata,
+    record: Option<&KeyRecord>,
+) -> GcpResult<Option<KeyVersion>> {
+    let purpose = Algorithm::of(meta, record.map(|r| r.algorithm.as_str())).map(|a| a.purpose);
+    if purpose != Some("ENCRYPT_DECRYPT") || meta.primary_version.is_none() {
+        return Ok(None);
+    }
+    let versions = ctx
+        .session
+        .list_versions(&KeyLocator::Uri(meta.uri.clone()))
+        .await?
+        .value;
+    Ok(versions
+        .into_iter()
+        .find(|v| Some(&v.id) == meta.primary_version.as_ref()))
 }
 
 /// `GET .../cryptoKeys`: one `list_keys` of the provider, filtered to the ring.
@@ -70,7 +105,8 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     for meta in &keys {
         let name = ring.key(id(meta));
         let record = store.key(&provider.name, &ring.ring, &name.key).await?;
-        out.push(render(&name, meta, record.as_ref()));
+        let primary = primary_of(ctx, meta, record.as_ref()).await?;
+        out.push(render_with(&name, meta, record.as_ref(), primary.as_ref()));
     }
     let mut body = json!({ "cryptoKeys": out, "totalSize": total });
     if let Some(t) = next {
@@ -79,13 +115,15 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     Ok(body)
 }
 
-/// `GET .../cryptoKeys/{k}`: one `describe_key`.
+/// `GET .../cryptoKeys/{k}`: one `describe_key` (and, for an ENCRYPT_DECRYPT key, one
+/// `list_versions` for its primary's state).
 pub async fn get(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     let key = ctx.key(name).await?;
     let meta = ctx.session.describe_key(&key.locator()).await?;
     check_ring(name, &meta)?;
     let record = ctx.remember(name, &key, &meta).await?;
-    Ok(render(name, &meta, Some(&record)))
+    let primary = primary_of(ctx, &meta, Some(&record)).await?;
+    Ok(render_with(name, &meta, Some(&record), primary.as_ref()))
 }
 
 /// The rotation a CryptoKey message asks for: both fields or neither (`None` inside: off).

@@ -10,7 +10,7 @@ use super::super::error::{GcpError, GcpResult};
 use super::super::model::{Algorithm, SUPPORTED, VERSION_STATES, VersionView, version_state};
 use super::super::path::{KeyName, VersionName};
 use super::super::wire::crc;
-use super::keys::render;
+use super::keys::{primary_of, render_with};
 use super::{Ctx, KeyTarget, check_ring, page};
 
 const VERSION_FIELDS: &[&str] = &[
@@ -141,9 +141,12 @@ pub async fn create(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
     Ok(render_version(&name.version(v.id.clone()), &key, &v, None))
 }
 
-/// `PATCH .../cryptoKeyVersions/{v}?updateMask=state`: one `enable_version` or
-/// `disable_version` of that version alone. A version scheduled for destruction or destroyed
-/// is FAILED_PRECONDITION (restore it first), a missing one NOT_FOUND.
+/// `PATCH .../cryptoKeyVersions/{v}?updateMask=state`: `list_versions` (NOT_FOUND for a
+/// missing version), then `enable_version` or `disable_version` of that version alone. A
+/// version scheduled for destruction or destroyed is FAILED_PRECONDITION (restore it first).
+/// Cloud KMS has no key-level state: enabling a version of a key disabled as a whole (a
+/// restored key, or one disabled through another door) also enables the key (`enable_key`),
+/// so the version is usable as the answer says.
 pub async fn update(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let body = ctx.body(VERSION_FIELDS)?;
     match ctx.query.get("updateMask") {
@@ -155,8 +158,7 @@ pub async fn update(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
         }
         None => return Err(GcpError::invalid("The field 'update_mask' is required.")),
     }
-    let state = body.enumeration("state", VERSION_STATES)?;
-    let enable = match state {
+    let enable = match body.enumeration("state", VERSION_STATES)? {
         Some("ENABLED") => true,
         Some("DISABLED") => false,
         _ => {
@@ -166,17 +168,19 @@ pub async fn update(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
         }
     };
     let key = ctx.key(&name.key).await?;
+    let (versions, mut state) = versions_of(ctx, &key).await?;
+    find(&versions, name)?;
+    let locator = key.locator();
     let changed = if enable {
-        ctx.session
-            .enable_version(&key.locator(), &name.version)
-            .await
+        ctx.session.enable_version(&locator, &name.version).await
     } else {
-        ctx.session
-            .disable_version(&key.locator(), &name.version)
-            .await
+        ctx.session.disable_version(&locator, &name.version).await
     };
     let v = changed.map_err(version_error(name))?.value;
-    Ok(render_version(name, &key, &v, None))
+    if enable && state == KeyState::Disabled {
+        state = ctx.session.enable_key(&locator).await?.state;
+    }
+    Ok(render_version(name, &key, &v, Some(&state)))
 }
 
 /// `:updatePrimaryVersion`: one `set_primary_version` to any enabled version of an
@@ -205,16 +209,40 @@ pub async fn update_primary(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         .map_err(version_error(&name.version(wanted.clone())))?;
     check_ring(name, &meta)?;
     let record = ctx.remember(name, &key, &meta).await?;
-    Ok(render(name, &meta, Some(&record)))
+    let primary = primary_of(ctx, &meta, Some(&record)).await?;
+    Ok(render_with(name, &meta, Some(&record), primary.as_ref()))
 }
 
-/// `:destroy`: one `destroy_version`. The version is DESTROY_SCHEDULED at once (it refuses
-/// every use from then on) with the `destroyTime` its provider set; the other versions are
-/// untouched. A version already scheduled or destroyed is FAILED_PRECONDITION, a missing one
-/// NOT_FOUND.
+/// `:destroy`: `list_versions` (NOT_FOUND for a missing version; FAILED_PRECONDITION for one
+/// not ENABLED or DISABLED, as Cloud KMS), then `destroy_version`: the version is
+/// DESTROY_SCHEDULED at once (it refuses every use from then on) with the `destroyTime` its
+/// provider set, and the other versions are untouched. keygate keeps a key's primary version
+/// while the key lives, so the primary is destroyed last, with its key: when every other
+/// version is already scheduled or destroyed, the key is scheduled for deletion after its
+/// destroyScheduledDuration (`schedule_deletion`) and all its versions read
+/// DESTROY_SCHEDULED; while others live, destroying the primary is FAILED_PRECONDITION
+/// (make another version primary first).
 pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let _ = ctx.body(&["name"])?;
     let key = ctx.key(&name.key).await?;
+    let (versions, state) = versions_of(ctx, &key).await?;
+    let v = find(&versions, name)?;
+    let live = |x: &KeyVersion| matches!(x.state, VersionState::Enabled | VersionState::Disabled);
+    if !live(v)
+        || matches!(
+            state,
+            KeyState::PendingDeletion { .. } | KeyState::Destroyed
+        )
+    {
+        return Err(GcpError::precondition(format!(
+            "CryptoKeyVersion {name} is not in state ENABLED or DISABLED."
+        )));
+    }
+    if v.primary && !versions.iter().any(|x| x.id != v.id && live(x)) {
+        let days = u32::try_from(key.destroy_seconds() / 86_400).unwrap_or(u32::MAX);
+        let meta = ctx.session.schedule_deletion(&key.locator(), days).await?;
+        return Ok(render_version(name, &key, v, Some(&meta.state)));
+    }
     let v = ctx
         .session
         .destroy_version(&key.locator(), &name.version)
@@ -224,19 +252,42 @@ pub async fn destroy(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     Ok(render_version(name, &key, &v, None))
 }
 
-/// `:restore`: one `restore_version`. The version comes back DISABLED, as Cloud KMS leaves
-/// it (enable it with a PATCH of `state`); one that is not DESTROY_SCHEDULED is
-/// FAILED_PRECONDITION, a missing one NOT_FOUND.
+/// `:restore`: `list_versions`, then `restore_version`: the version comes back DISABLED, as
+/// Cloud KMS leaves it (enable it with a PATCH of `state`). A key scheduled for deletion with
+/// its last version (see [`destroy`]) has its deletion cancelled (`cancel_deletion`; the key
+/// is then disabled, so the version reads DISABLED). A version that is not DESTROY_SCHEDULED
+/// is FAILED_PRECONDITION, a missing one NOT_FOUND.
 pub async fn restore(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Value> {
     let _ = ctx.body(&["name"])?;
     let key = ctx.key(&name.key).await?;
+    let (versions, state) = versions_of(ctx, &key).await?;
+    let v = find(&versions, name)?.clone();
+    let locator = key.locator();
+    if matches!(state, KeyState::PendingDeletion { .. }) && v.state != VersionState::Destroyed {
+        let meta = ctx.session.cancel_deletion(&locator).await?;
+        let v = if v.state == VersionState::DestroyScheduled {
+            ctx.session
+                .restore_version(&locator, &name.version)
+                .await
+                .map_err(version_error(name))?
+                .value
+        } else {
+            v
+        };
+        return Ok(render_version(name, &key, &v, Some(&meta.state)));
+    }
+    if v.state != VersionState::DestroyScheduled {
+        return Err(GcpError::precondition(format!(
+            "CryptoKeyVersion {name} is not in state DESTROY_SCHEDULED."
+        )));
+    }
     let v = ctx
         .session
-        .restore_version(&key.locator(), &name.version)
+        .restore_version(&locator, &name.version)
         .await
         .map_err(version_error(name))?
         .value;
-    Ok(render_version(name, &key, &v, None))
+    Ok(render_version(name, &key, &v, Some(&state)))
 }
 
 /// `GET .../cryptoKeyVersions/{v}/publicKey`: one `get_public_key`, as PEM.
