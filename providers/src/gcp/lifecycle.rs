@@ -260,18 +260,12 @@ impl GcpKmsProvider {
         } else {
             (VState::Enabled, VState::Disabled)
         };
-        let key = if key.symmetric() {
-            if let Some(p) = key.raw.primary.as_ref().filter(|p| p.state == from) {
-                let version = last_segment(&p.name).to_owned();
-                self.set_version_state(key_id, &version, to).await?;
-                self.kms.key(key_id, true).await?
-            } else {
-                key
-            }
-        } else {
-            self.each_version(key_id, |v| v.state == from, VersionAct::State(to))
-                .await?
-        };
+        // Every version: Cloud KMS has no key-level state, and a key disabled as a whole
+        // must refuse data sealed by any of its versions (one version is disabled with
+        // `disable_version`).
+        let key = self
+            .each_version(key_id, |v| v.state == from, VersionAct::State(to))
+            .await?;
         tracing::info!(provider = %self.info.name, key = %key_id, enabled, "changed key state");
         Ok(self.metadata(&key))
     }

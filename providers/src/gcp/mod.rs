@@ -21,7 +21,7 @@
 //!   `updateCryptoKeyPrimaryVersion`.
 //! - **State.** A symmetric key is as its primary version is; another key is enabled when a
 //!   version is enabled, disabled when every live version is disabled. `disable_key` and
-//!   `enable_key` change the primary (symmetric) or every version (others).
+//!   `enable_key` change every version (Cloud KMS has no key-level state).
 //!   `schedule_deletion` destroys every version: they are DESTROY_SCHEDULED for the key's
 //!   destroy-scheduled duration (set at creation from `destroy_scheduled_days`: the only
 //!   deletion window), and `cancel_deletion` restores them (DISABLED).

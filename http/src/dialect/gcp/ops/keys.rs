@@ -105,8 +105,7 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     for meta in &keys {
         let name = ring.key(id(meta));
         let record = store.key(&provider.name, &ring.ring, &name.key).await?;
-        let primary = primary_of(ctx, meta, record.as_ref()).await?;
-        out.push(render_with(&name, meta, record.as_ref(), primary.as_ref()));
+        out.push(render(&name, meta, record.as_ref()));
     }
     let mut body = json!({ "cryptoKeys": out, "totalSize": total });
     if let Some(t) = next {
