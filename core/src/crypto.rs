@@ -147,16 +147,33 @@ pub enum EncryptionAlgorithm {
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256.
     #[serde(rename = "RSAES_OAEP_SHA_256")]
     RsaOaepSha256,
+    /// RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Key Vault's `RSA-OAEP`, AWS's
+    /// `RSAES_OAEP_SHA_1`): only through [`KeyProvider::encrypt_raw`](crate::KeyProvider::encrypt_raw).
+    #[serde(rename = "RSAES_OAEP_SHA_1")]
+    RsaOaepSha1,
+    /// RSAES-PKCS1-v1_5 (Key Vault's `RSA1_5`): only through
+    /// [`KeyProvider::encrypt_raw`](crate::KeyProvider::encrypt_raw), for clients that
+    /// still need it.
+    #[serde(rename = "RSAES_PKCS1_V1_5")]
+    RsaPkcs1V15,
 }
 
 impl EncryptionAlgorithm {
     /// The canonical name, spelled as AWS KMS does (`SYMMETRIC_DEFAULT`,
-    /// `RSAES_OAEP_SHA_256`); serde uses the same.
+    /// `RSAES_OAEP_SHA_256`, `RSAES_OAEP_SHA_1`; `RSAES_PKCS1_V1_5`, which KMS lacks, in
+    /// the same style); serde uses the same.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SymmetricDefault => "SYMMETRIC_DEFAULT",
             Self::RsaOaepSha256 => "RSAES_OAEP_SHA_256",
+            Self::RsaOaepSha1 => "RSAES_OAEP_SHA_1",
+            Self::RsaPkcs1V15 => "RSAES_PKCS1_V1_5",
         }
+    }
+
+    /// True for the RSA algorithms (every one but the symmetric default).
+    pub fn is_rsa(self) -> bool {
+        !matches!(self, Self::SymmetricDefault)
     }
 }
 

@@ -42,5 +42,5 @@ pub use policy::{Binding, NativePolicy, Policy};
 pub use provider::{
     Capabilities, CapabilitiesBuilder, Clock, DayRange, DueMaintenance, DynProvider, KeyProvider,
     KeyProviderExt, ListKeysRequest, Maintenance, ManualClock, Page, ProviderInfo, SystemClock,
-    VerifyMode,
+    VerifyMode, raw_unsupported,
 };

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::DataKeySpec;
+use crate::crypto::{DataKeySpec, EncryptionAlgorithm};
 use crate::key::{KeySpec, SigningAlgorithm};
 use crate::policy::Binding;
 
@@ -123,6 +123,12 @@ pub struct Capabilities {
     /// The primary version can be set to any enabled version (`set_primary_version`).
     #[serde(default)]
     pub primary_selection: bool,
+    /// The RSA algorithms [`KeyProvider::encrypt_raw`](crate::KeyProvider::encrypt_raw) and
+    /// [`KeyProvider::decrypt_raw`](crate::KeyProvider::decrypt_raw) take on an RSA
+    /// encryption key; empty (the default, also when a serialized value lacks the field)
+    /// when they are [`Error::Unsupported`](crate::Error::Unsupported).
+    #[serde(default)]
+    pub raw_encryption: Vec<EncryptionAlgorithm>,
 }
 
 impl Capabilities {
@@ -152,6 +158,7 @@ impl Capabilities {
             version_state: false,
             version_destruction: false,
             primary_selection: false,
+            raw_encryption: Vec::new(),
         })
     }
 
@@ -304,6 +311,12 @@ impl CapabilitiesBuilder {
     /// The primary version can be set to any enabled version.
     pub fn primary_selection(mut self, value: bool) -> Self {
         self.0.primary_selection = value;
+        self
+    }
+
+    /// The RSA algorithms raw encryption takes.
+    pub fn raw_encryption(mut self, value: Vec<EncryptionAlgorithm>) -> Self {
+        self.0.raw_encryption = value;
         self
     }
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::crypto::{
-    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
-    Signature,
+    Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
+    SecretBytes, SignInput, Signature,
 };
 use crate::error::{Error, Result};
 use crate::key::{
@@ -346,6 +346,42 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         ))
     }
 
+    /// Encrypts `plaintext` with the primary version's public key under an RSA `algorithm`
+    /// of [`Capabilities::raw_encryption`], binding nothing: the bare RSA ciphertext a client
+    /// computes from the public key alone (what Key Vault's `RSA-OAEP` and `RSA1_5` return).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) (the default) for an algorithm the
+    /// provider does not list; [`Error::InvalidArgument`](crate::Error::InvalidArgument) for
+    /// a key that is not an RSA encryption key or a plaintext too long for the algorithm.
+    async fn encrypt_raw(
+        &self,
+        key_id: &str,
+        algorithm: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext> {
+        let _ = (key_id, plaintext);
+        Err(raw_unsupported(self.info(), algorithm))
+    }
+
+    /// Decrypts a bare RSA ciphertext made under `algorithm` (by
+    /// [`KeyProvider::encrypt_raw`] or by anyone holding the public key), with `key_version`
+    /// or, when `None`, the primary and then every other enabled version.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::encrypt_raw`]; [`Error::IntegrityFailure`](crate::Error::IntegrityFailure)
+    /// when no version opens the ciphertext.
+    async fn decrypt_raw(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        let _ = (key_id, key_version, ciphertext);
+        Err(raw_unsupported(self.info(), algorithm))
+    }
+
     /// A cheap call that proves the backend answers with this provider's credentials: what
     /// `keygate status` measures. The default lists one key; providers override it with their
     /// cheapest authenticated read. It changes nothing and touches no key material.
@@ -427,6 +463,15 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         }
         Ok(done)
     }
+}
+
+/// The answer of a provider that does not take `algorithm` for raw RSA encryption.
+pub fn raw_unsupported(info: &ProviderInfo, algorithm: EncryptionAlgorithm) -> crate::Error {
+    crate::Error::Unsupported(format!(
+        "provider `{}` does not encrypt or decrypt with {} on its own",
+        info.name,
+        algorithm.as_str()
+    ))
 }
 
 /// Conveniences over any [`KeyProvider`].

@@ -10,8 +10,8 @@ use super::{
     Capabilities, DueMaintenance, KeyProvider, ListKeysRequest, Maintenance, Page, ProviderInfo,
 };
 use crate::crypto::{
-    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
-    Signature,
+    Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
+    SecretBytes, SignInput, Signature,
 };
 use crate::error::Result;
 use crate::key::{
@@ -68,6 +68,25 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
         schedule: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
         (**self).set_rotation(key_id, schedule).await
+    }
+    async fn encrypt_raw(
+        &self,
+        key_id: &str,
+        algorithm: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext> {
+        (**self).encrypt_raw(key_id, algorithm, plaintext).await
+    }
+    async fn decrypt_raw(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        (**self)
+            .decrypt_raw(key_id, key_version, algorithm, ciphertext)
+            .await
     }
     async fn encrypt(
         &self,

@@ -33,7 +33,12 @@ const MAX_DECRYPT_VERSIONS: usize = 16;
 
 impl AzureKeyVaultProvider {
     /// The key `key_id`, usable for `usage` now: its current version.
-    async fn usable(&self, key_id: &str, usage: KeyUsage, op: &str) -> Result<(Key, String)> {
+    pub(super) async fn usable(
+        &self,
+        key_id: &str,
+        usage: KeyUsage,
+        op: &str,
+    ) -> Result<(Key, String)> {
         let key = self.vault.key(key_id).await?;
         key.require_usage(usage, op)?;
         let version = key.require_enabled(op)?.to_owned();
@@ -41,7 +46,7 @@ impl AzureKeyVaultProvider {
     }
 
     /// Sends an operation's parameters, returning the vault's answer.
-    async fn operate(
+    pub(super) async fn operate(
         &self,
         key: &Key,
         version: &str,
@@ -226,7 +231,8 @@ impl AzureKeyVaultProvider {
             // Nothing was encrypted under an RSA key with a context, so none matches.
             return Err(Error::IntegrityFailure);
         }
-        self.rsa_decrypt(&key, &current, ciphertext).await
+        self.rsa_decrypt(&key, &current, AzAlg::RsaOaep256, ciphertext)
+            .await
     }
 
     /// Unwraps the data key with the version the blob names, then opens the sealed bytes.
@@ -278,19 +284,20 @@ impl AzureKeyVaultProvider {
 
     /// A vault error while opening a ciphertext: a refused argument or an unknown version (a
     /// ciphertext altered or not this key's) is an integrity failure; the rest is as mapped.
-    fn opening_error(&self, e: &azure_core::Error, what: &str) -> Error {
+    pub(super) fn opening_error(&self, e: &azure_core::Error, what: &str) -> Error {
         match class_of(e) {
             Class::InvalidArgument | Class::NotFound => Error::IntegrityFailure,
             _ => from_sdk(e, &self.info.name, what),
         }
     }
 
-    /// The vault's RSA-OAEP-256 decryption: the current version, then older enabled ones
+    /// The vault's RSA decryption under `alg`: the current version, then older enabled ones
     /// (a raw OAEP ciphertext does not name its version).
-    async fn rsa_decrypt(
+    pub(super) async fn rsa_decrypt(
         &self,
         key: &Key,
         current: &str,
+        alg: AzAlg,
         ciphertext: &[u8],
     ) -> Result<SecretBytes> {
         let mut candidates = vec![current.to_owned()];
@@ -301,7 +308,7 @@ impl AzureKeyVaultProvider {
             i += 1;
             let what = format!("decrypt({}/{version})", key.name);
             let params = KeyOperationParameters {
-                algorithm: Some(AzAlg::RsaOaep256),
+                algorithm: Some(alg.clone()),
                 value: Some(ciphertext.to_vec()),
                 ..Default::default()
             };
@@ -483,7 +490,7 @@ impl AzureKeyVaultProvider {
 
 /// A vault operation on key material.
 #[derive(Debug, Clone, Copy)]
-enum Op {
+pub(super) enum Op {
     Encrypt,
     Decrypt,
     Wrap,
@@ -491,13 +498,13 @@ enum Op {
 }
 
 /// The version the vault says it used (from the answer's `kid`).
-fn used_version(out: &KeyOperationResult) -> Option<String> {
+pub(super) fn used_version(out: &KeyOperationResult) -> Option<String> {
     parse_kid(out.kid.as_deref()?).and_then(|(_, v)| v)
 }
 
 impl Key {
     /// The RSA modulus length in bytes (from the spec).
-    fn spec_bytes(&self) -> usize {
+    pub(super) fn spec_bytes(&self) -> usize {
         match self.spec {
             KeySpec::Rsa2048 => 256,
             KeySpec::Rsa3072 => 384,

@@ -36,6 +36,7 @@ mod error;
 mod jwk;
 mod lifecycle;
 mod policy;
+mod raw;
 mod tags;
 
 use std::fmt;
@@ -43,9 +44,9 @@ use std::fmt;
 use async_trait::async_trait;
 use keygate_core::{
     Binding, Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
-    EncryptionContext, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion, ListKeysRequest,
-    MacTag, Page, Policy, ProviderInfo, PublicKey, Result, RotationSchedule, SecretBytes,
-    Signature, SigningAlgorithm, VerifyMode,
+    EncryptionAlgorithm, EncryptionContext, KeyMetadata, KeyProvider, KeySpec, KeyUpdate,
+    KeyVersion, ListKeysRequest, MacTag, Page, Policy, ProviderInfo, PublicKey, Result,
+    RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode,
 };
 
 pub use builder::AzureKeyVaultBuilder;
@@ -153,6 +154,7 @@ fn capabilities(retention: u32, _hsm: bool, role_assignments: bool) -> Capabilit
     Capabilities::builder()
         .key_specs(SPECS.to_vec())
         .rsa_encryption(true)
+        .raw_encryption(raw::RAW_ALGORITHMS.to_vec())
         .deletion_window(DayRange::new(retention, retention))
         .rotation_period(Some(ROTATION_PERIOD))
         .rotatable_specs(SPECS.to_vec())
@@ -257,6 +259,26 @@ impl KeyProvider for AzureKeyVaultProvider {
         context: &EncryptionContext,
     ) -> Result<Ciphertext> {
         self.encrypt_with(key_id, plaintext, context).await
+    }
+
+    async fn encrypt_raw(
+        &self,
+        key_id: &str,
+        algorithm: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext> {
+        self.encrypt_raw_with(key_id, algorithm, plaintext).await
+    }
+
+    async fn decrypt_raw(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        self.decrypt_raw_with(key_id, key_version, algorithm, ciphertext)
+            .await
     }
 
     async fn decrypt(

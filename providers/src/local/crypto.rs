@@ -7,7 +7,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
     KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
-    PrivateDecryptingKey,
+    Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey,
 };
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
 use aws_lc_rs::{hmac, rand};
@@ -249,10 +249,13 @@ pub(crate) fn rsa_modulus_len(spec: KeySpec) -> Option<usize> {
 pub(crate) enum LoadedKey {
     /// AES-256-GCM.
     Aes(LessSafeKey),
-    /// RSA-OAEP-SHA256 decryption, with the public half for encryption.
+    /// RSA-OAEP decryption, with the public half for encryption; the same key for
+    /// PKCS#1 v1.5 (raw `RSA1_5` only, see `raw.rs`).
     RsaEncrypt {
         private: OaepPrivateDecryptingKey,
         public: OaepPublicEncryptingKey,
+        pkcs1_private: Pkcs1PrivateDecryptingKey,
+        pkcs1_public: Pkcs1PublicEncryptingKey,
         spki: Vec<u8>,
     },
     /// RSA signing (PSS or PKCS#1 v1.5, SHA-256).
@@ -294,6 +297,10 @@ impl LoadedKey {
                     .map_err(|_| LocalError::Crypto("SPKI encoding"))?
                     .as_ref()
                     .to_vec();
+                let pkcs1_public = Pkcs1PublicEncryptingKey::new(public_key.clone())
+                    .map_err(|_| LocalError::Crypto("PKCS#1 public key"))?;
+                let pkcs1_private = Pkcs1PrivateDecryptingKey::new(key.clone())
+                    .map_err(|_| LocalError::Crypto("PKCS#1 private key"))?;
                 let public = OaepPublicEncryptingKey::new(public_key)
                     .map_err(|_| LocalError::Crypto("OAEP public key"))?;
                 let private = OaepPrivateDecryptingKey::new(key)
@@ -301,6 +308,8 @@ impl LoadedKey {
                 Ok(Self::RsaEncrypt {
                     private,
                     public,
+                    pkcs1_private,
+                    pkcs1_public,
                     spki,
                 })
             }

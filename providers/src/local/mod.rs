@@ -25,6 +25,7 @@ mod error;
 pub mod fuzzing;
 mod lifecycle;
 mod operations;
+mod raw;
 mod store;
 mod validate;
 mod versions;
@@ -36,10 +37,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use keygate_core::{
     Capabilities, Ciphertext, Clock, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
-    DueMaintenance, EncryptionContext, Error, KeyMetadata, KeyProvider, KeySpec, KeyUpdate,
-    KeyUsage, KeyVersion, ListKeysRequest, MacTag, Page, Policy, ProviderInfo, ProviderKind,
-    PublicKey, Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode,
-    VersionState, validate_name,
+    DueMaintenance, EncryptionAlgorithm, EncryptionContext, Error, KeyMetadata, KeyProvider,
+    KeySpec, KeyUpdate, KeyUsage, KeyVersion, ListKeysRequest, MacTag, Page, Policy, ProviderInfo,
+    ProviderKind, PublicKey, Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm,
+    VerifyMode, VersionState, validate_name,
 };
 use time::OffsetDateTime;
 
@@ -247,6 +248,7 @@ fn capabilities() -> Capabilities {
     Capabilities::builder()
         .key_specs(KeySpec::ALL.to_vec())
         .rsa_encryption(true)
+        .raw_encryption(raw::RAW_ALGORITHMS.to_vec())
         .deletion_window(DayRange::new(1, 30))
         .rotation_period(Some(DayRange::new(1, 3650)))
         .rotatable_specs(KeySpec::ALL.to_vec())
@@ -406,6 +408,26 @@ impl KeyProvider for LocalProvider {
         context: &EncryptionContext,
     ) -> Result<Ciphertext> {
         self.encrypt_impl(key_id, plaintext, context).await
+    }
+
+    async fn encrypt_raw(
+        &self,
+        key_id: &str,
+        algorithm: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext> {
+        self.encrypt_raw_impl(key_id, algorithm, plaintext).await
+    }
+
+    async fn decrypt_raw(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        self.decrypt_raw_impl(key_id, key_version, algorithm, ciphertext)
+            .await
     }
 
     async fn decrypt(

@@ -185,7 +185,7 @@ impl LocalProvider {
     /// enabled versions, newest first: for inputs that do not say which version made them.
     /// Versions that are not enabled are skipped; when none is enabled, the primary's state
     /// is the error.
-    async fn first_version<T>(
+    pub(super) async fn first_version<T>(
         &self,
         key: &KeyRecord,
         attempt: impl Fn(&LoadedKey) -> Option<T>,
@@ -353,7 +353,7 @@ impl LocalProvider {
     }
 
     /// The material of `version` (default: primary); `NotFound` for an unknown version.
-    async fn version_material(
+    pub(super) async fn version_material(
         &self,
         key: &KeyRecord,
         version: Option<&str>,

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use keygate_core::api::CircuitHealth;
 use keygate_core::crypto::{
-    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
-    Signature,
+    Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
+    SecretBytes, SignInput, Signature,
 };
 use keygate_core::{
     Capabilities, CreateKeyRequest, DueMaintenance, DynProvider, Error, KeyMetadata, KeyProvider,
@@ -209,6 +209,27 @@ impl KeyProvider for Guarded {
     ) -> Result<SecretBytes> {
         let call = self.inner.decrypt(key_id, key_version, ciphertext, context);
         self.guard(key_id, call).await
+    }
+    async fn encrypt_raw(
+        &self,
+        key_id: &str,
+        algorithm: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext> {
+        let call = self.inner.encrypt_raw(key_id, algorithm, plaintext);
+        self.guard(Some(key_id), call).await
+    }
+    async fn decrypt_raw(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        let call = self
+            .inner
+            .decrypt_raw(key_id, key_version, algorithm, ciphertext);
+        self.guard(Some(key_id), call).await
     }
     async fn generate_data_key(
         &self,

@@ -13,6 +13,7 @@ mod keycache;
 mod maintenance;
 mod objects;
 mod open;
+mod raw;
 mod run;
 mod session;
 mod status;
