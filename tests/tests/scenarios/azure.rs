@@ -26,6 +26,8 @@ use sha2::Digest as _;
 use crate::support::TestGateway;
 use keygate_providers::azure::StaticToken;
 
+#[path = "azure/algorithms.rs"]
+mod algorithms;
 #[path = "azure/arm.rs"]
 mod arm;
 #[path = "azure/crypto.rs"]

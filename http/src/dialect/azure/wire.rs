@@ -351,21 +351,30 @@ pub struct KeyOperationParams {
     pub alg: String,
     /// The input.
     pub value: B64,
-    /// Additional authenticated data (A256GCM).
+    /// Additional authenticated data (AES-GCM).
     pub aad: Option<B64>,
-    /// AES-GCM iv: keygate's ciphertexts carry their own.
+    /// AES-GCM iv: what encrypt returned, given back to decrypt.
     pub iv: Option<B64>,
-    /// AES-GCM tag: keygate's ciphertexts carry their own.
+    /// AES-GCM authentication tag: what encrypt returned, given back to decrypt.
     pub tag: Option<B64>,
 }
 
 /// The answer of encrypt, decrypt, wrapkey, unwrapkey and sign.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct KeyOperationResult {
     /// The key version that did it.
     pub kid: String,
     /// The output, base64url.
     pub value: String,
+    /// AES-GCM encrypt: the iv, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iv: Option<String>,
+    /// AES-GCM encrypt: the authentication tag, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// AES-GCM encrypt: the additional authenticated data it was given, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aad: Option<String>,
 }
 
 /// sign.

@@ -238,9 +238,13 @@ async fn every_sdk_call_after_the_challenge_writes_its_documented_audit_rows() {
     kc.decrypt(
         "audited",
         "",
-        op(EncryptionAlgorithm::A256Gcm, &sealed.result.unwrap(), None)
-            .try_into()
-            .unwrap(),
+        KeyOperationParameters {
+            iv: sealed.iv,
+            authentication_tag: sealed.authentication_tag,
+            ..op(EncryptionAlgorithm::A256Gcm, &sealed.result.unwrap(), None)
+        }
+        .try_into()
+        .unwrap(),
         None,
     )
     .await

@@ -2,10 +2,11 @@
 //!
 //! - `RSA-OAEP-256` (RSA keys; encrypt and wrapkey, decrypt and unwrapkey) is keygate's
 //!   native RSA-OAEP-SHA-256 without a label: what a client computes locally from the JWK.
-//! - `A256GCM` (encrypt, decrypt) is keygate's envelope: `value` is the whole envelope (it
-//!   carries its own iv and tag, so none are returned or taken), and `aad` is bound as the
-//!   context `{"azure:aad": base64(aad)}`, so the envelope also decrypts through the CLI and
-//!   the other dialects with that context.
+//! - `RSA-OAEP` (SHA-1, MGF1-SHA-1) and `RSA1_5` (PKCS#1 v1.5), the same operations on RSA
+//!   keys: the bare RSA ciphertext, as Key Vault and any holder of the public key make it.
+//! - `A256GCM` (encrypt, decrypt) is keygate's envelope cut in Key Vault's shape: see
+//!   `gcm.rs`. `A128GCM` and `A192GCM` need 128- and 192-bit keys, which keygate does not
+//!   make, so they are refused as for a key of the wrong size.
 //! - sign and verify take the DIGEST (as Azure does): RS256, PS256, ES256, ES384; ECDSA
 //!   signatures are JWS's raw `r||s` on the wire and DER inside keygate.
 //!
@@ -14,12 +15,10 @@
 //! and a named version must be the one that decrypts (the envelope's, for A256GCM).
 
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use keygate_core::SignInput;
 use keygate_core::api::Gateway as _;
 use keygate_core::crypto::EncryptionAlgorithm;
-use keygate_core::{EncryptionContext, EnvelopeHeader, KeySpec, SigningAlgorithm};
+use keygate_core::{EncryptionContext, KeySpec, SigningAlgorithm};
 
 use super::super::Ctx;
 use super::super::error::AzureError;
@@ -29,13 +28,19 @@ use super::super::wire::{
     ecdsa_der_to_raw, ecdsa_raw_to_der,
 };
 use super::by_name;
+use super::gcm;
 use super::{ok, parse};
 
-/// The context key `aad` is bound under.
-pub const AAD_CONTEXT_KEY: &str = "azure:aad";
-
-const RSA_OAEP_256: &str = "RSA-OAEP-256";
-const A256GCM: &str = "A256GCM";
+/// An algorithm of encrypt, decrypt, wrapkey and unwrapkey that keygate takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::dialect::azure) enum Alg {
+    /// `RSA-OAEP-256`: keygate's native RSA encryption.
+    RsaOaep256,
+    /// `RSA-OAEP` or `RSA1_5`: raw RSA encryption under this algorithm.
+    RawRsa(EncryptionAlgorithm),
+    /// `A256GCM`.
+    A256Gcm,
+}
 
 /// Runs `op` on key `name` (version `version`, or the primary).
 pub(super) async fn run(
@@ -57,16 +62,24 @@ pub(super) async fn run(
     }
 }
 
+/// The algorithm `alg` names for `op`, or Key Vault's BadParameter.
 pub(in crate::dialect::azure) fn check_algorithm(
     alg: &str,
     op: CryptoOp,
-) -> Result<(), AzureError> {
+) -> Result<Alg, AzureError> {
     let gcm_allowed = matches!(op, CryptoOp::Encrypt | CryptoOp::Decrypt);
     match alg {
-        RSA_OAEP_256 => Ok(()),
-        A256GCM if gcm_allowed => Ok(()),
+        "RSA-OAEP-256" => Ok(Alg::RsaOaep256),
+        "RSA-OAEP" => Ok(Alg::RawRsa(EncryptionAlgorithm::RsaOaepSha1)),
+        "RSA1_5" => Ok(Alg::RawRsa(EncryptionAlgorithm::RsaPkcs1V15)),
+        "A256GCM" if gcm_allowed => Ok(Alg::A256Gcm),
+        "A128GCM" | "A192GCM" if gcm_allowed => Err(AzureError::bad_parameter(format!(
+            "Algorithm {alg} needs a {}-bit oct key: keygate's oct keys are 256-bit (use A256GCM).",
+            &alg[1..4]
+        ))),
         _ => Err(AzureError::bad_parameter(format!(
-            "Algorithm {} is not supported for {}: keygate supports {RSA_OAEP_256} (RSA keys){}.",
+            "Algorithm {} is not supported for {}: keygate supports RSA-OAEP-256, RSA-OAEP and \
+             RSA1_5 (RSA keys){}.",
             alg.chars().take(32).collect::<String>(),
             op.name(),
             if gcm_allowed {
@@ -78,16 +91,18 @@ pub(in crate::dialect::azure) fn check_algorithm(
     }
 }
 
-fn context_of(aad: Option<&[u8]>) -> EncryptionContext {
-    match aad {
-        Some(aad) if !aad.is_empty() => {
-            EncryptionContext::new().with(AAD_CONTEXT_KEY, STANDARD.encode(aad))
-        }
-        _ => EncryptionContext::new(),
+/// Refuses AES-GCM's fields on an RSA algorithm, as Key Vault does.
+fn no_gcm_fields(alg: &str, p: &KeyOperationParams) -> Result<(), AzureError> {
+    if p.aad.is_some() || p.iv.is_some() || p.tag.is_some() {
+        return Err(AzureError::bad_parameter(format!(
+            "{} takes no aad, iv or tag.",
+            alg.chars().take(32).collect::<String>()
+        )));
     }
+    Ok(())
 }
 
-fn pinned(version: Option<&str>, used: &str) -> Result<(), AzureError> {
+pub(super) fn pinned(version: Option<&str>, used: &str) -> Result<(), AzureError> {
     match version {
         Some(v) if v != used => Err(AzureError::bad_parameter(format!(
             "keygate encrypts and signs with the key's current version ({used}); version {v} \
@@ -104,45 +119,39 @@ async fn encrypt(
     op: CryptoOp,
     p: KeyOperationParams,
 ) -> Result<Response, AzureError> {
-    check_algorithm(&p.alg, op)?;
+    let alg = check_algorithm(&p.alg, op)?;
     let err = ctx.err(op.name(), Some(name));
-    let (bytes, used) = if p.alg == RSA_OAEP_256 {
-        if p.aad.is_some() {
-            return Err(AzureError::bad_parameter("RSA-OAEP-256 takes no aad."));
+    let (bytes, used) = match alg {
+        Alg::A256Gcm => return gcm::encrypt(ctx, name, version, p).await,
+        Alg::RsaOaep256 => {
+            no_gcm_fields(&p.alg, &p)?;
+            let ct = ctx
+                .session
+                .encrypt_native(&by_name(name), &p.value.0, &EncryptionContext::new())
+                .await
+                .map_err(err)?;
+            if ct.value.algorithm != EncryptionAlgorithm::RsaOaepSha256 {
+                return Err(AzureError::bad_parameter(
+                    "RSA-OAEP-256 needs an RSA key: use A256GCM with oct keys.",
+                ));
+            }
+            (ct.value.bytes, ct.value.key_version)
         }
-        let ct = ctx
-            .session
-            .encrypt_native(&by_name(name), &p.value.0, &EncryptionContext::new())
-            .await
-            .map_err(err)?;
-        if ct.value.algorithm != EncryptionAlgorithm::RsaOaepSha256 {
-            return Err(AzureError::bad_parameter(format!(
-                "{RSA_OAEP_256} needs an RSA key: use A256GCM with oct keys."
-            )));
+        Alg::RawRsa(algorithm) => {
+            no_gcm_fields(&p.alg, &p)?;
+            let ct = ctx
+                .session
+                .encrypt_raw(&by_name(name), algorithm, &p.value.0)
+                .await
+                .map_err(err)?;
+            (ct.value.bytes, ct.value.key_version)
         }
-        (ct.value.bytes, ct.value.key_version)
-    } else {
-        if p.iv.is_some() || p.tag.is_some() {
-            return Err(AzureError::bad_parameter(
-                "keygate chooses the iv: A256GCM encryption takes no iv or tag.",
-            ));
-        }
-        let context = context_of(p.aad.as_ref().map(|a| a.0.as_slice()));
-        let envelope = ctx
-            .session
-            .encrypt(&by_name(name), &p.value.0, &context)
-            .await
-            .map_err(err)?;
-        let (header, _) = EnvelopeHeader::decode(&envelope).map_err(|e| {
-            tracing::error!(error = %e, "azure dialect: an envelope just made does not decode");
-            AzureError::internal()
-        })?;
-        (envelope, header.key_version)
     };
     pinned(version, &used)?;
     Ok(ok(&KeyOperationResult {
         kid: ctx.kid(name, Some(&used)),
         value: b64(&bytes),
+        ..KeyOperationResult::default()
     }))
 }
 
@@ -153,54 +162,50 @@ async fn decrypt(
     op: CryptoOp,
     p: KeyOperationParams,
 ) -> Result<Response, AzureError> {
-    check_algorithm(&p.alg, op)?;
+    let alg = check_algorithm(&p.alg, op)?;
     let err = ctx.err(op.name(), Some(name));
-    if p.alg == RSA_OAEP_256 {
-        if p.aad.is_some() {
-            return Err(AzureError::bad_parameter("RSA-OAEP-256 takes no aad."));
-        }
-        // Azure decrypts with the version the request names: one the key does not have is
-        // not found.
-        if let Some(v) = version {
-            let versions = ctx
-                .session
-                .list_versions(&by_name(name))
-                .await
-                .map_err(ctx.err(op.name(), Some(name)))?
-                .value;
-            if !versions.iter().any(|x| x.id == v) {
-                return Err(AzureError::key_not_found(name));
+    match alg {
+        Alg::A256Gcm => gcm::decrypt(ctx, name, version, p).await,
+        Alg::RsaOaep256 => {
+            no_gcm_fields(&p.alg, &p)?;
+            // Azure decrypts with the version the request names: one the key does not have
+            // is not found.
+            if let Some(v) = version {
+                let versions = ctx
+                    .session
+                    .list_versions(&by_name(name))
+                    .await
+                    .map_err(ctx.err(op.name(), Some(name)))?
+                    .value;
+                if !versions.iter().any(|x| x.id == v) {
+                    return Err(AzureError::key_not_found(name));
+                }
             }
+            let d = ctx
+                .session
+                .decrypt_native(&by_name(name), None, &p.value.0, &EncryptionContext::new())
+                .await
+                .map_err(err)?;
+            Ok(ok(&KeyOperationResult {
+                kid: ctx.kid(name, version.or(d.key_version.as_deref())),
+                value: b64(&d.plaintext),
+                ..KeyOperationResult::default()
+            }))
         }
-        let d = ctx
-            .session
-            .decrypt_native(&by_name(name), None, &p.value.0, &EncryptionContext::new())
-            .await
-            .map_err(err)?;
-        let kid = ctx.kid(name, version.or(d.key_version.as_deref()));
-        return Ok(ok(&KeyOperationResult {
-            kid,
-            value: b64(&d.plaintext),
-        }));
+        Alg::RawRsa(algorithm) => {
+            no_gcm_fields(&p.alg, &p)?;
+            let d = ctx
+                .session
+                .decrypt_raw(&by_name(name), version, algorithm, &p.value.0)
+                .await
+                .map_err(err)?;
+            Ok(ok(&KeyOperationResult {
+                kid: ctx.kid(name, version),
+                value: b64(&d.plaintext),
+                ..KeyOperationResult::default()
+            }))
+        }
     }
-    let Ok((header, _)) = EnvelopeHeader::decode(&p.value.0) else {
-        return Err(AzureError::decryption_failed());
-    };
-    if version.is_some_and(|v| v != header.key_version) {
-        return Err(AzureError::decryption_failed());
-    }
-    // Azure's aad is exact (no aad decrypts only what was sealed without one), and the
-    // envelope must be this key's: both checked, and a mismatch audited, by the service.
-    let context = context_of(p.aad.as_ref().map(|a| a.0.as_slice()));
-    let d = ctx
-        .session
-        .decrypt_under(&by_name(name), &p.value.0, &context)
-        .await
-        .map_err(err)?;
-    Ok(ok(&KeyOperationResult {
-        kid: ctx.kid(name, d.key_version.as_deref()),
-        value: b64(&d.plaintext),
-    }))
 }
 
 /// The keygate algorithm, the key spec its signatures are shaped for, and the digest size.
@@ -262,6 +267,7 @@ async fn sign(
     Ok(ok(&KeyOperationResult {
         kid: ctx.kid(name, Some(&sig.value.key_version)),
         value: b64(&bytes),
+        ..KeyOperationResult::default()
     }))
 }
 
@@ -298,20 +304,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aad_becomes_the_shared_context() {
-        assert!(context_of(None).is_empty());
-        assert!(context_of(Some(b"")).is_empty());
-        let c = context_of(Some(b"hi"));
-        assert_eq!(c.0.get(AAD_CONTEXT_KEY).map(String::as_str), Some("aGk="));
-    }
-
-    #[test]
     fn algorithms_are_checked() {
         assert!(check_algorithm("RSA-OAEP-256", CryptoOp::WrapKey).is_ok());
         assert!(check_algorithm("A256GCM", CryptoOp::Encrypt).is_ok());
         assert!(check_algorithm("A256GCM", CryptoOp::WrapKey).is_err());
-        assert!(check_algorithm("RSA-OAEP", CryptoOp::Encrypt).is_err());
-        assert!(check_algorithm("RSA1_5", CryptoOp::Decrypt).is_err());
+        assert_eq!(
+            check_algorithm("RSA-OAEP", CryptoOp::Encrypt).unwrap(),
+            Alg::RawRsa(EncryptionAlgorithm::RsaOaepSha1)
+        );
+        assert_eq!(
+            check_algorithm("RSA1_5", CryptoOp::UnwrapKey).unwrap(),
+            Alg::RawRsa(EncryptionAlgorithm::RsaPkcs1V15)
+        );
+        assert!(check_algorithm("A128GCM", CryptoOp::Encrypt).is_err());
+        assert!(check_algorithm("A192GCM", CryptoOp::Decrypt).is_err());
+        assert!(check_algorithm("A256KW", CryptoOp::WrapKey).is_err());
         assert!(signing("ES512").is_err());
         assert_eq!(signing("ES384").unwrap().2, 48);
         assert!(check_digest("RS256", &[0; 31], 32).is_err());

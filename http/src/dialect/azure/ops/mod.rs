@@ -3,6 +3,7 @@
 
 pub(super) mod crypto;
 mod deleted;
+mod gcm;
 pub(super) mod keys;
 pub(super) mod rotation;
 
