@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod esdk;
+pub mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod key;
@@ -33,6 +34,7 @@ pub use crypto::{
 };
 pub use envelope::{EnvelopeAlgorithm, EnvelopeHeader, OpeningReader, SealingWriter};
 pub use error::{BoxError, Error, ErrorKind, Result};
+pub use expiry::ExpiryPolicy;
 pub use key::{
     CreateKeyRequest, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
     KeyVersion, Labels, MacAlgorithm, ProviderKind, RotationSchedule, SigningAlgorithm,

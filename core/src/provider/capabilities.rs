@@ -129,6 +129,12 @@ pub struct Capabilities {
     /// when they are [`Error::Unsupported`](crate::Error::Unsupported).
     #[serde(default)]
     pub raw_encryption: Vec<EncryptionAlgorithm>,
+    /// [`KeyProvider::get_expiry`](crate::KeyProvider::get_expiry) and
+    /// [`KeyProvider::set_expiry`](crate::KeyProvider::set_expiry) keep an expiry policy;
+    /// false (the default, also when a serialized value lacks the field) when they are
+    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    #[serde(default)]
+    pub expiry_policy: bool,
 }
 
 impl Capabilities {
@@ -159,6 +165,7 @@ impl Capabilities {
             version_destruction: false,
             primary_selection: false,
             raw_encryption: Vec::new(),
+            expiry_policy: false,
         })
     }
 
@@ -317,6 +324,12 @@ impl CapabilitiesBuilder {
     /// The RSA algorithms raw encryption takes.
     pub fn raw_encryption(mut self, value: Vec<EncryptionAlgorithm>) -> Self {
         self.0.raw_encryption = value;
+        self
+    }
+
+    /// Expiry policies are kept.
+    pub fn expiry_policy(mut self, value: bool) -> Self {
+        self.0.expiry_policy = value;
         self
     }
 

@@ -12,6 +12,7 @@ use crate::crypto::{
     SecretBytes, SignInput, Signature,
 };
 use crate::error::{Error, Result};
+use crate::expiry::ExpiryPolicy;
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
@@ -79,6 +80,10 @@ pub struct Maintenance {
     /// version id). Their keys remain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destroyed_versions: Vec<(String, String)>,
+    /// Keys whose primary version's expiry notification came due: (key id, version id).
+    /// Each is recorded as a `keys:notify` audit event.
+    #[serde(default)]
+    pub notified: Vec<(String, String)>,
 }
 
 /// Maintenance that is due at some moment, found before any of it is done
@@ -95,6 +100,11 @@ pub struct DueMaintenance {
     /// id). Their material is to be destroyed; their keys remain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub version_destructions: Vec<(String, String)>,
+    /// Keys whose primary version's expiry notification came due and was not made yet:
+    /// (key id, version id). The gateway records each as a `keys:notify` audit event, then
+    /// marks it made with [`KeyProvider::mark_notified`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<(String, String)>,
 }
 
 impl DueMaintenance {
@@ -103,6 +113,7 @@ impl DueMaintenance {
         self.rotations.is_empty()
             && self.destructions.is_empty()
             && self.version_destructions.is_empty()
+            && self.notifications.is_empty()
     }
 }
 
@@ -346,6 +357,32 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         ))
     }
 
+    /// The key's expiry policy; `None` when it has none.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) (the default) when
+    /// [`Capabilities::expiry_policy`] is false.
+    async fn get_expiry(&self, key_id: &str) -> Result<Option<ExpiryPolicy>> {
+        let _ = key_id;
+        Err(expiry_unsupported(self.info()))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the key's expiry policy; returns it as stored. Due
+    /// notifications are listed by [`KeyProvider::due`] and marked sent with
+    /// [`KeyProvider::mark_notified`].
+    ///
+    /// # Errors
+    /// As [`KeyProvider::get_expiry`]; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// for a policy [`ExpiryPolicy::validate`] refuses.
+    async fn set_expiry(
+        &self,
+        key_id: &str,
+        policy: Option<ExpiryPolicy>,
+    ) -> Result<Option<ExpiryPolicy>> {
+        let _ = (key_id, policy);
+        Err(expiry_unsupported(self.info()))
+    }
+
     /// Encrypts `plaintext` with the primary version's public key under an RSA `algorithm`
     /// of [`Capabilities::raw_encryption`], binding nothing: the bare RSA ciphertext a client
     /// computes from the public key alone (what Key Vault's `RSA-OAEP` and `RSA1_5` return).
@@ -438,6 +475,14 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         Ok(false)
     }
 
+    /// Records that the expiry notification of `version` of `key_id` was made; `false` when
+    /// it already was (another pass or process made it). The default, for providers with no
+    /// notification ever due, is `false`.
+    async fn mark_notified(&self, key_id: &str, version: &str) -> Result<bool> {
+        let _ = (key_id, version);
+        Ok(false)
+    }
+
     /// Runs all due work at `now` ([`KeyProvider::due`], then each action), unaudited: for
     /// a provider used on its own. The gateway does not call it; it audits each action.
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
@@ -461,6 +506,11 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
                 done.destroyed.push(id);
             }
         }
+        for (id, version) in due.notifications {
+            if self.mark_notified(&id, &version).await? {
+                done.notified.push((id, version));
+            }
+        }
         Ok(done)
     }
 }
@@ -472,6 +522,10 @@ pub fn raw_unsupported(info: &ProviderInfo, algorithm: EncryptionAlgorithm) -> c
         info.name,
         algorithm.as_str()
     ))
+}
+
+fn expiry_unsupported(info: &ProviderInfo) -> crate::Error {
+    crate::Error::Unsupported(format!("provider `{}` keeps no expiry policies", info.name))
 }
 
 /// Conveniences over any [`KeyProvider`].

@@ -14,6 +14,7 @@ use crate::crypto::{
     SecretBytes, SignInput, Signature,
 };
 use crate::error::Result;
+use crate::expiry::ExpiryPolicy;
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeyUpdate, KeyVersion, RotationSchedule, SigningAlgorithm,
 };
@@ -68,6 +69,16 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
         schedule: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
         (**self).set_rotation(key_id, schedule).await
+    }
+    async fn get_expiry(&self, key_id: &str) -> Result<Option<ExpiryPolicy>> {
+        (**self).get_expiry(key_id).await
+    }
+    async fn set_expiry(
+        &self,
+        key_id: &str,
+        policy: Option<ExpiryPolicy>,
+    ) -> Result<Option<ExpiryPolicy>> {
+        (**self).set_expiry(key_id, policy).await
     }
     async fn encrypt_raw(
         &self,
@@ -196,6 +207,9 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
         now: OffsetDateTime,
     ) -> Result<bool> {
         (**self).destroy_due_version(key_id, version, now).await
+    }
+    async fn mark_notified(&self, key_id: &str, version: &str) -> Result<bool> {
+        (**self).mark_notified(key_id, version).await
     }
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         (**self).tick(now).await

@@ -220,10 +220,12 @@ impl LocalProvider {
             .into_iter()
             .map(|(id, version)| (id, version.to_string()))
             .collect();
+        let notifications = self.due_notifications(now).await?;
         Ok(DueMaintenance {
             rotations,
             destructions,
             version_destructions,
+            notifications,
         })
     }
 

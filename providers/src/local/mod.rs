@@ -21,6 +21,7 @@ mod builder;
 mod ciphertext;
 mod crypto;
 mod error;
+mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
 mod lifecycle;
@@ -37,10 +38,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use keygate_core::{
     Capabilities, Ciphertext, Clock, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
-    DueMaintenance, EncryptionAlgorithm, EncryptionContext, Error, KeyMetadata, KeyProvider,
-    KeySpec, KeyUpdate, KeyUsage, KeyVersion, ListKeysRequest, MacTag, Page, Policy, ProviderInfo,
-    ProviderKind, PublicKey, Result, RotationSchedule, SecretBytes, Signature, SigningAlgorithm,
-    VerifyMode, VersionState, validate_name,
+    DueMaintenance, EncryptionAlgorithm, EncryptionContext, Error, ExpiryPolicy, KeyMetadata,
+    KeyProvider, KeySpec, KeyUpdate, KeyUsage, KeyVersion, ListKeysRequest, MacTag, Page, Policy,
+    ProviderInfo, ProviderKind, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
+    SigningAlgorithm, VerifyMode, VersionState, validate_name,
 };
 use time::OffsetDateTime;
 
@@ -249,6 +250,7 @@ fn capabilities() -> Capabilities {
         .key_specs(KeySpec::ALL.to_vec())
         .rsa_encryption(true)
         .raw_encryption(raw::RAW_ALGORITHMS.to_vec())
+        .expiry_policy(true)
         .deletion_window(DayRange::new(1, 30))
         .rotation_period(Some(DayRange::new(1, 3650)))
         .rotatable_specs(KeySpec::ALL.to_vec())
@@ -410,6 +412,18 @@ impl KeyProvider for LocalProvider {
         self.encrypt_impl(key_id, plaintext, context).await
     }
 
+    async fn get_expiry(&self, key_id: &str) -> Result<Option<ExpiryPolicy>> {
+        self.get_expiry_impl(key_id).await
+    }
+
+    async fn set_expiry(
+        &self,
+        key_id: &str,
+        policy: Option<ExpiryPolicy>,
+    ) -> Result<Option<ExpiryPolicy>> {
+        self.set_expiry_impl(key_id, policy).await
+    }
+
     async fn encrypt_raw(
         &self,
         key_id: &str,
@@ -561,6 +575,10 @@ impl KeyProvider for LocalProvider {
         now: OffsetDateTime,
     ) -> Result<bool> {
         self.destroy_due_version_impl(key_id, version, now).await
+    }
+
+    async fn mark_notified(&self, key_id: &str, version: &str) -> Result<bool> {
+        self.mark_notified_impl(key_id, version).await
     }
 
     async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {

@@ -16,9 +16,9 @@ use keygate_core::crypto::{
     SecretBytes, SignInput, Signature,
 };
 use keygate_core::{
-    Capabilities, CreateKeyRequest, DueMaintenance, DynProvider, Error, KeyMetadata, KeyProvider,
-    KeyUpdate, KeyVersion, ListKeysRequest, Page, Policy, ProviderInfo, Result, RotationSchedule,
-    SigningAlgorithm,
+    Capabilities, CreateKeyRequest, DueMaintenance, DynProvider, Error, ExpiryPolicy, KeyMetadata,
+    KeyProvider, KeyUpdate, KeyVersion, ListKeysRequest, Page, Policy, ProviderInfo, Result,
+    RotationSchedule, SigningAlgorithm,
 };
 use time::OffsetDateTime;
 
@@ -210,6 +210,18 @@ impl KeyProvider for Guarded {
         let call = self.inner.decrypt(key_id, key_version, ciphertext, context);
         self.guard(key_id, call).await
     }
+    async fn get_expiry(&self, key_id: &str) -> Result<Option<ExpiryPolicy>> {
+        self.guard(Some(key_id), self.inner.get_expiry(key_id))
+            .await
+    }
+    async fn set_expiry(
+        &self,
+        key_id: &str,
+        policy: Option<ExpiryPolicy>,
+    ) -> Result<Option<ExpiryPolicy>> {
+        self.guard(Some(key_id), self.inner.set_expiry(key_id, policy))
+            .await
+    }
     async fn encrypt_raw(
         &self,
         key_id: &str,
@@ -345,5 +357,9 @@ impl KeyProvider for Guarded {
             self.inner.destroy_due_version(key_id, version, now),
         )
         .await
+    }
+    async fn mark_notified(&self, key_id: &str, version: &str) -> Result<bool> {
+        self.guard(Some(key_id), self.inner.mark_notified(key_id, version))
+            .await
     }
 }

@@ -52,10 +52,42 @@ impl Service {
             let Ok(provider) = self.registry.provider(&name) else {
                 continue;
             };
+            let notifications = due.notifications.clone();
             if let Next::Stop = session.run_due(provider, due, now).await {
                 return;
             }
+            if let Next::Stop = self.notify_due(provider, notifications, now).await {
+                return;
+            }
         }
+    }
+
+    /// Expiry notifications are events, not actions on a key: each is recorded as its
+    /// `keys:notify` row first and marked made after, so a row that cannot be written leaves
+    /// the notification due for the next pass (and stops this one).
+    async fn notify_due(
+        &self,
+        provider: &DynProvider,
+        due: Vec<(String, String)>,
+        now: OffsetDateTime,
+    ) -> Next {
+        let name = &provider.info().name;
+        for (id, version) in due {
+            let uri = provider.info().key_uri(&id);
+            if let Err(e) = self
+                .record_notification(now, name, uri, version.clone())
+                .await
+            {
+                tracing::error!(provider = %name, key = %id, error = %e,
+                    "expiry notification not marked: the audit log cannot record it");
+                return Next::Stop;
+            }
+            if let Err(e) = provider.mark_notified(&id, &version).await {
+                tracing::warn!(provider = %name, key = %id, %version, error = %e,
+                    "expiry notification recorded but not marked made");
+            }
+        }
+        Next::Continue
     }
 
     /// The one row of a provider that could not say what is due (nothing was done).

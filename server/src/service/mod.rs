@@ -9,6 +9,7 @@
 mod cost;
 mod doors;
 mod envelope;
+mod expiry;
 mod keycache;
 mod maintenance;
 mod objects;
@@ -35,6 +36,7 @@ use crate::registry::Registry;
 use crate::store::{AwsKeyIds, GcpRecords};
 use crate::tokens::TokenAuthority;
 
+pub use expiry::{NOTIFY_ACTION, RotationPolicy};
 pub use session::Session;
 pub use status::{BuildInfo, STATUS_PROBE_TIMEOUT};
 

@@ -181,6 +181,9 @@ impl KeyProvider for Counting {
     ) -> Result<bool> {
         self.inner.destroy_due_version(id, v, now).await
     }
+    async fn mark_notified(&self, id: &str, v: &str) -> Result<bool> {
+        self.inner.mark_notified(id, v).await
+    }
     async fn enable_version(&self, id: &str, v: &str) -> Result<KeyVersion> {
         self.inner.enable_version(id, v).await
     }

@@ -91,9 +91,38 @@ pub(crate) type NewVersion<'a> =
 pub(crate) type VersionChange<'a> =
     dyn Fn(&mut KeyRecord, &mut VersionRecord) -> Result<(), LocalError> + Send + Sync + 'a;
 
+/// A key's stored expiry policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExpiryRecord {
+    /// The key.
+    pub key_id: String,
+    /// The [`keygate_core::ExpiryPolicy`], as JSON.
+    pub policy_json: String,
+    /// The primary version whose notification was last recorded.
+    pub notified_version: Option<u32>,
+}
+
+/// Where the local provider keeps expiry policies.
+#[async_trait]
+pub(crate) trait ExpiryStore: Send + Sync {
+    /// The key's expiry policy, if it has one.
+    async fn expiry(&self, id: &str) -> Result<Option<ExpiryRecord>, LocalError>;
+
+    /// Stores (`Some`, forgetting past notifications) or removes the key's policy; `false`
+    /// when the key does not exist.
+    async fn set_expiry(&self, id: &str, policy_json: Option<&str>) -> Result<bool, LocalError>;
+
+    /// Every stored policy, by key id.
+    async fn expiries(&self) -> Result<Vec<ExpiryRecord>, LocalError>;
+
+    /// Records that `version`'s notification was made; `false` when it already was (so
+    /// two maintenance passes notify once).
+    async fn mark_notified(&self, id: &str, version: u32) -> Result<bool, LocalError>;
+}
+
 /// Where the local provider keeps keys, versions, policies and the root-key check value.
 #[async_trait]
-pub(crate) trait LocalStore: Send + Sync + fmt::Debug {
+pub(crate) trait LocalStore: ExpiryStore + Send + Sync + fmt::Debug {
     /// The stored root-key check value, if the store has one.
     async fn root_check(&self) -> Result<Option<Vec<u8>>, LocalError>;
 

@@ -21,6 +21,8 @@ use super::{
 };
 use crate::local::error::LocalError;
 
+mod expiry;
+
 /// Connections for a database file; WAL lets readers run beside the one writer.
 const FILE_POOL_SIZE: u32 = 8;
 /// How long a connection waits for another's write lock before giving up.
