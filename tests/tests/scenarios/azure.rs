@@ -32,6 +32,8 @@ mod algorithms;
 mod arm;
 #[path = "azure/crypto.rs"]
 mod crypto;
+#[path = "azure/rotation_policy.rs"]
+mod rotation_policy;
 #[path = "azure/wire.rs"]
 mod wire;
 

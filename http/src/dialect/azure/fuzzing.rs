@@ -97,7 +97,7 @@ fn read_body(route: &Route, body: &[u8]) {
         }
         Route::SetRotationPolicy(_) => {
             if let Some(p) = client(ops::parse::<rotation::PolicyIn>(body)) {
-                let _ = client(rotation::period_days(&p));
+                let _ = client(rotation::parse_policy(&p));
             }
         }
         Route::Crypto(_, _, CryptoOp::Sign) => {
