@@ -371,7 +371,7 @@ impl AzureKeyVaultProvider {
     }
 
     /// The live key `key_id`; a deleted one is in the wrong state for `op`.
-    async fn live_key(&self, key_id: &str, op: &str) -> Result<Key> {
+    pub(super) async fn live_key(&self, key_id: &str, op: &str) -> Result<Key> {
         let key = self.vault.key(key_id).await?;
         if key.purge_date.is_some() {
             return Err(Error::state(format!(

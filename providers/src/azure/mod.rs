@@ -38,6 +38,7 @@ mod lifecycle;
 mod policy;
 mod raw;
 mod tags;
+mod versions;
 
 use std::fmt;
 
@@ -259,6 +260,14 @@ impl KeyProvider for AzureKeyVaultProvider {
         context: &EncryptionContext,
     ) -> Result<Ciphertext> {
         self.encrypt_with(key_id, plaintext, context).await
+    }
+
+    async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.set_version_enabled(key_id, version, true).await
+    }
+
+    async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
+        self.set_version_enabled(key_id, version, false).await
     }
 
     async fn encrypt_raw(

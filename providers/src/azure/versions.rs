@@ -1,0 +1,57 @@
+//! Per-version `enabled`: Key Vault keeps the attribute on each version, and a PATCH of one
+//! version's attributes sets it. Key Vault has no per-version destruction (a key is deleted
+//! as a whole), so `destroy_version` and `restore_version` stay
+//! [`Error::Unsupported`](keygate_core::Error::Unsupported).
+
+use azure_security_keyvault_keys::models::{
+    KeyAttributes, KeyClientUpdateKeyPropertiesOptions, UpdateKeyPropertiesParameters,
+};
+use keygate_core::{Error, KeyVersion, Result};
+
+use super::AzureKeyVaultProvider;
+
+impl AzureKeyVaultProvider {
+    /// Sets `version`'s `enabled` attribute; answers the version as listed afterwards.
+    pub(super) async fn set_version_enabled(
+        &self,
+        key_id: &str,
+        version: &str,
+        enabled: bool,
+    ) -> Result<KeyVersion> {
+        let op = if enabled {
+            "enable_version"
+        } else {
+            "disable_version"
+        };
+        let key = self.live_key(key_id, op).await?;
+        let listed = self.versions(key_id).await?;
+        if !listed.iter().any(|v| v.id == version) {
+            return Err(Error::not_found(format!(
+                "version `{version}` of key `{key_id}`"
+            )));
+        }
+        let what = format!("{op}({key_id}/{version})");
+        let params = UpdateKeyPropertiesParameters {
+            key_attributes: Some(KeyAttributes {
+                enabled: Some(enabled),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = KeyClientUpdateKeyPropertiesOptions {
+            key_version: Some(version.to_owned()),
+            ..Default::default()
+        };
+        let body = params.try_into().map_err(self.vault.err(&what))?;
+        self.vault
+            .client
+            .update_key_properties(&key.name, body, Some(options))
+            .await
+            .map_err(self.vault.err(&what))?;
+        self.versions(key_id)
+            .await?
+            .into_iter()
+            .find(|v| v.id == version)
+            .ok_or_else(|| Error::not_found(format!("version `{version}` of key `{key_id}`")))
+    }
+}
