@@ -34,6 +34,8 @@ mod arm;
 mod crypto;
 #[path = "azure/rotation_policy.rs"]
 mod rotation_policy;
+#[path = "azure/versions.rs"]
+mod versions;
 #[path = "azure/wire.rs"]
 mod wire;
 

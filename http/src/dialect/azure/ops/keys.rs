@@ -9,7 +9,8 @@ use axum::response::Response;
 use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{
-    CreateKeyRequest, KeyMetadata, KeySpec, KeyState, KeyUpdate, KeyUsage, KeyVersion, VersionState,
+    CreateKeyRequest, Error, KeyMetadata, KeySpec, KeyState, KeyUpdate, KeyUsage, KeyVersion,
+    VersionState,
 };
 
 use super::super::Ctx;
@@ -30,15 +31,25 @@ pub(super) async fn bundle(
     meta: &KeyMetadata,
     version: Option<&str>,
 ) -> Result<KeyBundle, AzureError> {
+    let mut enabled = meta.state.is_usable();
     let (public, version) = if meta.spec.is_asymmetric() && meta.state.is_usable() {
-        let pk = ctx
+        match ctx
             .session
             .get_public_key(&KeyLocator::of(meta), version)
             .await
-            .map_err(ctx.err("get", Some(name)))?
-            .value;
-        let v = pk.key_version.clone();
-        (Some(pk), Some(v))
+        {
+            Ok(pk) => {
+                let v = pk.value.key_version.clone();
+                (Some(pk.value), Some(v))
+            }
+            // A named version that refuses use (disabled) is shown, disabled and without
+            // its public key, as Key Vault shows a disabled version.
+            Err(Error::InvalidState(_)) if version.is_some() => {
+                enabled = false;
+                (None, version.map(str::to_owned))
+            }
+            Err(e) => return Err(ctx.err("get", Some(name))(e)),
+        }
     } else {
         (
             None,
@@ -50,7 +61,10 @@ pub(super) async fn bundle(
     let kid = ctx.kid(name, version.as_deref());
     Ok(KeyBundle {
         key: JsonWebKey::of(meta, kid, public.as_ref())?,
-        attributes: Attributes::of(meta, ctx.retention),
+        attributes: Attributes {
+            enabled,
+            ..Attributes::of(meta, ctx.retention)
+        },
         tags: meta.labels.clone(),
     })
 }
@@ -119,6 +133,7 @@ pub(super) async fn get(
     version: Option<&str>,
 ) -> Result<Response, AzureError> {
     let meta = describe(ctx, name, "get").await?;
+    let mut state = None;
     if let Some(v) = version
         && !meta.spec.is_asymmetric()
         && meta.primary_version.as_deref() != Some(v)
@@ -129,11 +144,16 @@ pub(super) async fn get(
             .await
             .map_err(ctx.err("get", Some(name)))?
             .value;
-        if !versions.iter().any(|x| x.id == v) {
+        let Some(found) = versions.iter().find(|x| x.id == v) else {
             return Err(AzureError::key_not_found(name));
-        }
+        };
+        state = Some(found.state);
     }
-    Ok(ok(&bundle(ctx, name, &meta, version).await?))
+    let mut answer = bundle(ctx, name, &meta, version).await?;
+    if let Some(state) = state {
+        answer.attributes.enabled &= state == VersionState::Enabled;
+    }
+    Ok(ok(&answer))
 }
 
 /// GET /keys: one `list` row per page. Keys whose names Azure cannot spell (`_`, `.`) and
@@ -275,13 +295,14 @@ pub(super) async fn update(
     }
     let err = ctx.err("update", Some(name));
     let mut meta = None;
-    if p.tags.is_some() || version.is_some() || p.key_ops.is_some() {
+    if p.tags.is_some() || p.key_ops.is_some() {
         let m = describe(ctx, name, "update").await?;
-        if let Some(v) = version
+        if p.tags.is_some()
+            && let Some(v) = version
             && m.primary_version.as_deref() != Some(v)
         {
             return Err(AzureError::bad_parameter(
-                "keygate keeps attributes and tags per key: update the key or its current version.",
+                "keygate keeps tags per key: update the key or its current version.",
             ));
         }
         if let Some(ops) = &p.key_ops
@@ -313,16 +334,31 @@ pub(super) async fn update(
         );
     }
     let target = meta.as_ref().map_or_else(|| by_name(name), KeyLocator::of);
-    match p.attributes.and_then(|a| a.enabled) {
-        Some(true) => meta = Some(ctx.session.enable_key(&target).await.map_err(&err)?),
-        Some(false) => meta = Some(ctx.session.disable_key(&target).await.map_err(&err)?),
-        None => {}
+    // `enabled` on a version is that version's (Key Vault keeps it per version); on the key,
+    // the whole key's.
+    let mut changed = None;
+    match (version, p.attributes.and_then(|a| a.enabled)) {
+        (Some(v), Some(on)) => {
+            let done = if on {
+                ctx.session.enable_version(&target, v).await
+            } else {
+                ctx.session.disable_version(&target, v).await
+            };
+            changed = Some(done.map_err(&err)?.value);
+        }
+        (None, Some(true)) => meta = Some(ctx.session.enable_key(&target).await.map_err(&err)?),
+        (None, Some(false)) => meta = Some(ctx.session.disable_key(&target).await.map_err(&err)?),
+        (_, None) => {}
     }
     let meta = match meta {
         Some(m) => m,
         None => describe(ctx, name, "update").await?,
     };
-    Ok(ok(&bundle(ctx, name, &meta, None).await?))
+    let mut answer = bundle(ctx, name, &meta, version).await?;
+    if let Some(v) = changed {
+        answer.attributes.enabled = meta.state.is_usable() && v.state == VersionState::Enabled;
+    }
+    Ok(ok(&answer))
 }
 
 /// The keygate spec of a create request.
