@@ -47,6 +47,7 @@ pub mod crypto;
 pub mod lifecycle;
 pub mod listing;
 pub mod policy;
+pub mod raw;
 pub mod rotation;
 pub mod signing;
 pub mod versions;
@@ -152,6 +153,7 @@ macro_rules! __conformance_for_each_check {
                 crypto::data_key_roundtrip,
                 crypto::concurrent_encrypts,
                 crypto::secrets_stay_out_of_debug_and_errors,
+                raw::raw_rsa_roundtrip,
                 signing::sign_verify_every_algorithm,
                 signing::signatures_verify_independently,
                 signing::sign_digest_matches_sign,

@@ -40,6 +40,8 @@ fn caps(scheduled: Vec<KeySpec>) -> Capabilities {
         version_state: false,
         version_destruction: false,
         primary_selection: false,
+        raw_encryption: Vec::new(),
+        expiry_policy: false,
     }
 }
 

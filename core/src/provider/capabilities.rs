@@ -369,6 +369,8 @@ mod tests {
             version_state: false,
             version_destruction: false,
             primary_selection: false,
+            raw_encryption: Vec::new(),
+            expiry_policy: false,
         };
         assert_eq!(
             caps.signing_algorithms(KeySpec::Rsa3072),
