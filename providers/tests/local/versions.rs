@@ -57,8 +57,14 @@ async fn a_version_is_due_and_destroyed_when_its_time_comes() {
         listed.version_destructions,
         [("k".to_owned(), "1".to_owned())]
     );
-    assert!(listed.destructions.is_empty(), "the key itself stays: {listed:?}");
-    assert!(raw_material(&db, "k", 1).await.is_some(), "due does nothing");
+    assert!(
+        listed.destructions.is_empty(),
+        "the key itself stays: {listed:?}"
+    );
+    assert!(
+        raw_material(&db, "k", 1).await.is_some(),
+        "due does nothing"
+    );
     assert!(p.destroy_due_version("k", "1", due).await.unwrap());
     assert_eq!(raw_material(&db, "k", 1).await, None);
     // Run again (another process got there first): nothing more to do.

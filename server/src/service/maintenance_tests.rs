@@ -156,7 +156,12 @@ async fn a_due_version_destruction_names_the_version_in_both_rows() {
         ("keys:delete", AuditOutcome::Unknown, Some("1"), None)
     );
     assert_eq!(
-        (outcome.1.as_str(), outcome.2, outcome.3.as_deref(), outcome.4),
+        (
+            outcome.1.as_str(),
+            outcome.2,
+            outcome.3.as_deref(),
+            outcome.4
+        ),
         (
             "keys:delete",
             AuditOutcome::Success,
@@ -171,7 +176,11 @@ async fn a_due_version_destruction_names_the_version_in_both_rows() {
     assert_eq!(key, KeyState::Enabled, "the key stays");
 
     service.run_maintenance(at + Duration::days(1)).await;
-    assert_eq!(scheduler_rows(&service).await.len(), before + 2, "done once");
+    assert_eq!(
+        scheduler_rows(&service).await.len(),
+        before + 2,
+        "done once"
+    );
 }
 
 #[tokio::test]
