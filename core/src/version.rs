@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 ///
 /// A version that is not [`VersionState::Enabled`] refuses every use: an operation that names
 /// it (or, with none named, that would use it) fails with
-/// [`Error::InvalidState`](crate::Error::InvalidState) naming the version and its state.
+/// [`Error::InvalidState`] naming the version and its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -218,7 +218,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// [`Capabilities::self_describing_ciphertext`] is set. `key_version` names the version
     /// to decrypt with; `None` takes the one the ciphertext names (symmetric) or the primary
     /// (asymmetric). A version named for a symmetric ciphertext that names another version is
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    /// [`Error::InvalidArgument`].
     async fn decrypt(
         &self,
         key_id: Option<&str>,
@@ -296,10 +296,10 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
 
     /// Enables one version of a key (see [`Capabilities::version_state`]). Enabling an
     /// enabled version succeeds; a version scheduled for destruction must be restored first
-    /// ([`Error::InvalidState`](crate::Error::InvalidState)).
+    /// ([`Error::InvalidState`]).
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) by default.
+    /// [`Error::Unsupported`] by default.
     async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
         let _ = (key_id, version);
         Err(self.version_unsupported("enabling one key version"))
@@ -309,7 +309,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// [`Capabilities::version_state`]). Disabling a disabled version succeeds.
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) by default.
+    /// [`Error::Unsupported`] by default.
     async fn disable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
         let _ = (key_id, version);
         Err(self.version_unsupported("disabling one key version"))
@@ -320,7 +320,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// version `destroy_scheduled`, with its `destroy_time`.
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) by default.
+    /// [`Error::Unsupported`] by default.
     async fn destroy_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
         let _ = (key_id, version);
         Err(self.version_unsupported("destroying one key version"))
@@ -329,8 +329,8 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// Restores a version scheduled for destruction: it comes back `disabled`.
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) by default; a version that is not
-    /// scheduled for destruction is [`Error::InvalidState`](crate::Error::InvalidState).
+    /// [`Error::Unsupported`] by default; a version that is not
+    /// scheduled for destruction is [`Error::InvalidState`].
     async fn restore_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {
         let _ = (key_id, version);
         Err(self.version_unsupported("restoring one key version"))
@@ -340,14 +340,14 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// [`Capabilities::primary_selection`]); returns the key as it now is.
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) by default; a version that is not
-    /// enabled is [`Error::InvalidState`](crate::Error::InvalidState).
+    /// [`Error::Unsupported`] by default; a version that is not
+    /// enabled is [`Error::InvalidState`].
     async fn set_primary_version(&self, key_id: &str, version: &str) -> Result<KeyMetadata> {
         let _ = (key_id, version);
         Err(self.version_unsupported("choosing the primary key version"))
     }
 
-    /// The [`Error::Unsupported`](crate::Error::Unsupported) of a version operation this
+    /// The [`Error::Unsupported`] of a version operation this
     /// provider does not offer, naming the provider and the operation.
     fn version_unsupported(&self, operation: &str) -> crate::Error {
         crate::Error::unsupported(format!(
@@ -360,7 +360,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// The key's expiry policy; `None` when it has none.
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) (the default) when
+    /// [`Error::Unsupported`] (the default) when
     /// [`Capabilities::expiry_policy`] is false.
     async fn get_expiry(&self, key_id: &str) -> Result<Option<ExpiryPolicy>> {
         let _ = key_id;
@@ -372,7 +372,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// [`KeyProvider::mark_notified`].
     ///
     /// # Errors
-    /// As [`KeyProvider::get_expiry`]; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// As [`KeyProvider::get_expiry`]; [`Error::InvalidArgument`]
     /// for a policy [`ExpiryPolicy::validate`] refuses.
     async fn set_expiry(
         &self,
@@ -388,8 +388,8 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// computes from the public key alone (what Key Vault's `RSA-OAEP` and `RSA1_5` return).
     ///
     /// # Errors
-    /// [`Error::Unsupported`](crate::Error::Unsupported) (the default) for an algorithm the
-    /// provider does not list; [`Error::InvalidArgument`](crate::Error::InvalidArgument) for
+    /// [`Error::Unsupported`] (the default) for an algorithm the
+    /// provider does not list; [`Error::InvalidArgument`] for
     /// a key that is not an RSA encryption key or a plaintext too long for the algorithm.
     async fn encrypt_raw(
         &self,
@@ -406,7 +406,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// or, when `None`, the primary and then every other enabled version.
     ///
     /// # Errors
-    /// As [`KeyProvider::encrypt_raw`]; [`Error::IntegrityFailure`](crate::Error::IntegrityFailure)
+    /// As [`KeyProvider::encrypt_raw`]; [`Error::IntegrityFailure`]
     /// when no version opens the ciphertext.
     async fn decrypt_raw(
         &self,
