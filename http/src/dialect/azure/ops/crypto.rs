@@ -1,9 +1,10 @@
 //! encrypt, decrypt, wrapkey, unwrapkey, sign, verify: one Gateway call each.
 //!
-//! - `RSA-OAEP-256` (RSA keys; encrypt and wrapkey, decrypt and unwrapkey) is keygate's
-//!   native RSA-OAEP-SHA-256 without a label: what a client computes locally from the JWK.
-//! - `RSA-OAEP` (SHA-1, MGF1-SHA-1) and `RSA1_5` (PKCS#1 v1.5), the same operations on RSA
-//!   keys: the bare RSA ciphertext, as Key Vault and any holder of the public key make it.
+//! - `RSA-OAEP-256` (SHA-256, MGF1-SHA-256, no label), `RSA-OAEP` (SHA-1, MGF1-SHA-1) and
+//!   `RSA1_5` (PKCS#1 v1.5) on RSA keys (encrypt and wrapkey, decrypt and unwrapkey): the
+//!   bare RSA ciphertext, as Key Vault and any holder of the public key (the JWK) make it.
+//!   An RSA-OAEP-256 ciphertext of the size of no RSA key is keygate's native one, which
+//!   earlier versions answered: it still decrypts.
 //! - `A256GCM` (encrypt, decrypt) is keygate's envelope cut in Key Vault's shape: see
 //!   `gcm.rs`. `A128GCM` and `A192GCM` need 128- and 192-bit keys, which keygate does not
 //!   make, so they are refused as for a key of the wrong size.
@@ -34,12 +35,26 @@ use super::{ok, parse};
 /// An algorithm of encrypt, decrypt, wrapkey and unwrapkey that keygate takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::dialect::azure) enum Alg {
-    /// `RSA-OAEP-256`: keygate's native RSA encryption.
+    /// `RSA-OAEP-256`: raw RSA-OAEP-SHA-256 (and, to decrypt, keygate's native ciphertext).
     RsaOaep256,
     /// `RSA-OAEP` or `RSA1_5`: raw RSA encryption under this algorithm.
     RawRsa(EncryptionAlgorithm),
     /// `A256GCM`.
     A256Gcm,
+}
+
+/// The sizes of a bare RSA ciphertext under keygate's RSA keys (2048, 3072, 4096 bits).
+const RSA_SIZES: [usize; 3] = [256, 384, 512];
+
+impl Alg {
+    /// The raw RSA algorithm, for the RSA algorithms.
+    fn raw(self) -> Option<EncryptionAlgorithm> {
+        match self {
+            Alg::RsaOaep256 => Some(EncryptionAlgorithm::RsaOaepSha256),
+            Alg::RawRsa(a) => Some(a),
+            Alg::A256Gcm => None,
+        }
+    }
 }
 
 /// Runs `op` on key `name` (version `version`, or the primary).
@@ -123,22 +138,9 @@ async fn encrypt(
     let err = ctx.err(op.name(), Some(name));
     let (bytes, used) = match alg {
         Alg::A256Gcm => return gcm::encrypt(ctx, name, version, p).await,
-        Alg::RsaOaep256 => {
+        Alg::RsaOaep256 | Alg::RawRsa(_) => {
             no_gcm_fields(&p.alg, &p)?;
-            let ct = ctx
-                .session
-                .encrypt_native(&by_name(name), &p.value.0, &EncryptionContext::new())
-                .await
-                .map_err(err)?;
-            if ct.value.algorithm != EncryptionAlgorithm::RsaOaepSha256 {
-                return Err(AzureError::bad_parameter(
-                    "RSA-OAEP-256 needs an RSA key: use A256GCM with oct keys.",
-                ));
-            }
-            (ct.value.bytes, ct.value.key_version)
-        }
-        Alg::RawRsa(algorithm) => {
-            no_gcm_fields(&p.alg, &p)?;
+            let algorithm = alg.raw().unwrap_or(EncryptionAlgorithm::RsaOaepSha256);
             let ct = ctx
                 .session
                 .encrypt_raw(&by_name(name), algorithm, &p.value.0)
@@ -166,7 +168,9 @@ async fn decrypt(
     let err = ctx.err(op.name(), Some(name));
     match alg {
         Alg::A256Gcm => gcm::decrypt(ctx, name, version, p).await,
-        Alg::RsaOaep256 => {
+        // Before raw RSA-OAEP-256, keygate answered its native ciphertext (the bare RSA
+        // ciphertext behind a header): those still open.
+        Alg::RsaOaep256 if !RSA_SIZES.contains(&p.value.0.len()) => {
             no_gcm_fields(&p.alg, &p)?;
             // Azure decrypts with the version the request names: one the key does not have
             // is not found.
@@ -192,8 +196,9 @@ async fn decrypt(
                 ..KeyOperationResult::default()
             }))
         }
-        Alg::RawRsa(algorithm) => {
+        Alg::RsaOaep256 | Alg::RawRsa(_) => {
             no_gcm_fields(&p.alg, &p)?;
+            let algorithm = alg.raw().unwrap_or(EncryptionAlgorithm::RsaOaepSha256);
             let d = ctx
                 .session
                 .decrypt_raw(&by_name(name), version, algorithm, &p.value.0)
