@@ -97,6 +97,13 @@ impl Key {
                     self.name
                 ),
             )),
+            // Key Vault keeps `enabled` per version: a disabled key is its disabled current
+            // version.
+            (KeyState::Disabled, Some(v)) => Err(keygate_core::version::version_not_usable(
+                &self.name,
+                v,
+                keygate_core::VersionState::Disabled,
+            )),
             (state, _) => Err(Error::state(format!(
                 "{op}: key `{}` is {state}",
                 self.name

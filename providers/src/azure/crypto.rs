@@ -13,14 +13,14 @@ use azure_security_keyvault_keys::models::{
 };
 use keygate_core::{
     Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, Error, KeySpec,
-    KeyUsage, PublicKey, Result, SecretBytes, Signature, SigningAlgorithm,
+    KeyState, KeyUsage, PublicKey, Result, SecretBytes, Signature, SigningAlgorithm,
 };
 use zeroize::Zeroizing;
 
 use super::AzureKeyVaultProvider;
 use super::client::{Key, parse_kid};
 use super::envelope::{self, Blob, DATA_KEY_LEN, Kind};
-use super::error::{Class, class_of, from_sdk};
+use super::error::{Class, class_of, from_sdk, is_disabled};
 use super::jwk;
 use crate::digest::{Signed, SignedExt as _};
 
@@ -127,7 +127,7 @@ impl AzureKeyVaultProvider {
         let out = self
             .operate(&key, &version, Op::Encrypt, params)
             .await
-            .map_err(|e| from_sdk(&e, &self.info.name, &what))?;
+            .map_err(|e| self.version_error(&e, &key.name, &version, &what))?;
         let used = used_version(&out).unwrap_or(version);
         Ok(Ciphertext {
             bytes: out.result.unwrap_or_default(),
@@ -155,7 +155,7 @@ impl AzureKeyVaultProvider {
         let out = self
             .operate(key, version, Op::Wrap, params)
             .await
-            .map_err(|e| from_sdk(&e, &self.info.name, &what))?;
+            .map_err(|e| self.version_error(&e, &key.name, version, &what))?;
         let wrapped = out.result.clone().unwrap_or_default();
         if wrapped.is_empty() {
             return Err(Error::provider(
@@ -192,7 +192,7 @@ impl AzureKeyVaultProvider {
         let out = self
             .operate(key, version, Op::Encrypt, params)
             .await
-            .map_err(|e| from_sdk(&e, &self.info.name, &what))?;
+            .map_err(|e| self.version_error(&e, &key.name, version, &what))?;
         Ok(Blob {
             kind: Kind::Hsm,
             version: used_version(&out).unwrap_or_else(|| version.to_owned()),
@@ -204,9 +204,14 @@ impl AzureKeyVaultProvider {
 
     /// Decrypts; a ciphertext that does not open is [`Error::IntegrityFailure`] and nothing
     /// more.
+    ///
+    /// The version that sealed the ciphertext decides, not the current one: data of an
+    /// enabled version opens while the current version is disabled. A named `version` must be
+    /// the one the ciphertext names (AES_256) or the only one tried (RSA).
     pub(super) async fn decrypt_with(
         &self,
         key_id: Option<&str>,
+        version: Option<&str>,
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
@@ -215,12 +220,27 @@ impl AzureKeyVaultProvider {
                 "Key Vault ciphertexts do not name their key: decrypt needs the key id",
             ));
         };
-        let (key, current) = self.usable(key_id, KeyUsage::Encrypt, "decrypt").await?;
+        let key = self.vault.key(key_id).await?;
+        key.require_usage(KeyUsage::Encrypt, "decrypt")?;
+        if let KeyState::PendingDeletion { .. } = key.state() {
+            return Err(Error::state(format!(
+                "decrypt: key `{key_id}` is {}",
+                key.state()
+            )));
+        }
         if ciphertext.is_empty() {
             return Err(Error::IntegrityFailure);
         }
         if key.spec == KeySpec::Aes256 {
             let blob = Blob::decode(ciphertext)?;
+            if let Some(v) = version
+                && v != blob.version
+            {
+                return Err(Error::invalid(format!(
+                    "decrypt: the ciphertext was sealed by version {} of key `{key_id}`, not {v}",
+                    blob.version
+                )));
+            }
             return match (blob.kind, key.envelope) {
                 (Kind::Envelope, true) => self.open_envelope(&key, &blob, context).await,
                 (Kind::Hsm, false) => self.open_hsm(&key, &blob, context).await,
@@ -231,8 +251,38 @@ impl AzureKeyVaultProvider {
             // Nothing was encrypted under an RSA key with a context, so none matches.
             return Err(Error::IntegrityFailure);
         }
-        self.rsa_decrypt(&key, &current, AzAlg::RsaOaep256, ciphertext)
+        match version {
+            Some(v) => {
+                self.rsa_decrypt_with(&key, v, AzAlg::RsaOaep256, ciphertext)
+                    .await
+            }
+            None => {
+                let current = key.version.clone().unwrap_or_default();
+                self.rsa_decrypt(&key, &current, AzAlg::RsaOaep256, ciphertext)
+                    .await
+            }
+        }
+    }
+
+    /// The vault's RSA decryption under `alg` with `version` only.
+    pub(super) async fn rsa_decrypt_with(
+        &self,
+        key: &Key,
+        version: &str,
+        alg: AzAlg,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        let params = KeyOperationParameters {
+            algorithm: Some(alg),
+            value: Some(ciphertext.to_vec()),
+            ..Default::default()
+        };
+        let what = format!("decrypt({}/{version})", key.name);
+        let out = self
+            .operate(key, version, Op::Decrypt, params)
             .await
+            .map_err(|e| self.opening_error(&e, &key.name, version, &what))?;
+        Ok(Zeroizing::new(out.result.unwrap_or_default()))
     }
 
     /// Unwraps the data key with the version the blob names, then opens the sealed bytes.
@@ -251,7 +301,7 @@ impl AzureKeyVaultProvider {
         let out = self
             .operate(key, &blob.version, Op::Unwrap, params)
             .await
-            .map_err(|e| self.opening_error(&e, &what))?;
+            .map_err(|e| self.opening_error(&e, &key.name, &blob.version, &what))?;
         let data_key = Zeroizing::new(out.result.unwrap_or_default());
         if data_key.len() != DATA_KEY_LEN {
             return Err(Error::IntegrityFailure);
@@ -278,16 +328,23 @@ impl AzureKeyVaultProvider {
         let out = self
             .operate(key, &blob.version, Op::Decrypt, params)
             .await
-            .map_err(|e| self.opening_error(&e, &what))?;
+            .map_err(|e| self.opening_error(&e, &key.name, &blob.version, &what))?;
         Ok(Zeroizing::new(out.result.unwrap_or_default()))
     }
 
-    /// A vault error while opening a ciphertext: a refused argument or an unknown version (a
-    /// ciphertext altered or not this key's) is an integrity failure; the rest is as mapped.
-    pub(super) fn opening_error(&self, e: &azure_core::Error, what: &str) -> Error {
+    /// A vault error while opening a ciphertext with `version` of `key`: a refused argument
+    /// or an unknown version (a ciphertext altered or not this key's) is an integrity
+    /// failure; a disabled version is named with its state; the rest is as mapped.
+    pub(super) fn opening_error(
+        &self,
+        e: &azure_core::Error,
+        key: &str,
+        version: &str,
+        what: &str,
+    ) -> Error {
         match class_of(e) {
             Class::InvalidArgument | Class::NotFound => Error::IntegrityFailure,
-            _ => from_sdk(e, &self.info.name, what),
+            _ => self.version_error(e, key, version, what),
         }
     }
 
@@ -302,6 +359,7 @@ impl AzureKeyVaultProvider {
     ) -> Result<SecretBytes> {
         let mut candidates = vec![current.to_owned()];
         let mut listed = false;
+        let mut refused = None;
         let mut i = 0;
         while i < candidates.len() {
             let version = candidates[i].clone();
@@ -315,6 +373,11 @@ impl AzureKeyVaultProvider {
             match self.operate(key, &version, Op::Decrypt, params).await {
                 Ok(out) => return Ok(Zeroizing::new(out.result.unwrap_or_default())),
                 Err(e) if class_of(&e) == Class::InvalidArgument => {}
+                // The current version may be disabled while older ones still open their data.
+                Err(e) if is_disabled(&e) => {
+                    refused
+                        .get_or_insert_with(|| self.version_error(&e, &key.name, &version, &what));
+                }
                 Err(e) => return Err(from_sdk(&e, &self.info.name, &what)),
             }
             if !listed {
@@ -331,7 +394,7 @@ impl AzureKeyVaultProvider {
                 candidates.append(&mut older);
             }
         }
-        Err(Error::IntegrityFailure)
+        Err(refused.unwrap_or(Error::IntegrityFailure))
     }
 
     /// A fresh data key, encrypted under the key (the envelope blob for AES_256 keys).
@@ -367,26 +430,26 @@ impl AzureKeyVaultProvider {
         algorithm: SigningAlgorithm,
         op: &str,
     ) -> Result<(Key, String)> {
-        let (key, current) = self.usable(key_id, KeyUsage::Sign, op).await?;
+        let (key, version) = self.key_at(key_id, KeyUsage::Sign, op, version).await?;
         if !key.spec.signing_algorithms().contains(&algorithm) {
             return Err(Error::invalid(format!(
                 "{op}: a {} key does not sign with {algorithm}",
                 key.spec
             )));
         }
-        let version = version.map_or(current, str::to_owned);
         Ok((key, version))
     }
 
-    /// Signs the digest in the vault with the current version; ECDSA signatures come back as
-    /// JWS's raw `r||s` and are returned as DER.
+    /// Signs the digest in the vault with `version` (any enabled one) or the current version;
+    /// ECDSA signatures come back as JWS's raw `r||s` and are returned as DER.
     pub(super) async fn sign_with(
         &self,
         key_id: &str,
+        version: Option<&str>,
         input: Signed<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        let (key, version) = self.signing_key(key_id, None, algorithm, "sign").await?;
+        let (key, version) = self.signing_key(key_id, version, algorithm, "sign").await?;
         let digest = input.digest(algorithm)?;
         let alg = match algorithm {
             SigningAlgorithm::RsaPssSha256 => SignatureAlgorithm::Ps256,
@@ -414,7 +477,7 @@ impl AzureKeyVaultProvider {
             .client
             .sign(&key.name, body, Some(options))
             .await
-            .map_err(self.vault.err(&what))?
+            .map_err(|e| self.version_error(&e, &key.name, &version, &what))?
             .into_model()
             .map_err(self.vault.err(&what))?;
         let used = used_version(&out).unwrap_or(version);

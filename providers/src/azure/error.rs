@@ -75,6 +75,25 @@ fn inner_code(body: &[u8]) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// True when the vault refused because the key or version is disabled (403 with the inner
+/// code `KeyDisabled`).
+pub(crate) fn is_disabled(err: &azure_core::Error) -> bool {
+    match err.kind() {
+        ErrorKind::HttpResponse {
+            status,
+            raw_response,
+            ..
+        } => {
+            u16::from(*status) == 403
+                && raw_response
+                    .as_ref()
+                    .and_then(|r| inner_code(r.body().as_ref()))
+                    .is_some_and(|c| c == "KeyDisabled")
+        }
+        _ => false,
+    }
+}
+
 /// The class of any SDK error.
 pub(crate) fn class_of(err: &azure_core::Error) -> Class {
     match err.kind() {

@@ -55,7 +55,6 @@ pub use config::AzureConfig;
 pub use credential::StaticToken;
 
 use client::Vault;
-use keygate_core::KeyProviderExt as _;
 use keygate_core::SignInput;
 use policy::Arm;
 
@@ -161,6 +160,8 @@ fn capabilities(retention: u32, _hsm: bool, role_assignments: bool) -> Capabilit
         .rotatable_specs(SPECS.to_vec())
         .scheduled_rotation_specs(SPECS.to_vec())
         .list_versions(true)
+        // `enabled` is kept per version; destruction and the primary are the key's.
+        .version_state(true)
         // The vault's RSA-OAEP-256 takes no label.
         .asymmetric_context(false)
         .max_plaintext_bytes(crypto::MAX_PLAINTEXT)
@@ -297,15 +298,13 @@ impl KeyProvider for AzureKeyVaultProvider {
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        if let Some(id) = key_id {
-            self.require_primary_version(id, key_version, "decrypt")
-                .await?;
-        } else if key_version.is_some() {
+        if key_id.is_none() && key_version.is_some() {
             return Err(keygate_core::Error::invalid(
                 "decrypt: a key version can only be named together with its key",
             ));
         }
-        self.decrypt_with(key_id, ciphertext, context).await
+        self.decrypt_with(key_id, key_version, ciphertext, context)
+            .await
     }
 
     async fn generate_data_key(
@@ -324,9 +323,7 @@ impl KeyProvider for AzureKeyVaultProvider {
         input: SignInput<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Signature> {
-        self.require_primary_version(key_id, key_version, "sign")
-            .await?;
-        self.sign_with(key_id, input, algorithm).await
+        self.sign_with(key_id, key_version, input, algorithm).await
     }
 
     async fn verify(

@@ -5,11 +5,9 @@ use azure_security_keyvault_keys::models::{EncryptionAlgorithm as AzAlg, KeyOper
 use keygate_core::{
     Ciphertext, EncryptionAlgorithm, Error, KeyUsage, Result, SecretBytes, raw_unsupported,
 };
-use zeroize::Zeroizing;
 
 use super::AzureKeyVaultProvider;
 use super::crypto::{Op, used_version};
-use super::error::from_sdk;
 
 /// The raw algorithms Key Vault takes on RSA keys.
 pub(super) const RAW_ALGORITHMS: [EncryptionAlgorithm; 3] = [
@@ -67,7 +65,7 @@ impl AzureKeyVaultProvider {
         let out = self
             .operate(&key, &version, Op::Encrypt, params)
             .await
-            .map_err(|e| from_sdk(&e, &self.info.name, &what))?;
+            .map_err(|e| self.version_error(&e, &key.name, &version, &what))?;
         let used = used_version(&out).unwrap_or(version);
         Ok(Ciphertext {
             bytes: out.result.unwrap_or_default(),
@@ -86,7 +84,9 @@ impl AzureKeyVaultProvider {
         ciphertext: &[u8],
     ) -> Result<SecretBytes> {
         let (alg, _) = self.raw_algorithm(algorithm)?;
-        let (key, current) = self.usable(key_id, KeyUsage::Encrypt, "decrypt").await?;
+        let (key, current) = self
+            .key_at(key_id, KeyUsage::Encrypt, "decrypt", key_version)
+            .await?;
         if !key.spec.is_rsa() {
             return Err(Error::invalid(format!(
                 "{} needs an RSA key; key `{key_id}` is {}",
@@ -94,19 +94,9 @@ impl AzureKeyVaultProvider {
                 key.spec
             )));
         }
-        let Some(version) = key_version else {
-            return self.rsa_decrypt(&key, &current, alg, ciphertext).await;
-        };
-        let params = KeyOperationParameters {
-            algorithm: Some(alg),
-            value: Some(ciphertext.to_vec()),
-            ..Default::default()
-        };
-        let what = format!("decrypt({key_id}/{version})");
-        let out = self
-            .operate(&key, version, Op::Decrypt, params)
-            .await
-            .map_err(|e| self.opening_error(&e, &what))?;
-        Ok(Zeroizing::new(out.result.unwrap_or_default()))
+        if key_version.is_some() {
+            return self.rsa_decrypt_with(&key, &current, alg, ciphertext).await;
+        }
+        self.rsa_decrypt(&key, &current, alg, ciphertext).await
     }
 }

@@ -6,11 +6,53 @@
 use azure_security_keyvault_keys::models::{
     KeyAttributes, KeyClientUpdateKeyPropertiesOptions, UpdateKeyPropertiesParameters,
 };
-use keygate_core::{Error, KeyVersion, Result};
+use keygate_core::{Error, KeyState, KeyUsage, KeyVersion, Result, VersionState};
 
 use super::AzureKeyVaultProvider;
+use super::client::Key;
+use super::error::{from_sdk, is_disabled};
 
 impl AzureKeyVaultProvider {
+    /// The key `key_id` for `usage` and the version an operation uses: `version` when named
+    /// (any version: the vault refuses a disabled one, and one the key does not have is
+    /// `NotFound`), else the current one, which must be enabled.
+    pub(super) async fn key_at(
+        &self,
+        key_id: &str,
+        usage: KeyUsage,
+        op: &str,
+        version: Option<&str>,
+    ) -> Result<(Key, String)> {
+        let Some(version) = version else {
+            return self.usable(key_id, usage, op).await;
+        };
+        let key = self.vault.key(key_id).await?;
+        key.require_usage(usage, op)?;
+        if let KeyState::PendingDeletion { .. } = key.state() {
+            return Err(Error::state(format!(
+                "{op}: key `{key_id}` is {}",
+                key.state()
+            )));
+        }
+        Ok((key, version.to_owned()))
+    }
+
+    /// A vault error of an operation with `version` of `key`: a refusal because the version
+    /// is disabled names the version and its state; the rest is mapped as usual.
+    pub(super) fn version_error(
+        &self,
+        e: &azure_core::Error,
+        key: &str,
+        version: &str,
+        what: &str,
+    ) -> Error {
+        if is_disabled(e) {
+            keygate_core::version::version_not_usable(key, version, VersionState::Disabled)
+        } else {
+            from_sdk(e, &self.info.name, what)
+        }
+    }
+
     /// Sets `version`'s `enabled` attribute; answers the version as listed afterwards.
     pub(super) async fn set_version_enabled(
         &self,

@@ -26,6 +26,8 @@ pub struct AzureError {
     pub code: &'static str,
     /// The message.
     pub message: String,
+    /// Azure's `innererror.code` (`KeyDisabled`), when the answer has one.
+    pub inner: Option<&'static str>,
     retry_after: Option<u64>,
     challenge: bool,
 }
@@ -47,6 +49,7 @@ impl AzureError {
             status,
             code,
             message: message.into(),
+            inner: None,
             retry_after: None,
             challenge: false,
         }
@@ -175,6 +178,18 @@ impl AzureError {
             Error::IntegrityFailure => Self::decryption_failed(),
             Error::InvalidState(what) => {
                 tracing::debug!(%what, "azure dialect: invalid state");
+                // Key Vault answers a disabled key or version with 403 and the inner code
+                // `KeyDisabled`, which clients tell from a refused permission.
+                if what.contains(" is disabled") {
+                    return Self {
+                        inner: Some("KeyDisabled"),
+                        ..Self::new(
+                            StatusCode::FORBIDDEN,
+                            "Forbidden",
+                            format!("Operation {op} is not allowed on a disabled key."),
+                        )
+                    };
+                }
                 Self::new(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
@@ -220,7 +235,14 @@ impl AzureError {
 
 impl IntoResponse for AzureError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = match self.inner {
+            Some(inner) => json!({ "error": {
+                "code": self.code,
+                "message": self.message,
+                "innererror": { "code": inner },
+            } }),
+            None => json!({ "error": { "code": self.code, "message": self.message } }),
+        };
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -262,7 +284,10 @@ mod tests {
         assert_eq!((e.status.as_u16(), e.code), (404, "KeyNotFound"));
         let e = AzureError::from_core(Error::state("key `k1` is disabled"), DOING);
         assert_eq!((e.status.as_u16(), e.code), (403, "Forbidden"));
+        assert_eq!(e.inner, Some("KeyDisabled"));
         assert!(!e.message.contains('`'));
+        let e = AzureError::from_core(Error::state("key `k1` is pending_deletion"), DOING);
+        assert_eq!((e.status.as_u16(), e.inner), (403, None));
         let e = AzureError::from_core(Error::PermissionDenied("statement 3".into()), DOING);
         assert!(!e.message.contains("statement"));
         let decrypt = Doing {

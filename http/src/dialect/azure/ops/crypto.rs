@@ -11,7 +11,8 @@
 //! - sign and verify take the DIGEST (as Azure does): RS256, PS256, ES256, ES384; ECDSA
 //!   signatures are JWS's raw `r||s` on the wire and DER inside keygate.
 //!
-//! keygate encrypts and signs with the primary version: a request naming another version is
+//! sign uses the version the request names (any enabled one, as Key Vault), else the current
+//! one. keygate encrypts with the current version: an encryption naming another version is
 //! refused after the fact (the row shows the call). For decryption the ciphertext decides,
 //! and a named version must be the one that decrypts (the envelope's, for A256GCM).
 
@@ -120,8 +121,8 @@ fn no_gcm_fields(alg: &str, p: &KeyOperationParams) -> Result<(), AzureError> {
 pub(super) fn pinned(version: Option<&str>, used: &str) -> Result<(), AzureError> {
     match version {
         Some(v) if v != used => Err(AzureError::bad_parameter(format!(
-            "keygate encrypts and signs with the key's current version ({used}); version {v} \
-             can only decrypt and verify."
+            "keygate encrypts with the key's current version ({used}); version {v} can \
+             decrypt, sign and verify."
         ))),
         _ => Ok(()),
     }
@@ -258,13 +259,12 @@ async fn sign(
         .session
         .sign(
             &by_name(name),
-            None,
+            version,
             SignInput::Digest(&p.value.0),
             Some(algorithm),
         )
         .await
         .map_err(ctx.err("sign", Some(name)))?;
-    pinned(version, &sig.value.key_version)?;
     let bytes = match ec {
         Some(spec) => ecdsa_der_to_raw(spec, &sig.value.bytes)?,
         None => sig.value.bytes,

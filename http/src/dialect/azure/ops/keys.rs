@@ -42,11 +42,17 @@ pub(super) async fn bundle(
                 let v = pk.value.key_version.clone();
                 (Some(pk.value), Some(v))
             }
-            // A named version that refuses use (disabled) is shown, disabled and without
-            // its public key, as Key Vault shows a disabled version.
-            Err(Error::InvalidState(_)) if version.is_some() => {
+            // A version that refuses use (disabled; the current one when none is named) is
+            // shown, disabled and without its public key, as Key Vault shows a key whose
+            // version is disabled.
+            Err(Error::InvalidState(_)) => {
                 enabled = false;
-                (None, version.map(str::to_owned))
+                (
+                    None,
+                    version
+                        .map(str::to_owned)
+                        .or_else(|| meta.primary_version.clone()),
+                )
             }
             Err(e) => return Err(ctx.err("get", Some(name))(e)),
         }
