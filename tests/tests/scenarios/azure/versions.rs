@@ -1,9 +1,9 @@
 //! Per-version `enabled` through the SDK: a PATCH of one version's attributes disables that
 //! version alone, which then refuses use with Key Vault's 403 while the key's other versions
-//! keep working; enabling it again brings it back.
+//! keep working; enabling it again brings it back. A signer signs with any enabled version.
 
 use azure_security_keyvault_keys::models::{
-    KeyClientUpdateKeyPropertiesOptions, KeyOperationResult,
+    KeyClientSignOptions, KeyClientUpdateKeyPropertiesOptions, KeyOperationResult,
 };
 
 use super::*;
@@ -170,5 +170,78 @@ async fn a_disabled_version_refuses_use_while_the_others_work() {
             .any(|e| e.source == "azure" && e.key_version.as_deref() == Some(v1.as_str())),
         "{rows:?}"
     );
+    gw.stop().await;
+}
+
+/// The inner error code of a Key Vault error answer.
+fn inner_code(err: &azure_core::Error) -> Option<String> {
+    let azure_core::error::ErrorKind::HttpResponse {
+        raw_response: Some(raw),
+        ..
+    } = err.kind()
+    else {
+        return None;
+    };
+    let body: serde_json::Value = serde_json::from_slice(raw.body().as_ref()).ok()?;
+    body["error"]["innererror"]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_signer_signs_with_any_enabled_version_and_a_disabled_one_is_key_disabled() {
+    let gw = TestGateway::start().await;
+    let kc = client(&gw, "azure-admin", "admin").await;
+    let mut p = create_params(KeyType::Ec, &[]);
+    p.curve = Some(CurveName::P256);
+    let v1 = version_of(&create(&kc, "signer-versions", p).await);
+    let v2 = version_of(
+        &kc.rotate_key("signer-versions", None)
+            .await
+            .unwrap()
+            .into_model()
+            .unwrap(),
+    );
+    let digest = sha2::Sha256::digest(b"pinned to version 1").to_vec();
+    let sign = |version: &str| {
+        let kc = &kc;
+        let params = SignParameters {
+            algorithm: Some(SignatureAlgorithm::Es256),
+            value: Some(digest.clone()),
+        };
+        let options = KeyClientSignOptions {
+            key_version: Some(version.to_owned()),
+            ..Default::default()
+        };
+        async move {
+            kc.sign("signer-versions", params.try_into().unwrap(), Some(options))
+                .await
+        }
+    };
+    // Key Vault signs with the version the request names, not only the current one.
+    let signed = sign(&v1).await.unwrap().into_model().unwrap();
+    assert!(
+        signed.kid.as_deref().unwrap().ends_with(&format!("/{v1}")),
+        "{:?}",
+        signed.kid
+    );
+    assert_eq!(signed.result.as_deref().map(<[u8]>::len), Some(64));
+
+    // A disabled version is Key Vault's 403 with the inner code KeyDisabled.
+    set_version_enabled(&kc, "signer-versions", &v1, false).await;
+    let err = sign(&v1).await.unwrap_err();
+    assert_eq!(status(&err), StatusCode::Forbidden, "{err}");
+    assert_eq!(inner_code(&err).as_deref(), Some("KeyDisabled"), "{err:?}");
+    sign(&v2).await.unwrap();
+
+    // With its current version disabled the key is still read, shown disabled.
+    set_version_enabled(&kc, "signer-versions", &v2, false).await;
+    let got = kc
+        .get_key("signer-versions", None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
+    assert_eq!(got.attributes.unwrap().enabled, Some(false));
     gw.stop().await;
 }
