@@ -1,6 +1,6 @@
 //! Key Vault's encryption algorithms through the SDK: A256GCM answers with its iv, tag and
-//! aad and takes them back; RSA-OAEP (SHA-1) and RSA1_5 on RSA keys round-trip and open
-//! what an independent RSA implementation made with the JWK.
+//! aad and takes them back; RSA-OAEP-256, RSA-OAEP (SHA-1) and RSA1_5 on RSA keys round-trip
+//! and open what an independent RSA implementation made with the JWK.
 
 use keygate_core::EnvelopeHeader;
 
@@ -193,7 +193,11 @@ async fn rsa_oaep_sha1_and_rsa1_5_round_trip_and_open_an_independent_clients_cip
     .unwrap();
     let version = jwk.kid.unwrap().rsplit('/').next().unwrap().to_owned();
 
-    for alg in [EncryptionAlgorithm::RsaOaep, EncryptionAlgorithm::Rsa1_5] {
+    for alg in [
+        EncryptionAlgorithm::RsaOaep256,
+        EncryptionAlgorithm::RsaOaep,
+        EncryptionAlgorithm::Rsa1_5,
+    ] {
         // Through the vault: encrypt → decrypt, wrapkey → unwrapkey.
         let ct = kc
             .encrypt(
@@ -249,6 +253,9 @@ async fn rsa_oaep_sha1_and_rsa1_5_round_trip_and_open_an_independent_clients_cip
             EncryptionAlgorithm::RsaOaep => public
                 .encrypt(&mut rng, rsa::Oaep::new::<sha1::Sha1>(), b"from outside")
                 .unwrap(),
+            EncryptionAlgorithm::RsaOaep256 => public
+                .encrypt(&mut rng, rsa::Oaep::new::<sha2::Sha256>(), b"from outside")
+                .unwrap(),
             _ => public
                 .encrypt(&mut rng, rsa::Pkcs1v15Encrypt, b"from outside")
                 .unwrap(),
@@ -260,7 +267,7 @@ async fn rsa_oaep_sha1_and_rsa1_5_round_trip_and_open_an_independent_clients_cip
 
         // Each padding opens only its own ciphertexts; a corrupted one fails.
         let other = if alg == EncryptionAlgorithm::RsaOaep {
-            EncryptionAlgorithm::RsaOaep256
+            EncryptionAlgorithm::Rsa1_5
         } else {
             EncryptionAlgorithm::RsaOaep
         };
@@ -285,6 +292,29 @@ async fn rsa_oaep_sha1_and_rsa1_5_round_trip_and_open_an_independent_clients_cip
             .unwrap_err();
         assert_eq!(status(&err), StatusCode::NotFound, "{alg:?}");
     }
+
+    // keygate's native RSA ciphertext, which RSA-OAEP-256 answered before, still opens.
+    let native = gw
+        .service
+        .local_admin()
+        .encrypt_native(
+            &keygate_core::KeyLocator::Name("alg-rsa".into()),
+            b"sealed earlier",
+            &EncryptionContext::new(),
+        )
+        .await
+        .unwrap()
+        .value;
+    assert_ne!(native.bytes.len(), 256, "native, not bare");
+    let plain = decrypt(
+        &kc,
+        "alg-rsa",
+        "",
+        op(EncryptionAlgorithm::RsaOaep256, &native.bytes, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plain, b"sealed earlier");
 
     // The RSA algorithms need an RSA key.
     create(&kc, "alg-oct", create_params(KeyType::Oct, &[])).await;
