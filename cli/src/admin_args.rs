@@ -149,6 +149,10 @@ pub enum AuditCommand {
         /// `<home>/audit.checkpoint`): the log must still hold its rows, unchanged.
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
+        /// Read only the rows after the newest signed checkpoint the gateway kept (each
+        /// intact check keeps one); rows before it are not read again.
+        #[arg(long)]
+        from_checkpoint: bool,
         #[command(flatten)]
         output: OutputArg,
     },

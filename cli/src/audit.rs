@@ -43,8 +43,13 @@ pub async fn run(api: &dyn Gateway, cmd: AuditCommand, out: &mut dyn Write) -> R
                 .context("cannot write the export")?;
             sink.finish()?;
         }
-        AuditCommand::Verify { checkpoint, output } => {
-            super::audit_proof::verify(api, checkpoint.as_deref(), output, out).await?;
+        AuditCommand::Verify {
+            checkpoint,
+            from_checkpoint,
+            output,
+        } => {
+            super::audit_proof::verify(api, checkpoint.as_deref(), from_checkpoint, output, out)
+                .await?;
         }
         AuditCommand::Checkpoint { output } => {
             super::audit_proof::checkpoint(api, output, out).await?;

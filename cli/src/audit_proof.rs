@@ -21,14 +21,19 @@ fn parse_hash(text: &str) -> Result<Hash> {
     merkle::parse_hex(text).with_context(|| format!("the gateway returned a bad hash {text:?}"))
 }
 
-/// `keygate audit verify [--checkpoint FILE]`.
+/// `keygate audit verify [--checkpoint FILE] [--from-checkpoint]`.
 pub async fn verify(
     api: &dyn Gateway,
     checkpoint: Option<&Path>,
+    from_checkpoint: bool,
     output: OutputArg,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let mut v = api.verify_audit().await?;
+    let mut v = if from_checkpoint {
+        api.verify_audit_from_checkpoint().await?
+    } else {
+        api.verify_audit().await?
+    };
     if let Some(path) = checkpoint {
         check_against(api, path, &mut v).await?;
     }
@@ -44,6 +49,13 @@ pub async fn verify(
             )?;
             if let Some(root) = &v.root {
                 writeln!(out, "tree root {root}")?;
+            }
+            if let Some(size) = v.from_checkpoint {
+                writeln!(
+                    out,
+                    "checked from the kept checkpoint of {size} rows: {} rows read",
+                    v.rows - size.min(v.rows)
+                )?;
             }
             if let Some(cp) = &v.checkpoint {
                 writeln!(

@@ -542,6 +542,10 @@ impl Gateway for HttpGateway {
         self.get("/v1/audit/verify").await
     }
 
+    async fn verify_audit_from_checkpoint(&self) -> Result<AuditVerification> {
+        self.get("/v1/audit/verify?from_checkpoint=true").await
+    }
+
     async fn audit_checkpoint(&self) -> Result<AuditCheckpoint> {
         self.get("/v1/audit/checkpoint").await
     }

@@ -5,7 +5,7 @@ use aws_lc_rs::hkdf::{HKDF_SHA256, KeyType, Salt};
 use aws_lc_rs::hmac;
 
 use super::checkpoint::NoteSigner;
-use super::{KEYED_CHAIN_TAG, NewAuditEvent, chain_input, hex};
+use super::{KEYED_CHAIN_TAG, NewAuditEvent, chain_input, encoded_chain_input, hex};
 use crate::error::{Error, Result};
 
 /// HKDF `info` of the chain key; distinct from every other key keygate derives from the root.
@@ -48,6 +48,15 @@ impl ChainKey {
             return false;
         };
         let input = chain_input(KEYED_CHAIN_TAG, prev_hash, seq, event);
+        hmac::verify(&self.key, &input, &tag).is_ok()
+    }
+
+    /// [`ChainKey::verify`] of a row already encoded with [`super::encode_row`].
+    pub(super) fn verify_encoded(&self, prev_hash: &str, encoded: &[u8], hash: &str) -> bool {
+        let Some(tag) = unhex(hash) else {
+            return false;
+        };
+        let input = encoded_chain_input(KEYED_CHAIN_TAG, prev_hash, encoded);
         hmac::verify(&self.key, &input, &tag).is_ok()
     }
 }

@@ -72,6 +72,34 @@ impl CompactRange {
         self.size += 1;
     }
 
+    /// The roots of the perfect subtrees, left to right (one per set bit of
+    /// [`size`](Self::size), the largest first): with the size, all a verifier needs to go on
+    /// extending the tree later ([`CompactRange::from_hashes`]).
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.nodes.iter().map(|&(_, hash)| hash).collect()
+    }
+
+    /// The range of a tree of `size` leaves whose subtree roots are `hashes`, as
+    /// [`CompactRange::hashes`] returned them. Nothing here proves they are that tree's: a
+    /// caller holding a signed root compares it with [`root`](Self::root).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when there is not one hash per set bit of `size`.
+    pub fn from_hashes(size: u64, hashes: &[Hash]) -> Result<Self> {
+        if usize::try_from(size.count_ones()).ok() != Some(hashes.len()) {
+            return Err(Error::invalid(format!(
+                "a tree of {size} leaves has {} subtree roots, not {}",
+                size.count_ones(),
+                hashes.len()
+            )));
+        }
+        let heights = (0..u64::BITS).rev().filter(|h| size & (1u64 << h) != 0);
+        Ok(Self {
+            size,
+            nodes: heights.zip(hashes.iter().copied()).collect(),
+        })
+    }
+
     /// The root hash of the tree so far.
     pub fn root(&self) -> Hash {
         let mut nodes = self.nodes.iter().rev();

@@ -213,18 +213,59 @@ impl NewAuditEvent {
 /// Every variable-length field is length-prefixed, and the only optional tail is fixed-width,
 /// so no two different rows share an encoding.
 pub fn encode_row(seq: u64, event: &NewAuditEvent) -> Vec<u8> {
+    encode_fields(seq, &event.fields())
+}
+
+/// The hashed fields of an event, borrowed: what [`encode_row`] encodes, for a new event and
+/// for a stored row alike (a verifier encodes a row without copying its strings).
+struct Fields<'a> {
+    time: OffsetDateTime,
+    request_id: &'a str,
+    principal: &'a str,
+    source: &'a str,
+    action: &'a str,
+    provider: Option<&'a str>,
+    key: Option<&'a str>,
+    key_version: Option<&'a str>,
+    outcome: AuditOutcome,
+    error_kind: Option<&'a str>,
+    duration_us: u64,
+    intent_seq: Option<u64>,
+}
+
+impl NewAuditEvent {
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            time: self.time,
+            request_id: &self.request_id,
+            principal: &self.principal,
+            source: &self.source,
+            action: &self.action,
+            provider: self.provider.as_deref(),
+            key: self.key.as_deref(),
+            key_version: self.key_version.as_deref(),
+            outcome: self.outcome,
+            error_kind: self.error_kind.as_deref(),
+            duration_us: self.duration_us,
+            intent_seq: self.intent_seq,
+        }
+    }
+}
+
+/// [`encode_row`] of borrowed fields.
+fn encode_fields(seq: u64, event: &Fields<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(160);
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&event.time.unix_timestamp_nanos().to_be_bytes());
-    put_str(&mut out, &event.request_id);
-    put_str(&mut out, &event.principal);
-    put_str(&mut out, &event.source);
-    put_str(&mut out, &event.action);
-    put_opt(&mut out, event.provider.as_deref());
-    put_opt(&mut out, event.key.as_deref());
-    put_opt(&mut out, event.key_version.as_deref());
+    put_str(&mut out, event.request_id);
+    put_str(&mut out, event.principal);
+    put_str(&mut out, event.source);
+    put_str(&mut out, event.action);
+    put_opt(&mut out, event.provider);
+    put_opt(&mut out, event.key);
+    put_opt(&mut out, event.key_version);
     put_str(&mut out, event.outcome.as_str());
-    put_opt(&mut out, event.error_kind.as_deref());
+    put_opt(&mut out, event.error_kind);
     out.extend_from_slice(&event.duration_us.to_be_bytes());
     if let Some(intent) = event.intent_seq {
         out.push(1);
@@ -251,10 +292,15 @@ fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
 
 /// The chain input of a row: `str(tag) || str(prev_hash) || encode_row(seq, event)`.
 fn chain_input(tag: &str, prev_hash: &str, seq: u64, event: &NewAuditEvent) -> Vec<u8> {
-    let mut input = Vec::with_capacity(256);
+    encoded_chain_input(tag, prev_hash, &encode_row(seq, event))
+}
+
+/// [`chain_input`] of a row already encoded with [`encode_row`].
+fn encoded_chain_input(tag: &str, prev_hash: &str, encoded: &[u8]) -> Vec<u8> {
+    let mut input = Vec::with_capacity(24 + tag.len() + prev_hash.len() + encoded.len());
     put_str(&mut input, tag);
     put_str(&mut input, prev_hash);
-    input.extend_from_slice(&encode_row(seq, event));
+    input.extend_from_slice(encoded);
     input
 }
 
@@ -351,7 +397,40 @@ impl AuditEvent {
 
     /// The Merkle leaf hash of this row ([`merkle::leaf_hash`] of [`encode_row`]).
     pub fn leaf_hash(&self) -> merkle::Hash {
-        merkle::leaf_hash(&encode_row(self.seq, &self.event()))
+        merkle::leaf_hash(&encode_fields(self.seq, &self.fields()))
+    }
+
+    /// [`AuditEvent::chain_form`] and [`AuditEvent::leaf_hash`] together, from one encoding
+    /// of the row: what a verifier computes for every row, and the part of its work that
+    /// needs no other row (so rows can be checked on several threads, the chain links after).
+    pub fn check(&self, key: Option<&ChainKey>) -> (Option<ChainForm>, merkle::Hash) {
+        let encoded = encode_fields(self.seq, &self.fields());
+        let form = if key.is_some_and(|k| k.verify_encoded(&self.prev_hash, &encoded, &self.hash))
+        {
+            Some(ChainForm::Keyed)
+        } else {
+            let input = encoded_chain_input(CHAIN_TAG, &self.prev_hash, &encoded);
+            let hash = digest::digest(&digest::SHA256, &input);
+            (hex(hash.as_ref()) == self.hash).then_some(ChainForm::Unkeyed)
+        };
+        (form, merkle::leaf_hash(&encoded))
+    }
+
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            time: self.time,
+            request_id: &self.request_id,
+            principal: &self.principal,
+            source: &self.source,
+            action: &self.action,
+            provider: self.provider.as_deref(),
+            key: self.key.as_deref(),
+            key_version: self.key_version.as_deref(),
+            outcome: self.outcome,
+            error_kind: self.error_kind.as_deref(),
+            duration_us: self.duration_us,
+            intent_seq: self.intent_seq,
+        }
     }
 
     /// The CSV header matching [`AuditEvent::to_csv_row`], without a line ending.
@@ -518,6 +597,11 @@ pub struct AuditVerification {
     /// that were still running during the check). Not a break in the chain.
     #[serde(default)]
     pub unresolved_intents: u64,
+    /// The size of the stored signed checkpoint this check started from, when it started from
+    /// one (`audit verify --from-checkpoint`): rows up to it were checked when it was signed
+    /// and are not read again, rows after it are. `None` for a check of the whole log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_checkpoint: Option<u64>,
 }
 
 #[cfg(test)]

@@ -320,3 +320,30 @@ fn intent_seq_is_hashed_only_when_present() {
     assert_eq!(stored.hash, one);
     assert!(stored.to_csv_row().ends_with(",1"));
 }
+
+#[test]
+fn check_agrees_with_chain_form_and_leaf_hash() {
+    let keys = AuditKeys::from_root_key(&[9u8; 32]).unwrap();
+    let other = AuditKeys::from_root_key(&[8u8; 32]).unwrap();
+    let keyed = event().into_chained(3, "ab".repeat(32), Some(&keys.chain));
+    let unkeyed = NewAuditEvent {
+        intent_seq: Some(2),
+        ..event()
+    }
+    .into_chained(4, "cd".repeat(32), None);
+    let mut edited = keyed.clone();
+    edited.principal.push('x');
+    for (row, key) in [
+        (&keyed, Some(&keys.chain)),
+        (&keyed, Some(&other.chain)),
+        (&keyed, None),
+        (&unkeyed, Some(&keys.chain)),
+        (&unkeyed, None),
+        (&edited, Some(&keys.chain)),
+    ] {
+        assert_eq!(row.check(key), (row.chain_form(key), row.leaf_hash()));
+    }
+    assert_eq!(keyed.check(Some(&keys.chain)).0, Some(ChainForm::Keyed));
+    assert_eq!(unkeyed.check(Some(&keys.chain)).0, Some(ChainForm::Unkeyed));
+    assert_eq!(edited.check(Some(&keys.chain)).0, None);
+}

@@ -18,6 +18,7 @@ mod follow;
 mod proof;
 mod publish;
 mod query;
+mod resume;
 mod verify;
 mod writer;
 
@@ -334,7 +335,7 @@ impl AuditLog {
     }
 
     /// Recomputes the whole chain and tree, oldest row first, a page at a time (memory does
-    /// not grow with the log). Stops at the first broken row: a row whose contents were edited
+    /// not grow with the log; pages are read and hashed on every core). Stops at the first broken row: a row whose contents were edited
     /// (its hash does not match), a row after deleted rows (a `seq` gap), a row whose
     /// `prev_hash` is not the previous row's hash (reordered or replaced rows), or an unkeyed
     /// row after a keyed one (a suffix re-hashed without the chain key). `rows`, `head` and
@@ -343,11 +344,20 @@ impl AuditLog {
     /// Rows cut off the end of the log cannot be seen from the log itself: check it against
     /// an older checkpoint ([`AuditLog::verify_against`]).
     ///
+    /// An intact log with the root key keeps a signed checkpoint of what was checked in the
+    /// store, for [`AuditLog::verify_from_checkpoint`] to start from.
+    ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read.
     pub async fn verify(&self) -> Result<AuditVerification> {
-        let mut verification = verify::verify(&*self.inner.store, self.inner.keys.clone()).await?;
-        verification.unresolved_intents = self.inner.store.count_unresolved_intents().await?;
+        let (checker, mut verification) =
+            verify::verify(&self.inner.store, self.inner.keys.clone()).await?;
+        if verification.first_broken.is_some() {
+            // Past a broken row the pass read no further; count every intent in the store.
+            verification.unresolved_intents = self.inner.store.count_unresolved_intents().await?;
+        } else if let Some(keys) = &self.inner.keys {
+            resume::remember(&*self.inner.store, keys, &checker).await;
+        }
         Ok(verification)
     }
 

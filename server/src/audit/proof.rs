@@ -58,7 +58,7 @@ impl AuditLog {
     /// Checks the whole log, keeping its leaves when `keep_leaves`; refuses a broken log.
     async fn checked(&self, keep_leaves: bool) -> Result<Checker> {
         let mut checker = Checker::new(self.inner.keys.clone(), keep_leaves, None);
-        if let Some(broken) = checker.catch_up(&*self.inner.store).await? {
+        if let Some(broken) = checker.catch_up(&self.inner.store).await? {
             return Err(refuse_broken(&broken));
         }
         Ok(checker)
@@ -73,6 +73,7 @@ impl AuditLog {
     pub async fn checkpoint(&self) -> Result<AuditCheckpoint> {
         let keys = self.keys()?;
         let checker = self.checked(false).await?;
+        super::resume::remember(&*self.inner.store, keys, &checker).await;
         sign(keys, checker.rows(), checker.range().root())
     }
 
@@ -170,7 +171,7 @@ impl AuditLog {
         let keys = self.keys()?;
         let old = keys.signer.verifier().open_checkpoint(note)?;
         let mut checker = Checker::new(Some(Arc::clone(keys)), false, Some(old.size));
-        let broken = checker.catch_up(&*self.inner.store).await?;
+        let broken = checker.catch_up(&self.inner.store).await?;
         let mut report = checker.report(broken);
         let (consistent, mismatch) = match checker.root_at() {
             Some(root) if root == old.root => (true, None),

@@ -119,7 +119,7 @@ impl AuditLog {
             false,
             published.as_ref().map(|(_, cp)| cp.size),
         );
-        if let Some(broken) = checker.catch_up(&*self.inner.store).await? {
+        if let Some(broken) = checker.catch_up(&self.inner.store).await? {
             return Err(Error::state(format!(
                 "the audit log does not verify at seq {}: {}",
                 broken.seq, broken.reason
@@ -149,7 +149,7 @@ impl AuditLog {
                 }
             }
         }
-        let first = publish(&keys, &checker, &paths).await?;
+        let first = publish(&*self.inner.store, &keys, &checker, &paths).await?;
         let log = self.clone();
         let task = tokio::spawn(async move {
             let mut last = checker.rows();
@@ -157,7 +157,7 @@ impl AuditLog {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                match checker.catch_up(&*log.inner.store).await {
+                match checker.catch_up(&log.inner.store).await {
                     Ok(None) => {}
                     Ok(Some(broken)) => {
                         tracing::error!(seq = broken.seq, reason = %broken.reason,
@@ -172,7 +172,7 @@ impl AuditLog {
                 if checker.rows() == last {
                     continue;
                 }
-                match publish(&keys, &checker, &paths).await {
+                match publish(&*log.inner.store, &keys, &checker, &paths).await {
                     Ok(_) => last = checker.rows(),
                     Err(e) => tracing::warn!(error = %e, "cannot publish the audit checkpoint"),
                 }
@@ -182,8 +182,10 @@ impl AuditLog {
     }
 }
 
-/// Signs the checker's tree head and writes it to every path.
+/// Signs the checker's tree head and writes it to every path (and keeps it in `store`, for
+/// verifications to start from).
 async fn publish(
+    store: &dyn crate::store::AuditRows,
     keys: &keygate_core::audit::AuditKeys,
     checker: &Checker,
     paths: &[PathBuf],
@@ -195,6 +197,7 @@ async fn publish(
     tokio::task::spawn_blocking(move || paths.iter().try_for_each(|p| write_note(p, &note)))
         .await
         .map_err(|e| Error::unavailable(format!("checkpoint writer: {e}")))??;
+    super::resume::remember(store, keys, checker).await;
     Ok(Checkpoint {
         origin: signed.origin,
         size: signed.size,

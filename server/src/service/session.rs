@@ -621,6 +621,13 @@ impl Gateway for Session {
         .await
     }
 
+    async fn verify_audit_from_checkpoint(&self) -> Result<AuditVerification> {
+        self.plain_op(Action::AuditRead, || async {
+            self.service.audit.verify_from_checkpoint().await
+        })
+        .await
+    }
+
     async fn audit_checkpoint(&self) -> Result<AuditCheckpoint> {
         self.plain_op(Action::AuditRead, || async {
             self.service.audit.checkpoint().await

@@ -89,6 +89,27 @@ pub struct ScannedAuditRow {
     pub canonical_time: bool,
 }
 
+/// A signed checkpoint kept in the store (migration `0009_audit_checkpoints.sql`) with what a
+/// verifier needs to take the log up after it instead of reading every row again.
+///
+/// Only `note` is signed. The rest is checked against it before use (the tree's subtree roots
+/// must give the signed root) or only feeds counts the report gives (`unkeyed_rows`,
+/// `open_intents`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Rows the checkpoint covers.
+    pub size: u64,
+    /// The signed note (`keygate audit checkpoint`'s text).
+    pub note: String,
+    /// The roots of the perfect subtrees of the tree over those rows
+    /// ([`CompactRange::hashes`](keygate_core::audit::merkle::CompactRange::hashes)).
+    pub range: Vec<keygate_core::audit::merkle::Hash>,
+    /// How many of those rows carry the unkeyed hash.
+    pub unkeyed_rows: u64,
+    /// The intent rows among them that no row among them names as its intent.
+    pub open_intents: Vec<u64>,
+}
+
 /// The audit log's rows (migration `0002_audit.sql`).
 ///
 /// # Contract
@@ -182,4 +203,28 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read.
     async fn count_unresolved_intents(&self) -> Result<u64>;
+
+    /// Keeps `checkpoint` (the newest few are kept; a size already kept is left as it is).
+    ///
+    /// The default keeps nothing: a store without checkpoints, whose verifications always
+    /// read the whole log.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when the store keeps no checkpoints; [`Error::Unavailable`]
+    /// when it cannot write.
+    async fn save_audit_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()> {
+        let _ = checkpoint;
+        Err(Error::unsupported("this audit store keeps no checkpoints"))
+    }
+
+    /// The kept checkpoint of the most rows, if any.
+    ///
+    /// The default has none (see [`AuditRows::save_audit_checkpoint`]).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be read or holds a checkpoint that does
+    /// not decode.
+    async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        Ok(None)
+    }
 }

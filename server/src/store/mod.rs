@@ -28,7 +28,7 @@ use keygate_core::Result;
 pub use aliases::{Aliases, new_alias};
 pub use audit::{
     AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, OutcomeRow, ScannedAuditRow,
-    WriteAppended,
+    StoredCheckpoint, WriteAppended,
 };
 pub use aws::AwsKeyIds;
 pub use gcp::{GcpRecords, KeyRecord};

@@ -126,3 +126,18 @@ fn every_proof_round_trips_and_any_change_fails() {
     consistency_proof(&leaves[..3], 4).unwrap_err();
     verify_consistency(4, 3, &[], &root(&leaves[..4]), &root(&leaves[..3])).unwrap_err();
 }
+
+#[test]
+fn a_range_rebuilt_from_its_hashes_extends_like_the_original() {
+    let leaves = leaves();
+    for size in 0..=leaves.len() {
+        let mut range = CompactRange::new();
+        leaves[..size].iter().for_each(|l| range.push(*l));
+        let mut rebuilt = CompactRange::from_hashes(range.size(), &range.hashes()).unwrap();
+        assert_eq!(rebuilt, range);
+        leaves[size..].iter().for_each(|l| rebuilt.push(*l));
+        assert_eq!(rebuilt.root(), root(&leaves), "from size {size}");
+    }
+    assert!(CompactRange::from_hashes(5, &[[0; 32]]).is_err());
+    assert!(CompactRange::from_hashes(4, &[[0; 32], [1; 32]]).is_err());
+}

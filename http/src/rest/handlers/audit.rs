@@ -95,8 +95,23 @@ pub(super) async fn cost(
     Ok(Json(s.cost(since).await?))
 }
 
-pub(super) async fn verify(Caller(s): Caller) -> ApiResult<Json<AuditVerification>> {
-    Ok(Json(s.verify_audit().await?))
+/// `GET /v1/audit/verify?from_checkpoint=true`.
+#[derive(Debug, Deserialize)]
+pub(super) struct VerifyParams {
+    /// Start from the newest kept checkpoint instead of the first row.
+    #[serde(default)]
+    from_checkpoint: bool,
+}
+
+pub(super) async fn verify(
+    Caller(s): Caller,
+    Query(params): Query<VerifyParams>,
+) -> ApiResult<Json<AuditVerification>> {
+    Ok(Json(if params.from_checkpoint {
+        s.verify_audit_from_checkpoint().await?
+    } else {
+        s.verify_audit().await?
+    }))
 }
 
 pub(super) async fn checkpoint(Caller(s): Caller) -> ApiResult<Json<AuditCheckpoint>> {

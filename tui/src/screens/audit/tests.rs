@@ -87,6 +87,7 @@ fn streaming(n: u64) -> State {
             unkeyed_rows: 0,
             checkpoint: None,
             unresolved_intents: 0,
+            from_checkpoint: None,
         })),
         &ctx(false),
     );
@@ -444,6 +445,7 @@ fn snapshots() {
             unkeyed_rows: 0,
             checkpoint: None,
             unresolved_intents: 0,
+            from_checkpoint: None,
         })),
         &ctx(false),
     );
