@@ -171,8 +171,12 @@ async fn main() -> anyhow::Result<()> {
         path.display(),
         started.elapsed().as_secs_f64()
     );
-    let log = AuditLog::open_keyed(Arc::new(store.clone()), &AuditConfig::default(), Some(keys))
-        .await?;
+    let log = AuditLog::open_keyed(
+        Arc::new(store.clone()),
+        &AuditConfig::default(),
+        Some(Arc::clone(&keys)),
+    )
+    .await?;
     println!("{:<28} {:>10} {:>10} {:>10}", "measure (ms)", "min", "median", "max");
     timed("verify (full)", o.runs, || async {
         let start = Instant::now();
@@ -180,6 +184,25 @@ async fn main() -> anyhow::Result<()> {
         let took = start.elapsed();
         ensure!(v.first_broken.is_none(), "the log does not verify: {v:?}");
         Ok(took)
+    })
+    .await?;
+    // Each run appends `--tail` rows after the checkpoint the previous check kept.
+    let mut upto = rows;
+    timed("verify (from checkpoint)", o.runs, || {
+        upto += o.tail;
+        let (store, keys, log, upto) = (&store, &keys, &log, upto);
+        async move {
+            fill(store, keys, upto).await?;
+            let start = Instant::now();
+            let v = log.verify_from_checkpoint().await?;
+            let took = start.elapsed();
+            ensure!(v.first_broken.is_none(), "the log does not verify: {v:?}");
+            ensure!(
+                v.from_checkpoint.is_some_and(|size| size + o.tail == v.rows),
+                "not from the last checkpoint: {v:?}"
+            );
+            Ok(took)
+        }
     })
     .await?;
     let query = AuditQuery {

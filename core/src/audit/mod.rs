@@ -129,6 +129,37 @@ pub fn canonical_time(time: OffsetDateTime) -> Result<String> {
         .map_err(|e| Error::invalid(format!("audit time: {e}")))
 }
 
+/// The time `text` spells when it is exactly as [`canonical_time`] writes it
+/// (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`), else `None`: a reader's fast path, with no general
+/// RFC 3339 parsing and no formatting to compare against.
+pub fn parse_canonical_time(text: &str) -> Option<OffsetDateTime> {
+    let b = text.as_bytes();
+    if b.len() != 30 {
+        return None;
+    }
+    let punctuation = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.')];
+    if b[29] != b'Z' || punctuation.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0, 4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(number(5, 7)?).ok()?).ok()?;
+    let day = u8::try_from(number(8, 10)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    let at = time::Time::from_hms_nano(
+        u8::try_from(number(11, 13)?).ok()?,
+        u8::try_from(number(14, 16)?).ok()?,
+        u8::try_from(number(17, 19)?).ok()?,
+        number(20, 29)?,
+    )
+    .ok()?;
+    Some(date.with_time(at).assume_utc())
+}
+
 /// One call to audit, before the log gives it a place in the chain: the fields of
 /// [`AuditEvent`] without `seq`, `prev_hash` and `hash`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -347,3 +347,32 @@ fn check_agrees_with_chain_form_and_leaf_hash() {
     assert_eq!(unkeyed.check(Some(&keys.chain)).0, Some(ChainForm::Unkeyed));
     assert_eq!(edited.check(Some(&keys.chain)).0, None);
 }
+
+#[test]
+fn canonical_times_parse_back_and_other_spellings_do_not() {
+    for t in [
+        datetime!(2026-11-23 18:34:45.123456789 UTC),
+        datetime!(0000-01-01 0:00 UTC),
+        datetime!(0999-02-28 23:59:59.000000001 UTC),
+        datetime!(9999-12-31 23:59:59.999999999 UTC),
+        datetime!(2024-02-29 12:00 UTC),
+    ] {
+        let text = canonical_time(t).unwrap();
+        assert_eq!(parse_canonical_time(&text), Some(t), "{text}");
+    }
+    for text in [
+        "2026-11-23T18:34:45.123456789+00:00",
+        "2026-11-23T18:34:45.12345678Z",
+        "2026-11-23t18:34:45.123456789Z",
+        "2026-11-23T18:34:45,123456789Z",
+        "2026-13-23T18:34:45.123456789Z",
+        "2025-02-29T18:34:45.123456789Z",
+        "2026-11-23T24:00:00.000000000Z",
+        "2026-11-23T23:59:60.000000000Z",
+        "2026-11-23T18:34:4x.123456789Z",
+        "+026-11-23T18:34:45.123456789Z",
+        "",
+    ] {
+        assert_eq!(parse_canonical_time(text), None, "{text}");
+    }
+}

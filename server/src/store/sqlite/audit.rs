@@ -4,7 +4,9 @@
 //! turns that into "this row was edited", the query path into a store error.
 
 use async_trait::async_trait;
-use keygate_core::audit::{AuditEvent, AuditOutcome, AuditQuery, canonical_time};
+use keygate_core::audit::{
+    AuditEvent, AuditOutcome, AuditQuery, canonical_time, parse_canonical_time,
+};
 use keygate_core::cost::ActionCount;
 use keygate_core::{Error, Result};
 use sqlx::sqlite::SqliteRow;
@@ -312,13 +314,9 @@ fn seq_of(row: &SqliteRow) -> Result<i64> {
 /// A row as the verifier sees it.
 fn scanned(row: &SqliteRow) -> Result<ScannedAuditRow> {
     let seq = seq_of(row)?;
-    let event = decode(row);
-    let canonical_time = match &event {
-        Ok(event) => {
-            let stored: String = row.try_get(1).map_err(db_err)?;
-            canonical_time(event.time).ok().as_deref() == Some(stored.as_str())
-        }
-        Err(_) => false,
+    let (event, canonical_time) = match decode_spelled(row) {
+        Ok((event, canonical)) => (Ok(event), canonical),
+        Err(reason) => (Err(reason), false),
     };
     Ok(ScannedAuditRow {
         seq,
@@ -332,6 +330,11 @@ fn scanned(row: &SqliteRow) -> Result<ScannedAuditRow> {
 /// # Errors
 /// The name of the first column that does not hold what keygate writes there.
 fn decode(row: &SqliteRow) -> Result<AuditEvent, String> {
+    decode_spelled(row).map(|(event, _)| event)
+}
+
+/// [`decode`], and whether the stored time is spelled as `canonical_time` spells it.
+fn decode_spelled(row: &SqliteRow) -> Result<(AuditEvent, bool), String> {
     fn text(row: &SqliteRow, i: usize, name: &str) -> Result<String, String> {
         row.try_get::<String, _>(i)
             .map_err(|_| format!("column {name} is not text"))
@@ -346,12 +349,22 @@ fn decode(row: &SqliteRow) -> Result<AuditEvent, String> {
             .map_err(|_| format!("column {name} is not an integer"))?;
         u64::try_from(n).map_err(|_| format!("column {name} is negative"))
     }
-    let time = text(row, 1, "time")?;
+    let stored_time = text(row, 1, "time")?;
+    // Rows keygate wrote take the fast path; anything else is parsed as RFC 3339 and
+    // compared with its canonical spelling.
+    let (time, canonical) = match parse_canonical_time(&stored_time) {
+        Some(time) => (time, true),
+        None => {
+            let time = OffsetDateTime::parse(&stored_time, &Rfc3339)
+                .map_err(|_| "column time is not an RFC 3339 time".to_owned())?;
+            let canonical = canonical_time(time).ok().as_deref() == Some(stored_time.as_str());
+            (time, canonical)
+        }
+    };
     let outcome = text(row, 9, "outcome")?;
-    Ok(AuditEvent {
+    let event = AuditEvent {
         seq: unsigned(row, 0, "seq")?,
-        time: OffsetDateTime::parse(&time, &Rfc3339)
-            .map_err(|_| "column time is not an RFC 3339 time".to_owned())?,
+        time,
         request_id: text(row, 2, "request_id")?,
         principal: text(row, 3, "principal")?,
         source: text(row, 4, "source")?,
@@ -373,7 +386,8 @@ fn decode(row: &SqliteRow) -> Result<AuditEvent, String> {
             }
             Err(_) => return Err("column intent_seq is not an integer".to_owned()),
         },
-    })
+    };
+    Ok((event, canonical))
 }
 
 /// Decodes a row for a reader that expects an intact store.
