@@ -74,9 +74,13 @@ fn options() -> anyhow::Result<Options> {
 /// The event at position `seq`: odd rows are intents, even rows their outcomes.
 fn event(seq: u64, base: OffsetDateTime) -> NewAuditEvent {
     let pair = (seq - 1) / 2;
-    let (principal, key) = if pair % 2 == 0 {
+    let (principal, key) = if pair.is_multiple_of(2) {
         // app-main: half the rows, on key-0 only once in 5000 pairs.
-        let key = if pair % 10_000 == 0 { 0 } else { 1 + pair % 15 };
+        let key = if pair.is_multiple_of(10_000) {
+            0
+        } else {
+            1 + pair % 15
+        };
         (QUERY_PRINCIPAL.to_owned(), key)
     } else {
         (format!("app-{}", pair % 7), pair % 16)
@@ -87,7 +91,7 @@ fn event(seq: u64, base: OffsetDateTime) -> NewAuditEvent {
         request_id: format!("req-{pair}"),
         principal,
         source: "rest".to_owned(),
-        action: if pair % 3 == 0 {
+        action: if pair.is_multiple_of(3) {
             "crypto:decrypt".to_owned()
         } else {
             "crypto:encrypt".to_owned()
@@ -157,10 +161,9 @@ where
 async fn main() -> anyhow::Result<()> {
     let o = options()?;
     let dir = tempfile::tempdir()?;
-    let path = o
-        .db
-        .clone()
-        .unwrap_or_else(|| dir.path().join("gateway.db"));
+    let path =
+        o.db.clone()
+            .unwrap_or_else(|| dir.path().join("gateway.db"));
     let store = GatewayStore::open(&path).await?;
     let keys = Arc::new(AuditKeys::from_root_key(&[7u8; 32])?);
     let started = Instant::now();
@@ -177,7 +180,10 @@ async fn main() -> anyhow::Result<()> {
         Some(Arc::clone(&keys)),
     )
     .await?;
-    println!("{:<28} {:>10} {:>10} {:>10}", "measure (ms)", "min", "median", "max");
+    println!(
+        "{:<28} {:>10} {:>10} {:>10}",
+        "measure (ms)", "min", "median", "max"
+    );
     timed("verify (full)", o.runs, || async {
         let start = Instant::now();
         let v = log.verify().await?;
@@ -198,7 +204,8 @@ async fn main() -> anyhow::Result<()> {
             let took = start.elapsed();
             ensure!(v.first_broken.is_none(), "the log does not verify: {v:?}");
             ensure!(
-                v.from_checkpoint.is_some_and(|size| size + o.tail == v.rows),
+                v.from_checkpoint
+                    .is_some_and(|size| size + o.tail == v.rows),
                 "not from the last checkpoint: {v:?}"
             );
             Ok(took)

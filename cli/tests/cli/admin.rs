@@ -222,6 +222,25 @@ fn audit_verify_detects_an_edited_row() {
 }
 
 #[test]
+fn audit_verify_from_checkpoint_reads_only_the_rows_since_the_last_check() {
+    let home = Home::new();
+    home.ok(&["keys", "create", "a", "--spec", "AES_256"], b"");
+    let full = home.json(&["audit", "verify", "--output", "json"]);
+    assert!(full.get("from_checkpoint").is_none(), "{full}");
+    home.ok(&["encrypt", "--key", "a"], b"x");
+    let v = home.json(&["audit", "verify", "--from-checkpoint", "--output", "json"]);
+    assert!(v["first_broken"].is_null(), "{v}");
+    let since = v["from_checkpoint"].as_u64().unwrap();
+    assert!(since >= full["rows"].as_u64().unwrap(), "{v}");
+    assert!(v["rows"].as_u64().unwrap() > since, "{v}");
+    let out = text(home.ok(&["audit", "verify", "--from-checkpoint"], b""));
+    assert!(
+        out.contains("checked from the kept checkpoint of "),
+        "{out}"
+    );
+}
+
+#[test]
 fn audit_export_filters_and_tail() {
     let home = Home::new();
     let dir = home.path().to_owned();

@@ -137,7 +137,14 @@ pub fn parse_canonical_time(text: &str) -> Option<OffsetDateTime> {
     if b.len() != 30 {
         return None;
     }
-    let punctuation = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.')];
+    let punctuation = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ];
     if b[29] != b'Z' || punctuation.iter().any(|&(i, c)| b[i] != c) {
         return None;
     }
@@ -436,8 +443,7 @@ impl AuditEvent {
     /// needs no other row (so rows can be checked on several threads, the chain links after).
     pub fn check(&self, key: Option<&ChainKey>) -> (Option<ChainForm>, merkle::Hash) {
         let encoded = encode_fields(self.seq, &self.fields());
-        let form = if key.is_some_and(|k| k.verify_encoded(&self.prev_hash, &encoded, &self.hash))
-        {
+        let form = if key.is_some_and(|k| k.verify_encoded(&self.prev_hash, &encoded, &self.hash)) {
             Some(ChainForm::Keyed)
         } else {
             let input = encoded_chain_input(CHAIN_TAG, &self.prev_hash, &encoded);

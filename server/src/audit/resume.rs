@@ -91,7 +91,11 @@ impl AuditLog {
         };
         let size = signed.size;
         let cursor = i64::try_from(size - 1).unwrap_or(i64::MAX);
-        let last = store.scan_audit_rows(Some(cursor), 1).await?.into_iter().next();
+        let last = store
+            .scan_audit_rows(Some(cursor), 1)
+            .await?
+            .into_iter()
+            .next();
         let last = last.filter(|row| {
             u64::try_from(row.seq).ok() == Some(size)
                 && row.canonical_time

@@ -84,7 +84,10 @@ pub(super) async fn latest(pool: &SqlitePool) -> Result<Option<StoredCheckpoint>
     let open_intents = open
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<u64>().map_err(|_| bad("open_intents is not seqs")))
+        .map(|s| {
+            s.parse::<u64>()
+                .map_err(|_| bad("open_intents is not seqs"))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(StoredCheckpoint {
         size: u64::try_from(size).map_err(|_| bad("negative size"))?,

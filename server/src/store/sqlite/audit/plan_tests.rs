@@ -78,7 +78,11 @@ async fn no_filter_combination_reads_the_whole_table() {
     let queries = every_query();
     assert_eq!(queries.len(), 2 * 2 * 4 * 2 * 4 * 2);
     for q in &queries {
-        let lines = plan(&store, filtered("EXPLAIN QUERY PLAN SELECT", q, 101).unwrap()).await;
+        let lines = plan(
+            &store,
+            filtered("EXPLAIN QUERY PLAN SELECT", q, 101).unwrap(),
+        )
+        .await;
         assert!(!lines.is_empty(), "no plan for {q:?}");
         assert!(
             !lines.iter().any(|l| full_scan(l)),
@@ -90,8 +94,10 @@ async fn no_filter_combination_reads_the_whole_table() {
         );
         if filters_a_column(q) {
             assert!(
-                lines.iter().any(|l| l.contains("USING INDEX audit_events_by_")
-                    || l.contains("USING COVERING INDEX audit_events_by_")),
+                lines
+                    .iter()
+                    .any(|l| l.contains("USING INDEX audit_events_by_")
+                        || l.contains("USING COVERING INDEX audit_events_by_")),
                 "a column filter without its index for {q:?}: {lines:?}"
             );
         }
@@ -108,14 +114,21 @@ async fn one_key_and_one_principal_use_their_composite_index() {
         principal: Some("alice".into()),
         ..AuditQuery::default()
     };
-    let lines = plan(&store, filtered("EXPLAIN QUERY PLAN SELECT", &q, 101).unwrap()).await;
+    let lines = plan(
+        &store,
+        filtered("EXPLAIN QUERY PLAN SELECT", &q, 101).unwrap(),
+    )
+    .await;
     assert!(
         lines
             .iter()
             .any(|l| l.contains("INDEX audit_events_by_key_principal")),
         "{lines:?}"
     );
-    assert!(!lines.iter().any(|l| l.contains("TEMP B-TREE")), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("TEMP B-TREE")),
+        "{lines:?}"
+    );
 }
 
 /// The other reads of the table: the cost view's counts and the unresolved intents.

@@ -55,7 +55,10 @@ async fn from_a_checkpoint_only_later_rows_are_read_and_the_report_matches_a_ful
     let first = log.verify_from_checkpoint().await.unwrap();
     assert_eq!(first.from_checkpoint, None);
     assert_eq!((first.rows, first.unresolved_intents), (20, 1));
-    assert_eq!(store.latest_audit_checkpoint().await.unwrap().unwrap().size, 20);
+    assert_eq!(
+        store.latest_audit_checkpoint().await.unwrap().unwrap().size,
+        20
+    );
 
     append(&log, 21, 31, Some(29)).await;
     let resumed = log.verify_from_checkpoint().await.unwrap();
@@ -74,7 +77,10 @@ async fn from_a_checkpoint_only_later_rows_are_read_and_the_report_matches_a_ful
     assert_eq!(resumed.head, full.head);
     assert_eq!(resumed.root, full.root);
     // Each intact check keeps a newer checkpoint.
-    assert_eq!(store.latest_audit_checkpoint().await.unwrap().unwrap().size, 31);
+    assert_eq!(
+        store.latest_audit_checkpoint().await.unwrap().unwrap().size,
+        31
+    );
     let again = log.verify_from_checkpoint().await.unwrap();
     assert_eq!((again.from_checkpoint, again.rows), (Some(31), 31));
     assert_eq!(Some(log.checkpoint().await.unwrap().root), resumed.root);
@@ -124,7 +130,11 @@ async fn a_checkpoint_whose_last_row_changed_or_went_is_checked_against_in_full(
     let cut = log.verify_from_checkpoint().await.unwrap();
     let broken = cut.first_broken.unwrap();
     assert_eq!(broken.seq, 10);
-    assert!(broken.reason.contains("cut off the end"), "{}", broken.reason);
+    assert!(
+        broken.reason.contains("cut off the end"),
+        "{}",
+        broken.reason
+    );
 }
 
 #[tokio::test]
