@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 use keygate_core::api::Gateway;
-use keygate_core::cost::{CostReport, Elsewhere, RequestKind, RequestTally, parse_since};
+use keygate_core::cost::{CostReport, Elsewhere, RequestKind, RequestTally, dollars, parse_since};
 use time::OffsetDateTime;
 
 use crate::args::{OutputArg, OutputFormat};
@@ -32,14 +32,6 @@ pub(crate) async fn run(api: &dyn Gateway, args: CostArgs, out: &mut dyn Write) 
         OutputFormat::Table => render(out, &report)?,
     }
     Ok(Outcome::Success)
-}
-
-/// Dollars with cents, and more digits only when a figure has them (`$0.000003`).
-pub(crate) fn dollars(usd: f64) -> String {
-    let text = format!("{usd:.6}");
-    let trimmed = text.trim_end_matches('0');
-    let (whole, frac) = trimmed.split_once('.').unwrap_or((trimmed, ""));
-    format!("${whole}.{frac:0<2}")
 }
 
 fn requests(t: &RequestTally) -> String {
@@ -160,18 +152,4 @@ fn render(out: &mut dyn Write, r: &CostReport) -> Result<()> {
         writeln!(out, "note: {note}")?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dollars;
-
-    #[test]
-    fn dollars_keep_cents_and_significant_digits() {
-        assert_eq!(dollars(4.0), "$4.00");
-        assert_eq!(dollars(0.3), "$0.30");
-        assert_eq!(dollars(0.174999), "$0.174999");
-        assert_eq!(dollars(0.000003), "$0.000003");
-        assert_eq!(dollars(0.0), "$0.00");
-    }
 }

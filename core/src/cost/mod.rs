@@ -7,6 +7,7 @@
 //! not deducted. All arithmetic is in whole micro-dollars, so sums are exact; reports show
 //! dollars.
 
+mod format;
 mod pricing;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 
 use crate::{KeySpec, ProviderKind};
 
+pub use format::dollars;
 pub use pricing::{PriceList, PriceOverride, Prices, PricingConfig};
 
 /// The start of a window written as `--since` and `?since=` take it: a span back from `now`
