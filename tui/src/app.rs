@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use time::OffsetDateTime;
 
 use crate::palette;
-use crate::screens::{Ctx, Effect, Notice, audit, compliance, detail, keys, policy};
+use crate::screens::{Ctx, Effect, Notice, audit, compliance, cost, detail, keys, policy};
 use crate::theme::Theme;
 
 /// A place in the console.
@@ -24,6 +24,8 @@ pub enum Route {
     Audit,
     /// Compliance findings.
     Compliance,
+    /// What the key estate costs.
+    Cost,
     /// A policy editor.
     Policy(PolicyTarget),
 }
@@ -67,6 +69,8 @@ pub enum Action {
     Audit(audit::Msg),
     /// A compliance-screen message.
     Compliance(compliance::Msg),
+    /// A cost-screen message.
+    Cost(cost::Msg),
     /// A policy-editor message.
     Policy(policy::Msg),
     /// Who the console acts as (`whoami`), or why that is unknown.
@@ -98,6 +102,8 @@ pub enum Command {
     Audit(audit::Cmd),
     /// For the compliance screen.
     Compliance(compliance::Cmd),
+    /// For the cost screen.
+    Cost(cost::Cmd),
     /// For the policy editor.
     Policy(policy::Cmd),
     /// Suspend the console and edit a text in `$VISUAL`/`$EDITOR` (the runtime owns the
@@ -148,6 +154,8 @@ pub struct Model {
     pub audit: audit::State,
     /// The compliance screen.
     pub compliance: compliance::State,
+    /// The cost screen.
+    pub cost: cost::State,
     /// The policy editor.
     pub policy: policy::State,
     /// An overlay, when open.
@@ -179,6 +187,7 @@ impl Model {
             detail: detail::State::default(),
             audit: audit::State::default(),
             compliance: compliance::State::default(),
+            cost: cost::State::default(),
             policy: policy::State::default(),
             overlay: None,
             notice: None,
@@ -271,6 +280,10 @@ pub fn update(model: &mut Model, action: Action) -> Vec<Command> {
             let e = model.compliance.update(m, &ctx);
             apply(model, e, Command::Compliance)
         }
+        Action::Cost(m) => {
+            let e = model.cost.update(m, &ctx);
+            apply(model, e, Command::Cost)
+        }
         Action::Policy(m) => {
             let e = model.policy.update(m, &ctx);
             apply(model, e, Command::Policy)
@@ -319,6 +332,7 @@ fn open(model: &mut Model, route: Route) -> Vec<Command> {
         Route::KeyDetail { key } => update(model, Action::Detail(detail::Msg::Open(key))),
         Route::Audit => update(model, Action::Audit(audit::Msg::Refresh)),
         Route::Compliance => update(model, Action::Compliance(compliance::Msg::Refresh)),
+        Route::Cost => update(model, Action::Cost(cost::Msg::Refresh)),
         Route::Policy(target) => update(model, Action::Policy(policy::Msg::Open(target))),
     }
 }
@@ -349,6 +363,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Route::KeyDetail { .. } => model.detail.on_key(key, &ctx).map(Action::Detail),
         Route::Audit => model.audit.on_key(key, &ctx).map(Action::Audit),
         Route::Compliance => model.compliance.on_key(key, &ctx).map(Action::Compliance),
+        Route::Cost => model.cost.on_key(key, &ctx).map(Action::Cost),
         Route::Policy(_) => model.policy.on_key(key, &ctx).map(Action::Policy),
     };
     if let Some(action) = screen_msg {

@@ -293,6 +293,65 @@ pub fn load_keys(
     }
 }
 
+/// The cost report of a small estate over the 30 days before [`NOW`], priced by the
+/// gateway's own arithmetic at the built-in list prices. By hand: `aws` holds `orders`
+/// (3 live versions: $1 + 2 × $1) and `legacy` (RSA 2048, $1), and was asked 35,000
+/// symmetric requests ($0.105), 10,000 on RSA 2048 ($0.03) and 10,000 key listings ($0.03):
+/// $4.00 a month + $0.165. `gcp` holds `archive` (4 versions × $0.06 = $0.24) with 4,000
+/// decryptions ($0.012) and 200 free describes. `local` costs nothing; its `old-reports` is
+/// pending deletion and not billed. Token calls are not counted.
+pub fn cost_report() -> keygate_core::cost::CostReport {
+    use keygate_core::cost::{ActionCount, Estate, EstateKey, EstateProvider, PriceList};
+
+    let provider = |name: &str, kind| EstateProvider {
+        name: name.to_owned(),
+        kind,
+    };
+    let key = |uri: &str, provider: &str, spec, versions| EstateKey {
+        uri: uri.to_owned(),
+        provider: provider.to_owned(),
+        spec,
+        versions,
+    };
+    let count = |provider: &str, key: Option<&str>, action: &str, count| ActionCount {
+        provider: Some(provider.to_owned()),
+        key_uri: key.map(str::to_owned),
+        action: action.to_owned(),
+        count,
+    };
+    let archive = "gcp-kms://projects/acme/locations/europe-west1/keyRings/prod/cryptoKeys/archive";
+    let (orders, legacy) = ("aws-kms://us-east-1/orders", "aws-kms://us-east-1/legacy");
+    let estate = Estate {
+        providers: vec![
+            provider("local", ProviderKind::Local),
+            provider("aws", ProviderKind::Aws),
+            provider("gcp", ProviderKind::Gcp),
+        ],
+        keys: vec![
+            key("local://payments", "local", KeySpec::Aes256, 3),
+            key("local://signing", "local", KeySpec::EcP256, 1),
+            key("local://old-reports", "local", KeySpec::HmacSha256, 0),
+            key(orders, "aws", KeySpec::Aes256, 3),
+            key(legacy, "aws", KeySpec::Rsa2048, 1),
+            key(archive, "gcp", KeySpec::Aes256, 4),
+        ],
+        counts: vec![
+            count("aws", Some(orders), "crypto:encrypt", 25_000),
+            count("aws", Some(orders), "crypto:decrypt", 10_000),
+            count("aws", Some(legacy), "crypto:decrypt", 10_000),
+            count("aws", None, "keys:list", 10_000),
+            count("local", Some("local://payments"), "crypto:encrypt", 1_200),
+            count("gcp", Some(archive), "crypto:decrypt", 4_000),
+            count("gcp", Some(archive), "keys:describe", 200),
+            count("local", None, "tokens:create", 3),
+        ],
+        since: NOW - Duration::days(30),
+        until: NOW,
+        notes: Vec::new(),
+    };
+    keygate_core::cost::price_estate(&estate, &PriceList::default())
+}
+
 /// A context at [`NOW`], coloured, read-write unless `readonly`.
 pub fn ctx(readonly: bool) -> Ctx {
     Ctx {

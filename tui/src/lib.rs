@@ -1,5 +1,5 @@
-//! keygate console: a ratatui terminal console over keys, rotations, policies, audit and
-//! compliance.
+//! keygate console: a ratatui terminal console over keys, rotations, policies, audit,
+//! compliance and cost.
 //!
 //! The console is a library driven through [`keygate_core::api::Gateway`]: the binary hands
 //! it either an in-process session of the gateway's service layer (the embedded default) or

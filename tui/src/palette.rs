@@ -8,6 +8,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("provider <name>", "the keys of one provider"),
     ("audit", "the live audit stream"),
     ("compliance", "compliance findings"),
+    ("cost", "what the key estate costs, here and elsewhere"),
     ("policy", "the gateway access policy"),
     ("help", "key bindings"),
     ("q", "quit"),
@@ -34,7 +35,9 @@ pub enum Command {
 pub fn parse(input: &str, providers: &[String]) -> Result<Command, String> {
     let mut words = input.split_whitespace();
     let Some(cmd) = words.next() else {
-        return Err("type a command: keys, audit, compliance, policy, provider <name>, q".into());
+        return Err(
+            "type a command: keys, audit, compliance, cost, policy, provider <name>, q".into(),
+        );
     };
     let arg = words.next();
     if words.next().is_some() {
@@ -48,6 +51,7 @@ pub fn parse(input: &str, providers: &[String]) -> Result<Command, String> {
         "keys" | "k" => no_arg(Command::Open(Route::Keys)),
         "audit" | "a" => no_arg(Command::Open(Route::Audit)),
         "compliance" | "c" => no_arg(Command::Open(Route::Compliance)),
+        "cost" => no_arg(Command::Open(Route::Cost)),
         "policy" => no_arg(Command::Open(Route::Policy(PolicyTarget::Gateway))),
         "help" | "?" => no_arg(Command::Help),
         "q" | "quit" | "q!" => no_arg(Command::Quit),
@@ -62,7 +66,7 @@ pub fn parse(input: &str, providers: &[String]) -> Result<Command, String> {
             Ok(Command::Provider(name.to_owned()))
         }
         other => Err(format!(
-            "unknown command `{other}` (keys, audit, compliance, policy, provider <name>, q)"
+            "unknown command `{other}` (keys, audit, compliance, cost, policy, provider <name>, q)"
         )),
     }
 }
@@ -80,6 +84,7 @@ pub fn complete(input: &str, providers: &[String]) -> Option<String> {
         "provider ",
         "audit",
         "compliance",
+        "cost",
         "policy",
         "help",
         "quit",
@@ -125,6 +130,7 @@ mod tests {
             parse("provider aws", &names()),
             Ok(Command::Provider("aws".into()))
         );
+        assert_eq!(parse("cost", &names()), Ok(Command::Open(Route::Cost)));
         assert_eq!(parse("q", &names()), Ok(Command::Quit));
         assert_eq!(parse("help", &names()), Ok(Command::Help));
     }
@@ -169,6 +175,8 @@ mod tests {
             Some("provider aws")
         );
         assert_eq!(suggestions("").len(), COMMANDS.len());
-        assert_eq!(suggestions("co"), [("compliance", "compliance findings")]);
+        assert_eq!(suggestions("com"), [("compliance", "compliance findings")]);
+        assert_eq!(complete("co", &names()), None);
+        assert_eq!(complete("cos", &names()).as_deref(), Some("cost"));
     }
 }

@@ -165,6 +165,7 @@ fn spawn(cmd: Command, gateway: &Arc<dyn Gateway>, tx: &mpsc::UnboundedSender<Ac
             Command::Compliance(c) => {
                 screens::compliance::run(c, gw, Emit::new(tx, Action::Compliance)).await;
             }
+            Command::Cost(c) => screens::cost::run(c, gw, Emit::new(tx, Action::Cost)).await,
             Command::Policy(c) => {
                 screens::policy::run(c, gw, Emit::new(tx, Action::Policy)).await;
             }

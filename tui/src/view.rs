@@ -49,6 +49,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Route::KeyDetail { .. } => model.detail.view(frame, main, &ctx),
         Route::Audit => model.audit.view(frame, main, &ctx),
         Route::Compliance => model.compliance.view(frame, main, &ctx),
+        Route::Cost => model.cost.view(frame, main, &ctx),
         Route::Policy(_) => model.policy.view(frame, main, &ctx),
     }
     let line = match &model.notice {

@@ -1,4 +1,5 @@
-//! Snapshots of the console core's screens (keys, key detail, action dialogs, help, palette)
+//! Snapshots of the console core's screens (keys, key detail, action dialogs, help, palette,
+//! cost)
 //! on `TestBackend`, at 80×24 and 120×40, with fixed data and a fixed `now`.
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +9,7 @@ use keygate_core::{Binding, KeyVersion, Policy, VersionState};
 use keygate_tui::app::{Action, Command, Model, Route, StatusError, init, update};
 use keygate_tui::fixtures::{self, NOW};
 use keygate_tui::screens::actions::Request;
-use keygate_tui::screens::{detail, keys};
+use keygate_tui::screens::{cost, detail, keys};
 use keygate_tui::theme::Theme;
 use keygate_tui::view::view;
 use ratatui::Terminal;
@@ -452,6 +453,38 @@ fn palette() {
         let mut m = loaded(false, w, h);
         key(&mut m, KeyCode::Char(':'));
         key(&mut m, KeyCode::Char('p'));
+        m
+    });
+}
+
+/// The cost screen reached from the palette on a read-only console, with its help: the
+/// report is a read, so nothing is hidden.
+#[test]
+fn cost() {
+    let open = |w, h| {
+        let mut m = loaded(true, w, h);
+        key(&mut m, KeyCode::Char(':'));
+        for c in "cost".chars() {
+            key(&mut m, KeyCode::Char(c));
+        }
+        let commands = update(&mut m, Action::Key(KeyEvent::from(KeyCode::Enter)));
+        assert!(matches!(
+            &commands[..],
+            [Command::Cost(cost::Cmd::Load { generation, .. })] if *generation == 1
+        ));
+        update(
+            &mut m,
+            Action::Cost(cost::Msg::Loaded {
+                generation: 1,
+                result: Ok(Box::new(fixtures::cost_report())),
+            }),
+        );
+        m
+    };
+    snap("cost", open);
+    snap("help_cost_readonly", |w, h| {
+        let mut m = open(w, h);
+        key(&mut m, KeyCode::Char('?'));
         m
     });
 }

@@ -286,3 +286,55 @@ fn status_is_asked_with_every_keys_reload_until_it_is_refused() {
     );
     assert!(!c.contains(&Command::Status), "{c:?}");
 }
+
+#[test]
+fn the_cost_screen_opens_from_the_palette_read_only_and_prices_the_last_30_days() {
+    let mut m = model(true);
+    press(&mut m, KeyCode::Char(':'));
+    type_str(&mut m, "cost");
+    let c = press(&mut m, KeyCode::Enter);
+    assert_eq!(m.route(), &Route::Cost);
+    assert_eq!(
+        c,
+        vec![Command::Cost(cost::Cmd::Load {
+            generation: 1,
+            since: NOW - time::Duration::days(30),
+        })]
+    );
+    // `s` changes the window and asks again, under --readonly too: the report is a read.
+    let c = press(&mut m, KeyCode::Char('s'));
+    assert_eq!(
+        c,
+        vec![Command::Cost(cost::Cmd::Load {
+            generation: 2,
+            since: NOW - time::Duration::days(90),
+        })]
+    );
+    assert!(m.notice.is_none());
+    let help: Vec<String> = crate::help::lines(&Route::Cost, &m.ctx())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let help = help.join("\n");
+    assert!(help.starts_with("Cost screen"), "{help}");
+    for b in cost::BINDINGS {
+        assert!(help.contains(b.does), "{}", b.does);
+    }
+    // A key's detail from the cost screen, and back.
+    update(
+        &mut m,
+        Action::Cost(cost::Msg::Loaded {
+            generation: 2,
+            result: Ok(Box::new(fixtures::cost_report())),
+        }),
+    );
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(
+        m.route(),
+        &Route::KeyDetail {
+            key: "aws-kms://us-east-1/legacy".into()
+        }
+    );
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.route(), &Route::Cost);
+}

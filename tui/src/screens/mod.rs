@@ -25,6 +25,7 @@
 pub mod actions;
 pub mod audit;
 pub mod compliance;
+pub mod cost;
 pub mod detail;
 pub mod keys;
 pub mod policy;
@@ -46,6 +47,7 @@ pub fn bindings(route: &Route) -> &'static [Binding] {
         Route::Policy(_) => policy::BINDINGS,
         Route::Audit => audit::BINDINGS,
         Route::Compliance => compliance::BINDINGS,
+        Route::Cost => cost::BINDINGS,
     }
 }
 
@@ -56,6 +58,7 @@ pub fn name(route: &Route) -> &'static str {
         Route::KeyDetail { .. } => "Key detail",
         Route::Audit => "Audit",
         Route::Compliance => "Compliance",
+        Route::Cost => "Cost",
         Route::Policy(crate::app::PolicyTarget::Gateway) => "Gateway policy",
         Route::Policy(crate::app::PolicyTarget::Key(_)) => "Key policy",
     }

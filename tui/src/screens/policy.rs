@@ -19,7 +19,7 @@ mod view;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
-mod io_tests;
+pub(crate) mod io_tests;
 #[cfg(test)]
 mod snapshots;
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `run` against a gateway double: policies in memory, every call recorded, an optional
-//! error for the next write; every other method is unsupported.
+//! error for the next write, an optional cost report (the cost screen's tests use the double
+//! too); every other method is unsupported.
 
 #![allow(clippy::unwrap_used)]
 
@@ -45,6 +46,8 @@ pub struct FakeGateway {
     pub fail_write: Mutex<Option<Error>>,
     /// Every call, by name and argument.
     pub calls: Mutex<Vec<String>>,
+    /// What the next `cost` answers; unsupported when unset, as a gateway without a cost view.
+    pub cost: Mutex<Option<Result<keygate_core::cost::CostReport>>>,
 }
 
 impl FakeGateway {
@@ -354,6 +357,14 @@ impl Gateway for FakeGateway {
     }
     async fn revoke_token(&self, _id: &str) -> Result<TokenInfo> {
         Err(unsupported())
+    }
+    async fn cost(&self, since: time::OffsetDateTime) -> Result<keygate_core::cost::CostReport> {
+        self.record(format!("cost {}", crate::fmt::when(since)));
+        self.cost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_else(|| Err(Error::unsupported("the cost view")))
     }
 }
 
