@@ -424,7 +424,7 @@ fn provider_lines(p: &ProviderCost, report: &CostReport, ctx: &Ctx) -> Vec<Line<
     ])];
     lines.push(prices_line(p.kind.as_str(), prices, ctx));
     lines.extend(request_block(prices, &p.requests, ctx));
-    lines.push(elsewhere_line("On each provider: ", &p.elsewhere, ctx));
+    lines.push(elsewhere_line("Elsewhere: ", &p.elsewhere, ctx));
     lines
 }
 
