@@ -8,8 +8,9 @@
 //!
 //! The log is shaped for the "one key and a busy principal" query: 90 % of the rows are by
 //! principal `heavy`, the rest by `app-0` … `app-49`; keys `local://bench-0` …
-//! `local://bench-999` in turn, so `--key local://bench-7 --principal heavy` matches about
-//! 0.09 % of the rows while the principal alone matches 90 %.
+//! `local://bench-996` in turn (a prime count, so key and principal vary independently), so
+//! `--key local://bench-7 --principal heavy` matches about 0.09 % of the rows while the
+//! principal alone matches 90 % and the key alone 0.1 %.
 //!
 //! ```text
 //! cargo run --release -p keygate --example audit_fill -- HOME ROWS
@@ -48,7 +49,7 @@ fn event(n: u64) -> NewAuditEvent {
         }
         .to_owned(),
         provider: Some("local".to_owned()),
-        key: Some(format!("local://bench-{}", n % 1000)),
+        key: Some(format!("local://bench-{}", n % 997)),
         key_version: Some("1".to_owned()),
         outcome: AuditOutcome::Success,
         error_kind: None,
