@@ -134,11 +134,20 @@ impl Default for PriceList {
                 source: "https://cloud.google.com/kms/pricing".into(),
                 date: "2026-12-07".into(),
             },
-            // https://azure.microsoft.com/pricing/details/key-vault/ (read 2026-12-07), vault
-            // Standard tier, software-protected keys: no monthly charge per key; $0.03 per
-            // 10,000 operations, $0.15 per 10,000 for RSA 3072/4096 and elliptic-curve keys.
-            // HSM-protected keys (Premium) are billed per key version per month: override
-            // `version_month` for such vaults.
+            // https://azure.microsoft.com/pricing/details/key-vault/, vault Standard tier,
+            // software-protected keys: no monthly charge per key; $0.03 per 10,000 operations,
+            // $0.15 per 10,000 for RSA 3072/4096 and elliptic-curve keys ("Advanced Key
+            // Operations"). HSM-protected keys (Premium) are billed per key version per month:
+            // override `version_month` for such vaults.
+            //
+            // UNCONFIRMED: Azure's pricing page could not be read when these were last checked
+            // (2026-12-07). Other sources agree on every figure above without being the page:
+            // the meters "Operations" ($0.03 per 10K) and "Advanced Key Operations" ($0.15 per
+            // 10K) as priced by Azure's retail price list in infracost's key_vault_key test
+            // output, which also shows Premium "HSM-protected RSA 2048-bit key" at $1 per key
+            // per month and other HSM keys at $5 / $2.50 / $0.90 / $0.40 per key per month
+            // (first 250 / next 1,250 / next 2,500 / beyond 4,000 keys); a Microsoft Q&A answer
+            // quoting ~$0.03 per 10,000 for Standard. Check the page before relying on them.
             azure: Prices {
                 key_month: 0.0,
                 version_month: 0.0,
