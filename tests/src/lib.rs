@@ -60,6 +60,8 @@ pub mod book {
         pub mod scheduler {}
         #[doc = include_str!("../../docs/src/operating/performance.md")]
         pub mod performance {}
+        #[doc = include_str!("../../docs/src/operating/benchmarks.md")]
+        pub mod benchmarks {}
     }
     /// One chapter per provider.
     pub mod providers {
