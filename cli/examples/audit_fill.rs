@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 const APPENDERS: u64 = 1024;
 
 fn event(n: u64) -> NewAuditEvent {
-    let principal = if n % 10 == 0 {
+    let principal = if n.is_multiple_of(10) {
         format!("app-{}", (n / 10) % 50)
     } else {
         "heavy".to_owned()
@@ -42,7 +42,7 @@ fn event(n: u64) -> NewAuditEvent {
         request_id: format!("fill-{n}"),
         principal,
         source: "rest".to_owned(),
-        action: if n % 3 == 0 {
+        action: if n.is_multiple_of(3) {
             "crypto:decrypt"
         } else {
             "crypto:encrypt"
