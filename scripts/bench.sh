@@ -9,9 +9,10 @@
 #                    [--only http,audit,files,startup,rewrap]
 #
 # --quick: 3 s per load phase, 100,000 audit rows, 128 MiB files (a smoke run, not a result).
-# Full: 10 s per phase, 32 connections, 1,000,000 audit rows, 1 GiB files; about 25 minutes on
-# 2 cores. Needs wrk, hey, age, openssl, python3 and GNU time (Debian:
-# `apt-get install wrk hey age openssl python3 time`) and ~3.5 GiB free in $TMPDIR.
+# Full: 10 s per phase, 32 connections, 1,000,000 audit rows, 1 GiB files; roughly 10 minutes
+# besides the build (4 of them load phases). Needs wrk, hey, age, openssl, python3, curl and
+# GNU time (Debian: `apt-get install wrk hey age openssl python3 curl time`) and ~4 GiB free in
+# $TMPDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
         --connections) CONNECTIONS=$2; shift ;;
         --no-build) BUILD=0 ;;
         --only) ONLY=$2; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
