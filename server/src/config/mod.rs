@@ -142,36 +142,78 @@ impl Default for RateLimitConfig {
 }
 
 /// `[store]`: where the gateway store (aliases, audit log, tokens, access policy) lives.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `sqlite://<path>` (relative paths are under the keygate home) or `sqlite::memory:`.
+    /// `sqlite://<path>` (relative paths are under the keygate home), `sqlite::memory:`, or
+    /// `postgres://user:password@host:port/database?sslmode=…` (also `postgresql://`).
     pub url: String,
+    /// PostgreSQL: the most connections the pool keeps open (SQLite ignores it).
+    pub max_connections: u32,
+    /// PostgreSQL: seconds a request waits for a pool connection, or a new connection for
+    /// the server, before the store answers unavailable (SQLite ignores it).
+    pub acquire_timeout_secs: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             url: "sqlite://gateway.db".to_owned(),
+            max_connections: 10,
+            acquire_timeout_secs: 5,
         }
     }
 }
 
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A PostgreSQL URL may carry a password.
+        f.debug_struct("StoreConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_secs", &self.acquire_timeout_secs)
+            .finish()
+    }
+}
+
 /// Where the gateway store lives, parsed from [`StoreConfig::url`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// A SQLite file at this path (a relative path in the URL already joined to the home).
     SqliteFile(PathBuf),
     /// A private in-memory SQLite database (tests, throwaway gateways).
     SqliteMemory,
+    /// A PostgreSQL database: the URL as configured (it may hold a password: `Debug` hides
+    /// it) and the pool settings.
+    Postgres {
+        /// `postgres://…`, passed to the driver as given (`sslmode` and the other
+        /// parameters included).
+        url: String,
+        /// Pool settings from `[store]`.
+        options: crate::store::PostgresOptions,
+    },
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            Self::SqliteMemory => f.write_str("SqliteMemory"),
+            Self::Postgres { url, options } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_url(url))
+                .field("options", options)
+                .finish(),
+        }
+    }
 }
 
 impl StoreConfig {
     /// Parses the URL; relative paths are taken under `home`.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for `postgres://` (not built yet) and
-    /// [`Error::InvalidArgument`] for anything else that is not a SQLite URL.
+    /// [`Error::InvalidArgument`] for anything that is not a SQLite or PostgreSQL URL, or a
+    /// pool of no connections.
     pub fn location(&self, home: &Path) -> Result<StoreLocation> {
         let url = self.url.trim();
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
@@ -189,12 +231,22 @@ impl StoreConfig {
             }));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(Error::unsupported(
-                "a PostgreSQL gateway store is not available yet; use sqlite://",
-            ));
+            if self.max_connections == 0 {
+                return Err(Error::invalid("store.max_connections must be at least 1"));
+            }
+            return Ok(StoreLocation::Postgres {
+                url: url.to_owned(),
+                options: crate::store::PostgresOptions {
+                    max_connections: self.max_connections,
+                    acquire_timeout: std::time::Duration::from_secs(
+                        self.acquire_timeout_secs.max(1),
+                    ),
+                },
+            });
         }
         Err(Error::invalid(format!(
-            "store.url `{url}` is not a store URL (expected sqlite://<path>)"
+            "store.url `{}` is not a store URL (expected sqlite://<path> or postgres://…)",
+            redact_url(url)
         )))
     }
 }
@@ -639,6 +691,41 @@ kind = 3
     }
 
     #[test]
+    fn a_postgres_url_with_pool_settings_is_a_store_location() {
+        let c = Config::parse(
+            "[store]\nmax_connections = 3\n",
+            env(&[(
+                "KEYGATE_STORE__URL",
+                "postgres://app:hunter2@db:5432/keygate?sslmode=verify-full",
+            )]),
+            "t",
+        )
+        .unwrap();
+        let location = c.store.location(Path::new("/h")).unwrap();
+        let StoreLocation::Postgres { url, options } = &location else {
+            panic!("{location:?}");
+        };
+        assert_eq!(
+            url,
+            "postgres://app:hunter2@db:5432/keygate?sslmode=verify-full"
+        );
+        assert_eq!(options.max_connections, 3);
+        assert_eq!(options.acquire_timeout, std::time::Duration::from_secs(5));
+        for shown in [format!("{location:?}"), format!("{:?}", c.store)] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        let none = StoreConfig {
+            url: "postgresql://db/k".into(),
+            max_connections: 0,
+            ..StoreConfig::default()
+        };
+        assert!(matches!(
+            none.location(Path::new("/h")),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
     fn environment_overrides_nested_settings() {
         let c = Config::parse(
             "[server]\nlisten = \"127.0.0.1:1\"\n",
@@ -674,10 +761,11 @@ kind = 3
             assert!(e.to_string().contains(needle), "{text}: {e}");
         }
         let e = StoreConfig {
-            url: "postgres://db/keygate".into(),
+            url: "mysql://db/keygate".into(),
+            ..StoreConfig::default()
         }
         .location(Path::new("/h"))
         .unwrap_err();
-        assert!(matches!(e, Error::Unsupported(_)));
+        assert!(matches!(e, Error::InvalidArgument(_)));
     }
 }

@@ -11,7 +11,7 @@ use crate::cache::{CacheConfig, DataKeyCache};
 use crate::config::{Config, StoreLocation};
 use crate::home::Home;
 use crate::registry::Registry;
-use crate::store::GatewayStore;
+use crate::store::{GatewayStore, PostgresStore, Store};
 use crate::tokens::{AccessKeySealer, TokenAuthority};
 
 impl Service {
@@ -31,9 +31,12 @@ impl Service {
         home: &Home,
         root_key: Option<&[u8]>,
     ) -> Result<Arc<Self>> {
-        let store = match config.store.location(home.dir())? {
-            StoreLocation::SqliteFile(path) => GatewayStore::open(&path).await?,
-            StoreLocation::SqliteMemory => GatewayStore::in_memory().await?,
+        let store: Arc<dyn Store> = match config.store.location(home.dir())? {
+            StoreLocation::SqliteFile(path) => GatewayStore::open(&path).await?.into(),
+            StoreLocation::SqliteMemory => GatewayStore::in_memory().await?.into(),
+            StoreLocation::Postgres { url, options } => {
+                PostgresStore::open(&url, &options).await?.into()
+            }
         };
         // Sections and providers are in the same order; a provider opened without a section
         // (embedding) gets the defaults.

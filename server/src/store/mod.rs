@@ -4,9 +4,9 @@
 //! Each kind of state is a typed trait, documented with what it promises: [`Aliases`],
 //! [`AuditRows`], [`TokenRecords`], [`PolicyDocument`], [`AwsKeyIds`] and [`GcpRecords`].
 //! A backend implements all of them and [`Store`]; the registry and the service hold it as an
-//! `Arc<dyn Store>` and hand each part only the trait it needs. The SQLite store ([`sqlite`])
-//! is the one backend today and the only place keygate-server runs SQL, written plainly so a
-//! PostgreSQL store can follow.
+//! `Arc<dyn Store>` and hand each part only the trait it needs. Two backends implement them:
+//! the SQLite store ([`sqlite`], the embedded default) and the PostgreSQL store
+//! ([`postgres`], for a database server); they are the only places keygate-server runs SQL.
 //!
 //! A gateway object written on behalf of a caller (a token, an alias, the access policy, a
 //! GCP key ring) is described as an [`ObjectWrite`] and applied by
@@ -19,7 +19,10 @@ mod aws;
 mod gcp;
 mod objects;
 mod policy;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod tests;
 mod tokens;
 
 use async_trait::async_trait;
@@ -35,6 +38,7 @@ pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;
 pub use objects::{ObjectWrite, ObjectWriter, ObjectWritten};
 pub use policy::{PolicyDocument, PolicyRevision};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{TokenInsert, TokenRecord, TokenRecords};
 
@@ -70,10 +74,26 @@ pub trait Store:
     /// file, a full disk, a lock held past the busy timeout).
     async fn check_writable(&self) -> Result<()>;
 
-    /// The backend's name as `keygate status` shows it (`sqlite`).
+    /// Claims the store for this process's `keygate serve`, for as long as the process lives.
+    ///
+    /// A store that several gateway processes cannot yet serve at once (PostgreSQL: the
+    /// scheduler and the local provider's keys are still per process) refuses a second
+    /// claim, so a second replica stops at start instead of half-working. The CLI beside
+    /// `keygate serve` never claims. SQLite homes keep their behaviour: nothing to claim.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](keygate_core::Error::Unsupported) when another process holds the
+    /// claim; [`Error::Unavailable`](keygate_core::Error::Unavailable) when the store cannot
+    /// be reached.
+    async fn claim_serving(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The backend's name as `keygate status` shows it (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 
     /// The bytes the store occupies on disk (for SQLite the database file and its
-    /// write-ahead log); `None` when it is not in files (in memory).
+    /// write-ahead log); `None` when it is not in files of this machine (in memory, or on a
+    /// database server).
     fn size_on_disk(&self) -> Option<u64>;
 }

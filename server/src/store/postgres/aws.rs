@@ -1,0 +1,79 @@
+//! The AWS KMS dialect's key ids in PostgreSQL (`aws_key_ids`, migration `0004_aws_dialect.sql`).
+
+use async_trait::async_trait;
+use keygate_core::{Error, Result};
+use sqlx::Row as _;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::PostgresStore;
+use crate::store::AwsKeyIds;
+
+fn db_err(e: sqlx::Error) -> Error {
+    super::db_err("aws dialect store", e)
+}
+
+fn now_text() -> Result<String> {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .map_err(|e| Error::unavailable(e.to_string()))
+}
+
+#[async_trait]
+impl AwsKeyIds for PostgresStore {
+    async fn aws_id_of(&self, uri: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT key_id FROM aws_key_ids WHERE uri = $1")
+            .bind(uri)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get::<String, _>(0).map_err(db_err))
+            .transpose()
+    }
+
+    async fn aws_uri_of(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT uri FROM aws_key_ids WHERE key_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get::<String, _>(0).map_err(db_err))
+            .transpose()
+    }
+
+    async fn aws_id_for(&self, uri: &str, fresh: &str) -> Result<String> {
+        if let Some(id) = self.aws_id_of(uri).await? {
+            return Ok(id);
+        }
+        // Two requests may race to name the same key: the first insert wins and both read it.
+        sqlx::query(
+            "INSERT INTO aws_key_ids (key_id, uri, created) VALUES ($1, $2, $3) \
+             ON CONFLICT (uri) DO NOTHING",
+        )
+        .bind(fresh)
+        .bind(uri)
+        .bind(now_text()?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        self.aws_id_of(uri)
+            .await?
+            .ok_or_else(|| Error::unavailable(format!("no AWS key id stored for {uri}")))
+    }
+
+    async fn aws_assign(&self, id: &str, uri: &str) -> Result<()> {
+        sqlx::query("INSERT INTO aws_key_ids (key_id, uri, created) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(uri)
+            .bind(now_text()?)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    Error::AlreadyExists(format!("AWS key id {id}"))
+                }
+                _ => db_err(e),
+            })
+            .map(drop)
+    }
+}

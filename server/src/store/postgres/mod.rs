@@ -1,0 +1,190 @@
+//! The gateway store in PostgreSQL, through sqlx: the same traits as [`super::sqlite`], the
+//! same tables (migrations in `server/migrations/postgres/`), PostgreSQL's types.
+//!
+//! What differs from SQLite is concurrency: several processes and replicas may append to the
+//! audit log at once, so every append takes one transaction-scoped advisory lock
+//! ([`AUDIT_HEAD_LOCK`]) and re-reads the chain head under it; a batch chained after a head
+//! that is no longer the head is refused as [`AuditAppendError::SeqTaken`]
+//! (crate::store::AuditAppendError) and the writer chains it again. All appends therefore form
+//! one chain in one order, and each process keeps its group commit.
+//!
+//! The connection URL is passed to the driver as given: `sslmode`, `sslrootcert`,
+//! `application_name` and the other libpq parameters sqlx understands work as there.
+
+mod aliases;
+mod audit;
+mod aws;
+mod gcp;
+mod objects;
+mod policy;
+mod tokens;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keygate_core::{Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::Store;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The advisory lock every audit append holds for its transaction: the chain head's lock.
+/// (`keygate` in ASCII, a number no other lock of keygate's uses.)
+pub const AUDIT_HEAD_LOCK: i64 = 0x006b_6579_6761_7465;
+
+/// How a [`PostgresStore`] connects, beyond its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// The most connections the pool keeps open.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection (and a new connection for the server) before
+    /// the store answers [`Error::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The session-level advisory lock `keygate serve` holds while it serves a database
+/// ([`Store::claim_serving`]).
+pub const SERVE_LOCK: i64 = 0x006b_6779_7365_7276;
+
+/// The gateway store in a PostgreSQL database. Cheap to clone: clones share one pool (and
+/// the serving claim).
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// The connection holding [`SERVE_LOCK`] once claimed: the lock lives as long as its
+    /// session, so it is kept out of the pool until the process ends.
+    serving: Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
+}
+
+/// A driver error as the store's callers see it: [`Error::Unavailable`] naming the part of the
+/// store (`what`), with the driver's error as its cause.
+fn db_err(what: &str, e: sqlx::Error) -> Error {
+    Error::unavailable_because(what, e)
+}
+
+fn store_err(e: sqlx::Error) -> Error {
+    db_err("gateway store", e)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db?sslmode=…`)
+    /// and migrates it. Several processes may open one database at once: migrations take
+    /// sqlx's advisory lock.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `url` is not a PostgreSQL URL sqlx understands (the URL
+    /// is not repeated: it may hold a password); [`Error::Unavailable`] when the database
+    /// cannot be reached or migrated.
+    pub async fn open(url: &str, options: &PostgresOptions) -> Result<Self> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid(format!("store.url is not a PostgreSQL URL: {e}")))?;
+        Self::connect(connect, options).await
+    }
+
+    /// Connects with options already built (tests choose the schema through them).
+    pub(crate) async fn connect(connect: PgConnectOptions, options: &PostgresOptions) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(store_err)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Error::unavailable_because("gateway store migration", e))?;
+        Ok(Self {
+            pool,
+            serving: Arc::default(),
+        })
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(store_err)
+    }
+
+    async fn check_writable(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(store_err)?;
+        // A standby or a read-only default refuses writes; the head lock is what an append
+        // waits for, given back by the rollback.
+        sqlx::query("SET LOCAL lock_timeout = '5s'")
+            .execute(&mut *tx)
+            .await
+            .map_err(store_err)?;
+        let read_only: String = sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_err)?;
+        if read_only != "off" {
+            return Err(Error::unavailable(
+                "gateway store: the database only takes read-only transactions",
+            ));
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_HEAD_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_err)?;
+        tx.rollback().await.map_err(store_err)
+    }
+
+    async fn claim_serving(&self) -> Result<()> {
+        let mut serving = self.serving.lock().await;
+        if serving.is_some() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await.map_err(store_err)?.detach();
+        let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SERVE_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(store_err)?;
+        if !claimed {
+            return Err(Error::unsupported(
+                "another `keygate serve` already serves this PostgreSQL database; several \
+                 replicas on one database are not supported yet (the scheduler and the local \
+                 provider's keys still belong to one process)",
+            ));
+        }
+        *serving = Some(conn);
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        // On the database server, not in files of this machine.
+        None
+    }
+}
+
+impl From<PostgresStore> for Arc<dyn Store> {
+    fn from(store: PostgresStore) -> Self {
+        Arc::new(store)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
