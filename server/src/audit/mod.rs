@@ -26,6 +26,8 @@ pub use publish::{CHECKPOINT_FILE, CheckpointPublisher, write_note};
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod backend_tests;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -166,10 +166,16 @@ async fn a_refused_outcome_row_rolls_back_the_object_write() {
 /// Each object write's outcome row names its intent and says how the write ended; a write
 /// that fails for its own reason (a taken alias name) changes nothing and is recorded as a
 /// failure in the same way.
+/// On every store backend (SQLite, and PostgreSQL when the test database is configured).
 #[tokio::test]
 async fn object_writes_carry_their_outcome_rows() {
-    let store = GatewayStore::in_memory().await.unwrap();
-    let (service, _) = start_on(store.clone(), CacheConfig::default()).await;
+    for (_backend, store) in crate::store::tests::backends("object_writes_carry").await {
+        object_writes_carry_their_outcome_rows_on(store).await;
+    }
+}
+
+async fn object_writes_carry_their_outcome_rows_on(store: std::sync::Arc<dyn crate::store::Store>) {
+    let (service, _) = start_on(store, CacheConfig::default()).await;
     let admin = service.local_admin();
     admin
         .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))

@@ -207,7 +207,7 @@ async fn start(cache: CacheConfig) -> (Arc<Service>, Arc<Counting>) {
 
 /// [`start`] on `store`, which the test keeps a handle on to break it.
 pub(super) async fn start_on(
-    store: GatewayStore,
+    store: impl Into<Arc<dyn crate::store::Store>>,
     cache: CacheConfig,
 ) -> (Arc<Service>, Arc<Counting>) {
     let counting = Arc::new(Counting::new(
@@ -260,9 +260,16 @@ async fn rows(service: &Arc<Service>) -> Vec<keygate_core::audit::AuditEvent> {
         .items
 }
 
+/// On every store backend (SQLite, and PostgreSQL when the test database is configured).
 #[tokio::test]
 async fn every_call_is_audited_with_who_what_and_how_it_ended() {
-    let (service, _) = start(CacheConfig::default()).await;
+    for (_backend, store) in crate::store::tests::backends("every_call_is_audited").await {
+        every_call_is_audited_on(store).await;
+    }
+}
+
+async fn every_call_is_audited_on(store: Arc<dyn crate::store::Store>) {
+    let (service, _) = start_on(store, CacheConfig::default()).await;
     let admin = service.local_admin().with_request_id("req-1");
     let key = aes_key(&admin, "orders").await;
     let ctx = EncryptionContext::new().with("tenant", "7");
