@@ -12,7 +12,9 @@ use crate::store::{ObjectWrite, ObjectWritten, Store, new_alias};
 
 /// Three stores on one database per backend (a SQLite file opened three times; one
 /// PostgreSQL schema with three pools), by backend name.
-async fn shared_stores(test: &str) -> Vec<(&'static str, Vec<Arc<dyn Store>>, Option<tempfile::TempDir>)> {
+async fn shared_stores(
+    test: &str,
+) -> Vec<(&'static str, Vec<Arc<dyn Store>>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.db");
     let mut sqlite: Vec<Arc<dyn Store>> = Vec::new();
@@ -23,7 +25,11 @@ async fn shared_stores(test: &str) -> Vec<(&'static str, Vec<Arc<dyn Store>>, Op
     if let Some(schema) = crate::store::postgres::testing::fresh_schema(test).await {
         let mut pg: Vec<Arc<dyn Store>> = Vec::new();
         for _ in 0..3 {
-            pg.push(crate::store::postgres::testing::open_on(&schema).await.into());
+            pg.push(
+                crate::store::postgres::testing::open_on(&schema)
+                    .await
+                    .into(),
+            );
         }
         all.push(("postgres", pg, None));
     }

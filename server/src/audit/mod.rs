@@ -25,9 +25,9 @@ mod writer;
 pub use publish::{CHECKPOINT_FILE, CheckpointPublisher, write_note};
 
 #[cfg(test)]
-pub(crate) mod tests;
-#[cfg(test)]
 mod backend_tests;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::sync::Arc;

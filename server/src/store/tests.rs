@@ -9,7 +9,9 @@ use keygate_core::api::{TokenInfo, TokenKind};
 use keygate_core::{ErrorKind, KeyRef};
 use time::OffsetDateTime;
 
-use super::{KeyRecord, PolicyRevision, SqliteStore, Store, TokenInsert, TokenRecord};
+use super::{
+    Aliases as _, KeyRecord, PolicyRevision, SqliteStore, Store, TokenInsert, TokenRecord,
+};
 
 /// Every backend to run `test` on, by name: SQLite in memory, and a fresh PostgreSQL schema
 /// when the test database is configured.
@@ -34,7 +36,11 @@ async fn aliases_roundtrip() {
         let other = KeyRef::new("local", "other");
         let updated = store.update_alias("pay", &other).await.unwrap();
         assert_eq!(updated.target, other, "{backend}");
-        assert_eq!(store.resolve_alias("pay").await.unwrap(), other, "{backend}");
+        assert_eq!(
+            store.resolve_alias("pay").await.unwrap(),
+            other,
+            "{backend}"
+        );
         let names: Vec<_> = store
             .list_aliases()
             .await
@@ -80,7 +86,10 @@ async fn tokens_roundtrip_and_a_taken_id_writes_nothing() {
             TokenInsert::Inserted
         );
         assert_eq!(
-            store.insert_token(&token("0123456789ab", "b")).await.unwrap(),
+            store
+                .insert_token(&token("0123456789ab", "b"))
+                .await
+                .unwrap(),
             TokenInsert::IdTaken,
             "{backend}"
         );
@@ -96,11 +105,18 @@ async fn tokens_roundtrip_and_a_taken_id_writes_nothing() {
         // The first revocation time stays.
         let later = time::macros::datetime!(2030-03-01 00:00:00 UTC);
         assert!(store.revoke_token("0123456789ab", later).await.unwrap());
-        assert!(!store.revoke_token("nope", later).await.unwrap(), "{backend}");
+        assert!(
+            !store.revoke_token("nope", later).await.unwrap(),
+            "{backend}"
+        );
         let stored = store.token("0123456789ab").await.unwrap().unwrap();
         assert_eq!(stored.info.revoked, Some(at), "{backend}");
         assert_eq!(stored.last_used, Some(at), "{backend}");
-        assert_eq!(store.list_tokens().await.unwrap(), [stored.info], "{backend}");
+        assert_eq!(
+            store.list_tokens().await.unwrap(),
+            [stored.info],
+            "{backend}"
+        );
     }
 }
 
@@ -181,7 +197,10 @@ async fn gcp_rings_keys_and_destroys_roundtrip() {
             "{backend}"
         );
         assert!(s.remove_destroy("local://k", "1").await.unwrap());
-        assert!(!s.remove_destroy("local://k", "1").await.unwrap(), "{backend}");
+        assert!(
+            !s.remove_destroy("local://k", "1").await.unwrap(),
+            "{backend}"
+        );
     }
 }
 
@@ -208,7 +227,10 @@ async fn one_process_serves_a_postgres_store_and_a_second_is_refused() {
     assert_eq!(refused.kind(), ErrorKind::Unsupported);
     assert!(refused.to_string().contains("already serves"), "{refused}");
     // The CLI beside the server still works on the store it does not claim.
-    second.create_alias("beside", &KeyRef::new("local", "k")).await.unwrap();
+    second
+        .create_alias("beside", &KeyRef::new("local", "k"))
+        .await
+        .unwrap();
     // SQLite has nothing to claim.
     let sqlite = SqliteStore::in_memory().await.unwrap();
     sqlite.claim_serving().await.unwrap();

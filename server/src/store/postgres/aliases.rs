@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use keygate_core::api::Alias;
 use keygate_core::{Error, KeyRef, Result};
-use sqlx::{Row, PgConnection};
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -72,11 +72,7 @@ pub(super) async fn insert(conn: &mut PgConnection, alias: &Alias) -> Result<()>
 }
 
 /// Points an alias at `target`, on `conn`.
-pub(super) async fn update(
-    conn: &mut PgConnection,
-    name: &str,
-    target: &KeyRef,
-) -> Result<Alias> {
+pub(super) async fn update(conn: &mut PgConnection, name: &str, target: &KeyRef) -> Result<Alias> {
     let row = sqlx::query(
         "UPDATE aliases SET provider = $1, key_id = $2 WHERE name = $3 \
          RETURNING name, provider, key_id, created",

@@ -64,7 +64,9 @@ pub(super) async fn check_continues(
     conn: &mut PgConnection,
     first: &ChainedAuditRow,
 ) -> Result<(), AuditAppendError> {
-    let head = head_of(&mut *conn).await.map_err(AuditAppendError::Failed)?;
+    let head = head_of(&mut *conn)
+        .await
+        .map_err(AuditAppendError::Failed)?;
     if head.seq.checked_add(1) == Some(first.event.seq) && head.hash == first.event.prev_hash {
         return Ok(());
     }

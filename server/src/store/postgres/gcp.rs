@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use keygate_core::{Error, Result};
-use sqlx::{Row, PgConnection};
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -164,12 +164,13 @@ pub(super) async fn remove_destroy(
     key_uri: &str,
     version: &str,
 ) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM gcp_version_destroys WHERE key_uri = $1 AND version_id = $2")
-        .bind(key_uri)
-        .bind(version)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let done =
+        sqlx::query("DELETE FROM gcp_version_destroys WHERE key_uri = $1 AND version_id = $2")
+            .bind(key_uri)
+            .bind(version)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -94,7 +94,10 @@ impl PostgresStore {
     }
 
     /// Connects with options already built (tests choose the schema through them).
-    pub(crate) async fn connect(connect: PgConnectOptions, options: &PostgresOptions) -> Result<Self> {
+    pub(crate) async fn connect(
+        connect: PgConnectOptions,
+        options: &PostgresOptions,
+    ) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .min_connections(0)
@@ -131,10 +134,11 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(store_err)?;
-        let read_only: String = sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(store_err)?;
+        let read_only: String =
+            sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(store_err)?;
         if read_only != "off" {
             return Err(Error::unavailable(
                 "gateway store: the database only takes read-only transactions",

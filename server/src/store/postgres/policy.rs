@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use keygate_core::{Error, Result};
-use sqlx::{Row, PgConnection};
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -60,5 +60,7 @@ pub(crate) async fn open_on(schema: &PgConnectOptions) -> PostgresStore {
         max_connections: 4,
         ..PostgresOptions::default()
     };
-    PostgresStore::connect(schema.clone(), &options).await.unwrap()
+    PostgresStore::connect(schema.clone(), &options)
+        .await
+        .unwrap()
 }

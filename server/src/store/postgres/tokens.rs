@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use keygate_core::api::{TokenInfo, TokenKind};
 use keygate_core::{Error, Result};
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgConnection};
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -99,10 +99,7 @@ impl TokenRecords for PostgresStore {
 }
 
 /// Stores a new credential, on `conn` (inside the caller's transaction, if any).
-pub(super) async fn insert(
-    conn: &mut PgConnection,
-    token: &TokenRecord,
-) -> Result<TokenInsert> {
+pub(super) async fn insert(conn: &mut PgConnection, token: &TokenRecord) -> Result<TokenInsert> {
     let info = &token.info;
     let inserted = sqlx::query(
         "INSERT INTO tokens (id, principal, role, secret_hash, created, expires, revoked, \
