@@ -58,6 +58,8 @@ pub mod book {
         pub mod isolation {}
         #[doc = include_str!("../../docs/src/operating/scheduler.md")]
         pub mod scheduler {}
+        #[doc = include_str!("../../docs/src/operating/postgresql.md")]
+        pub mod postgresql {}
         #[doc = include_str!("../../docs/src/operating/performance.md")]
         pub mod performance {}
         #[doc = include_str!("../../docs/src/operating/benchmarks.md")]
