@@ -4,9 +4,10 @@
 //! What differs from SQLite is concurrency: several processes and replicas may append to the
 //! audit log at once, so every append takes one transaction-scoped advisory lock
 //! ([`AUDIT_HEAD_LOCK`]) and re-reads the chain head under it; a batch chained after a head
-//! that is no longer the head is refused as [`AuditAppendError::SeqTaken`]
-//! (crate::store::AuditAppendError) and the writer chains it again. All appends therefore form
-//! one chain in one order, and each process keeps its group commit.
+//! that is no longer the head is refused as
+//! [`AuditAppendError::SeqTaken`](crate::store::AuditAppendError::SeqTaken) and the writer
+//! chains it again. All appends therefore form one chain in one order, and each process keeps
+//! its group commit.
 //!
 //! The connection URL is passed to the driver as given: `sslmode`, `sslrootcert`,
 //! `application_name` and the other libpq parameters sqlx understands work as there.
