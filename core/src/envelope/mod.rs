@@ -6,7 +6,8 @@
 //! Decrypting needs no key id: the header says which providers and keys wrapped the data
 //! key, so the gateway routes on it ([`EnvelopeHeader::decode`]), unwraps the data key with
 //! any one of them and opens the payload ([`open_payload`]). Files of any size are sealed and
-//! opened in constant memory through [`SealingWriter`] and [`OpeningReader`].
+//! opened in constant memory through [`SealingWriter`] and [`OpeningReader`], or on every
+//! core in bounded memory through [`seal_stream`] and [`open_stream`] (the same bytes).
 //!
 //! # Byte layout, format version 2 (written since multi-key envelopes)
 //!
@@ -73,10 +74,13 @@
 
 mod decode;
 mod header;
+mod parallel;
 mod stream;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_parallel;
 #[cfg(test)]
 mod tests_stream;
 
@@ -88,6 +92,7 @@ use crate::SecretBytes;
 use crate::error::{Error, Result};
 
 pub use header::{EnvelopeAlgorithm, EnvelopeHeader, Recipient, is_envelope};
+pub use parallel::{StreamError, default_workers, open_stream, seal_stream};
 pub use stream::{OpeningReader, SealingWriter};
 
 /// The first three bytes of every envelope.

@@ -38,10 +38,10 @@ pub(super) fn commitment(message_id: &[u8; 32], data_key: &[u8]) -> Result<[u8; 
 }
 
 /// The per-message AEAD key and the header digest every chunk binds.
-struct ChunkCipher {
-    key: LessSafeKey,
-    aad: [u8; 32],
-    chunk_size: usize,
+pub(super) struct ChunkCipher {
+    pub(super) key: LessSafeKey,
+    pub(super) aad: [u8; 32],
+    pub(super) chunk_size: usize,
 }
 
 impl ChunkCipher {
@@ -49,7 +49,11 @@ impl ChunkCipher {
     /// hashes what the header binds for the chunks' AAD. Returns the encoded header too:
     /// when `sealing` a format 2 header without a commitment, the commitment is filled in
     /// there. Opening with a data key the header is not committed to fails.
-    fn new(header: &EnvelopeHeader, data_key: &[u8], sealing: bool) -> Result<(Self, Vec<u8>)> {
+    pub(super) fn new(
+        header: &EnvelopeHeader,
+        data_key: &[u8],
+        sealing: bool,
+    ) -> Result<(Self, Vec<u8>)> {
         if data_key.len() < MIN_DATA_KEY_LEN {
             return Err(Error::invalid(format!(
                 "a data key must be at least {MIN_DATA_KEY_LEN} bytes"
@@ -94,7 +98,7 @@ impl ChunkCipher {
     }
 
     /// The nonce of chunk `counter`: the counter as 11 big-endian bytes, then the final flag.
-    fn nonce(counter: u64, last: bool) -> Nonce {
+    pub(super) fn nonce(counter: u64, last: bool) -> Nonce {
         let mut n = [0u8; 12];
         n[3..11].copy_from_slice(&counter.to_be_bytes());
         n[11] = u8::from(last);
