@@ -2,9 +2,9 @@
 //!
 //! The gateway only ever sees the data key: it issues one with its header
 //! ([`Gateway::begin_envelope`]) or unwraps the one in a header
-//! ([`Gateway::open_envelope`]); the CLI seals or opens the payload itself, chunk by chunk, so
-//! a file of any size costs one chunk of memory and one gateway call. The blocking file I/O
-//! runs on tokio's blocking pool.
+//! ([`Gateway::open_envelope`]); the CLI seals or opens the payload itself, in batches of
+//! chunks on every core ([`seal_stream`], [`open_stream`]), so a file of any size costs a few
+//! MiB of memory and one gateway call. The blocking file I/O runs on tokio's blocking pool.
 
 use std::io::{self, BufReader, Cursor, Read};
 
@@ -12,7 +12,8 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use indicatif::ProgressBar;
 use keygate_core::api::Gateway;
 use keygate_core::envelope::{
-    EnvelopeHeader, OpeningReader, Recipient, SealingWriter, from_io_error, is_envelope,
+    EnvelopeHeader, Recipient, StreamError, default_workers, from_io_error, is_envelope,
+    open_stream, seal_stream,
 };
 use keygate_core::esdk::{ParsedHeader, is_message};
 use keygate_core::{EncryptionContext, Error, KeyLocator};
@@ -49,13 +50,19 @@ pub async fn encrypt(api: &dyn Gateway, args: EncryptArgs) -> Result<Outcome> {
     let sealing = api.begin_envelope_for_keys(&args.key, &context).await?;
     let bar = progress(input.len);
     blocking(move || {
-        let mut reader = bar.wrap_read(input.reader);
-        let mut writer = SealingWriter::new(&sealing.header, &sealing.data_key, sink)?;
-        copy(&mut reader, &mut writer).map_err(|e| match e {
-            CopyError::Read(e) => anyhow!(e).context("cannot read the input"),
-            CopyError::Write(e) => anyhow!(from_io_error(e)).context("cannot write the envelope"),
+        let reader = bar.wrap_read(input.reader);
+        let (sink, _) = seal_stream(
+            &sealing.header,
+            &sealing.data_key,
+            reader,
+            sink,
+            default_workers(),
+        )
+        .map_err(|e| match e {
+            StreamError::Read(e) => anyhow!(e).context("cannot read the input"),
+            StreamError::Write(e) => anyhow!(from_io_error(e)).context("cannot write the envelope"),
+            other => anyhow!(Error::from(other)),
         })?;
-        let sink = writer.finish()?;
         sink.finish()?;
         bar.finish_and_clear();
         Ok(())
@@ -172,8 +179,17 @@ fn open_to(
     sink: Sink,
     bar: &ProgressBar,
 ) -> Result<()> {
-    let reader = OpeningReader::new(header, data_key, payload)?;
-    drain_to(reader, sink, bar)
+    let (sink, _) = open_stream(header, data_key, payload, sink, default_workers()).map_err(
+        |e| match e {
+            StreamError::Read(e) => anyhow!(from_io_error(e)),
+            StreamError::Write(e) => anyhow!(e).context("cannot write the output"),
+            // An integrity failure says nothing more.
+            other => anyhow!(Error::from(other)),
+        },
+    )?;
+    sink.finish()?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// Copies an authenticating reader into `sink` and names the output only once the reader

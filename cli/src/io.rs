@@ -200,6 +200,16 @@ impl Write for Sink {
         }
     }
 
+    /// One system call for a whole batch of chunks (the envelope writer hands over a
+    /// batch's ciphertexts and tags, or plaintexts, as separate slices).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Self::File(f) => f.write_vectored(bufs),
+            Self::Direct(f) => f.write_vectored(bufs),
+            Self::Stdout(s) => s.write_vectored(bufs),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Self::File(f) => f.flush(),
