@@ -179,14 +179,13 @@ fn open_to(
     sink: Sink,
     bar: &ProgressBar,
 ) -> Result<()> {
-    let (sink, _) = open_stream(header, data_key, payload, sink, default_workers()).map_err(
-        |e| match e {
+    let (sink, _) =
+        open_stream(header, data_key, payload, sink, default_workers()).map_err(|e| match e {
             StreamError::Read(e) => anyhow!(from_io_error(e)),
             StreamError::Write(e) => anyhow!(e).context("cannot write the output"),
             // An integrity failure says nothing more.
             other => anyhow!(Error::from(other)),
-        },
-    )?;
+        })?;
     sink.finish()?;
     bar.finish_and_clear();
     Ok(())

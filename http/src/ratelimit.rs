@@ -206,7 +206,10 @@ mod tests {
             let fields: Vec<&str> = line.split_whitespace().collect();
             assert!(fields.contains(&"per_second=1"), "{line}");
             assert!(fields.contains(&"burst=2"), "{line}");
-            assert!(line.contains("KEYGATE_SERVER__RATE_LIMIT__PER_SECOND"), "{line}");
+            assert!(
+                line.contains("KEYGATE_SERVER__RATE_LIMIT__PER_SECOND"),
+                "{line}"
+            );
         }
     }
 

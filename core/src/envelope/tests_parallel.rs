@@ -49,7 +49,11 @@ fn sealing_on_several_cores_gives_the_writers_bytes_and_opens_both_ways() {
             let (env, n) = seal_with(&h, &KEY, pt.as_slice(), Vec::new(), tuning(workers))
                 .unwrap_or_else(|e| panic!("{len} bytes, {workers} workers: {e}"));
             assert_eq!(n, len as u64);
-            assert_eq!(env, sealed_by_writer(&h, &pt), "{len} bytes, {workers} workers");
+            assert_eq!(
+                env,
+                sealed_by_writer(&h, &pt),
+                "{len} bytes, {workers} workers"
+            );
             assert_eq!(Some(env.len() as u64), sealed_len(&h, len as u64));
             let (read, hl) = EnvelopeHeader::decode(&env).unwrap();
             assert_eq!(open_par(&read, &env[hl..], workers).unwrap(), pt);
@@ -180,7 +184,10 @@ impl Read for FailingReader {
         if self.pos >= self.ok {
             return Err(io::Error::other("disk on fire"));
         }
-        let n = b.len().min(self.ok - self.pos).min(self.data.len() - self.pos);
+        let n = b
+            .len()
+            .min(self.ok - self.pos)
+            .min(self.data.len() - self.pos);
         b[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
@@ -221,7 +228,13 @@ fn read_and_write_failures_are_told_apart_and_end_the_pipeline() {
             assert!(matches!(r, Err(StreamError::Read(_))), "read fails at {ok}");
         }
         for ok in [10, 2 * B * C + 10, 5 * B * C] {
-            let r = seal_with(&h, &KEY, pt.as_slice(), FailingWriter { ok }, tuning(workers));
+            let r = seal_with(
+                &h,
+                &KEY,
+                pt.as_slice(),
+                FailingWriter { ok },
+                tuning(workers),
+            );
             let Err(StreamError::Write(e)) = r else {
                 panic!("write fails at {ok}");
             };
