@@ -12,8 +12,8 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use indicatif::ProgressBar;
 use keygate_core::api::Gateway;
 use keygate_core::envelope::{
-    EnvelopeHeader, Recipient, StreamError, default_workers, from_io_error, is_envelope,
-    open_stream, seal_stream,
+    EnvelopeHeader, OpeningReader, Recipient, StreamError, default_workers, from_io_error,
+    is_envelope, open_stream, seal_stream,
 };
 use keygate_core::esdk::{ParsedHeader, is_message};
 use keygate_core::{EncryptionContext, Error, KeyLocator};
@@ -113,6 +113,7 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
     let input = Input::open(args.io.input.as_deref())?;
     let sink = Sink::create(args.io.output.as_deref(), true)?;
     let bar = progress(input.len);
+    let regular_file = input.len.is_some();
     let reader: Box<dyn Read + Send> = Box::new(bar.wrap_read(input.reader));
     match blocking(move || sniff(reader)).await? {
         Sniffed::Envelope(header, payload) => {
@@ -121,7 +122,8 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
                 check_version(args.version.as_deref(), &recipient)?;
             }
             let data_key = api.open_envelope(&header, &context).await?;
-            blocking(move || open_to(&header, &data_key, payload, sink, &bar)).await?;
+            blocking(move || open_to(&header, &data_key, payload, sink, &bar, regular_file))
+                .await?;
         }
         Sniffed::Esdk(parsed, body) => {
             esdk::check_context(&context, &parsed.header)?;
@@ -171,14 +173,21 @@ pub async fn decrypt(api: &dyn Gateway, args: DecryptArgs) -> Result<Outcome> {
 }
 
 /// Opens the payload into `sink`. The output file only takes its name once the final chunk
-/// authenticated; a failure anywhere drops (deletes) it.
+/// authenticated; a failure anywhere drops (deletes) it. A regular file is opened in batches
+/// on every core; a pipe or FIFO one chunk at a time, so that its output follows its input
+/// as it arrives (a batch would wait for a whole MiB of input first).
 fn open_to(
     header: &EnvelopeHeader,
     data_key: &[u8],
     payload: Box<dyn Read + Send>,
     sink: Sink,
     bar: &ProgressBar,
+    regular_file: bool,
 ) -> Result<()> {
+    if !regular_file {
+        let reader = OpeningReader::new(header, data_key, payload)?;
+        return drain_to(reader, sink, bar);
+    }
     let (sink, _) =
         open_stream(header, data_key, payload, sink, default_workers()).map_err(|e| match e {
             StreamError::Read(e) => anyhow!(from_io_error(e)),
