@@ -486,9 +486,8 @@ fn feed<R: Read>(
     let mut allocated = 2;
     let mut current = first;
     let mut ahead = Some(second);
-    let mut index: u64 = 0;
     let per_batch = shape.batch_chunks as u64;
-    for worker in workers.iter().cycle() {
+    for (index, worker) in (0u64..).zip(workers.iter().cycle()) {
         // A batch is the last when it is not full, or when nothing follows it.
         let following = if current.len < shape.capacity() {
             None
@@ -521,7 +520,6 @@ fn feed<R: Read>(
             Some(next) => current = next,
             None => return Ok(()),
         }
-        index += 1;
     }
     Ok(())
 }
