@@ -29,6 +29,11 @@ pub enum Error {
     /// deletion, wrong usage for the operation, ...).
     #[error("invalid state: {0}")]
     InvalidState(String),
+    /// The key exists and is usable, but not for this: its usage (encrypt, sign, MAC) or its
+    /// spec does not allow the operation or the algorithm asked for (AWS KMS's
+    /// `InvalidKeyUsageException`).
+    #[error("invalid key usage: {0}")]
+    InvalidKeyUsage(String),
     /// The caller is known but may not do this.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
@@ -92,6 +97,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// See [`Error::InvalidState`].
     InvalidState,
+    /// See [`Error::InvalidKeyUsage`].
+    InvalidKeyUsage,
     /// See [`Error::PermissionDenied`].
     PermissionDenied,
     /// See [`Error::Unauthenticated`].
@@ -118,6 +125,7 @@ impl ErrorKind {
             Self::AlreadyExists => "already_exists",
             Self::InvalidArgument => "invalid_argument",
             Self::InvalidState => "invalid_state",
+            Self::InvalidKeyUsage => "invalid_key_usage",
             Self::PermissionDenied => "permission_denied",
             Self::Unauthenticated => "unauthenticated",
             Self::Unsupported => "unsupported",
@@ -133,11 +141,12 @@ impl ErrorKind {
 impl ErrorKind {
     /// Every kind, in declaration order: what [`FromStr`](std::str::FromStr) looks names up
     /// in.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::NotFound,
         Self::AlreadyExists,
         Self::InvalidArgument,
         Self::InvalidState,
+        Self::InvalidKeyUsage,
         Self::PermissionDenied,
         Self::Unauthenticated,
         Self::Unsupported,
@@ -175,6 +184,7 @@ impl Error {
             Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Self::InvalidState(_) => ErrorKind::InvalidState,
+            Self::InvalidKeyUsage(_) => ErrorKind::InvalidKeyUsage,
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::Unsupported(_) => ErrorKind::Unsupported,
@@ -196,6 +206,7 @@ impl Error {
             ErrorKind::AlreadyExists => Self::AlreadyExists(message),
             ErrorKind::InvalidArgument => Self::InvalidArgument(message),
             ErrorKind::InvalidState => Self::InvalidState(message),
+            ErrorKind::InvalidKeyUsage => Self::InvalidKeyUsage(message),
             ErrorKind::PermissionDenied => Self::PermissionDenied(message),
             ErrorKind::Unauthenticated => Self::Unauthenticated(message),
             ErrorKind::Unsupported => Self::Unsupported(message),
@@ -215,6 +226,11 @@ impl Error {
     /// Shorthand for [`Error::InvalidState`].
     pub fn state(msg: impl Into<String>) -> Self {
         Self::InvalidState(msg.into())
+    }
+
+    /// Shorthand for [`Error::InvalidKeyUsage`].
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Self::InvalidKeyUsage(msg.into())
     }
 
     /// Shorthand for [`Error::Unsupported`].

@@ -590,7 +590,7 @@ impl KeyLocator {
             return Ok(Self::Uri(s.to_owned()));
         }
         if let Some(alias) = s.strip_prefix("alias/") {
-            validate_name("alias", alias)?;
+            validate_alias_name(alias)?;
             return Ok(Self::Alias(alias.to_owned()));
         }
         Ok(Self::Name(s.to_owned()))
@@ -680,9 +680,53 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks an alias name (what follows `alias/`): 1 to 250 characters (AWS KMS's 256 less
+/// `alias/`) of letters, digits, `-`, `_`, `.` and `/`, not starting with `/` or `.`.
+/// Key names do not take `/`; aliases do, because AWS KMS's alias names may
+/// (`alias/team/app`); AWS's own pattern (`^alias/[a-zA-Z0-9/_-]+$`, no `.`) is the AWS
+/// door's stricter rule on aliases it creates.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the rule broken.
+pub fn validate_alias_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 250 {
+        return Err(Error::invalid(
+            "alias name must be 1 to 250 characters long",
+        ));
+    }
+    if name.starts_with(['/', '.']) {
+        return Err(Error::invalid(format!(
+            "alias name `{name}` must start with a letter, a digit, `-` or `_`"
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
+    {
+        return Err(Error::invalid(format!(
+            "alias name `{name}` contains `{bad}`; use letters, digits, `-`, `_`, `.` and `/`"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alias_names_take_slashes_key_names_do_not() {
+        validate_alias_name("team/app.v1").unwrap();
+        validate_alias_name("_internal").unwrap();
+        assert!(validate_name("key", "team/app").is_err());
+        for bad in ["", "/lead", ".x", "a b", "a:b", &"x".repeat(251)] {
+            assert!(validate_alias_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            KeyLocator::parse("alias/team/app").unwrap(),
+            KeyLocator::Alias("team/app".into())
+        );
+    }
 
     #[test]
     fn spec_names_roundtrip() {

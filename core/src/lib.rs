@@ -38,7 +38,7 @@ pub use expiry::ExpiryPolicy;
 pub use key::{
     CreateKeyRequest, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
     KeyVersion, Labels, MacAlgorithm, ProviderKind, RotationSchedule, SigningAlgorithm,
-    VersionState, validate_name,
+    VersionState, validate_alias_name, validate_name,
 };
 pub use policy::{Binding, NativePolicy, Policy};
 pub use provider::{

@@ -130,6 +130,8 @@ impl From<Error> for ApiError {
             Error::AlreadyExists(_) => (StatusCode::CONFLICT, None),
             Error::InvalidArgument(_) => (StatusCode::BAD_REQUEST, None),
             Error::InvalidState(_) => (StatusCode::CONFLICT, None),
+            // A client mistake about the key (its usage or spec), not a state to wait out.
+            Error::InvalidKeyUsage(_) => (StatusCode::BAD_REQUEST, None),
             Error::PermissionDenied(_) => (StatusCode::FORBIDDEN, Some("permission denied")),
             Error::Unauthenticated(_) => (
                 StatusCode::UNAUTHORIZED,

@@ -18,6 +18,7 @@ mod raw;
 mod run;
 mod session;
 mod status;
+mod usage;
 mod versions;
 mod wrap;
 
@@ -39,6 +40,7 @@ use crate::tokens::TokenAuthority;
 pub use expiry::{NOTIFY_ACTION, RotationPolicy};
 pub use session::Session;
 pub use status::{BuildInfo, STATUS_PROBE_TIMEOUT};
+pub use usage::{KeyRule, check_usage, required_usage};
 
 /// Which way a call came in; recorded in every audit row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

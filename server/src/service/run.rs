@@ -306,6 +306,7 @@ impl Session {
             self.service.keys.put(key, &resolved, &meta);
         }
         self.authorize(audit, action, Some(&KeyAttrs::from_metadata(&meta)))?;
+        self.check_key(action, &meta)?;
         Ok((resolved, meta))
     }
 

@@ -35,6 +35,8 @@ pub struct Session {
     pub(super) identity: Identity,
     pub(super) source: Source,
     pub(super) request_id: Option<String>,
+    /// A door's own rule on the keys its calls resolve to (see [`Session::with_key_rule`]).
+    pub(super) rule: Option<super::KeyRule>,
 }
 
 impl Session {
@@ -44,6 +46,7 @@ impl Session {
             identity,
             source,
             request_id: None,
+            rule: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use keygate_core::api::Alias;
-use keygate_core::{KeyRef, Result, validate_name};
+use keygate_core::{KeyRef, Result, validate_alias_name};
 use time::OffsetDateTime;
 
 /// A new alias `alias/<name>` pointing at `target`, created now: every backend and the
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 /// # Errors
 /// [`Error::InvalidArgument`](keygate_core::Error::InvalidArgument) for a bad name.
 pub fn new_alias(name: &str, target: &KeyRef) -> Result<Alias> {
-    validate_name("alias", name)?;
+    validate_alias_name(name)?;
     Ok(Alias {
         name: name.to_owned(),
         target: target.clone(),

@@ -13,6 +13,8 @@ use crate::support::TestGateway;
 
 #[path = "aws/crypto.rs"]
 mod crypto;
+#[path = "aws/rules.rs"]
+mod rules;
 
 /// An access key pair for `principal` with `role`.
 pub(crate) async fn access_key(gw: &TestGateway, principal: &str, role: &str) -> (String, String) {
@@ -261,12 +263,13 @@ async fn aws_sdk_manages_keys_aliases_tags_and_rotation() {
     assert_eq!(
         code(
             c.create_alias()
-                .alias_name("alias/a/b")
+                .alias_name("alias/a.b")
                 .target_key_id(&ec)
                 .send()
                 .await
         ),
-        "ValidationException"
+        "ValidationException",
+        "AWS's alias pattern has no `.` (aws/rules.rs tests `/`)"
     );
     c.delete_alias()
         .alias_name("alias/signing")

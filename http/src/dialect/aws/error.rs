@@ -62,6 +62,12 @@ impl AwsError {
         Self::bad("NotFoundException", message)
     }
 
+    /// `InvalidKeyUsageException`: the key's usage or spec does not allow the operation or
+    /// the algorithm asked for.
+    pub fn invalid_key_usage(message: impl Into<String>) -> Self {
+        Self::bad("InvalidKeyUsageException", message)
+    }
+
     /// `InvalidCiphertextException`, with the one fixed message for every decryption
     /// failure.
     pub fn invalid_ciphertext() -> Self {
@@ -120,6 +126,11 @@ impl AwsError {
                 Some(KeyState::Disabled) => Self::bad("DisabledException", m),
                 _ => Self::bad("KMSInvalidStateException", m),
             },
+            // AWS: "The KeyUsage value of the KMS key is incompatible with the API operation",
+            // or the algorithm asked for does not fit the key's spec (InvalidKeyUsageException
+            // in the error list of Encrypt, Decrypt, GenerateDataKey*, Sign, Verify,
+            // GenerateMac, VerifyMac, ReEncrypt).
+            Error::InvalidKeyUsage(m) => Self::invalid_key_usage(m),
             // The policy's reason goes to the audit row only; the dialect names the caller and
             // the operation once it knows them (`AwsError::denied`).
             Error::PermissionDenied(_) => Self::bad(
@@ -180,6 +191,7 @@ mod tests {
             (Error::not_found("key x"), 400, "NotFoundException"),
             (Error::invalid("bad"), 400, "ValidationException"),
             (Error::state("x"), 400, "KMSInvalidStateException"),
+            (Error::usage("x"), 400, "InvalidKeyUsageException"),
             (
                 Error::PermissionDenied("no".into()),
                 400,

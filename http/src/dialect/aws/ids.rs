@@ -130,10 +130,22 @@ impl<'a> Keys<'a> {
     /// `alias/<name>` as a locator; a name keygate's aliases cannot have is not found, as
     /// AWS answers for an alias that does not exist.
     fn alias(&self, alias: &str) -> std::result::Result<KeyLocator, AwsError> {
-        if keygate_core::validate_name("alias", alias).is_err() {
+        if keygate_core::validate_alias_name(alias).is_err() {
             return Err(self.alias_not_found(alias));
         }
         Ok(KeyLocator::Alias(alias.to_owned()))
+    }
+
+    /// True for `alias/<name>` and an alias ARN: what the operations that take only "the key
+    /// ID or key ARN of the KMS key" refuse.
+    pub fn is_alias(key_id: &str) -> bool {
+        let key_id = key_id.trim();
+        key_id.starts_with("alias/")
+            || (key_id.starts_with("arn:")
+                && key_id
+                    .splitn(6, ':')
+                    .nth(5)
+                    .is_some_and(|r| r.starts_with("alias/")))
     }
 
     /// AWS's answer for an alias that does not exist.

@@ -18,6 +18,7 @@ mod error;
 pub mod fuzzing;
 mod ids;
 mod ops;
+mod rules;
 mod sigv4;
 mod wire;
 

@@ -108,6 +108,7 @@ impl ArmError {
                 "Too many requests; retry later.",
             ),
             Error::InvalidState(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
+            Error::InvalidKeyUsage(m) => Self::new(StatusCode::BAD_REQUEST, "BadRequest", m),
             Error::Unavailable { message: what, .. } => {
                 tracing::warn!(%what, "azure dialect (arm): unavailable");
                 Self::new(

@@ -175,6 +175,9 @@ impl AzureError {
                 ),
             ),
             Error::InvalidArgument(m) | Error::Unsupported(m) => Self::bad_parameter(m),
+            // A key whose type or usage does not allow the operation: a bad parameter (the
+            // key or the algorithm named), not a state that changes.
+            Error::InvalidKeyUsage(m) => Self::bad_parameter(m),
             Error::IntegrityFailure => Self::decryption_failed(),
             Error::InvalidState(what) => {
                 tracing::debug!(%what, "azure dialect: invalid state");

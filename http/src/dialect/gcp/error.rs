@@ -85,7 +85,7 @@ impl GcpError {
         match err {
             // A key or version that may not be used is a precondition, as Cloud KMS answers
             // it (the message names the state), never an integrity failure.
-            Error::InvalidState(_) => err.into(),
+            Error::InvalidState(_) | Error::InvalidKeyUsage(_) => err.into(),
             Error::IntegrityFailure | Error::InvalidArgument(_) | Error::NotFound(_) => {
                 tracing::debug!(error = %err, "gcp dialect: decryption failed");
                 Self::decrypt_failed()
@@ -132,6 +132,9 @@ impl From<Error> for GcpError {
             Error::AlreadyExists(_) => (StatusCode::CONFLICT, "ALREADY_EXISTS", None),
             Error::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", None),
             Error::InvalidState(_) => (StatusCode::BAD_REQUEST, "FAILED_PRECONDITION", None),
+            // A key whose purpose does not allow the method: Cloud KMS refuses it as a failed
+            // precondition on the key (its purpose), as it does a key in the wrong state.
+            Error::InvalidKeyUsage(_) => (StatusCode::BAD_REQUEST, "FAILED_PRECONDITION", None),
             // Unsupported is a request keygate cannot serve for this key or provider: a 4xx,
             // since retrying the same request cannot succeed.
             Error::Unsupported(_) => (StatusCode::BAD_REQUEST, "FAILED_PRECONDITION", None),
@@ -199,6 +202,7 @@ fn message_of(err: &Error) -> String {
         | Error::AlreadyExists(m)
         | Error::InvalidArgument(m)
         | Error::InvalidState(m)
+        | Error::InvalidKeyUsage(m)
         | Error::Unsupported(m) => m.clone(),
         other => other.to_string(),
     }

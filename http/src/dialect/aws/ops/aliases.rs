@@ -17,7 +17,10 @@ pub struct AliasRequest {
     target_key_id: Option<String>,
 }
 
-/// The keygate alias name of an AWS `AliasName`.
+/// The keygate alias name of an AWS `AliasName` (`alias/` and the reserved `alias/aws/`
+/// prefix checked). AWS KMS refuses the reserved prefix on CreateAlias, UpdateAlias and
+/// DeleteAlias alike: "The alias name cannot begin with alias/aws/. The alias/aws/ prefix
+/// is reserved for AWS managed keys."
 fn alias_name(name: Option<String>) -> Result<String, AwsError> {
     let name = required(name, "aliasName")?;
     let Some(short) = name.strip_prefix("alias/") else {
@@ -31,19 +34,37 @@ fn alias_name(name: Option<String>) -> Result<String, AwsError> {
             "Cannot create, update or delete an alias with the reserved prefix 'alias/aws/'.",
         ));
     }
-    keygate_core::validate_name("alias", short).map_err(|e| {
-        AwsError::validation(format!(
-            "{} (keygate alias names are letters, digits, `-`, `_` and `.`; no `/`)",
-            e.to_string().trim_start_matches("invalid argument: ")
-        ))
+    keygate_core::validate_alias_name(short).map_err(|e| {
+        AwsError::validation(e.to_string().trim_start_matches("invalid argument: "))
     })?;
     Ok(short.to_owned())
 }
 
+/// The name of a new alias: AWS's CreateAlias takes "only alphanumeric characters, forward
+/// slashes (/), underscores (_), and dashes (-)" (`^alias/[a-zA-Z0-9/_-]+$`), so a `.`
+/// that keygate's own aliases may hold is refused here, in AWS's validation text. Aliases
+/// keygate made elsewhere with a `.` can still be updated, deleted and used through this
+/// door.
+fn new_alias_name(name: Option<String>) -> Result<String, AwsError> {
+    let short = alias_name(name)?;
+    if let Some(bad) = short
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-')))
+    {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value 'alias/{short}' at 'aliasName' failed to satisfy \
+             constraint: Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$ \
+             (`{bad}` is not allowed)"
+        )));
+    }
+    Ok(short)
+}
+
 /// `CreateAlias`.
 pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
-    let name = alias_name(req.alias_name)?;
-    let target = cx.target(req.target_key_id).await?;
+    let name = new_alias_name(req.alias_name)?;
+    // AWS: TargetKeyId takes "the key ID or key ARN of the KMS key", never an alias.
+    let target = cx.key_only(req.target_key_id).await?;
     cx.session
         .create_alias(&name, &target)
         .await
@@ -63,7 +84,8 @@ pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> 
 /// `UpdateAlias`.
 pub async fn update(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
     let name = alias_name(req.alias_name)?;
-    let target = cx.target(req.target_key_id).await?;
+    // AWS: TargetKeyId takes "the key ID or key ARN of the KMS key", never an alias.
+    let target = cx.key_only(req.target_key_id).await?;
     cx.session
         .update_alias(&name, &target)
         .await
@@ -151,9 +173,19 @@ mod tests {
             alias_name(Some("pay".into())).unwrap_err().code,
             "ValidationException"
         );
+        // AWS's pattern on a new alias: `/` allowed, `.` refused.
+        assert_eq!(new_alias_name(Some("alias/a/b".into())).unwrap(), "a/b");
         assert_eq!(
-            alias_name(Some("alias/a/b".into())).unwrap_err().code,
+            new_alias_name(Some("alias/pay-1.x".into()))
+                .unwrap_err()
+                .code,
             "ValidationException"
+        );
+        assert_eq!(
+            new_alias_name(Some("alias/aws/s3".into()))
+                .unwrap_err()
+                .code,
+            "NotAuthorizedException"
         );
         assert_eq!(
             alias_name(Some("alias/aws/s3".into())).unwrap_err().code,

@@ -18,8 +18,10 @@ use zeroize::Zeroizing;
 
 use super::Ctx;
 use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::rules;
 use crate::dialect::aws::wire::{blob, check_len, check_range, required};
 use keygate_core::KeyLocator;
+use keygate_server::service::Session;
 
 /// The most plaintext AWS encrypts in one call.
 const MAX_PLAINTEXT: usize = 4096;
@@ -58,6 +60,11 @@ impl Algorithm {
             Self::Symmetric => "SYMMETRIC_DEFAULT",
             Self::RsaOaepSha256 => "RSAES_OAEP_SHA_256",
         }
+    }
+    /// The caller's session, refusing a key this algorithm does not fit (AWS's rule).
+    fn session(self, cx: &Ctx<'_>) -> Session {
+        let rule = rules::encryption_algorithm(self.name(), self == Self::RsaOaepSha256);
+        cx.session.clone().with_key_rule(rule)
     }
 }
 
@@ -111,10 +118,10 @@ async fn seal(
     ctx: &EncryptionContext,
     algorithm: Algorithm,
 ) -> Result<(Vec<u8>, String), AwsError> {
+    let session = algorithm.session(cx);
     match algorithm {
         Algorithm::Symmetric => {
-            let blob = cx
-                .session
+            let blob = session
                 .encrypt(target, plaintext, ctx)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
@@ -123,8 +130,7 @@ async fn seal(
             Ok((blob, uri))
         }
         Algorithm::RsaOaepSha256 => {
-            let ct = cx
-                .session
+            let ct = session
                 .encrypt_native(target, plaintext, ctx)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
@@ -200,7 +206,7 @@ async fn open(
         match &named {
             // The named key is authorized and checked against the envelope by the service,
             // in one audited call (another key's envelope is a `denied` row).
-            Some(target) => match cx.session.decrypt_under(target, ct, ctx).await {
+            Some(target) => match algorithm.session(cx).decrypt_under(target, ct, ctx).await {
                 Ok(d) => d,
                 Err(Error::IntegrityFailure) => {
                     return Err(if cx.uri_of(target).await? == header_key {
@@ -233,7 +239,8 @@ async fn open(
                 Algorithm::Symmetric => AwsError::invalid_ciphertext(),
             });
         };
-        cx.session
+        algorithm
+            .session(cx)
             .decrypt_native(target, None, ct, ctx)
             .await
             .map_err(|e| open_error(cx, e, target))?
@@ -373,12 +380,20 @@ fn data_key_spec(req: &DataKeyRequest) -> Result<DataKeySpec, AwsError> {
 /// `keygate decrypt`) returns the data key like any other plaintext.
 async fn data_key(cx: &Ctx<'_>, req: DataKeyRequest) -> Result<DataKeyResponse, AwsError> {
     no_dry_run(req.dry_run)?;
-    let spec = data_key_spec(&req)?;
+    // NumberOfBytes's documented bounds are checked with the request; what keygate can
+    // make of it waits for the key, as AWS looks the key up first.
+    if let Some(n) = req.number_of_bytes {
+        check_range("numberOfBytes", n, 1, 1024)?;
+    }
+    let spec = data_key_spec(&req);
     let target = cx.target(req.key_id).await?;
     let ctx = context(req.encryption_context);
+    let rule = rules::data_key(spec.as_ref().map(drop).map_err(Clone::clone));
     let resolved = cx
         .session
-        .generate_data_key(&target, spec, &ctx)
+        .clone()
+        .with_key_rule(rule)
+        .generate_data_key(&target, spec.unwrap_or(DataKeySpec::Aes256), &ctx)
         .await
         .map_err(|e| cx.fail(e, &target))?;
     let uri = resolved.uri;

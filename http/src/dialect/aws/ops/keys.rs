@@ -299,7 +299,7 @@ pub async fn list_keys(cx: &Ctx<'_>, req: ListRequest) -> Result<ListKeysRespons
 
 /// `EnableKey`.
 pub async fn enable_key(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     cx.session
         .enable_key(&target)
         .await
@@ -309,7 +309,7 @@ pub async fn enable_key(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsErr
 
 /// `DisableKey`.
 pub async fn disable_key(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     cx.session
         .disable_key(&target)
         .await
@@ -343,7 +343,7 @@ pub async fn schedule_deletion(
 ) -> Result<ScheduleDeletionResponse, AwsError> {
     let days = req.pending_window_in_days.unwrap_or(30);
     check_range("pendingWindowInDays", days, 7, 30)?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let meta = cx
         .session
         .schedule_deletion(&target, u32::try_from(days).unwrap_or(30))
@@ -364,13 +364,13 @@ pub async fn schedule_deletion(
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyIdResponse {
-    /// The key's ARN.
+    /// The key's ARN (its key id for RotateKeyOnDemand, as AWS answers).
     pub key_id: String,
 }
 
 /// `CancelKeyDeletion` (the key is left disabled, as in AWS, when the provider does so).
 pub async fn cancel_deletion(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<KeyIdResponse, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let meta = cx
         .session
         .cancel_deletion(&target)
@@ -396,7 +396,7 @@ pub async fn update_description(
 ) -> Result<Empty, AwsError> {
     let description = required(req.description, "description")?;
     check_len("description", description.len(), 0, 8192)?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let update = KeyUpdate {
         description: Some(description),
         ..KeyUpdate::default()
@@ -419,7 +419,7 @@ pub struct TagResourceRequest {
 /// `TagResource`: tags are keygate labels.
 pub async fn tag_resource(cx: &Ctx<'_>, req: TagResourceRequest) -> Result<Empty, AwsError> {
     let labels = labels_of(required(req.tags, "tags")?)?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let update = KeyUpdate {
         set_labels: labels,
         ..KeyUpdate::default()
@@ -442,7 +442,7 @@ pub struct UntagResourceRequest {
 /// `UntagResource`.
 pub async fn untag_resource(cx: &Ctx<'_>, req: UntagResourceRequest) -> Result<Empty, AwsError> {
     let keys = required(req.tag_keys, "tagKeys")?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let update = KeyUpdate {
         remove_labels: keys,
         ..KeyUpdate::default()
@@ -469,7 +469,7 @@ pub async fn list_resource_tags(
     cx: &Ctx<'_>,
     req: ListRequest,
 ) -> Result<ListTagsResponse, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let meta = cx
         .session
         .describe_key(&target)

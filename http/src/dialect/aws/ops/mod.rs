@@ -66,6 +66,30 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The key a `KeyId` member of an operation that takes "the key ID or key ARN of the KMS
+    /// key" names (AWS's reference for EnableKeyRotation, DisableKeyRotation,
+    /// GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations, PutKeyPolicy,
+    /// GetKeyPolicy, ListKeyPolicies, EnableKey, DisableKey, ScheduleKeyDeletion,
+    /// CancelKeyDeletion, UpdateKeyDescription, TagResource, UntagResource,
+    /// ListResourceTags, and CreateAlias's and UpdateAlias's TargetKeyId): an alias name or
+    /// alias ARN names no key there, so it is AWS's `NotFoundException` (audited as a key
+    /// the caller named that does not exist). keygate's own key URIs and names still work.
+    async fn key_only(&self, key_id: Option<String>) -> Result<KeyLocator, AwsError> {
+        let key_id = super::wire::required(key_id, "keyId")?;
+        if Keys::is_alias(&key_id) {
+            let e = AwsError::not_found(format!("Invalid keyId {}", key_id.trim()));
+            return match self
+                .session
+                .missing_key(self.action, e.message.clone())
+                .await
+            {
+                Error::NotFound(_) => Err(e),
+                other => Err(AwsError::from_core(other, None)),
+            };
+        }
+        self.target(Some(key_id)).await
+    }
+
     /// The URI of the key `target` names: at once for a URI, else by describing it (one
     /// Gateway call, authorized and audited as `keys:describe`). For the operations that
     /// need a key's identity without using it (a listing's filter).

@@ -193,7 +193,7 @@ pub struct GetPolicyResponse {
 /// `GetKeyPolicy`.
 pub async fn get(cx: &Ctx<'_>, req: PolicyRequest) -> Result<GetPolicyResponse, AwsError> {
     policy_name(req.policy_name)?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let policy = cx
         .session
         .get_key_policy(&target)
@@ -210,7 +210,7 @@ pub async fn put(cx: &Ctx<'_>, req: PolicyRequest) -> Result<Empty, AwsError> {
     policy_name(req.policy_name)?;
     let _ = req.bypass_policy_lockout_safety_check;
     let doc = parse_document(&required(req.policy, "policy")?)?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     // How the document maps to keygate's bindings depends on where the key lives: find the
     // key first (its URI), then write to exactly that key.
     let uri = cx.uri_of(&target).await?;
@@ -238,7 +238,7 @@ pub struct ListPoliciesResponse {
 
 /// `ListKeyPolicies`: always `default` (the key is read, so an unknown key is an error).
 pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListPoliciesResponse, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     cx.session
         .describe_key(&target)
         .await

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Ctx;
 use super::keys::{Empty, KeyIdRequest, KeyIdResponse, ListRequest};
 use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::rules;
 use crate::dialect::aws::wire::{check_range, epoch, page};
 
 /// AWS's default rotation period.
@@ -28,9 +29,11 @@ pub struct EnableRotationRequest {
 pub async fn enable(cx: &Ctx<'_>, req: EnableRotationRequest) -> Result<Empty, AwsError> {
     let days = req.rotation_period_in_days.unwrap_or(DEFAULT_PERIOD_DAYS);
     check_range("rotationPeriodInDays", days, 90, 2560)?;
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let period = u32::try_from(days).unwrap_or(365);
     cx.session
+        .clone()
+        .with_key_rule(rules::rotatable("EnableKeyRotation"))
         .set_rotation(&target, Some(RotationSchedule::every(period)))
         .await
         .map_err(|e| cx.fail(e, &target))?;
@@ -39,8 +42,10 @@ pub async fn enable(cx: &Ctx<'_>, req: EnableRotationRequest) -> Result<Empty, A
 
 /// `DisableKeyRotation`.
 pub async fn disable(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<Empty, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     cx.session
+        .clone()
+        .with_key_rule(rules::rotatable("DisableKeyRotation"))
         .set_rotation(&target, None)
         .await
         .map_err(|e| cx.fail(e, &target))?;
@@ -61,9 +66,11 @@ pub struct StatusResponse {
 
 /// `GetKeyRotationStatus`.
 pub async fn status(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<StatusResponse, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let resolved = cx
         .session
+        .clone()
+        .with_key_rule(rules::rotatable("GetKeyRotationStatus"))
         .get_rotation(&target)
         .await
         .map_err(|e| cx.fail(e, &target))?;
@@ -76,16 +83,19 @@ pub async fn status(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<StatusResponse, A
     })
 }
 
-/// `RotateKeyOnDemand`.
+/// `RotateKeyOnDemand`: answers the key's id, not its ARN ("KeyId: Identifies the KMS key
+/// that KMS is rotating", a key id in AWS's example answer).
 pub async fn rotate(cx: &Ctx<'_>, req: KeyIdRequest) -> Result<KeyIdResponse, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let rotated = cx
         .session
+        .clone()
+        .with_key_rule(rules::rotatable("RotateKeyOnDemand"))
         .rotate_key(&target)
         .await
         .map_err(|e| cx.fail(e, &target))?;
     Ok(KeyIdResponse {
-        key_id: cx.keys.arn_for(&rotated.uri).await?,
+        key_id: cx.keys.id_for(&rotated.uri).await?,
     })
 }
 
@@ -110,7 +120,7 @@ pub struct ListRotationsResponse {
 
 /// `ListKeyRotations`: every version after the first, oldest first.
 pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListRotationsResponse, AwsError> {
-    let target = cx.target(req.key_id).await?;
+    let target = cx.key_only(req.key_id).await?;
     let versions = cx
         .session
         .list_versions(&target)

@@ -5,17 +5,19 @@
 //! `KMSInvalidSignatureException` / `KMSInvalidMacException`, not a `false`.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use keygate_core::api::Gateway as _;
-use keygate_core::{KeySpec, SignInput, SigningAlgorithm};
+use keygate_core::{KeySpec, KeyUsage, SignInput, SigningAlgorithm};
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
 use super::keys::KeyIdRequest;
 use crate::dialect::aws::error::AwsError;
+use crate::dialect::aws::rules;
 use crate::dialect::aws::wire::{
-    blob, check_len, key_spec_name, mac_algorithm, mac_algorithm_name, required, signing_algorithm,
-    signing_algorithm_name,
+    blob, check_len, key_spec_name, key_usage_name, mac_algorithm, mac_algorithm_name, required,
+    signing_algorithm, signing_algorithm_name,
 };
 
 /// The most message AWS signs or MACs in one call.
@@ -115,6 +117,8 @@ pub async fn sign(cx: &Ctx<'_>, req: SignRequest) -> Result<SignResponse, AwsErr
     let target = cx.target(req.key_id).await?;
     let signed = cx
         .session
+        .clone()
+        .with_key_rule(rules::signing_algorithm(alg))
         .sign(&target, None, input(digest, &message), Some(alg))
         .await
         .map_err(|e| cx.fail(e, &target))?;
@@ -146,6 +150,8 @@ pub async fn verify(cx: &Ctx<'_>, req: SignRequest) -> Result<VerifyResponse, Aw
     let target = cx.target(req.key_id).await?;
     let valid = cx
         .session
+        .clone()
+        .with_key_rule(rules::signing_algorithm(alg))
         .verify(
             &target,
             None,
@@ -201,7 +207,8 @@ pub struct MacResponse {
     key_id: String,
 }
 
-/// `GenerateMac`. The requested algorithm must be the key's (`InvalidKeyUsageException`).
+/// `GenerateMac`. The requested algorithm must be the key's (`InvalidKeyUsageException`,
+/// before the MAC is computed).
 pub async fn generate_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<MacResponse, AwsError> {
     no_dry_run(req.dry_run)?;
     let message = required(req.message, "message")?;
@@ -210,19 +217,11 @@ pub async fn generate_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<MacResponse, 
     let target = cx.target(req.key_id).await?;
     let tag = cx
         .session
+        .clone()
+        .with_key_rule(rules::mac_algorithm(alg))
         .generate_mac(&target, None, &message)
         .await
         .map_err(|e| cx.fail(e, &target))?;
-    if tag.value.algorithm != alg {
-        return Err(AwsError::bad(
-            "InvalidKeyUsageException",
-            format!(
-                "The key's MAC algorithm is {}, not {}",
-                mac_algorithm_name(tag.value.algorithm),
-                mac_algorithm_name(alg)
-            ),
-        ));
-    }
     Ok(MacResponse {
         key_id: cx.keys.arn_for(&tag.uri).await?,
         mac: tag.value.bytes,
@@ -239,7 +238,7 @@ pub struct VerifyMacResponse {
     mac_algorithm: &'static str,
 }
 
-/// `VerifyMac`. A MAC computed with another algorithm than the key's does not match.
+/// `VerifyMac`. The requested algorithm must be the key's (`InvalidKeyUsageException`).
 pub async fn verify_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<VerifyMacResponse, AwsError> {
     no_dry_run(req.dry_run)?;
     let message = required(req.message, "message")?;
@@ -250,6 +249,8 @@ pub async fn verify_mac(cx: &Ctx<'_>, req: MacRequest) -> Result<VerifyMacRespon
     let target = cx.target(req.key_id).await?;
     let valid = cx
         .session
+        .clone()
+        .with_key_rule(rules::mac_algorithm(alg))
         .verify_mac(&target, None, &message, &mac)
         .await
         .map_err(|e| cx.fail(e, &target))?;
@@ -275,43 +276,56 @@ pub struct PublicKeyResponse {
     public_key: Vec<u8>,
     customer_master_key_spec: &'static str,
     key_spec: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key_usage: Option<&'static str>,
+    key_usage: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    encryption_algorithms: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     signing_algorithms: Vec<&'static str>,
 }
 
-/// `GetPublicKey`: DER SubjectPublicKeyInfo. An EC key is always a signing key; an RSA key
-/// may be either, and the public key alone does not say which, so `KeyUsage` and the
-/// algorithm lists are left out for RSA (DescribeKey has them).
+/// The encryption algorithms keygate serves for an RSA `ENCRYPT_DECRYPT` key.
+const RSA_ENCRYPTION_ALGORITHMS: &[&str] = &["RSAES_OAEP_SHA_256"];
+
+/// `GetPublicKey`: DER SubjectPublicKeyInfo, with the key's spec, its `KeyUsage` and the
+/// algorithms of that usage (`EncryptionAlgorithms` for `ENCRYPT_DECRYPT`,
+/// `SigningAlgorithms` for `SIGN_VERIFY`), as AWS answers so that a holder of the public key
+/// uses it only as KMS would. A symmetric key has none: UnsupportedOperationException.
 pub async fn get_public_key(
     cx: &Ctx<'_>,
     req: KeyIdRequest,
 ) -> Result<PublicKeyResponse, AwsError> {
     let target = cx.target(req.key_id).await?;
+    let seen = Arc::new(OnceLock::new());
     let resolved = cx
         .session
+        .clone()
+        .with_key_rule(rules::public_key(Arc::clone(&seen)))
         .get_public_key(&target, None)
         .await
         .map_err(|e| cx.fail(e, &target))?;
     let key_id = cx.keys.arn_for(&resolved.uri).await?;
     let public = resolved.value;
     let spec = key_spec_name(public.spec);
-    let ec = public.spec.is_ec();
+    // The service saw the key's usage when it resolved it; an EC key can only sign.
+    let usage = seen.get().copied().unwrap_or(KeyUsage::Sign);
+    let (encryption_algorithms, signing_algorithms) = match usage {
+        KeyUsage::Encrypt => (RSA_ENCRYPTION_ALGORITHMS.to_vec(), Vec::new()),
+        _ => (
+            Vec::new(),
+            KeySpec::signing_algorithms(public.spec)
+                .iter()
+                .map(|a| signing_algorithm_name(*a))
+                .collect(),
+        ),
+    };
     Ok(PublicKeyResponse {
         key_id,
         public_key: public.der,
         customer_master_key_spec: spec,
         key_spec: spec,
-        key_usage: ec.then_some("SIGN_VERIFY"),
-        signing_algorithms: if ec {
-            KeySpec::signing_algorithms(public.spec)
-                .iter()
-                .map(|a| signing_algorithm_name(*a))
-                .collect()
-        } else {
-            Vec::new()
-        },
+        key_usage: key_usage_name(usage),
+        encryption_algorithms,
+        signing_algorithms,
     })
 }
 
