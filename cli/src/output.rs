@@ -202,13 +202,23 @@ pub fn version_table(out: &mut dyn Write, versions: &[KeyVersion]) -> Result<()>
                     String::new()
                 },
                 when(v.created),
+                v.rotation
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
                 v.destroy_time.map(when).unwrap_or_default(),
             ]
         })
         .collect();
     table(
         out,
-        &["VERSION", "STATE", "PRIMARY", "CREATED", "DESTROY TIME"],
+        &[
+            "VERSION",
+            "STATE",
+            "PRIMARY",
+            "CREATED",
+            "ROTATION",
+            "DESTROY TIME",
+        ],
         &rows,
     )
 }

@@ -107,6 +107,7 @@ mod tests {
                 state,
                 primary: false,
                 destroy_time,
+                rotation: None,
             },
         }
     }

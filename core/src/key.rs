@@ -340,7 +340,7 @@ impl fmt::Display for KeyState {
     }
 }
 
-pub use crate::version::{KeyVersion, VersionState, version_not_usable};
+pub use crate::version::{KeyVersion, RotationKind, VersionState, version_not_usable};
 
 /// An automatic rotation schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

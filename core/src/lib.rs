@@ -37,8 +37,8 @@ pub use error::{BoxError, Error, ErrorKind, Result};
 pub use expiry::ExpiryPolicy;
 pub use key::{
     CreateKeyRequest, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
-    KeyVersion, Labels, MacAlgorithm, ProviderKind, RotationSchedule, SigningAlgorithm,
-    VersionState, validate_alias_name, validate_name,
+    KeyVersion, Labels, MacAlgorithm, ProviderKind, RotationKind, RotationSchedule,
+    SigningAlgorithm, VersionState, validate_alias_name, validate_name,
 };
 pub use policy::{Binding, NativePolicy, Policy};
 pub use provider::{

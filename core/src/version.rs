@@ -70,6 +70,50 @@ impl FromStr for VersionState {
     }
 }
 
+/// What made a version that is a rotation (every version after a key's first): keygate's
+/// scheduler when the key's rotation schedule came due, or a caller asking for it now
+/// (`keygate keys rotate`, the REST API, AWS's RotateKeyOnDemand, ...). AWS KMS reports the
+/// same two kinds as `RotationType` `AUTOMATIC` and `ON_DEMAND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RotationKind {
+    /// Made by the rotation schedule.
+    Automatic,
+    /// Made on request.
+    OnDemand,
+}
+
+impl RotationKind {
+    /// The snake_case name (`automatic`, `on_demand`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Automatic => "automatic",
+            Self::OnDemand => "on_demand",
+        }
+    }
+}
+
+impl fmt::Display for RotationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RotationKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "automatic" => Ok(Self::Automatic),
+            "on_demand" => Ok(Self::OnDemand),
+            _ => Err(Error::invalid(format!(
+                "unknown rotation kind `{s}` (expected automatic or on_demand)"
+            ))),
+        }
+    }
+}
+
 /// One version of a key's material.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyVersion {
@@ -90,6 +134,11 @@ pub struct KeyVersion {
         skip_serializing_if = "Option::is_none"
     )]
     pub destroy_time: Option<OffsetDateTime>,
+    /// For a version made by a rotation, what made it; absent for a key's first version and
+    /// where the provider does not record it (versions made before keygate recorded it, and
+    /// providers whose cloud keeps no such record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationKind>,
 }
 
 impl KeyVersion {
@@ -142,9 +191,17 @@ mod tests {
             state: VersionState::Enabled,
             primary: false,
             destroy_time: None,
+            rotation: None,
         };
         let json = serde_json::to_value(&v).unwrap();
         assert!(json.get("destroy_time").is_none());
+        assert!(json.get("rotation").is_none());
+        v.rotation = Some(RotationKind::OnDemand);
+        assert_eq!(serde_json::to_value(&v).unwrap()["rotation"], "on_demand");
+        assert_eq!(
+            "automatic".parse::<RotationKind>().unwrap(),
+            RotationKind::Automatic
+        );
         assert!(v.ensure_usable("local://k").is_ok());
         v.state = VersionState::DestroyScheduled;
         v.destroy_time = Some(time::macros::datetime!(2030-01-31 00:00 UTC));

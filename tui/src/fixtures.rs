@@ -184,6 +184,7 @@ pub fn versions() -> Vec<KeyVersion> {
         state,
         primary: false,
         destroy_time: None,
+        rotation: None,
     };
     let mut out = vec![
         version(1, VersionState::DestroyScheduled, 270),

@@ -231,6 +231,7 @@ fn detail_model(w: u16, h: u16) -> Model {
             state: VersionState::Enabled,
             primary: i == 3,
             destroy_time: None,
+            rotation: None,
         })
         .collect();
     detail_with(versions, w, h)

@@ -172,6 +172,7 @@ fn rotation_overdue_fires_on_a_past_due_date_or_an_old_newest_version() {
         state: VersionState::Enabled,
         primary: true,
         destroy_time: None,
+        rotation: None,
     };
     inv.versions
         .insert(stale.uri.clone(), vec![version(300), version(100)]);

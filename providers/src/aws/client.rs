@@ -9,10 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{
-    self as aws, KeyMetadata as AwsKeyMetadata, KeyUsageType, SigningAlgorithmSpec, Tag,
+    self as aws, KeyMetadata as AwsKeyMetadata, KeyUsageType, RotationType, SigningAlgorithmSpec,
+    Tag,
 };
 use keygate_core::{
-    Error, KeySpec, KeyState, KeyUsage, KeyVersion, Labels, Result, RotationSchedule,
+    Error, KeySpec, KeyState, KeyUsage, KeyVersion, Labels, Result, RotationKind, RotationSchedule,
     SigningAlgorithm, VersionState, validate_name,
 };
 use time::OffsetDateTime;
@@ -426,6 +427,7 @@ impl Kms {
                 state: VersionState::Enabled,
                 primary: true,
                 destroy_time: None,
+                rotation: None,
             }]
         };
         if key.spec != KeySpec::Aes256 {
@@ -446,27 +448,32 @@ impl Kms {
                 .send()
                 .await
                 .map_err(|e| self.err(&what)(e.into()))?;
-            dates.extend(
-                out.rotations()
-                    .iter()
-                    .map(|r| r.rotation_date().map_or(created, to_time)),
-            );
+            // Each rotation with the kind KMS records (`RotationType`).
+            dates.extend(out.rotations().iter().map(|r| {
+                let kind = r.rotation_type().and_then(|t| match t {
+                    RotationType::Automatic => Some(RotationKind::Automatic),
+                    RotationType::OnDemand => Some(RotationKind::OnDemand),
+                    _ => None,
+                });
+                (r.rotation_date().map_or(created, to_time), kind)
+            }));
             match out.next_marker {
                 Some(m) if out.truncated => marker = Some(m),
                 _ => break,
             }
         }
-        dates.sort();
+        dates.sort_by_key(|(date, _)| *date);
         let count = dates.len() + 1;
-        Ok(std::iter::once(created)
+        Ok(std::iter::once((created, None))
             .chain(dates)
             .enumerate()
-            .map(|(i, created)| KeyVersion {
+            .map(|(i, (created, rotation))| KeyVersion {
                 id: (i + 1).to_string(),
                 created,
                 state: VersionState::Enabled,
                 primary: i + 1 == count,
                 destroy_time: None,
+                rotation,
             })
             .collect())
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use keygate_core::{
     CreateKeyRequest, Error, ErrorKind, KeyMetadata, KeySpec, KeyUpdate, KeyVersion,
-    ListKeysRequest, Page, Policy, Result, RotationSchedule, VersionState,
+    ListKeysRequest, Page, Policy, Result, RotationKind, RotationSchedule, VersionState,
 };
 use time::OffsetDateTime;
 
@@ -332,6 +332,7 @@ impl AwsKmsProvider {
                 state: VersionState::Enabled,
                 primary: true,
                 destroy_time: None,
+                rotation: Some(RotationKind::OnDemand),
             });
         }
         for _ in 0..ROTATION_POLLS {
@@ -350,6 +351,7 @@ impl AwsKmsProvider {
             state: VersionState::Enabled,
             primary: true,
             destroy_time: None,
+            rotation: Some(RotationKind::OnDemand),
         })
     }
 

@@ -523,6 +523,7 @@ impl AzureKeyVaultProvider {
                 state: VersionState::DestroyScheduled,
                 primary: true,
                 destroy_time: None,
+                rotation: None,
             }]);
         }
         let what = format!("list_key_properties_versions({key_id})");
@@ -550,6 +551,7 @@ impl AzureKeyVaultProvider {
                         VersionState::Disabled
                     },
                     destroy_time: None,
+                    rotation: None,
                 })
             })
             .collect();
@@ -565,6 +567,7 @@ impl AzureKeyVaultProvider {
                 },
                 primary: true,
                 destroy_time: None,
+                rotation: None,
             });
         }
         versions.sort_by(|a, b| (a.primary, a.created, &a.id).cmp(&(b.primary, b.created, &b.id)));
@@ -602,6 +605,7 @@ impl AzureKeyVaultProvider {
             },
             primary: true,
             destroy_time: None,
+            rotation: None,
         })
     }
 

@@ -339,6 +339,7 @@ impl Key {
                         .map_or(OffsetDateTime::UNIX_EPOCH, to_time),
                     state: version_state(&v.state),
                     destroy_time: destroy_time(v),
+                    rotation: None,
                 }
             })
             .collect()

@@ -393,6 +393,7 @@ impl GcpKmsProvider {
             state: version_state(&version.state),
             id,
             destroy_time: None,
+            rotation: None,
         })
     }
 

@@ -27,6 +27,7 @@ impl GcpKmsProvider {
                 .map_or(OffsetDateTime::UNIX_EPOCH, to_time),
             state: version_state(&v.state),
             destroy_time: destroy_time(v),
+            rotation: None,
             id,
         })
     }

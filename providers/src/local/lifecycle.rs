@@ -3,7 +3,7 @@
 
 use keygate_core::{
     CreateKeyRequest, DueMaintenance, Error, KeyMetadata, KeyState, KeyUpdate, KeyVersion, Result,
-    RotationSchedule, VersionState, validate_name,
+    RotationKind, RotationSchedule, VersionState, validate_name,
 };
 use time::OffsetDateTime;
 
@@ -58,6 +58,7 @@ impl LocalProvider {
             state: VersionState::Enabled,
             created: now,
             destroy_time: None,
+            rotation: None,
             material: Some(wrapped),
         };
         match self.store.insert_key(&key, &first).await {
@@ -286,7 +287,13 @@ impl LocalProvider {
                 }
                 root.wrap(&k.id, number, &material)
             };
-        match self.store.add_version(&key.id, now, &make).await {
+        // keygate's scheduler makes automatic rotations; every other caller asks for one.
+        let kind = if scheduled {
+            RotationKind::Automatic
+        } else {
+            RotationKind::OnDemand
+        };
+        match self.store.add_version(&key.id, now, kind, &make).await {
             Ok(Some((_, v))) => {
                 tracing::debug!(provider = %self.info.name, key = %key.id, version = v.version,
                     scheduled, "rotated key");

@@ -305,6 +305,7 @@ fn version_info(v: &VersionRecord, primary: u32) -> KeyVersion {
         state: v.state,
         primary: v.version == primary,
         destroy_time: v.destroy_time,
+        rotation: v.rotation,
     }
 }
 

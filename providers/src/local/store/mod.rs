@@ -11,7 +11,9 @@ mod sqlite;
 use std::fmt;
 
 use async_trait::async_trait;
-use keygate_core::{KeySpec, KeyState, KeyUsage, Labels, RotationSchedule, VersionState};
+use keygate_core::{
+    KeySpec, KeyState, KeyUsage, Labels, RotationKind, RotationSchedule, VersionState,
+};
 use time::OffsetDateTime;
 
 use super::error::LocalError;
@@ -54,6 +56,8 @@ pub(crate) struct VersionRecord {
     /// When a version scheduled for destruction is destroyed (or, once destroyed by its
     /// schedule, was).
     pub destroy_time: Option<OffsetDateTime>,
+    /// What made the version, when it is a rotation.
+    pub rotation: Option<RotationKind>,
     /// Wrapped material.
     pub material: Option<Vec<u8>>,
 }
@@ -65,6 +69,7 @@ impl fmt::Debug for VersionRecord {
             .field("state", &self.state)
             .field("created", &self.created)
             .field("destroy_time", &self.destroy_time)
+            .field("rotation", &self.rotation)
             .field(
                 "material",
                 &self
@@ -167,6 +172,7 @@ pub(crate) trait LocalStore: ExpiryStore + Send + Sync + fmt::Debug {
         &self,
         id: &str,
         created: OffsetDateTime,
+        rotation: RotationKind,
         make: &NewVersion<'_>,
     ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError>;
 

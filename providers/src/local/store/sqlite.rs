@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keygate_core::{KeySpec, KeyState, KeyUsage, Labels, RotationSchedule, VersionState};
+use keygate_core::{
+    KeySpec, KeyState, KeyUsage, Labels, RotationKind, RotationSchedule, VersionState,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
@@ -33,7 +35,7 @@ const CHECK_NAME: &str = "root_key_check";
 const KEY_COLUMNS: &str = "id, spec, usage, state, deletion_date, primary_version, \
                            rotation_days, next_rotation, description, labels, created";
 
-const VERSION_COLUMNS: &str = "version, state, created, destroy_time, material";
+const VERSION_COLUMNS: &str = "version, state, created, destroy_time, rotation, material";
 
 /// A [`LocalStore`] on SQLite.
 pub(crate) struct SqliteStore {
@@ -184,6 +186,13 @@ fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, LocalError> {
             .try_get::<Option<i64>, _>("destroy_time")?
             .map(from_nanos)
             .transpose()?,
+        rotation: row
+            .try_get::<Option<String>, _>("rotation")?
+            .map(|r| {
+                r.parse::<RotationKind>()
+                    .map_err(|_| LocalError::Corrupt(format!("rotation kind `{r}`")))
+            })
+            .transpose()?,
         material: row.try_get("material")?,
     })
 }
@@ -244,14 +253,16 @@ async fn insert_version(
     v: &VersionRecord,
 ) -> Result<(), LocalError> {
     sqlx::query(
-        "INSERT INTO local_key_versions (key_id, version, state, created, destroy_time, material) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO local_key_versions \
+         (key_id, version, state, created, destroy_time, rotation, material) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id)
     .bind(i64::from(v.version))
     .bind(v.state.as_str())
     .bind(to_nanos(v.created)?)
     .bind(v.destroy_time.map(to_nanos).transpose()?)
+    .bind(v.rotation.map(RotationKind::as_str))
     .bind(v.material.as_deref())
     .execute(&mut **tx)
     .await?;
@@ -387,6 +398,7 @@ impl LocalStore for SqliteStore {
         &self,
         id: &str,
         created: OffsetDateTime,
+        rotation: RotationKind,
         make: &NewVersion<'_>,
     ) -> Result<Option<(KeyRecord, VersionRecord)>, LocalError> {
         let mut tx = self.begin_write().await?;
@@ -411,6 +423,7 @@ impl LocalStore for SqliteStore {
             state: VersionState::Enabled,
             created,
             destroy_time: None,
+            rotation: Some(rotation),
             material: Some(material),
         };
         insert_version(&mut tx, id, &version).await?;
@@ -608,6 +621,7 @@ mod tests {
             state: VersionState::Enabled,
             created: OffsetDateTime::UNIX_EPOCH,
             destroy_time: None,
+            rotation: None,
             material: Some(vec![1, 2, 3]),
         }
     }
@@ -631,17 +645,33 @@ mod tests {
         a.insert_key(&key("k"), &first()).await.unwrap();
         assert!(b.key("k").await.unwrap().is_none());
         let (k, v) = a
-            .add_version("k", OffsetDateTime::UNIX_EPOCH, &|_, n| Ok(vec![n as u8]))
+            .add_version(
+                "k",
+                OffsetDateTime::UNIX_EPOCH,
+                RotationKind::OnDemand,
+                &|_, n| Ok(vec![n as u8]),
+            )
             .await
             .unwrap()
             .unwrap();
         assert_eq!((k.primary_version, v.version), (2, 2));
+        assert_eq!(v.rotation, Some(RotationKind::OnDemand));
+        let stored = a.versions("k").await.unwrap();
+        assert_eq!(
+            (stored[0].rotation, stored[1].rotation),
+            (None, Some(RotationKind::OnDemand))
+        );
         assert_eq!(a.versions("k").await.unwrap().len(), 2);
         assert!(
-            a.add_version("missing", OffsetDateTime::UNIX_EPOCH, &|_, _| Ok(vec![]))
-                .await
-                .unwrap()
-                .is_none()
+            a.add_version(
+                "missing",
+                OffsetDateTime::UNIX_EPOCH,
+                RotationKind::OnDemand,
+                &|_, _| Ok(vec![]),
+            )
+            .await
+            .unwrap()
+            .is_none()
         );
         // A failing callback rolls the whole change back.
         let err = a

@@ -1,11 +1,13 @@
 //! Rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand
 //! and ListKeyRotations.
 //!
-//! keygate does not record what started a rotation, so `ListKeyRotations` reports every
-//! version after the first as a rotation of type `ON_DEMAND`.
+//! `ListKeyRotations` reports every version after the first as a rotation, `AUTOMATIC` when
+//! the key's rotation schedule made it and `ON_DEMAND` when a caller did, as the provider
+//! recorded it (a version whose provider keeps no such record, or made before keygate kept
+//! it, is reported `ON_DEMAND`).
 
-use keygate_core::RotationSchedule;
 use keygate_core::api::Gateway as _;
+use keygate_core::{RotationKind, RotationSchedule};
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -134,7 +136,10 @@ pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListRotationsRespons
         .map(|v| Rotation {
             key_id: arn.clone(),
             rotation_date: epoch(v.created),
-            rotation_type: "ON_DEMAND",
+            rotation_type: match v.rotation {
+                Some(RotationKind::Automatic) => "AUTOMATIC",
+                _ => "ON_DEMAND",
+            },
         })
         .collect();
     let (rotations, next_marker) = page(rotations, req.limit, req.marker.as_deref(), 100)?;
