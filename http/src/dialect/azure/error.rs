@@ -175,9 +175,17 @@ impl AzureError {
                 ),
             ),
             Error::InvalidArgument(m) | Error::Unsupported(m) => Self::bad_parameter(m),
-            // A key whose type or usage does not allow the operation: a bad parameter (the
-            // key or the algorithm named), not a state that changes.
-            Error::InvalidKeyUsage(m) => Self::bad_parameter(m),
+            // Key Vault refuses an operation the key's key_ops do not permit with 403
+            // Forbidden, "Operation decrypt is not permitted on this key." (inner code
+            // KeyOperationForbidden), as its SDKs report it.
+            Error::InvalidKeyUsage(what) => {
+                tracing::debug!(%what, "azure dialect: operation not permitted on this key");
+                Self::new(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    format!("Operation {op} is not permitted on this key."),
+                )
+            }
             Error::IntegrityFailure => Self::decryption_failed(),
             Error::InvalidState(what) => {
                 tracing::debug!(%what, "azure dialect: invalid state");
