@@ -17,7 +17,10 @@ use super::Session;
 /// A door's own rule on the key a call resolved to: `Err` refuses the call (audited) before
 /// the provider is asked. It sees the action and the key's metadata.
 #[derive(Clone)]
-pub struct KeyRule(Arc<dyn Fn(Action, &KeyMetadata) -> Result<()> + Send + Sync>);
+pub struct KeyRule(Arc<RuleFn>);
+
+/// The function inside a [`KeyRule`].
+type RuleFn = dyn Fn(Action, &KeyMetadata) -> Result<()> + Send + Sync;
 
 impl KeyRule {
     /// A rule from a function of the action and the key.

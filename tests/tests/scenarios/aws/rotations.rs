@@ -8,7 +8,6 @@ use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::types::{KeySpec, RotationType};
 use keygate_core::api::Gateway as _;
 use keygate_core::{KeyLocator, RotationKind};
-use keygate_server::store::AwsKeyIds as _;
 
 use super::{audit, client, create};
 use crate::support::TestGateway;
