@@ -189,6 +189,11 @@ pub struct Ciphertext {
 }
 
 /// The size of a generated data key.
+///
+/// AES_128 and AES_256 are the named sizes; [`DataKeySpec::Bytes`] asks for any length from 1
+/// to [`DataKeySpec::MAX_BYTES`] bytes, as AWS KMS's `NumberOfBytes` does. Build a spec from a
+/// byte count with [`DataKeySpec::of_bytes`], which gives the named spec for 16 and 32 bytes,
+/// so that the same size has one spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum DataKeySpec {
@@ -198,9 +203,38 @@ pub enum DataKeySpec {
     /// 128-bit key.
     #[serde(rename = "AES_128")]
     Aes128,
+    /// A key of this many bytes, 1 to [`DataKeySpec::MAX_BYTES`] (serialized as
+    /// `{"BYTES": n}`). A provider declaring
+    /// [`Capabilities::data_key_bytes`](crate::Capabilities::data_key_bytes) takes any of
+    /// them.
+    #[serde(rename = "BYTES")]
+    Bytes(u16),
 }
 
 impl DataKeySpec {
+    /// The largest data key, in bytes (AWS KMS's bound for `NumberOfBytes`).
+    pub const MAX_BYTES: usize = 1024;
+
+    /// The spec of a data key of `bytes` bytes: [`DataKeySpec::Aes128`] for 16,
+    /// [`DataKeySpec::Aes256`] for 32, [`DataKeySpec::Bytes`] otherwise.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] outside 1 to
+    /// [`DataKeySpec::MAX_BYTES`].
+    pub fn of_bytes(bytes: usize) -> Result<Self> {
+        match bytes {
+            16 => Ok(Self::Aes128),
+            32 => Ok(Self::Aes256),
+            n if (1..=Self::MAX_BYTES).contains(&n) => {
+                Ok(Self::Bytes(u16::try_from(n).unwrap_or(u16::MAX)))
+            }
+            n => Err(Error::invalid(format!(
+                "a data key is 1 to {} bytes long, not {n}",
+                Self::MAX_BYTES
+            ))),
+        }
+    }
+
     /// Key length in bytes.
     // A data key spec is never empty, so an `is_empty` would only ever say `false`.
     #[allow(clippy::len_without_is_empty)]
@@ -208,6 +242,23 @@ impl DataKeySpec {
         match self {
             Self::Aes256 => 32,
             Self::Aes128 => 16,
+            Self::Bytes(n) => usize::from(n),
+        }
+    }
+
+    /// True when the length lies within 1 to [`DataKeySpec::MAX_BYTES`] (a
+    /// [`DataKeySpec::Bytes`] built by hand may not).
+    pub fn is_valid(self) -> bool {
+        (1..=Self::MAX_BYTES).contains(&self.len())
+    }
+}
+
+impl fmt::Display for DataKeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Aes256 => f.write_str("AES_256"),
+            Self::Aes128 => f.write_str("AES_128"),
+            Self::Bytes(n) => write!(f, "{n} bytes"),
         }
     }
 }
@@ -310,5 +361,29 @@ mod tests {
         assert!(!dbg.contains("super-secret"));
         assert!(!dbg.contains("115, 117, 112"));
         assert!(dbg.contains("redacted 32 bytes"));
+    }
+
+    #[test]
+    fn data_key_sizes_are_one_to_1024_bytes_with_one_spelling_each() {
+        assert_eq!(DataKeySpec::of_bytes(16).unwrap(), DataKeySpec::Aes128);
+        assert_eq!(DataKeySpec::of_bytes(32).unwrap(), DataKeySpec::Aes256);
+        for n in [1, 5, 24, 64, 1024] {
+            let spec = DataKeySpec::of_bytes(n).unwrap();
+            assert_eq!((spec.len(), spec.is_valid()), (n, true));
+        }
+        for n in [0, 1025, 70_000] {
+            assert_eq!(
+                DataKeySpec::of_bytes(n).unwrap_err().kind(),
+                crate::ErrorKind::InvalidArgument
+            );
+        }
+        assert!(!DataKeySpec::Bytes(0).is_valid());
+        assert!(!DataKeySpec::Bytes(2000).is_valid());
+        let json = serde_json::to_value(DataKeySpec::Bytes(5)).unwrap();
+        assert_eq!(json, serde_json::json!({"BYTES": 5}));
+        assert_eq!(
+            serde_json::from_value::<DataKeySpec>(json).unwrap(),
+            DataKeySpec::Bytes(5)
+        );
     }
 }

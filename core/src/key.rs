@@ -35,6 +35,12 @@ pub enum KeySpec {
     /// ECDSA on NIST P-384.
     #[serde(rename = "EC_P384")]
     EcP384,
+    /// ECDSA on NIST P-521 (AWS `ECC_NIST_P521`).
+    #[serde(rename = "EC_P521")]
+    EcP521,
+    /// ECDSA on SECG secp256k1 (AWS `ECC_SECG_P256K1`, Key Vault `P-256K`).
+    #[serde(rename = "EC_SECP256K1")]
+    EcSecp256k1,
     /// HMAC with SHA-256.
     #[serde(rename = "HMAC_SHA256")]
     HmacSha256,
@@ -48,13 +54,15 @@ pub enum KeySpec {
 
 impl KeySpec {
     /// Every spec keygate knows, in display order.
-    pub const ALL: [KeySpec; 9] = [
+    pub const ALL: [KeySpec; 11] = [
         KeySpec::Aes256,
         KeySpec::Rsa2048,
         KeySpec::Rsa3072,
         KeySpec::Rsa4096,
         KeySpec::EcP256,
         KeySpec::EcP384,
+        KeySpec::EcP521,
+        KeySpec::EcSecp256k1,
         KeySpec::HmacSha256,
         KeySpec::HmacSha384,
         KeySpec::HmacSha512,
@@ -69,6 +77,8 @@ impl KeySpec {
             Self::Rsa4096 => "RSA_4096",
             Self::EcP256 => "EC_P256",
             Self::EcP384 => "EC_P384",
+            Self::EcP521 => "EC_P521",
+            Self::EcSecp256k1 => "EC_SECP256K1",
             Self::HmacSha256 => "HMAC_SHA256",
             Self::HmacSha384 => "HMAC_SHA384",
             Self::HmacSha512 => "HMAC_SHA512",
@@ -82,7 +92,10 @@ impl KeySpec {
 
     /// True for elliptic-curve specs.
     pub fn is_ec(self) -> bool {
-        matches!(self, Self::EcP256 | Self::EcP384)
+        matches!(
+            self,
+            Self::EcP256 | Self::EcP384 | Self::EcP521 | Self::EcSecp256k1
+        )
     }
 
     /// True for HMAC specs.
@@ -100,7 +113,7 @@ impl KeySpec {
         match self {
             Self::Aes256 => &[KeyUsage::Encrypt],
             Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => &[KeyUsage::Encrypt, KeyUsage::Sign],
-            Self::EcP256 | Self::EcP384 => &[KeyUsage::Sign],
+            Self::EcP256 | Self::EcP384 | Self::EcP521 | Self::EcSecp256k1 => &[KeyUsage::Sign],
             Self::HmacSha256 | Self::HmacSha384 | Self::HmacSha512 => &[KeyUsage::Mac],
         }
     }
@@ -110,15 +123,21 @@ impl KeySpec {
         self.usages()[0]
     }
 
-    /// The signing algorithms a signing key of this spec supports.
+    /// The signing algorithms a signing key of this spec supports. The first is the one a
+    /// provider that binds one algorithm to each key (Cloud KMS) gives it.
     pub fn signing_algorithms(self) -> &'static [SigningAlgorithm] {
         match self {
             Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => &[
                 SigningAlgorithm::RsaPssSha256,
                 SigningAlgorithm::RsaPkcs1Sha256,
+                SigningAlgorithm::RsaPssSha384,
+                SigningAlgorithm::RsaPssSha512,
+                SigningAlgorithm::RsaPkcs1Sha384,
+                SigningAlgorithm::RsaPkcs1Sha512,
             ],
-            Self::EcP256 => &[SigningAlgorithm::EcdsaSha256],
+            Self::EcP256 | Self::EcSecp256k1 => &[SigningAlgorithm::EcdsaSha256],
             Self::EcP384 => &[SigningAlgorithm::EcdsaSha384],
+            Self::EcP521 => &[SigningAlgorithm::EcdsaSha512],
             _ => &[],
         }
     }
@@ -214,21 +233,41 @@ pub enum SigningAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     #[serde(rename = "RSA_PKCS1_SHA256")]
     RsaPkcs1Sha256,
-    /// ECDSA with SHA-256 (P-256), DER-encoded signature.
+    /// ECDSA with SHA-256 (P-256 or secp256k1), DER-encoded signature.
     #[serde(rename = "ECDSA_SHA256")]
     EcdsaSha256,
     /// ECDSA with SHA-384 (P-384), DER-encoded signature.
     #[serde(rename = "ECDSA_SHA384")]
     EcdsaSha384,
+    /// RSASSA-PSS with SHA-384 and a 48-byte salt.
+    #[serde(rename = "RSA_PSS_SHA384")]
+    RsaPssSha384,
+    /// RSASSA-PSS with SHA-512 and a 64-byte salt.
+    #[serde(rename = "RSA_PSS_SHA512")]
+    RsaPssSha512,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    #[serde(rename = "RSA_PKCS1_SHA384")]
+    RsaPkcs1Sha384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    #[serde(rename = "RSA_PKCS1_SHA512")]
+    RsaPkcs1Sha512,
+    /// ECDSA with SHA-512 (P-521), DER-encoded signature.
+    #[serde(rename = "ECDSA_SHA512")]
+    EcdsaSha512,
 }
 
 impl SigningAlgorithm {
     /// Every signing algorithm.
-    pub const ALL: [SigningAlgorithm; 4] = [
+    pub const ALL: [SigningAlgorithm; 9] = [
         Self::RsaPssSha256,
         Self::RsaPkcs1Sha256,
+        Self::RsaPssSha384,
+        Self::RsaPssSha512,
+        Self::RsaPkcs1Sha384,
+        Self::RsaPkcs1Sha512,
         Self::EcdsaSha256,
         Self::EcdsaSha384,
+        Self::EcdsaSha512,
     ];
 
     /// The canonical name.
@@ -236,9 +275,45 @@ impl SigningAlgorithm {
         match self {
             Self::RsaPssSha256 => "RSA_PSS_SHA256",
             Self::RsaPkcs1Sha256 => "RSA_PKCS1_SHA256",
+            Self::RsaPssSha384 => "RSA_PSS_SHA384",
+            Self::RsaPssSha512 => "RSA_PSS_SHA512",
+            Self::RsaPkcs1Sha384 => "RSA_PKCS1_SHA384",
+            Self::RsaPkcs1Sha512 => "RSA_PKCS1_SHA512",
             Self::EcdsaSha256 => "ECDSA_SHA256",
             Self::EcdsaSha384 => "ECDSA_SHA384",
+            Self::EcdsaSha512 => "ECDSA_SHA512",
         }
+    }
+
+    /// The length in bytes of the digest this algorithm signs (32, 48 or 64): SHA-256,
+    /// SHA-384 or SHA-512. RSASSA-PSS uses a salt of the same length.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::RsaPssSha256 | Self::RsaPkcs1Sha256 | Self::EcdsaSha256 => 32,
+            Self::RsaPssSha384 | Self::RsaPkcs1Sha384 | Self::EcdsaSha384 => 48,
+            Self::RsaPssSha512 | Self::RsaPkcs1Sha512 | Self::EcdsaSha512 => 64,
+        }
+    }
+
+    /// True for the RSA algorithms (PSS and PKCS#1 v1.5).
+    pub fn is_rsa(self) -> bool {
+        self.is_pss() || self.is_pkcs1()
+    }
+
+    /// True for RSASSA-PSS.
+    pub fn is_pss(self) -> bool {
+        matches!(
+            self,
+            Self::RsaPssSha256 | Self::RsaPssSha384 | Self::RsaPssSha512
+        )
+    }
+
+    /// True for RSASSA-PKCS1-v1_5.
+    pub fn is_pkcs1(self) -> bool {
+        matches!(
+            self,
+            Self::RsaPkcs1Sha256 | Self::RsaPkcs1Sha384 | Self::RsaPkcs1Sha512
+        )
     }
 }
 
@@ -257,8 +332,10 @@ impl FromStr for SigningAlgorithm {
             .into_iter()
             .find(|a| a.as_str() == norm)
             .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
                 Error::invalid(format!(
-                    "unknown signing algorithm `{s}` (expected RSA_PSS_SHA256, RSA_PKCS1_SHA256, ECDSA_SHA256 or ECDSA_SHA384)"
+                    "unknown signing algorithm `{s}` (expected one of {})",
+                    names.join(", ")
                 ))
             })
     }
@@ -737,6 +814,34 @@ mod tests {
         }
         assert_eq!("aes-256".parse::<KeySpec>().unwrap(), KeySpec::Aes256);
         assert!("AES_128".parse::<KeySpec>().is_err());
+        assert_eq!("ec-secp256k1".parse::<KeySpec>().unwrap(), KeySpec::EcSecp256k1);
+    }
+
+    #[test]
+    fn signing_algorithms_roundtrip_and_fit_their_specs() {
+        for alg in SigningAlgorithm::ALL {
+            assert_eq!(alg.as_str().parse::<SigningAlgorithm>().unwrap(), alg);
+            let json = serde_json::to_string(&alg).unwrap();
+            assert_eq!(json, format!("\"{}\"", alg.as_str()));
+            let specs: Vec<_> = KeySpec::ALL
+                .into_iter()
+                .filter(|s| s.signing_algorithms().contains(&alg))
+                .collect();
+            assert!(!specs.is_empty(), "{alg} fits no spec");
+            assert!(specs.iter().all(|s| s.is_rsa() == alg.is_rsa()), "{alg}");
+        }
+        assert_eq!(SigningAlgorithm::RsaPssSha384.digest_len(), 48);
+        assert_eq!(SigningAlgorithm::EcdsaSha512.digest_len(), 64);
+        assert_eq!(
+            KeySpec::EcP521.signing_algorithms(),
+            [SigningAlgorithm::EcdsaSha512]
+        );
+        assert_eq!(
+            KeySpec::Rsa2048.signing_algorithms()[0],
+            SigningAlgorithm::RsaPssSha256
+        );
+        let err = "RSA_PSS_SHA1".parse::<SigningAlgorithm>().unwrap_err();
+        assert!(err.to_string().contains("ECDSA_SHA512"), "{err}");
     }
 
     #[test]

@@ -298,6 +298,10 @@ pub struct DataKeyBody {
     /// `AES_256` (default) or `AES_128`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::DataKeySpec>,
+    /// Instead of `spec`: a data key of this many bytes, 1 to
+    /// [`DataKeySpec::MAX_BYTES`](crate::DataKeySpec::MAX_BYTES).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
     /// The encryption context to bind; decrypting needs the same (default: empty).
     #[serde(default)]
     pub context: EncryptionContext,

@@ -28,6 +28,7 @@ fn caps(scheduled: Vec<KeySpec>) -> Capabilities {
         asymmetric_context: false,
         max_plaintext_bytes: 4096,
         data_key_specs: Vec::new(),
+        data_key_bytes: false,
         self_describing_ciphertext: true,
         verify: VerifyMode::Remote,
         key_policy: true,

@@ -81,9 +81,7 @@ impl RequestKind {
         if action.starts_with("crypto:") {
             return Some(match spec {
                 Some(KeySpec::Rsa2048) => Self::Rsa2048,
-                Some(KeySpec::Rsa3072 | KeySpec::Rsa4096 | KeySpec::EcP256 | KeySpec::EcP384) => {
-                    Self::Asymmetric
-                }
+                Some(s) if s.is_asymmetric() => Self::Asymmetric,
                 _ => Self::Symmetric,
             });
         }

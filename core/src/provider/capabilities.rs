@@ -77,6 +77,11 @@ pub struct Capabilities {
     ///
     /// [`Error::Unsupported`]: crate::Error::Unsupported
     pub data_key_specs: Vec<DataKeySpec>,
+    /// `generate_data_key` also takes any [`DataKeySpec::Bytes`] size from 1 to
+    /// [`DataKeySpec::MAX_BYTES`]. False (the default, also when a serialized value lacks the
+    /// field) when only `data_key_specs` are honoured.
+    #[serde(default)]
+    pub data_key_bytes: bool,
     /// `decrypt` works without being told the key (the ciphertext names it).
     pub self_describing_ciphertext: bool,
     /// Where signatures are verified.
@@ -152,6 +157,7 @@ impl Capabilities {
             asymmetric_context: false,
             max_plaintext_bytes: 0,
             data_key_specs: Vec::new(),
+            data_key_bytes: false,
             self_describing_ciphertext: false,
             verify: VerifyMode::Remote,
             digest_signing: false,
@@ -167,6 +173,33 @@ impl Capabilities {
             raw_encryption: Vec::new(),
             expiry_policy: false,
         })
+    }
+
+    /// True when `generate_data_key` makes data keys of `spec`: one of
+    /// [`Capabilities::data_key_specs`], or any valid size when
+    /// [`Capabilities::data_key_bytes`] is set.
+    pub fn generates_data_key(&self, spec: DataKeySpec) -> bool {
+        self.data_key_specs.contains(&spec) || (self.data_key_bytes && spec.is_valid())
+    }
+
+    /// Checks that `generate_data_key` makes data keys of `spec` on the provider registered as
+    /// `provider`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a size outside 1 to
+    /// [`DataKeySpec::MAX_BYTES`]; [`Error::Unsupported`](crate::Error::Unsupported) for a
+    /// size [`Capabilities::generates_data_key`] refuses.
+    pub fn check_data_key(&self, spec: DataKeySpec, provider: &str) -> crate::Result<()> {
+        if !spec.is_valid() {
+            return DataKeySpec::of_bytes(spec.len()).map(drop);
+        }
+        if self.generates_data_key(spec) {
+            Ok(())
+        } else {
+            Err(crate::Error::unsupported(format!(
+                "provider `{provider}` does not generate data keys of {spec}"
+            )))
+        }
     }
 
     /// The signing algorithms a signing key of `spec` made by this provider accepts: every
@@ -246,6 +279,12 @@ impl CapabilitiesBuilder {
     /// Data key sizes `generate_data_key` honours.
     pub fn data_key_specs(mut self, value: Vec<DataKeySpec>) -> Self {
         self.0.data_key_specs = value;
+        self
+    }
+
+    /// Data keys of any size from 1 to 1024 bytes.
+    pub fn data_key_bytes(mut self, value: bool) -> Self {
+        self.0.data_key_bytes = value;
         self
     }
 
@@ -357,6 +396,7 @@ mod tests {
             asymmetric_context: false,
             max_plaintext_bytes: 64,
             data_key_specs: Vec::new(),
+            data_key_bytes: false,
             self_describing_ciphertext: false,
             verify: VerifyMode::Local,
             digest_signing: true,
