@@ -361,7 +361,8 @@ pub struct VersionArgs {
 pub struct CreateArgs {
     /// The key's name (letters, digits, `-`, `_`, `.`).
     pub name: String,
-    /// AES_256, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, HMAC_SHA256, HMAC_SHA384, HMAC_SHA512.
+    /// AES_256, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, EC_P521, EC_SECP256K1,
+    /// HMAC_SHA256, HMAC_SHA384, HMAC_SHA512.
     #[arg(long)]
     pub spec: String,
     /// Provider to create it in (default: local).
@@ -545,14 +546,16 @@ pub struct SignArgs {
     /// The signing key.
     #[arg(long, value_name = "KEY", value_parser = key_locator)]
     pub key: KeyLocator,
-    /// RSA_PSS_SHA256 (RSA default), RSA_PKCS1_SHA256, ECDSA_SHA256, ECDSA_SHA384.
+    /// RSA_PSS_SHA256 (RSA default), RSA_PSS_SHA384, RSA_PSS_SHA512, RSA_PKCS1_SHA256,
+    /// RSA_PKCS1_SHA384, RSA_PKCS1_SHA512; ECDSA_SHA256 (P-256, secp256k1), ECDSA_SHA384
+    /// (P-384), ECDSA_SHA512 (P-521).
     #[arg(long)]
     pub algorithm: Option<String>,
     /// Sign with this key version (default: primary); it must be enabled.
     #[arg(long = "key-version", value_name = "VERSION")]
     pub version: Option<String>,
     /// The input is a precomputed digest, not the message: the raw bytes of the hash the
-    /// algorithm names (32 bytes of SHA-256, 48 of SHA-384 for ECDSA_SHA384).
+    /// algorithm names (32 bytes of SHA-256, 48 of SHA-384, 64 of SHA-512).
     #[arg(long)]
     pub digest: bool,
     #[command(flatten)]

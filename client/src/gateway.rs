@@ -349,9 +349,15 @@ impl Gateway for HttpGateway {
         spec: DataKeySpec,
         context: &EncryptionContext,
     ) -> Result<Resolved<DataKey>> {
+        // A size of its own travels as `bytes`, the named sizes as `spec`.
+        let (spec, bytes) = match spec {
+            DataKeySpec::Bytes(n) => (None, Some(usize::from(n))),
+            named => (Some(named), None),
+        };
         let body = DataKeyBody {
             key: key.to_string(),
-            spec: Some(spec),
+            spec,
+            bytes,
             context: context.clone(),
         };
         let req = self

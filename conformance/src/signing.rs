@@ -80,6 +80,53 @@ pub async fn sign_verify_every_algorithm(p: &dyn KeyProvider) -> CheckResult {
     .await
 }
 
+/// Verifies an RSA signature with the `rsa` crate: PSS with a salt as long as the digest,
+/// or PKCS#1 v1.5, over the hash `D`.
+fn verify_rsa<D>(
+    key: rsa::RsaPublicKey,
+    alg: SigningAlgorithm,
+    msg: &[u8],
+    sig: &[u8],
+) -> std::result::Result<(), String>
+where
+    D: sha2::Digest + sha2::digest::FixedOutputReset + rsa::pkcs8::AssociatedOid,
+{
+    use rsa::signature::Verifier as _;
+    if alg.is_pss() {
+        let sig =
+            rsa::pss::Signature::try_from(sig).map_err(|e| format!("malformed PSS signature: {e}"))?;
+        rsa::pss::VerifyingKey::<D>::new_with_salt_len(key, alg.digest_len())
+            .verify(msg, &sig)
+            .map_err(|e| format!("{alg} (salt {}) does not verify: {e}", alg.digest_len()))
+    } else {
+        let sig = rsa::pkcs1v15::Signature::try_from(sig)
+            .map_err(|e| format!("malformed PKCS#1 signature: {e}"))?;
+        rsa::pkcs1v15::VerifyingKey::<D>::new(key)
+            .verify(msg, &sig)
+            .map_err(|e| format!("{alg} does not verify: {e}"))
+    }
+}
+
+/// Verifies a DER ECDSA signature with one curve crate: `$curve` names the crate, `$key` the
+/// verifying key type built from the SPKI, `$name` the curve for messages. The signature is
+/// taken in its low-S form as well: ECDSA accepts `(r, s)` and `(r, n - s)` alike, and `k256`
+/// verifies the low-S form only.
+macro_rules! verify_ecdsa {
+    ($curve:ident, $pk:expr, $msg:expr, $sig:expr, $name:literal, $alg:expr) => {{
+        use $curve::pkcs8::DecodePublicKey as _;
+        use $curve::ecdsa::signature::Verifier as _;
+        let public = $curve::PublicKey::from_public_key_der(&$pk.der)
+            .map_err(|e| format!("the public key is not a {} SPKI: {e}", $name))?;
+        let key = $curve::ecdsa::VerifyingKey::from_affine(*public.as_affine())
+            .map_err(|e| format!("the {} point is not a verifying key: {e}", $name))?;
+        let sig = $curve::ecdsa::Signature::from_der($sig)
+            .map_err(|e| format!("not a DER ECDSA {} signature: {e}", $name))?;
+        let sig = sig.normalize_s().unwrap_or(sig);
+        key.verify($msg, &sig)
+            .map_err(|e| format!("{} on {} does not verify: {e}", $alg, $name))
+    }};
+}
+
 /// Verifies `sig` over `msg` with `pk` through the RustCrypto crates, independently of the
 /// provider. `Err` names what went wrong.
 fn verify_independently(
@@ -89,50 +136,32 @@ fn verify_independently(
     sig: &[u8],
 ) -> std::result::Result<(), String> {
     use p256::pkcs8::DecodePublicKey as _;
-    use rsa::signature::Verifier as _;
-    match alg {
-        SigningAlgorithm::RsaPssSha256 | SigningAlgorithm::RsaPkcs1Sha256 => {
-            let key = rsa::RsaPublicKey::from_public_key_der(&pk.der)
-                .map_err(|e| format!("the public key is not an RSA SPKI: {e}"))?;
-            if alg == SigningAlgorithm::RsaPssSha256 {
-                let sig = rsa::pss::Signature::try_from(sig)
-                    .map_err(|e| format!("malformed PSS signature: {e}"))?;
-                rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key, 32)
-                    .verify(msg, &sig)
-                    .map_err(|e| format!("RSA-PSS-SHA256 (salt 32) does not verify: {e}"))
-            } else {
-                let sig = rsa::pkcs1v15::Signature::try_from(sig)
-                    .map_err(|e| format!("malformed PKCS#1 signature: {e}"))?;
-                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
-                    .verify(msg, &sig)
-                    .map_err(|e| format!("RSA-PKCS1-SHA256 does not verify: {e}"))
-            }
+    if alg.is_rsa() {
+        let key = rsa::RsaPublicKey::from_public_key_der(&pk.der)
+            .map_err(|e| format!("the public key is not an RSA SPKI: {e}"))?;
+        return match alg.digest_len() {
+            32 => verify_rsa::<sha2::Sha256>(key, alg, msg, sig),
+            48 => verify_rsa::<sha2::Sha384>(key, alg, msg, sig),
+            _ => verify_rsa::<sha2::Sha512>(key, alg, msg, sig),
+        };
+    }
+    match (alg, pk.spec) {
+        (SigningAlgorithm::EcdsaSha256, KeySpec::EcSecp256k1) => {
+            verify_ecdsa!(k256, pk, msg, sig, "secp256k1", alg)
         }
-        SigningAlgorithm::EcdsaSha256 => {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(&pk.der)
-                .map_err(|e| format!("the public key is not a P-256 SPKI: {e}"))?;
-            let sig = p256::ecdsa::Signature::from_der(sig)
-                .map_err(|e| format!("not a DER ECDSA P-256 signature: {e}"))?;
-            key.verify(msg, &sig)
-                .map_err(|e| format!("ECDSA-P256-SHA256 does not verify: {e}"))
-        }
-        SigningAlgorithm::EcdsaSha384 => {
-            let key = p384::ecdsa::VerifyingKey::from_public_key_der(&pk.der)
-                .map_err(|e| format!("the public key is not a P-384 SPKI: {e}"))?;
-            let sig = p384::ecdsa::Signature::from_der(sig)
-                .map_err(|e| format!("not a DER ECDSA P-384 signature: {e}"))?;
-            key.verify(msg, &sig)
-                .map_err(|e| format!("ECDSA-P384-SHA384 does not verify: {e}"))
-        }
-        other => Err(format!(
-            "the conformance suite cannot verify {other} independently"
+        (SigningAlgorithm::EcdsaSha256, _) => verify_ecdsa!(p256, pk, msg, sig, "P-256", alg),
+        (SigningAlgorithm::EcdsaSha384, _) => verify_ecdsa!(p384, pk, msg, sig, "P-384", alg),
+        (SigningAlgorithm::EcdsaSha512, _) => verify_ecdsa!(p521, pk, msg, sig, "P-521", alg),
+        (other, spec) => Err(format!(
+            "the conformance suite cannot verify {other} on {spec} independently"
         )),
     }
 }
 
 /// Signatures verify with the exported public key through independent libraries (`rsa` for
-/// PSS with a 32-byte salt and PKCS#1 v1.5, `p256`/`p384` for DER ECDSA), and a tampered
-/// message does not, so the check is not vacuous.
+/// PSS with a salt as long as the digest and PKCS#1 v1.5, with SHA-256, SHA-384 or SHA-512;
+/// `p256`/`p384`/`p521`/`k256` for DER ECDSA), and a tampered message does not, so the check
+/// is not vacuous.
 pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult {
     let keys = Keys::new(p, "independent-verify");
     keys.finish(async {
@@ -175,8 +204,9 @@ pub async fn signatures_verify_independently(p: &dyn KeyProvider) -> CheckResult
 /// The digest `alg` signs for `msg`, computed independently of the provider (`sha2`).
 fn digest_of(alg: SigningAlgorithm, msg: &[u8]) -> Vec<u8> {
     use sha2::Digest as _;
-    match alg {
-        SigningAlgorithm::EcdsaSha384 => sha2::Sha384::digest(msg).to_vec(),
+    match alg.digest_len() {
+        48 => sha2::Sha384::digest(msg).to_vec(),
+        64 => sha2::Sha512::digest(msg).to_vec(),
         _ => sha2::Sha256::digest(msg).to_vec(),
     }
 }
@@ -272,6 +302,9 @@ fn check_spki(spec: KeySpec, der: &[u8]) -> std::result::Result<(), String> {
     use rsa::traits::PublicKeyParts as _;
     let p256 = p256::PublicKey::from_public_key_der(der).is_ok();
     let p384 = p384::PublicKey::from_public_key_der(der).is_ok();
+    let p521 = p521::PublicKey::from_public_key_der(der).is_ok();
+    let k256 = k256::PublicKey::from_public_key_der(der).is_ok();
+    let curves = [p256, p384, p521, k256].into_iter().filter(|&c| c).count();
     let rsa = rsa::RsaPublicKey::from_public_key_der(der).ok();
     let want_bits = match spec {
         KeySpec::Rsa2048 => Some(2048),
@@ -280,15 +313,17 @@ fn check_spki(spec: KeySpec, der: &[u8]) -> std::result::Result<(), String> {
         _ => None,
     };
     match (spec, want_bits, rsa) {
-        (KeySpec::EcP256, ..) if p256 && !p384 => Ok(()),
-        (KeySpec::EcP384, ..) if p384 && !p256 => Ok(()),
+        (KeySpec::EcP256, ..) if p256 && curves == 1 => Ok(()),
+        (KeySpec::EcP384, ..) if p384 && curves == 1 => Ok(()),
+        (KeySpec::EcP521, ..) if p521 && curves == 1 => Ok(()),
+        (KeySpec::EcSecp256k1, ..) if k256 && curves == 1 => Ok(()),
         (_, Some(bits), Some(key)) if key.n().bits() == bits => Ok(()),
         (_, Some(bits), Some(key)) => Err(format!(
             "RSA modulus of {} bits, expected {bits}",
             key.n().bits()
         )),
         _ => Err(format!(
-            "not an SPKI of {spec} (parses as P-256: {p256}, P-384: {p384})"
+            "not an SPKI of {spec} (parses as P-256: {p256}, P-384: {p384}, P-521: {p521}, secp256k1: {k256})"
         )),
     }
 }

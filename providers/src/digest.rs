@@ -2,6 +2,7 @@
 //! [`SignInput`]) — and the hash each signing algorithm signs.
 
 use aws_lc_rs::digest::{self, Digest};
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 pub(crate) use keygate_core::SignInput as Signed;
 use keygate_core::{Error, Result, SignInput, SigningAlgorithm};
 
@@ -88,20 +89,12 @@ impl<'a> SignedExt<'a> for SignInput<'a> {
         spki: &[u8],
         signature: &[u8],
     ) -> Result<bool> {
-        use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
         let prepared = self.prepare(algorithm)?;
-        let params: &'static dyn VerificationAlgorithm = match algorithm {
-            SigningAlgorithm::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
-            SigningAlgorithm::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            SigningAlgorithm::EcdsaSha256 => &signature::ECDSA_P256_SHA256_ASN1,
-            SigningAlgorithm::EcdsaSha384 => &signature::ECDSA_P384_SHA384_ASN1,
-            other => return Err(Error::unsupported(format!("keygate cannot verify {other}"))),
-        };
-        let public = UnparsedPublicKey::new(params, spki);
-        Ok(match prepared {
-            Prepared::Message(m) => public.verify(m, signature).is_ok(),
-            Prepared::Digest(d) => public.verify_digest(&d, signature).is_ok(),
-        })
+        let params = verification_algorithms(algorithm);
+        if params.is_empty() {
+            return Err(Error::unsupported(format!("keygate cannot verify {algorithm}")));
+        }
+        Ok(verify_spki(params, spki, &prepared, signature))
     }
 
     /// `message` or `digest`, for log lines (never the bytes).
@@ -113,11 +106,52 @@ impl<'a> SignedExt<'a> for SignInput<'a> {
     }
 }
 
-/// The hash `algorithm` signs (SHA-384 for ECDSA_SHA384, SHA-256 for every `*_SHA256`), and
-/// its name for messages.
-fn named_hash(algorithm: SigningAlgorithm) -> (&'static digest::Algorithm, &'static str) {
+/// The aws-lc-rs verification algorithms for `algorithm`, one per curve it may run on (ECDSA
+/// with SHA-256 signs on P-256 and on secp256k1); empty for an algorithm keygate cannot
+/// verify. The SubjectPublicKeyInfo names its curve, so at most one of them accepts a key.
+pub(crate) fn verification_algorithms(
+    algorithm: SigningAlgorithm,
+) -> &'static [&'static dyn VerificationAlgorithm] {
     match algorithm {
-        SigningAlgorithm::EcdsaSha384 => (&digest::SHA384, "SHA-384"),
+        SigningAlgorithm::RsaPssSha256 => &[&signature::RSA_PSS_2048_8192_SHA256],
+        SigningAlgorithm::RsaPssSha384 => &[&signature::RSA_PSS_2048_8192_SHA384],
+        SigningAlgorithm::RsaPssSha512 => &[&signature::RSA_PSS_2048_8192_SHA512],
+        SigningAlgorithm::RsaPkcs1Sha256 => &[&signature::RSA_PKCS1_2048_8192_SHA256],
+        SigningAlgorithm::RsaPkcs1Sha384 => &[&signature::RSA_PKCS1_2048_8192_SHA384],
+        SigningAlgorithm::RsaPkcs1Sha512 => &[&signature::RSA_PKCS1_2048_8192_SHA512],
+        SigningAlgorithm::EcdsaSha256 => &[
+            &signature::ECDSA_P256_SHA256_ASN1,
+            &signature::ECDSA_P256K1_SHA256_ASN1,
+        ],
+        SigningAlgorithm::EcdsaSha384 => &[&signature::ECDSA_P384_SHA384_ASN1],
+        SigningAlgorithm::EcdsaSha512 => &[&signature::ECDSA_P521_SHA512_ASN1],
+        _ => &[],
+    }
+}
+
+/// True when `signature` verifies over `input` with the SubjectPublicKeyInfo `spki` under one
+/// of `params` (see [`verification_algorithms`]).
+pub(crate) fn verify_spki(
+    params: &[&'static dyn VerificationAlgorithm],
+    spki: &[u8],
+    input: &Prepared<'_>,
+    signature: &[u8],
+) -> bool {
+    params.iter().any(|&alg| {
+        let public = UnparsedPublicKey::new(alg, spki);
+        match input {
+            Prepared::Message(m) => public.verify(m, signature).is_ok(),
+            Prepared::Digest(d) => public.verify_digest(d, signature).is_ok(),
+        }
+    })
+}
+
+/// The hash `algorithm` signs (SHA-256, SHA-384 or SHA-512, as its name says), and its name
+/// for messages.
+fn named_hash(algorithm: SigningAlgorithm) -> (&'static digest::Algorithm, &'static str) {
+    match algorithm.digest_len() {
+        48 => (&digest::SHA384, "SHA-384"),
+        64 => (&digest::SHA512, "SHA-512"),
         _ => (&digest::SHA256, "SHA-256"),
     }
 }
@@ -137,11 +171,16 @@ fn checked(algorithm: SigningAlgorithm, digest: &[u8]) -> Result<Digest> {
 mod tests {
     use super::*;
 
-    const LENGTHS: [(SigningAlgorithm, usize); 4] = [
+    const LENGTHS: [(SigningAlgorithm, usize); 9] = [
         (SigningAlgorithm::RsaPssSha256, 32),
         (SigningAlgorithm::RsaPkcs1Sha256, 32),
         (SigningAlgorithm::EcdsaSha256, 32),
         (SigningAlgorithm::EcdsaSha384, 48),
+        (SigningAlgorithm::RsaPssSha384, 48),
+        (SigningAlgorithm::RsaPkcs1Sha384, 48),
+        (SigningAlgorithm::RsaPssSha512, 64),
+        (SigningAlgorithm::RsaPkcs1Sha512, 64),
+        (SigningAlgorithm::EcdsaSha512, 64),
     ];
 
     #[test]
@@ -152,7 +191,7 @@ mod tests {
                 Ok(Prepared::Digest(d)) => assert_eq!(d.as_ref(), good.as_slice(), "{alg}"),
                 _ => panic!("{alg}: a {len}-byte digest was refused"),
             }
-            for bad in [0, len - 1, len + 1, 64] {
+            for bad in [0, len - 1, len + 1, 20] {
                 match Signed::Digest(&vec![0u8; bad]).prepare(alg) {
                     Err(Error::InvalidArgument(msg)) => {
                         assert!(msg.contains(&format!("got {bad} bytes")), "{msg}");

@@ -94,6 +94,8 @@ async fn keys_of_every_spec_survive_a_reopen() {
         ("rsa4096", KeySpec::Rsa4096, Some(KeyUsage::Encrypt)),
         ("ec256", KeySpec::EcP256, None),
         ("ec384", KeySpec::EcP384, None),
+        ("ec521", KeySpec::EcP521, None),
+        ("secp256k1", KeySpec::EcSecp256k1, None),
         ("hmac256", KeySpec::HmacSha256, None),
         ("hmac384", KeySpec::HmacSha384, None),
         ("hmac512", KeySpec::HmacSha512, None),
@@ -126,6 +128,9 @@ async fn keys_of_every_spec_survive_a_reopen() {
         ("rsa3072", SigningAlgorithm::RsaPkcs1Sha256),
         ("ec256", SigningAlgorithm::EcdsaSha256),
         ("ec384", SigningAlgorithm::EcdsaSha384),
+        ("ec521", SigningAlgorithm::EcdsaSha512),
+        ("secp256k1", SigningAlgorithm::EcdsaSha256),
+        ("rsa3072", SigningAlgorithm::RsaPssSha512),
     ];
     let mut signatures = Vec::new();
     for (key, alg) in sigs {

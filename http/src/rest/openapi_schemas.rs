@@ -94,23 +94,16 @@ fn gateway_status() -> Value {
 
 /// Every schema, by name.
 pub(super) fn schemas() -> Value {
-    let key_spec = enumeration(&[
-        "AES_256",
-        "RSA_2048",
-        "RSA_3072",
-        "RSA_4096",
-        "EC_P256",
-        "EC_P384",
-        "HMAC_SHA256",
-        "HMAC_SHA384",
-        "HMAC_SHA512",
-    ]);
-    let signing = enumeration(&[
-        "RSA_PSS_SHA256",
-        "RSA_PKCS1_SHA256",
-        "ECDSA_SHA256",
-        "ECDSA_SHA384",
-    ]);
+    let specs: Vec<&str> = keygate_core::KeySpec::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let key_spec = enumeration(&specs);
+    let algorithms: Vec<&str> = keygate_core::SigningAlgorithm::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    let signing = enumeration(&algorithms);
     let mac_alg = enumeration(&["HMAC_SHA256", "HMAC_SHA384", "HMAC_SHA512"]);
     // Several objects: one `json!` of every schema exceeds the macro recursion limit.
     let parts = [
@@ -216,7 +209,9 @@ pub(super) fn schemas() -> Value {
                 "context": r("EncryptionContext"),
             })),
             "GenerateDataKey": object(&["key"], json!({
-                "key": string(), "spec": enumeration(&["AES_256", "AES_128"]), "context": r("EncryptionContext"),
+                "key": string(), "spec": enumeration(&["AES_256", "AES_128"]),
+                "bytes": {"type": "integer", "minimum": 1, "maximum": 1024, "description": "a data key of this many bytes, instead of spec"},
+                "context": r("EncryptionContext"),
             })),
             "DataKey": object(&["plaintext", "ciphertext", "key_version"], json!({
                 "plaintext": b64("data key"), "ciphertext": b64("wrapped data key"), "key_version": string(),

@@ -39,6 +39,8 @@ pub(crate) fn spec_to_aws(spec: KeySpec) -> aws::KeySpec {
         KeySpec::Rsa4096 => aws::KeySpec::Rsa4096,
         KeySpec::EcP256 => aws::KeySpec::EccNistP256,
         KeySpec::EcP384 => aws::KeySpec::EccNistP384,
+        KeySpec::EcP521 => aws::KeySpec::EccNistP521,
+        KeySpec::EcSecp256k1 => aws::KeySpec::EccSecgP256K1,
         KeySpec::HmacSha256 => aws::KeySpec::Hmac256,
         KeySpec::HmacSha384 => aws::KeySpec::Hmac384,
         KeySpec::HmacSha512 => aws::KeySpec::Hmac512,
@@ -48,8 +50,8 @@ pub(crate) fn spec_to_aws(spec: KeySpec) -> aws::KeySpec {
     }
 }
 
-/// The keygate spec of a KMS key spec; `None` for specs keygate does not model (SM2,
-/// secp256k1, ML-DSA, HMAC-224, ...).
+/// The keygate spec of a KMS key spec; `None` for specs keygate does not model (SM2, ML-DSA,
+/// HMAC-224, ...).
 pub(crate) fn spec_from_aws(spec: &aws::KeySpec) -> Option<KeySpec> {
     Some(match spec {
         aws::KeySpec::SymmetricDefault => KeySpec::Aes256,
@@ -58,6 +60,8 @@ pub(crate) fn spec_from_aws(spec: &aws::KeySpec) -> Option<KeySpec> {
         aws::KeySpec::Rsa4096 => KeySpec::Rsa4096,
         aws::KeySpec::EccNistP256 => KeySpec::EcP256,
         aws::KeySpec::EccNistP384 => KeySpec::EcP384,
+        aws::KeySpec::EccNistP521 => KeySpec::EcP521,
+        aws::KeySpec::EccSecgP256K1 => KeySpec::EcSecp256k1,
         aws::KeySpec::Hmac256 => KeySpec::HmacSha256,
         aws::KeySpec::Hmac384 => KeySpec::HmacSha384,
         aws::KeySpec::Hmac512 => KeySpec::HmacSha512,
@@ -89,7 +93,12 @@ pub(crate) fn signing_to_aws(algorithm: SigningAlgorithm) -> SigningAlgorithmSpe
     match algorithm {
         SigningAlgorithm::RsaPssSha256 => SigningAlgorithmSpec::RsassaPssSha256,
         SigningAlgorithm::RsaPkcs1Sha256 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
+        SigningAlgorithm::RsaPssSha384 => SigningAlgorithmSpec::RsassaPssSha384,
+        SigningAlgorithm::RsaPssSha512 => SigningAlgorithmSpec::RsassaPssSha512,
+        SigningAlgorithm::RsaPkcs1Sha384 => SigningAlgorithmSpec::RsassaPkcs1V15Sha384,
+        SigningAlgorithm::RsaPkcs1Sha512 => SigningAlgorithmSpec::RsassaPkcs1V15Sha512,
         SigningAlgorithm::EcdsaSha384 => SigningAlgorithmSpec::EcdsaSha384,
+        SigningAlgorithm::EcdsaSha512 => SigningAlgorithmSpec::EcdsaSha512,
         _ => SigningAlgorithmSpec::EcdsaSha256,
     }
 }
@@ -497,7 +506,7 @@ mod tests {
         for spec in KeySpec::ALL {
             assert_eq!(spec_from_aws(&spec_to_aws(spec)), Some(spec), "{spec}");
         }
-        assert_eq!(spec_from_aws(&aws::KeySpec::EccSecgP256K1), None);
+        assert_eq!(spec_from_aws(&aws::KeySpec::Sm2), None);
         assert_eq!(spec_from_aws(&aws::KeySpec::Hmac224), None);
         for usage in [KeyUsage::Encrypt, KeyUsage::Sign, KeyUsage::Mac] {
             assert_eq!(usage_from_aws(&usage_to_aws(usage)), Some(usage));

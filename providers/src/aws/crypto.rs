@@ -140,15 +140,12 @@ impl AwsKmsProvider {
                 key.id, key.spec
             )));
         }
-        if !self.caps.data_key_specs.contains(&spec) {
-            return Err(Error::unsupported(format!(
-                "provider `{}` does not generate {spec:?} data keys",
-                self.info.name
-            )));
-        }
-        let aws_spec = match spec {
-            DataKeySpec::Aes128 => AwsDataKeySpec::Aes128,
-            _ => AwsDataKeySpec::Aes256,
+        self.caps.check_data_key(spec, &self.info.name)?;
+        // AWS takes either a KeySpec or NumberOfBytes (1–1024), never both.
+        let (aws_spec, number_of_bytes) = match spec {
+            DataKeySpec::Aes128 => (Some(AwsDataKeySpec::Aes128), None),
+            DataKeySpec::Aes256 => (Some(AwsDataKeySpec::Aes256), None),
+            other => (None, i32::try_from(other.len()).ok()),
         };
         let what = format!("generate_data_key({key_id})");
         let call = self
@@ -156,7 +153,8 @@ impl AwsKmsProvider {
             .client
             .generate_data_key()
             .key_id(&key.id)
-            .key_spec(aws_spec)
+            .set_key_spec(aws_spec)
+            .set_number_of_bytes(number_of_bytes)
             .set_encryption_context(context_map(context))
             .send();
         let (out, version) = tokio::try_join!(
@@ -296,7 +294,7 @@ impl AwsKmsProvider {
     /// The version a call names must be the key's current material: KMS uses it for every
     /// new operation and cannot address an earlier rotation. `NotFound` for a version the
     /// key does not have, `Unsupported` for an earlier one.
-    async fn require_primary(
+    pub(super) async fn require_primary(
         &self,
         key: &Described,
         version: Option<&str>,

@@ -21,13 +21,14 @@ mod crypto;
 mod error;
 mod lifecycle;
 mod policy;
+mod raw;
 
 use std::fmt;
 
 use async_trait::async_trait;
 use keygate_core::{
-    Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange, EncryptionContext,
-    KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion, ListKeysRequest, MacTag, Page,
+    Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange, EncryptionAlgorithm,
+    EncryptionContext,    KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion, ListKeysRequest, MacTag, Page,
     Policy, ProviderInfo, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
     SigningAlgorithm, VerifyMode,
 };
@@ -149,6 +150,7 @@ fn capabilities() -> Capabilities {
     Capabilities::builder()
         .key_specs(KeySpec::ALL.to_vec())
         .rsa_encryption(true)
+        .raw_encryption(raw::RAW_ALGORITHMS.to_vec())
         .deletion_window(DELETION_WINDOW)
         .rotation_period(Some(ROTATION_PERIOD))
         // KMS rotates only symmetric encryption keys, on demand or on a schedule.
@@ -159,6 +161,7 @@ fn capabilities() -> Capabilities {
         .asymmetric_context(false)
         .max_plaintext_bytes(MAX_PLAINTEXT_BYTES)
         .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .data_key_bytes(true)
         .self_describing_ciphertext(true)
         .verify(VerifyMode::Remote)
         // Sign and Verify take MessageType=DIGEST.
@@ -264,6 +267,26 @@ impl KeyProvider for AwsKmsProvider {
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
         self.decrypt_with(key_id, key_version, ciphertext, context)
+            .await
+    }
+
+    async fn encrypt_raw(
+        &self,
+        key_id: &str,
+        algorithm: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Ciphertext> {
+        self.encrypt_raw_impl(key_id, algorithm, plaintext).await
+    }
+
+    async fn decrypt_raw(
+        &self,
+        key_id: &str,
+        key_version: Option<&str>,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes> {
+        self.decrypt_raw_impl(key_id, key_version, algorithm, ciphertext)
             .await
     }
 

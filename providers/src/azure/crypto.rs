@@ -406,12 +406,7 @@ impl AzureKeyVaultProvider {
     ) -> Result<DataKey> {
         self.usable(key_id, KeyUsage::Encrypt, "generate_data_key")
             .await?;
-        if !self.caps.data_key_specs.contains(&spec) {
-            return Err(Error::unsupported(format!(
-                "provider `{}` does not generate {spec:?} data keys",
-                self.info.name
-            )));
-        }
+        self.caps.check_data_key(spec, &self.info.name)?;
         let plaintext = envelope::data_key(spec.len())?;
         let ct = self.encrypt_with(key_id, &plaintext, context).await?;
         Ok(DataKey {
@@ -453,9 +448,18 @@ impl AzureKeyVaultProvider {
         let digest = input.digest(algorithm)?;
         let alg = match algorithm {
             SigningAlgorithm::RsaPssSha256 => SignatureAlgorithm::Ps256,
+            SigningAlgorithm::RsaPssSha384 => SignatureAlgorithm::Ps384,
+            SigningAlgorithm::RsaPssSha512 => SignatureAlgorithm::Ps512,
             SigningAlgorithm::RsaPkcs1Sha256 => SignatureAlgorithm::Rs256,
+            SigningAlgorithm::RsaPkcs1Sha384 => SignatureAlgorithm::Rs384,
+            SigningAlgorithm::RsaPkcs1Sha512 => SignatureAlgorithm::Rs512,
+            // Key Vault names ECDSA-SHA-256 on secp256k1 apart: ES256K.
+            SigningAlgorithm::EcdsaSha256 if key.spec == KeySpec::EcSecp256k1 => {
+                SignatureAlgorithm::Es256K
+            }
             SigningAlgorithm::EcdsaSha256 => SignatureAlgorithm::Es256,
             SigningAlgorithm::EcdsaSha384 => SignatureAlgorithm::Es384,
+            SigningAlgorithm::EcdsaSha512 => SignatureAlgorithm::Es512,
             other => {
                 return Err(Error::unsupported(format!(
                     "Key Vault does not sign with {other}"

@@ -13,6 +13,10 @@ const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// secp384r1, 1.3.132.0.34.
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+/// secp521r1, 1.3.132.0.35.
+const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
+/// secp256k1, 1.3.132.0.10.
+const OID_SECP256K1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x0a];
 
 /// One DER element: `tag`, its length, `content`.
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -69,6 +73,8 @@ pub(crate) fn ec_spki(spec: KeySpec, x: &[u8], y: &[u8]) -> Option<Vec<u8>> {
     let (curve, len) = match spec {
         KeySpec::EcP256 => (OID_P256, 32),
         KeySpec::EcP384 => (OID_P384, 48),
+        KeySpec::EcP521 => (OID_P521, 66),
+        KeySpec::EcSecp256k1 => (OID_SECP256K1, 32),
         _ => return None,
     };
     if x.len() > len || y.len() > len {
@@ -106,8 +112,7 @@ pub(crate) fn is_oct(kty: Option<&KeyType>) -> bool {
 
 /// The spec and usage of a key keygate did not make (no keygate tags), from its JWK: RSA by
 /// modulus size, EC by curve, `oct` as AES_256; usage from `key_ops` (signing when it may
-/// sign, else encryption). `None` for keys keygate does not model (P-521, secp256k1, RSA-1024,
-/// AES-128...).
+/// sign, else encryption). `None` for keys keygate does not model (RSA-1024, AES-128...).
 pub(crate) fn spec_of(jwk: &JsonWebKey) -> Option<(KeySpec, KeyUsage)> {
     let ops = jwk.key_ops.as_deref().unwrap_or_default();
     let signs = ops.iter().any(|o| o == "sign" || o == "verify");
@@ -135,6 +140,8 @@ pub(crate) fn spec_of(jwk: &JsonWebKey) -> Option<(KeySpec, KeyUsage)> {
             let spec = match jwk.crv.as_ref()? {
                 CurveName::P256 => KeySpec::EcP256,
                 CurveName::P384 => KeySpec::EcP384,
+                CurveName::P521 => KeySpec::EcP521,
+                CurveName::P256K => KeySpec::EcSecp256k1,
                 _ => return None,
             };
             Some((spec, KeyUsage::Sign))
@@ -148,8 +155,9 @@ pub(crate) fn spec_of(jwk: &JsonWebKey) -> Option<(KeySpec, KeyUsage)> {
 /// fit the curve.
 pub(crate) fn ecdsa_raw_to_der(spec: KeySpec, raw: &[u8]) -> Option<Vec<u8>> {
     let half = match spec {
-        KeySpec::EcP256 => 32,
+        KeySpec::EcP256 | KeySpec::EcSecp256k1 => 32,
         KeySpec::EcP384 => 48,
+        KeySpec::EcP521 => 66,
         _ => return None,
     };
     if raw.len() != 2 * half {
@@ -223,6 +231,20 @@ mod tests {
                 &signature::ECDSA_P384_SHA384_FIXED,
                 48,
             ),
+            (
+                KeySpec::EcP521,
+                &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+                &signature::ECDSA_P521_SHA512_ASN1,
+                &signature::ECDSA_P521_SHA512_FIXED,
+                66,
+            ),
+            (
+                KeySpec::EcSecp256k1,
+                &signature::ECDSA_P256K1_SHA256_FIXED_SIGNING,
+                &signature::ECDSA_P256K1_SHA256_ASN1,
+                &signature::ECDSA_P256K1_SHA256_FIXED,
+                32,
+            ),
         ] {
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &rng).unwrap();
             let pair = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref()).unwrap();
@@ -246,10 +268,11 @@ mod tests {
             assert_eq!(ecdsa_raw_to_der(spec, &raw.as_ref()[1..]), None);
             let jwk = JsonWebKey {
                 kty: Some(KeyType::Ec),
-                crv: Some(if half == 32 {
-                    CurveName::P256
-                } else {
-                    CurveName::P384
+                crv: Some(match spec {
+                    KeySpec::EcP256 => CurveName::P256,
+                    KeySpec::EcP384 => CurveName::P384,
+                    KeySpec::EcP521 => CurveName::P521,
+                    _ => CurveName::P256K,
                 }),
                 x: Some(x.to_vec()),
                 y: Some(y.to_vec()),
@@ -267,7 +290,13 @@ mod tests {
             crv: Some(CurveName::P521),
             ..Default::default()
         };
-        assert_eq!(spec_of(&p521), None);
+        assert_eq!(spec_of(&p521), Some((KeySpec::EcP521, KeyUsage::Sign)));
+        let other_curve = JsonWebKey {
+            kty: Some(KeyType::Ec),
+            crv: Some(CurveName::UnknownValue("P-192".to_owned())),
+            ..Default::default()
+        };
+        assert_eq!(spec_of(&other_curve), None);
         let rsa1024 = JsonWebKey {
             kty: Some(KeyType::Rsa),
             n: Some(vec![0xff; 128]),

@@ -341,6 +341,8 @@ impl AzureKeyVaultProvider {
         let curve = match req.spec {
             KeySpec::EcP256 => Some(CurveName::P256),
             KeySpec::EcP384 => Some(CurveName::P384),
+            KeySpec::EcP521 => Some(CurveName::P521),
+            KeySpec::EcSecp256k1 => Some(CurveName::P256K),
             _ => None,
         };
         let params = CreateKeyParameters {

@@ -7,8 +7,9 @@
 //!   through azure_identity (`credential = chain | environment | workload-identity |
 //!   managed-identity | azure-cli`), or one given in code
 //!   ([`AzureKeyVaultBuilder::with_credential`]).
-//! - **Specs.** RSA_2048/3072/4096 (encryption: `RSA-OAEP-256`; signing: RS256 and PS256)
-//!   and EC_P256/P384 (ES256, ES384) are vault keys. **AES_256** on a vault is keygate's
+//! - **Specs.** RSA_2048/3072/4096 (encryption: `RSA-OAEP-256`; signing: PS256/384/512
+//!   and RS256/384/512) and EC_P256/P384/P521 and EC_SECP256K1 (ES256, ES384, ES512,
+//!   ES256K) are vault keys. **AES_256** on a vault is keygate's
 //!   client-side envelope (see `envelope.rs`): the vault holds an RSA-3072 key that only wraps
 //!   and unwraps, keygate seals with AES-256-GCM. On a Managed HSM it is a native `oct-HSM` key
 //!   encrypting with `A256GCM`. Key Vault has no MAC operation: HMAC specs are not offered.
@@ -66,13 +67,15 @@ const ROTATION_PERIOD: DayRange = DayRange::new(7, 36_500);
 /// The soft-delete retention assumed when neither the configuration nor the vault says.
 const DEFAULT_RETENTION_DAYS: u32 = 90;
 /// The specs keygate makes in a vault.
-const SPECS: [KeySpec; 6] = [
+const SPECS: [KeySpec; 8] = [
     KeySpec::Aes256,
     KeySpec::Rsa2048,
     KeySpec::Rsa3072,
     KeySpec::Rsa4096,
     KeySpec::EcP256,
     KeySpec::EcP384,
+    KeySpec::EcP521,
+    KeySpec::EcSecp256k1,
 ];
 
 /// A key manager over one Azure Key Vault or Managed HSM. Build it with
@@ -166,6 +169,7 @@ fn capabilities(retention: u32, _hsm: bool, role_assignments: bool) -> Capabilit
         .asymmetric_context(false)
         .max_plaintext_bytes(crypto::MAX_PLAINTEXT)
         .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .data_key_bytes(true)
         .self_describing_ciphertext(false)
         .verify(VerifyMode::Local)
         .digest_signing(true)

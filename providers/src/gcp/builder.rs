@@ -173,6 +173,7 @@ impl GcpKmsBuilder {
                 "provider `{name}`: cannot build the Cloud KMS client: {e}"
             ))
         })?;
+        let hsm = protection == ProtectionLevel::Hsm;
         let ring = format!("projects/{project}/locations/{location}/keyRings/{ring_id}");
         let kms = Kms {
             client,
@@ -198,7 +199,7 @@ impl GcpKmsBuilder {
         };
         let caps = self
             .capabilities
-            .unwrap_or_else(|| capabilities(destroy_days));
+            .unwrap_or_else(|| capabilities(destroy_days, hsm));
         Ok(GcpKmsProvider::new(info, caps, kms))
     }
 }

@@ -83,13 +83,15 @@ const fn oaep(spec: KeySpec, sha256: bool) -> AlgInfo {
 }
 
 /// The keygate view of an algorithm; `None` for algorithms keygate has no spec for (raw AES,
-/// Ed25519, secp256k1, post-quantum, HMAC-SHA1/224, external keys...). RSA algorithms with a
+/// Ed25519, post-quantum, HMAC-SHA1/224, external keys...). RSA decryption algorithms with a
 /// hash keygate lacks (SHA-512, SHA-1) are described as their RSA spec, and their
 /// cryptography is [`Error::Unsupported`].
 pub(crate) fn alg_info(alg: &Alg) -> Option<AlgInfo> {
     use KeySpec as S;
     use KeyUsage::{Mac, Sign};
-    use SigningAlgorithm::{EcdsaSha256, EcdsaSha384, RsaPkcs1Sha256, RsaPssSha256};
+    use SigningAlgorithm::{
+        EcdsaSha256, EcdsaSha384, RsaPkcs1Sha256, RsaPkcs1Sha512, RsaPssSha256, RsaPssSha512,
+    };
     Some(match alg {
         Alg::GoogleSymmetricEncryption => info(S::Aes256, KeyUsage::Encrypt, None),
         Alg::RsaSignPss2048Sha256 => info(S::Rsa2048, Sign, Some(RsaPssSha256)),
@@ -98,7 +100,8 @@ pub(crate) fn alg_info(alg: &Alg) -> Option<AlgInfo> {
         Alg::RsaSignPkcs12048Sha256 => info(S::Rsa2048, Sign, Some(RsaPkcs1Sha256)),
         Alg::RsaSignPkcs13072Sha256 => info(S::Rsa3072, Sign, Some(RsaPkcs1Sha256)),
         Alg::RsaSignPkcs14096Sha256 => info(S::Rsa4096, Sign, Some(RsaPkcs1Sha256)),
-        Alg::RsaSignPss4096Sha512 | Alg::RsaSignPkcs14096Sha512 => info(S::Rsa4096, Sign, None),
+        Alg::RsaSignPss4096Sha512 => info(S::Rsa4096, Sign, Some(RsaPssSha512)),
+        Alg::RsaSignPkcs14096Sha512 => info(S::Rsa4096, Sign, Some(RsaPkcs1Sha512)),
         Alg::RsaDecryptOaep2048Sha256 => oaep(S::Rsa2048, true),
         Alg::RsaDecryptOaep3072Sha256 => oaep(S::Rsa3072, true),
         Alg::RsaDecryptOaep4096Sha256 => oaep(S::Rsa4096, true),
@@ -107,6 +110,7 @@ pub(crate) fn alg_info(alg: &Alg) -> Option<AlgInfo> {
         Alg::RsaDecryptOaep4096Sha1 | Alg::RsaDecryptOaep4096Sha512 => oaep(S::Rsa4096, false),
         Alg::EcSignP256Sha256 => info(S::EcP256, Sign, Some(EcdsaSha256)),
         Alg::EcSignP384Sha384 => info(S::EcP384, Sign, Some(EcdsaSha384)),
+        Alg::EcSignSecp256K1Sha256 => info(S::EcSecp256k1, Sign, Some(EcdsaSha256)),
         Alg::HmacSha256 => info(S::HmacSha256, Mac, None),
         Alg::HmacSha384 => info(S::HmacSha384, Mac, None),
         Alg::HmacSha512 => info(S::HmacSha512, Mac, None),
@@ -134,6 +138,9 @@ pub(crate) fn algorithm_for(spec: KeySpec, usage: KeyUsage) -> Option<(CryptoKey
         (KeySpec::Rsa4096, KeyUsage::Sign) => (P::AsymmetricSign, Alg::RsaSignPss4096Sha256),
         (KeySpec::EcP256, KeyUsage::Sign) => (P::AsymmetricSign, Alg::EcSignP256Sha256),
         (KeySpec::EcP384, KeyUsage::Sign) => (P::AsymmetricSign, Alg::EcSignP384Sha384),
+        (KeySpec::EcSecp256k1, KeyUsage::Sign) => {
+            (P::AsymmetricSign, Alg::EcSignSecp256K1Sha256)
+        }
         (KeySpec::HmacSha256, KeyUsage::Mac) => (P::Mac, Alg::HmacSha256),
         (KeySpec::HmacSha384, KeyUsage::Mac) => (P::Mac, Alg::HmacSha384),
         (KeySpec::HmacSha512, KeyUsage::Mac) => (P::Mac, Alg::HmacSha512),
@@ -627,6 +634,11 @@ mod tests {
     #[test]
     fn every_spec_and_usage_has_an_algorithm_that_maps_back() {
         for spec in KeySpec::ALL {
+            if spec == KeySpec::EcP521 {
+                // Cloud KMS has no P-521 algorithm.
+                assert!(algorithm_for(spec, KeyUsage::Sign).is_none());
+                continue;
+            }
             for &usage in spec.usages() {
                 let (_, alg) = algorithm_for(spec, usage).unwrap();
                 let back = alg_info(&alg).unwrap();
@@ -638,7 +650,10 @@ mod tests {
         }
         assert_eq!(alg_info(&Alg::EcSignEd25519), None);
         let sha512 = alg_info(&Alg::RsaSignPkcs14096Sha512).unwrap();
-        assert_eq!((sha512.spec, sha512.signing), (KeySpec::Rsa4096, None));
+        assert_eq!(
+            (sha512.spec, sha512.signing),
+            (KeySpec::Rsa4096, Some(SigningAlgorithm::RsaPkcs1Sha512))
+        );
         assert!(!alg_info(&Alg::RsaDecryptOaep2048Sha1).unwrap().oaep_sha256);
     }
 

@@ -283,12 +283,7 @@ impl GcpKmsProvider {
         spec: DataKeySpec,
         context: &EncryptionContext,
     ) -> Result<DataKey> {
-        if !self.caps.data_key_specs.contains(&spec) {
-            return Err(Error::unsupported(format!(
-                "provider `{}` does not generate {spec:?} data keys",
-                self.info.name
-            )));
-        }
+        self.caps.check_data_key(spec, &self.info.name)?;
         let mut plaintext = Zeroizing::new(vec![0u8; spec.len()]);
         aws_lc_rs::rand::fill(&mut plaintext)
             .map_err(|_| Error::provider(&self.info.name, "the random generator failed"))?;
@@ -353,8 +348,9 @@ impl GcpKmsProvider {
         let digest = input.digest(algorithm)?;
         let bytes = digest.as_ref().to_vec();
         let what = format!("asymmetric_sign({name}, {})", input.kind());
-        let message = match algorithm {
-            SigningAlgorithm::EcdsaSha384 => Digest::new().set_sha384(bytes.clone()),
+        let message = match algorithm.digest_len() {
+            48 => Digest::new().set_sha384(bytes.clone()),
+            64 => Digest::new().set_sha512(bytes.clone()),
             _ => Digest::new().set_sha256(bytes.clone()),
         };
         let out = self

@@ -10,8 +10,10 @@
 //!   are ASYMMETRIC_DECRYPT with OAEP-SHA256; RSA signing keys ASYMMETRIC_SIGN with PSS-SHA256
 //!   — Cloud KMS binds one algorithm to a key, so they sign RSA_PSS_SHA256 only
 //!   ([`Capabilities::one_signing_algorithm_per_key`]); keys made elsewhere keep theirs (a
-//!   PKCS#1 key signs PKCS#1 only; SHA-512 keys are described as RSA_4096 and their signing is
-//!   `Unsupported`); EC and HMAC keys map one to one.
+//!   PKCS#1 key signs PKCS#1 only; an RSA_SIGN_*_4096_SHA512 key is RSA_4096 signing
+//!   RSA_PSS_SHA512 or RSA_PKCS1_SHA512 only); EC and HMAC keys map one to one (secp256k1,
+//!   EC_SIGN_SECP256K1_SHA256, at the HSM protection level only; Cloud KMS has no P-521 and no
+//!   RSA signing with SHA-384).
 //! - **Versions** are first class and Cloud KMS's own (`versions.rs`): each has its state,
 //!   is enabled, disabled, destroyed and restored alone, and is named in sign, MAC,
 //!   decrypt and public-key calls (any enabled version). The primary version is Cloud KMS's
@@ -94,13 +96,15 @@ impl GcpKmsProvider {
     }
 
     /// What Cloud KMS supports, as the provider declares it unless told otherwise (with the
-    /// default destroy-scheduled duration, 30 days, as the only deletion window): every spec,
+    /// default destroy-scheduled duration, 30 days, as the only deletion window, and software
+    /// protection): every spec but `EC_P521` (Cloud KMS has no P-521) and `EC_SECP256K1`
+    /// (Cloud KMS offers secp256k1 only at the HSM protection level),
     /// RSA encryption without a context, one signing algorithm per RSA key, rotation of every
     /// spec on demand and of AES keys on a schedule of 1–36,500 days, 64 KiB plaintexts,
     /// ciphertexts that do not name their key, local verification, digest signing, IAM
     /// policies (`gcp-iam`) and labels.
     pub fn default_capabilities() -> Capabilities {
-        capabilities(DEFAULT_DESTROY_DAYS)
+        capabilities(DEFAULT_DESTROY_DAYS, false)
     }
 
     fn new(info: ProviderInfo, caps: Capabilities, kms: Kms) -> Self {
@@ -113,15 +117,29 @@ impl GcpKmsProvider {
     }
 }
 
-/// The declared capabilities, with `destroy_days` as the only deletion window.
-fn capabilities(destroy_days: u32) -> Capabilities {
+/// The specs Cloud KMS has an algorithm for: every keygate spec but `EC_P521`, and
+/// `EC_SECP256K1` only at the HSM protection level (`hsm`).
+fn gcp_specs(hsm: bool) -> Vec<KeySpec> {
+    KeySpec::ALL
+        .into_iter()
+        .filter(|&s| match s {
+            KeySpec::EcP521 => false,
+            KeySpec::EcSecp256k1 => hsm,
+            _ => true,
+        })
+        .collect()
+}
+
+/// The declared capabilities, with `destroy_days` as the only deletion window; `hsm` when keys
+/// are made at the HSM protection level.
+fn capabilities(destroy_days: u32, hsm: bool) -> Capabilities {
     Capabilities::builder()
-        .key_specs(KeySpec::ALL.to_vec())
+        .key_specs(gcp_specs(hsm))
         .rsa_encryption(true)
         .deletion_window(DayRange::new(destroy_days, destroy_days))
         .rotation_period(Some(ROTATION_PERIOD))
         // createCryptoKeyVersion works for every purpose.
-        .rotatable_specs(KeySpec::ALL.to_vec())
+        .rotatable_specs(gcp_specs(hsm))
         // Cloud KMS refuses rotation schedules on asymmetric and MAC keys.
         .scheduled_rotation_specs(vec![KeySpec::Aes256])
         .list_versions(true)
@@ -134,6 +152,7 @@ fn capabilities(destroy_days: u32) -> Capabilities {
         .asymmetric_context(false)
         .max_plaintext_bytes(crypto::MAX_INPUT)
         .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .data_key_bytes(true)
         .self_describing_ciphertext(false)
         .verify(VerifyMode::Local)
         .digest_signing(true)

@@ -9,7 +9,7 @@ use aws_lc_rs::rsa::{
     KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
     Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey,
 };
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use aws_lc_rs::{hmac, rand};
 use keygate_core::{Error, KeySpec, KeyUsage, SecretBytes, SigningAlgorithm};
 use zeroize::Zeroizing;
@@ -224,6 +224,8 @@ pub(crate) fn generate_material(spec: KeySpec) -> Result<SecretBytes, LocalError
         KeySpec::Rsa4096 => rsa(KeySize::Rsa4096),
         KeySpec::EcP256 => ec(&signature::ECDSA_P256_SHA256_ASN1_SIGNING),
         KeySpec::EcP384 => ec(&signature::ECDSA_P384_SHA384_ASN1_SIGNING),
+        KeySpec::EcP521 => ec(&signature::ECDSA_P521_SHA512_ASN1_SIGNING),
+        KeySpec::EcSecp256k1 => ec(&signature::ECDSA_P256K1_SHA256_ASN1_SIGNING),
         KeySpec::HmacSha256 => random_secret(32),
         KeySpec::HmacSha384 => random_secret(48),
         KeySpec::HmacSha512 => random_secret(64),
@@ -258,7 +260,7 @@ pub(crate) enum LoadedKey {
         pkcs1_public: Pkcs1PublicEncryptingKey,
         spki: Vec<u8>,
     },
-    /// RSA signing (PSS or PKCS#1 v1.5, SHA-256).
+    /// RSA signing (PSS or PKCS#1 v1.5, SHA-256, SHA-384 or SHA-512).
     RsaSign { pair: RsaKeyPair, spki: Vec<u8> },
     /// ECDSA signing.
     Ec { pair: EcdsaKeyPair, spki: Vec<u8> },
@@ -323,11 +325,17 @@ impl LoadedKey {
                     .to_vec();
                 Ok(Self::RsaSign { pair, spki })
             }
-            KeySpec::EcP256 | KeySpec::EcP384 => {
-                let alg = if spec == KeySpec::EcP256 {
-                    &signature::ECDSA_P256_SHA256_ASN1_SIGNING
-                } else {
-                    &signature::ECDSA_P384_SHA384_ASN1_SIGNING
+            s if s.is_ec() => {
+                let alg = match s {
+                    KeySpec::EcP256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                    KeySpec::EcP384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                    KeySpec::EcP521 => &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+                    KeySpec::EcSecp256k1 => &signature::ECDSA_P256K1_SHA256_ASN1_SIGNING,
+                    other => {
+                        return Err(LocalError::Core(Error::unsupported(format!(
+                            "the local provider cannot load {other} keys"
+                        ))));
+                    }
                 };
                 let pair = EcdsaKeyPair::from_pkcs8(alg, material).map_err(|_| bad("EC key"))?;
                 let spki = pair
@@ -408,25 +416,25 @@ impl LoadedKey {
     }
 
     /// Signs `input`; the caller has checked `algorithm` fits the key's spec. A digest gives
-    /// the signature its message would: the same padding (PSS with a 32-byte salt, PKCS#1
-    /// v1.5) and DER ECDSA.
+    /// the signature its message would: the same padding (PSS with a salt as long as the
+    /// digest, PKCS#1 v1.5) and DER ECDSA.
     pub(crate) fn sign(
         &self,
         input: &Prepared<'_>,
         algorithm: SigningAlgorithm,
     ) -> Result<Vec<u8>, LocalError> {
         let rng = rand::SystemRandom::new();
-        match (self, algorithm) {
-            (
-                Self::RsaSign { pair, .. },
-                SigningAlgorithm::RsaPssSha256 | SigningAlgorithm::RsaPkcs1Sha256,
-            ) => {
-                let padding: &'static dyn signature::RsaEncoding =
-                    if algorithm == SigningAlgorithm::RsaPssSha256 {
-                        &signature::RSA_PSS_SHA256
-                    } else {
-                        &signature::RSA_PKCS1_SHA256
-                    };
+        match self {
+            Self::RsaSign { pair, .. } => {
+                let padding: &'static dyn signature::RsaEncoding = match algorithm {
+                    SigningAlgorithm::RsaPssSha256 => &signature::RSA_PSS_SHA256,
+                    SigningAlgorithm::RsaPssSha384 => &signature::RSA_PSS_SHA384,
+                    SigningAlgorithm::RsaPssSha512 => &signature::RSA_PSS_SHA512,
+                    SigningAlgorithm::RsaPkcs1Sha256 => &signature::RSA_PKCS1_SHA256,
+                    SigningAlgorithm::RsaPkcs1Sha384 => &signature::RSA_PKCS1_SHA384,
+                    SigningAlgorithm::RsaPkcs1Sha512 => &signature::RSA_PKCS1_SHA512,
+                    _ => return Err(LocalError::Crypto("algorithm does not fit the key")),
+                };
                 let mut sig = vec![0u8; pair.public_modulus_len()];
                 match input {
                     Prepared::Message(m) => pair.sign(padding, &rng, m, &mut sig),
@@ -435,10 +443,8 @@ impl LoadedKey {
                 .map_err(|_| LocalError::Crypto("RSA signing failed"))?;
                 Ok(sig)
             }
-            (
-                Self::Ec { pair, .. },
-                SigningAlgorithm::EcdsaSha256 | SigningAlgorithm::EcdsaSha384,
-            ) => {
+            // The key pair was loaded for its curve's one algorithm (see `load`).
+            Self::Ec { pair, .. } if !algorithm.is_rsa() => {
                 let sig = match input {
                     Prepared::Message(m) => pair.sign(&rng, m),
                     Prepared::Digest(d) => pair.sign_digest(d),
@@ -457,28 +463,17 @@ impl LoadedKey {
         sig: &[u8],
         algorithm: SigningAlgorithm,
     ) -> bool {
-        let (alg, spki): (&'static dyn signature::VerificationAlgorithm, &[u8]) =
-            match (self, algorithm) {
-                (Self::RsaSign { spki, .. }, SigningAlgorithm::RsaPssSha256) => {
-                    (&signature::RSA_PSS_2048_8192_SHA256, spki)
-                }
-                (Self::RsaSign { spki, .. }, SigningAlgorithm::RsaPkcs1Sha256) => {
-                    (&signature::RSA_PKCS1_2048_8192_SHA256, spki)
-                }
-                (Self::Ec { spki, .. }, SigningAlgorithm::EcdsaSha256) => {
-                    (&signature::ECDSA_P256_SHA256_ASN1, spki)
-                }
-                (Self::Ec { spki, .. }, SigningAlgorithm::EcdsaSha384) => {
-                    (&signature::ECDSA_P384_SHA384_ASN1, spki)
-                }
-                _ => return false,
-            };
-        let key = UnparsedPublicKey::new(alg, spki);
-        match input {
-            Prepared::Message(m) => key.verify(m, sig),
-            Prepared::Digest(d) => key.verify_digest(d, sig),
-        }
-        .is_ok()
+        let spki = match self {
+            Self::RsaSign { spki, .. } if algorithm.is_rsa() => spki,
+            Self::Ec { spki, .. } if !algorithm.is_rsa() => spki,
+            _ => return false,
+        };
+        crate::digest::verify_spki(
+            crate::digest::verification_algorithms(algorithm),
+            spki,
+            input,
+            sig,
+        )
     }
 
     /// The HMAC of `message`.
@@ -575,6 +570,49 @@ mod tests {
         assert!(!k.verify(&tampered, &sig, SigningAlgorithm::EcdsaSha256));
         assert!(!k.verify(&hello, &sig, SigningAlgorithm::EcdsaSha384));
         assert!(format!("{k:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn p521_and_secp256k1_sign_and_verify_on_their_own_curve_only() {
+        let mut sigs = Vec::new();
+        for (spec, alg) in [
+            (KeySpec::EcP521, SigningAlgorithm::EcdsaSha512),
+            (KeySpec::EcSecp256k1, SigningAlgorithm::EcdsaSha256),
+        ] {
+            let m = generate_material(spec).unwrap();
+            let k = LoadedKey::load(spec, KeyUsage::Sign, &m).unwrap();
+            let hello = Prepared::Message(b"hello");
+            let sig = k.sign(&hello, alg).unwrap();
+            assert!(k.verify(&hello, &sig, alg), "{spec}");
+            assert!(!k.verify(&Prepared::Message(b"hellO"), &sig, alg), "{spec}");
+            sigs.push((k, sig));
+        }
+        // A P-256 key does not accept a secp256k1 signature under the same algorithm name.
+        let p256 = LoadedKey::load(
+            KeySpec::EcP256,
+            KeyUsage::Sign,
+            &generate_material(KeySpec::EcP256).unwrap(),
+        )
+        .unwrap();
+        let hello = Prepared::Message(b"hello");
+        assert!(!p256.verify(&hello, &sigs[1].1, SigningAlgorithm::EcdsaSha256));
+        assert!(!sigs[1].0.verify(&hello, &sigs[0].1, SigningAlgorithm::EcdsaSha256));
+    }
+
+    #[test]
+    fn rsa_signs_with_sha384_and_sha512_in_both_paddings() {
+        let m = generate_material(KeySpec::Rsa2048).unwrap();
+        let k = LoadedKey::load(KeySpec::Rsa2048, KeyUsage::Sign, &m).unwrap();
+        let hello = Prepared::Message(b"hello");
+        for alg in KeySpec::Rsa2048.signing_algorithms().iter().copied() {
+            let sig = k.sign(&hello, alg).unwrap();
+            assert!(k.verify(&hello, &sig, alg), "{alg}");
+            for other in KeySpec::Rsa2048.signing_algorithms().iter().copied() {
+                if other != alg {
+                    assert!(!k.verify(&hello, &sig, other), "{alg} verified as {other}");
+                }
+            }
+        }
     }
 
     #[test]

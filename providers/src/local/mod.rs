@@ -270,6 +270,7 @@ fn capabilities() -> Capabilities {
         .version_destruction(true)
         .primary_selection(true)
         .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
+        .data_key_bytes(true)
         // The local store keeps any principal, role or action as given.
         .policy_sample(vec![
             keygate_core::Binding::role("user:kgc-viewer@example.com", "viewer"),

@@ -231,6 +231,7 @@ impl LocalProvider {
         let key = self
             .usable_key(key_id, KeyUsage::Encrypt, "generate data keys")
             .await?;
+        self.caps.check_data_key(spec, &self.info.name)?;
         let plaintext = crypto::random_secret(spec.len()).map_err(|e| self.err(e))?;
         let ct = self.encrypt_with(&key, &plaintext, context).await?;
         Ok(DataKey {

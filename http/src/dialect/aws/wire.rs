@@ -122,6 +122,8 @@ pub fn key_spec_name(spec: KeySpec) -> &'static str {
         KeySpec::Rsa4096 => "RSA_4096",
         KeySpec::EcP256 => "ECC_NIST_P256",
         KeySpec::EcP384 => "ECC_NIST_P384",
+        KeySpec::EcP521 => "ECC_NIST_P521",
+        KeySpec::EcSecp256k1 => "ECC_SECG_P256K1",
         KeySpec::HmacSha256 => "HMAC_256",
         KeySpec::HmacSha384 => "HMAC_384",
         KeySpec::HmacSha512 => "HMAC_512",
@@ -143,12 +145,12 @@ pub fn key_spec(name: &str) -> Result<KeySpec, AwsError> {
         "RSA_4096" => KeySpec::Rsa4096,
         "ECC_NIST_P256" => KeySpec::EcP256,
         "ECC_NIST_P384" => KeySpec::EcP384,
+        "ECC_NIST_P521" => KeySpec::EcP521,
+        "ECC_SECG_P256K1" => KeySpec::EcSecp256k1,
         "HMAC_256" => KeySpec::HmacSha256,
         "HMAC_384" => KeySpec::HmacSha384,
         "HMAC_512" => KeySpec::HmacSha512,
-        "ECC_NIST_P521"
-        | "ECC_SECG_P256K1"
-        | "HMAC_224"
+        "HMAC_224"
         | "SM2"
         | "ML_DSA_44"
         | "ML_DSA_65"
@@ -156,7 +158,8 @@ pub fn key_spec(name: &str) -> Result<KeySpec, AwsError> {
         | "ECC_NIST_EDWARDS25519" => {
             return Err(AwsError::unsupported(format!(
                 "KeySpec {name} is not supported by keygate; use SYMMETRIC_DEFAULT, RSA_2048, \
-                 RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, HMAC_256, HMAC_384 or HMAC_512"
+                 RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, \
+                 ECC_SECG_P256K1, HMAC_256, HMAC_384 or HMAC_512"
             )));
         }
         other => {
@@ -208,15 +211,20 @@ pub fn key_state_name(state: &KeyState) -> &'static str {
 }
 
 /// The AWS signing algorithms keygate implements.
-const SIGNING_ALGORITHMS: &str =
-    "RSASSA_PSS_SHA_256, RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256 and ECDSA_SHA_384";
+const SIGNING_ALGORITHMS: &str = "RSASSA_PSS_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512 \
+     and ECDSA_SHA_256/384/512";
 
 /// AWS's name of a keygate signing algorithm.
 pub fn signing_algorithm_name(alg: SigningAlgorithm) -> &'static str {
     match alg {
         SigningAlgorithm::RsaPssSha256 => "RSASSA_PSS_SHA_256",
+        SigningAlgorithm::RsaPssSha384 => "RSASSA_PSS_SHA_384",
+        SigningAlgorithm::RsaPssSha512 => "RSASSA_PSS_SHA_512",
         SigningAlgorithm::RsaPkcs1Sha256 => "RSASSA_PKCS1_V1_5_SHA_256",
+        SigningAlgorithm::RsaPkcs1Sha384 => "RSASSA_PKCS1_V1_5_SHA_384",
+        SigningAlgorithm::RsaPkcs1Sha512 => "RSASSA_PKCS1_V1_5_SHA_512",
         SigningAlgorithm::EcdsaSha384 => "ECDSA_SHA_384",
+        SigningAlgorithm::EcdsaSha512 => "ECDSA_SHA_512",
         _ => "ECDSA_SHA_256",
     }
 }
@@ -232,12 +240,12 @@ pub fn signing_algorithm(name: &str) -> Result<SigningAlgorithm, AwsError> {
         "RSASSA_PKCS1_V1_5_SHA_256" => SigningAlgorithm::RsaPkcs1Sha256,
         "ECDSA_SHA_256" => SigningAlgorithm::EcdsaSha256,
         "ECDSA_SHA_384" => SigningAlgorithm::EcdsaSha384,
-        "RSASSA_PSS_SHA_384"
-        | "RSASSA_PSS_SHA_512"
-        | "RSASSA_PKCS1_V1_5_SHA_384"
-        | "RSASSA_PKCS1_V1_5_SHA_512"
-        | "ECDSA_SHA_512"
-        | "SM2DSA"
+        "RSASSA_PSS_SHA_384" => SigningAlgorithm::RsaPssSha384,
+        "RSASSA_PSS_SHA_512" => SigningAlgorithm::RsaPssSha512,
+        "RSASSA_PKCS1_V1_5_SHA_384" => SigningAlgorithm::RsaPkcs1Sha384,
+        "RSASSA_PKCS1_V1_5_SHA_512" => SigningAlgorithm::RsaPkcs1Sha512,
+        "ECDSA_SHA_512" => SigningAlgorithm::EcdsaSha512,
+        "SM2DSA"
         | "ML_DSA_SHAKE_256"
         | "ED25519_SHA_512"
         | "ED25519_PH_SHA_512" => {
@@ -318,14 +326,16 @@ mod tests {
         for alg in SigningAlgorithm::ALL {
             assert_eq!(signing_algorithm(signing_algorithm_name(alg)).unwrap(), alg);
         }
-        assert_eq!(
-            key_spec("ECC_SECG_P256K1").unwrap_err().code,
-            "UnsupportedOperationException"
-        );
+        assert_eq!(key_spec("ECC_SECG_P256K1").unwrap(), KeySpec::EcSecp256k1);
+        assert_eq!(key_spec("SM2").unwrap_err().code, "UnsupportedOperationException");
         assert_eq!(key_spec("AES_256").unwrap_err().code, "ValidationException");
-        let e = signing_algorithm("RSASSA_PSS_SHA_512").unwrap_err();
+        assert_eq!(
+            signing_algorithm("RSASSA_PSS_SHA_512").unwrap(),
+            SigningAlgorithm::RsaPssSha512
+        );
+        let e = signing_algorithm("ED25519_SHA_512").unwrap_err();
         assert_eq!(e.code, "UnsupportedOperationException");
-        assert!(e.message.contains("ECDSA_SHA_384"), "{}", e.message);
+        assert!(e.message.contains("ECDSA_SHA_256/384/512"), "{}", e.message);
         assert_eq!(
             mac_algorithm(mac_algorithm_name(MacAlgorithm::HmacSha384)).unwrap(),
             MacAlgorithm::HmacSha384

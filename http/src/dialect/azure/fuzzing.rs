@@ -133,7 +133,13 @@ fn read_body(route: &Route, body: &[u8]) {
 }
 
 fn ecdsa_round_trip(spec: KeySpec, raw: &[u8]) {
-    for spec in [spec, KeySpec::EcP256, KeySpec::EcP384] {
+    for spec in [
+        spec,
+        KeySpec::EcP256,
+        KeySpec::EcP384,
+        KeySpec::EcP521,
+        KeySpec::EcSecp256k1,
+    ] {
         if let Some(der) = wire::ecdsa_raw_to_der(spec, raw) {
             let back = wire::ecdsa_der_to_raw(spec, &der).expect("DER made here converts back");
             assert_eq!(back, raw, "an ECDSA signature changed in a round trip");

@@ -14,6 +14,7 @@
 mod arm;
 mod arm_routes;
 mod auth;
+mod ecdsa;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

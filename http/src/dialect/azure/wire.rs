@@ -187,6 +187,14 @@ impl JsonWebKey {
                 self.x = point.x().map(|x| b64(x));
                 self.y = point.y().map(|y| b64(y));
             }
+            spec @ (KeySpec::EcP521 | KeySpec::EcSecp256k1) => {
+                let (x, y) = super::ecdsa::coordinate_len(spec)
+                    .and_then(|len| super::ecdsa::spki_point(len, &pk.der))
+                    .ok_or_else(|| format!("not an uncompressed {spec} public key"))?;
+                self.crv = crv(spec);
+                self.x = Some(b64(x));
+                self.y = Some(b64(y));
+            }
             other => return Err(format!("no public key for {other}")),
         }
         Ok(())
@@ -209,6 +217,8 @@ pub fn crv(spec: KeySpec) -> Option<&'static str> {
     match spec {
         KeySpec::EcP256 => Some("P-256"),
         KeySpec::EcP384 => Some("P-384"),
+        KeySpec::EcP521 => Some("P-521"),
+        KeySpec::EcSecp256k1 => Some("P-256K"),
         _ => None,
     }
 }
@@ -419,6 +429,14 @@ pub fn ecdsa_der_to_raw(spec: KeySpec, der: &[u8]) -> Result<Vec<u8>, AzureError
     let raw = match spec {
         KeySpec::EcP256 => p256::ecdsa::Signature::from_der(der).map(|s| s.to_bytes().to_vec()),
         KeySpec::EcP384 => p384::ecdsa::Signature::from_der(der).map(|s| s.to_bytes().to_vec()),
+        spec @ (KeySpec::EcP521 | KeySpec::EcSecp256k1) => {
+            return super::ecdsa::coordinate_len(spec)
+                .and_then(|len| super::ecdsa::der_to_raw(len, der))
+                .ok_or_else(|| {
+                    tracing::error!("the provider returned an unreadable ECDSA signature");
+                    AzureError::internal()
+                });
+        }
         _ => return Ok(der.to_vec()),
     };
     raw.map_err(|e| {
@@ -437,6 +455,8 @@ pub fn ecdsa_raw_to_der(spec: KeySpec, raw: &[u8]) -> Option<Vec<u8>> {
         KeySpec::EcP384 => p384::ecdsa::Signature::from_slice(raw)
             .ok()
             .map(|s| s.to_der().as_bytes().to_vec()),
+        spec @ (KeySpec::EcP521 | KeySpec::EcSecp256k1) => super::ecdsa::coordinate_len(spec)
+            .and_then(|len| super::ecdsa::raw_to_der(len, raw)),
         _ => Some(raw.to_vec()),
     }
 }

@@ -96,7 +96,7 @@ pub struct Algorithm {
     pub usage: KeyUsage,
     /// The signing algorithm, for ASYMMETRIC_SIGN.
     pub signing: Option<SigningAlgorithm>,
-    /// The digest field (`sha256`, `sha384`) signing takes, for ASYMMETRIC_SIGN.
+    /// The digest field (`sha256`, `sha384`, `sha512`) signing takes, for ASYMMETRIC_SIGN.
     pub digest: Option<&'static str>,
 }
 
@@ -197,6 +197,30 @@ pub const SUPPORTED: &[Algorithm] = &[
         KeyUsage::Sign,
         Some(SigningAlgorithm::EcdsaSha384),
         Some("sha384"),
+    ),
+    algo(
+        "EC_SIGN_SECP256K1_SHA256",
+        SIGN,
+        KeySpec::EcSecp256k1,
+        KeyUsage::Sign,
+        Some(SigningAlgorithm::EcdsaSha256),
+        SHA256,
+    ),
+    algo(
+        "RSA_SIGN_PSS_4096_SHA512",
+        SIGN,
+        KeySpec::Rsa4096,
+        KeyUsage::Sign,
+        Some(SigningAlgorithm::RsaPssSha512),
+        Some("sha512"),
+    ),
+    algo(
+        "RSA_SIGN_PKCS1_4096_SHA512",
+        SIGN,
+        KeySpec::Rsa4096,
+        KeyUsage::Sign,
+        Some(SigningAlgorithm::RsaPkcs1Sha512),
+        Some("sha512"),
     ),
     algo(
         "RSA_DECRYPT_OAEP_2048_SHA256",
@@ -456,8 +480,17 @@ mod tests {
         let a = Algorithm::for_create(SIGN, Some("RSA_SIGN_PKCS1_3072_SHA256")).unwrap();
         assert_eq!(a.signing, PKCS1);
         assert_eq!(a.spec, KeySpec::Rsa3072);
-        let e = Algorithm::for_create(SIGN, Some("EC_SIGN_SECP256K1_SHA256")).unwrap_err();
+        let e = Algorithm::for_create(SIGN, Some("EC_SIGN_ED25519")).unwrap_err();
         assert!(e.message.contains("EC_SIGN_SECP256K1_SHA256"));
+        let a = Algorithm::for_create(SIGN, Some("EC_SIGN_SECP256K1_SHA256")).unwrap();
+        assert_eq!((a.spec, a.signing), (KeySpec::EcSecp256k1, Some(SigningAlgorithm::EcdsaSha256)));
+        let a = Algorithm::for_create(SIGN, Some("RSA_SIGN_PSS_4096_SHA512")).unwrap();
+        assert_eq!((a.spec, a.digest), (KeySpec::Rsa4096, Some("sha512")));
+        // The SHA-512 algorithms follow the SHA-256 ones: RSA_4096's default stays PSS-SHA256.
+        assert_eq!(
+            Algorithm::default_for(KeySpec::Rsa4096, KeyUsage::Sign).unwrap().name,
+            "RSA_SIGN_PSS_4096_SHA256"
+        );
         assert!(Algorithm::for_create("MAC", Some("GOOGLE_SYMMETRIC_ENCRYPTION")).is_err());
         assert!(Algorithm::for_create(SIGN, None).is_err());
         assert_eq!(

@@ -100,7 +100,13 @@ pub(super) async fn generate_data_key(
     Caller(s): Caller,
     Json(body): Json<DataKeyBody>,
 ) -> ApiResult<Keyed<DataKeyResponse>> {
-    let spec = body.spec.unwrap_or(DataKeySpec::Aes256);
+    let spec = match (body.spec, body.bytes) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid("give either `spec` or `bytes`, not both").into());
+        }
+        (None, Some(n)) => DataKeySpec::of_bytes(n)?,
+        (spec, None) => spec.unwrap_or(DataKeySpec::Aes256),
+    };
     let dk = s
         .generate_data_key(&locator(&body.key)?, spec, &body.context)
         .await?;

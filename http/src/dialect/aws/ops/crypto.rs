@@ -3,7 +3,8 @@
 //!
 //! A symmetric `CiphertextBlob` is a keygate envelope (it names its key), so it decrypts
 //! without a `KeyId`, through the CLI and REST, and through the other dialects. RSA keys
-//! encrypt with RSAES_OAEP_SHA_256 in the provider's native form. The encryption context
+//! encrypt with RSAES_OAEP_SHA_256 in the provider's native form, or with RSAES_OAEP_SHA_1
+//! as the bare RSA ciphertext (the provider's raw encryption, binding no context). The encryption context
 //! must match exactly on decrypt, as in AWS. `ReEncrypt` is a decrypt then an encrypt: two
 //! Gateway calls, two audit rows.
 
@@ -12,7 +13,7 @@ use std::fmt;
 
 use keygate_core::api::{Decrypted, Gateway as _};
 use keygate_core::envelope::{self, EnvelopeHeader, is_envelope};
-use keygate_core::{DataKeySpec, EncryptionContext, Error};
+use keygate_core::{DataKeySpec, EncryptionAlgorithm, EncryptionContext, Error};
 use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::Zeroizing;
 
@@ -38,6 +39,7 @@ fn secret_blob<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Zeroizing<Vec<u
 enum Algorithm {
     Symmetric,
     RsaOaepSha256,
+    RsaOaepSha1,
 }
 
 impl Algorithm {
@@ -45,12 +47,15 @@ impl Algorithm {
         match name {
             None | Some("SYMMETRIC_DEFAULT") => Ok(Self::Symmetric),
             Some("RSAES_OAEP_SHA_256") => Ok(Self::RsaOaepSha256),
-            Some(other @ ("RSAES_OAEP_SHA_1" | "SM2PKE")) => Err(AwsError::unsupported(format!(
-                "EncryptionAlgorithm {other} is not supported by keygate; use SYMMETRIC_DEFAULT or RSAES_OAEP_SHA_256"
+            Some("RSAES_OAEP_SHA_1") => Ok(Self::RsaOaepSha1),
+            Some(other @ "SM2PKE") => Err(AwsError::unsupported(format!(
+                "EncryptionAlgorithm {other} is not supported by keygate; use SYMMETRIC_DEFAULT, \
+                 RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256"
             ))),
             Some(other) => Err(AwsError::validation(format!(
                 "1 validation error detected: Value '{other}' at 'encryptionAlgorithm' failed to \
-                 satisfy constraint: Member must satisfy enum value set: [SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_256]"
+                 satisfy constraint: Member must satisfy enum value set: [SYMMETRIC_DEFAULT, \
+                 RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE]"
             ))),
         }
     }
@@ -59,11 +64,12 @@ impl Algorithm {
         match self {
             Self::Symmetric => "SYMMETRIC_DEFAULT",
             Self::RsaOaepSha256 => "RSAES_OAEP_SHA_256",
+            Self::RsaOaepSha1 => "RSAES_OAEP_SHA_1",
         }
     }
     /// The caller's session, refusing a key this algorithm does not fit (AWS's rule).
     fn session(self, cx: &Ctx<'_>) -> Session {
-        let rule = rules::encryption_algorithm(self.name(), self == Self::RsaOaepSha256);
+        let rule = rules::encryption_algorithm(self.name(), self != Self::Symmetric);
         cx.session.clone().with_key_rule(rule)
     }
 }
@@ -132,6 +138,19 @@ async fn seal(
         Algorithm::RsaOaepSha256 => {
             let ct = session
                 .encrypt_native(target, plaintext, ctx)
+                .await
+                .map_err(|e| cx.fail(e, target))?;
+            Ok((ct.value.bytes, ct.uri))
+        }
+        Algorithm::RsaOaepSha1 => {
+            // The bare RSA ciphertext binds no context; one given could never be checked.
+            if !ctx.is_empty() {
+                return Err(AwsError::validation(
+                    "EncryptionContext is not supported with asymmetric encryption algorithms",
+                ));
+            }
+            let ct = session
+                .encrypt_raw(target, EncryptionAlgorithm::RsaOaepSha1, plaintext)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
             Ok((ct.value.bytes, ct.uri))
@@ -233,17 +252,25 @@ async fn open(
         // itself), which needs its key named.
         let Some(target) = &named else {
             return Err(match algorithm {
-                Algorithm::RsaOaepSha256 => AwsError::validation(
+                Algorithm::RsaOaepSha256 | Algorithm::RsaOaepSha1 => AwsError::validation(
                     "KeyId is required to decrypt with an asymmetric encryption algorithm",
                 ),
                 Algorithm::Symmetric => AwsError::invalid_ciphertext(),
             });
         };
-        algorithm
-            .session(cx)
-            .decrypt_native(target, None, ct, ctx)
-            .await
-            .map_err(|e| open_error(cx, e, target))?
+        if algorithm == Algorithm::RsaOaepSha1 {
+            algorithm
+                .session(cx)
+                .decrypt_raw(target, None, EncryptionAlgorithm::RsaOaepSha1, ct)
+                .await
+                .map_err(|e| open_error(cx, e, target))?
+        } else {
+            algorithm
+                .session(cx)
+                .decrypt_native(target, None, ct, ctx)
+                .await
+                .map_err(|e| open_error(cx, e, target))?
+        }
     };
     // AWS semantics: the context must be exactly the one used to encrypt (empty = empty).
     if decrypted.context != *ctx {
@@ -364,13 +391,8 @@ fn data_key_spec(req: &DataKeyRequest) -> Result<DataKeySpec, AwsError> {
         ))),
         (None, Some(n)) => {
             check_range("numberOfBytes", n, 1, 1024)?;
-            match n {
-                32 => Ok(DataKeySpec::Aes256),
-                16 => Ok(DataKeySpec::Aes128),
-                _ => Err(AwsError::unsupported(
-                    "keygate generates data keys of 16 or 32 bytes (AES_128 or AES_256)",
-                )),
-            }
+            let bytes = usize::try_from(n).unwrap_or(0);
+            DataKeySpec::of_bytes(bytes).map_err(|e| AwsError::validation(e.to_string()))
         }
     }
 }
@@ -472,7 +494,11 @@ mod tests {
     fn algorithms_and_data_key_specs_follow_aws() {
         assert_eq!(Algorithm::parse(None).unwrap(), Algorithm::Symmetric);
         assert_eq!(
-            Algorithm::parse(Some("RSAES_OAEP_SHA_1")).unwrap_err().code,
+            Algorithm::parse(Some("RSAES_OAEP_SHA_1")).unwrap(),
+            Algorithm::RsaOaepSha1
+        );
+        assert_eq!(
+            Algorithm::parse(Some("SM2PKE")).unwrap_err().code,
             "UnsupportedOperationException"
         );
         assert_eq!(
@@ -492,11 +518,19 @@ mod tests {
             data_key_spec(&req(None, Some(32))).unwrap(),
             DataKeySpec::Aes256
         );
+        for (n, spec) in [
+            (1, DataKeySpec::Bytes(1)),
+            (24, DataKeySpec::Bytes(24)),
+            (16, DataKeySpec::Aes128),
+            (1024, DataKeySpec::Bytes(1024)),
+        ] {
+            assert_eq!(data_key_spec(&req(None, Some(n))).unwrap(), spec);
+        }
         for (spec, n, code) in [
             (None, None, "ValidationException"),
             (Some("AES_256"), Some(32), "ValidationException"),
             (None, Some(0), "ValidationException"),
-            (None, Some(24), "UnsupportedOperationException"),
+            (None, Some(1025), "ValidationException"),
         ] {
             assert_eq!(data_key_spec(&req(spec, n)).unwrap_err().code, code);
         }

@@ -104,7 +104,9 @@ pub struct KeyMetadataResponse {
 pub fn encryption_algorithms(spec: KeySpec, usage: keygate_core::KeyUsage) -> Vec<&'static str> {
     match (spec, usage) {
         (KeySpec::Aes256, _) => vec!["SYMMETRIC_DEFAULT"],
-        (s, keygate_core::KeyUsage::Encrypt) if s.is_rsa() => vec!["RSAES_OAEP_SHA_256"],
+        (s, keygate_core::KeyUsage::Encrypt) if s.is_rsa() => {
+            vec!["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+        }
         _ => Vec::new(),
     }
 }

@@ -59,10 +59,7 @@ fn is_digest(
     match message_type {
         None | Some("RAW") => Ok(false),
         Some("DIGEST") => {
-            let expected = match alg {
-                SigningAlgorithm::EcdsaSha384 => 48,
-                _ => 32,
-            };
+            let expected = alg.digest_len();
             if message.len() != expected {
                 return Err(AwsError::validation(format!(
                     "Digest is invalid length for algorithm {}: expected {expected} bytes",

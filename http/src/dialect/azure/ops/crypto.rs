@@ -220,12 +220,19 @@ pub(in crate::dialect::azure) fn signing(
 ) -> Result<(SigningAlgorithm, Option<KeySpec>, usize), AzureError> {
     Ok(match alg {
         "RS256" => (SigningAlgorithm::RsaPkcs1Sha256, None, 32),
+        "RS384" => (SigningAlgorithm::RsaPkcs1Sha384, None, 48),
+        "RS512" => (SigningAlgorithm::RsaPkcs1Sha512, None, 64),
         "PS256" => (SigningAlgorithm::RsaPssSha256, None, 32),
+        "PS384" => (SigningAlgorithm::RsaPssSha384, None, 48),
+        "PS512" => (SigningAlgorithm::RsaPssSha512, None, 64),
         "ES256" => (SigningAlgorithm::EcdsaSha256, Some(KeySpec::EcP256), 32),
+        "ES256K" => (SigningAlgorithm::EcdsaSha256, Some(KeySpec::EcSecp256k1), 32),
         "ES384" => (SigningAlgorithm::EcdsaSha384, Some(KeySpec::EcP384), 48),
+        "ES512" => (SigningAlgorithm::EcdsaSha512, Some(KeySpec::EcP521), 64),
         other => {
             return Err(AzureError::bad_parameter(format!(
-                "Algorithm {} is not supported: keygate signs with RS256, PS256, ES256 and ES384.",
+                "Algorithm {} is not supported: keygate signs with RS256/384/512, PS256/384/512, \
+                 ES256, ES256K, ES384 and ES512.",
                 other.chars().take(32).collect::<String>()
             )));
         }
@@ -324,8 +331,18 @@ mod tests {
         assert!(check_algorithm("A128GCM", CryptoOp::Encrypt).is_err());
         assert!(check_algorithm("A192GCM", CryptoOp::Decrypt).is_err());
         assert!(check_algorithm("A256KW", CryptoOp::WrapKey).is_err());
-        assert!(signing("ES512").is_err());
+        assert!(signing("EdDSA").is_err());
         assert_eq!(signing("ES384").unwrap().2, 48);
+        assert_eq!(
+            signing("ES512").unwrap(),
+            (SigningAlgorithm::EcdsaSha512, Some(KeySpec::EcP521), 64)
+        );
+        assert_eq!(
+            signing("ES256K").unwrap(),
+            (SigningAlgorithm::EcdsaSha256, Some(KeySpec::EcSecp256k1), 32)
+        );
+        assert_eq!(signing("PS512").unwrap().0, SigningAlgorithm::RsaPssSha512);
+        assert_eq!(signing("RS384").unwrap().2, 48);
         assert!(check_digest("RS256", &[0; 31], 32).is_err());
     }
 }

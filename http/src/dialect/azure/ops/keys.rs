@@ -383,9 +383,11 @@ pub(in crate::dialect::azure) fn spec_of(p: &CreateKeyParams) -> Result<KeySpec,
         "EC" | "EC-HSM" => match p.crv.as_deref() {
             None | Some("P-256") => KeySpec::EcP256,
             Some("P-384") => KeySpec::EcP384,
+            Some("P-521") => KeySpec::EcP521,
+            Some("P-256K") => KeySpec::EcSecp256k1,
             Some(c) => {
                 return Err(AzureError::bad_parameter(format!(
-                    "Curve {c} is not supported: use P-256 or P-384."
+                    "Curve {c} is not supported: use P-256, P-384, P-521 or P-256K."
                 )));
             }
         },
@@ -464,6 +466,15 @@ mod tests {
             spec_of(&params("EC", None, Some("P-384"))).unwrap(),
             KeySpec::EcP384
         );
+        assert_eq!(
+            spec_of(&params("EC-HSM", None, Some("P-521"))).unwrap(),
+            KeySpec::EcP521
+        );
+        assert_eq!(
+            spec_of(&params("EC", None, Some("P-256K"))).unwrap(),
+            KeySpec::EcSecp256k1
+        );
+        assert!(spec_of(&params("EC", None, Some("P-192"))).is_err());
         assert_eq!(
             spec_of(&params("oct-HSM", None, None)).unwrap(),
             KeySpec::Aes256

@@ -190,7 +190,7 @@ pub async fn asymmetric_sign(ctx: &Ctx<'_>, name: &VersionName) -> GcpResult<Val
                 )));
             }
             let bytes = d.bytes(kind)?.unwrap_or_default();
-            let want = if kind == "sha384" { 48 } else { 32 };
+            let want = signing.digest_len();
             if bytes.len() != want {
                 return Err(GcpError::invalid(format!(
                     "The {kind} digest must be {want} bytes long."
