@@ -480,7 +480,6 @@ mod tests {
             KeySpec::Aes256
         );
         assert!(spec_of(&params("RSA", Some(1024), None)).is_err());
-        assert!(spec_of(&params("EC", None, Some("P-521"))).is_err());
         assert!(spec_of(&params("oct", Some(128), None)).is_err());
         assert!(spec_of(&params("DSA", None, None)).is_err());
     }
