@@ -113,7 +113,7 @@ async fn aws_sdk_manages_keys_aliases_tags_and_rotation() {
     assert_eq!(code(rsa_no_usage), "ValidationException");
     let unsupported = c
         .create_key()
-        .key_spec(KeySpec::EccSecgP256K1)
+        .key_spec(KeySpec::Sm2)
         .key_usage(KeyUsageType::SignVerify)
         .send()
         .await;

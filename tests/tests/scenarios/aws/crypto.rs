@@ -203,14 +203,124 @@ async fn aws_sdk_encrypts_decrypts_and_makes_data_keys() {
         .await
         .unwrap();
     assert_eq!(opened.plaintext().unwrap().as_ref(), b"rsa data");
+    // RSAES_OAEP_SHA_1: the bare RSA ciphertext, which a client makes from the public key.
     let sha1 = c
         .encrypt()
         .key_id(&rsa)
+        .plaintext(Blob::new("sha1 data"))
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sha1.encryption_algorithm(),
+        Some(&EncryptionAlgorithmSpec::RsaesOaepSha1)
+    );
+    let opened = c
+        .decrypt()
+        .key_id(&rsa)
+        .ciphertext_blob(sha1.ciphertext_blob().unwrap().clone())
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.plaintext().unwrap().as_ref(), b"sha1 data");
+    assert_eq!(
+        opened.encryption_algorithm(),
+        Some(&EncryptionAlgorithmSpec::RsaesOaepSha1)
+    );
+    let public = c.get_public_key().key_id(&rsa).send().await.unwrap();
+    let client_side = {
+        use rsa::pkcs8::DecodePublicKey as _;
+        let key =
+            rsa::RsaPublicKey::from_public_key_der(public.public_key().unwrap().as_ref()).unwrap();
+        key.encrypt(
+            &mut rsa::rand_core::OsRng,
+            rsa::Oaep::new::<sha1::Sha1>(),
+            b"from a client",
+        )
+        .unwrap()
+    };
+    let opened = c
+        .decrypt()
+        .key_id(&rsa)
+        .ciphertext_blob(Blob::new(client_side.clone()))
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.plaintext().unwrap().as_ref(), b"from a client");
+    let wrong_padding = c
+        .decrypt()
+        .key_id(&rsa)
+        .ciphertext_blob(Blob::new(client_side))
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+        .send()
+        .await;
+    assert_eq!(code(wrong_padding), "InvalidCiphertextException");
+    let with_context = c
+        .encrypt()
+        .key_id(&rsa)
         .plaintext(Blob::new("x"))
+        .encryption_context("a", "b")
         .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha1)
         .send()
         .await;
-    assert_eq!(code(sha1), "UnsupportedOperationException");
+    assert_eq!(code(with_context), "ValidationException");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn aws_sdk_makes_data_keys_of_16_to_1024_bytes() {
+    let gw = TestGateway::start().await;
+    let c = client(&gw, "sizes", "admin").await;
+    let key = create(&c, KeySpec::SymmetricDefault, None).await;
+    for n in [16, 17, 24, 33, 1024] {
+        let dk = c
+            .generate_data_key()
+            .key_id(&key)
+            .number_of_bytes(n)
+            .send()
+            .await
+            .unwrap();
+        let plain = dk.plaintext().unwrap().as_ref().to_vec();
+        assert_eq!(plain.len(), usize::try_from(n).unwrap());
+        let opened = c
+            .decrypt()
+            .ciphertext_blob(dk.ciphertext_blob().unwrap().clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.plaintext().unwrap().as_ref(), plain.as_slice());
+        let without = c
+            .generate_data_key_without_plaintext()
+            .key_id(&key)
+            .number_of_bytes(n)
+            .send()
+            .await
+            .unwrap();
+        let opened = c
+            .decrypt()
+            .ciphertext_blob(without.ciphertext_blob().unwrap().clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.plaintext().unwrap().as_ref().len(), plain.len());
+    }
+    for (n, want) in [
+        (0, "ValidationException"),
+        (1025, "ValidationException"),
+        // The blob is an envelope keyed by the data key, which needs 16 bytes.
+        (5, "UnsupportedOperationException"),
+    ] {
+        let refused = c
+            .generate_data_key()
+            .key_id(&key)
+            .number_of_bytes(n)
+            .send()
+            .await;
+        assert_eq!(code(refused), want, "{n} bytes");
+    }
     gw.stop().await;
 }
 
@@ -220,11 +330,19 @@ async fn aws_sdk_signs_verifies_macs_and_edits_key_policies() {
     let c = client(&gw, "signer", "admin").await;
     let ec = create(&c, KeySpec::EccNistP256, Some(KeyUsageType::SignVerify)).await;
     let rsa = create(&c, KeySpec::Rsa3072, Some(KeyUsageType::SignVerify)).await;
+    let p521 = create(&c, KeySpec::EccNistP521, Some(KeyUsageType::SignVerify)).await;
+    let k1 = create(&c, KeySpec::EccSecgP256K1, Some(KeyUsageType::SignVerify)).await;
 
     for (key, alg) in [
         (&ec, SigningAlgorithmSpec::EcdsaSha256),
         (&rsa, SigningAlgorithmSpec::RsassaPssSha256),
         (&rsa, SigningAlgorithmSpec::RsassaPkcs1V15Sha256),
+        (&rsa, SigningAlgorithmSpec::RsassaPssSha384),
+        (&rsa, SigningAlgorithmSpec::RsassaPssSha512),
+        (&rsa, SigningAlgorithmSpec::RsassaPkcs1V15Sha384),
+        (&rsa, SigningAlgorithmSpec::RsassaPkcs1V15Sha512),
+        (&p521, SigningAlgorithmSpec::EcdsaSha512),
+        (&k1, SigningAlgorithmSpec::EcdsaSha256),
     ] {
         let sig = c
             .sign()
@@ -259,10 +377,20 @@ async fn aws_sdk_signs_verifies_macs_and_edits_key_policies() {
         .sign()
         .key_id(&rsa)
         .message(Blob::new("x"))
-        .signing_algorithm(SigningAlgorithmSpec::RsassaPssSha512)
+        .signing_algorithm(SigningAlgorithmSpec::Sm2Dsa)
         .send()
         .await;
     assert_eq!(code(unsupported), "UnsupportedOperationException");
+    // The curves' one algorithm each, as DescribeKey lists it.
+    for (key, spec, alg) in [
+        (&p521, KeySpec::EccNistP521, SigningAlgorithmSpec::EcdsaSha512),
+        (&k1, KeySpec::EccSecgP256K1, SigningAlgorithmSpec::EcdsaSha256),
+    ] {
+        let meta = c.describe_key().key_id(key).send().await.unwrap();
+        let meta = meta.key_metadata().unwrap();
+        assert_eq!(meta.key_spec(), Some(&spec));
+        assert_eq!(meta.signing_algorithms(), [alg]);
+    }
     // DIGEST: the caller hashes; a RAW verify of the message accepts the signature.
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(b"hello digest").to_vec();

@@ -157,7 +157,7 @@ async fn gcp_errors_and_bad_input_are_google_shaped_4xx() {
             CryptoKey::new()
                 .set_purpose(CryptoKeyPurpose::AsymmetricSign)
                 .set_version_template(
-                    CryptoKeyVersionTemplate::new().set_algorithm(Alg::EcSignSecp256K1Sha256),
+                    CryptoKeyVersionTemplate::new().set_algorithm(Alg::EcSignEd25519),
                 ),
         )
         .send()
@@ -169,7 +169,7 @@ async fn gcp_errors_and_bad_input_are_google_shaped_4xx() {
             .status()
             .unwrap()
             .message
-            .contains("EC_SIGN_SECP256K1_SHA256")
+            .contains("EC_SIGN_ED25519")
     );
 
     let post = reqwest::Method::POST;

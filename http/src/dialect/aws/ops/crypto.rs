@@ -26,6 +26,8 @@ use keygate_server::service::Session;
 
 /// The most plaintext AWS encrypts in one call.
 const MAX_PLAINTEXT: usize = 4096;
+/// The shortest data key the door wraps: an envelope key is at least 16 bytes.
+const MIN_ENVELOPE_DATA_KEY: usize = 16;
 /// The largest ciphertext AWS accepts.
 const MAX_CIPHERTEXT: usize = 6144;
 
@@ -392,6 +394,14 @@ fn data_key_spec(req: &DataKeyRequest) -> Result<DataKeySpec, AwsError> {
         (None, Some(n)) => {
             check_range("numberOfBytes", n, 1, 1024)?;
             let bytes = usize::try_from(n).unwrap_or(0);
+            // The CiphertextBlob is a keygate envelope keyed by the data key itself, and an
+            // envelope key is at least 16 bytes.
+            if bytes < MIN_ENVELOPE_DATA_KEY {
+                return Err(AwsError::unsupported(format!(
+                    "keygate's AWS door makes data keys of {MIN_ENVELOPE_DATA_KEY} to 1024 bytes \
+                     (its CiphertextBlob is an envelope keyed by the data key), not {bytes}"
+                )));
+            }
             DataKeySpec::of_bytes(bytes).map_err(|e| AwsError::validation(e.to_string()))
         }
     }
@@ -519,7 +529,7 @@ mod tests {
             DataKeySpec::Aes256
         );
         for (n, spec) in [
-            (1, DataKeySpec::Bytes(1)),
+            (17, DataKeySpec::Bytes(17)),
             (24, DataKeySpec::Bytes(24)),
             (16, DataKeySpec::Aes128),
             (1024, DataKeySpec::Bytes(1024)),
@@ -531,6 +541,7 @@ mod tests {
             (Some("AES_256"), Some(32), "ValidationException"),
             (None, Some(0), "ValidationException"),
             (None, Some(1025), "ValidationException"),
+            (None, Some(5), "UnsupportedOperationException"),
         ] {
             assert_eq!(data_key_spec(&req(spec, n)).unwrap_err().code, code);
         }
