@@ -326,9 +326,10 @@ pub async fn data_key_roundtrip(p: &dyn KeyProvider) -> CheckResult {
         let caps = p.capabilities();
         let mut specs = caps.data_key_specs.clone();
         if caps.data_key_bytes {
-            specs.extend([1, 24, 33, DataKeySpec::MAX_BYTES].map(|n| {
-                DataKeySpec::of_bytes(n).unwrap_or(DataKeySpec::Aes256)
-            }));
+            specs.extend(
+                [1, 24, 33, DataKeySpec::MAX_BYTES]
+                    .map(|n| DataKeySpec::of_bytes(n).unwrap_or(DataKeySpec::Aes256)),
+            );
             for n in [0, DataKeySpec::MAX_BYTES + 1] {
                 let bad = DataKeySpec::Bytes(u16::try_from(n).unwrap_or(u16::MAX));
                 expect_err(

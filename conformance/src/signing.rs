@@ -93,8 +93,8 @@ where
 {
     use rsa::signature::Verifier as _;
     if alg.is_pss() {
-        let sig =
-            rsa::pss::Signature::try_from(sig).map_err(|e| format!("malformed PSS signature: {e}"))?;
+        let sig = rsa::pss::Signature::try_from(sig)
+            .map_err(|e| format!("malformed PSS signature: {e}"))?;
         rsa::pss::VerifyingKey::<D>::new_with_salt_len(key, alg.digest_len())
             .verify(msg, &sig)
             .map_err(|e| format!("{alg} (salt {}) does not verify: {e}", alg.digest_len()))
@@ -113,8 +113,8 @@ where
 /// verifies the low-S form only.
 macro_rules! verify_ecdsa {
     ($curve:ident, $pk:expr, $msg:expr, $sig:expr, $name:literal, $alg:expr) => {{
-        use $curve::pkcs8::DecodePublicKey as _;
         use $curve::ecdsa::signature::Verifier as _;
+        use $curve::pkcs8::DecodePublicKey as _;
         let public = $curve::PublicKey::from_public_key_der(&$pk.der)
             .map_err(|e| format!("the public key is not a {} SPKI: {e}", $name))?;
         let key = $curve::ecdsa::VerifyingKey::from_affine(*public.as_affine())

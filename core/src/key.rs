@@ -814,7 +814,10 @@ mod tests {
         }
         assert_eq!("aes-256".parse::<KeySpec>().unwrap(), KeySpec::Aes256);
         assert!("AES_128".parse::<KeySpec>().is_err());
-        assert_eq!("ec-secp256k1".parse::<KeySpec>().unwrap(), KeySpec::EcSecp256k1);
+        assert_eq!(
+            "ec-secp256k1".parse::<KeySpec>().unwrap(),
+            KeySpec::EcSecp256k1
+        );
     }
 
     #[test]

@@ -92,7 +92,9 @@ impl<'a> SignedExt<'a> for SignInput<'a> {
         let prepared = self.prepare(algorithm)?;
         let params = verification_algorithms(algorithm);
         if params.is_empty() {
-            return Err(Error::unsupported(format!("keygate cannot verify {algorithm}")));
+            return Err(Error::unsupported(format!(
+                "keygate cannot verify {algorithm}"
+            )));
         }
         Ok(verify_spki(params, spki, &prepared, signature))
     }

@@ -27,10 +27,10 @@ use std::fmt;
 
 use async_trait::async_trait;
 use keygate_core::{
-    Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange, EncryptionAlgorithm,
-    EncryptionContext,    KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyVersion, ListKeysRequest, MacTag, Page,
-    Policy, ProviderInfo, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
-    SigningAlgorithm, VerifyMode,
+    Capabilities, Ciphertext, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
+    EncryptionAlgorithm, EncryptionContext, KeyMetadata, KeyProvider, KeySpec, KeyUpdate,
+    KeyVersion, ListKeysRequest, MacTag, Page, Policy, ProviderInfo, PublicKey, Result,
+    RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode,
 };
 
 pub use builder::{AwsConfig, AwsKmsBuilder};

@@ -65,7 +65,11 @@ impl AwsKmsProvider {
                 key.spec
             )));
         };
-        let hash_len = if algorithm == EncryptionAlgorithm::RsaOaepSha1 { 20 } else { 32 };
+        let hash_len = if algorithm == EncryptionAlgorithm::RsaOaepSha1 {
+            20
+        } else {
+            32
+        };
         let max = max_plaintext(modulus, hash_len);
         if plaintext.is_empty() || plaintext.len() > max {
             return Err(Error::invalid(format!(

@@ -138,9 +138,7 @@ pub(crate) fn algorithm_for(spec: KeySpec, usage: KeyUsage) -> Option<(CryptoKey
         (KeySpec::Rsa4096, KeyUsage::Sign) => (P::AsymmetricSign, Alg::RsaSignPss4096Sha256),
         (KeySpec::EcP256, KeyUsage::Sign) => (P::AsymmetricSign, Alg::EcSignP256Sha256),
         (KeySpec::EcP384, KeyUsage::Sign) => (P::AsymmetricSign, Alg::EcSignP384Sha384),
-        (KeySpec::EcSecp256k1, KeyUsage::Sign) => {
-            (P::AsymmetricSign, Alg::EcSignSecp256K1Sha256)
-        }
+        (KeySpec::EcSecp256k1, KeyUsage::Sign) => (P::AsymmetricSign, Alg::EcSignSecp256K1Sha256),
         (KeySpec::HmacSha256, KeyUsage::Mac) => (P::Mac, Alg::HmacSha256),
         (KeySpec::HmacSha384, KeyUsage::Mac) => (P::Mac, Alg::HmacSha384),
         (KeySpec::HmacSha512, KeyUsage::Mac) => (P::Mac, Alg::HmacSha512),

@@ -596,7 +596,11 @@ mod tests {
         .unwrap();
         let hello = Prepared::Message(b"hello");
         assert!(!p256.verify(&hello, &sigs[1].1, SigningAlgorithm::EcdsaSha256));
-        assert!(!sigs[1].0.verify(&hello, &sigs[0].1, SigningAlgorithm::EcdsaSha256));
+        assert!(
+            !sigs[1]
+                .0
+                .verify(&hello, &sigs[0].1, SigningAlgorithm::EcdsaSha256)
+        );
     }
 
     #[test]

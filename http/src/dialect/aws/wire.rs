@@ -150,12 +150,7 @@ pub fn key_spec(name: &str) -> Result<KeySpec, AwsError> {
         "HMAC_256" => KeySpec::HmacSha256,
         "HMAC_384" => KeySpec::HmacSha384,
         "HMAC_512" => KeySpec::HmacSha512,
-        "HMAC_224"
-        | "SM2"
-        | "ML_DSA_44"
-        | "ML_DSA_65"
-        | "ML_DSA_87"
-        | "ECC_NIST_EDWARDS25519" => {
+        "HMAC_224" | "SM2" | "ML_DSA_44" | "ML_DSA_65" | "ML_DSA_87" | "ECC_NIST_EDWARDS25519" => {
             return Err(AwsError::unsupported(format!(
                 "KeySpec {name} is not supported by keygate; use SYMMETRIC_DEFAULT, RSA_2048, \
                  RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, \
@@ -245,10 +240,7 @@ pub fn signing_algorithm(name: &str) -> Result<SigningAlgorithm, AwsError> {
         "RSASSA_PKCS1_V1_5_SHA_384" => SigningAlgorithm::RsaPkcs1Sha384,
         "RSASSA_PKCS1_V1_5_SHA_512" => SigningAlgorithm::RsaPkcs1Sha512,
         "ECDSA_SHA_512" => SigningAlgorithm::EcdsaSha512,
-        "SM2DSA"
-        | "ML_DSA_SHAKE_256"
-        | "ED25519_SHA_512"
-        | "ED25519_PH_SHA_512" => {
+        "SM2DSA" | "ML_DSA_SHAKE_256" | "ED25519_SHA_512" | "ED25519_PH_SHA_512" => {
             return Err(AwsError::unsupported(format!(
                 "SigningAlgorithm {name} is not supported by keygate; use {SIGNING_ALGORITHMS}"
             )));
@@ -327,7 +319,10 @@ mod tests {
             assert_eq!(signing_algorithm(signing_algorithm_name(alg)).unwrap(), alg);
         }
         assert_eq!(key_spec("ECC_SECG_P256K1").unwrap(), KeySpec::EcSecp256k1);
-        assert_eq!(key_spec("SM2").unwrap_err().code, "UnsupportedOperationException");
+        assert_eq!(
+            key_spec("SM2").unwrap_err().code,
+            "UnsupportedOperationException"
+        );
         assert_eq!(key_spec("AES_256").unwrap_err().code, "ValidationException");
         assert_eq!(
             signing_algorithm("RSASSA_PSS_SHA_512").unwrap(),

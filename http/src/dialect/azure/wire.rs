@@ -455,8 +455,9 @@ pub fn ecdsa_raw_to_der(spec: KeySpec, raw: &[u8]) -> Option<Vec<u8>> {
         KeySpec::EcP384 => p384::ecdsa::Signature::from_slice(raw)
             .ok()
             .map(|s| s.to_der().as_bytes().to_vec()),
-        spec @ (KeySpec::EcP521 | KeySpec::EcSecp256k1) => super::ecdsa::coordinate_len(spec)
-            .and_then(|len| super::ecdsa::raw_to_der(len, raw)),
+        spec @ (KeySpec::EcP521 | KeySpec::EcSecp256k1) => {
+            super::ecdsa::coordinate_len(spec).and_then(|len| super::ecdsa::raw_to_der(len, raw))
+        }
         _ => Some(raw.to_vec()),
     }
 }

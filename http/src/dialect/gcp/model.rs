@@ -483,12 +483,17 @@ mod tests {
         let e = Algorithm::for_create(SIGN, Some("EC_SIGN_ED25519")).unwrap_err();
         assert!(e.message.contains("EC_SIGN_SECP256K1_SHA256"));
         let a = Algorithm::for_create(SIGN, Some("EC_SIGN_SECP256K1_SHA256")).unwrap();
-        assert_eq!((a.spec, a.signing), (KeySpec::EcSecp256k1, Some(SigningAlgorithm::EcdsaSha256)));
+        assert_eq!(
+            (a.spec, a.signing),
+            (KeySpec::EcSecp256k1, Some(SigningAlgorithm::EcdsaSha256))
+        );
         let a = Algorithm::for_create(SIGN, Some("RSA_SIGN_PSS_4096_SHA512")).unwrap();
         assert_eq!((a.spec, a.digest), (KeySpec::Rsa4096, Some("sha512")));
         // The SHA-512 algorithms follow the SHA-256 ones: RSA_4096's default stays PSS-SHA256.
         assert_eq!(
-            Algorithm::default_for(KeySpec::Rsa4096, KeyUsage::Sign).unwrap().name,
+            Algorithm::default_for(KeySpec::Rsa4096, KeyUsage::Sign)
+                .unwrap()
+                .name,
             "RSA_SIGN_PSS_4096_SHA256"
         );
         assert!(Algorithm::for_create("MAC", Some("GOOGLE_SYMMETRIC_ENCRYPTION")).is_err());

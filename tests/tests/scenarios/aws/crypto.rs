@@ -383,8 +383,16 @@ async fn aws_sdk_signs_verifies_macs_and_edits_key_policies() {
     assert_eq!(code(unsupported), "UnsupportedOperationException");
     // The curves' one algorithm each, as DescribeKey lists it.
     for (key, spec, alg) in [
-        (&p521, KeySpec::EccNistP521, SigningAlgorithmSpec::EcdsaSha512),
-        (&k1, KeySpec::EccSecgP256K1, SigningAlgorithmSpec::EcdsaSha256),
+        (
+            &p521,
+            KeySpec::EccNistP521,
+            SigningAlgorithmSpec::EcdsaSha512,
+        ),
+        (
+            &k1,
+            KeySpec::EccSecgP256K1,
+            SigningAlgorithmSpec::EcdsaSha256,
+        ),
     ] {
         let meta = c.describe_key().key_id(key).send().await.unwrap();
         let meta = meta.key_metadata().unwrap();

@@ -226,7 +226,11 @@ pub(in crate::dialect::azure) fn signing(
         "PS384" => (SigningAlgorithm::RsaPssSha384, None, 48),
         "PS512" => (SigningAlgorithm::RsaPssSha512, None, 64),
         "ES256" => (SigningAlgorithm::EcdsaSha256, Some(KeySpec::EcP256), 32),
-        "ES256K" => (SigningAlgorithm::EcdsaSha256, Some(KeySpec::EcSecp256k1), 32),
+        "ES256K" => (
+            SigningAlgorithm::EcdsaSha256,
+            Some(KeySpec::EcSecp256k1),
+            32,
+        ),
         "ES384" => (SigningAlgorithm::EcdsaSha384, Some(KeySpec::EcP384), 48),
         "ES512" => (SigningAlgorithm::EcdsaSha512, Some(KeySpec::EcP521), 64),
         other => {
@@ -339,7 +343,11 @@ mod tests {
         );
         assert_eq!(
             signing("ES256K").unwrap(),
-            (SigningAlgorithm::EcdsaSha256, Some(KeySpec::EcSecp256k1), 32)
+            (
+                SigningAlgorithm::EcdsaSha256,
+                Some(KeySpec::EcSecp256k1),
+                32
+            )
         );
         assert_eq!(signing("PS512").unwrap().0, SigningAlgorithm::RsaPssSha512);
         assert_eq!(signing("RS384").unwrap().2, 48);
