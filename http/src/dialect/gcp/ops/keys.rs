@@ -77,8 +77,7 @@ pub async fn primary_of(
         .find(|v| Some(&v.id) == meta.primary_version.as_ref()))
 }
 
-/// `GET .../cryptoKeys`: one `list_keys` of the provider, filtered to the ring, and one
-/// `list_versions` per ENCRYPT_DECRYPT key of the page for its primary's own state.
+/// `GET .../cryptoKeys`: one `list_keys` of the provider, filtered to the ring.
 pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     let provider = ctx.provider(&ring.location).await?;
     ctx.require_ring(ring, &provider.name).await?;
@@ -106,9 +105,7 @@ pub async fn list(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     for meta in &keys {
         let name = ring.key(id(meta));
         let record = store.key(&provider.name, &ring.ring, &name.key).await?;
-        // Cloud KMS lists each ENCRYPT_DECRYPT key with its primary version's own state.
-        let primary = primary_of(ctx, meta, record.as_ref()).await?;
-        out.push(render_with(&name, meta, record.as_ref(), primary.as_ref()));
+        out.push(render(&name, meta, record.as_ref()));
     }
     let mut body = json!({ "cryptoKeys": out, "totalSize": total });
     if let Some(t) = next {
@@ -365,6 +362,5 @@ pub async fn update(ctx: &Ctx<'_>, name: &KeyName) -> GcpResult<Value> {
         meta = ctx.session.update_key(&key.locator(), update).await?;
     }
     let record = ctx.remember(name, &key, &meta).await?;
-    let primary = primary_of(ctx, &meta, Some(&record)).await?;
-    Ok(render_with(name, &meta, Some(&record), primary.as_ref()))
+    Ok(render(name, &meta, Some(&record)))
 }
