@@ -278,7 +278,14 @@ impl Key {
             }
         };
         if self.symmetric() {
-            return match self.raw.primary.as_ref() {
+            // The primary as the versions list shows it, when read (its own state), else
+            // as the CryptoKey carries it.
+            let listed = self
+                .raw
+                .primary
+                .as_ref()
+                .and_then(|p| self.version(last_segment(&p.name)));
+            return match listed.or(self.raw.primary.as_ref()) {
                 None => KeyState::Disabled,
                 Some(p) => match of(p) {
                     VersionState::Enabled => KeyState::Enabled,

@@ -46,7 +46,8 @@ impl GcpKmsProvider {
     }
 
     /// `listCryptoKeys` of the ring, one page; keys of algorithms keygate does not model are
-    /// left out. Keys without a primary version have their versions read, a few at a time.
+    /// left out. Each key's versions are read, a few at a time, so its state is its
+    /// primary's own (and, without a primary, its versions').
     pub(super) async fn list(&self, req: ListKeysRequest) -> Result<Page<KeyMetadata>> {
         let size = req
             .page_size
@@ -72,14 +73,12 @@ impl GcpKmsProvider {
                         return Ok(None);
                     }
                 };
-                let key = if key.symmetric() {
-                    key
-                } else {
-                    let versions = self.kms.versions(&key.id).await?;
-                    Key {
-                        versions: Some(versions),
-                        ..key
-                    }
+                // Every key's versions are read: asymmetric and MAC keys have no primary,
+                // and a symmetric key's listed state is its primary version's own.
+                let versions = self.kms.versions(&key.id).await?;
+                let key = Key {
+                    versions: Some(versions),
+                    ..key
                 };
                 Ok::<_, Error>(Some(self.metadata(&key)))
             })
