@@ -347,3 +347,79 @@ async fn gcp_signers_and_macs_use_any_enabled_version() {
     assert_eq!(code(&missing), Code::NotFound);
     gw.stop().await;
 }
+
+/// A destroy request recorded by an older keygate (which emulated per-version destruction) is
+/// carried out natively the next time the key's versions are read, and dropping its record
+/// is audited like any other write.
+#[tokio::test]
+async fn a_destroy_recorded_by_an_older_keygate_is_carried_out_and_its_record_dropped() {
+    let gw = TestGateway::start().await;
+    let token = gw.token("gcp-legacy", "admin").await;
+    let kms = client(&gw, &token).await;
+    create_ring(&kms, "legacy").await;
+    let ring = format!("{LOC}/keyRings/legacy");
+    create_key(
+        &kms,
+        &ring,
+        "old-destroy",
+        CryptoKeyPurpose::EncryptDecrypt,
+        Alg::GoogleSymmetricEncryption,
+    )
+    .await;
+    let key = format!("{ring}/cryptoKeys/old-destroy");
+    new_version(&kms, &key).await;
+    let uri = gw
+        .service
+        .local_admin()
+        .list_keys(None)
+        .await
+        .unwrap()
+        .keys
+        .into_iter()
+        .find(|k| k.name.ends_with("old-destroy"))
+        .unwrap()
+        .uri;
+    let records = gw.service.gcp_records();
+    records
+        .add_destroy(&uri, "1", time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+
+    let listed = kms
+        .list_crypto_key_versions()
+        .set_parent(&key)
+        .send()
+        .await
+        .unwrap();
+    let state_of = |id: &str| {
+        listed
+            .crypto_key_versions
+            .iter()
+            .find(|v| v.name.ends_with(&format!("/{id}")))
+            .map(|v| v.state.clone())
+    };
+    assert_eq!(state_of("1"), Some(State::DestroyScheduled));
+    assert_eq!(state_of("2"), Some(State::Enabled));
+    assert!(records.destroys(&uri).await.unwrap().is_empty());
+    let rows = gw
+        .service
+        .local_admin()
+        .query_audit(&AuditQuery {
+            principal: Some("gcp-legacy".into()),
+            action: Some("keys:delete".into()),
+            limit: Some(100),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let done = rows
+        .iter()
+        .filter(|e| e.outcome == keygate_core::audit::AuditOutcome::Success)
+        .count();
+    assert_eq!(
+        done, 2,
+        "the destruction and the record's removal: {rows:?}"
+    );
+    gw.stop().await;
+}

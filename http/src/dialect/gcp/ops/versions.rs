@@ -2,8 +2,10 @@
 //! version is enabled, disabled, destroyed or restored at a time, and any enabled version of
 //! an ENCRYPT_DECRYPT key can become the primary.
 
+use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
 use keygate_core::{KeyState, KeyVersion, VersionState};
+use keygate_server::store::ObjectWrite;
 use serde_json::{Value, json};
 
 use super::super::error::{GcpError, GcpResult};
@@ -67,7 +69,8 @@ fn render_version(
 /// stays one audit row). Destroy requests recorded by an older keygate (which emulated
 /// per-version destruction in `gcp_version_destroys`) are carried out first, natively: each
 /// still-live version so recorded is destroyed (`keys:delete` on the key, naming the
-/// version) and the record dropped, so no version an operator destroyed comes back to use.
+/// version) and the record dropped (in one store transaction with its own `keys:delete`
+/// audit row), so no version an operator destroyed comes back to use.
 async fn versions_of(ctx: &Ctx<'_>, key: &KeyTarget) -> GcpResult<(Vec<KeyVersion>, KeyState)> {
     let locator = key.locator();
     let (mut versions, state) = ctx.session.list_versions_and_state(&locator).await?.value;
@@ -78,7 +81,17 @@ async fn versions_of(ctx: &Ctx<'_>, key: &KeyTarget) -> GcpResult<(Vec<KeyVersio
         {
             *v = ctx.session.destroy_version(&locator, &id).await?.value;
         }
-        store.remove_destroy(&key.uri, &id).await?;
+        // Dropping the record is a write of its own: it commits with its audit row.
+        ctx.session
+            .write_key_object(
+                Action::KeysDelete,
+                &locator,
+                ObjectWrite::RemoveDestroy {
+                    key_uri: key.uri.clone(),
+                    version: id.clone(),
+                },
+            )
+            .await?;
     }
     Ok((versions, state))
 }
