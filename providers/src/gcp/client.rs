@@ -394,6 +394,20 @@ impl Key {
 
     /// The primary version, which must be usable ([`Error::InvalidState`] otherwise).
     pub fn usable_primary(&self, op: &str) -> Result<&CryptoKeyVersion> {
+        // A primary that is not enabled is named with its own state (as read with the
+        // versions, else as the CryptoKey carries it).
+        if let Some(p) = self.primary() {
+            let id = last_segment(&p.name);
+            let own = self.version(id).unwrap_or(p);
+            match version_state(&own.state) {
+                VersionState::Enabled => {}
+                state => {
+                    return Err(keygate_core::version::version_not_usable(
+                        &self.id, id, state,
+                    ));
+                }
+            }
+        }
         let state = self.state();
         if !state.is_usable() {
             return Err(Error::state(format!("{op}: key `{}` is {state}", self.id)));
