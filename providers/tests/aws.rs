@@ -37,9 +37,16 @@ async fn localstack() -> Setup<AwsKmsProvider> {
     // a tampered one is answered with a 500 InternalError ("Ciphertext length must be equal
     // to key size") instead of InvalidCiphertextException.
     caps.rsa_encryption = false;
-    // LocalStack ignores GenerateDataKey's KeySpec and always returns 32 bytes, so only
-    // AES-256 data keys come out as asked (the provider refuses a data key of the wrong size).
+    // For the same reason there is no raw RSA-OAEP: LocalStack 4.10's Encrypt under an RSA key
+    // answers with its own AES-GCM blob (key id, IV and tag before the ciphertext: 116 bytes
+    // for 32 bytes of plaintext), not the 256-byte RSA block KMS returns for RSA_2048.
+    caps.raw_encryption.clear();
+    // LocalStack ignores GenerateDataKey's KeySpec and NumberOfBytes (its `_generate_data_key`
+    // always makes a 32-byte key), so only AES-256 data keys come out as asked (the provider
+    // refuses a data key of the wrong size). KMS itself takes NumberOfBytes 1–1024, which the
+    // default capabilities declare.
     caps.data_key_specs = vec![DataKeySpec::Aes256];
+    caps.data_key_bytes = false;
     // Principals of LocalStack's account, which its key policies accept.
     caps.policy_sample = vec![
         Binding::actions(format!("arn:aws:iam::{ACCOUNT}:root"), ["kms:*"]),

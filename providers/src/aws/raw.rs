@@ -18,6 +18,25 @@ pub(super) const RAW_ALGORITHMS: [EncryptionAlgorithm; 2] = [
     EncryptionAlgorithm::RsaOaepSha1,
 ];
 
+/// KMS's name for a raw algorithm of `declared` (the provider's `raw_encryption`);
+/// `Unsupported` for the ones KMS lacks (`RSAES_PKCS1_V1_5`) and the ones not declared (an
+/// endpoint such as LocalStack may have no RSA-OAEP at all).
+fn declared_aws(
+    algorithm: EncryptionAlgorithm,
+    declared: &[EncryptionAlgorithm],
+    provider: &str,
+) -> Result<EncryptionAlgorithmSpec> {
+    let aws = to_aws(algorithm, provider)?;
+    if declared.contains(&algorithm) {
+        Ok(aws)
+    } else {
+        Err(Error::unsupported(format!(
+            "provider `{provider}` does not declare {} encryption",
+            algorithm.as_str()
+        )))
+    }
+}
+
 /// KMS's name for a raw algorithm; `Unsupported` for the ones KMS lacks (`RSAES_PKCS1_V1_5`).
 fn to_aws(algorithm: EncryptionAlgorithm, provider: &str) -> Result<EncryptionAlgorithmSpec> {
     match algorithm {
@@ -54,7 +73,7 @@ impl AwsKmsProvider {
         algorithm: EncryptionAlgorithm,
         plaintext: &[u8],
     ) -> Result<Ciphertext> {
-        let aws_algorithm = to_aws(algorithm, &self.info.name)?;
+        let aws_algorithm = declared_aws(algorithm, &self.caps.raw_encryption, &self.info.name)?;
         let key = self.kms.describe(key_id).await?;
         key.require(KeyUsage::Encrypt, "encrypt_raw")?;
         let Some(modulus) = modulus_len(key.spec) else {
@@ -113,7 +132,7 @@ impl AwsKmsProvider {
         algorithm: EncryptionAlgorithm,
         ciphertext: &[u8],
     ) -> Result<SecretBytes> {
-        let aws_algorithm = to_aws(algorithm, &self.info.name)?;
+        let aws_algorithm = declared_aws(algorithm, &self.caps.raw_encryption, &self.info.name)?;
         let key = self.kms.describe(key_id).await?;
         key.require(KeyUsage::Encrypt, "decrypt_raw")?;
         if !key.spec.is_rsa() {
@@ -163,6 +182,13 @@ mod tests {
         assert!(to_aws(EncryptionAlgorithm::RsaPkcs1V15, "aws").is_err());
         assert_eq!(
             to_aws(EncryptionAlgorithm::RsaOaepSha1, "aws").unwrap(),
+            EncryptionAlgorithmSpec::RsaesOaepSha1
+        );
+        // Only the declared algorithms reach KMS.
+        let err = declared_aws(EncryptionAlgorithm::RsaOaepSha1, &[], "aws").unwrap_err();
+        assert_eq!(err.kind(), keygate_core::ErrorKind::Unsupported);
+        assert_eq!(
+            declared_aws(EncryptionAlgorithm::RsaOaepSha1, &RAW_ALGORITHMS, "aws").unwrap(),
             EncryptionAlgorithmSpec::RsaesOaepSha1
         );
     }
