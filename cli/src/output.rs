@@ -188,7 +188,8 @@ pub fn key_detail(out: &mut dyn Write, view: &KeyView) -> Result<()> {
 }
 
 /// The versions table: each version's state, whether it is the primary, when it was
-/// created and (destroy-scheduled or destroyed) when its material is or was destroyed.
+/// created, what rotation made it (automatic or on_demand; blank for a key's first version)
+/// and (destroy-scheduled or destroyed) when its material is or was destroyed.
 pub fn version_table(out: &mut dyn Write, versions: &[KeyVersion]) -> Result<()> {
     let rows: Vec<Vec<String>> = versions
         .iter()

@@ -444,7 +444,9 @@ fn client_mistakes_get_one_clear_line() {
     let err = home.fails(&["decrypt"], b"garbage that is not a ciphertext");
     assert!(err.contains("integrity"), "{err}");
     let err = home.fails(&["sign", "--key", "k"], b"m");
-    assert!(err.contains("cannot sign"), "{err}");
+    assert!(err.contains("invalid key usage"), "{err}");
+    assert!(err.contains("is an encrypt key (AES_256)"), "{err}");
+    assert!(err.contains("needs a sign key"), "{err}");
     let err = home.fails(&["encrypt", "--key", "k", "--context", "novalue"], b"m");
     assert!(err.contains("key=value"), "{err}");
 }

@@ -82,15 +82,37 @@ fn states_and_primary(door: &Door, key: &str) {
         assert_eq!(version(&versions, id)["state"], "enabled");
         assert_eq!(version(&versions, id)["primary"], id == "3");
         assert!(version(&versions, id).get("destroy_time").is_none());
+        // What made the version: nothing for the key's first, `keys rotate` for the others.
+        match id {
+            "1" => assert!(
+                version(&versions, id).get("rotation").is_none(),
+                "{versions}"
+            ),
+            _ => assert_eq!(
+                version(&versions, id)["rotation"],
+                "on_demand",
+                "{versions}"
+            ),
+        }
     }
     let table = door.text(&["keys", "versions", key]);
     let header = table.lines().next().unwrap();
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
-        ["VERSION", "STATE", "PRIMARY", "CREATED", "DESTROY", "TIME"],
+        [
+            "VERSION", "STATE", "PRIMARY", "CREATED", "ROTATION", "DESTROY", "TIME"
+        ],
         "{table}"
     );
     assert_eq!(table.lines().count(), 4, "{table}");
+    // The first version was made with the key; the two after it by `keys rotate`.
+    let row = |id: &str| {
+        let prefix = format!("{id} ");
+        table.lines().find(|l| l.starts_with(&prefix)).unwrap()
+    };
+    assert!(!row("1").contains("on_demand"), "{table}");
+    assert!(row("2").trim_end().ends_with("on_demand"), "{table}");
+    assert!(row("3").trim_end().ends_with("on_demand"), "{table}");
 
     // Disabled: the envelope sealed under it is refused, naming the version's state.
     let disabled = door.json(&["keys", "version", "disable", key, "1", "--output", "json"]);

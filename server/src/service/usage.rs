@@ -62,9 +62,22 @@ pub fn check_usage(action: Action, key: &KeyMetadata) -> Result<()> {
         return Ok(());
     }
     Err(Error::usage(format!(
-        "{} is a {} key ({}); {action} needs a {needed} key",
-        key.uri, key.usage, key.spec
+        "{} is {} {} key ({}); {action} needs {} {needed} key",
+        key.uri,
+        article(key.usage),
+        key.usage,
+        key.spec,
+        article(needed),
     )))
+}
+
+/// The indefinite article before a usage's name: "an encrypt key", "a sign key".
+fn article(usage: KeyUsage) -> &'static str {
+    if usage.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 impl Session {
