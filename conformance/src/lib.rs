@@ -433,6 +433,8 @@ pub mod __private {
 /// [`ProviderHandle`]: the provider or an `Arc` of it, such as a `DynProvider`) or of a
 /// [`Setup`] (to skip, saying why, when an external service is not configured); it is
 /// evaluated once per test. Attributes written before it and a `=>` are put on every generated test.
+/// Written as `|check| expr`, the expression sees the name of the check its test runs (a
+/// `&'static str`), for a setup that differs from one check to another.
 /// Each test runs on a multi-threaded tokio runtime with two workers, as
 /// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would; the calling crate needs
 /// no tokio dependency for it.
@@ -451,13 +453,23 @@ pub mod __private {
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
+    ($(#[$attr:meta])+ => |$check:ident| $make:expr $(,)?) => {
+        $crate::__conformance_for_each_check!(
+            $crate::__conformance_test_fns! { [$(#[$attr])+] ($check) ($make) }
+        );
+    };
     ($(#[$attr:meta])+ => $make:expr $(,)?) => {
         $crate::__conformance_for_each_check!(
-            $crate::__conformance_test_fns! { [$(#[$attr])+] ($make) }
+            $crate::__conformance_test_fns! { [$(#[$attr])+] () ($make) }
+        );
+    };
+    (|$check:ident| $make:expr $(,)?) => {
+        $crate::__conformance_for_each_check!(
+            $crate::__conformance_test_fns! { [] ($check) ($make) }
         );
     };
     ($make:expr $(,)?) => {
-        $crate::__conformance_for_each_check!($crate::__conformance_test_fns! { [] ($make) });
+        $crate::__conformance_for_each_check!($crate::__conformance_test_fns! { [] () ($make) });
     };
 }
 
@@ -466,12 +478,12 @@ macro_rules! conformance_tests {
 #[macro_export]
 macro_rules! __conformance_test_fns {
     (
-        { $attrs:tt ($make:expr) }
+        { $attrs:tt $check:tt ($make:expr) }
         concurrent [ $($cm:ident :: $cn:ident),* $(,)? ]
         exclusive [ $($em:ident :: $en:ident),* $(,)? ]
     ) => {
-        $($crate::__conformance_test_fn! { $attrs ($make) $cn })*
-        $($crate::__conformance_test_fn! { $attrs ($make) $en })*
+        $($crate::__conformance_test_fn! { $attrs $check ($make) $cn })*
+        $($crate::__conformance_test_fn! { $attrs $check ($make) $en })*
     };
 }
 
@@ -479,11 +491,19 @@ macro_rules! __conformance_test_fns {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_test_fn {
-    ([$(#[$attr:meta])*] ($make:expr) $name:ident) => {
+    ([$(#[$attr:meta])*] () ($make:expr) $name:ident) => {
         #[test]
         $(#[$attr])*
         fn $name() {
             $crate::__private::run_check_test(stringify!($name), $make);
+        }
+    };
+    ([$(#[$attr:meta])*] ($check:ident) ($make:expr) $name:ident) => {
+        #[test]
+        $(#[$attr])*
+        fn $name() {
+            let $check: &'static str = stringify!($name);
+            $crate::__private::run_check_test($check, $make);
         }
     };
 }

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use super::support::{expect_err, leaks, unique_name};
 use super::*;
 use keygate_core::crypto::{
-    Ciphertext, DataKey, DataKeySpec, EncryptionContext, MacTag, PublicKey, SecretBytes, SignInput,
-    Signature,
+    Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, MacTag, PublicKey,
+    SecretBytes, SignInput, Signature,
 };
 use keygate_core::error::{Error, ErrorKind, Result};
 use keygate_core::key::{
@@ -21,7 +21,8 @@ use keygate_core::provider::{
 };
 
 /// Claims every capability (but one spec, so the unsupported-spec check runs) and fails every
-/// call.
+/// call. [`Broken::meant_for`] gives the one check about undeclared capabilities a provider
+/// that declares none of the version operations, since it skips when all are declared.
 #[derive(Debug)]
 struct Broken {
     info: ProviderInfo,
@@ -48,6 +49,16 @@ impl Broken {
                 .rotatable_specs(specs.clone())
                 .scheduled_rotation_specs(specs)
                 .list_versions(true)
+                .version_state(true)
+                .version_destruction(true)
+                .primary_selection(true)
+                .raw_encryption(vec![
+                    EncryptionAlgorithm::RsaOaepSha256,
+                    EncryptionAlgorithm::RsaOaepSha1,
+                    EncryptionAlgorithm::RsaPkcs1V15,
+                ])
+                .expiry_policy(true)
+                .data_key_bytes(true)
                 .asymmetric_context(true)
                 .max_plaintext_bytes(4096)
                 .data_key_specs(vec![DataKeySpec::Aes256, DataKeySpec::Aes128])
@@ -65,6 +76,23 @@ impl Broken {
                 ])
                 .build(),
         }
+    }
+}
+
+/// The check that runs only where a version capability is not declared.
+const UNDECLARED: &str = "undeclared_version_operations_are_unsupported";
+
+impl Broken {
+    /// The broken provider against which `check` runs rather than skips: every capability
+    /// but, for [`UNDECLARED`], the version operations.
+    fn meant_for(check: &str) -> Self {
+        let mut p = Self::new();
+        if check == UNDECLARED {
+            p.caps.version_state = false;
+            p.caps.version_destruction = false;
+            p.caps.primary_selection = false;
+        }
+        p
     }
 }
 
@@ -235,13 +263,24 @@ fn leaks_spots_text_hex_base64_and_byte_lists() {
 async fn a_broken_provider_fails_every_check() {
     let report = run_all(&Broken::new()).await;
     assert_eq!(report.checks.len(), checks().len());
+    let undeclared = report.checks.iter().find(|c| c.name == UNDECLARED).unwrap();
+    assert_eq!(
+        undeclared.result,
+        Ok(Outcome::Skipped(
+            "every version capability is declared".into()
+        ))
+    );
+    let alone = run_one(&Broken::meant_for(UNDECLARED), UNDECLARED).await;
     let not_failed: Vec<String> = report
         .checks
         .iter()
+        .filter(|c| c.name != UNDECLARED)
+        .chain(&alone.checks)
         .filter(|c| c.result.is_ok())
         .map(ToString::to_string)
         .collect();
     assert!(not_failed.is_empty(), "vacuous checks: {not_failed:#?}");
+    assert_eq!(alone.failures().count(), 1, "{alone}");
     let text = report.to_string();
     assert!(text.contains("FAILED   unknown_key_is_not_found"), "{text}");
     assert!(
@@ -287,12 +326,13 @@ fn a_ready_setup_runs_the_check() {
     __private::run_check_test("symmetric_roundtrip", async { Setup::Ready(Broken::new()) });
 }
 
-/// The macro expands to one test per check; against the broken provider each must fail.
+/// The macro expands to one test per check; against the broken provider meant for it each
+/// must fail.
 mod generated {
     use super::Broken;
 
     crate::conformance_tests!(
-        #[should_panic(expected = "FAILED")] => async { Broken::new() }
+        #[should_panic(expected = "FAILED")] => |check| async move { Broken::meant_for(check) }
     );
 }
 
