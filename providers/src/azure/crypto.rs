@@ -13,7 +13,7 @@ use azure_security_keyvault_keys::models::{
 };
 use keygate_core::{
     Ciphertext, DataKey, DataKeySpec, EncryptionAlgorithm, EncryptionContext, Error, KeySpec,
-    KeyState, KeyUsage, PublicKey, Result, SecretBytes, Signature, SigningAlgorithm,
+    KeyUsage, PublicKey, Result, SecretBytes, Signature, SigningAlgorithm,
 };
 use zeroize::Zeroizing;
 
@@ -220,14 +220,7 @@ impl AzureKeyVaultProvider {
                 "Key Vault ciphertexts do not name their key: decrypt needs the key id",
             ));
         };
-        let key = self.vault.key(key_id).await?;
-        key.require_usage(KeyUsage::Encrypt, "decrypt")?;
-        if let KeyState::PendingDeletion { .. } = key.state() {
-            return Err(Error::state(format!(
-                "decrypt: key `{key_id}` is {}",
-                key.state()
-            )));
-        }
+        let key = self.live_for(key_id, KeyUsage::Encrypt, "decrypt").await?;
         if ciphertext.is_empty() {
             return Err(Error::IntegrityFailure);
         }

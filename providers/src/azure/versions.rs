@@ -26,6 +26,12 @@ impl AzureKeyVaultProvider {
         let Some(version) = version else {
             return self.usable(key_id, usage, op).await;
         };
+        Ok((self.live_for(key_id, usage, op).await?, version.to_owned()))
+    }
+
+    /// The key `key_id` for `usage`, not pending deletion; the state of its versions is left
+    /// to the vault (which refuses a disabled one).
+    pub(super) async fn live_for(&self, key_id: &str, usage: KeyUsage, op: &str) -> Result<Key> {
         let key = self.vault.key(key_id).await?;
         key.require_usage(usage, op)?;
         if let KeyState::PendingDeletion { .. } = key.state() {
@@ -34,7 +40,7 @@ impl AzureKeyVaultProvider {
                 key.state()
             )));
         }
-        Ok((key, version.to_owned()))
+        Ok(key)
     }
 
     /// A vault error of an operation with `version` of `key`: a refusal because the version

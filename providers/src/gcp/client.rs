@@ -250,6 +250,13 @@ impl Key {
             .or_else(|| versions.last())
     }
 
+    /// The primary version with its own state: as the versions list shows it when the
+    /// versions were read, else as the CryptoKey carries it.
+    fn primary_own(&self) -> Option<&CryptoKeyVersion> {
+        let p = self.primary()?;
+        self.version(last_segment(&p.name)).or(Some(p))
+    }
+
     /// The primary version's id.
     pub fn primary_id(&self) -> Option<String> {
         self.primary().map(|v| last_segment(&v.name).to_owned())
@@ -278,14 +285,7 @@ impl Key {
             }
         };
         if self.symmetric() {
-            // The primary as the versions list shows it, when read (its own state), else
-            // as the CryptoKey carries it.
-            let listed = self
-                .raw
-                .primary
-                .as_ref()
-                .and_then(|p| self.version(last_segment(&p.name)));
-            return match listed.or(self.raw.primary.as_ref()) {
+            return match self.primary_own() {
                 None => KeyState::Disabled,
                 Some(p) => match of(p) {
                     VersionState::Enabled => KeyState::Enabled,
@@ -396,14 +396,14 @@ impl Key {
     pub fn usable_primary(&self, op: &str) -> Result<&CryptoKeyVersion> {
         // A primary that is not enabled is named with its own state (as read with the
         // versions, else as the CryptoKey carries it).
-        if let Some(p) = self.primary() {
-            let id = last_segment(&p.name);
-            let own = self.version(id).unwrap_or(p);
+        if let Some(own) = self.primary_own() {
             match version_state(&own.state) {
                 VersionState::Enabled => {}
                 state => {
                     return Err(keygate_core::version::version_not_usable(
-                        &self.id, id, state,
+                        &self.id,
+                        last_segment(&own.name),
+                        state,
                     ));
                 }
             }

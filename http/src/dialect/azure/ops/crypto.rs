@@ -36,9 +36,7 @@ use super::{ok, parse};
 /// An algorithm of encrypt, decrypt, wrapkey and unwrapkey that keygate takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::dialect::azure) enum Alg {
-    /// `RSA-OAEP-256`: raw RSA-OAEP-SHA-256 (and, to decrypt, keygate's native ciphertext).
-    RsaOaep256,
-    /// `RSA-OAEP` or `RSA1_5`: raw RSA encryption under this algorithm.
+    /// `RSA-OAEP-256`, `RSA-OAEP` or `RSA1_5`: raw RSA encryption under this algorithm.
     RawRsa(EncryptionAlgorithm),
     /// `A256GCM`.
     A256Gcm,
@@ -46,17 +44,6 @@ pub(in crate::dialect::azure) enum Alg {
 
 /// The sizes of a bare RSA ciphertext under keygate's RSA keys (2048, 3072, 4096 bits).
 const RSA_SIZES: [usize; 3] = [256, 384, 512];
-
-impl Alg {
-    /// The raw RSA algorithm, for the RSA algorithms.
-    fn raw(self) -> Option<EncryptionAlgorithm> {
-        match self {
-            Alg::RsaOaep256 => Some(EncryptionAlgorithm::RsaOaepSha256),
-            Alg::RawRsa(a) => Some(a),
-            Alg::A256Gcm => None,
-        }
-    }
-}
 
 /// Runs `op` on key `name` (version `version`, or the primary).
 pub(super) async fn run(
@@ -85,7 +72,7 @@ pub(in crate::dialect::azure) fn check_algorithm(
 ) -> Result<Alg, AzureError> {
     let gcm_allowed = matches!(op, CryptoOp::Encrypt | CryptoOp::Decrypt);
     match alg {
-        "RSA-OAEP-256" => Ok(Alg::RsaOaep256),
+        "RSA-OAEP-256" => Ok(Alg::RawRsa(EncryptionAlgorithm::RsaOaepSha256)),
         "RSA-OAEP" => Ok(Alg::RawRsa(EncryptionAlgorithm::RsaOaepSha1)),
         "RSA1_5" => Ok(Alg::RawRsa(EncryptionAlgorithm::RsaPkcs1V15)),
         "A256GCM" if gcm_allowed => Ok(Alg::A256Gcm),
@@ -139,9 +126,8 @@ async fn encrypt(
     let err = ctx.err(op.name(), Some(name));
     let (bytes, used) = match alg {
         Alg::A256Gcm => return gcm::encrypt(ctx, name, version, p).await,
-        Alg::RsaOaep256 | Alg::RawRsa(_) => {
+        Alg::RawRsa(algorithm) => {
             no_gcm_fields(&p.alg, &p)?;
-            let algorithm = alg.raw().unwrap_or(EncryptionAlgorithm::RsaOaepSha256);
             let ct = ctx
                 .session
                 .encrypt_raw(&by_name(name), algorithm, &p.value.0)
@@ -171,7 +157,9 @@ async fn decrypt(
         Alg::A256Gcm => gcm::decrypt(ctx, name, version, p).await,
         // Before raw RSA-OAEP-256, keygate answered its native ciphertext (the bare RSA
         // ciphertext behind a header): those still open.
-        Alg::RsaOaep256 if !RSA_SIZES.contains(&p.value.0.len()) => {
+        Alg::RawRsa(EncryptionAlgorithm::RsaOaepSha256)
+            if !RSA_SIZES.contains(&p.value.0.len()) =>
+        {
             no_gcm_fields(&p.alg, &p)?;
             // Azure decrypts with the version the request names: one the key does not have
             // is not found.
@@ -197,9 +185,8 @@ async fn decrypt(
                 ..KeyOperationResult::default()
             }))
         }
-        Alg::RsaOaep256 | Alg::RawRsa(_) => {
+        Alg::RawRsa(algorithm) => {
             no_gcm_fields(&p.alg, &p)?;
-            let algorithm = alg.raw().unwrap_or(EncryptionAlgorithm::RsaOaepSha256);
             let d = ctx
                 .session
                 .decrypt_raw(&by_name(name), version, algorithm, &p.value.0)
