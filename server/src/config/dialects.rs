@@ -2,6 +2,7 @@
 //! edge (`keygate-http`) serves each dialect that its build includes and these settings turn
 //! on.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -57,20 +58,30 @@ impl DialectsConfig {
     }
 }
 
-/// `[dialects.aws]`: the AWS KMS JSON protocol, signed with SigV4, and the account and region
-/// its ARNs carry.
+/// `[dialects.aws]`: the AWS KMS JSON protocol, signed with SigV4, the account its ARNs carry,
+/// and which provider stands behind each region.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsDialectConfig {
     /// Serve `POST /` with `X-Amz-Target: TrentService.*` on the main listener.
     pub enabled: bool,
-    /// The provider `CreateKey` puts keys in (default: the first registered provider).
+    /// The provider `CreateKey` puts keys in when there is no `regions` table (default: the
+    /// first registered provider).
     pub provider: Option<String>,
-    /// The account id in ARNs and `AWSAccountId` (12 digits).
+    /// The account id in ARNs and `AWSAccountId` (12 digits). A key ARN or alias ARN naming
+    /// another account names no key.
     pub account_id: String,
-    /// The region in ARNs. Requests signed for any region are accepted; the ARNs keygate
-    /// returns always carry this one.
+    /// The region in the ARNs keygate names outside an AWS request (the REST API's
+    /// `aws-arn`, the Encryption SDK commands) for keys the AWS door has not placed in a
+    /// region, and, with a `regions` table, the region such keys belong to when it maps to
+    /// their provider. ARNs in the AWS door's answers name the region the request was signed
+    /// for.
     pub region: String,
+    /// Region name → provider name. Empty (the default): every region is served by
+    /// `provider` and every key is visible in every region. Set: only these regions are
+    /// served (a request signed for another is refused), `CreateKey` signed for a region
+    /// creates the key in its provider, and a key is visible only in its own region.
+    pub regions: BTreeMap<String, String>,
 }
 
 impl Default for AwsDialectConfig {
@@ -80,7 +91,50 @@ impl Default for AwsDialectConfig {
             provider: None,
             account_id: "000000000000".to_owned(),
             region: "us-east-1".to_owned(),
+            regions: BTreeMap::new(),
         }
+    }
+}
+
+impl AwsDialectConfig {
+    /// True when a `regions` table is set: keys are then visible only in their own region.
+    pub fn is_regional(&self) -> bool {
+        !self.regions.is_empty()
+    }
+
+    /// True when requests signed for `region` are served: every region without a `regions`
+    /// table, the table's regions with one.
+    pub fn serves(&self, region: &str) -> bool {
+        !self.is_regional() || self.regions.contains_key(region)
+    }
+
+    /// The provider `CreateKey` signed for `region` creates keys in: the region's entry of
+    /// `regions`, else `provider` (`None`: the first registered provider).
+    pub fn provider_for(&self, region: &str) -> Option<&str> {
+        self.regions
+            .get(region)
+            .or(self.provider.as_ref())
+            .map(String::as_str)
+    }
+
+    /// The region of a key of `provider` that the AWS door has not placed in a region (made
+    /// through the CLI, the REST API or another dialect): `region` when it maps to
+    /// `provider` (or there is no `regions` table), else the first region (by name) that
+    /// maps to `provider`; `None` when no region does (the key is then in no region).
+    pub fn home_region(&self, provider: &str) -> Option<&str> {
+        if !self.is_regional() || self.regions.get(&self.region).is_some_and(|p| p == provider) {
+            return Some(&self.region);
+        }
+        self.regions
+            .iter()
+            .find(|(_, p)| *p == provider)
+            .map(|(r, _)| r.as_str())
+    }
+
+    /// The region a key of `provider` belongs to: the one recorded when the AWS door created
+    /// it, else its provider's [home region](Self::home_region).
+    pub fn key_region<'a>(&'a self, recorded: Option<&'a str>, provider: &str) -> Option<&'a str> {
+        recorded.or_else(|| self.home_region(provider))
     }
 }
 
@@ -175,6 +229,27 @@ mod tests {
         assert_eq!(c.provider.as_deref(), Some("local"));
         assert_eq!(c.region, "eu-west-1");
         assert!(toml::from_str::<AwsDialectConfig>("regoin = \"x\"").is_err());
+    }
+
+    #[test]
+    fn aws_regions_map_to_providers() {
+        let d = AwsDialectConfig::default();
+        assert!(!d.is_regional() && d.serves("ap-south-1"));
+        assert_eq!(d.provider_for("ap-south-1"), None);
+        assert_eq!(d.home_region("local"), Some("us-east-1"));
+        let c: AwsDialectConfig = toml::from_str(
+            "provider = \"local\"\nregion = \"eu-west-1\"\n\
+             regions = { \"us-west-2\" = \"west\", \"us-east-1\" = \"east\", \"eu-west-1\" = \"east\" }",
+        )
+        .unwrap();
+        assert!(c.is_regional() && c.serves("us-west-2") && !c.serves("ap-south-1"));
+        assert_eq!(c.provider_for("us-west-2"), Some("west"));
+        // `region` maps to `east`: keys of `east` the door did not place live there.
+        assert_eq!(c.home_region("east"), Some("eu-west-1"));
+        assert_eq!(c.home_region("west"), Some("us-west-2"));
+        assert_eq!(c.home_region("gcp"), None);
+        assert_eq!(c.key_region(Some("us-east-1"), "east"), Some("us-east-1"));
+        assert_eq!(c.key_region(None, "east"), Some("eu-west-1"));
     }
 
     #[test]

@@ -107,19 +107,13 @@ pub struct Service {
     pricing: keygate_core::cost::PriceList,
 }
 
-/// The region and account keygate's AWS door puts in its key ARNs (`[dialects.aws]`).
+/// The regions and account keygate's AWS door puts in its key ARNs (`[dialects.aws]`).
 #[derive(Debug, Clone)]
-pub(crate) struct AwsArnScope {
-    region: String,
-    account_id: String,
-}
+pub(crate) struct AwsArnScope(crate::config::AwsDialectConfig);
 
 impl AwsArnScope {
     pub(crate) fn of(config: &crate::config::AwsDialectConfig) -> Self {
-        Self {
-            region: config.region.clone(),
-            account_id: config.account_id.clone(),
-        }
+        Self(config.clone())
     }
 }
 
@@ -156,19 +150,33 @@ impl Service {
 
     /// The ARN keygate's AWS door names the key at `uri` by, giving the key its UUID the
     /// first time (see [`Gateway::aws_key_arn`](keygate_core::api::Gateway::aws_key_arn)).
+    /// It names the key's region: the one the door created it in, else its provider's home
+    /// region under `[dialects.aws]` (`region` without a `regions` table).
     ///
     /// # Errors
-    /// [`Error::NotFound`] when no registered provider owns
-    /// `uri`; [`Error::Unavailable`] on a store failure.
+    /// [`Error::NotFound`] when no registered provider owns `uri`, or, with a `regions`
+    /// table, when no region maps to its provider; [`Error::Unavailable`] on a store failure.
     pub async fn aws_key_arn(&self, uri: &str) -> Result<String> {
-        self.registry
+        let key = self
+            .registry
             .resolve(&keygate_core::KeyLocator::Uri(uri.to_owned()))
             .await?;
+        let config = &self.aws_arns.0;
+        let recorded = self.aws_key_ids().aws_region_of(uri).await?;
+        let provider = key.provider.info().name.clone();
+        let region = config
+            .key_region(recorded.as_deref(), &provider)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "no [dialects.aws] region maps to provider `{provider}`"
+                ))
+            })?
+            .to_owned();
         let fresh = uuid::Uuid::new_v4().to_string();
         let id = self.aws_key_ids().aws_id_for(uri, &fresh).await?;
         Ok(format!(
-            "arn:aws:kms:{}:{}:key/{id}",
-            self.aws_arns.region, self.aws_arns.account_id
+            "arn:aws:kms:{region}:{}:key/{id}",
+            config.account_id
         ))
     }
 

@@ -155,9 +155,29 @@ async fn aws_ids_are_given_once_and_read_both_ways() {
             store.aws_uri_of("id-1").await.unwrap().as_deref(),
             Some("local://k")
         );
-        store.aws_assign("id-3", "local://other").await.unwrap();
-        let taken = store.aws_assign("id-3", "local://third").await.unwrap_err();
+        store
+            .aws_assign("id-3", "local://other", Some("us-west-2"))
+            .await
+            .unwrap();
+        let taken = store
+            .aws_assign("id-3", "local://third", None)
+            .await
+            .unwrap_err();
         assert_eq!(taken.kind(), ErrorKind::AlreadyExists, "{backend}");
+        // Only a key the dialect created keeps a region.
+        assert_eq!(
+            store.aws_region_of("local://other").await.unwrap().as_deref(),
+            Some("us-west-2"),
+            "{backend}"
+        );
+        assert_eq!(store.aws_region_of("local://k").await.unwrap(), None);
+        assert_eq!(store.aws_region_of("local://none").await.unwrap(), None);
+        let regions: Vec<_> = store.aws_regions().await.unwrap().into_iter().collect();
+        assert_eq!(
+            regions,
+            [("local://other".to_owned(), "us-west-2".to_owned())],
+            "{backend}"
+        );
     }
 }
 

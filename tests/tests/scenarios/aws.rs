@@ -13,6 +13,8 @@ use crate::support::TestGateway;
 
 #[path = "aws/crypto.rs"]
 mod crypto;
+#[path = "aws/regions.rs"]
+mod regions;
 #[path = "aws/rotations.rs"]
 mod rotations;
 #[path = "aws/rules.rs"]

@@ -4,8 +4,13 @@
 //! dialect gives each key a random UUID v4 the first time it returns the key, and stores the
 //! pair (table `aws_key_ids`) so the id never changes, whichever provider holds the key.
 //!
+//! Every ARN names the region the request was signed for. With a `[dialects.aws] regions`
+//! table a key lives in one region (the one its `CreateKey` was signed for, kept beside its
+//! UUID; else its provider's home region) and is found only there, as in AWS.
+//!
 //! A `KeyId` may be a UUID, a key ARN, `alias/<name>`, an alias ARN, or (a keygate
-//! extension) a keygate key URI or key name. Everything but a plain name is turned into the
+//! extension) a keygate key URI or key name. An ARN naming another account or another region
+//! than the request's names no key. Everything but a plain name is turned into the
 //! key's URI from the gateway store alone, without a provider call; the Gateway call that
 //! follows does the authorization and the audit.
 
@@ -26,12 +31,22 @@ pub fn is_uuid(text: &str) -> bool {
 pub struct Keys<'a> {
     session: &'a Session,
     config: &'a AwsDialectConfig,
+    region: &'a str,
 }
 
 impl<'a> Keys<'a> {
-    /// Ids for `session`'s requests under `config`.
-    pub fn new(session: &'a Session, config: &'a AwsDialectConfig) -> Self {
-        Self { session, config }
+    /// Ids for `session`'s requests under `config`, signed for `region`.
+    pub fn new(session: &'a Session, config: &'a AwsDialectConfig, region: &'a str) -> Self {
+        Self {
+            session,
+            config,
+            region,
+        }
+    }
+
+    /// The region the request was signed for.
+    pub fn region(&self) -> &'a str {
+        self.region
     }
 
     fn ids(&self) -> &dyn AwsKeyIds {
@@ -42,7 +57,7 @@ impl<'a> Keys<'a> {
     pub fn arn(&self, id: &str) -> String {
         format!(
             "arn:aws:kms:{}:{}:key/{id}",
-            self.config.region, self.config.account_id
+            self.region, self.config.account_id
         )
     }
 
@@ -50,7 +65,7 @@ impl<'a> Keys<'a> {
     pub fn alias_arn(&self, name: &str) -> String {
         format!(
             "arn:aws:kms:{}:{}:alias/{name}",
-            self.config.region, self.config.account_id
+            self.region, self.config.account_id
         )
     }
 
@@ -63,12 +78,45 @@ impl<'a> Keys<'a> {
         self.ids().aws_id_for(uri, &fresh).await
     }
 
-    /// Gives a key created through the dialect its UUID (chosen before the key existed).
+    /// Gives a key created through the dialect its UUID (chosen before the key existed) and
+    /// the request's region.
     ///
     /// # Errors
     /// [`Error::Unavailable`] on a store failure.
     pub async fn assign(&self, id: &str, uri: &str) -> Result<()> {
-        self.ids().aws_assign(id, uri).await
+        self.ids().aws_assign(id, uri, Some(self.region)).await
+    }
+
+    /// True when the key at `uri`, held by `provider`, is in the request's region: always
+    /// without a `regions` table; with one, when its recorded region (else its provider's
+    /// home region) is the request's.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] on a store failure.
+    pub async fn in_region(&self, uri: &str, provider: &str) -> Result<bool> {
+        if !self.config.is_regional() {
+            return Ok(true);
+        }
+        let recorded = self.ids().aws_region_of(uri).await?;
+        Ok(self.config.key_region(recorded.as_deref(), provider) == Some(self.region))
+    }
+
+    /// The filter of a listing: with a `regions` table, which keys (URI, provider) are in
+    /// the request's region, from one read of the recorded regions.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] on a store failure.
+    pub async fn region_filter(&self) -> Result<RegionFilter<'a>> {
+        let recorded = if self.config.is_regional() {
+            self.ids().aws_regions().await?
+        } else {
+            std::collections::BTreeMap::new()
+        };
+        Ok(RegionFilter {
+            config: self.config,
+            region: self.region,
+            recorded,
+        })
     }
 
     /// The ARN of the key at `uri` (giving it a UUID if needed).
@@ -102,14 +150,30 @@ impl<'a> Keys<'a> {
         let missing = || AwsError::not_found(format!("Key '{key_id}' does not exist"));
         if let Some(rest) = key_id.strip_prefix("arn:") {
             // arn:<partition>:kms:<region>:<account>:key/<id> or :alias/<name>
-            let resource = rest
-                .splitn(5, ':')
-                .nth(4)
-                .ok_or_else(|| AwsError::validation(format!("Invalid arn {key_id}")))?;
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let [_, _, region, account, resource] = parts[..] else {
+                return Err(AwsError::validation(format!("Invalid arn {key_id}")));
+            };
+            // AWS looks a key up in the region the request was signed for: an ARN naming
+            // another region is "Invalid arn" there; keygate serves one account.
+            let elsewhere = region != self.region;
+            let other_account = account != self.config.account_id;
             if let Some(id) = resource.strip_prefix("key/") {
+                if elsewhere {
+                    return Err(AwsError::not_found("Invalid arn"));
+                }
+                if other_account {
+                    return Err(missing());
+                }
                 return self.by_uuid(id).await?.ok_or_else(missing);
             }
             if let Some(alias) = resource.strip_prefix("alias/") {
+                if elsewhere {
+                    return Err(AwsError::not_found("Invalid arn"));
+                }
+                if other_account {
+                    return Err(AwsError::not_found(format!("Alias {key_id} is not found.")));
+                }
                 return self.alias(alias);
             }
             return Err(AwsError::validation(format!("Invalid arn {key_id}")));
@@ -151,5 +215,24 @@ impl<'a> Keys<'a> {
     /// AWS's answer for an alias that does not exist.
     pub fn alias_not_found(&self, alias: &str) -> AwsError {
         AwsError::not_found(format!("Alias {} is not found.", self.alias_arn(alias)))
+    }
+}
+
+/// Which listed keys are in a request's region (see [`Keys::region_filter`]).
+#[derive(Debug)]
+pub struct RegionFilter<'a> {
+    config: &'a AwsDialectConfig,
+    region: &'a str,
+    recorded: std::collections::BTreeMap<String, String>,
+}
+
+impl RegionFilter<'_> {
+    /// True when the key at `uri`, held by `provider`, is in the request's region.
+    pub fn contains(&self, uri: &str, provider: &str) -> bool {
+        !self.config.is_regional()
+            || self
+                .config
+                .key_region(self.recorded.get(uri).map(String::as_str), provider)
+                == Some(self.region)
     }
 }

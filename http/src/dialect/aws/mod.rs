@@ -9,7 +9,9 @@
 //! operation runs against the caller's [`Session`] (authorization and one audit row per
 //! Gateway call, source `aws`); the answer or error is written in AWS's shape (`error.rs`).
 //!
-//! Keys are shown with stable UUIDs and ARNs (`ids.rs`) whichever provider holds them.
+//! Keys are shown with stable UUIDs and ARNs (`ids.rs`) whichever provider holds them; the
+//! ARNs name the region the request was signed for, and with a `[dialects.aws] regions`
+//! table a key is visible only in its own region.
 //!
 //! [`Session`]: keygate_server::service::Session
 
@@ -44,8 +46,8 @@ pub use ops::OPERATIONS;
 pub struct AwsState {
     /// The edge every door shares.
     pub edge: Edge,
-    /// The `[dialects.aws]` settings: the account id and region in ARNs, and the provider
-    /// `CreateKey` puts keys in.
+    /// The `[dialects.aws]` settings: the account id in ARNs, and the provider `CreateKey`
+    /// puts keys in for each region.
     pub config: Arc<AwsDialectConfig>,
 }
 
@@ -99,10 +101,15 @@ async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsE
         &body,
         OffsetDateTime::now_utc(),
     )
-    .await;
-    let (identity, refusal) = match verified {
-        Ok(identity) => (Ok(identity), None),
-        Err(aws) => (Err(Error::Unauthenticated(aws.message.clone())), Some(aws)),
+    .await
+    .and_then(|identity| Ok((identity, sigv4::signed_region(&parts, &state.config)?)));
+    let (identity, region, refusal) = match verified {
+        Ok((identity, region)) => (Ok(identity), region, None),
+        Err(aws) => (
+            Err(Error::Unauthenticated(aws.message.clone())),
+            String::new(),
+            Some(aws),
+        ),
     };
     let principal = identity.as_ref().ok().map(|i| i.principal.clone());
     let deny = |e: AwsError| match &principal {
@@ -120,7 +127,7 @@ async fn serve(state: &AwsState, request: Request<Body>) -> Result<Vec<u8>, AwsE
         }
         Err(e) => return Err(refusal.unwrap_or_else(|| e.into())),
     };
-    let cx = ops::Ctx::new(&session, &state.config, request.action());
+    let cx = ops::Ctx::new(&session, &state.config, request.action(), &region);
     ops::run(&cx, request).await.map_err(deny)
 }
 

@@ -7,8 +7,9 @@
 //! unknown, revoked or expired access key is `UnrecognizedClient`, and a wrong or stale
 //! signature is `InvalidSignature`. Neither the signature nor the secret is ever logged.
 //!
-//! The region in the credential scope is the client's choice and is accepted whatever it
-//! is (the scope is signed, so it cannot be altered in transit); the service must be `kms`.
+//! The region in the credential scope is the client's choice (the scope is signed, so it
+//! cannot be altered in transit): the dialect serves it when `[dialects.aws]` does (see
+//! [`signed_region`]); the service must be `kms`.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::hmac;
@@ -235,6 +236,26 @@ pub async fn verify(
     };
     check_signature(&presented, parts, body, &secret, now)?;
     Ok(identity)
+}
+
+/// The region a request's credential scope names, when `config` serves it: any region
+/// without a `regions` table, the table's regions with one. Call after [`verify`].
+///
+/// # Errors
+/// `InvalidSignatureException` for a region keygate does not serve (AWS's answer to a
+/// request signed for another region than the endpoint's), or the errors of a malformed
+/// `Authorization` header.
+pub(super) fn signed_region(
+    parts: &Parts,
+    config: &keygate_server::config::AwsDialectConfig,
+) -> Result<String, AwsError> {
+    let region = presented(parts)?.auth.region;
+    if !config.serves(region) {
+        return Err(invalid_signature(format!(
+            "Credential should be scoped to a valid region. keygate serves no region '{region}'."
+        )));
+    }
+    Ok(region.to_owned())
 }
 
 /// What a request presents for its signature, checked as far as it can be before the

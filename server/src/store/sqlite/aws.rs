@@ -1,5 +1,7 @@
 //! The AWS KMS dialect's key ids in SQLite (`aws_key_ids`, migration `0004_aws_dialect.sql`).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use keygate_core::{Error, Result};
 use sqlx::Row as _;
@@ -61,20 +63,45 @@ impl AwsKeyIds for SqliteStore {
             .ok_or_else(|| Error::unavailable(format!("no AWS key id stored for {uri}")))
     }
 
-    async fn aws_assign(&self, id: &str, uri: &str) -> Result<()> {
-        sqlx::query("INSERT INTO aws_key_ids (key_id, uri, created) VALUES (?, ?, ?)")
-            .bind(id)
+    async fn aws_assign(&self, id: &str, uri: &str, region: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO aws_key_ids (key_id, uri, created, region) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(uri)
+        .bind(now_text()?)
+        .bind(region)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                Error::AlreadyExists(format!("AWS key id {id}"))
+            }
+            _ => db_err(e),
+        })
+        .map(drop)
+    }
+
+    async fn aws_region_of(&self, uri: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT region FROM aws_key_ids WHERE uri = ?")
             .bind(uri)
-            .bind(now_text()?)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    Error::AlreadyExists(format!("AWS key id {id}"))
-                }
-                _ => db_err(e),
-            })
-            .map(drop)
+            .map_err(db_err)?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>(0).map_err(db_err))
+            .transpose()?
+            .flatten())
+    }
+
+    async fn aws_regions(&self) -> Result<BTreeMap<String, String>> {
+        let rows = sqlx::query("SELECT uri, region FROM aws_key_ids WHERE region IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).map_err(db_err)?, r.try_get(1).map_err(db_err)?)))
+            .collect()
     }
 }
 
@@ -94,8 +121,11 @@ mod tests {
             store.aws_uri_of("id-1").await.unwrap().as_deref(),
             Some("local://k")
         );
-        store.aws_assign("id-3", "local://other").await.unwrap();
-        let taken = store.aws_assign("id-3", "local://third").await.unwrap_err();
+        store.aws_assign("id-3", "local://other", None).await.unwrap();
+        let taken = store
+            .aws_assign("id-3", "local://third", None)
+            .await
+            .unwrap_err();
         assert_eq!(taken.kind(), keygate_core::ErrorKind::AlreadyExists);
     }
 }

@@ -1,5 +1,10 @@
 //! Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. AWS `alias/<name>` is the
 //! keygate alias `<name>`, so an alias made here works in the CLI and the other dialects.
+//!
+//! With a `[dialects.aws] regions` table an alias is in its key's region and found only
+//! there. keygate's alias names are global, so one name cannot name keys in two regions at
+//! once (AWS allows it): `CreateAlias` of a name another region uses is
+//! `AlreadyExistsException`.
 
 use keygate_core::api::Gateway as _;
 use serde::{Deserialize, Serialize};
@@ -81,9 +86,19 @@ pub async fn create(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> 
     Ok(Empty {})
 }
 
-/// `UpdateAlias`.
+/// With a `regions` table, `NotFoundException` unless alias `name` is in the request's
+/// region (audited as a key the caller named that does not exist).
+async fn here(cx: &Ctx<'_>, name: &str) -> Result<(), AwsError> {
+    if cx.config.is_regional() {
+        cx.target(Some(format!("alias/{name}"))).await?;
+    }
+    Ok(())
+}
+
+/// `UpdateAlias`: the alias and its new key in the request's region.
 pub async fn update(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
     let name = alias_name(req.alias_name)?;
+    here(cx, &name).await?;
     // AWS: TargetKeyId takes "the key ID or key ARN of the KMS key", never an alias.
     let target = cx.key_only(req.target_key_id).await?;
     cx.session
@@ -93,9 +108,10 @@ pub async fn update(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> 
     Ok(Empty {})
 }
 
-/// `DeleteAlias`.
+/// `DeleteAlias`: an alias of the request's region.
 pub async fn delete(cx: &Ctx<'_>, req: AliasRequest) -> Result<Empty, AwsError> {
     let name = alias_name(req.alias_name)?;
+    here(cx, &name).await?;
     cx.session.delete_alias(&name).await?;
     Ok(Empty {})
 }
@@ -121,23 +137,25 @@ pub struct ListAliasesResponse {
     truncated: bool,
 }
 
-/// `ListAliases`: every alias, or those of one key.
+/// `ListAliases`: every alias of the request's region, or those of one key.
 pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListAliasesResponse, AwsError> {
     let only = match req.key_id {
         Some(key_id) => {
-            let target = cx.keys.resolve(&key_id).await?;
+            let target = cx.target(Some(key_id)).await?;
             Some(cx.uri_of(&target).await?)
         }
         None => None,
     };
     let aliases = cx.session.list_aliases().await?;
+    let here = cx.keys.region_filter().await?;
     let mut entries = Vec::with_capacity(aliases.len());
     for alias in aliases {
         // An alias whose provider is no longer registered names no key AWS could show.
         let Ok(uri) = cx.session.service().key_uri(&alias.target) else {
             continue;
         };
-        if only.as_ref().is_some_and(|o| *o != uri) {
+        if only.as_ref().is_some_and(|o| *o != uri) || !here.contains(&uri, &alias.target.provider)
+        {
             continue;
         }
         entries.push((alias, uri));

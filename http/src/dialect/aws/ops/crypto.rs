@@ -242,7 +242,15 @@ async fn open(
                 Err(e) => return Err(open_error(cx, e, target)),
             },
             None => {
-                let envelope_target = KeyLocator::Uri(header_key);
+                // The envelope's key must be in the request's region, as the key a
+                // `KeyId` names must.
+                let envelope_target = match cx
+                    .in_region(KeyLocator::Uri(header_key.clone()), &header_key)
+                    .await
+                {
+                    Err(e) if e.code == "NotFoundException" => return Err(cx.missing(e).await),
+                    other => other?,
+                };
                 cx.session
                     .decrypt(ct, ctx)
                     .await

@@ -176,7 +176,8 @@ fn labels_of(tags: Vec<Tag>) -> Result<Labels, AwsError> {
     Ok(labels)
 }
 
-/// `CreateKey`: a key in the configured provider, named after its new UUID. A `Policy` is
+/// `CreateKey`: a key in the provider of the request's region (`[dialects.aws] regions`,
+/// else `provider`), named after its new UUID and recorded in that region. A `Policy` is
 /// set after the key exists (a second Gateway call and audit row).
 pub async fn create_key(
     cx: &Ctx<'_>,
@@ -230,7 +231,7 @@ pub async fn create_key(
     };
     let meta = cx
         .session
-        .create_key(cx.config.provider.as_deref(), request)
+        .create_key(cx.config.provider_for(cx.keys.region()), request)
         .await?;
     cx.keys.assign(&id, &meta.uri).await?;
     if let Some(policy) = policy {
@@ -277,13 +278,20 @@ pub struct ListKeysResponse {
     truncated: bool,
 }
 
-/// `ListKeys`: every key the caller may list, in every provider.
+/// `ListKeys`: every key the caller may list in the request's region (every key of every
+/// provider without a `regions` table).
 pub async fn list_keys(cx: &Ctx<'_>, req: ListRequest) -> Result<ListKeysResponse, AwsError> {
     let listing = cx.session.list_keys(None).await?;
     for failure in &listing.errors {
         tracing::warn!(provider = %failure.provider, error = %failure.message, "ListKeys: a provider could not be listed");
     }
-    let (keys, next_marker) = page(listing.keys, req.limit, req.marker.as_deref(), 1000)?;
+    let here = cx.keys.region_filter().await?;
+    let keys: Vec<_> = listing
+        .keys
+        .into_iter()
+        .filter(|k| here.contains(&k.uri, &k.provider))
+        .collect();
+    let (keys, next_marker) = page(keys, req.limit, req.marker.as_deref(), 1000)?;
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         let id = cx.keys.id_for(&key.uri).await?;

@@ -11,6 +11,7 @@ mod sign;
 use keygate_core::access::Action;
 use keygate_core::api::Gateway as _;
 use keygate_core::{Error, KeyLocator, KeyState};
+use keygate_server::registry::ResolvedKey;
 use serde::de::DeserializeOwned;
 
 /// The message of `UnknownOperationException`.
@@ -36,34 +37,96 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// The context of one admitted request.
-    pub fn new(session: &'a Session, config: &'a AwsDialectConfig, action: Action) -> Self {
+    /// The context of one admitted request, signed for `region`.
+    pub fn new(
+        session: &'a Session,
+        config: &'a AwsDialectConfig,
+        action: Action,
+        region: &'a str,
+    ) -> Self {
         Self {
             session,
-            keys: Keys::new(session, config),
+            keys: Keys::new(session, config, region),
             config,
             action,
         }
     }
 
-    /// The key a `KeyId` member names. A key id the dialect's table does not know goes to
-    /// the service all the same ([`Session::missing_key`]): audited, and refused as a key
-    /// the caller may not use when its rights stop at some keys.
+    /// The key a `KeyId` member names. A key id the dialect's table does not know, or a key
+    /// of another region, goes to the service all the same ([`Session::missing_key`]):
+    /// audited, and refused as a key the caller may not use when its rights stop at some
+    /// keys.
     async fn target(&self, key_id: Option<String>) -> Result<KeyLocator, AwsError> {
         let key_id = super::wire::required(key_id, "keyId")?;
-        match self.keys.resolve(&key_id).await {
-            Err(e) if e.code == "NotFoundException" => {
-                match self
-                    .session
-                    .missing_key(self.action, e.message.clone())
-                    .await
-                {
-                    Error::NotFound(_) => Err(e),
-                    other => Err(AwsError::from_core(other, None)),
-                }
-            }
+        let found = match self.keys.resolve(&key_id).await {
+            Ok(target) => self.in_region(target, &key_id).await,
+            other => other,
+        };
+        match found {
+            Err(e) if e.code == "NotFoundException" => Err(self.missing(e).await),
             found => found,
         }
+    }
+
+    /// `e`, a key the caller named that is not there, audited as such.
+    async fn missing(&self, e: AwsError) -> AwsError {
+        match self
+            .session
+            .missing_key(self.action, e.message.clone())
+            .await
+        {
+            Error::NotFound(_) => e,
+            other => AwsError::from_core(other, None),
+        }
+    }
+
+    /// The key `target` names and the provider holding it, from the registry and the
+    /// gateway store alone (a keygate key name is described first: one audited
+    /// `keys:describe`). `None` when it names nothing: the call that follows refuses it.
+    ///
+    /// # Errors
+    /// The describe's error for a key name.
+    async fn locate(&self, target: &KeyLocator) -> Result<Option<ResolvedKey>, AwsError> {
+        let registry = self.session.service().registry();
+        match target {
+            KeyLocator::Name(_) => {
+                let meta = self
+                    .session
+                    .describe_key(target)
+                    .await
+                    .map_err(|e| self.fail(e, target))?;
+                Ok(registry
+                    .provider(&meta.provider)
+                    .ok()
+                    .map(|provider| ResolvedKey {
+                        provider: provider.clone(),
+                        id: meta.id,
+                    }))
+            }
+            other => Ok(registry.resolve(other).await.ok()),
+        }
+    }
+
+    /// `target` when its key is in the request's region (always, without a `regions`
+    /// table); AWS's `NotFoundException` when it is another region's.
+    async fn in_region(&self, target: KeyLocator, key_id: &str) -> Result<KeyLocator, AwsError> {
+        if !self.config.is_regional() {
+            return Ok(target);
+        }
+        let Some(key) = self.locate(&target).await? else {
+            return Ok(target);
+        };
+        if self
+            .keys
+            .in_region(&key.uri(), &key.provider.info().name)
+            .await?
+        {
+            return Ok(target);
+        }
+        Err(match &target {
+            KeyLocator::Alias(alias) => self.keys.alias_not_found(alias),
+            _ => AwsError::not_found(format!("Key '{}' does not exist", key_id.trim())),
+        })
     }
 
     /// The key a `KeyId` member of an operation that takes "the key ID or key ARN of the KMS
