@@ -122,7 +122,12 @@ impl AwsDialectConfig {
     /// `provider` (or there is no `regions` table), else the first region (by name) that
     /// maps to `provider`; `None` when no region does (the key is then in no region).
     pub fn home_region(&self, provider: &str) -> Option<&str> {
-        if !self.is_regional() || self.regions.get(&self.region).is_some_and(|p| p == provider) {
+        if !self.is_regional()
+            || self
+                .regions
+                .get(&self.region)
+                .is_some_and(|p| p == provider)
+        {
             return Some(&self.region);
         }
         self.regions

@@ -166,7 +166,11 @@ async fn aws_ids_are_given_once_and_read_both_ways() {
         assert_eq!(taken.kind(), ErrorKind::AlreadyExists, "{backend}");
         // Only a key the dialect created keeps a region.
         assert_eq!(
-            store.aws_region_of("local://other").await.unwrap().as_deref(),
+            store
+                .aws_region_of("local://other")
+                .await
+                .unwrap()
+                .as_deref(),
             Some("us-west-2"),
             "{backend}"
         );

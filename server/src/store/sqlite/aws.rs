@@ -64,22 +64,20 @@ impl AwsKeyIds for SqliteStore {
     }
 
     async fn aws_assign(&self, id: &str, uri: &str, region: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO aws_key_ids (key_id, uri, created, region) VALUES (?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(uri)
-        .bind(now_text()?)
-        .bind(region)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                Error::AlreadyExists(format!("AWS key id {id}"))
-            }
-            _ => db_err(e),
-        })
-        .map(drop)
+        sqlx::query("INSERT INTO aws_key_ids (key_id, uri, created, region) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(uri)
+            .bind(now_text()?)
+            .bind(region)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    Error::AlreadyExists(format!("AWS key id {id}"))
+                }
+                _ => db_err(e),
+            })
+            .map(drop)
     }
 
     async fn aws_region_of(&self, uri: &str) -> Result<Option<String>> {
@@ -121,7 +119,10 @@ mod tests {
             store.aws_uri_of("id-1").await.unwrap().as_deref(),
             Some("local://k")
         );
-        store.aws_assign("id-3", "local://other", None).await.unwrap();
+        store
+            .aws_assign("id-3", "local://other", None)
+            .await
+            .unwrap();
         let taken = store
             .aws_assign("id-3", "local://third", None)
             .await

@@ -166,7 +166,11 @@ async fn keys_live_in_their_region_and_its_provider() {
         .send()
         .await
         .unwrap();
-    west.describe_key().key_id("alias/app").send().await.unwrap();
+    west.describe_key()
+        .key_id("alias/app")
+        .send()
+        .await
+        .unwrap();
     let arn_alias = "arn:aws:kms:us-west-2:000000000000:alias/app";
     west.describe_key().key_id(arn_alias).send().await.unwrap();
     let found = eu.describe_key().key_id("alias/app").send().await;
@@ -200,11 +204,17 @@ async fn keys_live_in_their_region_and_its_provider() {
     let made = gw
         .service
         .local_admin()
-        .create_key(Some("local"), CreateKeyRequest::new("cli-key", KeySpec::Aes256))
+        .create_key(
+            Some("local"),
+            CreateKeyRequest::new("cli-key", KeySpec::Aes256),
+        )
         .await
         .unwrap();
     let arn = gw.service.aws_key_arn(&made.uri).await.unwrap();
-    assert!(arn.starts_with("arn:aws:kms:us-east-1:000000000000:key/"), "{arn}");
+    assert!(
+        arn.starts_with("arn:aws:kms:us-east-1:000000000000:key/"),
+        "{arn}"
+    );
     east.describe_key().key_id(&arn).send().await.unwrap();
     let id = arn.rsplit('/').next().unwrap();
     assert_eq!(
@@ -230,13 +240,7 @@ async fn without_a_regions_table_every_region_sees_every_key_under_its_own_arn()
     let (akid, secret) = access_key(&gw, "anywhere", "admin").await;
     let eu = client_in(&gw.base, "eu-west-1", &akid, &secret);
     let west = client_in(&gw.base, "us-west-2", &akid, &secret);
-    let meta = eu
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let meta = eu.create_key().send().await.unwrap().key_metadata.unwrap();
     let id = meta.key_id().to_owned();
     let eu_arn = format!("arn:aws:kms:eu-west-1:000000000000:key/{id}");
     assert_eq!(meta.arn(), Some(eu_arn.as_str()));
