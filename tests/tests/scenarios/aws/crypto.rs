@@ -184,7 +184,7 @@ async fn aws_sdk_encrypts_decrypts_and_makes_data_keys() {
         "ValidationException"
     );
 
-    // RSA encryption is RSAES_OAEP_SHA_256 in the provider's native form.
+    // RSAES_OAEP_SHA_256 is the bare RSA-OAEP ciphertext AWS answers: the modulus' size.
     let rsa = create(&c, KeySpec::Rsa2048, Some(KeyUsageType::EncryptDecrypt)).await;
     let ct = c
         .encrypt()
@@ -194,6 +194,7 @@ async fn aws_sdk_encrypts_decrypts_and_makes_data_keys() {
         .send()
         .await
         .unwrap();
+    assert_eq!(ct.ciphertext_blob().unwrap().as_ref().len(), 256);
     let opened = c
         .decrypt()
         .key_id(&rsa)
@@ -258,6 +259,73 @@ async fn aws_sdk_encrypts_decrypts_and_makes_data_keys() {
         .send()
         .await;
     assert_eq!(code(wrong_padding), "InvalidCiphertextException");
+    // A client encrypts with RSA-OAEP-SHA-256 from the public key; the door opens it.
+    let client_side = {
+        use rsa::pkcs8::DecodePublicKey as _;
+        let key =
+            rsa::RsaPublicKey::from_public_key_der(public.public_key().unwrap().as_ref()).unwrap();
+        key.encrypt(
+            &mut rsa::rand_core::OsRng,
+            rsa::Oaep::new::<sha2::Sha256>(),
+            b"sha256 from a client",
+        )
+        .unwrap()
+    };
+    let opened = c
+        .decrypt()
+        .key_id(&rsa)
+        .ciphertext_blob(Blob::new(client_side))
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        opened.plaintext().unwrap().as_ref(),
+        b"sha256 from a client"
+    );
+    // keygate's native RSA ciphertext, which earlier versions answered, still opens.
+    let uri = gw
+        .service
+        .aws_key_ids()
+        .aws_uri_of(&rsa)
+        .await
+        .unwrap()
+        .unwrap();
+    let native = gw
+        .service
+        .local_admin()
+        .encrypt_native(
+            &keygate_core::KeyLocator::Uri(uri),
+            b"from an older keygate",
+            &keygate_core::EncryptionContext::default(),
+        )
+        .await
+        .unwrap()
+        .value
+        .bytes;
+    assert_ne!(native.len(), 256);
+    let opened = c
+        .decrypt()
+        .key_id(&rsa)
+        .ciphertext_blob(Blob::new(native))
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        opened.plaintext().unwrap().as_ref(),
+        b"from an older keygate"
+    );
+    // The bare ciphertext binds no context, as in AWS.
+    let with_context = c
+        .encrypt()
+        .key_id(&rsa)
+        .plaintext(Blob::new("rsa data"))
+        .encryption_context("k", "v")
+        .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+        .send()
+        .await;
+    assert_eq!(code(with_context), "ValidationException");
     let with_context = c
         .encrypt()
         .key_id(&rsa)

@@ -3,8 +3,10 @@
 //!
 //! A symmetric `CiphertextBlob` is a keygate envelope (it names its key), so it decrypts
 //! without a `KeyId`, through the CLI and REST, and through the other dialects. RSA keys
-//! encrypt with RSAES_OAEP_SHA_256 in the provider's native form, or with RSAES_OAEP_SHA_1
-//! as the bare RSA ciphertext (the provider's raw encryption, binding no context). The encryption context
+//! encrypt with RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 into the bare RSA ciphertext AWS
+//! answers (the provider's raw encryption, binding no context); a provider without raw
+//! RSA-OAEP-SHA-256 answers its native form for RSAES_OAEP_SHA_256, and Decrypt still opens
+//! the native form keygate answered before. The encryption context
 //! must match exactly on decrypt, as in AWS. `ReEncrypt` is a decrypt then an encrypt: two
 //! Gateway calls, two audit rows.
 
@@ -30,6 +32,8 @@ const MAX_PLAINTEXT: usize = 4096;
 const MIN_ENVELOPE_DATA_KEY: usize = 16;
 /// The largest ciphertext AWS accepts.
 const MAX_CIPHERTEXT: usize = 6144;
+/// The sizes of a bare RSA ciphertext under keygate's RSA keys (2048, 3072, 4096 bits).
+const RSA_SIZES: [usize; 3] = [256, 384, 512];
 
 /// A secret blob member (plaintext): wiped from memory when dropped.
 fn secret_blob<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Zeroizing<Vec<u8>>>, D::Error> {
@@ -68,6 +72,29 @@ impl Algorithm {
             Self::RsaOaepSha256 => "RSAES_OAEP_SHA_256",
             Self::RsaOaepSha1 => "RSAES_OAEP_SHA_1",
         }
+    }
+
+    /// The raw RSA algorithm of an `RSAES_*` algorithm.
+    fn raw(self) -> Option<EncryptionAlgorithm> {
+        match self {
+            Self::Symmetric => None,
+            Self::RsaOaepSha256 => Some(EncryptionAlgorithm::RsaOaepSha256),
+            Self::RsaOaepSha1 => Some(EncryptionAlgorithm::RsaOaepSha1),
+        }
+    }
+
+    /// True when this is `RSAES_OAEP_SHA_256` and `target`'s provider has no raw
+    /// RSA-OAEP-SHA-256: the provider's native RSA encryption stands in.
+    async fn native(self, cx: &Ctx<'_>, target: &KeyLocator) -> Result<bool, AwsError> {
+        if self != Self::RsaOaepSha256 {
+            return Ok(false);
+        }
+        Ok(cx.locate(target).await?.is_some_and(|key| {
+            !key.provider
+                .capabilities()
+                .raw_encryption
+                .contains(&EncryptionAlgorithm::RsaOaepSha256)
+        }))
     }
     /// The caller's session, refusing a key this algorithm does not fit (AWS's rule).
     fn session(self, cx: &Ctx<'_>) -> Session {
@@ -137,22 +164,25 @@ async fn seal(
             let uri = EnvelopeHeader::decode(&blob)?.0.key_uri;
             Ok((blob, uri))
         }
-        Algorithm::RsaOaepSha256 => {
+        Algorithm::RsaOaepSha256 if algorithm.native(cx, target).await? => {
             let ct = session
                 .encrypt_native(target, plaintext, ctx)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
             Ok((ct.value.bytes, ct.uri))
         }
-        Algorithm::RsaOaepSha1 => {
+        Algorithm::RsaOaepSha256 | Algorithm::RsaOaepSha1 => {
             // The bare RSA ciphertext binds no context; one given could never be checked.
             if !ctx.is_empty() {
                 return Err(AwsError::validation(
                     "EncryptionContext is not supported with asymmetric encryption algorithms",
                 ));
             }
+            let raw = algorithm
+                .raw()
+                .unwrap_or(EncryptionAlgorithm::RsaOaepSha256);
             let ct = session
-                .encrypt_raw(target, EncryptionAlgorithm::RsaOaepSha1, plaintext)
+                .encrypt_raw(target, raw, plaintext)
                 .await
                 .map_err(|e| cx.fail(e, target))?;
             Ok((ct.value.bytes, ct.uri))
@@ -268,10 +298,15 @@ async fn open(
                 Algorithm::Symmetric => AwsError::invalid_ciphertext(),
             });
         };
-        if algorithm == Algorithm::RsaOaepSha1 {
+        // Before raw RSAES_OAEP_SHA_256, keygate answered its native ciphertext (the bare RSA
+        // ciphertext behind a header, so never of a modulus' size): those still open.
+        let native = algorithm == Algorithm::Symmetric
+            || algorithm.native(cx, target).await?
+            || (algorithm == Algorithm::RsaOaepSha256 && !RSA_SIZES.contains(&ct.len()));
+        if let (Some(raw), false) = (algorithm.raw(), native) {
             algorithm
                 .session(cx)
-                .decrypt_raw(target, None, EncryptionAlgorithm::RsaOaepSha1, ct)
+                .decrypt_raw(target, None, raw, ct)
                 .await
                 .map_err(|e| open_error(cx, e, target))?
         } else {

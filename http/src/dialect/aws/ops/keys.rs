@@ -4,7 +4,7 @@
 use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{
-    CreateKeyRequest as KgCreate, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels,
+    Capabilities, CreateKeyRequest as KgCreate, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels,
 };
 use serde::{Deserialize, Serialize};
 
@@ -100,14 +100,38 @@ pub struct KeyMetadataResponse {
     key_metadata: AwsKeyMetadata,
 }
 
-/// The encryption algorithms AWS would list for a key.
-pub fn encryption_algorithms(spec: KeySpec, usage: keygate_core::KeyUsage) -> Vec<&'static str> {
-    match (spec, usage) {
-        (KeySpec::Aes256, _) => vec!["SYMMETRIC_DEFAULT"],
-        (s, keygate_core::KeyUsage::Encrypt) if s.is_rsa() => {
-            vec!["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+/// The encryption and signing algorithms a key of `spec` for `usage` can use in a provider
+/// with `caps`, as AWS names them: AES keys `SYMMETRIC_DEFAULT`; RSA encryption keys
+/// `RSAES_OAEP_SHA_1` and `RSAES_OAEP_SHA_256` where the provider encrypts raw RSA-OAEP with
+/// that hash (`RSAES_OAEP_SHA_256` also through its native RSA encryption); signing keys the
+/// algorithms the provider signs with for the spec (one for a Cloud KMS RSA key).
+pub fn algorithms(
+    caps: &Capabilities,
+    spec: KeySpec,
+    usage: keygate_core::KeyUsage,
+) -> (Vec<&'static str>, Vec<&'static str>) {
+    use keygate_core::{EncryptionAlgorithm as E, KeyUsage};
+    match usage {
+        KeyUsage::Encrypt if spec == KeySpec::Aes256 => (vec!["SYMMETRIC_DEFAULT"], Vec::new()),
+        KeyUsage::Encrypt if spec.is_rsa() => {
+            let raw = |a| caps.raw_encryption.contains(&a);
+            let mut names = Vec::new();
+            if raw(E::RsaOaepSha1) {
+                names.push("RSAES_OAEP_SHA_1");
+            }
+            if raw(E::RsaOaepSha256) || caps.rsa_encryption {
+                names.push("RSAES_OAEP_SHA_256");
+            }
+            (names, Vec::new())
         }
-        _ => Vec::new(),
+        KeyUsage::Sign => (
+            Vec::new(),
+            caps.signing_algorithms(spec)
+                .iter()
+                .map(|a| signing_algorithm_name(*a))
+                .collect(),
+        ),
+        _ => (Vec::new(), Vec::new()),
     }
 }
 
@@ -119,6 +143,9 @@ pub async fn render(cx: &Ctx<'_>, meta: &KeyMetadata) -> Result<AwsKeyMetadata, 
     let id = cx.keys.id_for(&meta.uri).await?;
     let spec = key_spec_name(meta.spec);
     let usage = meta.usage;
+    let provider = cx.session.service().registry().provider(&meta.provider)?;
+    let (encryption_algorithms, signing_algorithms) =
+        algorithms(provider.capabilities(), meta.spec, usage);
     Ok(AwsKeyMetadata {
         aws_account_id: cx.config.account_id.clone(),
         arn: cx.keys.arn(&id),
@@ -136,16 +163,8 @@ pub async fn render(cx: &Ctx<'_>, meta: &KeyMetadata) -> Result<AwsKeyMetadata, 
         key_manager: "CUSTOMER",
         customer_master_key_spec: spec,
         key_spec: spec,
-        encryption_algorithms: encryption_algorithms(meta.spec, usage),
-        signing_algorithms: if usage == keygate_core::KeyUsage::Sign {
-            meta.spec
-                .signing_algorithms()
-                .iter()
-                .map(|a| signing_algorithm_name(*a))
-                .collect()
-        } else {
-            Vec::new()
-        },
+        encryption_algorithms,
+        signing_algorithms,
         mac_algorithms: meta
             .spec
             .mac_algorithm()

@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use keygate_core::api::Gateway as _;
-use keygate_core::{KeySpec, KeyUsage, SignInput, SigningAlgorithm};
+use keygate_core::{KeyUsage, SignInput, SigningAlgorithm};
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -280,9 +280,6 @@ pub struct PublicKeyResponse {
     signing_algorithms: Vec<&'static str>,
 }
 
-/// The encryption algorithms keygate serves for an RSA `ENCRYPT_DECRYPT` key.
-const RSA_ENCRYPTION_ALGORITHMS: &[&str] = &["RSAES_OAEP_SHA_256"];
-
 /// `GetPublicKey`: DER SubjectPublicKeyInfo, with the key's spec, its `KeyUsage` and the
 /// algorithms of that usage (`EncryptionAlgorithms` for `ENCRYPT_DECRYPT`,
 /// `SigningAlgorithms` for `SIGN_VERIFY`), as AWS answers so that a holder of the public key
@@ -305,16 +302,13 @@ pub async fn get_public_key(
     let spec = key_spec_name(public.spec);
     // The service saw the key's usage when it resolved it; an EC key can only sign.
     let usage = seen.get().copied().unwrap_or(KeyUsage::Sign);
-    let (encryption_algorithms, signing_algorithms) = match usage {
-        KeyUsage::Encrypt => (RSA_ENCRYPTION_ALGORITHMS.to_vec(), Vec::new()),
-        _ => (
-            Vec::new(),
-            KeySpec::signing_algorithms(public.spec)
-                .iter()
-                .map(|a| signing_algorithm_name(*a))
-                .collect(),
-        ),
-    };
+    let provider = cx
+        .session
+        .service()
+        .registry()
+        .provider(&resolved.key.provider)?;
+    let (encryption_algorithms, signing_algorithms) =
+        super::keys::algorithms(provider.capabilities(), public.spec, usage);
     Ok(PublicKeyResponse {
         key_id,
         public_key: public.der,
