@@ -519,3 +519,50 @@ pub async fn list_resource_tags(
         next_marker,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keygate_core::{EncryptionAlgorithm, KeyUsage};
+
+    #[test]
+    fn algorithms_are_those_the_provider_declares_for_the_key() {
+        let raw = Capabilities::builder()
+            .rsa_encryption(true)
+            .raw_encryption(vec![
+                EncryptionAlgorithm::RsaOaepSha1,
+                EncryptionAlgorithm::RsaOaepSha256,
+            ])
+            .build();
+        assert_eq!(
+            algorithms(&raw, KeySpec::Rsa2048, KeyUsage::Encrypt).0,
+            ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+        );
+        assert_eq!(
+            algorithms(&raw, KeySpec::Aes256, KeyUsage::Encrypt),
+            (vec!["SYMMETRIC_DEFAULT"], Vec::new())
+        );
+        let all_rsa = algorithms(&raw, KeySpec::Rsa2048, KeyUsage::Sign).1;
+        assert_eq!(all_rsa.len(), KeySpec::Rsa2048.signing_algorithms().len());
+        // A Cloud KMS key: native RSA-OAEP-SHA-256 only, one signing algorithm per RSA key.
+        let cloud = Capabilities::builder()
+            .rsa_encryption(true)
+            .one_signing_algorithm_per_key(true)
+            .build();
+        assert_eq!(
+            algorithms(&cloud, KeySpec::Rsa3072, KeyUsage::Encrypt).0,
+            ["RSAES_OAEP_SHA_256"]
+        );
+        let one = algorithms(&cloud, KeySpec::Rsa3072, KeyUsage::Sign).1;
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert!(all_rsa.len() > 1 && all_rsa.contains(&one[0]));
+        // No RSA encryption at all: nothing to list.
+        let none = Capabilities::builder().build();
+        assert!(
+            algorithms(&none, KeySpec::Rsa2048, KeyUsage::Encrypt)
+                .0
+                .is_empty()
+        );
+        assert!(algorithms(&none, KeySpec::HmacSha256, KeyUsage::Mac) == (Vec::new(), Vec::new()));
+    }
+}
