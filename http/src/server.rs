@@ -139,6 +139,10 @@ pub struct BoundServer {
 pub async fn bind(service: Arc<Service>, config: &Config) -> Result<BoundServer> {
     let server = config.server.clone();
     config.dialects.warn_if_insecure();
+    #[cfg(feature = "aws")]
+    if config.dialects.aws.enabled {
+        crate::dialect::aws::check_config(&config.dialects.aws, &service)?;
+    }
     let tls = match (&server.tls_cert, &server.tls_key) {
         (Some(cert), Some(key)) => {
             Some(RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {

@@ -56,6 +56,24 @@ pub fn router(state: AwsState) -> Router {
     Router::new().route("/", post(handle)).with_state(state)
 }
 
+/// Checks `[dialects.aws]` against the registered providers: each `regions` entry must name
+/// one.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the setting.
+pub(crate) fn check_config(
+    config: &AwsDialectConfig,
+    service: &keygate_server::service::Service,
+) -> keygate_core::Result<()> {
+    for (region, provider) in &config.regions {
+        service
+            .registry()
+            .provider(provider)
+            .map_err(|e| Error::invalid(format!("dialects.aws.regions.{region}: {e}")))?;
+    }
+    Ok(())
+}
+
 /// The prefix of every KMS operation in `X-Amz-Target`.
 const TARGET_PREFIX: &str = "TrentService.";
 

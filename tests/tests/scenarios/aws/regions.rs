@@ -235,6 +235,25 @@ async fn keys_live_in_their_region_and_its_provider() {
 }
 
 #[tokio::test]
+async fn a_region_of_an_unregistered_provider_is_refused_at_start() {
+    let mut config = crate::support::config(|c| {
+        c.dialects.aws.regions = [("us-west-2".to_owned(), "nowhere".to_owned())].into();
+    });
+    let home = tempfile::tempdir().unwrap();
+    config.dialects.azure.resolve_in_home(home.path());
+    let service = keygate::compose::open(&config, &keygate_server::Home::new(home.path()))
+        .await
+        .unwrap();
+    let Err(refused) = keygate_http::bind(service, &config).await else {
+        panic!("a region mapped to no registered provider was accepted");
+    };
+    assert!(
+        refused.to_string().contains("dialects.aws.regions.us-west-2"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
 async fn without_a_regions_table_every_region_sees_every_key_under_its_own_arn() {
     let gw = TestGateway::start().await;
     let (akid, secret) = access_key(&gw, "anywhere", "admin").await;
