@@ -248,7 +248,9 @@ async fn a_region_of_an_unregistered_provider_is_refused_at_start() {
         panic!("a region mapped to no registered provider was accepted");
     };
     assert!(
-        refused.to_string().contains("dialects.aws.regions.us-west-2"),
+        refused
+            .to_string()
+            .contains("dialects.aws.regions.us-west-2"),
         "{refused}"
     );
 }
