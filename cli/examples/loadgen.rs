@@ -144,7 +144,7 @@ async fn phase(
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+pub(crate) async fn main() -> anyhow::Result<()> {
     let o = options()?;
     let home = tempfile::tempdir()?;
     let mut config = Config::parse("", Vec::<(String, String)>::new(), "loadgen")?;
