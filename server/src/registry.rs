@@ -183,6 +183,12 @@ impl Registry {
             })
     }
 
+    /// The same registry over `store` (the service wraps the store it was given).
+    pub(crate) fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
     /// Finds the key `key` names: a URI by its provider's prefix, `alias/<name>` in the
     /// gateway store, a key name in every provider.
     ///

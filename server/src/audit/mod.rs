@@ -152,7 +152,14 @@ pub struct AuditStats {
     pub rows: u64,
     /// Transactions that failed (their requests were refused).
     pub failed_batches: u64,
+    /// Committed transactions by how many rows they held: slot `i` counts those with at
+    /// most [`BATCH_ROW_BOUNDS`]`[i]` rows (and more than the bound before it); the last
+    /// slot those with more than the largest bound. Not cumulative.
+    pub batch_rows: [u64; BATCH_ROW_BOUNDS.len() + 1],
 }
+
+/// Upper bounds of the rows-per-commit histogram ([`AuditStats::batch_rows`]).
+pub const BATCH_ROW_BOUNDS: [u64; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 impl AuditStats {
     /// Rows per committed transaction (0 before the first).
@@ -173,6 +180,23 @@ struct Counters {
     failed_batches: AtomicU64,
     /// The last batch failed: the store cannot write (until a batch succeeds again).
     failing: AtomicBool,
+    /// See [`AuditStats::batch_rows`].
+    batch_rows: [AtomicU64; BATCH_ROW_BOUNDS.len() + 1],
+}
+
+impl Counters {
+    /// Counts one committed transaction of `rows` rows.
+    fn committed(&self, rows: usize) {
+        let rows = rows as u64;
+        let slot = BATCH_ROW_BOUNDS
+            .iter()
+            .position(|bound| rows <= *bound)
+            .unwrap_or(BATCH_ROW_BOUNDS.len());
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.batch_rows[slot].fetch_add(1, Ordering::Relaxed);
+        self.failing.store(false, Ordering::Release);
+    }
 }
 
 /// The principal of the row [`AuditLog::check_writable`] writes.
@@ -240,7 +264,8 @@ impl AuditLog {
         let (queue, pending) = mpsc::channel(config.queue);
         let (live, _) = broadcast::channel(config.queue);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(writer::run(writer::Writer {
+        // The writer's store calls count as its own kind: one batch serves many requests.
+        tokio::spawn(crate::store::RequestKind::AUDIT_WRITER.scope(writer::run(writer::Writer {
             store: Arc::clone(&store),
             pending,
             live: live.clone(),
@@ -248,7 +273,7 @@ impl AuditLog {
             counters: Arc::clone(&counters),
             keys: keys.clone(),
             head: Some(head),
-        }));
+        })));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -410,6 +435,7 @@ impl AuditLog {
             batches: c.batches.load(Ordering::Relaxed),
             rows: c.rows.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            batch_rows: std::array::from_fn(|i| c.batch_rows[i].load(Ordering::Relaxed)),
         }
     }
 }

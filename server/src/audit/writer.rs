@@ -224,11 +224,7 @@ async fn write_batch(w: &mut Writer, batch: &mut Vec<Pending>) {
                     hash: last.event.hash.clone(),
                 });
             }
-            w.counters.batches.fetch_add(1, Ordering::Relaxed);
-            w.counters.failing.store(false, Ordering::Release);
-            w.counters
-                .rows
-                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            w.counters.committed(rows.len());
             for (ChainedAuditRow { event, .. }, reply) in rows.into_iter().zip(replies) {
                 // A waiter that gave up (request cancelled) still has its row: the
                 // operation may have happened.
@@ -284,9 +280,7 @@ async fn commit_write(w: &mut Writer, write: PendingWrite) {
                         seq: event.seq,
                         hash: event.hash.clone(),
                     });
-                    w.counters.batches.fetch_add(1, Ordering::Relaxed);
-                    w.counters.rows.fetch_add(1, Ordering::Relaxed);
-                    w.counters.failing.store(false, Ordering::Release);
+                    w.counters.committed(1);
                     let _ = write.reply.send(Ok(result));
                     let _ = w.live.send(event);
                 }

@@ -28,6 +28,7 @@ impl Session {
     /// [`Error::Unavailable`](keygate_core::Error::Unavailable) when the refusal cannot be
     /// audited.
     pub async fn screen(&self, action: Action) -> Result<()> {
+        self.kind(action).scope(async {
         let policy = self.policy();
         if policy.may_ever(&self.identity, action) {
             return Ok(());
@@ -36,6 +37,8 @@ impl Session {
         let mut audit = self.audit(action);
         let denied = audit.deny(reason);
         audit.done(Err(denied)).await
+            })
+        .await
     }
 
     /// The answer to a key reference a door could not find in its own records (an unknown
@@ -44,6 +47,7 @@ impl Session {
     /// for a caller allowed `action` on every key, [`Error::NotFound`](keygate_core::Error::NotFound)
     /// with `what` (audited as a `failure`).
     pub async fn missing_key(&self, action: Action, what: String) -> keygate_core::Error {
+        self.kind(action).scope(async {
         let policy = self.policy();
         let mut audit = self.audit(action);
         let decision = policy.evaluate(&self.identity, action, None);
@@ -56,6 +60,8 @@ impl Session {
             Err(e) => e,
             Ok(()) => keygate_core::Error::NotFound(what),
         }
+            })
+        .await
     }
 
     /// Runs `op`, a read of a door's own records that concerns no single key (reading or
@@ -81,6 +87,7 @@ impl Session {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
+        self.kind(action).scope(async {
         let mut audit = self.audit(action);
         audit.provider = Some(provider.to_owned());
         audit.key = Some(subject);
@@ -97,6 +104,8 @@ impl Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 
     /// Writes a door's own record that concerns no single key (creating a GCP key ring),
@@ -117,6 +126,7 @@ impl Session {
         subject: String,
         write: ObjectWrite,
     ) -> Result<()> {
+        self.kind(action).scope(async {
         let mut audit = self.audit(action);
         audit.provider = Some(provider.to_owned());
         audit.key = Some(subject);
@@ -131,6 +141,8 @@ impl Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 
     /// Writes a door's own record about the key `key` (a GCP version's destroy request) after
@@ -146,6 +158,7 @@ impl Session {
         key: &KeyLocator,
         write: ObjectWrite,
     ) -> Result<()> {
+        self.kind(action).scope(async {
         let mut audit = self.audit(action);
         let result = async {
             self.authorize_key(&mut audit, action, key).await?;
@@ -157,6 +170,8 @@ impl Session {
             self.service.keys.clear();
         }
         audit.done(result).await
+            })
+        .await
     }
 
     /// Runs `op`, a write to a door's own record about the key `key` (a GCP version's

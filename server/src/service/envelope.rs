@@ -31,9 +31,12 @@ impl Session {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
+        self.kind(Action::CryptoEncrypt).scope(async {
         let bytes = u64::try_from(plaintext.len()).unwrap_or(u64::MAX);
         let sealing = self.sealing_for(keys, context, Some(bytes)).await?;
         envelope::seal(&sealing.header, &sealing.data_key, plaintext)
+            })
+        .await
     }
 
     /// `Gateway::begin_envelope` and `Gateway::begin_envelope_for_keys`: a data key and
@@ -43,7 +46,10 @@ impl Session {
         keys: &[KeyLocator],
         context: &EncryptionContext,
     ) -> Result<SealingKey> {
+        self.kind(Action::CryptoGenerateDataKey).scope(async {
         self.sealing_for(keys, context, None).await
+            })
+        .await
     }
 
     /// A data key and its header under `keys`: one key without minimum-key rules takes the
@@ -88,6 +94,7 @@ impl Session {
         sealed: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
+        self.kind(Action::CryptoDecrypt).scope(async {
         let (header, header_len) = match EnvelopeHeader::decode(sealed) {
             Ok(decoded) => decoded,
             Err(e) => return self.audit(Action::CryptoDecrypt).done(Err(e)).await,
@@ -96,6 +103,8 @@ impl Session {
         self.unwrap_then(&header, context, |data_key, r| {
             open_with(&header, &data_key, r, payload)
         })
+        .await
+            })
         .await
     }
 
@@ -115,6 +124,7 @@ impl Session {
         sealed: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
+        self.kind(Action::CryptoDecrypt).scope(async {
         let mut audit = self.audit(Action::CryptoDecrypt);
         let result = async {
             let (named, _) = self
@@ -140,6 +150,8 @@ impl Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 
     /// `Gateway::open_envelope`: the data key of a header the caller opens itself.
@@ -148,8 +160,11 @@ impl Session {
         header: &EnvelopeHeader,
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
+        self.kind(Action::CryptoDecrypt).scope(async {
         self.unwrap_then(header, context, |data_key, _| Ok(data_key))
             .await
+            })
+        .await
     }
 
     /// Tries the header's keys in the configured provider order, each try authorized and

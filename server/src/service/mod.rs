@@ -10,6 +10,7 @@ mod cost;
 mod doors;
 mod envelope;
 mod expiry;
+mod hot;
 mod keycache;
 mod maintenance;
 mod objects;
@@ -34,10 +35,11 @@ use crate::audit::AuditLog;
 use crate::cache::DataKeyCache;
 use crate::config::EnvelopeConfig;
 use crate::registry::Registry;
-use crate::store::{AwsKeyIds, GcpRecords};
+use crate::store::{AwsKeyIds, GcpRecords, RequestKind};
 use crate::tokens::TokenAuthority;
 
 pub use expiry::{NOTIFY_ACTION, RotationPolicy};
+pub use hot::{MAX_STALENESS, POLL_EVERY};
 pub use session::Session;
 pub use status::{BuildInfo, STATUS_PROBE_TIMEOUT};
 pub use usage::{KeyRule, check_usage, required_usage};
@@ -105,6 +107,8 @@ pub struct Service {
     process: status::ProcessInfo,
     aws_arns: AwsArnScope,
     pricing: keygate_core::cost::PriceList,
+    /// The store every part uses: hot records from memory, calls counted.
+    hot: Arc<hot::HotStore>,
 }
 
 /// The regions and account keygate's AWS door puts in its key ARNs (`[dialects.aws]`).
@@ -127,6 +131,12 @@ impl Service {
     /// counters here).
     pub fn audit(&self) -> &AuditLog {
         &self.audit
+    }
+
+    /// How many gateway store calls each kind of request made since the service started
+    /// (`keygate_store_calls_total` in `/metrics`).
+    pub fn store_calls(&self) -> Vec<crate::store::StoreCallCount> {
+        self.hot.calls().snapshot()
     }
 
     /// The URI of the key `key` (its provider's URI prefix and its id; no provider call).
@@ -193,7 +203,9 @@ impl Service {
     /// [`Error::Unauthenticated`] with one fixed message for any token that is malformed,
     /// unknown, revoked or expired.
     pub async fn authenticate(&self, bearer: &str) -> Result<Identity> {
-        self.tokens.authenticate(bearer).await
+        RequestKind::BEARER_AUTH
+            .scope(self.tokens.authenticate(bearer))
+            .await
     }
 
     /// Who an AWS access key belongs to, and its secret (to check a SigV4 signature).
@@ -205,7 +217,9 @@ impl Service {
         &self,
         access_key_id: &str,
     ) -> Result<(Identity, zeroize::Zeroizing<Vec<u8>>)> {
-        self.tokens.aws_credentials(access_key_id).await
+        RequestKind::AWS_AUTH
+            .scope(self.tokens.aws_credentials(access_key_id))
+            .await
     }
 
     /// The state of the key `reference` as a cryptographic call on it read it moments ago
@@ -310,8 +324,10 @@ impl Service {
     /// Re-reads what other processes sharing the store may have changed: the access policy
     /// (a `keygate policy set` on the same home, another replica), and, in the background
     /// when due, the name index of which provider holds which key name (see
-    /// [`Registry::refresh_index_if_due`]). A running gateway calls this every few seconds;
-    /// tokens and aliases are read from the store on every use.
+    /// [`Registry::refresh_index_if_due`]). A running gateway calls this every few seconds.
+    /// Tokens, aliases, the dialects' key ids and the policy itself are also re-read within
+    /// [`MAX_STALENESS`] of a change by another process, by the service's own watch of the
+    /// store's change generation.
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read (the policy in force stays).

@@ -18,6 +18,7 @@ impl Session {
     where
         F: FnOnce(KeyRef) -> Result<ObjectWrite> + Send,
     {
+        self.kind(Action::AliasesWrite).scope(async {
         let mut audit = self.audit(Action::AliasesWrite);
         let result = async {
             self.authorize(&mut audit, Action::AliasesWrite, None)?;
@@ -36,6 +37,8 @@ impl Session {
         .await;
         self.service.keys.clear();
         audit.done(result).await
+            })
+        .await
     }
 
     /// A call that changes one gateway object and nothing else (`write` builds the store
@@ -45,6 +48,7 @@ impl Session {
     where
         F: FnOnce() -> Result<ObjectWrite> + Send,
     {
+        self.kind(action).scope(async {
         let mut audit = self.audit(action);
         let result = async {
             self.authorize(&mut audit, action, None)?;
@@ -54,5 +58,7 @@ impl Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 }

@@ -137,6 +137,13 @@ impl Service {
         audit_keys: Option<Arc<AuditKeys>>,
         aws_arns: super::AwsArnScope,
     ) -> Result<Arc<Self>> {
+        // Every part reads and writes the store through the hot-record memory, which also
+        // counts store calls by request kind.
+        let hot = Arc::new(super::hot::HotStore::new(Arc::clone(registry.store())));
+        if let Err(e) = hot.poll().await {
+            tracing::warn!(error = %e, "cannot read the store's change generation; reading tokens and aliases from the store until it answers");
+        }
+        let registry = registry.with_store(Arc::clone(&hot) as Arc<dyn crate::store::Store>);
         // Each part holds only the part of the store it needs.
         let store = Arc::clone(registry.store());
         let audit = AuditLog::open_keyed(store.clone(), audit, audit_keys).await?;
@@ -146,6 +153,7 @@ impl Service {
         }
         let access = AccessStore::load(store).await?;
         let cache = DataKeyCache::new(cache)?;
+        super::hot::HotStore::watch(&hot, access.clone());
         Ok(Arc::new(Self {
             registry,
             audit,
@@ -157,6 +165,7 @@ impl Service {
             process: super::status::ProcessInfo::default(),
             aws_arns,
             pricing: keygate_core::cost::PriceList::default(),
+            hot,
         }))
     }
 }

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::Session;
 use crate::registry::ResolvedKey;
-use crate::store::{ObjectWrite, ObjectWriter, ObjectWritten};
+use crate::store::{ObjectWrite, ObjectWriter, ObjectWritten, RequestKind};
 
 /// The audit row of one call, filled in as the call learns what it is about.
 pub(super) struct Audit<'s> {
@@ -232,6 +232,15 @@ impl Session {
         }
     }
 
+    /// The kind of request this session serves when it does `action`: the label of the
+    /// store calls the call makes (see [`RequestKind`]).
+    pub(super) fn kind(&self, action: Action) -> RequestKind {
+        RequestKind {
+            source: self.source.as_str(),
+            action: action.as_str(),
+        }
+    }
+
     /// The current access policy.
     pub(super) fn policy(&self) -> std::sync::Arc<AccessPolicy> {
         self.service.access.current()
@@ -341,6 +350,7 @@ impl Session {
         Fut: Future<Output = Result<(T, Option<String>)>> + Send,
         T: Send,
     {
+        self.kind(action).scope(async {
         let mut audit = self.audit(action);
         audit.key_version = version.map(str::to_owned);
         let result = async {
@@ -357,6 +367,8 @@ impl Session {
             self.service.keys.clear();
         }
         audit.done(result).await
+            })
+        .await
     }
 
     /// The common shape of a call about no single key.
@@ -366,6 +378,7 @@ impl Session {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
+        self.kind(action).scope(async {
         let mut audit = self.audit(action);
         let result = async {
             self.authorize(&mut audit, action, None)?;
@@ -374,6 +387,8 @@ impl Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 }
 

@@ -664,6 +664,7 @@ impl Gateway for Session {
     }
 
     async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken> {
+        self.kind(Action::TokensCreate).scope(async {
         let mut audit = self.audit(Action::TokensCreate);
         let result = async {
             self.authorize(&mut audit, Action::TokensCreate, None)?;
@@ -673,6 +674,8 @@ impl Gateway for Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -683,6 +686,7 @@ impl Gateway for Session {
     }
 
     async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+        self.kind(Action::TokensRevoke).scope(async {
         let mut audit = self.audit(Action::TokensRevoke);
         let result = async {
             self.authorize(&mut audit, Action::TokensRevoke, None)?;
@@ -691,6 +695,8 @@ impl Gateway for Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 
     async fn get_access_policy(&self) -> Result<AccessPolicy> {
@@ -701,6 +707,7 @@ impl Gateway for Session {
     }
 
     async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy> {
+        self.kind(Action::PolicySet).scope(async {
         let mut audit = self.audit(Action::PolicySet);
         let result = async {
             self.authorize(&mut audit, Action::PolicySet, None)?;
@@ -712,5 +719,7 @@ impl Gateway for Session {
         }
         .await;
         audit.done(result).await
+            })
+        .await
     }
 }

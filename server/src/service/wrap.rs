@@ -163,6 +163,7 @@ impl Session {
         remove: &[KeyLocator],
         context: &EncryptionContext,
     ) -> Result<EnvelopeHeader> {
+        self.kind(Action::CryptoDecrypt).scope(async {
         if header.format == FORMAT_V1 {
             return self
                 .audit(Action::CryptoDecrypt)
@@ -221,6 +222,8 @@ impl Session {
             rewrapped.validate()?;
         }
         Ok(rewrapped)
+            })
+        .await
     }
 }
 

@@ -15,6 +15,7 @@
 
 mod aliases;
 mod audit;
+mod calls;
 mod aws;
 mod gcp;
 mod objects;
@@ -34,6 +35,7 @@ pub use audit::{
     StoredCheckpoint, WriteAppended,
 };
 pub use aws::AwsKeyIds;
+pub use calls::{Access, RequestKind, StoreCallCount, StoreCalls};
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;
 pub use objects::{ObjectWrite, ObjectWriter, ObjectWritten};
@@ -91,6 +93,22 @@ pub trait Store:
 
     /// The backend's name as `keygate status` shows it (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+
+    /// A number that changes whenever a token, an alias, the access policy, an AWS key id or
+    /// a GCP key ring or key record changes, whoever changed it (another process on the same
+    /// store included), and not when only audit rows or a token's `last_used` are written.
+    /// The service keeps those records in memory and re-reads them when this moves.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](keygate_core::Error::Unsupported) from a backend that cannot
+    /// tell (the default): the service then reads those records from the store on every use;
+    /// [`Error::Unavailable`](keygate_core::Error::Unavailable) when the store cannot be read.
+    async fn change_generation(&self) -> Result<u64> {
+        Err(keygate_core::Error::unsupported(format!(
+            "the {} store does not report changes",
+            self.backend()
+        )))
+    }
 
     /// The bytes the store occupies on disk (for SQLite the database file and its
     /// write-ahead log); `None` when it is not in files of this machine (in memory, or on a

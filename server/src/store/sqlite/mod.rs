@@ -181,6 +181,16 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn change_generation(&self) -> Result<u64> {
+        // Moved by the triggers of migration 0008_change_generation.sql.
+        let value: i64 = sqlx::query_scalar("SELECT value FROM change_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_err)?;
+        u64::try_from(value)
+            .map_err(|_| Error::unavailable("gateway store: negative change generation"))
+    }
+
     fn size_on_disk(&self) -> Option<u64> {
         let path = self.path.as_deref()?;
         let main = std::fs::metadata(path).ok()?.len();
