@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keygate_core::api::{CircuitHealth, CircuitState};
+use keygate_server::audit::BATCH_ROW_BOUNDS;
+use keygate_server::store::StoreCallCount;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -48,6 +50,11 @@ pub struct ExtraGauges {
     /// Each provider's circuit breaker, by provider name (registered names from the
     /// configuration: a bounded label).
     pub circuits: Vec<(String, CircuitHealth)>,
+    /// Committed audit transactions by rows held (slots as
+    /// [`AuditStats::batch_rows`](keygate_server::audit::AuditStats::batch_rows)).
+    pub audit_batch_rows: [u64; BATCH_ROW_BOUNDS.len() + 1],
+    /// Gateway store calls by request kind (fixed source and action names: a bounded label).
+    pub store_calls: Vec<StoreCallCount>,
 }
 
 fn method_label(method: &axum::http::Method) -> &'static str {
@@ -170,7 +177,47 @@ impl Metrics {
             extra.audit_failed_batches
         );
         render_circuits(&mut out, &extra.circuits);
+        render_audit_batches(&mut out, &extra.audit_batch_rows, extra.audit_rows);
+        render_store_calls(&mut out, &extra.store_calls);
         out
+    }
+}
+
+/// Rows per committed audit transaction, as a histogram (its sum is the rows committed).
+fn render_audit_batches(out: &mut String, slots: &[u64], rows: u64) {
+    out.push_str(
+        "# HELP keygate_audit_batch_rows Rows per committed audit transaction (group commit).\n",
+    );
+    out.push_str("# TYPE keygate_audit_batch_rows histogram\n");
+    let mut cumulative = 0;
+    for (bound, n) in BATCH_ROW_BOUNDS.iter().zip(slots) {
+        cumulative += n;
+        let _ = writeln!(
+            out,
+            "keygate_audit_batch_rows_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let count: u64 = slots.iter().sum();
+    let _ = writeln!(out, "keygate_audit_batch_rows_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "keygate_audit_batch_rows_sum {rows}");
+    let _ = writeln!(out, "keygate_audit_batch_rows_count {count}");
+}
+
+/// Gateway store calls by the kind of request that made them.
+fn render_store_calls(out: &mut String, calls: &[StoreCallCount]) {
+    out.push_str(
+        "# HELP keygate_store_calls_total Gateway store calls (a read is one query; a write one statement or transaction) by request source, action and access.\n",
+    );
+    out.push_str("# TYPE keygate_store_calls_total counter\n");
+    for c in calls {
+        let _ = writeln!(
+            out,
+            "keygate_store_calls_total{{source=\"{}\",action=\"{}\",access=\"{}\"}} {}",
+            escape(c.kind.source),
+            escape(c.kind.action),
+            c.access.as_str(),
+            c.calls
+        );
     }
 }
 
@@ -254,6 +301,15 @@ mod tests {
         let text = m.render(ExtraGauges {
             audit_rows: 7,
             audit_failed_batches: 0,
+            audit_batch_rows: [1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            store_calls: vec![StoreCallCount {
+                kind: keygate_server::store::RequestKind {
+                    source: "rest",
+                    action: "crypto:encrypt",
+                },
+                access: keygate_server::store::Access::Read,
+                calls: 3,
+            }],
             circuits: vec![(
                 "aws".to_owned(),
                 CircuitHealth {
@@ -273,6 +329,16 @@ mod tests {
         assert!(text.contains("le=\"+Inf\"} 3\n"), "{text}");
         assert!(text.contains("keygate_rate_limited_total 1\n"));
         assert!(text.contains("keygate_audit_rows_written_total 7\n"));
+        assert!(text.contains("keygate_audit_batch_rows_bucket{le=\"1\"} 1\n"), "{text}");
+        assert!(text.contains("keygate_audit_batch_rows_bucket{le=\"4\"} 2\n"), "{text}");
+        assert!(text.contains("keygate_audit_batch_rows_sum 7\n"), "{text}");
+        assert!(text.contains("keygate_audit_batch_rows_count 2\n"), "{text}");
+        assert!(
+            text.contains(
+                "keygate_store_calls_total{source=\"rest\",action=\"crypto:encrypt\",access=\"read\"} 3\n"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("keygate_provider_circuit_state{provider=\"aws\",state=\"open\"} 1\n")
         );

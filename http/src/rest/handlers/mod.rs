@@ -301,6 +301,8 @@ async fn metrics(State(state): State<RestState>) -> impl IntoResponse {
         audit_rows: stats.rows,
         audit_failed_batches: stats.failed_batches,
         circuits: state.edge.service.registry().circuits(),
+        audit_batch_rows: stats.batch_rows,
+        store_calls: state.edge.service.store_calls(),
     });
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
