@@ -198,7 +198,10 @@ fn render_audit_batches(out: &mut String, slots: &[u64], rows: u64) {
         );
     }
     let count: u64 = slots.iter().sum();
-    let _ = writeln!(out, "keygate_audit_batch_rows_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(
+        out,
+        "keygate_audit_batch_rows_bucket{{le=\"+Inf\"}} {count}"
+    );
     let _ = writeln!(out, "keygate_audit_batch_rows_sum {rows}");
     let _ = writeln!(out, "keygate_audit_batch_rows_count {count}");
 }
@@ -329,10 +332,19 @@ mod tests {
         assert!(text.contains("le=\"+Inf\"} 3\n"), "{text}");
         assert!(text.contains("keygate_rate_limited_total 1\n"));
         assert!(text.contains("keygate_audit_rows_written_total 7\n"));
-        assert!(text.contains("keygate_audit_batch_rows_bucket{le=\"1\"} 1\n"), "{text}");
-        assert!(text.contains("keygate_audit_batch_rows_bucket{le=\"4\"} 2\n"), "{text}");
+        assert!(
+            text.contains("keygate_audit_batch_rows_bucket{le=\"1\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("keygate_audit_batch_rows_bucket{le=\"4\"} 2\n"),
+            "{text}"
+        );
         assert!(text.contains("keygate_audit_batch_rows_sum 7\n"), "{text}");
-        assert!(text.contains("keygate_audit_batch_rows_count 2\n"), "{text}");
+        assert!(
+            text.contains("keygate_audit_batch_rows_count 2\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "keygate_store_calls_total{source=\"rest\",action=\"crypto:encrypt\",access=\"read\"} 3\n"

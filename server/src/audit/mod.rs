@@ -265,15 +265,17 @@ impl AuditLog {
         let (live, _) = broadcast::channel(config.queue);
         let counters = Arc::new(Counters::default());
         // The writer's store calls count as its own kind: one batch serves many requests.
-        tokio::spawn(crate::store::RequestKind::AUDIT_WRITER.scope(writer::run(writer::Writer {
-            store: Arc::clone(&store),
-            pending,
-            live: live.clone(),
-            batch_max: config.batch_max,
-            counters: Arc::clone(&counters),
-            keys: keys.clone(),
-            head: Some(head),
-        })));
+        tokio::spawn(
+            crate::store::RequestKind::AUDIT_WRITER.scope(writer::run(writer::Writer {
+                store: Arc::clone(&store),
+                pending,
+                live: live.clone(),
+                batch_max: config.batch_max,
+                counters: Arc::clone(&counters),
+                keys: keys.clone(),
+                head: Some(head),
+            })),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 store,

@@ -28,17 +28,18 @@ impl Session {
     /// [`Error::Unavailable`](keygate_core::Error::Unavailable) when the refusal cannot be
     /// audited.
     pub async fn screen(&self, action: Action) -> Result<()> {
-        self.kind(action).scope(async {
-        let policy = self.policy();
-        if policy.may_ever(&self.identity, action) {
-            return Ok(());
-        }
-        let reason = policy.evaluate(&self.identity, action, None).reason;
-        let mut audit = self.audit(action);
-        let denied = audit.deny(reason);
-        audit.done(Err(denied)).await
+        self.kind(action)
+            .scope(async {
+                let policy = self.policy();
+                if policy.may_ever(&self.identity, action) {
+                    return Ok(());
+                }
+                let reason = policy.evaluate(&self.identity, action, None).reason;
+                let mut audit = self.audit(action);
+                let denied = audit.deny(reason);
+                audit.done(Err(denied)).await
             })
-        .await
+            .await
     }
 
     /// The answer to a key reference a door could not find in its own records (an unknown
@@ -47,21 +48,22 @@ impl Session {
     /// for a caller allowed `action` on every key, [`Error::NotFound`](keygate_core::Error::NotFound)
     /// with `what` (audited as a `failure`).
     pub async fn missing_key(&self, action: Action, what: String) -> keygate_core::Error {
-        self.kind(action).scope(async {
-        let policy = self.policy();
-        let mut audit = self.audit(action);
-        let decision = policy.evaluate(&self.identity, action, None);
-        let err = if decision.allowed {
-            keygate_core::Error::NotFound(what.clone())
-        } else {
-            audit.deny(format!("{what}: {}", decision.reason))
-        };
-        match audit.done::<()>(Err(err)).await {
-            Err(e) => e,
-            Ok(()) => keygate_core::Error::NotFound(what),
-        }
+        self.kind(action)
+            .scope(async {
+                let policy = self.policy();
+                let mut audit = self.audit(action);
+                let decision = policy.evaluate(&self.identity, action, None);
+                let err = if decision.allowed {
+                    keygate_core::Error::NotFound(what.clone())
+                } else {
+                    audit.deny(format!("{what}: {}", decision.reason))
+                };
+                match audit.done::<()>(Err(err)).await {
+                    Err(e) => e,
+                    Ok(()) => keygate_core::Error::NotFound(what),
+                }
             })
-        .await
+            .await
     }
 
     /// Runs `op`, a read of a door's own records that concerns no single key (reading or
@@ -87,25 +89,26 @@ impl Session {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
-        self.kind(action).scope(async {
-        let mut audit = self.audit(action);
-        audit.provider = Some(provider.to_owned());
-        audit.key = Some(subject);
-        let result = async {
-            // A ring holds keys: whoever may do `action` on some key may on the ring.
-            let policy = self.policy();
-            if !policy.may_ever(&self.identity, action) {
-                let reason = policy.evaluate(&self.identity, action, None).reason;
-                return Err(audit.deny(reason));
-            }
-            // A write (creating a ring) writes its intent first; a read, one row after.
-            audit.begin().await?;
-            op().await
-        }
-        .await;
-        audit.done(result).await
+        self.kind(action)
+            .scope(async {
+                let mut audit = self.audit(action);
+                audit.provider = Some(provider.to_owned());
+                audit.key = Some(subject);
+                let result = async {
+                    // A ring holds keys: whoever may do `action` on some key may on the ring.
+                    let policy = self.policy();
+                    if !policy.may_ever(&self.identity, action) {
+                        let reason = policy.evaluate(&self.identity, action, None).reason;
+                        return Err(audit.deny(reason));
+                    }
+                    // A write (creating a ring) writes its intent first; a read, one row after.
+                    audit.begin().await?;
+                    op().await
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     /// Writes a door's own record that concerns no single key (creating a GCP key ring),
@@ -126,23 +129,24 @@ impl Session {
         subject: String,
         write: ObjectWrite,
     ) -> Result<()> {
-        self.kind(action).scope(async {
-        let mut audit = self.audit(action);
-        audit.provider = Some(provider.to_owned());
-        audit.key = Some(subject);
-        let result = async {
-            let policy = self.policy();
-            if !policy.may_ever(&self.identity, action) {
-                let reason = policy.evaluate(&self.identity, action, None).reason;
-                return Err(audit.deny(reason));
-            }
-            audit.begin().await?;
-            audit.apply(write).await.map(drop)
-        }
-        .await;
-        audit.done(result).await
+        self.kind(action)
+            .scope(async {
+                let mut audit = self.audit(action);
+                audit.provider = Some(provider.to_owned());
+                audit.key = Some(subject);
+                let result = async {
+                    let policy = self.policy();
+                    if !policy.may_ever(&self.identity, action) {
+                        let reason = policy.evaluate(&self.identity, action, None).reason;
+                        return Err(audit.deny(reason));
+                    }
+                    audit.begin().await?;
+                    audit.apply(write).await.map(drop)
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     /// Writes a door's own record about the key `key` (a GCP version's destroy request) after
@@ -158,20 +162,21 @@ impl Session {
         key: &KeyLocator,
         write: ObjectWrite,
     ) -> Result<()> {
-        self.kind(action).scope(async {
-        let mut audit = self.audit(action);
-        let result = async {
-            self.authorize_key(&mut audit, action, key).await?;
-            audit.begin().await?;
-            audit.apply(write).await.map(drop)
-        }
-        .await;
-        if super::run::changes_keys(action) {
-            self.service.keys.clear();
-        }
-        audit.done(result).await
+        self.kind(action)
+            .scope(async {
+                let mut audit = self.audit(action);
+                let result = async {
+                    self.authorize_key(&mut audit, action, key).await?;
+                    audit.begin().await?;
+                    audit.apply(write).await.map(drop)
+                }
+                .await;
+                if super::run::changes_keys(action) {
+                    self.service.keys.clear();
+                }
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     /// Runs `op`, a write to a door's own record about the key `key` (a GCP version's

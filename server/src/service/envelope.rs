@@ -31,12 +31,13 @@ impl Session {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Vec<u8>> {
-        self.kind(Action::CryptoEncrypt).scope(async {
-        let bytes = u64::try_from(plaintext.len()).unwrap_or(u64::MAX);
-        let sealing = self.sealing_for(keys, context, Some(bytes)).await?;
-        envelope::seal(&sealing.header, &sealing.data_key, plaintext)
+        self.kind(Action::CryptoEncrypt)
+            .scope(async {
+                let bytes = u64::try_from(plaintext.len()).unwrap_or(u64::MAX);
+                let sealing = self.sealing_for(keys, context, Some(bytes)).await?;
+                envelope::seal(&sealing.header, &sealing.data_key, plaintext)
             })
-        .await
+            .await
     }
 
     /// `Gateway::begin_envelope` and `Gateway::begin_envelope_for_keys`: a data key and
@@ -46,10 +47,9 @@ impl Session {
         keys: &[KeyLocator],
         context: &EncryptionContext,
     ) -> Result<SealingKey> {
-        self.kind(Action::CryptoGenerateDataKey).scope(async {
-        self.sealing_for(keys, context, None).await
-            })
-        .await
+        self.kind(Action::CryptoGenerateDataKey)
+            .scope(async { self.sealing_for(keys, context, None).await })
+            .await
     }
 
     /// A data key and its header under `keys`: one key without minimum-key rules takes the
@@ -94,18 +94,19 @@ impl Session {
         sealed: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
-        self.kind(Action::CryptoDecrypt).scope(async {
-        let (header, header_len) = match EnvelopeHeader::decode(sealed) {
-            Ok(decoded) => decoded,
-            Err(e) => return self.audit(Action::CryptoDecrypt).done(Err(e)).await,
-        };
-        let payload = &sealed[header_len..];
-        self.unwrap_then(&header, context, |data_key, r| {
-            open_with(&header, &data_key, r, payload)
-        })
-        .await
+        self.kind(Action::CryptoDecrypt)
+            .scope(async {
+                let (header, header_len) = match EnvelopeHeader::decode(sealed) {
+                    Ok(decoded) => decoded,
+                    Err(e) => return self.audit(Action::CryptoDecrypt).done(Err(e)).await,
+                };
+                let payload = &sealed[header_len..];
+                self.unwrap_then(&header, context, |data_key, r| {
+                    open_with(&header, &data_key, r, payload)
+                })
+                .await
             })
-        .await
+            .await
     }
 
     /// Opens a whole envelope only when it was sealed under `key` (among its keys) with
@@ -124,34 +125,35 @@ impl Session {
         sealed: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
-        self.kind(Action::CryptoDecrypt).scope(async {
-        let mut audit = self.audit(Action::CryptoDecrypt);
-        let result = async {
-            let (named, _) = self
-                .authorize_key(&mut audit, Action::CryptoDecrypt, key)
-                .await?;
-            let (header, header_len) =
-                EnvelopeHeader::decode(sealed).map_err(|_| Error::IntegrityFailure)?;
-            let Some(recipient) = header.recipient(&named.uri()) else {
-                let _ = audit.deny(format!(
-                    "the ciphertext was sealed under {}, not under {}",
-                    header.key_uri,
-                    named.uri()
-                ));
-                return Err(Error::IntegrityFailure);
-            };
-            if header.context != *context {
-                return Err(Error::IntegrityFailure);
-            }
-            let data_key = self
-                .unwrap_one(&mut audit, &header, &recipient, context)
-                .await?;
-            open_with(&header, &data_key, &recipient, &sealed[header_len..])
-        }
-        .await;
-        audit.done(result).await
+        self.kind(Action::CryptoDecrypt)
+            .scope(async {
+                let mut audit = self.audit(Action::CryptoDecrypt);
+                let result = async {
+                    let (named, _) = self
+                        .authorize_key(&mut audit, Action::CryptoDecrypt, key)
+                        .await?;
+                    let (header, header_len) =
+                        EnvelopeHeader::decode(sealed).map_err(|_| Error::IntegrityFailure)?;
+                    let Some(recipient) = header.recipient(&named.uri()) else {
+                        let _ = audit.deny(format!(
+                            "the ciphertext was sealed under {}, not under {}",
+                            header.key_uri,
+                            named.uri()
+                        ));
+                        return Err(Error::IntegrityFailure);
+                    };
+                    if header.context != *context {
+                        return Err(Error::IntegrityFailure);
+                    }
+                    let data_key = self
+                        .unwrap_one(&mut audit, &header, &recipient, context)
+                        .await?;
+                    open_with(&header, &data_key, &recipient, &sealed[header_len..])
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     /// `Gateway::open_envelope`: the data key of a header the caller opens itself.
@@ -160,11 +162,12 @@ impl Session {
         header: &EnvelopeHeader,
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        self.kind(Action::CryptoDecrypt).scope(async {
-        self.unwrap_then(header, context, |data_key, _| Ok(data_key))
-            .await
+        self.kind(Action::CryptoDecrypt)
+            .scope(async {
+                self.unwrap_then(header, context, |data_key, _| Ok(data_key))
+                    .await
             })
-        .await
+            .await
     }
 
     /// Tries the header's keys in the configured provider order, each try authorized and

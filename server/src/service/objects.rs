@@ -18,27 +18,28 @@ impl Session {
     where
         F: FnOnce(KeyRef) -> Result<ObjectWrite> + Send,
     {
-        self.kind(Action::AliasesWrite).scope(async {
-        let mut audit = self.audit(Action::AliasesWrite);
-        let result = async {
-            self.authorize(&mut audit, Action::AliasesWrite, None)?;
-            let (k, _) = self
-                .authorize_key(&mut audit, Action::KeysDescribe, key)
-                .await?;
-            audit.begin().await?;
-            let write = write(k.key_ref())?;
-            match audit.apply(write).await? {
-                ObjectWritten::Alias(alias) => Ok(alias),
-                other => Err(Error::unavailable(format!(
-                    "gateway store: an alias write answered {other:?}"
-                ))),
-            }
-        }
-        .await;
-        self.service.keys.clear();
-        audit.done(result).await
+        self.kind(Action::AliasesWrite)
+            .scope(async {
+                let mut audit = self.audit(Action::AliasesWrite);
+                let result = async {
+                    self.authorize(&mut audit, Action::AliasesWrite, None)?;
+                    let (k, _) = self
+                        .authorize_key(&mut audit, Action::KeysDescribe, key)
+                        .await?;
+                    audit.begin().await?;
+                    let write = write(k.key_ref())?;
+                    match audit.apply(write).await? {
+                        ObjectWritten::Alias(alias) => Ok(alias),
+                        other => Err(Error::unavailable(format!(
+                            "gateway store: an alias write answered {other:?}"
+                        ))),
+                    }
+                }
+                .await;
+                self.service.keys.clear();
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     /// A call that changes one gateway object and nothing else (`write` builds the store
@@ -48,17 +49,18 @@ impl Session {
     where
         F: FnOnce() -> Result<ObjectWrite> + Send,
     {
-        self.kind(action).scope(async {
-        let mut audit = self.audit(action);
-        let result = async {
-            self.authorize(&mut audit, action, None)?;
-            audit.begin().await?;
-            let write = write()?;
-            audit.apply(write).await
-        }
-        .await;
-        audit.done(result).await
+        self.kind(action)
+            .scope(async {
+                let mut audit = self.audit(action);
+                let result = async {
+                    self.authorize(&mut audit, action, None)?;
+                    audit.begin().await?;
+                    let write = write()?;
+                    audit.apply(write).await
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 }

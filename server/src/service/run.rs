@@ -350,25 +350,26 @@ impl Session {
         Fut: Future<Output = Result<(T, Option<String>)>> + Send,
         T: Send,
     {
-        self.kind(action).scope(async {
-        let mut audit = self.audit(action);
-        audit.key_version = version.map(str::to_owned);
-        let result = async {
-            let (resolved, meta) = self.authorize_key(&mut audit, action, key).await?;
-            audit.begin().await?;
-            let (value, used) = op(resolved, meta).await?;
-            if used.is_some() {
-                audit.key_version = used;
-            }
-            Ok(value)
-        }
-        .await;
-        if changes_keys(action) {
-            self.service.keys.clear();
-        }
-        audit.done(result).await
+        self.kind(action)
+            .scope(async {
+                let mut audit = self.audit(action);
+                audit.key_version = version.map(str::to_owned);
+                let result = async {
+                    let (resolved, meta) = self.authorize_key(&mut audit, action, key).await?;
+                    audit.begin().await?;
+                    let (value, used) = op(resolved, meta).await?;
+                    if used.is_some() {
+                        audit.key_version = used;
+                    }
+                    Ok(value)
+                }
+                .await;
+                if changes_keys(action) {
+                    self.service.keys.clear();
+                }
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     /// The common shape of a call about no single key.
@@ -378,17 +379,18 @@ impl Session {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
-        self.kind(action).scope(async {
-        let mut audit = self.audit(action);
-        let result = async {
-            self.authorize(&mut audit, action, None)?;
-            audit.begin().await?;
-            op().await
-        }
-        .await;
-        audit.done(result).await
+        self.kind(action)
+            .scope(async {
+                let mut audit = self.audit(action);
+                let result = async {
+                    self.authorize(&mut audit, action, None)?;
+                    audit.begin().await?;
+                    op().await
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 }
 

@@ -664,18 +664,19 @@ impl Gateway for Session {
     }
 
     async fn create_token(&self, req: TokenRequest) -> Result<IssuedToken> {
-        self.kind(Action::TokensCreate).scope(async {
-        let mut audit = self.audit(Action::TokensCreate);
-        let result = async {
-            self.authorize(&mut audit, Action::TokensCreate, None)?;
-            audit.begin().await?;
-            let policy = self.policy();
-            self.service.tokens.create(&req, &policy, &mut audit).await
-        }
-        .await;
-        audit.done(result).await
+        self.kind(Action::TokensCreate)
+            .scope(async {
+                let mut audit = self.audit(Action::TokensCreate);
+                let result = async {
+                    self.authorize(&mut audit, Action::TokensCreate, None)?;
+                    audit.begin().await?;
+                    let policy = self.policy();
+                    self.service.tokens.create(&req, &policy, &mut audit).await
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -686,17 +687,18 @@ impl Gateway for Session {
     }
 
     async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
-        self.kind(Action::TokensRevoke).scope(async {
-        let mut audit = self.audit(Action::TokensRevoke);
-        let result = async {
-            self.authorize(&mut audit, Action::TokensRevoke, None)?;
-            audit.begin().await?;
-            self.service.tokens.revoke(id, &mut audit).await
-        }
-        .await;
-        audit.done(result).await
+        self.kind(Action::TokensRevoke)
+            .scope(async {
+                let mut audit = self.audit(Action::TokensRevoke);
+                let result = async {
+                    self.authorize(&mut audit, Action::TokensRevoke, None)?;
+                    audit.begin().await?;
+                    self.service.tokens.revoke(id, &mut audit).await
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 
     async fn get_access_policy(&self) -> Result<AccessPolicy> {
@@ -707,19 +709,20 @@ impl Gateway for Session {
     }
 
     async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy> {
-        self.kind(Action::PolicySet).scope(async {
-        let mut audit = self.audit(Action::PolicySet);
-        let result = async {
-            self.authorize(&mut audit, Action::PolicySet, None)?;
-            audit.begin().await?;
-            self.service
-                .access
-                .set(policy, &self.identity.principal, &mut audit)
-                .await
-        }
-        .await;
-        audit.done(result).await
+        self.kind(Action::PolicySet)
+            .scope(async {
+                let mut audit = self.audit(Action::PolicySet);
+                let result = async {
+                    self.authorize(&mut audit, Action::PolicySet, None)?;
+                    audit.begin().await?;
+                    self.service
+                        .access
+                        .set(policy, &self.identity.principal, &mut audit)
+                        .await
+                }
+                .await;
+                audit.done(result).await
             })
-        .await
+            .await
     }
 }

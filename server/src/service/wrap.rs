@@ -163,67 +163,68 @@ impl Session {
         remove: &[KeyLocator],
         context: &EncryptionContext,
     ) -> Result<EnvelopeHeader> {
-        self.kind(Action::CryptoDecrypt).scope(async {
-        if header.format == FORMAT_V1 {
-            return self
-                .audit(Action::CryptoDecrypt)
-                .done(Err(Error::unsupported(
-                    "a format 1 envelope binds its key in the payload: re-encrypt it \
+        self.kind(Action::CryptoDecrypt)
+            .scope(async {
+                if header.format == FORMAT_V1 {
+                    return self
+                        .audit(Action::CryptoDecrypt)
+                        .done(Err(Error::unsupported(
+                            "a format 1 envelope binds its key in the payload: re-encrypt it \
                      (keygate decrypt, then keygate encrypt) to move it to other keys",
-                )))
-                .await;
-        }
-        if add.is_empty() && remove.is_empty() {
-            return Err(Error::invalid("nothing to do: name a key to add or remove"));
-        }
-        let old_len = header.encode()?.len();
-        let mut kept = header.recipients();
-        for key in remove {
-            let uri = match key {
-                KeyLocator::Uri(uri) => uri.clone(),
-                other => self.service.registry.resolve(other).await?.uri(),
-            };
-            let at = kept.iter().position(|r| r.key_uri == uri).ok_or_else(|| {
-                Error::invalid(format!("the envelope carries no copy under {uri}"))
-            })?;
-            kept.remove(at);
-        }
-        let mut recipients = kept.clone();
-        if add.is_empty() {
-            if kept.is_empty() {
-                return Err(Error::invalid(
-                    "removing these keys would leave the envelope with none",
-                ));
-            }
-            let meta = self.kept_metadata(&kept).await;
-            let keys: Vec<EnvelopeKey<'_>> = kept
-                .iter()
-                .zip(&meta)
-                .map(|(r, m)| EnvelopeKey {
-                    uri: &r.key_uri,
-                    provider: &r.provider,
-                    meta: m.as_ref(),
-                })
-                .collect();
-            self.service.envelope.check(&keys)?;
-        } else {
-            let data_key = self
-                .unwrap_then(header, context, |data_key, _| Ok(data_key))
-                .await?;
-            let (_, wrapped) = self
-                .wrap_for(add, &header.context, &kept, Some(data_key))
-                .await?;
-            recipients.extend(wrapped);
-        }
-        let mut rewrapped = header.clone();
-        rewrapped.set_recipients(recipients)?;
-        if rewrapped.fit_to(old_len).is_err() {
-            rewrapped.padding = DEFAULT_PADDING;
-            rewrapped.validate()?;
-        }
-        Ok(rewrapped)
+                        )))
+                        .await;
+                }
+                if add.is_empty() && remove.is_empty() {
+                    return Err(Error::invalid("nothing to do: name a key to add or remove"));
+                }
+                let old_len = header.encode()?.len();
+                let mut kept = header.recipients();
+                for key in remove {
+                    let uri = match key {
+                        KeyLocator::Uri(uri) => uri.clone(),
+                        other => self.service.registry.resolve(other).await?.uri(),
+                    };
+                    let at = kept.iter().position(|r| r.key_uri == uri).ok_or_else(|| {
+                        Error::invalid(format!("the envelope carries no copy under {uri}"))
+                    })?;
+                    kept.remove(at);
+                }
+                let mut recipients = kept.clone();
+                if add.is_empty() {
+                    if kept.is_empty() {
+                        return Err(Error::invalid(
+                            "removing these keys would leave the envelope with none",
+                        ));
+                    }
+                    let meta = self.kept_metadata(&kept).await;
+                    let keys: Vec<EnvelopeKey<'_>> = kept
+                        .iter()
+                        .zip(&meta)
+                        .map(|(r, m)| EnvelopeKey {
+                            uri: &r.key_uri,
+                            provider: &r.provider,
+                            meta: m.as_ref(),
+                        })
+                        .collect();
+                    self.service.envelope.check(&keys)?;
+                } else {
+                    let data_key = self
+                        .unwrap_then(header, context, |data_key, _| Ok(data_key))
+                        .await?;
+                    let (_, wrapped) = self
+                        .wrap_for(add, &header.context, &kept, Some(data_key))
+                        .await?;
+                    recipients.extend(wrapped);
+                }
+                let mut rewrapped = header.clone();
+                rewrapped.set_recipients(recipients)?;
+                if rewrapped.fit_to(old_len).is_err() {
+                    rewrapped.padding = DEFAULT_PADDING;
+                    rewrapped.validate()?;
+                }
+                Ok(rewrapped)
             })
-        .await
+            .await
     }
 }
 

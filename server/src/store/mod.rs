@@ -15,8 +15,8 @@
 
 mod aliases;
 mod audit;
-mod calls;
 mod aws;
+mod calls;
 mod gcp;
 mod objects;
 mod policy;

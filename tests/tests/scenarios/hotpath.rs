@@ -67,8 +67,18 @@ async fn a_repeated_rest_encrypt_reads_nothing_from_the_store() {
         encrypt().await;
     }
     let after = metrics(&gw).await;
-    for series in [ENCRYPT_READS, ENCRYPT_WRITES, AUTH_READS, AUTH_WRITES, OTHER_READS] {
-        assert_eq!(metric(&after, series), metric(&before, series), "{series}\n{after}");
+    for series in [
+        ENCRYPT_READS,
+        ENCRYPT_WRITES,
+        AUTH_READS,
+        AUTH_WRITES,
+        OTHER_READS,
+    ] {
+        assert_eq!(
+            metric(&after, series),
+            metric(&before, series),
+            "{series}\n{after}"
+        );
     }
     // The rows of these calls: an intent and an outcome each, in at most one commit each.
     let rows = metric(&after, "keygate_audit_rows_written_total")
@@ -76,6 +86,9 @@ async fn a_repeated_rest_encrypt_reads_nothing_from_the_store() {
     assert_eq!(rows, 2 * CALLS, "{after}");
     let appends = metric(&after, AUDIT_WRITES) - metric(&before, AUDIT_WRITES);
     assert!((1..=2 * CALLS).contains(&appends), "{appends}\n{after}");
-    assert!(after.contains("keygate_audit_batch_rows_bucket{le=\"1\"}"), "{after}");
+    assert!(
+        after.contains("keygate_audit_batch_rows_bucket{le=\"1\"}"),
+        "{after}"
+    );
     gw.stop().await;
 }

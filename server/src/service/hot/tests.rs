@@ -64,8 +64,11 @@ async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Durati
 
 #[tokio::test]
 async fn a_repeated_authenticated_encrypt_reads_nothing_and_writes_only_its_audit_rows() {
-    let (service, _) = start_on(GatewayStore::in_memory().await.unwrap(), CacheConfig::default())
-        .await;
+    let (service, _) = start_on(
+        GatewayStore::in_memory().await.unwrap(),
+        CacheConfig::default(),
+    )
+    .await;
     let admin = service.local_admin();
     admin
         .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
@@ -109,7 +112,11 @@ async fn a_repeated_authenticated_encrypt_reads_nothing_and_writes_only_its_audi
     assert_eq!(service.audit().stats().rows - rows_before, 2 * CALLS);
     assert_eq!(calls(&after, RequestKind::AUDIT_WRITER, Access::Read), 0);
     for c in &after {
-        let known = [encrypt_kind, RequestKind::BEARER_AUTH, RequestKind::AUDIT_WRITER];
+        let known = [
+            encrypt_kind,
+            RequestKind::BEARER_AUTH,
+            RequestKind::AUDIT_WRITER,
+        ];
         if !known.contains(&c.kind) && c.kind != RequestKind::FRESHNESS {
             assert_eq!(
                 Some(c.calls),
@@ -125,8 +132,11 @@ async fn a_repeated_authenticated_encrypt_reads_nothing_and_writes_only_its_audi
 
 #[tokio::test]
 async fn a_token_revoked_here_is_refused_at_once() {
-    let (service, _) = start_on(GatewayStore::in_memory().await.unwrap(), CacheConfig::default())
-        .await;
+    let (service, _) = start_on(
+        GatewayStore::in_memory().await.unwrap(),
+        CacheConfig::default(),
+    )
+    .await;
     let token = issue(&service, "app-1", "app").await;
     service.authenticate(&token.token).await.unwrap();
     service
@@ -148,7 +158,10 @@ async fn a_token_revoked_by_another_process_is_refused_within_the_bound() {
     // Remembered by the server.
     server.authenticate(&token.token).await.unwrap();
     server.authenticate(&token.token).await.unwrap();
-    cli.local_admin().revoke_token(&token.info.id).await.unwrap();
+    cli.local_admin()
+        .revoke_token(&token.info.id)
+        .await
+        .unwrap();
     let took = within(MAX_STALENESS + POLL_EVERY, async || {
         server.authenticate(&token.token).await.is_err()
     })
@@ -226,7 +239,10 @@ async fn a_missing_alias_or_key_is_not_remembered() {
         .create_alias("elsewhere", &keygate_core::KeyRef::new("local", "k"))
         .await
         .unwrap();
-    admin.encrypt(&kl("alias/elsewhere"), b"m", &ctx).await.unwrap();
+    admin
+        .encrypt(&kl("alias/elsewhere"), b"m", &ctx)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
