@@ -259,3 +259,113 @@ async fn one_process_serves_a_postgres_store_and_a_second_is_refused() {
     let sqlite = SqliteStore::in_memory().await.unwrap();
     sqlite.claim_serving().await.unwrap();
 }
+
+/// The change generation after `change`, which must have moved it (`moves`) or not.
+async fn generation_after(
+    store: &dyn Store,
+    backend: &str,
+    what: &str,
+    moves: bool,
+    change: impl AsyncFnOnce(),
+) {
+    let before = store.change_generation().await.unwrap();
+    change().await;
+    let after = store.change_generation().await.unwrap();
+    assert_eq!(
+        after != before,
+        moves,
+        "{backend}: {what}: {before} → {after}"
+    );
+}
+
+#[tokio::test]
+async fn the_change_generation_moves_with_every_record_served_from_memory() {
+    for (backend, s) in backends("change_generation").await {
+        let s = s.as_ref();
+        let now = time::macros::datetime!(2030-01-01 00:00:00 UTC);
+        let k = KeyRef::new("local", "k");
+        let revision = PolicyRevision {
+            updated: now,
+            updated_by: "alice".into(),
+        };
+        let rec = KeyRecord {
+            provider: "local".into(),
+            key_name: "k".into(),
+            key_uri: "local://k".into(),
+            key_ring: "r1".into(),
+            algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION".into(),
+            destroy_seconds: 86400,
+        };
+        let b = backend;
+        generation_after(s, b, "token issued", true, async || {
+            let inserted = s.insert_token(&token("0123456789ab", "a")).await.unwrap();
+            assert_eq!(inserted, TokenInsert::Inserted);
+        })
+        .await;
+        // Bookkeeping, not a change of what the token may do.
+        generation_after(s, b, "token used", false, async || {
+            s.touch_token("0123456789ab", now).await.unwrap();
+        })
+        .await;
+        generation_after(s, b, "token revoked", true, async || {
+            assert!(s.revoke_token("0123456789ab", now).await.unwrap());
+        })
+        .await;
+        generation_after(s, b, "alias created", true, async || {
+            s.create_alias("pay", &k).await.unwrap();
+        })
+        .await;
+        generation_after(s, b, "alias moved", true, async || {
+            s.update_alias("pay", &KeyRef::new("local", "j"))
+                .await
+                .unwrap();
+        })
+        .await;
+        generation_after(s, b, "alias deleted", true, async || {
+            s.delete_alias("pay").await.unwrap();
+        })
+        .await;
+        generation_after(s, b, "policy set", true, async || {
+            s.put_policy_document("{}", &revision).await.unwrap();
+        })
+        .await;
+        generation_after(s, b, "AWS id given", true, async || {
+            s.aws_id_for("local://k", "id-1").await.unwrap();
+        })
+        .await;
+        generation_after(s, b, "GCP ring created", true, async || {
+            s.create_ring("p", "local", "r1", now).await.unwrap();
+        })
+        .await;
+        generation_after(s, b, "GCP key recorded", true, async || {
+            s.put_key(&rec, now).await.unwrap();
+        })
+        .await;
+        // Reads and version destroy requests (never served from memory) move nothing.
+        generation_after(s, b, "reads", false, async || {
+            s.token("0123456789ab").await.unwrap();
+            s.aws_id_for("local://k", "id-2").await.unwrap();
+            s.add_destroy("local://k", "1", now).await.unwrap();
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_postgres_replica_sees_another_replicas_change_generation() {
+    let Some(schema) = super::postgres::testing::fresh_schema("change_generation_shared").await
+    else {
+        return;
+    };
+    let one = super::postgres::testing::open_on(&schema).await;
+    let two = super::postgres::testing::open_on(&schema).await;
+    let seen = two.change_generation().await.unwrap();
+    one.create_alias("pay", &KeyRef::new("local", "k"))
+        .await
+        .unwrap();
+    assert_ne!(two.change_generation().await.unwrap(), seen);
+    assert_eq!(
+        two.change_generation().await.unwrap(),
+        one.change_generation().await.unwrap()
+    );
+}

@@ -179,6 +179,17 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    async fn change_generation(&self) -> Result<u64> {
+        // Moved by the triggers of migrations/postgres/0010_change_generation.sql, in the
+        // transaction of each change: seen exactly when the change is.
+        let value: i64 = sqlx::query_scalar("SELECT value FROM change_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_err)?;
+        u64::try_from(value)
+            .map_err(|_| Error::unavailable("gateway store: negative change generation"))
+    }
+
     fn size_on_disk(&self) -> Option<u64> {
         // On the database server, not in files of this machine.
         None
