@@ -35,18 +35,6 @@ pub trait Aliases: Send + Sync + std::fmt::Debug {
     /// cannot hold.
     async fn insert_alias(&self, alias: &Alias) -> Result<()>;
 
-    /// Creates `alias/<name>` pointing at `target`, created now. Every backend gets the
-    /// same name check from this one definition.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`](keygate_core::Error::InvalidArgument) for a bad name,
-    /// [`Error::AlreadyExists`](keygate_core::Error::AlreadyExists) when taken.
-    async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
-        let alias = new_alias(name, target)?;
-        self.insert_alias(&alias).await?;
-        Ok(alias)
-    }
-
     /// Points an existing alias at another key; returns the alias as stored.
     ///
     /// # Errors
@@ -68,3 +56,21 @@ pub trait Aliases: Send + Sync + std::fmt::Debug {
     /// Every alias, by name.
     async fn list_aliases(&self) -> Result<Vec<Alias>>;
 }
+
+/// What every [`Aliases`] store can do with its required methods alone.
+#[async_trait]
+pub trait AliasesExt: Aliases {
+    /// Creates `alias/<name>` pointing at `target`, created now. Every backend gets the
+    /// same name check from this one definition.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](keygate_core::Error::InvalidArgument) for a bad name,
+    /// [`Error::AlreadyExists`](keygate_core::Error::AlreadyExists) when taken.
+    async fn create_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
+        let alias = new_alias(name, target)?;
+        self.insert_alias(&alias).await?;
+        Ok(alias)
+    }
+}
+
+impl<T: Aliases + ?Sized> AliasesExt for T {}

@@ -206,25 +206,18 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
 
     /// Keeps `checkpoint` (the newest few are kept; a size already kept is left as it is).
     ///
-    /// The default keeps nothing: a store without checkpoints, whose verifications always
+    /// A store without checkpoints answers [`Error::Unsupported`]; its verifications always
     /// read the whole log.
     ///
     /// # Errors
     /// [`Error::Unsupported`] when the store keeps no checkpoints; [`Error::Unavailable`]
     /// when it cannot write.
-    async fn save_audit_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()> {
-        let _ = checkpoint;
-        Err(Error::unsupported("this audit store keeps no checkpoints"))
-    }
+    async fn save_audit_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()>;
 
-    /// The kept checkpoint of the most rows, if any.
-    ///
-    /// The default has none (see [`AuditRows::save_audit_checkpoint`]).
+    /// The kept checkpoint of the most rows, if any (`None` from a store that keeps none).
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be read or holds a checkpoint that does
     /// not decode.
-    async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
-        Ok(None)
-    }
+    async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
 }

@@ -29,7 +29,7 @@ mod tokens;
 use async_trait::async_trait;
 use keygate_core::Result;
 
-pub use aliases::{Aliases, new_alias};
+pub use aliases::{Aliases, AliasesExt, new_alias};
 pub use audit::{
     AuditAppendError, AuditHead, AuditRows, ChainedAuditRow, OutcomeRow, ScannedAuditRow,
     StoredCheckpoint, WriteAppended,
@@ -51,6 +51,11 @@ pub type GatewayStore = SqliteStore;
 ///
 /// A backend implements each supertrait and this one; `Registry::new` takes it as an
 /// `Arc<dyn Store>` (or anything that converts into one, as [`SqliteStore`] does).
+///
+/// No method of these traits has a default body, so a backend or a wrapper (the service's
+/// store with hot records in memory) cannot forget one: the compiler asks for every method,
+/// and a wrapper that passes calls on passes every one. Conveniences built only from the
+/// required methods live in extension traits with blanket impls ([`AliasesExt`]).
 ///
 /// # Contract
 /// - What one caller wrote, any caller of the same store then reads: several processes (the
@@ -87,9 +92,7 @@ pub trait Store:
     /// [`Error::Unsupported`](keygate_core::Error::Unsupported) when another process holds the
     /// claim; [`Error::Unavailable`](keygate_core::Error::Unavailable) when the store cannot
     /// be reached.
-    async fn claim_serving(&self) -> Result<()> {
-        Ok(())
-    }
+    async fn claim_serving(&self) -> Result<()>;
 
     /// The backend's name as `keygate status` shows it (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
@@ -101,14 +104,9 @@ pub trait Store:
     ///
     /// # Errors
     /// [`Error::Unsupported`](keygate_core::Error::Unsupported) from a backend that cannot
-    /// tell (the default): the service then reads those records from the store on every use;
+    /// tell: the service then reads those records from the store on every use;
     /// [`Error::Unavailable`](keygate_core::Error::Unavailable) when the store cannot be read.
-    async fn change_generation(&self) -> Result<u64> {
-        Err(keygate_core::Error::unsupported(format!(
-            "the {} store does not report changes",
-            self.backend()
-        )))
-    }
+    async fn change_generation(&self) -> Result<u64>;
 
     /// The bytes the store occupies on disk (for SQLite the database file and its
     /// write-ahead log); `None` when it is not in files of this machine (in memory, or on a

@@ -10,7 +10,7 @@ use keygate_core::{ErrorKind, KeyRef};
 use time::OffsetDateTime;
 
 use super::{
-    Aliases as _, KeyRecord, PolicyRevision, SqliteStore, Store, TokenInsert, TokenRecord,
+    AliasesExt as _, KeyRecord, PolicyRevision, SqliteStore, Store, TokenInsert, TokenRecord,
 };
 
 /// Every backend to run `test` on, by name: SQLite in memory, and a fresh PostgreSQL schema

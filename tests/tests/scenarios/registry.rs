@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::{CreateKeyRequest, DynProvider, EncryptionContext, ErrorKind, KeySpec};
 use keygate_providers::local::LocalProvider;
+use keygate_server::store::AliasesExt as _;
 use keygate_server::{GatewayStore, Registry};
 
 async fn local(name: &str) -> DynProvider {

@@ -12,7 +12,7 @@ use super::{HotStore, remember};
 use crate::store::{
     Access, Aliases, AuditAppendError, AuditHead, AuditRows, AwsKeyIds, ChainedAuditRow,
     GcpRecords, KeyRecord, ObjectWrite, OutcomeRow, PolicyDocument, ScannedAuditRow, Store,
-    TokenInsert, TokenRecord, TokenRecords, WriteAppended,
+    StoredCheckpoint, TokenInsert, TokenRecord, TokenRecords, WriteAppended,
 };
 
 #[async_trait]
@@ -20,7 +20,7 @@ impl TokenRecords for HotStore {
     async fn insert_token(&self, token: &TokenRecord) -> Result<TokenInsert> {
         self.count(Access::Write);
         let inserted = self.inner.insert_token(token).await;
-        self.forget();
+        self.changed().await;
         inserted
     }
 
@@ -48,7 +48,7 @@ impl TokenRecords for HotStore {
     async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool> {
         self.count(Access::Write);
         let revoked = self.inner.revoke_token(id, at).await;
-        self.forget();
+        self.changed().await;
         revoked
     }
 
@@ -70,21 +70,21 @@ impl Aliases for HotStore {
     async fn insert_alias(&self, alias: &Alias) -> Result<()> {
         self.count(Access::Write);
         let inserted = self.inner.insert_alias(alias).await;
-        self.forget();
+        self.changed().await;
         inserted
     }
 
     async fn update_alias(&self, name: &str, target: &KeyRef) -> Result<Alias> {
         self.count(Access::Write);
         let updated = self.inner.update_alias(name, target).await;
-        self.forget();
+        self.changed().await;
         updated
     }
 
     async fn delete_alias(&self, name: &str) -> Result<()> {
         self.count(Access::Write);
         let deleted = self.inner.delete_alias(name).await;
-        self.forget();
+        self.changed().await;
         deleted
     }
 
@@ -122,7 +122,7 @@ impl PolicyDocument for HotStore {
     ) -> Result<()> {
         self.count(Access::Write);
         let put = self.inner.put_policy_document(document, revision).await;
-        self.forget();
+        self.changed().await;
         put
     }
 
@@ -174,7 +174,7 @@ impl AwsKeyIds for HotStore {
     async fn aws_assign(&self, id: &str, uri: &str) -> Result<()> {
         self.count(Access::Write);
         let assigned = self.inner.aws_assign(id, uri).await;
-        self.forget();
+        self.changed().await;
         assigned
     }
 }
@@ -200,7 +200,7 @@ impl GcpRecords for HotStore {
     ) -> Result<()> {
         self.count(Access::Write);
         let created = self.inner.create_ring(project, location, ring, now).await;
-        self.forget();
+        self.changed().await;
         created
     }
 
@@ -245,7 +245,7 @@ impl GcpRecords for HotStore {
     async fn put_key(&self, rec: &KeyRecord, now: OffsetDateTime) -> Result<()> {
         self.count(Access::Write);
         let put = self.inner.put_key(rec, now).await;
-        self.forget();
+        self.changed().await;
         put
     }
 
@@ -290,7 +290,7 @@ impl AuditRows for HotStore {
         self.count(Access::Write);
         let appended = self.inner.append_with_write(write, row).await;
         // Committed or not, what was remembered may be older than the store now.
-        self.forget();
+        self.changed().await;
         appended
     }
 
@@ -320,6 +320,16 @@ impl AuditRows for HotStore {
         self.count(Access::Read);
         self.inner.count_unresolved_intents().await
     }
+
+    async fn save_audit_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()> {
+        self.count(Access::Write);
+        self.inner.save_audit_checkpoint(checkpoint).await
+    }
+
+    async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.count(Access::Read);
+        self.inner.latest_audit_checkpoint().await
+    }
 }
 
 #[async_trait]
@@ -332,6 +342,11 @@ impl Store for HotStore {
     async fn check_writable(&self) -> Result<()> {
         self.count(Access::Write);
         self.inner.check_writable().await
+    }
+
+    async fn claim_serving(&self) -> Result<()> {
+        self.count(Access::Write);
+        self.inner.claim_serving().await
     }
 
     fn backend(&self) -> &'static str {

@@ -10,7 +10,8 @@
 //! # Invalidation
 //! - A change made through this process (a token issued or revoked, an alias written, the
 //!   policy set, a GCP ring or key record written) empties the memory once the store
-//!   committed it.
+//!   committed it, and the change generation it moved is read at once (so the watch below
+//!   does not empty the memory a second time for it).
 //! - A change made by another process on the same store (the CLI beside `keygate serve`,
 //!   another replica) moves the store's change generation
 //!   ([`Store::change_generation`]); a task reads it every [`POLL_EVERY`] and empties the
@@ -154,6 +155,15 @@ impl HotStore {
         self.memo().forget();
     }
 
+    /// After a change went through this process: empties the memory and reads the change
+    /// generation the change moved, so that the watch does not take this process's own
+    /// change for another's and empty the memory a second time. A failed read is left to
+    /// the watch (which says so); the memory is empty either way.
+    pub(crate) async fn changed(&self) {
+        self.forget();
+        let _ = self.poll().await;
+    }
+
     /// Reads the change generation and empties the memory when it moved; true when it
     /// moved (the caller reloads what it keeps itself, the access policy).
     ///
@@ -170,6 +180,10 @@ impl HotStore {
             .await;
         let mut memo = self.memo();
         match read {
+            // A read that began after this one has answered already (the watch and a change
+            // made here can poll at once): this older answer would only empty the memory a
+            // second time.
+            Ok(_) if memo.checked.is_some_and(|at| at > began) => Ok(false),
             Ok(generation) => {
                 let moved = memo.generation.is_some_and(|seen| seen != generation);
                 if memo.generation != Some(generation) {

@@ -122,6 +122,7 @@ fn alias_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Alias> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::store::AliasesExt as _;
     use keygate_core::ErrorKind;
 
     #[tokio::test]

@@ -177,12 +177,17 @@ impl Store for SqliteStore {
         tx.rollback().await.map_err(store_err)
     }
 
+    async fn claim_serving(&self) -> Result<()> {
+        // Several processes on one file are serialized by SQLite itself: nothing to claim.
+        Ok(())
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }
 
     async fn change_generation(&self) -> Result<u64> {
-        // Moved by the triggers of migration 0008_change_generation.sql.
+        // Moved by the triggers of migration 0010_change_generation.sql.
         let value: i64 = sqlx::query_scalar("SELECT value FROM change_generation WHERE id = 1")
             .fetch_one(&self.pool)
             .await
@@ -268,7 +273,7 @@ impl SqliteStore {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::store::Aliases;
+    use crate::store::{Aliases as _, AliasesExt as _};
     use keygate_core::KeyRef;
 
     /// Several openers of a brand-new file at once (processes on a fresh home, or the
