@@ -22,6 +22,8 @@ mod cross;
 mod gcp;
 #[path = "scenarios/gcp_provider.rs"]
 mod gcp_provider;
+#[path = "scenarios/hotpath.rs"]
+mod hotpath;
 #[path = "scenarios/isolation.rs"]
 mod isolation;
 #[path = "scenarios/malformed.rs"]

@@ -17,7 +17,8 @@ use crate::cache::CacheConfig;
 use crate::registry::Registry;
 use crate::service::tests::{kl, start_on};
 use crate::service::{Service, Source};
-use crate::store::{Access, GatewayStore, RequestKind, StoreCallCount};
+use crate::store::{Access, AliasesExt as _, GatewayStore, RequestKind, Store, StoreCallCount};
+use tempfile::TempDir;
 
 fn calls(counts: &[StoreCallCount], kind: RequestKind, access: Access) -> u64 {
     counts
@@ -39,15 +40,42 @@ async fn issue(service: &Arc<Service>, principal: &str, role: &str) -> IssuedTok
         .unwrap()
 }
 
-/// A service over the database file at `path`, as a second process on the same home opens
-/// it.
-async fn open_at(path: &std::path::Path) -> Arc<Service> {
+/// A service over `store`, each with its own local provider, as another process opens it.
+async fn open_over(store: Arc<dyn Store>) -> Arc<Service> {
     let local: DynProvider = Arc::new(LocalProvider::builder().build().await.unwrap());
-    let store = GatewayStore::open(path).await.unwrap();
     let registry = Registry::new(vec![local], store).unwrap();
     Service::new(registry, &AuditConfig::default(), &CacheConfig::default())
         .await
         .unwrap()
+}
+
+/// Two services sharing one store, as a gateway and the CLI beside it (or two replicas)
+/// do: on one SQLite file, and on one PostgreSQL schema when `KEYGATE_TEST_PG_URL` names a
+/// database. Each with the backend's name and what keeps the store alive.
+async fn pairs(test: &str) -> Vec<(&'static str, Arc<Service>, Arc<Service>, Option<TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.db");
+    let sqlite = |path: std::path::PathBuf| async move {
+        let store: Arc<dyn Store> = GatewayStore::open(&path).await.unwrap().into();
+        open_over(store).await
+    };
+    let mut pairs = vec![(
+        "sqlite",
+        sqlite(path.clone()).await,
+        sqlite(path).await,
+        Some(dir),
+    )];
+    if let Some(schema) = crate::store::postgres::testing::fresh_schema(test).await {
+        let one = crate::store::postgres::testing::open_on(&schema).await;
+        let two = crate::store::postgres::testing::open_on(&schema).await;
+        pairs.push((
+            "postgres",
+            open_over(one.into()).await,
+            open_over(two.into()).await,
+            None,
+        ));
+    }
+    pairs
 }
 
 /// Polls `check` until it holds, failing past `limit`; returns how long it took.
@@ -104,11 +132,12 @@ async fn a_repeated_authenticated_encrypt_reads_nothing_and_writes_only_its_audi
             );
         }
     }
-    // Each call's intent and outcome rows, appended by the audit writer (one after the
-    // other here; batched with other callers' rows under load), and nothing else.
+    // Each call's intent and outcome rows, appended by the audit writer, and nothing else:
+    // one after the other here, so one commit each (under load, rows of concurrent calls
+    // share commits).
     let appends = calls(&after, RequestKind::AUDIT_WRITER, Access::Write)
         - calls(&before, RequestKind::AUDIT_WRITER, Access::Write);
-    assert!((1..=2 * CALLS).contains(&appends), "{appends}");
+    assert_eq!(appends, 2 * CALLS);
     assert_eq!(service.audit().stats().rows - rows_before, 2 * CALLS);
     assert_eq!(calls(&after, RequestKind::AUDIT_WRITER, Access::Read), 0);
     for c in &after {
@@ -150,129 +179,127 @@ async fn a_token_revoked_here_is_refused_at_once() {
 
 #[tokio::test]
 async fn a_token_revoked_by_another_process_is_refused_within_the_bound() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gateway.db");
-    let server = open_at(&path).await;
-    let cli = open_at(&path).await;
-    let token = issue(&server, "app-1", "app").await;
-    // Remembered by the server.
-    server.authenticate(&token.token).await.unwrap();
-    server.authenticate(&token.token).await.unwrap();
-    cli.local_admin()
-        .revoke_token(&token.info.id)
-        .await
-        .unwrap();
-    let took = within(MAX_STALENESS + POLL_EVERY, async || {
-        server.authenticate(&token.token).await.is_err()
-    })
-    .await;
-    assert!(took <= MAX_STALENESS, "{took:?}");
-    // And it stays refused.
-    let err = server.authenticate(&token.token).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    for (backend, server, cli, _home) in
+        pairs("a_token_revoked_by_another_process_is_refused_within_the_bound").await
+    {
+        let token = issue(&server, "app-1", "app").await;
+        // Remembered by the server.
+        server.authenticate(&token.token).await.unwrap();
+        server.authenticate(&token.token).await.unwrap();
+        cli.local_admin()
+            .revoke_token(&token.info.id)
+            .await
+            .unwrap();
+        let took = within(MAX_STALENESS + POLL_EVERY, async || {
+            server.authenticate(&token.token).await.is_err()
+        })
+        .await;
+        assert!(took <= MAX_STALENESS, "{backend}: {took:?}");
+        // And it stays refused.
+        let err = server.authenticate(&token.token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    }
 }
 
 #[tokio::test]
 async fn a_policy_grant_removed_by_another_process_stops_within_the_bound() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gateway.db");
-    let server = open_at(&path).await;
-    let cli = open_at(&path).await;
-    let ops = server.session(
-        Identity {
-            principal: "olga".into(),
-            role: "operator".into(),
-        },
-        Source::Rest,
-    );
-    ops.create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
+    for (backend, server, cli, _home) in
+        pairs("a_policy_grant_removed_by_another_process_stops_within_the_bound").await
+    {
+        let ops = server.session(
+            Identity {
+                principal: "olga".into(),
+                role: "operator".into(),
+            },
+            Source::Rest,
+        );
+        ops.create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+            .await
+            .unwrap();
+        ops.rotate_key(&kl("k")).await.unwrap();
+        let deny = AccessPolicy::from_toml(
+            "[[statements]]\neffect = \"deny\"\nprincipals = [\"olga\"]\nactions = [\"keys:rotate\"]\n",
+        )
         .unwrap();
-    ops.rotate_key(&kl("k")).await.unwrap();
-    let deny = AccessPolicy::from_toml(
-        "[[statements]]\neffect = \"deny\"\nprincipals = [\"olga\"]\nactions = [\"keys:rotate\"]\n",
-    )
-    .unwrap();
-    cli.local_admin().set_access_policy(deny).await.unwrap();
-    let took = within(MAX_STALENESS + POLL_EVERY, async || {
-        matches!(ops.rotate_key(&kl("k")).await, Err(e) if e.kind() == ErrorKind::PermissionDenied)
-    })
-    .await;
-    assert!(took <= MAX_STALENESS, "{took:?}");
+        cli.local_admin().set_access_policy(deny).await.unwrap();
+        let took = within(MAX_STALENESS + POLL_EVERY, async || {
+            matches!(ops.rotate_key(&kl("k")).await, Err(e) if e.kind() == ErrorKind::PermissionDenied)
+        })
+        .await;
+        assert!(took <= MAX_STALENESS, "{backend}: {took:?}");
+    }
 }
 
 #[tokio::test]
 async fn a_missing_alias_or_key_is_not_remembered() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gateway.db");
-    let server = open_at(&path).await;
-    let cli = open_at(&path).await;
-    let admin = server.local_admin();
-    let ctx = EncryptionContext::new();
-    for _ in 0..2 {
+    for (backend, server, cli, _home) in pairs("a_missing_alias_or_key_is_not_remembered").await {
+        let admin = server.local_admin();
+        let ctx = EncryptionContext::new();
+        for _ in 0..2 {
+            let err = admin
+                .encrypt(&kl("alias/later"), b"m", &ctx)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{backend}");
+            let err = admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+        }
+        // Created here: usable at once.
+        admin
+            .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
+            .await
+            .unwrap();
+        admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
+        admin.create_alias("later", &kl("k")).await.unwrap();
+        admin.encrypt(&kl("alias/later"), b"m", &ctx).await.unwrap();
+        // An alias created by another process: usable at once too (nothing was remembered of
+        // its absence).
         let err = admin
-            .encrypt(&kl("alias/later"), b"m", &ctx)
+            .encrypt(&kl("alias/elsewhere"), b"m", &ctx)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
-        let err = admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotFound);
+        // (Written straight to the store: that process's own local provider has no key `k`.)
+        cli.registry()
+            .store()
+            .create_alias("elsewhere", &keygate_core::KeyRef::new("local", "k"))
+            .await
+            .unwrap();
+        admin
+            .encrypt(&kl("alias/elsewhere"), b"m", &ctx)
+            .await
+            .unwrap();
     }
-    // Created here: usable at once.
-    admin
-        .create_key(None, CreateKeyRequest::new("k", KeySpec::Aes256))
-        .await
-        .unwrap();
-    admin.encrypt(&kl("k"), b"m", &ctx).await.unwrap();
-    admin.create_alias("later", &kl("k")).await.unwrap();
-    admin.encrypt(&kl("alias/later"), b"m", &ctx).await.unwrap();
-    // An alias created by another process: usable at once too (nothing was remembered of
-    // its absence).
-    let err = admin
-        .encrypt(&kl("alias/elsewhere"), b"m", &ctx)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotFound);
-    // (Written straight to the store: that process's own local provider has no key `k`.)
-    cli.registry()
-        .store()
-        .create_alias("elsewhere", &keygate_core::KeyRef::new("local", "k"))
-        .await
-        .unwrap();
-    admin
-        .encrypt(&kl("alias/elsewhere"), b"m", &ctx)
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
 async fn an_alias_moved_by_another_process_is_followed_within_the_bound() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gateway.db");
-    let server = open_at(&path).await;
-    let cli = open_at(&path).await;
-    let admin = server.local_admin();
-    for name in ["a", "b"] {
-        admin
-            .create_key(None, CreateKeyRequest::new(name, KeySpec::Aes256))
+    for (backend, server, cli, _home) in
+        pairs("an_alias_moved_by_another_process_is_followed_within_the_bound").await
+    {
+        let admin = server.local_admin();
+        for name in ["a", "b"] {
+            admin
+                .create_key(None, CreateKeyRequest::new(name, KeySpec::Aes256))
+                .await
+                .unwrap();
+        }
+        admin.create_alias("current", &kl("a")).await.unwrap();
+        let target = async || {
+            server
+                .registry()
+                .resolve(&kl("alias/current"))
+                .await
+                .unwrap()
+                .id
+        };
+        assert_eq!(target().await, "a");
+        cli.registry()
+            .store()
+            .update_alias("current", &keygate_core::KeyRef::new("local", "b"))
             .await
             .unwrap();
+        let took = within(MAX_STALENESS + POLL_EVERY, async || target().await == "b").await;
+        assert!(took <= MAX_STALENESS, "{backend}: {took:?}");
     }
-    admin.create_alias("current", &kl("a")).await.unwrap();
-    let target = async || {
-        server
-            .registry()
-            .resolve(&kl("alias/current"))
-            .await
-            .unwrap()
-            .id
-    };
-    assert_eq!(target().await, "a");
-    cli.registry()
-        .store()
-        .update_alias("current", &keygate_core::KeyRef::new("local", "b"))
-        .await
-        .unwrap();
-    let took = within(MAX_STALENESS + POLL_EVERY, async || target().await == "b").await;
-    assert!(took <= MAX_STALENESS, "{took:?}");
 }
