@@ -2,6 +2,8 @@
 //! backend, except the reads of hot records it can answer from memory; every write that may
 //! change a remembered record empties the memory once the backend returned.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use keygate_core::api::{Alias, TokenInfo};
 use keygate_core::audit::{AuditEvent, AuditQuery};
@@ -171,11 +173,22 @@ impl AwsKeyIds for HotStore {
         Ok(id)
     }
 
-    async fn aws_assign(&self, id: &str, uri: &str) -> Result<()> {
+    async fn aws_assign(&self, id: &str, uri: &str, region: Option<&str>) -> Result<()> {
         self.count(Access::Write);
-        let assigned = self.inner.aws_assign(id, uri).await;
+        let assigned = self.inner.aws_assign(id, uri, region).await;
         self.changed().await;
         assigned
+    }
+
+    async fn aws_region_of(&self, uri: &str) -> Result<Option<String>> {
+        // Not remembered (yet): read from the store on each use.
+        self.count(Access::Read);
+        self.inner.aws_region_of(uri).await
+    }
+
+    async fn aws_regions(&self) -> Result<BTreeMap<String, String>> {
+        self.count(Access::Read);
+        self.inner.aws_regions().await
     }
 }
 
