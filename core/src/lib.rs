@@ -20,6 +20,7 @@ pub mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod key;
+pub mod keypolicy;
 pub mod native;
 pub mod policy;
 pub mod private_fs;
