@@ -36,8 +36,8 @@ pub(crate) fn from_document(document: &str) -> Result<Policy> {
     Ok(policy)
 }
 
-/// The document to put for `policy`: its native document verbatim when it has one, else a
-/// document with one statement per binding.
+/// The document to put for `policy`: its native document verbatim when it has one (as an
+/// object, or as its text), else a document with one statement per binding.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a native document of another format or that is not a JSON
@@ -50,6 +50,15 @@ pub(crate) fn to_document(policy: &Policy) -> Result<String> {
                 "an AWS key policy has format `{FORMAT}`, not `{}`",
                 native.format
             )));
+        }
+        // The document as written (its text) goes to AWS verbatim.
+        if let Value::String(text) = &native.document {
+            return match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(_)) => Ok(text.clone()),
+                _ => Err(Error::invalid(
+                    "an AWS key policy document must be a JSON object",
+                )),
+            };
         }
         if !native.document.is_object() {
             return Err(Error::invalid(

@@ -26,6 +26,7 @@ mod expiry;
 pub mod fuzzing;
 mod lifecycle;
 mod operations;
+mod policy;
 mod raw;
 mod store;
 mod validate;
@@ -515,26 +516,25 @@ impl KeyProvider for LocalProvider {
     async fn get_key_policy(&self, key_id: &str) -> Result<Policy> {
         let key = self.key_record(key_id).await?;
         let stored = self.store.policy(&key.id).await.map_err(|e| self.err(e))?;
-        let bindings = match stored {
-            None => Vec::new(),
-            Some(json) => serde_json::from_str(&json).map_err(|e| {
+        match stored {
+            None => Ok(Policy::default()),
+            Some(json) => policy::decode(&json).map_err(|e| {
                 self.err(LocalError::Corrupt(format!(
                     "policy of key `{key_id}`: {e}"
                 )))
-            })?,
-        };
-        Ok(Policy::from_bindings(bindings))
+            }),
+        }
     }
 
     async fn set_key_policy(&self, key_id: &str, policy: Policy) -> Result<Policy> {
-        if policy.native.is_some() {
-            return Err(Error::unsupported(
-                "the local provider has no native policy format; set the bindings instead",
-            ));
-        }
-        validate::bindings(&policy.bindings)?;
-        let normalized = Policy::from_bindings(policy.normalized_bindings());
-        let json = serde_json::to_string(&normalized.bindings)
+        let normalized = match &policy.native {
+            Some(native) => policy::with_document(native)?,
+            None => {
+                validate::bindings(&policy.bindings)?;
+                Policy::from_bindings(policy.normalized_bindings())
+            }
+        };
+        let json = policy::encode(&normalized)
             .map_err(|e| self.err(LocalError::Corrupt(format!("policy encoding: {e}"))))?;
         if validate_name("key", key_id).is_err()
             || !self
@@ -545,7 +545,8 @@ impl KeyProvider for LocalProvider {
         {
             return Err(not_found(key_id));
         }
-        tracing::debug!(provider = %self.info.name, key = %key_id, bindings = normalized.bindings.len(), "set policy");
+        tracing::debug!(provider = %self.info.name, key = %key_id, bindings = normalized.bindings.len(),
+            document = normalized.native.is_some(), "set policy");
         Ok(normalized)
     }
 
