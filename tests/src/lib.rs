@@ -99,6 +99,8 @@ pub mod book {
         pub mod rest_api {}
         #[doc = include_str!("../../docs/src/reference/envelope-format.md")]
         pub mod envelope_format {}
+        #[doc = include_str!("../../docs/src/reference/key-policies.md")]
+        pub mod key_policies {}
         #[doc = include_str!("../../docs/src/reference/configuration.md")]
         pub mod configuration {}
     }

@@ -128,6 +128,7 @@ impl Session {
         self.kind(Action::CryptoDecrypt)
             .scope(async {
                 let mut audit = self.audit(Action::CryptoDecrypt);
+                audit.facts = super::keypolicy::CallFacts::context(context);
                 let result = async {
                     let (named, _) = self
                         .authorize_key(&mut audit, Action::CryptoDecrypt, key)
@@ -281,7 +282,10 @@ impl Session {
         recipient: &Recipient,
         context: &EncryptionContext,
     ) -> Result<SecretBytes> {
-        // Authorized first, so the audit row of a refused or failed decrypt names its key.
+        // Authorized first, so the audit row of a refused or failed decrypt names its key. The
+        // key policy reads the context the data key was sealed under (a caller's differing
+        // context fails just below).
+        audit.facts = super::keypolicy::CallFacts::context(&header.context);
         let (k, _) = self
             .authorize_key(
                 audit,

@@ -12,6 +12,7 @@ mod envelope;
 mod expiry;
 mod hot;
 mod keycache;
+mod keypolicy;
 mod maintenance;
 mod objects;
 mod open;
@@ -40,6 +41,7 @@ use crate::tokens::TokenAuthority;
 
 pub use expiry::{NOTIFY_ACTION, RotationPolicy};
 pub use hot::{MAX_STALENESS, POLL_EVERY};
+pub use keypolicy::{enforces_key_policy, kms_action};
 pub use session::Session;
 pub use status::{BuildInfo, STATUS_PROBE_TIMEOUT};
 pub use usage::{KeyRule, check_usage, required_usage};
@@ -104,6 +106,7 @@ pub struct Service {
     cache: DataKeyCache,
     envelope: EnvelopeConfig,
     keys: keycache::KeyCache,
+    key_policies: keypolicy::PolicyCache,
     process: status::ProcessInfo,
     aws_arns: AwsArnScope,
     pricing: keygate_core::cost::PriceList,

@@ -162,6 +162,7 @@ impl Service {
             cache,
             envelope: crate::config::EnvelopeConfig::default(),
             keys: super::keycache::KeyCache::default(),
+            key_policies: super::keypolicy::PolicyCache::default(),
             process: super::status::ProcessInfo::default(),
             aws_arns,
             pricing: keygate_core::cost::PriceList::default(),

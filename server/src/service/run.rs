@@ -20,6 +20,7 @@ use keygate_core::{Error, KeyLocator, KeyMetadata, Result};
 use time::OffsetDateTime;
 
 use super::Session;
+use super::keypolicy::CallFacts;
 use crate::registry::ResolvedKey;
 use crate::store::{ObjectWrite, ObjectWriter, ObjectWritten, RequestKind};
 
@@ -33,6 +34,8 @@ pub(super) struct Audit<'s> {
     pub(super) provider: Option<String>,
     pub(super) key: Option<String>,
     pub(super) key_version: Option<String>,
+    /// What the key policy check reads of the call beyond its action.
+    pub(super) facts: super::keypolicy::CallFacts,
     denied: bool,
     /// The intent row's `seq`, once [`Audit::begin`] made it durable.
     intent_seq: Option<u64>,
@@ -224,6 +227,7 @@ impl Session {
             provider: None,
             key: None,
             key_version: None,
+            facts: super::keypolicy::CallFacts::default(),
             denied: false,
             intent_seq: None,
             intent_refused: false,
@@ -316,6 +320,7 @@ impl Session {
         }
         self.authorize(audit, action, Some(&KeyAttrs::from_metadata(&meta)))?;
         self.check_key(action, &meta)?;
+        self.check_key_policy(audit, action, &resolved, &meta).await?;
         Ok((resolved, meta))
     }
 
@@ -350,10 +355,30 @@ impl Session {
         Fut: Future<Output = Result<(T, Option<String>)>> + Send,
         T: Send,
     {
+        self.key_op_facts(action, key, version, CallFacts::default(), op)
+            .await
+    }
+
+    /// [`Session::key_op_at`] with what the key policy check reads of the call (its
+    /// encryption context, a KMS action more precise than `action`).
+    pub(super) async fn key_op_facts<T, F, Fut>(
+        &self,
+        action: Action,
+        key: &KeyLocator,
+        version: Option<&str>,
+        facts: CallFacts,
+        op: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(ResolvedKey, KeyMetadata) -> Fut + Send,
+        Fut: Future<Output = Result<(T, Option<String>)>> + Send,
+        T: Send,
+    {
         self.kind(action)
             .scope(async {
                 let mut audit = self.audit(action);
                 audit.key_version = version.map(str::to_owned);
+                audit.facts = facts;
                 let result = async {
                     let (resolved, meta) = self.authorize_key(&mut audit, action, key).await?;
                     audit.begin().await?;
@@ -366,6 +391,9 @@ impl Session {
                 .await;
                 if changes_keys(action) {
                     self.service.keys.clear();
+                }
+                if action == Action::KeysPolicySet {
+                    self.service.key_policies.clear();
                 }
                 audit.done(result).await
             })

@@ -19,6 +19,7 @@ use keygate_core::{
     RotationSchedule, SecretBytes, SignInput, Signature, SigningAlgorithm,
 };
 
+use super::keypolicy::CallFacts;
 use super::versions::VersionChange;
 use super::{Service, Source};
 use crate::registry::ResolvedKey;
@@ -327,7 +328,8 @@ impl Gateway for Session {
         key: &KeyLocator,
         schedule: Option<RotationSchedule>,
     ) -> Result<KeyMetadata> {
-        self.key_op(Action::KeysRotate, key, |k, mut m| async move {
+        let facts = CallFacts::action("kms:EnableKeyRotation");
+        self.key_op_facts(Action::KeysRotate, key, None, facts, |k, mut m| async move {
             m.rotation = k.provider.set_rotation(&k.id, schedule).await?;
             Ok((m, None))
         })
@@ -412,7 +414,8 @@ impl Gateway for Session {
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
-        self.key_op_at(Action::CryptoDecrypt, key, version, |k, m| async move {
+        let facts = CallFacts::context(context);
+        self.key_op_facts(Action::CryptoDecrypt, key, version, facts, |k, m| async move {
             let plaintext = k
                 .provider
                 .decrypt(Some(&k.id), version, ciphertext, context)
@@ -443,7 +446,8 @@ impl Gateway for Session {
         plaintext: &[u8],
         context: &EncryptionContext,
     ) -> Result<Resolved<Ciphertext>> {
-        self.key_op(Action::CryptoEncrypt, key, |k, _| async move {
+        let facts = CallFacts::context(context);
+        self.key_op_facts(Action::CryptoEncrypt, key, None, facts, |k, _| async move {
             let ct = k.provider.encrypt(&k.id, plaintext, context).await?;
             let v = ct.key_version.clone();
             Ok((k.answer(ct), Some(v)))
@@ -472,7 +476,8 @@ impl Gateway for Session {
         spec: DataKeySpec,
         context: &EncryptionContext,
     ) -> Result<Resolved<DataKey>> {
-        self.key_op(Action::CryptoGenerateDataKey, key, |k, _| async move {
+        let facts = CallFacts::context(context);
+        self.key_op_facts(Action::CryptoGenerateDataKey, key, None, facts, |k, _| async move {
             let dk = k.provider.generate_data_key(&k.id, spec, context).await?;
             let v = dk.key_version.clone();
             Ok((k.answer(dk), Some(v)))
@@ -552,7 +557,8 @@ impl Gateway for Session {
         message: &[u8],
         mac: &[u8],
     ) -> Result<Resolved<bool>> {
-        self.key_op_at(Action::CryptoMac, key, version, |k, _| async move {
+        let facts = CallFacts::action("kms:VerifyMac");
+        self.key_op_facts(Action::CryptoMac, key, version, facts, |k, _| async move {
             let valid = k.provider.verify_mac(&k.id, version, message, mac).await?;
             Ok((k.answer(valid), None))
         })

@@ -40,6 +40,7 @@ impl Session {
         let mut authorized: Vec<Authorized<'_>> = Vec::with_capacity(keys.len());
         for key in keys {
             let mut audit = self.audit(Action::CryptoEncrypt);
+            audit.facts = super::keypolicy::CallFacts::context(context);
             match self
                 .authorize_key(&mut audit, Action::CryptoEncrypt, key)
                 .await

@@ -13,6 +13,8 @@ use crate::support::TestGateway;
 
 #[path = "aws/crypto.rs"]
 mod crypto;
+#[path = "aws/policies.rs"]
+mod policies;
 #[path = "aws/regions.rs"]
 mod regions;
 #[path = "aws/rotations.rs"]

@@ -548,7 +548,9 @@ async fn aws_sdk_signs_verifies_macs_and_edits_key_policies() {
     assert_eq!(code(wrong_alg), "InvalidKeyUsageException");
 
     // Key policy: put, get, and get → put → get is stable.
-    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"billing"},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"}]}"#;
+    // The account keeps its permissions (keygate enforces local keys' policies: without that
+    // statement the caller would lose the key, which the lockout safety check refuses).
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"billing"},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:*","Resource":"*"}]}"#;
     c.put_key_policy()
         .key_id(&ec)
         .policy(doc)

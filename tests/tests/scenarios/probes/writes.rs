@@ -189,7 +189,7 @@ async fn every_aws_write_operation_writes_its_documented_rows() {
             "PutKeyPolicy" => c
                 .put_key_policy()
                 .key_id(k)
-                .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"billing"},"Action":["kms:Encrypt"],"Resource":"*"}]}"#)
+                .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"billing"},"Action":["kms:Encrypt"],"Resource":"*"},{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"kms:*","Resource":"*"}]}"#)
                 .send()
                 .await
                 .is_ok(),

@@ -1,7 +1,6 @@
 //! Key management: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
 //! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription and tags.
 
-use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::{
     Capabilities, CreateKeyRequest as KgCreate, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels,
@@ -54,6 +53,7 @@ pub struct Tag {
 #[serde(rename_all = "PascalCase")]
 pub struct CreateKeyRequest {
     policy: Option<String>,
+    bypass_policy_lockout_safety_check: Option<bool>,
     description: Option<String>,
     key_usage: Option<String>,
     customer_master_key_spec: Option<String>,
@@ -254,13 +254,8 @@ pub async fn create_key(
         .await?;
     cx.keys.assign(&id, &meta.uri).await?;
     if let Some(policy) = policy {
-        let native = meta.uri.starts_with("aws-kms://");
-        cx.session
-            .set_key_policy(
-                &KeyLocator::of(&meta),
-                super::policy::to_keygate(policy, native),
-            )
-            .await?;
+        let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
+        super::policy::set_document(cx, &meta, policy, bypass).await?;
     }
     metadata_response(cx, &meta).await
 }

@@ -1,22 +1,27 @@
 //! Key policies: GetKeyPolicy, PutKeyPolicy, ListKeyPolicies (policy name `default` only).
 //!
-//! A key in an AWS provider has a real key policy: it is passed through as it is. Any other
-//! key's policy is keygate's bindings, shown as an AWS key policy with one `Allow` statement
-//! per binding (`Principal: {"AWS": <principal>}`, `Resource: "*"`). An actions binding lists
-//! its actions; a role binding reads `Action: "kms:*"` with `Sid: "keygate:role:<role>"`,
-//! which is how it is recognised when the document comes back. Reading a document back gives
-//! the same bindings, so get → put → get is stable.
+//! A key policy document is kept as written (whitespace aside: its text, elements in their
+//! order) wherever a key can hold one: a key in an AWS provider passes it through to AWS,
+//! which enforces it; a key of a provider keygate enforces policies for (the local provider)
+//! keeps it, and keygate's service layer evaluates it for every door
+//! (`keygate_core::keypolicy`). A key without a document reads AWS's default key policy for
+//! the configured account. A key in another cloud (Cloud KMS, Key Vault) has that cloud's
+//! policy: a document put there becomes keygate bindings, one `Allow` statement per binding
+//! (`Principal: {"AWS": <principal>}`, `Resource: "*"`); an actions binding lists its
+//! actions, a role binding reads `Action: "kms:*"` with `Sid: "keygate:role:<role>"`, which
+//! is how it is recognised when the document comes back.
 
 use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
-use keygate_core::{Binding, NativePolicy, Policy};
+use keygate_core::keypolicy::{self, Request};
+use keygate_core::{Binding, Error, KeyMetadata, NativePolicy, Policy};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Ctx;
 use super::keys::{Empty, ListRequest};
 use crate::dialect::aws::error::AwsError;
-use crate::dialect::aws::wire::{check_len, required};
+use crate::dialect::aws::wire::required;
 
 /// The native format name of an AWS key policy document.
 use keygate_core::native::aws::FORMAT as AWS_FORMAT;
@@ -36,6 +41,8 @@ pub struct PolicyRequest {
 /// A parsed key policy document.
 #[derive(Debug, Clone)]
 pub struct Document {
+    /// The document as written, whitespace removed.
+    text: String,
     document: Value,
     bindings: Vec<Binding>,
     denies: bool,
@@ -45,67 +52,41 @@ fn malformed(message: impl Into<String>) -> AwsError {
     AwsError::bad("MalformedPolicyDocumentException", message)
 }
 
-fn strings(value: &Value, what: &str) -> Result<Vec<String>, AwsError> {
-    match value {
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| malformed(format!("{what} must be strings")))
-            })
-            .collect(),
-        _ => Err(malformed(format!(
-            "{what} must be a string or a list of strings"
-        ))),
-    }
-}
-
-/// Reads an AWS key policy document into keygate bindings.
+/// Reads an AWS key policy document, checked as AWS checks one, and the keygate bindings
+/// its statements give.
 ///
 /// # Errors
-/// `MalformedPolicyDocumentException` for anything that is not a key policy.
+/// `MalformedPolicyDocumentException` for anything that is not a key policy (see
+/// [`keypolicy::validate`]).
 pub fn parse_document(text: &str) -> Result<Document, AwsError> {
-    check_len("policy", text.len(), 1, 131_072)?;
-    let document: Value =
-        serde_json::from_str(text).map_err(|_| malformed("The policy is not valid JSON."))?;
-    let statements = match document.get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single @ Value::Object(_)) => vec![single.clone()],
-        _ => return Err(malformed("The policy has no Statement.")),
-    };
+    if text.is_empty() {
+        return Err(malformed("The key policy is empty."));
+    }
+    let document = keypolicy::validate(text).map_err(|e| match e {
+        Error::InvalidArgument(m) => malformed(m),
+        other => AwsError::from(other),
+    })?;
     let mut bindings = Vec::new();
     let mut denies = false;
-    for statement in &statements {
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some("Allow") => {}
-            Some("Deny") => {
-                denies = true;
-                continue;
-            }
-            _ => return Err(malformed("Every statement needs Effect Allow or Deny.")),
+    for statement in keygate_core::native::aws::statements(&document) {
+        if statement.get("Effect").and_then(Value::as_str) == Some("Deny") {
+            denies = true;
+            continue;
         }
         let principals = match statement.get("Principal") {
-            Some(Value::String(s)) if s == "*" => vec!["*".to_owned()],
-            Some(Value::Object(map)) => {
-                let mut out = Vec::new();
-                for (kind, value) in map {
-                    if !matches!(kind.as_str(), "AWS" | "Service") {
-                        return Err(malformed(format!("Principal type {kind} is not supported")));
-                    }
-                    out.extend(strings(value, "Principal values")?);
-                }
-                out
-            }
-            _ => return Err(malformed("Every statement needs a Principal.")),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Object(map)) => map
+                .iter()
+                .filter(|(kind, _)| matches!(kind.as_str(), "AWS" | "Service"))
+                .filter_map(|(_, v)| keygate_core::native::aws::strings(v))
+                .flatten()
+                .collect(),
+            _ => Vec::new(),
         };
-        let actions = strings(
-            statement
-                .get("Action")
-                .ok_or_else(|| malformed("Every statement needs an Action."))?,
-            "Action",
-        )?;
+        let actions = statement
+            .get("Action")
+            .and_then(keygate_core::native::aws::strings)
+            .unwrap_or_default();
         let role = statement
             .get("Sid")
             .and_then(Value::as_str)
@@ -118,32 +99,40 @@ pub fn parse_document(text: &str) -> Result<Document, AwsError> {
         }
     }
     Ok(Document {
+        text: keypolicy::compact(text),
         document,
         bindings,
         denies,
     })
 }
 
-/// The keygate policy to set from a document: bindings, plus the document itself for a key
-/// whose provider keeps AWS key policies natively.
+/// The keygate policy to set from a document: for a key that keeps documents (`native`),
+/// the document as written with the bindings of its plain grants; for any other key, the
+/// bindings only.
 pub fn to_keygate(doc: Document, native: bool) -> Policy {
-    let mut policy = Policy::from_bindings(doc.bindings);
     if native {
+        let mut policy = Policy::from_bindings(keygate_core::native::aws::bindings(&doc.document));
         policy.native = Some(NativePolicy {
             format: AWS_FORMAT.to_owned(),
-            document: doc.document,
+            document: Value::String(doc.text),
         });
+        return policy;
     }
-    policy
+    Policy::from_bindings(doc.bindings)
 }
 
-/// A keygate policy as an AWS key policy document.
-pub fn render(policy: &Policy) -> String {
+/// A keygate policy as an AWS key policy document: its document as written, AWS's default
+/// key policy for `account` when it has neither a document nor bindings, or one statement
+/// per binding.
+pub fn render(policy: &Policy, account: &str) -> String {
     if let Some(native) = policy.native.as_ref().filter(|n| n.format == AWS_FORMAT) {
         return match &native.document {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
+    }
+    if policy.bindings.is_empty() {
+        return keypolicy::default_document(account).to_string();
     }
     let statements: Vec<Value> = policy
         .normalized_bindings()
@@ -173,6 +162,62 @@ pub fn render(policy: &Policy) -> String {
     .to_string()
 }
 
+/// Sets `doc` as the policy of the key `meta` describes, as `PutKeyPolicy` and `CreateKey`
+/// do: verbatim for a key in an AWS provider or one keygate enforces policies for (after
+/// AWS's lockout safety check unless `bypass`), as bindings elsewhere.
+///
+/// # Errors
+/// `MalformedPolicyDocumentException` for a document that would lock the caller out of the
+/// key's policy, or with `Deny` statements on a key whose policy is keygate bindings; the
+/// errors of setting a key's policy.
+pub async fn set_document(
+    cx: &Ctx<'_>,
+    meta: &KeyMetadata,
+    doc: Document,
+    bypass: bool,
+) -> Result<(), AwsError> {
+    let target = KeyLocator::Uri(meta.uri.clone());
+    let enforced = cx
+        .session
+        .service()
+        .registry()
+        .provider(&meta.provider)
+        .is_ok_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()));
+    let native = enforced || meta.uri.starts_with("aws-kms://");
+    if enforced && !bypass {
+        let arn = cx
+            .session
+            .service()
+            .aws_key_arn(&meta.uri)
+            .await
+            .map_err(|e| cx.fail(e, &target))?;
+        let request = Request {
+            principal: &cx.session.identity().principal,
+            account: &cx.config.account_id,
+            action: "kms:PutKeyPolicy",
+            resource: Some(&arn),
+            context: None,
+            via_service: None,
+            grant_is_for_aws_resource: None,
+        };
+        if !keypolicy::evaluate(&doc.document, &request).allowed() {
+            return Err(malformed(
+                "The new key policy will not allow you to update the key policy in the future.",
+            ));
+        }
+    }
+    if doc.denies && !native {
+        return Err(malformed(
+            "keygate key policies only grant here: Deny statements are kept for keys in an AWS provider and keys keygate enforces policies for",
+        ));
+    }
+    cx.session
+        .set_key_policy(&target, to_keygate(doc, native))
+        .await
+        .map_err(|e| cx.fail(e, &target))?;
+    Ok(())
+}
+
 fn policy_name(name: Option<String>) -> Result<(), AwsError> {
     match name.as_deref() {
         None | Some("default") => Ok(()),
@@ -200,7 +245,7 @@ pub async fn get(cx: &Ctx<'_>, req: PolicyRequest) -> Result<GetPolicyResponse, 
         .await
         .map_err(|e| cx.fail(e, &target))?;
     Ok(GetPolicyResponse {
-        policy: render(&policy.value),
+        policy: render(&policy.value, &cx.config.account_id),
         policy_name: "default",
     })
 }
@@ -208,23 +253,17 @@ pub async fn get(cx: &Ctx<'_>, req: PolicyRequest) -> Result<GetPolicyResponse, 
 /// `PutKeyPolicy`.
 pub async fn put(cx: &Ctx<'_>, req: PolicyRequest) -> Result<Empty, AwsError> {
     policy_name(req.policy_name)?;
-    let _ = req.bypass_policy_lockout_safety_check;
     let doc = parse_document(&required(req.policy, "policy")?)?;
     let target = cx.key_only(req.key_id).await?;
-    // How the document maps to keygate's bindings depends on where the key lives: find the
-    // key first (its URI), then write to exactly that key.
-    let uri = cx.uri_of(&target).await?;
-    let native = uri.starts_with("aws-kms://");
-    let target = KeyLocator::Uri(uri);
-    if doc.denies && !native {
-        return Err(malformed(
-            "keygate key policies only grant: Deny statements are supported for keys in an AWS provider only",
-        ));
-    }
-    cx.session
-        .set_key_policy(&target, to_keygate(doc, native))
+    // Where the key lives decides how the document is kept: find the key first, then write
+    // to exactly that key.
+    let meta = cx
+        .session
+        .describe_key(&target)
         .await
         .map_err(|e| cx.fail(e, &target))?;
+    let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
+    set_document(cx, &meta, doc, bypass).await?;
     Ok(Empty {})
 }
 
@@ -261,33 +300,55 @@ mod tests {
             Binding::actions("arn:aws:iam::1:role/x", ["kms:Decrypt", "kms:Encrypt"]),
             Binding::role("*", "viewer"),
         ]);
-        let text = render(&policy);
+        let text = render(&policy, "1");
         let back = to_keygate(parse_document(&text).unwrap(), false);
         assert_eq!(back.normalized_bindings(), policy.normalized_bindings());
-        assert_eq!(render(&back), text, "get → put → get is stable");
+        assert_eq!(render(&back, "1"), text, "get → put → get is stable");
+    }
+
+    #[test]
+    fn documents_are_kept_as_written_and_a_key_without_one_reads_the_default() {
+        let text = r#"{ "Version": "2012-10-17", "Id": "mine",
+          "Statement": [{"Sid": "Z", "Effect": "Deny", "NotPrincipal": {"AWS": "a"},
+            "NotAction": "kms:Encrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "x"}}}]}"#;
+        let doc = parse_document(text).unwrap();
+        let kept = to_keygate(doc, true);
+        assert_eq!(render(&kept, "1"), keypolicy::compact(text));
+        assert!(render(&kept, "1").starts_with(r#"{"Version":"2012-10-17","Id":"mine""#));
+        let default: Value =
+            serde_json::from_str(&render(&Policy::default(), "111122223333")).unwrap();
+        assert!(keypolicy::is_default(&default, "111122223333"));
+        assert_eq!(
+            default["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::111122223333:root"
+        );
     }
 
     #[test]
     fn documents_are_checked() {
         for bad in [
+            "",
             "not json",
             "{}",
-            r#"{"Statement":[{"Effect":"Maybe","Principal":"*","Action":"kms:*"}]}"#,
-            r#"{"Statement":[{"Effect":"Allow","Action":"kms:*"}]}"#,
-            r#"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"x"},"Action":"kms:*"}]}"#,
-            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":5}]}"#,
+            r#"{"Statement":[{"Effect":"Maybe","Principal":"*","Action":"kms:*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"Group":"x"},"Action":"kms:*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":5,"Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Extra":1}]}"#,
         ] {
             let e = parse_document(bad).unwrap_err();
             assert_eq!(e.code, "MalformedPolicyDocumentException", "{bad}");
         }
         let doc = parse_document(
-            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["a","b"],"Service":"s"},"Action":"kms:Encrypt"}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["a","b"],"Service":"s"},"Action":"kms:Encrypt","Resource":"*"}}"#,
         )
         .unwrap();
         assert_eq!(doc.bindings.len(), 3);
         let native = to_keygate(doc, true);
         assert_eq!(native.native.as_ref().unwrap().format, AWS_FORMAT);
-        assert!(render(&native).contains("\"Service\":\"s\""));
+        assert_eq!(native.bindings.len(), 3);
+        assert!(render(&native, "1").contains("\"Service\":\"s\""));
         assert_eq!(
             policy_name(Some("x".into())).unwrap_err().code,
             "NotFoundException"
