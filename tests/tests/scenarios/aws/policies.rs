@@ -112,13 +112,15 @@ async fn key_policies_are_kept_as_written_and_enforced_through_every_door() {
         .await;
     assert_eq!(code(with_key), "AccessDeniedException", "no context, no acme");
 
-    // The same key through REST: the key policy decides there too.
+    // The same key through REST: the key policy decides there too (REST answers every
+    // failed decrypt, a refusal included, as one integrity failure; the audit row below
+    // says `denied`).
     let token = gw.token("owner", "admin").await;
     let rest = HttpGateway::new(&gw.base, &token, None).unwrap();
     let globex = EncryptionContext::new().with("tenant", "globex");
     let envelope = rest.encrypt(&kl(&key), b"rest", &globex).await.unwrap();
     let e = rest.decrypt(&envelope, &globex).await.unwrap_err();
-    assert!(matches!(e, Error::PermissionDenied(_)), "{e:?}");
+    assert!(matches!(e, Error::IntegrityFailure), "{e:?}");
     let ok = EncryptionContext::new().with("tenant", "acme");
     let envelope = rest.encrypt(&kl(&key), b"rest", &ok).await.unwrap();
     assert_eq!(rest.decrypt(&envelope, &ok).await.unwrap().plaintext.as_slice(), b"rest");
@@ -164,7 +166,16 @@ async fn an_allow_limited_to_one_principal_and_the_lockout_check() {
     let got = alice.get_key_policy().key_id(&key).send().await.unwrap();
     assert_eq!(got.policy.unwrap(), keypolicy::compact(alice_only));
 
-    // The in-process door (the CLI's) is refused alike.
+    // REST and the in-process door (the CLI's) are refused alike.
+    let token = gw.token("bob", "admin").await;
+    let rest = HttpGateway::new(&gw.base, &token, None).unwrap();
+    let e = rest
+        .generate_data_key(&kl(&key), keygate_core::DataKeySpec::Aes256, &EncryptionContext::new())
+        .await
+        .unwrap_err();
+    // REST answers a key the caller may not use as a missing key (the audit row says
+    // `denied`).
+    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
     let admin = gw.service.local_admin();
     let e = admin.describe_key(&kl(&key)).await.unwrap_err();
     assert!(matches!(e, Error::PermissionDenied(_)), "{e:?}");

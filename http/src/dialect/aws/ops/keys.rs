@@ -255,7 +255,7 @@ pub async fn create_key(
     cx.keys.assign(&id, &meta.uri).await?;
     if let Some(policy) = policy {
         let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
-        super::policy::set_document(cx, &meta, policy, bypass).await?;
+        super::policy::set_document(cx, &meta.uri, policy, bypass).await?;
     }
     metadata_response(cx, &meta).await
 }

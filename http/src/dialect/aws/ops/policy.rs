@@ -14,7 +14,7 @@
 use keygate_core::KeyLocator;
 use keygate_core::api::Gateway as _;
 use keygate_core::keypolicy::{self, Request};
-use keygate_core::{Binding, Error, KeyMetadata, NativePolicy, Policy};
+use keygate_core::{Binding, Error, NativePolicy, Policy};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -162,8 +162,8 @@ pub fn render(policy: &Policy, account: &str) -> String {
     .to_string()
 }
 
-/// Sets `doc` as the policy of the key `meta` describes, as `PutKeyPolicy` and `CreateKey`
-/// do: verbatim for a key in an AWS provider or one keygate enforces policies for (after
+/// Sets `doc` as the policy of the key at `uri`, as `PutKeyPolicy` and `CreateKey` do:
+/// verbatim for a key in an AWS provider or one keygate enforces policies for (after
 /// AWS's lockout safety check unless `bypass`), as bindings elsewhere.
 ///
 /// # Errors
@@ -172,23 +172,25 @@ pub fn render(policy: &Policy, account: &str) -> String {
 /// errors of setting a key's policy.
 pub async fn set_document(
     cx: &Ctx<'_>,
-    meta: &KeyMetadata,
+    uri: &str,
     doc: Document,
     bypass: bool,
 ) -> Result<(), AwsError> {
-    let target = KeyLocator::Uri(meta.uri.clone());
+    let target = KeyLocator::Uri(uri.to_owned());
     let enforced = cx
         .session
         .service()
         .registry()
-        .provider(&meta.provider)
-        .is_ok_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()));
-    let native = enforced || meta.uri.starts_with("aws-kms://");
+        .providers()
+        .iter()
+        .find(|p| p.info().id_from_uri(uri).is_some())
+        .is_some_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()));
+    let native = enforced || uri.starts_with("aws-kms://");
     if enforced && !bypass {
         let arn = cx
             .session
             .service()
-            .aws_key_arn(&meta.uri)
+            .aws_key_arn(uri)
             .await
             .map_err(|e| cx.fail(e, &target))?;
         let request = Request {
@@ -255,15 +257,11 @@ pub async fn put(cx: &Ctx<'_>, req: PolicyRequest) -> Result<Empty, AwsError> {
     policy_name(req.policy_name)?;
     let doc = parse_document(&required(req.policy, "policy")?)?;
     let target = cx.key_only(req.key_id).await?;
-    // Where the key lives decides how the document is kept: find the key first, then write
-    // to exactly that key.
-    let meta = cx
-        .session
-        .describe_key(&target)
-        .await
-        .map_err(|e| cx.fail(e, &target))?;
+    // Where the key lives decides how the document is kept: find the key first (its URI),
+    // then write to exactly that key.
+    let uri = cx.uri_of(&target).await?;
     let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
-    set_document(cx, &meta, doc, bypass).await?;
+    set_document(cx, &uri, doc, bypass).await?;
     Ok(Empty {})
 }
 
