@@ -82,7 +82,10 @@ mod tests {
             document: Value::String(text.into()),
         };
         let policy = with_document(&native).unwrap();
-        assert_eq!(policy.bindings, vec![Binding::actions("alice", ["kms:Encrypt"])]);
+        assert_eq!(
+            policy.bindings,
+            vec![Binding::actions("alice", ["kms:Encrypt"])]
+        );
         let stored = encode(&policy).unwrap();
         let back = decode(&stored).unwrap();
         assert_eq!(back, policy);
@@ -92,7 +95,10 @@ mod tests {
         assert!(kept.starts_with(r#"{"Version":"2012-10-17","Id":"p1","Statement":[{"Sid":"Use""#));
         // Bindings only: the earlier stored form.
         let old = r#"[{"principal":"bob","role":"viewer"}]"#;
-        assert_eq!(decode(old).unwrap().bindings, vec![Binding::role("bob", "viewer")]);
+        assert_eq!(
+            decode(old).unwrap().bindings,
+            vec![Binding::role("bob", "viewer")]
+        );
         assert_eq!(encode(&decode(old).unwrap()).unwrap(), old);
     }
 
@@ -102,7 +108,10 @@ mod tests {
             format: "gcp-iam".into(),
             document: serde_json::json!({}),
         };
-        assert_eq!(with_document(&gcp).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            with_document(&gcp).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
         let ip = NativePolicy {
             format: aws_key_policy::FORMAT.into(),
             document: serde_json::json!({"Statement": {"Effect": "Allow", "Principal": "*",
@@ -116,6 +125,9 @@ mod tests {
             format: aws_key_policy::FORMAT.into(),
             document: Value::String("{".into()),
         };
-        assert_eq!(with_document(&bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            with_document(&bad).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 }

@@ -112,8 +112,11 @@ impl CallFacts {
 /// change is seen within the cache's time to live.
 #[derive(Debug, Default)]
 pub(super) struct PolicyCache {
-    entries: Mutex<HashMap<String, (Instant, Option<Arc<Value>>)>>,
+    entries: Mutex<HashMap<String, Cached>>,
 }
+
+/// When a key's document was read, and the document (`None`: the key has none).
+type Cached = (Instant, Option<Arc<Value>>);
 
 impl PolicyCache {
     fn get(&self, uri: &str) -> Option<Option<Arc<Value>>> {
@@ -194,10 +197,8 @@ impl Session {
     ) -> Result<Option<Arc<Value>>> {
         let hot = action.as_str().starts_with("crypto:");
         let cache = &self.service.key_policies;
-        if hot {
-            if let Some(document) = cache.get(uri) {
-                return Ok(document);
-            }
+        if hot && let Some(document) = cache.get(uri) {
+            return Ok(document);
         }
         let policy = key.provider.get_key_policy(&key.id).await?;
         let document = policy
@@ -239,6 +240,8 @@ mod tests {
         assert_eq!(kms_action(Action::KeysPolicySet), Some("kms:PutKeyPolicy"));
         assert_eq!(kms_action(Action::TokensCreate), None);
         assert!(!names_resources(&json!({"Statement": {"Resource": "*"}})));
-        assert!(names_resources(&json!({"Statement": [{"Resource": "*"}, {"NotResource": ["*", "arn:x"]}]})));
+        assert!(names_resources(
+            &json!({"Statement": [{"Resource": "*"}, {"NotResource": ["*", "arn:x"]}]})
+        ));
     }
 }

@@ -320,7 +320,8 @@ impl Session {
         }
         self.authorize(audit, action, Some(&KeyAttrs::from_metadata(&meta)))?;
         self.check_key(action, &meta)?;
-        self.check_key_policy(audit, action, &resolved, &meta).await?;
+        self.check_key_policy(audit, action, &resolved, &meta)
+            .await?;
         Ok((resolved, meta))
     }
 

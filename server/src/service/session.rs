@@ -329,10 +329,16 @@ impl Gateway for Session {
         schedule: Option<RotationSchedule>,
     ) -> Result<KeyMetadata> {
         let facts = CallFacts::action("kms:EnableKeyRotation");
-        self.key_op_facts(Action::KeysRotate, key, None, facts, |k, mut m| async move {
-            m.rotation = k.provider.set_rotation(&k.id, schedule).await?;
-            Ok((m, None))
-        })
+        self.key_op_facts(
+            Action::KeysRotate,
+            key,
+            None,
+            facts,
+            |k, mut m| async move {
+                m.rotation = k.provider.set_rotation(&k.id, schedule).await?;
+                Ok((m, None))
+            },
+        )
         .await
     }
 
@@ -415,19 +421,25 @@ impl Gateway for Session {
         context: &EncryptionContext,
     ) -> Result<Decrypted> {
         let facts = CallFacts::context(context);
-        self.key_op_facts(Action::CryptoDecrypt, key, version, facts, |k, m| async move {
-            let plaintext = k
-                .provider
-                .decrypt(Some(&k.id), version, ciphertext, context)
-                .await?;
-            let decrypted = Decrypted {
-                plaintext,
-                key_uri: m.uri,
-                key_version: version.map(str::to_owned),
-                context: context.clone(),
-            };
-            Ok((decrypted, None))
-        })
+        self.key_op_facts(
+            Action::CryptoDecrypt,
+            key,
+            version,
+            facts,
+            |k, m| async move {
+                let plaintext = k
+                    .provider
+                    .decrypt(Some(&k.id), version, ciphertext, context)
+                    .await?;
+                let decrypted = Decrypted {
+                    plaintext,
+                    key_uri: m.uri,
+                    key_version: version.map(str::to_owned),
+                    context: context.clone(),
+                };
+                Ok((decrypted, None))
+            },
+        )
         .await
     }
 
@@ -477,11 +489,17 @@ impl Gateway for Session {
         context: &EncryptionContext,
     ) -> Result<Resolved<DataKey>> {
         let facts = CallFacts::context(context);
-        self.key_op_facts(Action::CryptoGenerateDataKey, key, None, facts, |k, _| async move {
-            let dk = k.provider.generate_data_key(&k.id, spec, context).await?;
-            let v = dk.key_version.clone();
-            Ok((k.answer(dk), Some(v)))
-        })
+        self.key_op_facts(
+            Action::CryptoGenerateDataKey,
+            key,
+            None,
+            facts,
+            |k, _| async move {
+                let dk = k.provider.generate_data_key(&k.id, spec, context).await?;
+                let v = dk.key_version.clone();
+                Ok((k.answer(dk), Some(v)))
+            },
+        )
         .await
     }
 

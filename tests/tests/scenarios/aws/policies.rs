@@ -66,7 +66,14 @@ async fn put_get_round_trip(c: &Client, key: &str) -> String {
 async fn key_policies_are_kept_as_written_and_enforced_through_every_door() {
     let gw = TestGateway::start().await;
     let c = client(&gw, "owner", "admin").await;
-    let key = c.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let key = c
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
 
     // A key created without a policy reads AWS's default key policy for the account.
     let default = c.get_key_policy().key_id(&key).send().await.unwrap();
@@ -79,8 +86,12 @@ async fn key_policies_are_kept_as_written_and_enforced_through_every_door() {
     assert_eq!(got, keypolicy::compact(TENANT_POLICY));
 
     // Enforced: Decrypt is refused unless the context names tenant acme.
-    let acme = |c: &Client| c.encrypt().key_id(&key).plaintext(Blob::new("for acme"))
-        .encryption_context("tenant", "acme");
+    let acme = |c: &Client| {
+        c.encrypt()
+            .key_id(&key)
+            .plaintext(Blob::new("for acme"))
+            .encryption_context("tenant", "acme")
+    };
     let sealed = acme(&c).send().await.unwrap().ciphertext_blob.unwrap();
     let other = c
         .encrypt()
@@ -113,7 +124,11 @@ async fn key_policies_are_kept_as_written_and_enforced_through_every_door() {
         .ciphertext_blob(sealed)
         .send()
         .await;
-    assert_eq!(code(with_key), "AccessDeniedException", "no context, no acme");
+    assert_eq!(
+        code(with_key),
+        "AccessDeniedException",
+        "no context, no acme"
+    );
 
     // The same key through REST: the key policy decides there too (REST answers every
     // failed decrypt, a refusal included, as one integrity failure; the audit row below
@@ -126,7 +141,14 @@ async fn key_policies_are_kept_as_written_and_enforced_through_every_door() {
     assert!(matches!(e, Error::IntegrityFailure), "{e:?}");
     let ok = EncryptionContext::new().with("tenant", "acme");
     let envelope = rest.encrypt(&kl(&key), b"rest", &ok).await.unwrap();
-    assert_eq!(rest.decrypt(&envelope, &ok).await.unwrap().plaintext.as_slice(), b"rest");
+    assert_eq!(
+        rest.decrypt(&envelope, &ok)
+            .await
+            .unwrap()
+            .plaintext
+            .as_slice(),
+        b"rest"
+    );
 
     // Each refusal is one audited `denied` row of crypto:decrypt naming the key.
     let denied: Vec<_> = audit(&gw)
@@ -135,7 +157,11 @@ async fn key_policies_are_kept_as_written_and_enforced_through_every_door() {
         .filter(|r| r.action == "crypto:decrypt" && r.outcome == AuditOutcome::Denied)
         .collect();
     assert_eq!(denied.len(), 3, "{denied:?}");
-    assert!(denied.iter().all(|r| r.key.as_deref().is_some_and(|k| k.ends_with(&key))));
+    assert!(
+        denied
+            .iter()
+            .all(|r| r.key.as_deref().is_some_and(|k| k.ends_with(&key)))
+    );
     gw.stop().await;
 }
 
@@ -145,14 +171,31 @@ async fn an_allow_limited_to_one_principal_and_the_lockout_check() {
     let owner = client(&gw, "owner", "admin").await;
     let alice = client(&gw, "alice", "admin").await;
     let bob = client(&gw, "bob", "admin").await;
-    let key = owner.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let key = owner
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
 
     // Only alice may use the key: the owner would lose PutKeyPolicy, which AWS refuses
     // unless the lockout safety check is bypassed.
     let alice_only = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AliceOnly","Effect":"Allow",
         "Principal":{"AWS":"arn:aws:iam::000000000000:user/alice"},"Action":"kms:*","Resource":"*"}]}"#;
-    let locked = owner.put_key_policy().key_id(&key).policy(alice_only).send().await;
+    let locked = owner
+        .put_key_policy()
+        .key_id(&key)
+        .policy(alice_only)
+        .send()
+        .await;
     assert_eq!(code(locked), "MalformedPolicyDocumentException");
+    // CreateKey checks before it creates: no key is left behind.
+    let before = owner.list_keys().send().await.unwrap().keys().len();
+    let locked = owner.create_key().policy(alice_only).send().await;
+    assert_eq!(code(locked), "MalformedPolicyDocumentException");
+    assert_eq!(owner.list_keys().send().await.unwrap().keys().len(), before);
     owner
         .put_key_policy()
         .key_id(&key)
@@ -161,8 +204,19 @@ async fn an_allow_limited_to_one_principal_and_the_lockout_check() {
         .send()
         .await
         .unwrap();
-    alice.encrypt().key_id(&key).plaintext(Blob::new("x")).send().await.unwrap();
-    let refused = bob.encrypt().key_id(&key).plaintext(Blob::new("x")).send().await;
+    alice
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new("x"))
+        .send()
+        .await
+        .unwrap();
+    let refused = bob
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new("x"))
+        .send()
+        .await;
     assert_eq!(code(refused), "AccessDeniedException");
     let refused = owner.get_key_policy().key_id(&key).send().await;
     assert_eq!(code(refused), "AccessDeniedException");
@@ -173,7 +227,11 @@ async fn an_allow_limited_to_one_principal_and_the_lockout_check() {
     let token = gw.token("bob", "admin").await;
     let rest = HttpGateway::new(&gw.base, &token, None).unwrap();
     let e = rest
-        .generate_data_key(&kl(&key), keygate_core::DataKeySpec::Aes256, &EncryptionContext::new())
+        .generate_data_key(
+            &kl(&key),
+            keygate_core::DataKeySpec::Aes256,
+            &EncryptionContext::new(),
+        )
         .await
         .unwrap_err();
     // REST answers a key the caller may not use as a missing key (the audit row says
@@ -186,10 +244,17 @@ async fn an_allow_limited_to_one_principal_and_the_lockout_check() {
     // Keys created through other doors read the default policy; a malformed or too large
     // document is refused as AWS refuses it.
     let meta = admin
-        .create_key(None, keygate_core::CreateKeyRequest::new("plain", keygate_core::KeySpec::Aes256))
+        .create_key(
+            None,
+            keygate_core::CreateKeyRequest::new("plain", keygate_core::KeySpec::Aes256),
+        )
         .await
         .unwrap();
-    let arn = admin.aws_key_arn(&keygate_core::KeyLocator::of(&meta)).await.unwrap().value;
+    let arn = admin
+        .aws_key_arn(&keygate_core::KeyLocator::of(&meta))
+        .await
+        .unwrap()
+        .value;
     let got = owner.get_key_policy().key_id(&arn).send().await.unwrap();
     let doc: serde_json::Value = serde_json::from_str(&got.policy.unwrap()).unwrap();
     assert!(keypolicy::is_default(&doc, "000000000000"));
@@ -217,7 +282,14 @@ async fn localstack_keeps_a_key_policy_as_written() {
         .behavior_version(BehaviorVersion::latest())
         .build();
     let c = Client::from_conf(config);
-    let key = c.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let key = c
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
     let got = put_get_round_trip(&c, &key).await;
     assert_eq!(keypolicy::compact(&got), keypolicy::compact(TENANT_POLICY));
     c.schedule_key_deletion()

@@ -241,6 +241,14 @@ pub async fn create_key(
         .as_deref()
         .map(super::policy::parse_document)
         .transpose()?;
+    let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
+    // AWS refuses a policy that would lock the caller out before it creates the key.
+    if let Some(doc) = &policy
+        && !bypass
+        && super::policy::enforced_in(cx, cx.config.provider.as_deref())
+    {
+        super::policy::check_lockout(cx, doc, None)?;
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let request = KgCreate {
         usage: Some(usage),
@@ -254,7 +262,6 @@ pub async fn create_key(
         .await?;
     cx.keys.assign(&id, &meta.uri).await?;
     if let Some(policy) = policy {
-        let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
         super::policy::set_document(cx, &meta.uri, policy, bypass).await?;
     }
     metadata_response(cx, &meta).await

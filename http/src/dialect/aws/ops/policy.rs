@@ -162,6 +162,40 @@ pub fn render(policy: &Policy, account: &str) -> String {
     .to_string()
 }
 
+/// Whether keygate enforces the policies of keys in `provider` (by name; `None`: the
+/// first registered provider, where keys are created by default).
+pub fn enforced_in(cx: &Ctx<'_>, provider: Option<&str>) -> bool {
+    let registry = cx.session.service().registry();
+    let p = match provider {
+        Some(name) => registry.provider(name).ok(),
+        None => registry.providers().first(),
+    };
+    p.is_some_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()))
+}
+
+/// AWS's lockout safety check: `doc` must let the caller put the key's policy again.
+///
+/// # Errors
+/// `MalformedPolicyDocumentException` with AWS's text when it would not.
+pub fn check_lockout(cx: &Ctx<'_>, doc: &Document, arn: Option<&str>) -> Result<(), AwsError> {
+    let request = Request {
+        principal: &cx.session.identity().principal,
+        account: &cx.config.account_id,
+        action: "kms:PutKeyPolicy",
+        resource: arn,
+        context: None,
+        via_service: None,
+        grant_is_for_aws_resource: None,
+    };
+    if keypolicy::evaluate(&doc.document, &request).allowed() {
+        Ok(())
+    } else {
+        Err(malformed(
+            "The new key policy will not allow you to update the key policy in the future.",
+        ))
+    }
+}
+
 /// Sets `doc` as the policy of the key at `uri`, as `PutKeyPolicy` and `CreateKey` do:
 /// verbatim for a key in an AWS provider or one keygate enforces policies for (after
 /// AWS's lockout safety check unless `bypass`), as bindings elsewhere.
@@ -193,20 +227,7 @@ pub async fn set_document(
             .aws_key_arn(uri)
             .await
             .map_err(|e| cx.fail(e, &target))?;
-        let request = Request {
-            principal: &cx.session.identity().principal,
-            account: &cx.config.account_id,
-            action: "kms:PutKeyPolicy",
-            resource: Some(&arn),
-            context: None,
-            via_service: None,
-            grant_is_for_aws_resource: None,
-        };
-        if !keypolicy::evaluate(&doc.document, &request).allowed() {
-            return Err(malformed(
-                "The new key policy will not allow you to update the key policy in the future.",
-            ));
-        }
+        check_lockout(cx, &doc, Some(&arn))?;
     }
     if doc.denies && !native {
         return Err(malformed(
