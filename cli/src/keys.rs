@@ -94,6 +94,7 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
                 }
                 None => api.get_key_policy(&key.key).await?.value,
             };
+            let policy = keygate_core::keypolicy::with_parsed_document(policy);
             output::json(out, &policy)?;
         }
     }

@@ -246,3 +246,15 @@ pub fn document_of(native: &crate::NativePolicy) -> Option<Value> {
         _ => None,
     }
 }
+
+/// `policy` with a document kept as its text ([`document_of`]) given as the parsed JSON
+/// object, as keygate's JSON shapes (`keys policy`, the REST policy routes) carry it.
+pub fn with_parsed_document(mut policy: crate::Policy) -> crate::Policy {
+    if let Some(native) = policy.native.as_mut()
+        && native.document.is_string()
+        && let Some(document) = document_of(native)
+    {
+        native.document = document;
+    }
+    policy
+}

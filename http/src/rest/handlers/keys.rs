@@ -144,7 +144,10 @@ pub(super) async fn get_policy(
     Caller(s): Caller,
     KeyPath(key): KeyPath,
 ) -> ApiResult<Keyed<Policy>> {
-    Ok(Keyed(s.get_key_policy(&key).await?))
+    let policy = s.get_key_policy(&key).await?;
+    Ok(Keyed(
+        policy.map(keygate_core::keypolicy::with_parsed_document),
+    ))
 }
 
 pub(super) async fn set_policy(
@@ -152,5 +155,8 @@ pub(super) async fn set_policy(
     KeyPath(key): KeyPath,
     Json(policy): Json<Policy>,
 ) -> ApiResult<Keyed<Policy>> {
-    Ok(Keyed(s.set_key_policy(&key, policy).await?))
+    let policy = s.set_key_policy(&key, policy).await?;
+    Ok(Keyed(
+        policy.map(keygate_core::keypolicy::with_parsed_document),
+    ))
 }

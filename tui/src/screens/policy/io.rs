@@ -55,15 +55,11 @@ async fn load(target: &PolicyTarget, gateway: &dyn Gateway) -> Result<Loaded, Fa
                     message: format!("keys of provider `{}` have no key policy", p.name),
                 });
             }
-            let mut policy = gateway.get_key_policy(&key).await?.value;
             // A document keygate keeps as written comes as its text: the editor works on
             // the parsed document (its rows, its JSON form); saving puts that document.
-            if let Some(native) = policy.native.as_mut()
-                && native.document.is_string()
-                && let Some(document) = keygate_core::keypolicy::document_of(native)
-            {
-                native.document = document;
-            }
+            let policy = keygate_core::keypolicy::with_parsed_document(
+                gateway.get_key_policy(&key).await?.value,
+            );
             Ok(Loaded {
                 doc: Doc::Key(policy),
                 title: format!("{} ({})", meta.name, meta.uri),
