@@ -164,7 +164,7 @@ impl Session {
         let Some(document) = self.key_policy_document(action, key, &meta.uri).await? else {
             return Ok(());
         };
-        let account = self.service.aws_arns.account_id.clone();
+        let account = self.service.aws_arns.0.account_id.clone();
         // The key's ARN only when a statement names a resource other than `*`.
         let resource = if names_resources(&document) {
             Some(self.service.aws_key_arn(&meta.uri).await?)
