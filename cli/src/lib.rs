@@ -233,7 +233,8 @@ fn remote(
 /// The embedded gateway: the service built from the configuration, as the local admin (its
 /// audit rows say `console` for the console, `cli` otherwise). The CLI is often the only
 /// process that ever opens a home, so it runs the maintenance pass (due rotations, expired
-/// deletions) that `keygate serve` would otherwise run on a timer.
+/// deletions) that `keygate serve` would otherwise run on a timer (on a PostgreSQL store,
+/// only when no `keygate serve` replica leads the scheduler).
 async fn embedded(
     home: Option<PathBuf>,
     config: Option<PathBuf>,
@@ -243,7 +244,9 @@ async fn embedded(
     let service = compose::open(&config, &home)
         .await
         .with_context(|| format!("opening keygate in {}", home.dir().display()))?;
-    service.run_maintenance(OffsetDateTime::now_utc()).await;
+    service
+        .run_maintenance_once(OffsetDateTime::now_utc())
+        .await;
     if console {
         return Ok(Arc::new(service.local_console()));
     }

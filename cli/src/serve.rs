@@ -31,13 +31,8 @@ pub async fn run(
     let service = compose::open(&config, &home)
         .await
         .with_context(|| format!("opening keygate in {}", home.dir().display()))?;
-    // One serving process per store where the store cannot yet share (PostgreSQL today).
-    service
-        .registry()
-        .store()
-        .claim_serving()
-        .await
-        .context("refusing to serve")?;
+    // Several replicas may serve one PostgreSQL store: they share one audit chain, and the
+    // scheduler runs on the one holding its lease (see `keygate_server::leader`).
     // The log is checked (against the last published checkpoint too) before anything is
     // served: a gateway whose audit log was tampered with must not report ready.
     let _checkpoints = match service

@@ -4,7 +4,9 @@
 use std::io::Write;
 
 use anyhow::Result;
-use keygate_core::api::{CircuitHealth, CircuitState, Gateway, GatewayStatus, HealthError};
+use keygate_core::api::{
+    CircuitHealth, CircuitState, Gateway, GatewayStatus, HealthError, SchedulerStatus,
+};
 
 use crate::Outcome;
 use crate::args::{OutputFormat, StatusArgs};
@@ -128,7 +130,25 @@ fn render(out: &mut dyn Write, s: &GatewayStatus) -> Result<()> {
             .collect();
         writeln!(out, "listeners: {}", all.join(", "))?;
     }
+    if let Some(line) = s.scheduler.as_ref().and_then(scheduler_text) {
+        writeln!(out, "scheduler: {line}")?;
+    }
     Ok(())
+}
+
+/// Who leads the scheduler among replicas; nothing to say on a store without a lease
+/// (SQLite: the serving process runs maintenance alone).
+fn scheduler_text(s: &SchedulerStatus) -> Option<String> {
+    if !s.shared {
+        return None;
+    }
+    Some(match &s.leader {
+        Some(leader) if s.leading || *leader == s.replica => {
+            format!("led by this replica ({leader})")
+        }
+        Some(leader) => format!("led by {leader} (this replica: {})", s.replica),
+        None => format!("no replica leads now (this replica: {})", s.replica),
+    })
 }
 
 /// A provider's circuit breaker: `closed`, `open 27 s` (calls skipped that much longer),
@@ -230,6 +250,12 @@ mod tests {
             },
             listeners: Vec::new(),
             checked_at: time::macros::datetime!(2030-01-02 03:04 UTC),
+            scheduler: Some(SchedulerStatus {
+                replica: "gw-1".into(),
+                leading: false,
+                shared: false,
+                leader: None,
+            }),
         }
     }
 
@@ -287,6 +313,34 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("listeners: rest http://127.0.0.1:8200"), "{t}");
+    }
+
+    #[test]
+    fn the_leader_among_replicas_is_named() {
+        let mut s = sample();
+        let line = |s: &GatewayStatus| {
+            text(s)
+                .lines()
+                .find(|l| l.starts_with("scheduler:"))
+                .map(str::to_owned)
+        };
+        // SQLite: nothing to lead.
+        assert_eq!(line(&s), None);
+        let scheduler = s.scheduler.as_mut().unwrap();
+        scheduler.shared = true;
+        assert_eq!(
+            line(&s).unwrap(),
+            "scheduler: no replica leads now (this replica: gw-1)"
+        );
+        s.scheduler.as_mut().unwrap().leader = Some("gw-2".into());
+        assert_eq!(
+            line(&s).unwrap(),
+            "scheduler: led by gw-2 (this replica: gw-1)"
+        );
+        let scheduler = s.scheduler.as_mut().unwrap();
+        scheduler.leader = Some("gw-1".into());
+        scheduler.leading = true;
+        assert_eq!(line(&s).unwrap(), "scheduler: led by this replica (gw-1)");
     }
 
     #[test]

@@ -357,6 +357,24 @@ pub struct AuditHealth {
     pub error: Option<HealthError>,
 }
 
+/// Who runs the maintenance scheduler (scheduled rotations, deletions and version
+/// destruction) among the gateway processes sharing the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulerStatus {
+    /// The answering process's name among replicas (`[scheduler] replica`, or
+    /// `<hostname>:<pid>`).
+    pub replica: String,
+    /// Whether the answering process leads now (runs maintenance on its timer).
+    pub leading: bool,
+    /// Whether leadership is a lease held through the store (PostgreSQL, shared by
+    /// replicas); false on SQLite, where the serving process runs maintenance alone.
+    pub shared: bool,
+    /// The replica holding the lease now, as it named itself; absent when none does (or the
+    /// store has no lease).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
+}
+
 /// A socket the answering gateway process listens on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listener {
@@ -388,6 +406,9 @@ pub struct GatewayStatus {
     /// When the checks ran.
     #[serde(with = "time::serde::rfc3339")]
     pub checked_at: OffsetDateTime,
+    /// Who runs the maintenance scheduler; absent from gateways older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<SchedulerStatus>,
 }
 
 impl GatewayStatus {

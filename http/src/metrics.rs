@@ -224,6 +224,21 @@ fn render_store_calls(out: &mut String, calls: &[StoreCallCount]) {
     }
 }
 
+/// Whether this process leads the maintenance scheduler (1) or not (0), labelled with its
+/// replica name (one series per process).
+pub fn render_scheduler_leader(out: &mut String, replica: &str, leading: bool) {
+    out.push_str(
+        "# HELP keygate_scheduler_leader Whether this replica leads the maintenance scheduler (runs rotations and deletions).\n",
+    );
+    out.push_str("# TYPE keygate_scheduler_leader gauge\n");
+    let _ = writeln!(
+        out,
+        "keygate_scheduler_leader{{replica=\"{}\"}} {}",
+        escape(replica),
+        u8::from(leading)
+    );
+}
+
 /// Each provider's breaker: its state as a one-hot gauge, and its trips.
 fn render_circuits(out: &mut String, circuits: &[(String, CircuitHealth)]) {
     out.push_str(

@@ -296,6 +296,16 @@ impl BoundServer {
             let app = outer_layers(azure_router(&edge, &dialects), &edge, Doors::Azure);
             tokio::spawn(listener.serve(app, azure_handle.clone(), timeouts))
         });
+        // The lease is tried only by a replica that runs the scheduler: one that does not
+        // must not keep others from leading.
+        let leadership = scheduler_every.map(|_| {
+            let service = edge.service.clone();
+            let stop = edge.shutdown.clone();
+            tokio::spawn(async move {
+                let store = Arc::clone(service.registry().store());
+                service.leadership().run(&*store, stop).await;
+            })
+        });
         let scheduler = scheduler_every.map(|every| {
             tokio::spawn(scheduler_loop(
                 edge.service.clone(),
@@ -345,6 +355,10 @@ impl BoundServer {
             // The loop stops at the shutdown signal; a panic in it is already logged.
             let _ = task.await;
         }
+        if let Some(task) = leadership {
+            // Gives the lease up, so another replica takes over at its next try.
+            let _ = task.await;
+        }
         tracing::info!(%addr, "keygate gateway stopped");
         served.map_err(|e| Error::unavailable(format!("HTTP server on {addr}: {e}")))?;
         azure_served
@@ -367,12 +381,13 @@ fn azure_router(_edge: &Edge, _dialects: &DialectsConfig) -> Router {
 }
 
 /// One maintenance pass every `every` (scheduled rotations, expired deletions) until
-/// shutdown. The first pass runs one interval after start, not at once: a restart loop must
-/// not turn into a rotation loop.
+/// shutdown, while this process leads the scheduler (always on SQLite; on PostgreSQL the
+/// replica holding the lease). The first pass runs one interval after start, not at once: a
+/// restart loop must not turn into a rotation loop.
 async fn scheduler_loop(service: Arc<Service>, every: Duration, stop: watch::Receiver<bool>) {
     until_shutdown(every, stop, || {
         let service = Arc::clone(&service);
-        async move { service.run_maintenance(OffsetDateTime::now_utc()).await }
+        async move { service.run_led_maintenance(OffsetDateTime::now_utc()).await }
     })
     .await;
 }

@@ -16,6 +16,7 @@ pub mod cache;
 pub mod config;
 pub mod home;
 pub mod isolation;
+pub mod leader;
 pub mod registry;
 pub mod service;
 pub mod store;

@@ -118,6 +118,7 @@ pub fn status() -> GatewayStatus {
         },
         listeners: Vec::new(),
         checked_at: NOW,
+        scheduler: None,
     }
 }
 

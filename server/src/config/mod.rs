@@ -252,19 +252,81 @@ impl StoreConfig {
 }
 
 /// `[scheduler]`: how often `keygate serve` runs maintenance (due rotations, expired
-/// deletions) on its own.
+/// deletions) on its own, and, when several replicas share a PostgreSQL store, how the one
+/// that runs it is chosen.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerConfig {
     /// Seconds between maintenance runs (scheduled rotations, expired deletions); 0 turns the
     /// scheduler off.
     pub interval_secs: u64,
+    /// PostgreSQL: seconds the leader's lease lasts without a renewal (3..=3600). The leader
+    /// renews it every third of that; when the leader stops renewing (its machine is cut
+    /// off), the database ends its lease after this long and another replica takes over at
+    /// its next try, so within `lease_secs + lease_secs / 3`. A leader that exits or crashes
+    /// gives the lease up at once (taken over within `lease_secs / 3`).
+    pub lease_secs: u64,
+    /// This process's name among replicas, as `keygate status` and `/metrics` show it
+    /// (1 to 48 characters); unset, `<hostname>:<pid>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        Self { interval_secs: 60 }
+        Self {
+            interval_secs: 60,
+            lease_secs: 15,
+            replica: None,
+        }
     }
+}
+
+impl SchedulerConfig {
+    /// The lease time as a duration.
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_secs)
+    }
+
+    /// This process's replica name: the configured one, or `<hostname>:<pid>`.
+    pub fn replica_name(&self) -> String {
+        self.replica
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", hostname(), std::process::id()))
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !(3..=3600).contains(&self.lease_secs) {
+            problems.push((
+                "scheduler.lease_secs",
+                format!(
+                    "scheduler.lease_secs must be between 3 and 3600, not {}",
+                    self.lease_secs
+                ),
+            ));
+        }
+        if let Some(name) = &self.replica {
+            let chars = name.chars().count();
+            if !(1..=48).contains(&chars) || name.chars().any(char::is_control) {
+                problems.push((
+                    "scheduler.replica",
+                    "scheduler.replica must be 1 to 48 printable characters".to_owned(),
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`, then `$HOSTNAME`), or `localhost`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// One `[providers.<name>]` section as written: its name, its kind and its other settings.
@@ -516,6 +578,7 @@ impl Config {
         }
         problems.extend(self.audit.problems());
         problems.extend(self.cache.problems());
+        problems.extend(self.scheduler.problems());
         problems
     }
 }

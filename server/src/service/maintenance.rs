@@ -4,6 +4,11 @@
 //! its outcome row. An intent that cannot be made durable stops the pass before that action
 //! (fail closed: nothing is rotated or destroyed without a row); the next pass tries again.
 //! When nothing is due, nothing is written.
+//!
+//! Among replicas sharing a store, `keygate serve` runs [`Service::run_led_maintenance`]:
+//! only while this process leads the scheduler ([`crate::leader`]), checked again before
+//! each action. The CLI's pass ([`Service::run_maintenance_once`]) runs only when no
+//! replica holds the lease.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +35,41 @@ impl Service {
     /// due gets one `failure` row; an audit log that cannot write stops the pass before
     /// anything more happens.
     pub async fn run_maintenance(self: &Arc<Self>, now: OffsetDateTime) {
+        self.maintenance_pass(now, false).await;
+    }
+
+    /// [`Service::run_maintenance`] while this process leads the scheduler
+    /// ([`Service::leadership`]): nothing when it does not, and the pass stops before the
+    /// next action once it no longer does. What `keygate serve` runs on its timer.
+    pub async fn run_led_maintenance(self: &Arc<Self>, now: OffsetDateTime) {
+        if self.leadership.leads() {
+            self.maintenance_pass(now, true).await;
+        }
+    }
+
+    /// One pass for a process that runs maintenance once (the CLI): on a store shared
+    /// through a lease, only when no replica holds it (the lease is taken for the pass and
+    /// given back), since the leader runs maintenance itself; on SQLite, always.
+    pub async fn run_maintenance_once(self: &Arc<Self>, now: OffsetDateTime) {
+        let store = self.registry.store();
+        let Some(mut lease) =
+            store.scheduler_lease(self.leadership.replica(), self.leadership.lease())
+        else {
+            return self.run_maintenance(now).await;
+        };
+        match lease.acquire_or_renew().await {
+            Ok(true) => self.run_maintenance(now).await,
+            Ok(false) => {
+                tracing::debug!("another process leads the scheduler: no maintenance pass here")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no maintenance pass: the scheduler's lease cannot be read")
+            }
+        }
+        lease.release().await;
+    }
+
+    async fn maintenance_pass(self: &Arc<Self>, now: OffsetDateTime, led: bool) {
         let session = self.session(
             Identity {
                 principal: SCHEDULER_PRINCIPAL.to_owned(),
@@ -53,7 +93,7 @@ impl Service {
                 continue;
             };
             let notifications = due.notifications.clone();
-            if let Next::Stop = session.run_due(provider, due, now).await {
+            if let Next::Stop = session.run_due(provider, due, now, led).await {
                 return;
             }
             if let Next::Stop = self.notify_due(provider, notifications, now).await {
@@ -119,8 +159,14 @@ impl Session {
         provider: &DynProvider,
         due: DueMaintenance,
         now: OffsetDateTime,
+        led: bool,
     ) -> Next {
+        // A led pass stops before its next action once this process no longer leads.
+        let lost = || led && !self.service.leadership.leads();
         for id in &due.rotations {
+            if lost() {
+                return Next::Stop;
+            }
             let next = self
                 .run_one(provider, Action::KeysRotate, id, None, async {
                     match provider.rotate_due(id, now).await? {
@@ -139,6 +185,9 @@ impl Session {
         }
         // Versions before keys: destroying a whole key destroys its versions with it.
         for (id, version) in &due.version_destructions {
+            if lost() {
+                return Next::Stop;
+            }
             let next = self
                 .run_one(provider, Action::KeysDelete, id, Some(version), async {
                     if provider.destroy_due_version(id, version, now).await? {
@@ -155,6 +204,9 @@ impl Session {
             }
         }
         for id in &due.destructions {
+            if lost() {
+                return Next::Stop;
+            }
             let next = self
                 .run_one(provider, Action::KeysDelete, id, None, async {
                     if provider.destroy_due(id, now).await? {

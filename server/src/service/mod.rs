@@ -112,6 +112,7 @@ pub struct Service {
     pricing: keygate_core::cost::PriceList,
     /// The store every part uses: hot records from memory, calls counted.
     hot: Arc<hot::HotStore>,
+    leadership: Arc<crate::leader::Leadership>,
 }
 
 /// The regions and account keygate's AWS door puts in its key ARNs (`[dialects.aws]`).
@@ -128,6 +129,27 @@ impl Service {
     /// The registry of providers: what sessions resolve keys in.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// This process's part in the scheduler's leadership (who runs maintenance among
+    /// replicas sharing the store).
+    pub fn leadership(&self) -> &Arc<crate::leader::Leadership> {
+        &self.leadership
+    }
+
+    /// Names this process among replicas and sets the scheduler's lease time
+    /// (`[scheduler]`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] once the service is shared (set `[scheduler]` first).
+    pub fn configure_scheduler(
+        this: &mut Arc<Self>,
+        config: &crate::config::SchedulerConfig,
+    ) -> Result<()> {
+        let service = Arc::get_mut(this)
+            .ok_or_else(|| Error::state("the service is already shared: set [scheduler] first"))?;
+        service.leadership = Arc::new(crate::leader::Leadership::new(config));
+        Ok(())
     }
 
     /// The audit log every session writes to (the metrics endpoint reads its writer's

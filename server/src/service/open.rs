@@ -89,6 +89,7 @@ impl Service {
         .await?;
         Self::configure_envelopes(&mut service, config.envelope.clone())?;
         Self::configure_pricing(&mut service, &config.pricing)?;
+        Self::configure_scheduler(&mut service, &config.scheduler)?;
         Ok(service)
     }
 
@@ -167,6 +168,9 @@ impl Service {
             aws_arns,
             pricing: keygate_core::cost::PriceList::default(),
             hot,
+            leadership: Arc::new(crate::leader::Leadership::new(
+                &crate::config::SchedulerConfig::default(),
+            )),
         }))
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use keygate_core::access::Action;
 use keygate_core::api::{
-    AuditHealth, GatewayStatus, HealthError, Listener, ProviderHealth, StoreHealth,
+    AuditHealth, GatewayStatus, HealthError, Listener, ProviderHealth, SchedulerStatus, StoreHealth,
 };
 use keygate_core::{DynProvider, Error, Result};
 use time::OffsetDateTime;
@@ -72,8 +72,12 @@ impl Service {
     async fn status(&self) -> GatewayStatus {
         let checked_at = OffsetDateTime::now_utc();
         let probes = futures::future::join_all(self.registry.providers().iter().map(probe));
-        let (mut providers, store, audit) =
-            tokio::join!(probes, self.store_health(), self.audit_health());
+        let (mut providers, store, audit, scheduler) = tokio::join!(
+            probes,
+            self.store_health(),
+            self.audit_health(),
+            self.scheduler_status()
+        );
         // Read after the probes, which pass the breakers too.
         for (health, (_, circuit)) in providers.iter_mut().zip(self.registry.circuits()) {
             health.circuit = Some(circuit);
@@ -98,6 +102,35 @@ impl Service {
             audit,
             listeners,
             checked_at,
+            scheduler: Some(scheduler),
+        }
+    }
+
+    /// Who leads the scheduler: this process's view, and the store's answer when leadership
+    /// is a lease (a leader that cannot be read is reported as unknown, with a warning).
+    async fn scheduler_status(&self) -> SchedulerStatus {
+        let store = self.registry.store();
+        let leadership = &self.leadership;
+        let shared = store
+            .scheduler_lease(leadership.replica(), leadership.lease())
+            .is_some();
+        let leading = leadership.leads();
+        let leader = if shared {
+            match bounded("the scheduler's leader", store.scheduler_leader()).await {
+                Ok(leader) => leader,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell who leads the scheduler");
+                    None
+                }
+            }
+        } else {
+            leading.then(|| leadership.replica().to_owned())
+        };
+        SchedulerStatus {
+            replica: leadership.replica().to_owned(),
+            leading,
+            shared,
+            leader,
         }
     }
 

@@ -18,6 +18,7 @@ mod audit;
 mod aws;
 mod calls;
 mod gcp;
+mod lease;
 mod objects;
 mod policy;
 pub mod postgres;
@@ -38,6 +39,7 @@ pub use aws::AwsKeyIds;
 pub use calls::{Access, RequestKind, StoreCallCount, StoreCalls};
 pub use gcp::{GcpRecords, KeyRecord};
 pub use keygate_core::api::Alias;
+pub use lease::SchedulerLease;
 pub use objects::{ObjectWrite, ObjectWriter, ObjectWritten};
 pub use policy::{PolicyDocument, PolicyRevision};
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -81,18 +83,24 @@ pub trait Store:
     /// file, a full disk, a lock held past the busy timeout).
     async fn check_writable(&self) -> Result<()>;
 
-    /// Claims the store for this process's `keygate serve`, for as long as the process lives.
-    ///
-    /// A store that several gateway processes cannot yet serve at once (PostgreSQL: the
-    /// scheduler and the local provider's keys are still per process) refuses a second
-    /// claim, so a second replica stops at start instead of half-working. The CLI beside
-    /// `keygate serve` never claims. SQLite homes keep their behaviour: nothing to claim.
+    /// A lease on the leadership of the maintenance scheduler, for the process named
+    /// `replica`, which the database ends when it is not renewed within `lease`; `None` when
+    /// the store has no such lease (SQLite: the processes on one home each run their own
+    /// maintenance pass, which the providers make safe by re-checking what is due in the
+    /// transaction that acts).
+    fn scheduler_lease(
+        &self,
+        replica: &str,
+        lease: std::time::Duration,
+    ) -> Option<Box<dyn SchedulerLease>>;
+
+    /// The replica that holds the scheduler's lease now, as it named itself; `None` when
+    /// none does or the store has no lease.
     ///
     /// # Errors
-    /// [`Error::Unsupported`](keygate_core::Error::Unsupported) when another process holds the
-    /// claim; [`Error::Unavailable`](keygate_core::Error::Unavailable) when the store cannot
-    /// be reached.
-    async fn claim_serving(&self) -> Result<()>;
+    /// [`Error::Unavailable`](keygate_core::Error::Unavailable) when the store cannot be
+    /// read.
+    async fn scheduler_leader(&self) -> Result<Option<String>>;
 
     /// The backend's name as `keygate status` shows it (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -239,25 +239,15 @@ async fn a_store_names_its_backend_and_answers() {
 }
 
 #[tokio::test]
-async fn one_process_serves_a_postgres_store_and_a_second_is_refused() {
-    let Some(schema) = super::postgres::testing::fresh_schema("one_process_serves").await else {
+async fn a_postgres_store_is_ready_only_while_migrated() {
+    let Some(store) = super::postgres::testing::fresh_store("ready_while_migrated").await else {
         return;
     };
-    let first = super::postgres::testing::open_on(&schema).await;
-    let second = super::postgres::testing::open_on(&schema).await;
-    first.claim_serving().await.unwrap();
-    first.claim_serving().await.unwrap();
-    let refused = second.claim_serving().await.unwrap_err();
-    assert_eq!(refused.kind(), ErrorKind::Unsupported);
-    assert!(refused.to_string().contains("already serves"), "{refused}");
-    // The CLI beside the server still works on the store it does not claim.
-    second
-        .create_alias("beside", &KeyRef::new("local", "k"))
-        .await
-        .unwrap();
-    // SQLite has nothing to claim.
-    let sqlite = SqliteStore::in_memory().await.unwrap();
-    sqlite.claim_serving().await.unwrap();
+    store.ping().await.unwrap();
+    store.forget_last_migration().await;
+    let err = store.ping().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.to_string().contains("not migrated"), "{err}");
 }
 
 /// The change generation after `change`, which must have moved it (`moves`) or not.

@@ -297,13 +297,15 @@ async fn ready(State(state): State<RestState>) -> ApiResult<Json<Status>> {
 
 async fn metrics(State(state): State<RestState>) -> impl IntoResponse {
     let stats = state.edge.service.audit().stats();
-    let text = state.edge.metrics.render(ExtraGauges {
+    let mut text = state.edge.metrics.render(ExtraGauges {
         audit_rows: stats.rows,
         audit_failed_batches: stats.failed_batches,
         circuits: state.edge.service.registry().circuits(),
         audit_batch_rows: stats.batch_rows,
         store_calls: state.edge.service.store_calls(),
     });
+    let leadership = state.edge.service.leadership();
+    crate::metrics::render_scheduler_leader(&mut text, leadership.replica(), leadership.leads());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

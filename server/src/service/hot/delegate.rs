@@ -357,9 +357,17 @@ impl Store for HotStore {
         self.inner.check_writable().await
     }
 
-    async fn claim_serving(&self) -> Result<()> {
-        self.count(Access::Write);
-        self.inner.claim_serving().await
+    fn scheduler_lease(
+        &self,
+        replica: &str,
+        lease: std::time::Duration,
+    ) -> Option<Box<dyn crate::store::SchedulerLease>> {
+        self.inner.scheduler_lease(replica, lease)
+    }
+
+    async fn scheduler_leader(&self) -> Result<Option<String>> {
+        self.count(Access::Read);
+        self.inner.scheduler_leader().await
     }
 
     fn backend(&self) -> &'static str {

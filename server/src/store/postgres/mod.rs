@@ -9,6 +9,9 @@
 //! chains it again. All appends therefore form one chain in one order, and each process keeps
 //! its group commit.
 //!
+//! Several `keygate serve` replicas may share one database: the scheduler's leadership is a
+//! lease ([`lease`]), one replica at a time.
+//!
 //! The connection URL is passed to the driver as given: `sslmode`, `sslrootcert`,
 //! `application_name` and the other libpq parameters sqlx understands work as there.
 
@@ -16,6 +19,7 @@ mod aliases;
 mod audit;
 mod aws;
 mod gcp;
+mod lease;
 mod objects;
 mod policy;
 mod tokens;
@@ -36,6 +40,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// (`keygate` in ASCII, a number no other lock of keygate's uses.)
 pub const AUDIT_HEAD_LOCK: i64 = 0x006b_6579_6761_7465;
 
+pub use lease::LEADER_LOCK_CLASS;
+
 /// How a [`PostgresStore`] connects, beyond its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -55,18 +61,10 @@ impl Default for PostgresOptions {
     }
 }
 
-/// The session-level advisory lock `keygate serve` holds while it serves a database
-/// ([`Store::claim_serving`]).
-pub const SERVE_LOCK: i64 = 0x006b_6779_7365_7276;
-
-/// The gateway store in a PostgreSQL database. Cheap to clone: clones share one pool (and
-/// the serving claim).
+/// The gateway store in a PostgreSQL database. Cheap to clone: clones share one pool.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// The connection holding [`SERVE_LOCK`] once claimed: the lock lives as long as its
-    /// session, so it is kept out of the pool until the process ends.
-    serving: Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
 
 /// A driver error as the store's callers see it: [`Error::Unavailable`] naming the part of the
@@ -110,21 +108,29 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| Error::unavailable_because("gateway store migration", e))?;
-        Ok(Self {
-            pool,
-            serving: Arc::default(),
-        })
+        Ok(Self { pool })
     }
 }
 
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(store_err)
+        // Reachable and migrated: a database restored from an older dump, or whose schema
+        // went away, is not one this keygate can serve.
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_err)?;
+        let expected = MIGRATOR.iter().map(|m| m.version).max();
+        if applied < expected {
+            return Err(Error::unavailable(format!(
+                "gateway store: the database is not migrated (at version {}, keygate needs {})",
+                applied.unwrap_or(0),
+                expected.unwrap_or(0)
+            )));
+        }
+        Ok(())
     }
 
     async fn check_writable(&self) -> Result<()> {
@@ -153,26 +159,16 @@ impl Store for PostgresStore {
         tx.rollback().await.map_err(store_err)
     }
 
-    async fn claim_serving(&self) -> Result<()> {
-        let mut serving = self.serving.lock().await;
-        if serving.is_some() {
-            return Ok(());
-        }
-        let mut conn = self.pool.acquire().await.map_err(store_err)?.detach();
-        let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(SERVE_LOCK)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(store_err)?;
-        if !claimed {
-            return Err(Error::unsupported(
-                "another `keygate serve` already serves this PostgreSQL database; several \
-                 replicas on one database are not supported yet (the scheduler and the local \
-                 provider's keys still belong to one process)",
-            ));
-        }
-        *serving = Some(conn);
-        Ok(())
+    fn scheduler_lease(
+        &self,
+        replica: &str,
+        lease: Duration,
+    ) -> Option<Box<dyn crate::store::SchedulerLease>> {
+        Some(Box::new(lease::PgLease::new(self, replica, lease)))
+    }
+
+    async fn scheduler_leader(&self) -> Result<Option<String>> {
+        lease::leader(self).await
     }
 
     fn backend(&self) -> &'static str {

@@ -64,3 +64,20 @@ pub(crate) async fn open_on(schema: &PgConnectOptions) -> PostgresStore {
         .await
         .unwrap()
 }
+
+impl PostgresStore {
+    /// Marks the newest migration as not applied, as in a database restored from an older
+    /// keygate's dump.
+    ///
+    /// # Panics
+    /// When the database cannot be used.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) async fn forget_last_migration(&self) {
+        sqlx::query(
+            "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+        )
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+}

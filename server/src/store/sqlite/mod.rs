@@ -177,9 +177,18 @@ impl Store for SqliteStore {
         tx.rollback().await.map_err(store_err)
     }
 
-    async fn claim_serving(&self) -> Result<()> {
-        // Several processes on one file are serialized by SQLite itself: nothing to claim.
-        Ok(())
+    fn scheduler_lease(
+        &self,
+        _replica: &str,
+        _lease: std::time::Duration,
+    ) -> Option<Box<dyn super::SchedulerLease>> {
+        // Several processes on one file each run their own pass; the providers re-check
+        // what is due in the transaction that acts.
+        None
+    }
+
+    async fn scheduler_leader(&self) -> Result<Option<String>> {
+        Ok(None)
     }
 
     fn backend(&self) -> &'static str {
