@@ -7,9 +7,11 @@
 //! row before N was already committed and so was in that read.
 //!
 //! The feed only carries this process's rows. Rows another process wrote to the same store
-//! (the CLI beside `keygate serve`, or a follower that is itself a CLI) are found in the
-//! store: when a live row skips `seq`s the stream reads the store before going on, and when
-//! the feed is quiet for [`STORE_POLL`] it looks there too.
+//! (the CLI beside `keygate serve`, a follower that is itself a CLI, or another replica on
+//! the same PostgreSQL database) are found in the store by sequence: when a live row skips
+//! `seq`s the stream reads the store before going on, and when the feed is quiet for
+//! [`STORE_POLL`] it looks there too. So a follower on any replica shows every replica's
+//! rows, in `seq` order, within [`STORE_POLL`] of their commit.
 
 use std::collections::VecDeque;
 
@@ -171,5 +173,67 @@ mod tests {
         seqs.push(next().await);
         follower.abort();
         assert_eq!(seqs, [1, 2, 3]);
+    }
+
+    /// Two replicas on one PostgreSQL database: a follower on one shows the rows appended
+    /// through the other, interleaved with its own, in one order, without a gap or a
+    /// duplicate.
+    #[tokio::test]
+    async fn a_follower_on_one_replica_shows_every_replicas_rows() {
+        use crate::store::postgres::testing::{fresh_schema, open_on};
+        let Some(schema) = fresh_schema("follow_across_replicas").await else {
+            return;
+        };
+        let open = async || {
+            AuditLog::open(Arc::new(open_on(&schema).await), &AuditConfig::default())
+                .await
+                .unwrap()
+        };
+        let (ours, theirs) = (open().await, open().await);
+        let mut stream = ours.follow(AuditQuery::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let follower = tokio::spawn(async move {
+            while let Some(row) = stream.next().await {
+                let row = row.unwrap();
+                if tx.send((row.seq, row.request_id)).is_err() {
+                    break;
+                }
+            }
+        });
+        // Rows appended concurrently through both replicas; each gets its seq from the
+        // shared chain head, so they interleave.
+        let mut written = Vec::new();
+        for round in 0..10usize {
+            let (a, b) = tokio::join!(
+                ours.append(event(round * 2 + 1)),
+                theirs.append(event(round * 2 + 2))
+            );
+            written.push(a.unwrap());
+            written.push(b.unwrap());
+        }
+        // The last rows only through the other replica, while ours is quiet.
+        for n in 0..3usize {
+            written.push(theirs.append(event(100 + n)).await.unwrap());
+        }
+        written.sort_by_key(|r| r.seq);
+        let mut seen = Vec::new();
+        while seen.len() < written.len() {
+            let next = tokio::time::timeout(Duration::from_secs(15), rx.recv())
+                .await
+                .expect("the follower missed rows of the other replica")
+                .unwrap();
+            seen.push(next);
+        }
+        follower.abort();
+        let expected: Vec<(u64, String)> = written
+            .iter()
+            .map(|r| (r.seq, r.request_id.clone()))
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(
+            expected.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            (1..=23).collect::<Vec<_>>()
+        );
+        assert!(ours.verify().await.unwrap().first_broken.is_none());
     }
 }
