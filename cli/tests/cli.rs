@@ -31,6 +31,8 @@ mod isolation;
 mod proof;
 #[path = "cli/remote.rs"]
 mod remote;
+#[path = "cli/replicas.rs"]
+mod replicas;
 #[path = "cli/rewrap.rs"]
 mod rewrap;
 #[path = "cli/status.rs"]
