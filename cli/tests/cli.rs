@@ -18,6 +18,8 @@ mod console;
 mod cost;
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/deploy_example.rs"]
+mod deploy_example;
 #[path = "cli/envelope.rs"]
 mod envelope;
 #[path = "cli/esdk.rs"]

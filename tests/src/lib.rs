@@ -60,6 +60,8 @@ pub mod book {
         pub mod scheduler {}
         #[doc = include_str!("../../docs/src/operating/postgresql.md")]
         pub mod postgresql {}
+        #[doc = include_str!("../../docs/src/operating/replicas.md")]
+        pub mod replicas {}
         #[doc = include_str!("../../docs/src/operating/performance.md")]
         pub mod performance {}
         #[doc = include_str!("../../docs/src/operating/benchmarks.md")]
