@@ -88,6 +88,12 @@ fn gateway_status() -> Value {
                 "name": enumeration(&["rest", "azure"]), "url": string(),
             }))},
             "checked_at": time(),
+            "scheduler": object(&["replica", "leading", "shared"], json!({
+                "replica": string(),
+                "leading": boolean(),
+                "shared": {"type": "boolean", "description": "leadership is a lease among replicas sharing a PostgreSQL store"},
+                "leader": {"type": "string", "description": "the replica holding the scheduler's lease; absent when none does"},
+            })),
         }),
     )
 }
