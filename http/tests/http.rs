@@ -238,6 +238,15 @@ async fn health_ready_and_metrics_by_route_template() {
             .text
             .contains("keygate_http_request_duration_seconds_bucket{route=\"/v1/noop\"")
     );
+    // The scheduler is off in this gateway: it does not lead.
+    assert!(
+        metrics
+            .text
+            .lines()
+            .any(|l| l.starts_with("keygate_scheduler_leader{replica=\"") && l.ends_with("} 0")),
+        "{}",
+        metrics.text
+    );
     assert!(metrics.text.contains("keygate_audit_rows_written_total "));
     assert!(!metrics.text.contains("secret-project-name"));
     assert!(!metrics.text.contains("root"));

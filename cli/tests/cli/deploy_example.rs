@@ -34,7 +34,10 @@ fn assignments() -> Vec<(String, String)> {
 #[test]
 fn the_replica_example_passes_the_configuration_check() {
     let vars = assignments();
-    assert!(vars.iter().any(|(k, _)| k == "KEYGATE_STORE__URL"), "{vars:?}");
+    assert!(
+        vars.iter().any(|(k, _)| k == "KEYGATE_STORE__URL"),
+        "{vars:?}"
+    );
     let home = Home::new();
     let mut cmd = home.cmd(&["config", "check"]);
     for (k, v) in &vars {

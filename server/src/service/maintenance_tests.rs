@@ -203,3 +203,37 @@ async fn nothing_due_writes_nothing() {
         1
     );
 }
+
+/// `keygate serve`'s timer pass runs only while this process leads the scheduler; on
+/// SQLite it leads alone once its leadership runs.
+#[tokio::test]
+async fn the_timer_pass_runs_only_while_this_process_leads() {
+    let store = GatewayStore::in_memory().await.unwrap();
+    let (service, _) = start_on(store.clone(), CacheConfig::default()).await;
+    let admin = service.local_admin();
+    admin.create_key(None, rotating("led")).await.unwrap();
+    let due = OffsetDateTime::now_utc() + Duration::days(8);
+
+    // Not started: not leading, nothing rotated, nothing written.
+    assert!(!service.leadership().leads());
+    service.run_led_maintenance(due).await;
+    assert_eq!(
+        admin.list_versions(&kl("led")).await.unwrap().value.len(),
+        1
+    );
+    assert!(scheduler_rows(&service).await.is_empty());
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (leadership, shared) = (service.leadership().clone(), store.clone());
+    let task = tokio::spawn(async move { leadership.run(&shared, stopped).await });
+    while !service.leadership().leads() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    service.run_led_maintenance(due).await;
+    assert_eq!(
+        admin.list_versions(&kl("led")).await.unwrap().value.len(),
+        2
+    );
+    stop.send_replace(true);
+    task.await.unwrap();
+}
