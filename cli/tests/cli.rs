@@ -35,6 +35,8 @@ mod proof;
 mod remote;
 #[path = "cli/replicas.rs"]
 mod replicas;
+#[path = "cli/replicas_ready.rs"]
+mod replicas_ready;
 #[path = "cli/rewrap.rs"]
 mod rewrap;
 #[path = "cli/status.rs"]

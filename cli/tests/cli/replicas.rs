@@ -1,14 +1,11 @@
 //! Several `keygate serve` replicas on one PostgreSQL database (`KEYGATE_TEST_PG_URL`; each
 //! test on a fresh schema, skipped with a printed reason without the variable): load through
-//! all of them while the scheduler's leader is killed with SIGKILL, and readiness that follows
-//! the database.
+//! all of them while the scheduler's leader is killed with SIGKILL.
 //!
 //! The replicas share one home here: its root key, and the local provider's keys in its
 //! `local.db`, as replicas on one machine do.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{Read as _, Write as _};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,9 +18,19 @@ use super::remote::Server;
 
 const PG_URL_VAR: &str = "KEYGATE_TEST_PG_URL";
 
-/// A fresh schema of the test database and the URL of the database with it as the search
-/// path; `None` (said on stderr) without the variable.
-fn fresh_database(test: &str) -> Option<String> {
+/// A fresh schema of the test database: the URL of the database with it as the search path,
+/// and its name.
+pub(super) struct Database {
+    pub(super) url: String,
+    schema: String,
+    /// Where the local provider keeps its keys in this database, when this keygate keeps
+    /// them in PostgreSQL (then a schema of this test's own); `None`: in the home's
+    /// `local.db`.
+    local_schema: Option<String>,
+}
+
+/// A fresh [`Database`]; `None` (said on stderr) without the variable.
+pub(super) fn fresh_database(test: &str) -> Option<Database> {
     let Ok(url) = std::env::var(PG_URL_VAR) else {
         eprintln!("SKIPPED {test}: {PG_URL_VAR} is not set (scripts/postgres.sh starts one)");
         return None;
@@ -43,27 +50,44 @@ fn fresh_database(test: &str) -> Option<String> {
         admin.close().await.unwrap();
     });
     let sep = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{sep}options[search_path]={schema}"))
+    // A keygate whose local provider can keep its keys in PostgreSQL takes a schema for
+    // them: this test's own, so that tests sharing the database do not share keys.
+    let local_schema = format!("{schema}_local");
+    let probe = Home::new()
+        .cmd(&["config", "check"])
+        .env("KEYGATE_PROVIDERS__LOCAL__SCHEMA", &local_schema)
+        .output()
+        .unwrap();
+    Some(Database {
+        url: format!("{url}{sep}options[search_path]={schema}"),
+        schema,
+        local_schema: probe.status.success().then_some(local_schema),
+    })
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-/// The settings every process of a test shares: the store, a 1 s scheduler, a 3 s lease.
-fn shared_env(db: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("KEYGATE_STORE__URL", db.to_owned()),
+/// The settings every process of a test shares: the store (and the local provider's keys
+/// in it when this keygate keeps them there), a 1 s scheduler, a 3 s lease.
+pub(super) fn shared_env(db: &Database) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("KEYGATE_STORE__URL", db.url.clone()),
         ("KEYGATE_SCHEDULER__INTERVAL_SECS", "1".to_owned()),
         ("KEYGATE_SCHEDULER__LEASE_SECS", "3".to_owned()),
-    ]
+    ];
+    if let Some(local) = &db.local_schema {
+        env.push(("KEYGATE_PROVIDERS__LOCAL__SCHEMA", local.clone()));
+    }
+    env
 }
 
 /// Runs the embedded CLI on `home` with `env`; asserts success and returns stdout.
-fn cli(home: &Home, env: &[(&str, String)], args: &[&str]) -> Vec<u8> {
+pub(super) fn cli(home: &Home, env: &[(&str, String)], args: &[&str]) -> Vec<u8> {
     let mut cmd = home.cmd(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -82,7 +106,7 @@ fn cli_json(home: &Home, env: &[(&str, String)], args: &[&str]) -> Value {
 }
 
 /// A new admin token, in the store `env` names.
-fn admin_token(home: &Home, env: &[(&str, String)]) -> String {
+pub(super) fn admin_token(home: &Home, env: &[(&str, String)]) -> String {
     let out = cli(
         home,
         env,
@@ -92,7 +116,7 @@ fn admin_token(home: &Home, env: &[(&str, String)]) -> String {
 }
 
 /// Starts `keygate serve` on a free port as replica `name`.
-fn replica(home: &Home, env: &[(&str, String)], name: &str) -> Server {
+pub(super) fn replica(home: &Home, env: &[(&str, String)], name: &str) -> Server {
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.push(("KEYGATE_SERVER__LISTEN", "127.0.0.1:0"));
     all.push(("KEYGATE_SCHEDULER__REPLICA", name));
@@ -129,7 +153,7 @@ async fn call(
     ))
 }
 
-fn get(url: &str, path: &str, token: &str) -> (u16, Value) {
+pub(super) fn get(url: &str, path: &str, token: &str) -> (u16, Value) {
     runtime().block_on(async {
         let (status, body, _) = call(
             &reqwest::Client::new(),
@@ -144,7 +168,7 @@ fn get(url: &str, path: &str, token: &str) -> (u16, Value) {
     })
 }
 
-fn post(url: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub(super) fn post(url: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
     runtime().block_on(async {
         let (status, body, _) = call(
             &reqwest::Client::new(),
@@ -160,7 +184,7 @@ fn post(url: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
 }
 
 /// Polls `check` every 200 ms until it answers `Some`, for at most `within`.
-fn wait_for<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(super) fn wait_for<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let started = Instant::now();
     loop {
         if let Some(found) = check() {
@@ -251,25 +275,40 @@ fn load(
 }
 
 /// Makes `key`'s scheduled rotation due: its next rotation a minute ago, in the local
-/// provider's key store.
-fn make_due(home: &Home, key: &str) {
-    let path = home.path().join("local.db");
+/// provider's key store (the home's `local.db`, or its schema of the database).
+fn make_due(home: &Home, db: &Database, key: &str) {
     let past = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let nanos = i64::try_from(past.unix_timestamp_nanos()).unwrap();
-    runtime().block_on(async {
+    let changed = runtime().block_on(async {
         use sqlx::Connection as _;
-        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        if let Some(local) = &db.local_schema {
+            let base = std::env::var(PG_URL_VAR).unwrap();
+            let mut pg = sqlx::PgConnection::connect(&base).await.unwrap();
+            let done = sqlx::query(&format!(
+                "UPDATE {local}.local_keys SET next_rotation = $1 WHERE id = $2"
+            ))
+            .bind(nanos)
+            .bind(key)
+            .execute(&mut pg)
+            .await
+            .unwrap();
+            pg.close().await.unwrap();
+            return done.rows_affected();
+        }
+        let path = home.path().join("local.db");
+        let mut lite = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
         let done = sqlx::query("UPDATE local_keys SET next_rotation = ? WHERE id = ?")
             .bind(nanos)
             .bind(key)
-            .execute(&mut db)
+            .execute(&mut lite)
             .await
             .unwrap();
-        assert_eq!(done.rows_affected(), 1, "no local key `{key}`");
-        db.close().await.unwrap();
+        lite.close().await.unwrap();
+        done.rows_affected()
     });
+    assert_eq!(changed, 1, "no local key `{key}` (in {})", db.schema);
 }
 
 /// Version ids of `key`, as the embedded CLI lists them.
@@ -348,7 +387,7 @@ fn three_replicas_survive_the_leader_killed_mid_load() {
     }
 
     // The leader rotates the first due key while the load runs.
-    make_due(&home, "sched-a");
+    make_due(&home, &db, "sched-a");
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Acked::default()));
     let workers = load(&urls, &admin, 6, &stop, &acked);
@@ -360,7 +399,7 @@ fn three_replicas_survive_the_leader_killed_mid_load() {
         leader(&urls[survivors[0]], &admin).filter(|l| *l != first)
     });
     assert!(survivors.iter().any(|&i| names[i] == second), "{second}");
-    make_due(&home, "sched-b");
+    make_due(&home, &db, "sched-b");
     std::thread::sleep(Duration::from_secs(3));
     stop.store(true, Ordering::SeqCst);
     for w in workers {
@@ -392,7 +431,7 @@ fn three_replicas_survive_the_leader_killed_mid_load() {
 
     let out = home
         .cmd(&["audit", "verify"])
-        .env("KEYGATE_STORE__URL", &db)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
     assert!(
@@ -504,119 +543,4 @@ fn three_replicas_survive_the_leader_killed_mid_load() {
         assert_eq!(scheduled, 1, "{key}");
     }
     drop(replicas);
-}
-
-/// A TCP relay to the database that can be cut (every connection closed, new ones refused)
-/// and restored: the database going away and coming back, as the gateway sees it.
-struct Relay {
-    port: u16,
-    down: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Relay {
-    fn to(target: String) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let down = Arc::new(AtomicBool::new(false));
-        let open = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
-        let (d, o) = (Arc::clone(&down), Arc::clone(&open));
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if d.load(Ordering::SeqCst) {
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(&target) else {
-                    continue;
-                };
-                let mut o = o.lock().unwrap();
-                o.push(client.try_clone().unwrap());
-                o.push(server.try_clone().unwrap());
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
-            }
-        });
-        Self { port, down, open }
-    }
-
-    fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for s in self.open.lock().unwrap().drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16 * 1024];
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0 || to.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(Shutdown::Both);
-    });
-}
-
-#[test]
-fn readiness_follows_the_database_and_crypto_fails_closed_while_it_is_away() {
-    let Some(db) = fresh_database("readiness_follows_the_database") else {
-        return;
-    };
-    // The same database, through a relay this test can cut.
-    let parsed = reqwest::Url::parse(&db).unwrap();
-    let target = format!(
-        "{}:{}",
-        parsed.host_str().unwrap(),
-        parsed.port().unwrap_or(5432)
-    );
-    let relay = Relay::to(target);
-    let mut relayed = parsed.clone();
-    relayed.set_host(Some("127.0.0.1")).unwrap();
-    relayed.set_port(Some(relay.port)).unwrap();
-    let home = Home::new();
-    let env = vec![
-        ("KEYGATE_STORE__URL", relayed.to_string()),
-        ("KEYGATE_STORE__ACQUIRE_TIMEOUT_SECS", "2".to_owned()),
-    ];
-    cli(
-        &home,
-        &env,
-        &["keys", "create", "demo", "--spec", "AES_256"],
-    );
-    let admin = admin_token(&home, &env);
-    let server = replica(&home, &env, "gw-ready");
-    let encrypt = || {
-        post(
-            &server.url,
-            "/v1/encrypt",
-            &admin,
-            json!({"key": "demo", "plaintext": "aGVsbG8="}),
-        )
-    };
-    let ready = || get(&server.url, "/v1/ready", "").0;
-    assert_eq!(ready(), 200);
-    assert_eq!(encrypt().0, 200);
-
-    relay.cut();
-    wait_for("not ready", Duration::from_secs(60), || {
-        (ready() == 503).then_some(())
-    });
-    let (status, body) = encrypt();
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["kind"], "unavailable", "{body}");
-
-    relay.restore();
-    wait_for("ready again", Duration::from_secs(60), || {
-        (ready() == 200).then_some(())
-    });
-    wait_for("encrypting again", Duration::from_secs(60), || {
-        (encrypt().0 == 200).then_some(())
-    });
 }
