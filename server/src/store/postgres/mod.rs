@@ -10,7 +10,7 @@
 //! its group commit.
 //!
 //! Several `keygate serve` replicas may share one database: the scheduler's leadership is a
-//! lease ([`lease`]), one replica at a time.
+//! lease ([`Store::scheduler_lease`]), one replica at a time.
 //!
 //! The connection URL is passed to the driver as given: `sslmode`, `sslrootcert`,
 //! `application_name` and the other libpq parameters sqlx understands work as there.
