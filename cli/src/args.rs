@@ -320,6 +320,16 @@ pub enum KeysCommand {
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Import key material into a key created with --origin external (gets import
+    /// parameters, wraps the material locally, imports it).
+    Import(crate::import::ImportArgs),
+    /// Delete a key's imported material: it waits for the same material again.
+    DeleteMaterial {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        output: OutputArg,
+    },
     /// Show a key's access policy as JSON, or replace it with --set.
     Policy {
         #[command(flatten)]
@@ -380,6 +390,10 @@ pub struct CreateArgs {
     /// Turn on automatic rotation every DAYS.
     #[arg(long = "rotate-every", value_name = "DAYS")]
     pub rotate_every: Option<u32>,
+    /// generated (the provider makes the material) or external (import it later with
+    /// `keys import`; the key waits in pending_import).
+    #[arg(long, default_value = "generated")]
+    pub origin: String,
     #[command(flatten)]
     pub output: OutputArg,
 }

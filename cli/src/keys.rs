@@ -84,6 +84,10 @@ pub async fn run(api: &dyn Gateway, cmd: KeysCommand, out: &mut dyn Write) -> Re
                 PublicKeyFormat::Der => write_output(path.as_deref(), &public.der, false)?,
             }
         }
+        KeysCommand::Import(args) => super::import::import(api, args, out).await?,
+        KeysCommand::DeleteMaterial { key, output } => {
+            super::import::delete_material(api, &key.key, &output, out).await?
+        }
         KeysCommand::Policy { key, set } => {
             let policy = match set {
                 Some(path) => {
@@ -146,6 +150,7 @@ async fn create(api: &dyn Gateway, args: CreateArgs, out: &mut dyn Write) -> Res
         description: args.description,
         labels,
         rotation: args.rotate_every.map(RotationSchedule::every),
+        origin: args.origin.parse()?,
     };
     let meta = api.create_key(args.provider.as_deref(), req).await?;
     confirm(api, "created", meta, args.output.output, out).await

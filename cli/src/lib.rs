@@ -20,6 +20,7 @@ mod cost;
 mod crypto;
 mod envelope;
 mod esdk;
+mod import;
 mod io;
 mod keys;
 mod manual;

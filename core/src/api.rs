@@ -573,6 +573,43 @@ pub trait Gateway: Send + Sync + fmt::Debug {
             "this gateway cannot name {key} by its AWS KMS ARN"
         )))
     }
+    /// A wrapping public key and an import token for importing material into `key`, a key
+    /// of origin `external` (see [`crate::import`]). Authorized and audited as
+    /// `keys:import`.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::import_parameters`](crate::KeyProvider::import_parameters);
+    /// [`Error::Unsupported`](crate::Error::Unsupported) from a gateway that cannot import.
+    async fn import_parameters(
+        &self,
+        key: &KeyLocator,
+        algorithm: crate::WrappingAlgorithm,
+        wrapping_key: crate::WrappingKeySpec,
+    ) -> Result<Resolved<crate::ImportParameters>> {
+        let _ = (algorithm, wrapping_key);
+        Err(import_unsupported(key))
+    }
+    /// Imports material wrapped for `key`'s import parameters; returns the key, now
+    /// enabled. Authorized and audited as `keys:import`.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::import_material`](crate::KeyProvider::import_material).
+    async fn import_key_material(
+        &self,
+        key: &KeyLocator,
+        material: crate::ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        let _ = material;
+        Err(import_unsupported(key))
+    }
+    /// Deletes `key`'s imported material: it becomes `pending_import`. Authorized and
+    /// audited as `keys:import`.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::delete_imported_material`](crate::KeyProvider::delete_imported_material).
+    async fn delete_imported_material(&self, key: &KeyLocator) -> Result<KeyMetadata> {
+        Err(import_unsupported(key))
+    }
     /// `bytes` random bytes from keygate's CSPRNG (1–1024). Authorized and audited as
     /// `random:generate`; no key is involved.
     async fn generate_random(&self, bytes: usize) -> Result<SecretBytes>;
@@ -802,4 +839,10 @@ mod tests {
         };
         assert!(!format!("{d:?}").contains("top secret"));
     }
+}
+
+fn import_unsupported(key: &KeyLocator) -> crate::Error {
+    crate::Error::unsupported(format!(
+        "this gateway cannot import key material into {key}"
+    ))
 }

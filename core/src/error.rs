@@ -60,6 +60,18 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// Imported key material or its import token was refused (AWS KMS's
+    /// `ExpiredImportTokenException`, `InvalidImportTokenException` and
+    /// `IncorrectKeyMaterialException`). Its [`kind`](Error::kind) is
+    /// [`ErrorKind::InvalidArgument`]: a client mistake everywhere but in the AWS door, which
+    /// answers the exception `fault` names. The message never holds the token or the material.
+    #[error("invalid argument: {message}")]
+    ImportRejected {
+        /// Which of AWS's import faults it is.
+        fault: crate::import::ImportFault,
+        /// What was wrong.
+        message: String,
+    },
     /// Ciphertext, MAC or stored data failed authentication. Deliberately carries no detail.
     #[error("integrity check failed")]
     IntegrityFailure,
@@ -182,7 +194,7 @@ impl Error {
         match self {
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
-            Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Self::InvalidArgument(_) | Self::ImportRejected { .. } => ErrorKind::InvalidArgument,
             Self::InvalidState(_) => ErrorKind::InvalidState,
             Self::InvalidKeyUsage(_) => ErrorKind::InvalidKeyUsage,
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
@@ -221,6 +233,14 @@ impl Error {
     /// Shorthand for [`Error::InvalidArgument`].
     pub fn invalid(msg: impl Into<String>) -> Self {
         Self::InvalidArgument(msg.into())
+    }
+
+    /// [`Error::ImportRejected`] for `fault`.
+    pub fn import_rejected(fault: crate::import::ImportFault, msg: impl Into<String>) -> Self {
+        Self::ImportRejected {
+            fault,
+            message: msg.into(),
+        }
     }
 
     /// Shorthand for [`Error::InvalidState`].

@@ -392,6 +392,10 @@ pub enum KeyState {
     },
     /// Key material is gone; only metadata remains.
     Destroyed,
+    /// A key of imported material ([`KeyOrigin::External`](crate::import::KeyOrigin)) that
+    /// has none: never imported yet, deleted, or expired. It refuses every cryptographic use
+    /// until its material is imported (AWS KMS's `PendingImport`).
+    PendingImport,
 }
 
 impl KeyState {
@@ -402,6 +406,7 @@ impl KeyState {
             Self::Disabled => "disabled",
             Self::PendingDeletion { .. } => "pending_deletion",
             Self::Destroyed => "destroyed",
+            Self::PendingImport => "pending_import",
         }
     }
 
@@ -473,9 +478,22 @@ pub struct KeyMetadata {
     /// When the key was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// For a key of imported material (origin `external`): when its material expires.
+    /// `None` for a key whose provider made its material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<crate::import::ImportInfo>,
 }
 
 impl KeyMetadata {
+    /// Where the key's material came from.
+    pub fn origin(&self) -> crate::import::KeyOrigin {
+        if self.import.is_some() {
+            crate::import::KeyOrigin::External
+        } else {
+            crate::import::KeyOrigin::Generated
+        }
+    }
+
     /// The key's reference (provider + id).
     pub fn key_ref(&self) -> KeyRef {
         KeyRef::new(self.provider.clone(), self.id.clone())
@@ -503,6 +521,10 @@ pub struct CreateKeyRequest {
     /// Rotation schedule to start with.
     #[serde(default)]
     pub rotation: Option<RotationSchedule>,
+    /// Where the material comes from: made by the provider (the default), or imported later
+    /// (the key starts [`KeyState::PendingImport`]; see [`crate::import`]).
+    #[serde(default)]
+    pub origin: crate::import::KeyOrigin,
 }
 
 impl CreateKeyRequest {
@@ -515,6 +537,7 @@ impl CreateKeyRequest {
             description: String::new(),
             labels: Labels::new(),
             rotation: None,
+            origin: crate::import::KeyOrigin::Generated,
         }
     }
 
@@ -925,6 +948,7 @@ mod tests {
             labels: Labels::new(),
             description: String::new(),
             created: time::macros::datetime!(2030-01-01 00:00:00 UTC),
+            import: None,
         };
         let v = serde_json::to_value(&meta).unwrap();
         assert_eq!(v["state"], "pending_deletion");

@@ -19,6 +19,7 @@ pub mod esdk;
 pub mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 pub mod key;
 pub mod keypolicy;
 pub mod native;
@@ -36,6 +37,10 @@ pub use crypto::{
 pub use envelope::{EnvelopeAlgorithm, EnvelopeHeader, OpeningReader, SealingWriter};
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use expiry::ExpiryPolicy;
+pub use import::{
+    ExpirationModel, ImportFault, ImportInfo, ImportParameters, ImportedMaterial, KeyOrigin,
+    WrappingAlgorithm, WrappingKeySpec,
+};
 pub use key::{
     CreateKeyRequest, KeyLocator, KeyMetadata, KeyRef, KeySpec, KeyState, KeyUpdate, KeyUsage,
     KeyVersion, Labels, MacAlgorithm, ProviderKind, RotationKind, RotationSchedule,

@@ -130,6 +130,7 @@ pub fn key(provider: &str, name: &str, spec: KeySpec) -> KeyMetadata {
         format!("{provider}://{name}")
     };
     KeyMetadata {
+        import: None,
         uri,
         provider: provider.to_owned(),
         id: name.to_owned(),

@@ -111,6 +111,9 @@ pub enum Action {
     /// `keys:policy:set` (replace a key's policy in its provider)
     #[serde(rename = "keys:policy:set")]
     KeysPolicySet,
+    /// `keys:import` (get import parameters, import key material, delete imported material)
+    #[serde(rename = "keys:import")]
+    KeysImport,
     /// `crypto:encrypt` (seal an envelope, whole or streamed, or encrypt natively)
     #[serde(rename = "crypto:encrypt")]
     CryptoEncrypt,
@@ -248,6 +251,7 @@ impl Action {
         Self::KeysPublicKey,
         Self::KeysPolicyGet,
         Self::KeysPolicySet,
+        Self::KeysImport,
         Self::CryptoEncrypt,
         Self::CryptoDecrypt,
         Self::CryptoGenerateDataKey,
@@ -281,6 +285,7 @@ impl Action {
             Self::KeysPublicKey => "keys:public-key",
             Self::KeysPolicyGet => "keys:policy:get",
             Self::KeysPolicySet => "keys:policy:set",
+            Self::KeysImport => "keys:import",
             Self::CryptoEncrypt => "crypto:encrypt",
             Self::CryptoDecrypt => "crypto:decrypt",
             Self::CryptoGenerateDataKey => "crypto:generate-data-key",
@@ -583,6 +588,7 @@ mod tests {
     #[test]
     fn key_attrs_from_metadata_and_decision_result() {
         let meta = KeyMetadata {
+            import: None,
             uri: "local://payments".into(),
             provider: "local".into(),
             id: "payments".into(),

@@ -18,6 +18,7 @@ const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
 fn caps(scheduled: Vec<KeySpec>) -> Capabilities {
     Capabilities {
+        import_material: false,
         key_specs: KeySpec::ALL.to_vec(),
         rsa_encryption: true,
         deletion_window: DayRange::new(7, 30),
@@ -57,6 +58,7 @@ fn provider(name: &str) -> ProviderSummary {
 
 fn key(provider: &str, name: &str) -> KeyMetadata {
     KeyMetadata {
+        import: None,
         uri: format!("{provider}://{name}"),
         provider: provider.to_owned(),
         id: name.to_owned(),

@@ -140,6 +140,12 @@ pub struct Capabilities {
     /// [`Error::Unsupported`](crate::Error::Unsupported).
     #[serde(default)]
     pub expiry_policy: bool,
+    /// Keys of origin `external` can be created and take imported material
+    /// ([`KeyProvider::import_parameters`](crate::KeyProvider::import_parameters) and the
+    /// rest); false (the default, also when a serialized value lacks the field) when they are
+    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    #[serde(default)]
+    pub import_material: bool,
 }
 
 impl Capabilities {
@@ -172,6 +178,7 @@ impl Capabilities {
             primary_selection: false,
             raw_encryption: Vec::new(),
             expiry_policy: false,
+            import_material: false,
         })
     }
 
@@ -372,6 +379,12 @@ impl CapabilitiesBuilder {
         self
     }
 
+    /// Sets [`Capabilities::import_material`].
+    pub fn import_material(mut self, value: bool) -> Self {
+        self.0.import_material = value;
+        self
+    }
+
     /// The capabilities as set; fields no method set keep [`Capabilities::builder`]'s
     /// defaults.
     pub fn build(self) -> Capabilities {
@@ -386,6 +399,7 @@ mod tests {
     #[test]
     fn one_signing_algorithm_per_key_keeps_the_first_rsa_algorithm() {
         let mut caps = Capabilities {
+            import_material: false,
             key_specs: KeySpec::ALL.to_vec(),
             rsa_encryption: true,
             deletion_window: DayRange::new(1, 30),

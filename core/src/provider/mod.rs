@@ -13,6 +13,7 @@ use crate::crypto::{
 };
 use crate::error::{Error, Result};
 use crate::expiry::ExpiryPolicy;
+use crate::import::{ImportParameters, ImportedMaterial, WrappingAlgorithm, WrappingKeySpec};
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeyUpdate, KeyVersion, ProviderKind, RotationSchedule,
     SigningAlgorithm,
@@ -84,6 +85,9 @@ pub struct Maintenance {
     /// Each is recorded as a `keys:notify` audit event.
     #[serde(default)]
     pub notified: Vec<(String, String)>,
+    /// Keys whose imported material expired and was deleted (they wait for it again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_material: Vec<String>,
 }
 
 /// Maintenance that is due at some moment, found before any of it is done
@@ -105,6 +109,10 @@ pub struct DueMaintenance {
     /// marks it made with [`KeyProvider::mark_notified`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<(String, String)>,
+    /// Ids of keys whose imported material's `valid_to` has passed (the material is to be
+    /// deleted with [`KeyProvider::expire_material_due`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub material_expirations: Vec<String>,
 }
 
 impl DueMaintenance {
@@ -114,6 +122,7 @@ impl DueMaintenance {
             && self.destructions.is_empty()
             && self.version_destructions.is_empty()
             && self.notifications.is_empty()
+            && self.material_expirations.is_empty()
     }
 }
 
@@ -475,6 +484,58 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
         Ok(false)
     }
 
+    /// Deletes the imported material of `key_id` if its `valid_to` is at or before `now` (the
+    /// key becomes pending import); `false` when it is not (or no longer) due. The default,
+    /// for providers with nothing ever due, is `false`.
+    async fn expire_material_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        let _ = (key_id, now);
+        Ok(false)
+    }
+
+    /// A wrapping key and an import token for importing material into `key_id`, a key of
+    /// origin `external` (see [`crate::import`]).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] (the default) when
+    /// [`Capabilities::import_material`] is false; [`Error::InvalidState`] for a key whose
+    /// origin is not external, or that is pending deletion.
+    async fn import_parameters(
+        &self,
+        key_id: &str,
+        algorithm: WrappingAlgorithm,
+        wrapping_key: WrappingKeySpec,
+    ) -> Result<ImportParameters> {
+        let _ = (key_id, algorithm, wrapping_key);
+        Err(import_unsupported(self.info()))
+    }
+
+    /// Imports material wrapped for parameters of `key_id`: the key becomes enabled. Material
+    /// different from the material the key had before is refused.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::import_parameters`]; [`Error::ImportRejected`] for an expired or
+    /// foreign token or different material; [`Error::IntegrityFailure`] for material that
+    /// does not unwrap; [`Error::InvalidArgument`] for material of the wrong length or format
+    /// for the key's spec.
+    async fn import_material(
+        &self,
+        key_id: &str,
+        material: ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        let _ = (key_id, material);
+        Err(import_unsupported(self.info()))
+    }
+
+    /// Deletes the imported material of `key_id`: the key becomes pending import until the
+    /// same material is imported again.
+    ///
+    /// # Errors
+    /// As [`KeyProvider::import_parameters`].
+    async fn delete_imported_material(&self, key_id: &str) -> Result<KeyMetadata> {
+        let _ = key_id;
+        Err(import_unsupported(self.info()))
+    }
+
     /// Records that the expiry notification of `version` of `key_id` was made; `false` when
     /// it already was (another pass or process made it). The default, for providers with no
     /// notification ever due, is `false`.
@@ -511,6 +572,11 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
                 done.notified.push((id, version));
             }
         }
+        for id in due.material_expirations {
+            if self.expire_material_due(&id, now).await? {
+                done.expired_material.push(id);
+            }
+        }
         Ok(done)
     }
 }
@@ -521,6 +587,13 @@ pub fn raw_unsupported(info: &ProviderInfo, algorithm: EncryptionAlgorithm) -> c
         "provider `{}` does not encrypt or decrypt with {} on its own",
         info.name,
         algorithm.as_str()
+    ))
+}
+
+fn import_unsupported(info: &ProviderInfo) -> crate::Error {
+    crate::Error::Unsupported(format!(
+        "provider `{}` does not import key material",
+        info.name
     ))
 }
 

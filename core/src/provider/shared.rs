@@ -15,6 +15,7 @@ use crate::crypto::{
 };
 use crate::error::Result;
 use crate::expiry::ExpiryPolicy;
+use crate::import::{ImportParameters, ImportedMaterial, WrappingAlgorithm, WrappingKeySpec};
 use crate::key::{
     CreateKeyRequest, KeyMetadata, KeyUpdate, KeyVersion, RotationSchedule, SigningAlgorithm,
 };
@@ -210,6 +211,29 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
     }
     async fn mark_notified(&self, key_id: &str, version: &str) -> Result<bool> {
         (**self).mark_notified(key_id, version).await
+    }
+    async fn expire_material_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        (**self).expire_material_due(key_id, now).await
+    }
+    async fn import_parameters(
+        &self,
+        key_id: &str,
+        algorithm: WrappingAlgorithm,
+        wrapping_key: WrappingKeySpec,
+    ) -> Result<ImportParameters> {
+        (**self)
+            .import_parameters(key_id, algorithm, wrapping_key)
+            .await
+    }
+    async fn import_material(
+        &self,
+        key_id: &str,
+        material: ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        (**self).import_material(key_id, material).await
+    }
+    async fn delete_imported_material(&self, key_id: &str) -> Result<KeyMetadata> {
+        (**self).delete_imported_material(key_id).await
     }
     async fn tick(&self, now: OffsetDateTime) -> Result<Maintenance> {
         (**self).tick(now).await

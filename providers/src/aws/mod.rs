@@ -127,6 +127,7 @@ impl AwsKmsProvider {
         primary: String,
     ) -> KeyMetadata {
         KeyMetadata {
+            import: None,
             uri: self.info.key_uri(&key.id),
             provider: self.info.name.clone(),
             id: key.id.clone(),

@@ -107,6 +107,7 @@ impl AzureKeyVaultProvider {
     /// keygate's metadata of `key` with its rotation schedule.
     pub(super) fn metadata(&self, key: &Key, rotation: Option<RotationSchedule>) -> KeyMetadata {
         KeyMetadata {
+            import: None,
             uri: self.info.key_uri(&key.name),
             provider: self.info.name.clone(),
             id: key.name.clone(),

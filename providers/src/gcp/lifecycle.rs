@@ -26,6 +26,7 @@ impl GcpKmsProvider {
     pub(super) fn metadata(&self, key: &Key) -> KeyMetadata {
         let (labels, description) = labels::from_gcp(&key.raw.labels);
         KeyMetadata {
+            import: None,
             uri: self.info.key_uri(&key.id),
             provider: self.info.name.clone(),
             id: key.id.clone(),

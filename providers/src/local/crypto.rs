@@ -89,7 +89,8 @@ pub(crate) fn gcm_open(
 /// The root key: wraps every stored key version and proves, through a stored check value,
 /// that it is the key the store was created with.
 pub(crate) struct RootKey {
-    key: LessSafeKey,
+    /// Also seals import tokens and material checks (`local/import.rs`).
+    pub(super) key: LessSafeKey,
 }
 
 impl fmt::Debug for RootKey {

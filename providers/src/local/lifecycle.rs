@@ -2,8 +2,8 @@
 //! rotation (on demand and scheduled) and the maintenance tick.
 
 use keygate_core::{
-    CreateKeyRequest, DueMaintenance, Error, KeyMetadata, KeyState, KeyUpdate, KeyVersion, Result,
-    RotationKind, RotationSchedule, VersionState, validate_name,
+    CreateKeyRequest, DueMaintenance, Error, KeyMetadata, KeyOrigin, KeyState, KeyUpdate,
+    KeyVersion, Result, RotationKind, RotationSchedule, VersionState, validate_name,
 };
 use time::OffsetDateTime;
 
@@ -37,11 +37,6 @@ impl LocalProvider {
         {
             return Err(Error::AlreadyExists(format!("key `{}`", req.name)));
         }
-        let material = self.generate(req.spec).await?;
-        let wrapped = self
-            .root
-            .wrap(&req.name, 1, &material)
-            .map_err(|e| self.err(e))?;
         let key = KeyRecord {
             id: req.name.clone(),
             spec: req.spec,
@@ -49,10 +44,18 @@ impl LocalProvider {
             state: KeyState::Enabled,
             primary_version: 1,
             rotation,
-            description: req.description,
-            labels: req.labels,
+            description: req.description.clone(),
+            labels: req.labels.clone(),
             created: now,
         };
+        if req.origin == KeyOrigin::External {
+            return self.create_external(&req, key).await;
+        }
+        let material = self.generate(req.spec).await?;
+        let wrapped = self
+            .root
+            .wrap(&req.name, 1, &material)
+            .map_err(|e| self.err(e))?;
         let first = VersionRecord {
             version: 1,
             state: VersionState::Enabled,
@@ -140,7 +143,7 @@ impl LocalProvider {
         let deletion_date = validate::add_days(self.clock.now(), pending_days)?;
         let meta = self
             .change_key(key_id, &|k| match k.state {
-                KeyState::Enabled | KeyState::Disabled => {
+                KeyState::Enabled | KeyState::Disabled | KeyState::PendingImport => {
                     k.state = KeyState::PendingDeletion { deletion_date };
                     Ok(())
                 }
@@ -152,10 +155,23 @@ impl LocalProvider {
     }
 
     pub(super) async fn cancel_deletion_impl(&self, key_id: &str) -> Result<KeyMetadata> {
+        // A key of imported material without material waits for it again (AWS).
+        let back = if self.is_external(key_id).await?
+            && self
+                .store
+                .version(key_id, 1)
+                .await
+                .map_err(|e| self.err(e))?
+                .is_some_and(|v| v.material.is_none())
+        {
+            KeyState::PendingImport
+        } else {
+            KeyState::Disabled
+        };
         let meta = self
             .change_key(key_id, &|k| match k.state {
                 KeyState::PendingDeletion { .. } => {
-                    k.state = KeyState::Disabled;
+                    k.state = back;
                     Ok(())
                 }
                 state => Err(Error::state(format!(
@@ -170,6 +186,7 @@ impl LocalProvider {
     }
 
     pub(super) async fn rotate_key_impl(&self, key_id: &str) -> Result<KeyVersion> {
+        self.refuse_external_rotation(key_id).await?;
         self.rotate_at(key_id, self.clock.now(), false)
             .await?
             .ok_or_else(|| Error::state(format!("key `{key_id}` could not be rotated")))
@@ -180,6 +197,9 @@ impl LocalProvider {
         key_id: &str,
         schedule: Option<RotationSchedule>,
     ) -> Result<Option<RotationSchedule>> {
+        if schedule.is_some() {
+            self.refuse_external_rotation(key_id).await?;
+        }
         let schedule = match schedule {
             None => None,
             Some(s) => Some(self.schedule_from(s, self.clock.now())?),
@@ -222,12 +242,25 @@ impl LocalProvider {
             .map(|(id, version)| (id, version.to_string()))
             .collect();
         let notifications = self.due_notifications(now).await?;
+        let material_expirations = self.due_material_expirations(now).await?;
         Ok(DueMaintenance {
             rotations,
             destructions,
             version_destructions,
             notifications,
+            material_expirations,
         })
+    }
+
+    /// keygate makes no material for a key of imported material (AWS rotates imported keys
+    /// only with newly imported material, which keygate does not take).
+    async fn refuse_external_rotation(&self, key_id: &str) -> Result<()> {
+        if self.is_external(key_id).await? {
+            return Err(Error::unsupported(format!(
+                "key `{key_id}` holds imported material; keygate does not rotate it"
+            )));
+        }
+        Ok(())
     }
 
     /// Runs `key_id`'s scheduled rotation when it is due at `now` (checked again in the

@@ -24,6 +24,7 @@ mod error;
 mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
+mod import;
 mod lifecycle;
 mod operations;
 mod policy;
@@ -39,10 +40,11 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use keygate_core::{
     Capabilities, Ciphertext, Clock, CreateKeyRequest, DataKey, DataKeySpec, DayRange,
-    DueMaintenance, EncryptionAlgorithm, EncryptionContext, Error, ExpiryPolicy, KeyMetadata,
-    KeyProvider, KeySpec, KeyUpdate, KeyUsage, KeyVersion, ListKeysRequest, MacTag, Page, Policy,
-    ProviderInfo, ProviderKind, PublicKey, Result, RotationSchedule, SecretBytes, Signature,
-    SigningAlgorithm, VerifyMode, VersionState, validate_name,
+    DueMaintenance, EncryptionAlgorithm, EncryptionContext, Error, ExpiryPolicy, ImportParameters,
+    ImportedMaterial, KeyMetadata, KeyProvider, KeySpec, KeyUpdate, KeyUsage, KeyVersion,
+    ListKeysRequest, MacTag, Page, Policy, ProviderInfo, ProviderKind, PublicKey, Result,
+    RotationSchedule, SecretBytes, Signature, SigningAlgorithm, VerifyMode, VersionState,
+    WrappingAlgorithm, WrappingKeySpec, validate_name,
 };
 use time::OffsetDateTime;
 
@@ -99,13 +101,15 @@ impl LocalProvider {
         root: RootKey,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let mut caps = capabilities();
+        caps.import_material = store.imports().is_some();
         Self {
             info: ProviderInfo {
                 name,
                 kind: ProviderKind::Local,
                 uri_prefix,
             },
-            caps: capabilities(),
+            caps,
             store,
             root: Arc::new(root),
             clock,
@@ -131,6 +135,7 @@ impl LocalProvider {
             labels: key.labels.clone(),
             description: key.description.clone(),
             created: key.created,
+            import: None,
         }
     }
 
@@ -242,7 +247,7 @@ impl LocalProvider {
             .await
             .map_err(|e| self.err(e))?
             .ok_or_else(|| not_found(key_id))?;
-        Ok(self.metadata(&key))
+        self.with_import(self.metadata(&key)).await
     }
 }
 
@@ -342,15 +347,14 @@ impl KeyProvider for LocalProvider {
             Some(last) if more => Some(validate::encode_cursor(&last.id)),
             _ => None,
         };
-        Ok(Page {
-            items: rows.iter().map(|k| self.metadata(k)).collect(),
-            next_cursor,
-        })
+        let mut items: Vec<_> = rows.iter().map(|k| self.metadata(k)).collect();
+        self.with_imports(&mut items).await?;
+        Ok(Page { items, next_cursor })
     }
 
     async fn describe_key(&self, key_id: &str) -> Result<KeyMetadata> {
         let key = self.key_record(key_id).await?;
-        Ok(self.metadata(&key))
+        self.with_import(self.metadata(&key)).await
     }
 
     async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata> {
@@ -582,6 +586,32 @@ impl KeyProvider for LocalProvider {
 
     async fn mark_notified(&self, key_id: &str, version: &str) -> Result<bool> {
         self.mark_notified_impl(key_id, version).await
+    }
+
+    async fn expire_material_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        self.expire_material_due_impl(key_id, now).await
+    }
+
+    async fn import_parameters(
+        &self,
+        key_id: &str,
+        algorithm: WrappingAlgorithm,
+        wrapping_key: WrappingKeySpec,
+    ) -> Result<ImportParameters> {
+        self.import_parameters_impl(key_id, algorithm, wrapping_key)
+            .await
+    }
+
+    async fn import_material(
+        &self,
+        key_id: &str,
+        material: ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        self.import_material_impl(key_id, material).await
+    }
+
+    async fn delete_imported_material(&self, key_id: &str) -> Result<KeyMetadata> {
+        self.delete_imported_material_impl(key_id).await
     }
 
     async fn enable_version(&self, key_id: &str, version: &str) -> Result<KeyVersion> {

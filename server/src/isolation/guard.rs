@@ -362,4 +362,31 @@ impl KeyProvider for Guarded {
         self.guard(Some(key_id), self.inner.mark_notified(key_id, version))
             .await
     }
+    async fn expire_material_due(&self, key_id: &str, now: OffsetDateTime) -> Result<bool> {
+        self.guard(Some(key_id), self.inner.expire_material_due(key_id, now))
+            .await
+    }
+    async fn import_parameters(
+        &self,
+        key_id: &str,
+        algorithm: keygate_core::WrappingAlgorithm,
+        wrapping_key: keygate_core::WrappingKeySpec,
+    ) -> Result<keygate_core::ImportParameters> {
+        let call = self
+            .inner
+            .import_parameters(key_id, algorithm, wrapping_key);
+        self.guard(Some(key_id), call).await
+    }
+    async fn import_material(
+        &self,
+        key_id: &str,
+        material: keygate_core::ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        self.guard(Some(key_id), self.inner.import_material(key_id, material))
+            .await
+    }
+    async fn delete_imported_material(&self, key_id: &str) -> Result<KeyMetadata> {
+        self.guard(Some(key_id), self.inner.delete_imported_material(key_id))
+            .await
+    }
 }

@@ -113,6 +113,7 @@ mod tests {
 
     fn key(provider: &str, id: &str, name: &str) -> KeyMetadata {
         KeyMetadata {
+            import: None,
             uri: format!("{provider}://{id}"),
             provider: provider.to_owned(),
             id: id.to_owned(),

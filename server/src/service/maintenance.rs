@@ -222,6 +222,23 @@ impl Session {
                 return next;
             }
         }
+        for id in &due.material_expirations {
+            let next = self
+                .run_one(provider, Action::KeysImport, id, None, async {
+                    if provider.expire_material_due(id, now).await? {
+                        tracing::info!(provider = %provider.info().name, key = %id,
+                            "imported key material deleted at its expiry");
+                        Ok(None)
+                    } else {
+                        Err(not_due())
+                    }
+                })
+                .await;
+            self.service.keys.clear();
+            if let Next::Stop = next {
+                return next;
+            }
+        }
         Next::Continue
     }
 

@@ -11,6 +11,7 @@ mod doors;
 mod envelope;
 mod expiry;
 mod hot;
+mod import;
 mod keycache;
 mod keypolicy;
 mod maintenance;

@@ -213,6 +213,13 @@ impl Gateway for Session {
                 labels: &req.labels,
             };
             self.authorize(&mut audit, action, Some(&attrs))?;
+            if req.origin == keygate_core::KeyOrigin::External && !p.capabilities().import_material
+            {
+                return Err(Error::unsupported(format!(
+                    "provider `{}` does not take imported key material",
+                    p.info().name
+                )));
+            }
             audit.begin().await?;
             let meta = p.create_key(req).await?;
             audit.key = Some(meta.uri.clone());
@@ -465,6 +472,28 @@ impl Gateway for Session {
             Ok((k.answer(ct), Some(v)))
         })
         .await
+    }
+
+    async fn import_parameters(
+        &self,
+        key: &KeyLocator,
+        algorithm: keygate_core::WrappingAlgorithm,
+        wrapping_key: keygate_core::WrappingKeySpec,
+    ) -> Result<Resolved<keygate_core::ImportParameters>> {
+        self.import_parameters_op(key, algorithm, wrapping_key)
+            .await
+    }
+
+    async fn import_key_material(
+        &self,
+        key: &KeyLocator,
+        material: keygate_core::ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        self.import_key_material_op(key, material).await
+    }
+
+    async fn delete_imported_material(&self, key: &KeyLocator) -> Result<KeyMetadata> {
+        self.delete_imported_material_op(key).await
     }
 
     async fn generate_random(&self, bytes: usize) -> Result<SecretBytes> {

@@ -109,6 +109,7 @@ mod tests {
 
     fn key(spec: KeySpec, usage: KeyUsage, state: KeyState) -> KeyMetadata {
         KeyMetadata {
+            import: None,
             uri: "local://k".into(),
             provider: "local".into(),
             id: "k".into(),

@@ -15,6 +15,8 @@ use crate::support::TestGateway;
 mod crypto;
 #[path = "aws/policies.rs"]
 mod policies;
+#[path = "aws/import.rs"]
+mod import;
 #[path = "aws/regions.rs"]
 mod regions;
 #[path = "aws/rotations.rs"]

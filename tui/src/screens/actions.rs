@@ -453,6 +453,7 @@ impl Dialog {
                 Ok(Mutation::Create {
                     provider: provider.to_owned(),
                     request: CreateKeyRequest {
+                        origin: keygate_core::KeyOrigin::Generated,
                         name: name.to_owned(),
                         spec,
                         usage: Some(usage),

@@ -8,6 +8,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keygate_core::ImportFault;
 use keygate_core::{Error, KeyState};
 
 /// The content type of every AWS JSON 1.1 body.
@@ -122,6 +123,14 @@ impl AwsError {
             Error::NotFound(m) => Self::not_found(m),
             Error::AlreadyExists(m) => Self::bad("AlreadyExistsException", m),
             Error::InvalidArgument(m) => Self::validation(m),
+            Error::ImportRejected { fault, message } => Self::bad(
+                match fault {
+                    ImportFault::ExpiredToken => "ExpiredImportTokenException",
+                    ImportFault::IncorrectMaterial => "IncorrectKeyMaterialException",
+                    _ => "InvalidImportTokenException",
+                },
+                message,
+            ),
             Error::InvalidState(m) => match state {
                 Some(KeyState::Disabled) => Self::bad("DisabledException", m),
                 _ => Self::bad("KMSInvalidStateException", m),

@@ -201,6 +201,7 @@ pub fn key_state_name(state: &KeyState) -> &'static str {
         KeyState::Enabled => "Enabled",
         KeyState::Disabled => "Disabled",
         KeyState::PendingDeletion { .. } => "PendingDeletion",
+        KeyState::PendingImport => "PendingImport",
         _ => "Unavailable",
     }
 }

@@ -125,9 +125,81 @@ pub(crate) trait ExpiryStore: Send + Sync {
     async fn mark_notified(&self, id: &str, version: u32) -> Result<bool, LocalError>;
 }
 
+/// What the local provider keeps of a key of imported material (a row exists exactly for
+/// the keys of origin `external`).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ImportRecord {
+    /// The key.
+    pub key_id: String,
+    /// When the current material expires; `None` when it does not or there is none.
+    pub valid_to: Option<OffsetDateTime>,
+    /// Whether the current material expires; `None` while there is none.
+    pub expires: Option<bool>,
+    /// SHA-256 of the first material imported, sealed under the root key: later imports
+    /// must bring the same material. `None` before the first import.
+    pub material_check: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for ImportRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportRecord")
+            .field("key_id", &self.key_id)
+            .field("valid_to", &self.valid_to)
+            .field("expires", &self.expires)
+            .field(
+                "material_check",
+                &self.material_check.as_ref().map(|_| "<sealed>"),
+            )
+            .finish()
+    }
+}
+
+/// A change to a key of imported material, its version 1 (which holds the material) and its
+/// import row, made while the key row is locked; an `Err` aborts the transaction.
+pub(crate) type ImportChange<'a> = dyn Fn(&mut KeyRecord, &mut VersionRecord, &mut ImportRecord) -> Result<(), LocalError>
+    + Send
+    + Sync
+    + 'a;
+
+/// Where the local provider keeps what it knows of imported material.
+#[async_trait]
+pub(crate) trait ImportStore: Send + Sync {
+    /// Inserts a key of origin `external` with its (empty) first version and its import row,
+    /// atomically.
+    ///
+    /// # Errors
+    /// A unique violation when the id exists.
+    async fn insert_external_key(
+        &self,
+        key: &KeyRecord,
+        first: &VersionRecord,
+    ) -> Result<(), LocalError>;
+
+    /// The key's import row; `None` for a key whose material the provider made.
+    async fn import_record(&self, id: &str) -> Result<Option<ImportRecord>, LocalError>;
+
+    /// Every import row, by key id.
+    async fn import_records(&self) -> Result<Vec<ImportRecord>, LocalError>;
+
+    /// Locks the key, applies `change` to it, its version 1 and its import row, and writes
+    /// all three back (the version's state and material). `None` when the key, or its
+    /// import row, does not exist.
+    async fn update_import(
+        &self,
+        id: &str,
+        change: &ImportChange<'_>,
+    ) -> Result<Option<(KeyRecord, ImportRecord)>, LocalError>;
+}
+
 /// Where the local provider keeps keys, versions, policies and the root-key check value.
 #[async_trait]
 pub(crate) trait LocalStore: ExpiryStore + Send + Sync + fmt::Debug {
+    /// Where this store keeps imported material's records; `None` (the default) for a
+    /// store that keeps none, whose provider then declares no import capability.
+    fn imports(&self) -> Option<&dyn ImportStore> {
+        None
+    }
+
     /// The stored root-key check value, if the store has one.
     async fn root_check(&self) -> Result<Option<Vec<u8>>, LocalError>;
 

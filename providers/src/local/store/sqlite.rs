@@ -24,6 +24,7 @@ use super::{
 use crate::local::error::LocalError;
 
 mod expiry;
+mod import;
 
 /// Connections for a database file; WAL lets readers run beside the one writer.
 const FILE_POOL_SIZE: u32 = 8;
@@ -148,6 +149,7 @@ fn key_from_row(row: &SqliteRow) -> Result<KeyRecord, LocalError> {
         ("enabled", _) => KeyState::Enabled,
         ("disabled", _) => KeyState::Disabled,
         ("destroyed", _) => KeyState::Destroyed,
+        ("pending_import", _) => KeyState::PendingImport,
         ("pending_deletion", Some(d)) => KeyState::PendingDeletion {
             deletion_date: from_nanos(d)?,
         },
@@ -269,6 +271,39 @@ async fn insert_version(
     Ok(())
 }
 
+/// Inserts a key row and its first version inside `tx`.
+async fn insert_key_tx(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &KeyRecord,
+    first: &VersionRecord,
+) -> Result<(), LocalError> {
+    let (state, deletion_date) = state_columns(&key.state)?;
+    let (rotation_days, next_rotation) = match &key.rotation {
+        Some(r) => (
+            Some(i64::from(r.period_days)),
+            r.next_rotation.map(to_nanos).transpose()?,
+        ),
+        None => (None, None),
+    };
+    sqlx::query(&format!(
+        "INSERT INTO local_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&key.id)
+    .bind(key.spec.as_str())
+    .bind(key.usage.as_str())
+    .bind(state)
+    .bind(deletion_date)
+    .bind(i64::from(key.primary_version))
+    .bind(rotation_days)
+    .bind(next_rotation)
+    .bind(&key.description)
+    .bind(labels_json(&key.labels)?)
+    .bind(to_nanos(key.created)?)
+    .execute(&mut **tx)
+    .await?;
+    insert_version(tx, &key.id, first).await
+}
+
 #[async_trait]
 impl LocalStore for SqliteStore {
     async fn root_check(&self) -> Result<Option<Vec<u8>>, LocalError> {
@@ -294,34 +329,14 @@ impl LocalStore for SqliteStore {
     }
 
     async fn insert_key(&self, key: &KeyRecord, first: &VersionRecord) -> Result<(), LocalError> {
-        let (state, deletion_date) = state_columns(&key.state)?;
-        let (rotation_days, next_rotation) = match &key.rotation {
-            Some(r) => (
-                Some(i64::from(r.period_days)),
-                r.next_rotation.map(to_nanos).transpose()?,
-            ),
-            None => (None, None),
-        };
         let mut tx = self.begin_write().await?;
-        sqlx::query(&format!(
-            "INSERT INTO local_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&key.id)
-        .bind(key.spec.as_str())
-        .bind(key.usage.as_str())
-        .bind(state)
-        .bind(deletion_date)
-        .bind(i64::from(key.primary_version))
-        .bind(rotation_days)
-        .bind(next_rotation)
-        .bind(&key.description)
-        .bind(labels_json(&key.labels)?)
-        .bind(to_nanos(key.created)?)
-        .execute(&mut *tx)
-        .await?;
-        insert_version(&mut tx, &key.id, first).await?;
+        insert_key_tx(&mut tx, key, first).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    fn imports(&self) -> Option<&dyn super::ImportStore> {
+        Some(self)
     }
 
     async fn key(&self, id: &str) -> Result<Option<KeyRecord>, LocalError> {

@@ -113,6 +113,7 @@ impl Gateway for FakeGateway {
     async fn describe_key(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.record(format!("describe_key {key}"));
         Ok(KeyMetadata {
+            import: None,
             uri: key.to_string(),
             provider: "aws".into(),
             id: "1234".into(),

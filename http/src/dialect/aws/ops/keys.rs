@@ -3,7 +3,8 @@
 
 use keygate_core::api::Gateway as _;
 use keygate_core::{
-    Capabilities, CreateKeyRequest as KgCreate, KeyMetadata, KeySpec, KeyState, KeyUpdate, Labels,
+    Capabilities, CreateKeyRequest as KgCreate, KeyMetadata, KeyOrigin, KeySpec, KeyState,
+    KeyUpdate, Labels,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +82,10 @@ pub struct AwsKeyMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     deletion_date: Option<f64>,
     origin: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_to: Option<f64>,
     key_manager: &'static str,
     customer_master_key_spec: &'static str,
     key_spec: &'static str,
@@ -159,7 +164,15 @@ pub async fn render(cx: &Ctx<'_>, meta: &KeyMetadata) -> Result<AwsKeyMetadata, 
             KeyState::PendingDeletion { deletion_date } => Some(epoch(deletion_date)),
             _ => None,
         },
-        origin: "AWS_KMS",
+        origin: match meta.origin() {
+            KeyOrigin::External => "EXTERNAL",
+            _ => "AWS_KMS",
+        },
+        expiration_model: meta
+            .import
+            .and_then(|i| i.expiration_model)
+            .map(|m| m.as_str()),
+        valid_to: meta.import.and_then(|i| i.valid_to).map(epoch),
         key_manager: "CUSTOMER",
         customer_master_key_spec: spec,
         key_spec: spec,
@@ -202,11 +215,16 @@ pub async fn create_key(
     cx: &Ctx<'_>,
     req: CreateKeyRequest,
 ) -> Result<KeyMetadataResponse, AwsError> {
-    if req.origin.as_deref().is_some_and(|o| o != "AWS_KMS") {
-        return Err(AwsError::unsupported(
-            "keygate creates keys with Origin AWS_KMS only (no imported or external key material)",
-        ));
-    }
+    let origin = match req.origin.as_deref() {
+        None | Some("AWS_KMS") => KeyOrigin::Generated,
+        Some("EXTERNAL") => KeyOrigin::External,
+        Some(_) => {
+            return Err(AwsError::unsupported(
+                "keygate creates keys with Origin AWS_KMS or EXTERNAL only (no CloudHSM or \
+                 external key store)",
+            ));
+        }
+    };
     if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
         return Err(AwsError::unsupported("keygate has no custom key stores"));
     }
@@ -254,6 +272,7 @@ pub async fn create_key(
         usage: Some(usage),
         description,
         labels: labels_of(req.tags.unwrap_or_default())?,
+        origin,
         ..KgCreate::new(id.clone(), spec)
     };
     let meta = cx

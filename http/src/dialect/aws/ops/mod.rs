@@ -3,6 +3,7 @@
 
 mod aliases;
 mod crypto;
+mod import;
 mod keys;
 pub(super) mod policy;
 mod rotation;
@@ -295,6 +296,9 @@ operations! {
     GetKeyPolicy(policy::get, policy::PolicyRequest, Action::KeysPolicyGet);
     PutKeyPolicy(policy::put, policy::PolicyRequest, Action::KeysPolicySet);
     ListKeyPolicies(policy::list, keys::ListRequest, Action::KeysPolicyGet);
+    GetParametersForImport(import::get_parameters, import::ParametersRequest, Action::KeysImport);
+    ImportKeyMaterial(import::import_material, import::ImportRequest, Action::KeysImport);
+    DeleteImportedKeyMaterial(import::delete_material, keys::KeyIdRequest, Action::KeysImport);
 }
 
 #[cfg(test)]

@@ -235,6 +235,7 @@ pub async fn create(ctx: &Ctx<'_>, ring: &RingName) -> GcpResult<Value> {
     }
     let name = ring.key(id.clone());
     let req = CreateKeyRequest {
+        origin: keygate_core::KeyOrigin::Generated,
         name: id,
         spec: algo.spec,
         usage: Some(algo.usage),
