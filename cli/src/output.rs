@@ -125,6 +125,18 @@ pub fn key_table(out: &mut dyn Write, keys: &[KeyView]) -> Result<()> {
 }
 
 /// The `keys show` block.
+/// `generated`, or `external` with what it says of the material's expiry.
+fn origin_cell(key: &KeyMetadata) -> String {
+    match key.import {
+        None => key.origin().to_string(),
+        Some(import) => match (import.expiration_model, import.valid_to) {
+            (_, Some(t)) => format!("external (material expires {})", when(t)),
+            (Some(_), None) => "external (material does not expire)".to_owned(),
+            (None, None) => "external (no material)".to_owned(),
+        },
+    }
+}
+
 pub fn key_detail(out: &mut dyn Write, view: &KeyView) -> Result<()> {
     let k = &view.key;
     let (rotation, next) = rotation_cells(k);
@@ -154,6 +166,7 @@ pub fn key_detail(out: &mut dyn Write, view: &KeyView) -> Result<()> {
         ("spec", k.spec.to_string()),
         ("usage", k.usage.to_string()),
         ("state", state_cell(k)),
+        ("origin", origin_cell(k)),
         (
             "primary version",
             k.primary_version.clone().unwrap_or_else(|| "-".into()),

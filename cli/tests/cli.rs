@@ -26,6 +26,8 @@ mod envelope;
 mod esdk;
 #[path = "cli/four.rs"]
 mod four;
+#[path = "cli/import.rs"]
+mod import;
 #[cfg(feature = "aws")]
 #[path = "cli/isolation.rs"]
 mod isolation;

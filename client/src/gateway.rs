@@ -25,10 +25,11 @@ use crate::{HttpGateway, audit_query_string, encode_component};
 use keygate_core::wire::{
     AuditPage, AwsArnBody, BeginEnvelopeBody, CreateAliasBody, CreateKeyBody, DataKeyBody,
     DataKeyOnly, DataKeyResponse, DecryptBody, DecryptedBody, DeleteBody, EncryptBody,
-    EncryptedBody, IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType,
-    NativeEncryptedBody, OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RewrapBody,
-    RewrapResponse, RotationBody, SealingKeyBody, SetRotationBody, SignBody, SignatureBody,
-    UpdateAliasBody, Valid, VerifyBody, b64, b64_secret, unb64, unb64_secret,
+    EncryptedBody, ImportMaterialBody, ImportParametersBody, ImportParametersRequestBody,
+    IssuedTokenBody, MacBody, MacResponse, MacVerifyBody, MessageType, NativeEncryptedBody,
+    OpenEnvelopeBody, PublicKeyBody, RandomBody, RandomResponse, RewrapBody, RewrapResponse,
+    RotationBody, SealingKeyBody, SetRotationBody, SignBody, SignatureBody, UpdateAliasBody, Valid,
+    VerifyBody, b64, b64_secret, unb64, unb64_secret,
 };
 
 fn decode_reply(field: &str, value: &str) -> Result<Vec<u8>> {
@@ -82,6 +83,7 @@ impl Gateway for HttpGateway {
             description: Some(req.description),
             labels: Some(req.labels),
             rotation_period_days: req.rotation.map(|r| r.period_days),
+            origin: (req.origin != keygate_core::KeyOrigin::Generated).then_some(req.origin),
         };
         self.post("/v1/keys", &body).await
     }
@@ -113,6 +115,50 @@ impl Gateway for HttpGateway {
 
     async fn cancel_deletion(&self, key: &KeyLocator) -> Result<KeyMetadata> {
         self.call(self.request(Method::POST, &Self::key_path(key, "/undelete")))
+            .await
+    }
+
+    async fn import_parameters(
+        &self,
+        key: &KeyLocator,
+        algorithm: keygate_core::WrappingAlgorithm,
+        wrapping_key: keygate_core::WrappingKeySpec,
+    ) -> Result<Resolved<keygate_core::ImportParameters>> {
+        let body = ImportParametersRequestBody {
+            wrapping_algorithm: algorithm,
+            wrapping_key_spec: wrapping_key,
+        };
+        let req = self
+            .request(Method::POST, &Self::key_path(key, "/import-parameters"))
+            .json(&body);
+        let reply: Resolved<ImportParametersBody> = self.call_keyed(req).await?;
+        let public_key = decode_reply("public_key", &reply.value.public_key)?;
+        let import_token = decode_reply("import_token", &reply.value.import_token)?;
+        let key_id = reply.key.id.clone();
+        Ok(reply.map(|b| keygate_core::ImportParameters {
+            key_id,
+            public_key,
+            import_token,
+            algorithm: b.algorithm,
+            valid_to: b.valid_to,
+        }))
+    }
+
+    async fn import_key_material(
+        &self,
+        key: &KeyLocator,
+        material: keygate_core::ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        let body = ImportMaterialBody {
+            import_token: b64(&material.import_token),
+            encrypted_material: b64(&material.encrypted_material),
+            valid_to: material.valid_to,
+        };
+        self.post(&Self::key_path(key, "/import"), &body).await
+    }
+
+    async fn delete_imported_material(&self, key: &KeyLocator) -> Result<KeyMetadata> {
+        self.call(self.request(Method::POST, &Self::key_path(key, "/delete-material")))
             .await
     }
 

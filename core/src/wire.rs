@@ -2,6 +2,8 @@
 //! (`keygate-client`) so the two cannot disagree. Binary fields are standard base64 strings; fields that carry
 //! secrets (plaintext, data keys, tokens) are [`Zeroizing`] and redacted in `Debug`.
 
+mod import;
+pub use import::{ImportMaterialBody, ImportParametersBody, ImportParametersRequestBody};
 use std::fmt;
 
 use crate::access::Identity;
@@ -141,6 +143,9 @@ pub struct CreateKeyBody {
     /// Automatic rotation every this many days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_period_days: Option<u32>,
+    /// `generated` (the default) or `external`: the key waits for imported material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<crate::KeyOrigin>,
 }
 
 /// `POST /v1/keys/{key}/delete`.

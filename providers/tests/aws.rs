@@ -296,3 +296,57 @@ async fn unreachable_endpoint_builds_and_its_calls_are_unavailable() {
     let err = p.probe().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
+
+/// Imported key material passes through to KMS: a key of origin EXTERNAL waits for material,
+/// takes material wrapped for KMS's own wrapping key, and waits again once it is deleted.
+#[tokio::test]
+async fn imported_material_passes_through() {
+    use keygate_core::import::wrap_material;
+    use keygate_core::{ImportedMaterial, KeyOrigin, KeyState, WrappingAlgorithm, WrappingKeySpec};
+    with_provider("imported_material_passes_through", |p| async move {
+        let name = unique("byok");
+        let key = p
+            .create_key(CreateKeyRequest {
+                origin: KeyOrigin::External,
+                ..CreateKeyRequest::new(name.clone(), KeySpec::Aes256)
+            })
+            .await
+            .unwrap();
+        assert_eq!(key.state, KeyState::PendingImport);
+        assert_eq!(key.origin(), KeyOrigin::External);
+        let alg = WrappingAlgorithm::RsaesOaepSha256;
+        let import = |material: [u8; 32]| {
+            let p = &p;
+            let id = key.id.clone();
+            async move {
+                let params = p
+                    .import_parameters(&id, alg, WrappingKeySpec::Rsa2048)
+                    .await
+                    .unwrap();
+                p.import_material(
+                    &id,
+                    ImportedMaterial {
+                        encrypted_material: wrap_material(&params.public_key, alg, &material)
+                            .unwrap(),
+                        import_token: params.import_token,
+                        valid_to: None,
+                    },
+                )
+                .await
+            }
+        };
+        let imported = import([0x11; 32]).await.unwrap();
+        assert_eq!(imported.state, KeyState::Enabled);
+        let ctx = EncryptionContext::new();
+        let ct = p.encrypt(&key.id, b"byok", &ctx).await.unwrap();
+        let deleted = p.delete_imported_material(&key.id).await.unwrap();
+        assert_eq!(deleted.state, KeyState::PendingImport);
+        import([0x11; 32]).await.unwrap();
+        let pt = p
+            .decrypt(Some(&key.id), None, &ct.bytes, &ctx)
+            .await
+            .unwrap();
+        assert_eq!(pt.as_slice(), b"byok");
+    })
+    .await;
+}

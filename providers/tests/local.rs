@@ -5,6 +5,8 @@
 
 #[path = "local/digest_signing.rs"]
 mod digest_signing;
+#[path = "local/import.rs"]
+mod import;
 #[path = "local/raw_oaep.rs"]
 mod raw_oaep;
 #[path = "local/versions.rs"]

@@ -128,7 +128,9 @@ impl From<Error> for ApiError {
         let (status, fixed): (StatusCode, Option<&str>) = match &err {
             Error::NotFound(_) => (StatusCode::NOT_FOUND, None),
             Error::AlreadyExists(_) => (StatusCode::CONFLICT, None),
-            Error::InvalidArgument(_) => (StatusCode::BAD_REQUEST, None),
+            Error::InvalidArgument(_) | Error::ImportRejected { .. } => {
+                (StatusCode::BAD_REQUEST, None)
+            }
             Error::InvalidState(_) => (StatusCode::CONFLICT, None),
             // A client mistake about the key (its usage or spec), not a state to wait out.
             Error::InvalidKeyUsage(_) => (StatusCode::BAD_REQUEST, None),

@@ -177,6 +177,19 @@ pub(super) fn schemas() -> Value {
             "AwsArn": object(&["arn"], json!({
                 "arn": string(),
             })),
+            "ImportParametersRequest": object(&["wrapping_algorithm", "wrapping_key_spec"], json!({
+                "wrapping_algorithm": string(), "wrapping_key_spec": string(),
+            })),
+            "ImportParameters": object(&["public_key", "import_token", "algorithm", "valid_to"], json!({
+                "public_key": b64("DER SubjectPublicKeyInfo of the wrapping key"),
+                "import_token": b64("opaque import token"),
+                "algorithm": string(), "valid_to": string(),
+            })),
+            "ImportMaterial": object(&["import_token", "encrypted_material"], json!({
+                "import_token": b64("the token from the import parameters"),
+                "encrypted_material": b64("the material wrapped under the parameters' public key"),
+                "valid_to": string(),
+            })),
             "PublicKey": object(&["pem", "der", "key_version", "spec"], json!({
                 "pem": string(), "der": b64("DER SubjectPublicKeyInfo"), "key_version": string(), "spec": r("KeySpec"),
             })),

@@ -114,6 +114,7 @@ pub(crate) fn to_time(t: &aws_smithy_types::DateTime) -> OffsetDateTime {
 pub(crate) fn state_from_aws(meta: &AwsKeyMetadata) -> KeyState {
     match meta.key_state() {
         Some(aws::KeyState::Enabled) => KeyState::Enabled,
+        Some(aws::KeyState::PendingImport) => KeyState::PendingImport,
         Some(aws::KeyState::PendingDeletion | aws::KeyState::PendingReplicaDeletion) => {
             match meta.deletion_date() {
                 Some(date) => KeyState::PendingDeletion {

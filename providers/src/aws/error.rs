@@ -9,7 +9,7 @@
 use std::fmt;
 
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
-use keygate_core::Error;
+use keygate_core::{Error, ImportFault};
 
 /// What went wrong talking to KMS, before it becomes a [`keygate_core::Error`].
 #[derive(Debug)]
@@ -97,6 +97,8 @@ pub(crate) enum Class {
     Unsupported,
     Throttled,
     Unavailable,
+    /// An import refused by one of AWS's import exceptions.
+    Import(keygate_core::ImportFault),
     Other,
 }
 
@@ -149,6 +151,9 @@ pub(crate) fn class_of(error: &aws_sdk_kms::Error, status: u16) -> Class {
         | K::MalformedPolicyDocumentException(_)
         | K::TagException(_) => Class::InvalidArgument,
         K::UnsupportedOperationException(_) => Class::Unsupported,
+        K::ExpiredImportTokenException(_) => Class::Import(ImportFault::ExpiredToken),
+        K::InvalidImportTokenException(_) => Class::Import(ImportFault::InvalidToken),
+        K::IncorrectKeyMaterialException(_) => Class::Import(ImportFault::IncorrectMaterial),
         K::DependencyTimeoutException(_) | K::KmsInternalException(_) => Class::Unavailable,
         other => other.code().map_or(Class::Other, class_of_code),
     }
@@ -181,6 +186,7 @@ impl AwsError {
             // Retry-After, so none is reported.
             Class::Throttled => Error::Throttled { retry_after: None },
             Class::Unavailable => Error::unavailable(format!("{provider}: {what}: {self}")),
+            Class::Import(fault) => Error::import_rejected(fault, format!("{what}: {self}")),
             Class::Other => Error::provider(provider, format!("{what}: {self}")),
         }
     }

@@ -161,6 +161,10 @@ impl AwsKmsProvider {
             .create_key()
             .key_spec(client::spec_to_aws(req.spec))
             .key_usage(client::usage_to_aws(usage))
+            .set_origin(
+                (req.origin == keygate_core::KeyOrigin::External)
+                    .then_some(aws_sdk_kms::types::OriginType::External),
+            )
             .set_description((!req.description.is_empty()).then(|| req.description.clone()))
             .set_tags((!tags.is_empty()).then_some(tags))
             .send()

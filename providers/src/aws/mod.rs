@@ -19,6 +19,7 @@ mod builder;
 mod client;
 mod crypto;
 mod error;
+mod import;
 mod lifecycle;
 mod policy;
 mod raw;
@@ -127,7 +128,7 @@ impl AwsKmsProvider {
         primary: String,
     ) -> KeyMetadata {
         KeyMetadata {
-            import: None,
+            import: import::import_info(&key.raw),
             uri: self.info.key_uri(&key.id),
             provider: self.info.name.clone(),
             id: key.id.clone(),
@@ -173,6 +174,7 @@ fn capabilities() -> Capabilities {
         .labels(true)
         .max_page_size(MAX_PAGE_SIZE)
         .policy_sample(Vec::new())
+        .import_material(true)
         .build()
 }
 
@@ -197,6 +199,28 @@ impl KeyProvider for AwsKmsProvider {
     async fn describe_key(&self, key_id: &str) -> Result<KeyMetadata> {
         let key = self.kms.describe(key_id).await?;
         self.metadata(&key).await
+    }
+
+    async fn import_parameters(
+        &self,
+        key_id: &str,
+        algorithm: keygate_core::WrappingAlgorithm,
+        wrapping_key: keygate_core::WrappingKeySpec,
+    ) -> Result<keygate_core::ImportParameters> {
+        self.import_parameters_impl(key_id, algorithm, wrapping_key)
+            .await
+    }
+
+    async fn import_material(
+        &self,
+        key_id: &str,
+        material: keygate_core::ImportedMaterial,
+    ) -> Result<KeyMetadata> {
+        self.import_material_impl(key_id, material).await
+    }
+
+    async fn delete_imported_material(&self, key_id: &str) -> Result<KeyMetadata> {
+        self.delete_imported_material_impl(key_id).await
     }
 
     async fn create_key(&self, req: CreateKeyRequest) -> Result<KeyMetadata> {

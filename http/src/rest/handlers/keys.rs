@@ -25,7 +25,7 @@ pub(super) async fn create(
     Json(body): Json<CreateKeyBody>,
 ) -> ApiResult<(StatusCode, Json<KeyMetadata>)> {
     let req = CreateKeyRequest {
-        origin: keygate_core::KeyOrigin::Generated,
+        origin: body.origin.unwrap_or_default(),
         name: body.name,
         spec: body.spec,
         usage: body.usage,

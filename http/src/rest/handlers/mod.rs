@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod crypto;
+mod import;
 mod keys;
 mod versions;
 
@@ -163,6 +164,24 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/v1/keys/{key}/public-key",
             Some(KeysPublicKey),
             keys::public_key,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/import-parameters",
+            Some(KeysImport),
+            import::parameters,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/import",
+            Some(KeysImport),
+            import::import,
+        )
+        .add(
+            Post,
+            "/v1/keys/{key}/delete-material",
+            Some(KeysImport),
+            import::delete_material,
         )
         .add(
             Get,

@@ -86,6 +86,7 @@ fn is_write(action: &str) -> bool {
             | "keys:undelete"
             | "keys:rotate"
             | "keys:policy:set"
+            | "keys:import"
             | "aliases:write"
     )
 }
@@ -149,6 +150,17 @@ async fn every_aws_write_operation_writes_its_documented_rows() {
         .key_metadata
         .unwrap()
         .key_id;
+    // A key of imported material, for the three import operations.
+    let ext = c
+        .create_key()
+        .origin(aws_sdk_kms::types::OriginType::External)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let mut params = None;
     let mut before = outcome_rows(&gw, "writer").await.len();
     let tag = Tag::builder()
         .tag_key("team")
@@ -171,6 +183,9 @@ async fn every_aws_write_operation_writes_its_documented_rows() {
         "CreateAlias",
         "UpdateAlias",
         "DeleteAlias",
+        "GetParametersForImport",
+        "ImportKeyMaterial",
+        "DeleteImportedKeyMaterial",
         "ScheduleKeyDeletion",
         "CancelKeyDeletion",
     ];
@@ -198,6 +213,42 @@ async fn every_aws_write_operation_writes_its_documented_rows() {
             "DeleteAlias" => c.delete_alias().alias_name("alias/w").send().await.is_ok(),
             "ScheduleKeyDeletion" => c.schedule_key_deletion().key_id(k).send().await.is_ok(),
             "CancelKeyDeletion" => c.cancel_key_deletion().key_id(k).send().await.is_ok(),
+            "GetParametersForImport" => {
+                params = c
+                    .get_parameters_for_import()
+                    .key_id(&ext)
+                    .wrapping_algorithm(aws_sdk_kms::types::AlgorithmSpec::RsaesOaepSha256)
+                    .wrapping_key_spec(aws_sdk_kms::types::WrappingKeySpec::Rsa2048)
+                    .send()
+                    .await
+                    .ok();
+                params.is_some()
+            }
+            "ImportKeyMaterial" => {
+                let p = params.take().unwrap();
+                let wrapped = keygate_core::import::wrap_material(
+                    p.public_key().unwrap().as_ref(),
+                    keygate_core::WrappingAlgorithm::RsaesOaepSha256,
+                    &[9u8; 32],
+                )
+                .unwrap();
+                c.import_key_material()
+                    .key_id(&ext)
+                    .import_token(p.import_token().unwrap().clone())
+                    .encrypted_key_material(aws_sdk_kms::primitives::Blob::new(wrapped))
+                    .expiration_model(
+                        aws_sdk_kms::types::ExpirationModelType::KeyMaterialDoesNotExpire,
+                    )
+                    .send()
+                    .await
+                    .is_ok()
+            }
+            "DeleteImportedKeyMaterial" => c
+                .delete_imported_key_material()
+                .key_id(&ext)
+                .send()
+                .await
+                .is_ok(),
             other => panic!("no case for {other}"),
         };
         assert!(ok, "{op} failed");

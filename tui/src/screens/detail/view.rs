@@ -88,6 +88,18 @@ fn metadata(state: &State, ctx: &Ctx) -> Vec<Line<'static>> {
     }
     out.push(field("spec", raw(format!("{} ({})", k.spec, k.usage)), t));
     out.push(field("state", state_span(k, ctx), t));
+    if let Some(import) = k.import {
+        let origin = match (import.expiration_model, import.valid_to) {
+            (_, Some(to)) => format!(
+                "external (imported material expires {}, {})",
+                fmt::when(to),
+                fmt::relative(to, ctx.now)
+            ),
+            (Some(_), None) => "external (imported material, does not expire)".to_owned(),
+            (None, None) => "external (no material imported)".to_owned(),
+        };
+        out.push(field("origin", raw(origin), t));
+    }
     out.push(field(
         "primary",
         raw(k.primary_version.clone().unwrap_or_else(|| "—".into())),
@@ -107,6 +119,7 @@ fn state_span(k: &KeyMetadata, ctx: &Ctx) -> Span<'static> {
     match k.state {
         KeyState::Enabled => Span::styled("enabled", t.ok()),
         KeyState::Disabled => Span::styled("disabled", t.warn()),
+        KeyState::PendingImport => Span::styled("pending import (no key material)", t.warn()),
         KeyState::PendingDeletion { deletion_date } => Span::styled(
             format!(
                 "pending deletion on {} ({})",
@@ -318,4 +331,56 @@ fn audit(state: &State, ctx: &Ctx) -> Vec<Line<'static>> {
         )));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use keygate_core::{ImportInfo, KeyState};
+
+    use super::super::{Msg, State};
+    use super::metadata;
+    use crate::fixtures::{self, ctx};
+
+    fn text(state: &State) -> String {
+        metadata(state, &ctx(false))
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_key_of_imported_material_shows_its_origin_and_pending_import() {
+        let mut s = State::default();
+        let c = ctx(false);
+        s.update(Msg::Open("local://payments".into()), &c);
+        let g = s.generation;
+        let mut key = fixtures::keys("local").remove(0);
+        let generated = {
+            let mut plain = State::default();
+            plain.update(Msg::Open("local://payments".into()), &c);
+            let pg = plain.generation;
+            plain.update(Msg::Metadata(pg, Ok(key.clone())), &c);
+            text(&plain)
+        };
+        assert!(!generated.contains("origin"), "{generated}");
+        key.state = KeyState::PendingImport;
+        key.import = Some(ImportInfo {
+            expiration_model: None,
+            valid_to: None,
+        });
+        s.update(Msg::Metadata(g, Ok(key)), &c);
+        let shown = text(&s);
+        assert!(
+            shown.contains("pending import (no key material)"),
+            "{shown}"
+        );
+        assert!(shown.contains("external (no material imported)"), "{shown}");
+    }
 }

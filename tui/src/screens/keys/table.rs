@@ -231,6 +231,7 @@ fn cell(row: &Row, col: Column, narrow: bool, ctx: &Ctx) -> Cell<'static> {
         Column::State => match k.state {
             KeyState::Enabled => Cell::from(Span::styled("enabled", t.ok())),
             KeyState::Disabled => Cell::from(Span::styled("disabled", t.warn())),
+            KeyState::PendingImport => Cell::from(Span::styled("pending import", t.warn())),
             KeyState::PendingDeletion { .. } if narrow => {
                 Cell::from(Span::styled("deleting", t.error()))
             }
