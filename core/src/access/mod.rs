@@ -467,7 +467,7 @@ mod tests {
 
     #[test]
     fn action_names_parse_display_and_serialize_alike() {
-        assert_eq!(Action::ALL.len(), 28);
+        assert_eq!(Action::ALL.len(), 29);
         for &a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), a);
             assert_eq!(a.to_string(), a.as_str());
