@@ -823,6 +823,12 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     async fn set_access_policy(&self, policy: AccessPolicy) -> Result<AccessPolicy>;
 }
 
+fn import_unsupported(key: &KeyLocator) -> crate::Error {
+    crate::Error::unsupported(format!(
+        "this gateway cannot import key material into {key}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,10 +845,4 @@ mod tests {
         };
         assert!(!format!("{d:?}").contains("top secret"));
     }
-}
-
-fn import_unsupported(key: &KeyLocator) -> crate::Error {
-    crate::Error::unsupported(format!(
-        "this gateway cannot import key material into {key}"
-    ))
 }

@@ -402,7 +402,7 @@ impl LocalProvider {
             return Ok(false);
         }
         let change = |k: &mut KeyRecord, v: &mut VersionRecord, r: &mut ImportRecord| {
-            if !r.valid_to.is_some_and(|t| t <= now) {
+            if r.valid_to.is_none_or(|t| t > now) {
                 return Err(LocalError::NotDue);
             }
             erase(k, v, r);
