@@ -88,6 +88,43 @@ async fn release_only_outside_transaction(
     Ok(!conn.is_in_transaction())
 }
 
+/// Whether the database file at `path` is already in WAL mode: its header's read and write
+/// format versions (bytes 18 and 19) are 2 once it is. A file in WAL mode stays so, so an
+/// opener that finds it needs no [`settle_wal`] (whose connection, the last one to close,
+/// checkpoints the log: three `fsync`s for nothing).
+fn already_wal(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header.starts_with(b"SQLite format 3\0") && header[18..20] == [2, 2])
+}
+
+/// Whether every migration of [`MIGRATOR`] is applied to the database behind `pool`, with
+/// the checksum it has here, and nothing else is (one read). Anything else, a missing table
+/// included, is left to [`sqlx::migrate::Migrator::run`], which applies what is missing or
+/// reports the mismatch.
+async fn migrations_current(pool: &SqlitePool) -> bool {
+    let applied: Vec<(i64, Vec<u8>, bool)> =
+        match sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(_) => return false,
+        };
+    let expected = MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration());
+    applied.len() == expected.clone().count()
+        && applied
+            .iter()
+            .zip(expected)
+            .all(|((version, checksum, success), m)| {
+                *success && *version == m.version && checksum.as_slice() == &*m.checksum
+            })
+}
+
 /// `SQLITE_BUSY` or one of its extended codes.
 fn is_busy(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -113,7 +150,9 @@ impl SqliteStore {
             // ("acknowledged only once durable") relies on. Group commit keeps it cheap.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5));
-        settle_wal(&opts).await?;
+        if !already_wal(path) {
+            settle_wal(&opts).await?;
+        }
         Self::connect(opts, 4, Some(path.to_owned())).await
     }
 
@@ -141,7 +180,7 @@ impl SqliteStore {
         // the slower one's fails (its transaction rolls back) and, run again, finds it
         // applied by the other.
         let mut attempts = 0u32;
-        loop {
+        while !migrations_current(&pool).await {
             match MIGRATOR.run(&pool).await {
                 Ok(()) => break,
                 Err(_) if attempts < 3 => {
