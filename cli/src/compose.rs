@@ -11,6 +11,7 @@ use keygate_core::{Error, Result};
 use keygate_providers::factory::{self, OpenContext, ProviderConfig};
 use keygate_server::Home;
 use keygate_server::config::Config;
+use keygate_server::registry::LazyProvider;
 use keygate_server::service::{BuildInfo, Service};
 use zeroize::Zeroizing;
 
@@ -54,20 +55,33 @@ pub fn root_key_from_env() -> Result<Option<Zeroizing<Vec<u8>>>> {
     }
 }
 
-/// Opens the service `config` describes in `home`: its providers, in order, then the server
-/// over them, with the gateway root key (the environment's, else the first local provider's
-/// root key file, else `<home>/root.key`, created on first use).
+/// Opens the service `config` describes in `home` with every provider open: the server, then
+/// its providers, in order, with the gateway root key (the environment's, else the first
+/// local provider's root key file, else `<home>/root.key`, created on first use). What a
+/// serving gateway uses: a provider that cannot be opened stops it here.
 ///
 /// # Errors
 /// Whatever a provider or the store reports when it cannot be opened, naming it.
 pub async fn open(config: &Config, home: &Home) -> Result<Arc<Service>> {
+    let service = open_on_demand(config, home).await?;
+    service.registry().open_all().await?;
+    Ok(service)
+}
+
+/// [`open`], with each provider opened the first time a call needs it: what a one-shot
+/// command uses, so `keys list --provider local` builds no cloud client. A provider that
+/// cannot be opened fails only the calls that need it.
+///
+/// # Errors
+/// Whatever the store reports when it cannot be opened; a malformed provider section.
+pub async fn open_on_demand(config: &Config, home: &Home) -> Result<Arc<Service>> {
     let typed = provider_configs(config)?;
     let from_env = root_key_from_env()?;
     let cx = OpenContext {
         home: home.dir().to_owned(),
         root_key: from_env.clone(),
     };
-    let providers = factory::open_all(&typed, &cx).await?;
+    let providers = typed.iter().map(|p| on_demand(p, &cx)).collect();
     let root = match from_env {
         Some(key) => Some(key),
         None => {
@@ -85,12 +99,28 @@ pub async fn open(config: &Config, home: &Home) -> Result<Arc<Service>> {
         }
     };
     let service =
-        Service::open(providers, config, home, root.as_deref().map(Vec::as_slice)).await?;
+        Service::open_lazy(providers, config, home, root.as_deref().map(Vec::as_slice)).await?;
     service.set_build_info(BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         features: features().into_iter().map(str::to_owned).collect(),
     });
     Ok(service)
+}
+
+/// The provider `config` describes, to be opened on first use.
+fn on_demand(config: &ProviderConfig, cx: &OpenContext) -> LazyProvider {
+    let section = config.clone();
+    let cx = cx.clone();
+    LazyProvider {
+        name: config.name.clone(),
+        kind: config.backend.provider_kind(),
+        uri_prefix: config.known_uri_prefix(),
+        open: Box::new(move || {
+            let section = section.clone();
+            let cx = cx.clone();
+            Box::pin(async move { factory::open(&section, &cx).await })
+        }),
+    }
 }
 
 /// The cloud features this `keygate` was built with (`aws`, `azure`, `gcp`), as

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keygate_core::{DynProvider, Error, Result, validate_name};
+use keygate_core::{DynProvider, Error, ProviderKind, Result, validate_name};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -52,6 +52,19 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The provider kind this section opens.
+    pub fn provider_kind(&self) -> ProviderKind {
+        match self {
+            Self::Local(_) => ProviderKind::Local,
+            #[cfg(feature = "aws")]
+            Self::Aws(_) => ProviderKind::Aws,
+            #[cfg(feature = "azure")]
+            Self::Azure(_) => ProviderKind::Azure,
+            #[cfg(feature = "gcp")]
+            Self::Gcp(_) => ProviderKind::Gcp,
+        }
+    }
+
     /// The `kind` of the section.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -105,6 +118,28 @@ pub fn default_root_key_file(home: &Path) -> PathBuf {
 }
 
 impl ProviderConfig {
+    /// The URI prefix of the provider's keys when it is known without opening it: the one
+    /// the section sets, else a local provider's default (`local://` for `local`,
+    /// `local://<name>/` otherwise). `None` for a cloud's default, which its region, vault or
+    /// key ring decides once it is opened.
+    pub fn known_uri_prefix(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Local(c) => Some(c.uri_prefix.clone().unwrap_or_else(|| {
+                if self.name == "local" {
+                    "local://".to_owned()
+                } else {
+                    format!("local://{}/", self.name)
+                }
+            })),
+            #[cfg(feature = "aws")]
+            Backend::Aws(c) => c.uri_prefix.clone(),
+            #[cfg(feature = "azure")]
+            Backend::Azure(c) => c.uri_prefix.clone(),
+            #[cfg(feature = "gcp")]
+            Backend::Gcp(c) => c.uri_prefix.clone(),
+        }
+    }
+
     /// Types the settings of section `[providers.<name>]` of kind `kind` (the section's
     /// `kind` setting, or its name).
     ///
@@ -272,6 +307,18 @@ mod tests {
             LocalConfig::default().db_path("eu", Path::new("/h")),
             Path::new("/h/eu.db")
         );
+    }
+
+    #[test]
+    fn local_uri_prefixes_are_known_before_opening() {
+        let local = ProviderConfig::parse("local", "local", toml::Table::new()).unwrap();
+        assert_eq!(local.known_uri_prefix().as_deref(), Some("local://"));
+        let eu = ProviderConfig::parse("eu", "local", toml::Table::new()).unwrap();
+        assert_eq!(eu.known_uri_prefix().as_deref(), Some("local://eu/"));
+        let set =
+            ProviderConfig::parse("eu", "local", table("uri_prefix = \"local://x/\"")).unwrap();
+        assert_eq!(set.known_uri_prefix().as_deref(), Some("local://x/"));
+        assert_eq!(set.backend.provider_kind(), ProviderKind::Local);
     }
 
     #[test]

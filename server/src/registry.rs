@@ -1,5 +1,10 @@
 //! The provider registry: the providers built from configuration, and how a [`KeyLocator`]
 //! (a URI, `alias/<name>` or a name) finds its provider and key.
+//!
+//! A provider is opened when a call first needs it ([`Registry::lazy`]): `keys list
+//! --provider local` opens the local provider only, and a cloud client is built only by a
+//! command that uses that cloud. A gateway that serves opens all of them at start
+//! ([`Registry::open_all`]), so a provider that cannot be opened stops it there.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use keygate_core::api::{CircuitHealth, Resolved};
+use keygate_core::api::{CircuitHealth, CircuitState, Resolved};
 use keygate_core::{
     DueMaintenance, DynProvider, Error, KeyLocator, KeyMetadata, KeyProvider, KeyProviderExt,
     KeyRef, ProviderKind, Result,
@@ -16,6 +21,11 @@ use time::OffsetDateTime;
 
 use crate::isolation::{Guarded, Isolation, NameIndex};
 use crate::store::Store;
+
+mod slot;
+
+use slot::{Slot, shared_prefix};
+pub use slot::{LazyProvider, OpenProvider};
 
 /// How often a running gateway lists every provider again to refresh its name index (keys
 /// created or deleted outside keygate show up within this).
@@ -73,8 +83,7 @@ struct Refresh {
 /// [`crate::isolation`]), so every caller of the registry gets the same bounds.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    providers: Vec<DynProvider>,
-    guards: Vec<Arc<Guarded>>,
+    slots: Arc<[Slot]>,
     store: Arc<dyn Store>,
     index: Arc<NameIndex>,
     refresh: Arc<Refresh>,
@@ -104,46 +113,147 @@ impl Registry {
         providers: Vec<(DynProvider, Isolation)>,
         store: impl Into<Arc<dyn Store>>,
     ) -> Result<Self> {
-        let store = store.into();
+        let index = Arc::new(NameIndex::default());
+        let slots = providers
+            .into_iter()
+            .map(|(p, isolation)| {
+                let info = p.info().clone();
+                let guarded = Arc::new(Guarded::new(p, &isolation, Arc::clone(&index)));
+                Slot {
+                    name: info.name,
+                    kind: info.kind,
+                    prefix: Some(info.uri_prefix),
+                    isolation,
+                    open: None,
+                    cell: tokio::sync::OnceCell::new_with(Some(guarded)),
+                }
+            })
+            .collect();
+        Self::over(slots, store.into(), index)
+    }
+
+    /// A registry over providers opened the first time a call needs each (the CLI: a command
+    /// opens only the providers it uses), each bounded by its own [`Isolation`] settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when two providers share a name or a configured URI
+    /// prefix. Two providers whose default prefixes turn out equal are found when the second
+    /// of them opens (see [`Registry::open_all`]).
+    pub fn lazy(
+        providers: Vec<(LazyProvider, Isolation)>,
+        store: impl Into<Arc<dyn Store>>,
+    ) -> Result<Self> {
+        let slots = providers
+            .into_iter()
+            .map(|(p, isolation)| Slot {
+                name: p.name,
+                kind: p.kind,
+                prefix: p.uri_prefix,
+                isolation,
+                open: Some(p.open),
+                cell: tokio::sync::OnceCell::new(),
+            })
+            .collect();
+        Self::over(slots, store.into(), Arc::new(NameIndex::default()))
+    }
+
+    fn over(slots: Vec<Slot>, store: Arc<dyn Store>, index: Arc<NameIndex>) -> Result<Self> {
         let mut names = BTreeSet::new();
         let mut prefixes = BTreeSet::new();
-        for (p, _) in &providers {
-            let info = p.info();
-            if !names.insert(info.name.clone()) {
+        for slot in &slots {
+            if !names.insert(slot.name.clone()) {
                 return Err(Error::invalid(format!(
                     "two providers are registered as `{}`",
-                    info.name
+                    slot.name
                 )));
             }
-            if !prefixes.insert(info.uri_prefix.clone()) {
-                return Err(Error::invalid(format!(
-                    "provider `{}` has the URI prefix `{}` of another provider; give it its own `uri_prefix`",
-                    info.name, info.uri_prefix
-                )));
+            if let Some(prefix) = &slot.prefix
+                && !prefixes.insert(prefix.clone())
+            {
+                return Err(shared_prefix(&slot.name, prefix));
             }
         }
-        let index = Arc::new(NameIndex::default());
-        let guards: Vec<Arc<Guarded>> = providers
-            .into_iter()
-            .map(|(p, isolation)| Arc::new(Guarded::new(p, &isolation, Arc::clone(&index))))
-            .collect();
         Ok(Self {
-            providers: guards
-                .iter()
-                .map(|g| Arc::clone(g) as DynProvider)
-                .collect(),
-            guards,
+            slots: slots.into(),
             store,
             index,
             refresh: Arc::default(),
         })
     }
 
-    /// Each provider's circuit breaker now, by provider name, in registration order.
+    /// Opens every provider not yet open, in registration order: what a serving gateway does
+    /// at start.
+    ///
+    /// # Errors
+    /// The first provider that cannot be opened, or that has the URI prefix of another.
+    pub async fn open_all(&self) -> Result<()> {
+        for slot in self.slots.iter() {
+            self.open(slot).await?;
+        }
+        Ok(())
+    }
+
+    /// The provider in `slot`, opened now if it is not yet.
+    async fn open(&self, slot: &Slot) -> Result<DynProvider> {
+        let guarded = slot
+            .cell
+            .get_or_try_init(|| async {
+                let Some(open) = &slot.open else {
+                    return Err(Error::state(format!("provider `{}` is closed", slot.name)));
+                };
+                let provider = open().await?;
+                let info = provider.info();
+                if info.name != slot.name {
+                    return Err(Error::invalid(format!(
+                        "provider `{}` opened as `{}`",
+                        slot.name, info.name
+                    )));
+                }
+                let taken = self.slots.iter().filter(|s| s.name != slot.name).any(|s| {
+                    s.cell.get().map(|g| &g.info().uri_prefix) == Some(&info.uri_prefix)
+                        || s.prefix.as_ref() == Some(&info.uri_prefix)
+                });
+                if taken {
+                    return Err(shared_prefix(&slot.name, &info.uri_prefix));
+                }
+                tracing::debug!(provider = %slot.name, "provider opened");
+                Ok(Arc::new(Guarded::new(
+                    provider,
+                    &slot.isolation,
+                    Arc::clone(&self.index),
+                )))
+            })
+            .await?;
+        Ok(Arc::clone(guarded) as DynProvider)
+    }
+
+    /// Opens each provider in `slots` (in order); each with its provider or why it could not
+    /// be opened.
+    async fn open_each<'a>(&self, slots: Vec<&'a Slot>) -> Vec<(&'a Slot, Result<DynProvider>)> {
+        let mut opened = Vec::new();
+        for slot in slots {
+            opened.push((slot, self.open(slot).await));
+        }
+        opened
+    }
+
+    /// Each provider's circuit breaker now, by provider name, in registration order (a
+    /// provider not yet open has made no call: its breaker is closed).
     pub fn circuits(&self) -> Vec<(String, CircuitHealth)> {
-        self.guards
+        self.slots
             .iter()
-            .map(|g| (g.info().name.clone(), g.circuit()))
+            .map(|s| {
+                let health = s.cell.get().map_or(
+                    CircuitHealth {
+                        state: CircuitState::Closed,
+                        consecutive_failures: 0,
+                        trips: 0,
+                        open_for_secs: None,
+                    },
+                    |g| g.circuit(),
+                );
+                (s.name.clone(), health)
+            })
             .collect()
     }
 
@@ -152,9 +262,41 @@ impl Registry {
         &self.index
     }
 
-    /// The registered providers, in registration order.
-    pub fn providers(&self) -> &[DynProvider] {
-        &self.providers
+    /// The registered providers' names, in registration order (none is opened).
+    pub fn names(&self) -> Vec<&str> {
+        self.slots.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// The registered providers' names and kinds, in registration order (none is opened).
+    pub fn registered(&self) -> Vec<(&str, ProviderKind)> {
+        self.slots.iter().map(|s| (s.name.as_str(), s.kind)).collect()
+    }
+
+    /// How many of the registered providers are open now (a provider opens on first use).
+    pub fn open_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.cell.initialized()).count()
+    }
+
+    /// Every registered provider, in registration order, opening those not yet open.
+    ///
+    /// # Errors
+    /// The first provider that cannot be opened.
+    pub async fn providers(&self) -> Result<Vec<DynProvider>> {
+        let mut providers = Vec::with_capacity(self.slots.len());
+        for slot in self.slots.iter() {
+            providers.push(self.open(slot).await?);
+        }
+        Ok(providers)
+    }
+
+    /// Every registered provider by name, in registration order, each opened or with why it
+    /// cannot be.
+    pub async fn each_provider(&self) -> Vec<(String, Result<DynProvider>)> {
+        self.open_each(self.slots.iter().collect())
+            .await
+            .into_iter()
+            .map(|(s, p)| (s.name.clone(), p))
+            .collect()
     }
 
     /// The gateway store: where aliases resolve, and the rest of the gateway's own state.
@@ -162,25 +304,23 @@ impl Registry {
         &self.store
     }
 
-    /// The provider registered as `name`.
+    /// The provider registered as `name`, opened now if it is not yet.
     ///
     /// # Errors
-    /// [`Error::NotFound`] naming the registered providers.
-    pub fn provider(&self, name: &str) -> Result<&DynProvider> {
-        self.providers
-            .iter()
-            .find(|p| p.info().name == name)
-            .ok_or_else(|| {
-                let names: Vec<_> = self
-                    .providers
-                    .iter()
-                    .map(|p| p.info().name.as_str())
-                    .collect();
-                Error::not_found(format!(
-                    "provider `{name}` (registered: {})",
-                    names.join(", ")
-                ))
-            })
+    /// [`Error::NotFound`] naming the registered providers; what the provider reports when it
+    /// cannot be opened.
+    pub async fn provider(&self, name: &str) -> Result<DynProvider> {
+        let slot = self.slot(name)?;
+        self.open(slot).await
+    }
+
+    fn slot(&self, name: &str) -> Result<&Slot> {
+        self.slots.iter().find(|s| s.name == name).ok_or_else(|| {
+            Error::not_found(format!(
+                "provider `{name}` (registered: {})",
+                self.names().join(", ")
+            ))
+        })
     }
 
     /// The same registry over `store` (the service wraps the store it was given).
@@ -211,22 +351,28 @@ impl Registry {
         match key {
             // The longest matching prefix wins: `local://billing/k` belongs to the provider
             // with prefix `local://billing/`, not to the one with `local://`.
-            KeyLocator::Uri(uri) => self
-                .providers
-                .iter()
-                .filter_map(|p| {
-                    p.info().id_from_uri(uri).map(|id| ResolvedKey {
-                        provider: p.clone(),
-                        id: id.to_owned(),
-                    })
-                })
-                .max_by_key(|k| k.provider.info().uri_prefix.len())
-                .map(|k| (k, None))
-                .ok_or_else(|| Error::not_found(format!("no registered provider owns {uri}"))),
+            // Only the providers that may own it are opened; one that cannot be opened
+            // fails the call, since it might have been the owner.
+            KeyLocator::Uri(uri) => {
+                let candidates: Vec<&Slot> = self.slots.iter().filter(|s| s.may_own(uri)).collect();
+                let mut owners = Vec::new();
+                for (_, opened) in self.open_each(candidates).await {
+                    let p = opened?;
+                    if let Some(id) = p.info().id_from_uri(uri) {
+                        let id = id.to_owned();
+                        owners.push(ResolvedKey { provider: p, id });
+                    }
+                }
+                owners
+                    .into_iter()
+                    .max_by_key(|k| k.provider.info().uri_prefix.len())
+                    .map(|k| (k, None))
+                    .ok_or_else(|| Error::not_found(format!("no registered provider owns {uri}")))
+            }
             KeyLocator::Alias(alias) => {
                 let target = self.store.resolve_alias(alias).await?;
                 let key = ResolvedKey {
-                    provider: self.provider(&target.provider)?.clone(),
+                    provider: self.provider(&target.provider).await?,
                     id: target.id,
                 };
                 Ok((key, None))
@@ -245,36 +391,49 @@ impl Registry {
     async fn resolve_name(&self, name: &str) -> Result<(ResolvedKey, KeyMetadata)> {
         let hits = self.index.lookup(name);
         if !hits.is_empty() {
-            let holders: Vec<(DynProvider, String)> = hits
-                .into_iter()
-                .filter_map(|(provider, id)| Some((self.provider(&provider).ok()?.clone(), id)))
-                .collect();
+            let mut holders: Vec<(DynProvider, String)> = Vec::new();
+            for (provider, id) in hits {
+                if let Ok(p) = self.provider(&provider).await {
+                    holders.push((p, id));
+                }
+            }
             let answers = join_all(holders.iter().map(|(p, id)| p.describe_key(id))).await;
             let providers: Vec<_> = holders.into_iter().map(|(p, _)| p).collect();
-            match settle(name, &providers, answers) {
+            match settle(name, &providers, answers, None) {
                 // Every holder the index named has forgotten the key: ask the providers.
                 Err(Error::NotFound(_)) => {}
                 answer => return answer,
             }
         }
-        // A local provider answers at once; a cloud only when asked, and a cloud whose
-        // circuit is open fails fast.
-        let (near, far): (Vec<DynProvider>, Vec<DynProvider>) = self
-            .providers
+        // A local provider answers at once; a cloud only when asked (and only then opened),
+        // and a cloud whose circuit is open fails fast.
+        let (near, far): (Vec<&Slot>, Vec<&Slot>) = self
+            .slots
             .iter()
-            .cloned()
-            .partition(|p| p.info().kind == ProviderKind::Local);
-        let answers = join_all(near.iter().map(|p| p.describe_key(name))).await;
-        let near_failure = match settle(name, &near, answers) {
+            .partition(|s| s.kind == ProviderKind::Local);
+        let near_failure = match self.ask(name, near).await {
             Err(Error::NotFound(_)) => None,
             Err(e) if !matches!(e, Error::InvalidArgument(_)) => Some(e),
             answer => return answer,
         };
-        let answers = join_all(far.iter().map(|p| p.describe_key(name))).await;
-        match settle(name, &far, answers) {
+        match self.ask(name, far).await {
             Err(e) => Err(near_failure.unwrap_or(e)),
             found => found,
         }
+    }
+
+    /// Asks each provider in `slots` (opening it) for the key `name`, concurrently.
+    async fn ask(&self, name: &str, slots: Vec<&Slot>) -> Result<(ResolvedKey, KeyMetadata)> {
+        let mut providers = Vec::new();
+        let mut failure = None;
+        for (_, opened) in self.open_each(slots).await {
+            match opened {
+                Ok(p) => providers.push(p),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        let answers = join_all(providers.iter().map(|p| p.describe_key(name))).await;
+        settle(name, &providers, answers, failure)
     }
 
     /// Lists every key of every provider (or only `only`), concurrently; one provider's
@@ -283,26 +442,26 @@ impl Registry {
     /// # Errors
     /// [`Error::NotFound`] when `only` names no registered provider.
     pub async fn list_keys(&self, only: Option<&str>) -> Result<Vec<ProviderListing>> {
-        let selected: Vec<&DynProvider> = match only {
-            Some(name) => vec![self.provider(name)?],
-            None => self.providers.iter().collect(),
+        let selected: Vec<&Slot> = match only {
+            Some(name) => vec![self.slot(name)?],
+            None => self.slots.iter().collect(),
         };
-        let listings = join_all(selected.iter().map(|p| async move {
-            let keys = p.list_all_keys().await;
+        let opened = self.open_each(selected).await;
+        let listings = join_all(opened.into_iter().map(|(slot, p)| async move {
+            let keys = match p {
+                Ok(p) => p.list_all_keys().await,
+                Err(e) => Err(e),
+            };
             if let Ok(keys) = &keys {
-                self.index.replace(&p.info().name, keys);
+                self.index.replace(&slot.name, keys);
             }
-            keys
+            ProviderListing {
+                provider: slot.name.clone(),
+                keys,
+            }
         }))
         .await;
-        Ok(selected
-            .into_iter()
-            .zip(listings)
-            .map(|(p, keys)| ProviderListing {
-                provider: p.info().name.clone(),
-                keys,
-            })
-            .collect())
+        Ok(listings)
     }
 
     /// Refreshes the name index in the background when the last refresh is older than
@@ -345,27 +504,38 @@ impl Registry {
 
     /// What maintenance every provider has due at `now` (scheduled rotations, expired
     /// deletions), by provider name, without running any of it: the service audits each
-    /// action before it runs it (see `Service::run_maintenance`).
+    /// action before it runs it (see `Service::run_maintenance`). A cloud provider not yet
+    /// open is not opened to ask: every cloud kind runs its own schedule, nothing is ever
+    /// due there (see [`KeyProvider::due`]). A provider that cannot be opened reports why.
     pub async fn due(&self, now: OffsetDateTime) -> Vec<(String, Result<DueMaintenance>)> {
-        let results = join_all(self.providers.iter().map(|p| p.due(now))).await;
-        self.providers
+        let asked: Vec<&Slot> = self
+            .slots
             .iter()
-            .map(|p| p.info().name.clone())
-            .zip(results)
-            .collect()
+            .filter(|s| s.kind == ProviderKind::Local || s.cell.initialized())
+            .collect();
+        let opened = self.open_each(asked).await;
+        join_all(opened.into_iter().map(|(slot, p)| async move {
+            let due = match p {
+                Ok(p) => p.due(now).await,
+                Err(e) => Err(e),
+            };
+            (slot.name.clone(), due)
+        }))
+        .await
     }
 }
 
 /// One answer from the providers asked about `name`: the only key found, an ambiguity error
-/// when more than one holds it, else the first failure other than "not found" (or not
-/// found).
+/// when more than one holds it, else the first failure other than "not found" (`failure`
+/// first: a provider that could not be opened to ask), or not found.
 fn settle(
     name: &str,
     providers: &[DynProvider],
     answers: Vec<Result<KeyMetadata>>,
+    failure: Option<Error>,
 ) -> Result<(ResolvedKey, KeyMetadata)> {
     let mut found = Vec::new();
-    let mut failure = None;
+    let mut failure = failure;
     for (p, answer) in providers.iter().zip(answers) {
         match answer {
             Ok(meta) => found.push((

@@ -19,11 +19,11 @@ impl Session {
         let until = OffsetDateTime::now_utc();
         let registry = &self.service.registry;
         let providers = registry
-            .providers()
-            .iter()
-            .map(|p| EstateProvider {
-                name: p.info().name.clone(),
-                kind: p.info().kind,
+            .registered()
+            .into_iter()
+            .map(|(name, kind)| EstateProvider {
+                name: name.to_owned(),
+                kind,
             })
             .collect();
         let mut notes = Vec::new();
@@ -66,7 +66,7 @@ impl Session {
         let mut note = None;
         let versions = match meta.state {
             KeyState::PendingDeletion { .. } | KeyState::Destroyed => 0,
-            _ => match self.service.registry.provider(&meta.provider) {
+            _ => match self.service.registry.provider(&meta.provider).await {
                 Ok(p) => match p.list_versions(&meta.id).await {
                     Ok(versions) => versions
                         .iter()

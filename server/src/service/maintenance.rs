@@ -89,9 +89,10 @@ impl Service {
             if due.is_empty() {
                 continue;
             }
-            let Ok(provider) = self.registry.provider(&name) else {
+            let Ok(provider) = self.registry.provider(&name).await else {
                 continue;
             };
+            let provider = &provider;
             let notifications = due.notifications.clone();
             if let Next::Stop = session.run_due(provider, due, now, led).await {
                 return;

@@ -165,15 +165,17 @@ impl Service {
         self.hot.calls().snapshot()
     }
 
-    /// The URI of the key `key` (its provider's URI prefix and its id; no provider call).
+    /// The URI of the key `key` (its provider's URI prefix and its id; no provider call, but
+    /// its provider is opened if it is not yet).
     ///
     /// # Errors
     /// [`Error::NotFound`] when its provider is not registered (an alias left pointing at a
     /// provider removed from the configuration).
-    pub fn key_uri(&self, key: &keygate_core::KeyRef) -> Result<String> {
+    pub async fn key_uri(&self, key: &keygate_core::KeyRef) -> Result<String> {
         Ok(self
             .registry
-            .provider(&key.provider)?
+            .provider(&key.provider)
+            .await?
             .info()
             .key_uri(&key.id))
     }

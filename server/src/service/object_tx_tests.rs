@@ -76,7 +76,7 @@ async fn a_refused_outcome_row_rolls_back_the_object_write() {
     let aliases_before = admin.list_aliases().await.unwrap();
     let policy_before = store.policy_document().await.unwrap();
 
-    let uri = service.key_uri(&KeyRef::new("local", "k")).unwrap();
+    let uri = service.key_uri(&KeyRef::new("local", "k")).await.unwrap();
     let destroy = ObjectWrite::AddDestroy {
         key_uri: uri.clone(),
         version: "1".to_owned(),

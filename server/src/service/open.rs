@@ -10,7 +10,7 @@ use crate::audit::{AuditConfig, AuditKeys, AuditLog};
 use crate::cache::{CacheConfig, DataKeyCache};
 use crate::config::{Config, StoreLocation};
 use crate::home::Home;
-use crate::registry::Registry;
+use crate::registry::{LazyProvider, Registry};
 use crate::store::{GatewayStore, PostgresStore, Store};
 use crate::tokens::{AccessKeySealer, TokenAuthority};
 
@@ -31,28 +31,46 @@ impl Service {
         home: &Home,
         root_key: Option<&[u8]>,
     ) -> Result<Arc<Self>> {
-        let store: Arc<dyn Store> = match config.store.location(home.dir())? {
-            StoreLocation::SqliteFile(path) => GatewayStore::open(&path).await?.into(),
-            StoreLocation::SqliteMemory => GatewayStore::in_memory().await?.into(),
-            StoreLocation::Postgres { url, options } => {
-                PostgresStore::open(&url, &options).await?.into()
-            }
-        };
-        // Sections and providers are in the same order; a provider opened without a section
-        // (embedding) gets the defaults.
+        let store = open_store(config, home).await?;
+        // A provider opened without a section (embedding) gets the defaults.
         let isolated = providers
             .into_iter()
             .map(|p| {
-                let isolation = config
-                    .providers
-                    .iter()
-                    .find(|s| s.name == p.info().name)
-                    .map(|s| s.isolation)
-                    .unwrap_or_default();
+                let isolation = isolation_of(config, &p.info().name);
                 (p, isolation)
             })
             .collect();
         let registry = Registry::with_isolation(isolated, store)?;
+        Self::over(registry, config, root_key).await
+    }
+
+    /// [`Service::open`] over providers opened the first time a call needs each (see
+    /// [`Registry::lazy`]): what a one-shot command uses, so it builds only the providers it
+    /// touches. A provider that cannot be opened fails the calls that need it, not the
+    /// service.
+    ///
+    /// # Errors
+    /// Whatever the store reports when it cannot be opened; [`keygate_core::Error::InvalidArgument`]
+    /// when two providers share a name or a configured URI prefix.
+    pub async fn open_lazy(
+        providers: Vec<LazyProvider>,
+        config: &Config,
+        home: &Home,
+        root_key: Option<&[u8]>,
+    ) -> Result<Arc<Self>> {
+        let store = open_store(config, home).await?;
+        let isolated = providers
+            .into_iter()
+            .map(|p| {
+                let isolation = isolation_of(config, &p.name);
+                (p, isolation)
+            })
+            .collect();
+        let registry = Registry::lazy(isolated, store)?;
+        Self::over(registry, config, root_key).await
+    }
+
+    async fn over(registry: Registry, config: &Config, root_key: Option<&[u8]>) -> Result<Arc<Self>> {
         let audit_keys = match root_key.map(AuditKeys::from_root_key) {
             Some(Ok(keys)) => Some(Arc::new(keys)),
             Some(Err(e)) => {
@@ -173,6 +191,27 @@ impl Service {
             )),
         }))
     }
+}
+
+/// The gateway store the configuration names.
+async fn open_store(config: &Config, home: &Home) -> Result<Arc<dyn Store>> {
+    Ok(match config.store.location(home.dir())? {
+        StoreLocation::SqliteFile(path) => GatewayStore::open(&path).await?.into(),
+        StoreLocation::SqliteMemory => GatewayStore::in_memory().await?.into(),
+        StoreLocation::Postgres { url, options } => {
+            PostgresStore::open(&url, &options).await?.into()
+        }
+    })
+}
+
+/// The isolation settings of the provider `name`'s section (the defaults without one).
+fn isolation_of(config: &Config, name: &str) -> crate::isolation::Isolation {
+    config
+        .providers
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.isolation)
+        .unwrap_or_default()
 }
 
 /// The ARN region and account of the AWS door's default `[dialects.aws]`.

@@ -135,6 +135,7 @@ impl Gateway for Session {
             .service
             .registry
             .providers()
+            .await?
             .iter()
             .map(|p| ProviderSummary {
                 name: p.info().name.clone(),
@@ -199,12 +200,11 @@ impl Gateway for Session {
         let result = async {
             let registry = &self.service.registry;
             let p = match provider {
-                Some(name) => registry.provider(name)?.clone(),
-                None => registry
-                    .providers()
-                    .first()
-                    .cloned()
-                    .ok_or_else(|| Error::state("no provider is registered"))?,
+                Some(name) => registry.provider(name).await?,
+                None => match registry.names().first() {
+                    Some(first) => registry.provider(first).await?,
+                    None => return Err(Error::state("no provider is registered")),
+                },
             };
             audit.provider = Some(p.info().name.clone());
             let attrs = KeyAttrs {

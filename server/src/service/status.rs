@@ -71,7 +71,16 @@ impl Service {
     /// such.
     async fn status(&self) -> GatewayStatus {
         let checked_at = OffsetDateTime::now_utc();
-        let probes = futures::future::join_all(self.registry.providers().iter().map(probe));
+        let opened = self.registry.each_provider().await;
+        let kinds = self.registry.registered();
+        let probes = futures::future::join_all(opened.into_iter().zip(kinds).map(
+            |((name, opened), (_, kind))| async move {
+                match opened {
+                    Ok(p) => probe(&p).await,
+                    Err(e) => unopened(name, kind, &e),
+                }
+            },
+        ));
         let (mut providers, store, audit, scheduler) = tokio::join!(
             probes,
             self.store_health(),
@@ -201,6 +210,19 @@ async fn probe(provider: &DynProvider) -> ProviderHealth {
         reachable: result.is_ok(),
         latency_ms,
         error: result.err().as_ref().map(HealthError::from_error),
+        circuit: None,
+    }
+}
+
+/// The health of a provider that could not be opened: unreachable, with why.
+fn unopened(name: String, kind: keygate_core::ProviderKind, e: &keygate_core::Error) -> ProviderHealth {
+    tracing::warn!(provider = %name, error = %e, "provider cannot be opened");
+    ProviderHealth {
+        name,
+        kind,
+        reachable: false,
+        latency_ms: 0,
+        error: Some(HealthError::from_error(e)),
         circuit: None,
     }
 }

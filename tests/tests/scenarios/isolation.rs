@@ -207,11 +207,13 @@ async fn a_local_name_never_waits_for_a_hung_cloud_and_the_breaker_skips_it() {
     let cloud = Cloud::new("cloud").await;
     let reg = registry(local("local").await, &cloud).await;
     reg.provider("local")
+        .await
         .unwrap()
         .create_key(CreateKeyRequest::new("orders", KeySpec::Aes256))
         .await
         .unwrap();
     reg.provider("cloud")
+        .await
         .unwrap()
         .create_key(CreateKeyRequest::new("billing", KeySpec::Aes256))
         .await
@@ -279,7 +281,7 @@ async fn the_index_keeps_ambiguity_an_error_and_learns_from_listings() {
     let raw_local = local("local").await;
     let reg = registry(Arc::clone(&raw_local), &cloud).await;
     // Created through keygate in both: the index knows both holders.
-    for p in reg.providers() {
+    for p in reg.providers().await.unwrap() {
         p.create_key(CreateKeyRequest::new("shared", KeySpec::Aes256))
             .await
             .unwrap();

@@ -136,7 +136,7 @@ async fn handle(State(state): State<AzureState>, req: Request) -> Response {
             session,
             base: base_url(&parts),
             config: &state.config,
-            retention: retention(&state)?,
+            retention: retention(&state).await?,
             query,
         };
         ops::dispatch(&ctx, route, &body).await
@@ -193,8 +193,8 @@ fn base_url(parts: &Parts) -> String {
 
 /// The soft-delete retention: the configured days, else the create provider's longest
 /// deletion window.
-fn retention(state: &AzureState) -> Result<u32, AzureError> {
-    resolve_retention(&state.config, &state.edge.service).map_err(|e| {
+async fn retention(state: &AzureState) -> Result<u32, AzureError> {
+    resolve_retention(&state.config, &state.edge.service).await.map_err(|e| {
         tracing::error!(error = %e, "azure dialect: no soft-delete retention");
         AzureError::internal()
     })
@@ -205,7 +205,7 @@ fn retention(state: &AzureState) -> Result<u32, AzureError> {
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] naming the setting.
-pub(crate) fn resolve_retention(
+pub(crate) async fn resolve_retention(
     config: &AzureDialectConfig,
     service: &keygate_server::service::Service,
 ) -> keygate_core::Result<u32> {
@@ -213,11 +213,12 @@ pub(crate) fn resolve_retention(
     let provider = match &config.provider {
         Some(name) => registry
             .provider(name)
+            .await
             .map_err(|e| Error::invalid(format!("dialects.azure.provider: {e}")))?,
-        None => registry
-            .providers()
-            .first()
-            .ok_or_else(|| Error::invalid("dialects.azure: no provider is registered"))?,
+        None => match registry.names().first() {
+            Some(first) => registry.provider(first).await?,
+            None => return Err(Error::invalid("dialects.azure: no provider is registered")),
+        },
     };
     let window = provider.capabilities().deletion_window;
     match config.soft_delete_retention_days {

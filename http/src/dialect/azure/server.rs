@@ -32,7 +32,7 @@ pub async fn bind(config: &AzureDialectConfig, service: &Service) -> Result<Opti
     let Some(listen) = config.listen else {
         return Ok(None);
     };
-    resolve_retention(config, service)?;
+    resolve_retention(config, service).await?;
     let material = match (&config.tls_cert, &config.tls_key, &config.tls_dir) {
         (Some(cert), Some(key), _) => tls::TlsMaterial {
             cert_chain: read(cert)?,

@@ -151,7 +151,7 @@ pub async fn list(cx: &Ctx<'_>, req: ListRequest) -> Result<ListAliasesResponse,
     let mut entries = Vec::with_capacity(aliases.len());
     for alias in aliases {
         // An alias whose provider is no longer registered names no key AWS could show.
-        let Ok(uri) = cx.session.service().key_uri(&alias.target) else {
+        let Ok(uri) = cx.session.service().key_uri(&alias.target).await else {
             continue;
         };
         if only.as_ref().is_some_and(|o| *o != uri) || !here.contains(&uri, &alias.target.provider)
