@@ -182,7 +182,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
                  it only works against a running gateway",
             ));
         }
-        None => embedded(home, config, console).await?,
+        None => embedded(home, config, console, runs_maintenance(&command)).await?,
     };
     if let Command::Console(args) = command {
         return run_console(api, args).await;
@@ -232,26 +232,64 @@ fn remote(
 }
 
 /// The embedded gateway: the service built from the configuration, as the local admin (its
-/// audit rows say `console` for the console, `cli` otherwise). The CLI is often the only
-/// process that ever opens a home, so it runs the maintenance pass (due rotations, expired
-/// deletions) that `keygate serve` would otherwise run on a timer (on a PostgreSQL store,
-/// only when no `keygate serve` replica leads the scheduler).
+/// audit rows say `console` for the console, `cli` otherwise), each provider opened when the
+/// command first needs it. The CLI is often the only process that ever opens a home, so a
+/// command that changes or uses a key (`maintenance`) first runs the maintenance pass (due
+/// rotations, expired deletions) that `keygate serve` would otherwise run on a timer (on a
+/// PostgreSQL store, only when no `keygate serve` replica leads the scheduler).
 async fn embedded(
     home: Option<PathBuf>,
     config: Option<PathBuf>,
     console: bool,
+    maintenance: bool,
 ) -> Result<Arc<dyn Gateway>> {
     let (home, config) = compose::load(home, config)?;
-    let service = compose::open(&config, &home)
+    let service = compose::open_on_demand(&config, &home)
         .await
         .with_context(|| format!("opening keygate in {}", home.dir().display()))?;
-    service
-        .run_maintenance_once(OffsetDateTime::now_utc())
-        .await;
+    if maintenance {
+        service
+            .run_maintenance_once(OffsetDateTime::now_utc())
+            .await;
+    }
     if console {
         return Ok(Arc::new(service.local_console()));
     }
     Ok(Arc::new(service.local_admin()))
+}
+
+/// Whether `command`, run on the embedded gateway, runs the maintenance pass first: the
+/// console, and every command that changes a key or uses one for cryptography, so no key is
+/// used or changed past a due rotation or deletion. Commands that only read (listing,
+/// showing, audit, tokens, the access policy, status, reports) do not: they show the state
+/// as of the last pass.
+fn runs_maintenance(command: &Command) -> bool {
+    use args::KeysCommand as K;
+    match command {
+        Command::Keys(
+            K::List { .. } | K::Show { .. } | K::Versions { .. } | K::PublicKey { .. },
+        ) => false,
+        Command::Keys(K::Policy { set, .. }) => set.is_some(),
+        Command::Keys(_)
+        | Command::Encrypt(_)
+        | Command::Decrypt(_)
+        | Command::Envelope(_)
+        | Command::Sign(_)
+        | Command::Verify(_)
+        | Command::Mac(_)
+        | Command::Console(_) => true,
+        Command::Alias(_)
+        | Command::Token(_)
+        | Command::Policy(_)
+        | Command::Audit(_)
+        | Command::Compliance(_)
+        | Command::Cost(_)
+        | Command::Status(_)
+        | Command::Config(_)
+        | Command::Serve(_)
+        | Command::Completions(_)
+        | Command::Man(_) => false,
+    }
 }
 
 async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {

@@ -41,6 +41,8 @@ mod replicas;
 mod replicas_ready;
 #[path = "cli/rewrap.rs"]
 mod rewrap;
+#[path = "cli/startup.rs"]
+mod startup;
 #[path = "cli/status.rs"]
 mod status;
 #[path = "cli/versions.rs"]
