@@ -24,8 +24,8 @@ use crate::store::Store;
 
 mod slot;
 
-use slot::{Slot, shared_prefix};
 pub use slot::{LazyProvider, OpenProvider};
+use slot::{Slot, shared_prefix};
 
 /// How often a running gateway lists every provider again to refresh its name index (keys
 /// created or deleted outside keygate show up within this).
@@ -269,7 +269,10 @@ impl Registry {
 
     /// The registered providers' names and kinds, in registration order (none is opened).
     pub fn registered(&self) -> Vec<(&str, ProviderKind)> {
-        self.slots.iter().map(|s| (s.name.as_str(), s.kind)).collect()
+        self.slots
+            .iter()
+            .map(|s| (s.name.as_str(), s.kind))
+            .collect()
     }
 
     /// How many of the registered providers are open now (a provider opens on first use).

@@ -314,8 +314,8 @@ fn run_hung(home: &Home, args: &[&str]) -> (Duration, Vec<u8>) {
 fn hung_gcp_and_azure_start_up_probes_are_bounded_and_only_their_providers_are_down() {
     let endpoint = hung_endpoint();
     let home = home_with_hung_gcp_and_azure(&endpoint, 300);
-    // Every CLI command opens every provider: the two probes wait 300 ms each, not the
-    // clouds' own retry limits (20 s and more).
+    // A command on a local key opens no cloud; one that lists every provider opens both, and
+    // their probes wait 300 ms each, not the clouds' own retry limits (20 s and more).
     let (took, _) = run_hung(
         &home,
         &[
@@ -334,6 +334,10 @@ fn hung_gcp_and_azure_start_up_probes_are_bounded_and_only_their_providers_are_d
     eprintln!("CLI encrypt with a hung gcp and azure: {took:?}");
     assert!(took < Duration::from_secs(8), "encrypt took {took:?}");
     assert!(!ct.is_empty());
+    let (took, listed) = run_hung(&home, &["keys", "list"]);
+    eprintln!("CLI keys list with a hung gcp and azure: {took:?}");
+    assert!(took < Duration::from_secs(8), "keys list took {took:?}");
+    assert!(String::from_utf8_lossy(&listed).contains("demo"));
 
     let started = Instant::now();
     let server = Server::start_args(

@@ -124,7 +124,15 @@ fn a_cloud_provider_is_not_built_for_a_command_on_a_local_key() {
     )
     .unwrap();
     for args in [
-        &["keys", "create", "demo", "--spec", "AES_256", "--provider", "local"][..],
+        &[
+            "keys",
+            "create",
+            "demo",
+            "--spec",
+            "AES_256",
+            "--provider",
+            "local",
+        ][..],
         &["keys", "list", "--provider", "local"],
         &["keys", "show", "demo"],
         &["encrypt", "--key", "demo"],
@@ -145,5 +153,8 @@ fn a_cloud_provider_is_not_built_for_a_command_on_a_local_key() {
     while hits.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(hits.load(Ordering::SeqCst) > 0, "keys list never built the AWS provider");
+    assert!(
+        hits.load(Ordering::SeqCst) > 0,
+        "keys list never built the AWS provider"
+    );
 }

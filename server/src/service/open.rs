@@ -70,7 +70,11 @@ impl Service {
         Self::over(registry, config, root_key).await
     }
 
-    async fn over(registry: Registry, config: &Config, root_key: Option<&[u8]>) -> Result<Arc<Self>> {
+    async fn over(
+        registry: Registry,
+        config: &Config,
+        root_key: Option<&[u8]>,
+    ) -> Result<Arc<Self>> {
         let audit_keys = match root_key.map(AuditKeys::from_root_key) {
             Some(Ok(keys)) => Some(Arc::new(keys)),
             Some(Err(e)) => {

@@ -215,7 +215,11 @@ async fn probe(provider: &DynProvider) -> ProviderHealth {
 }
 
 /// The health of a provider that could not be opened: unreachable, with why.
-fn unopened(name: String, kind: keygate_core::ProviderKind, e: &keygate_core::Error) -> ProviderHealth {
+fn unopened(
+    name: String,
+    kind: keygate_core::ProviderKind,
+    e: &keygate_core::Error,
+) -> ProviderHealth {
     tracing::warn!(provider = %name, error = %e, "provider cannot be opened");
     ProviderHealth {
         name,

@@ -171,11 +171,23 @@ async fn a_lazy_registry_opens_each_provider_on_first_use_only() {
     let reg = Registry::lazy(
         vec![
             (
-                on_demand("east", ProviderKind::Local, Some("local://east/"), false, &east),
+                on_demand(
+                    "east",
+                    ProviderKind::Local,
+                    Some("local://east/"),
+                    false,
+                    &east,
+                ),
                 Default::default(),
             ),
             (
-                on_demand("west", ProviderKind::Local, Some("local://west/"), false, &west),
+                on_demand(
+                    "west",
+                    ProviderKind::Local,
+                    Some("local://west/"),
+                    false,
+                    &west,
+                ),
                 Default::default(),
             ),
             // A cloud whose prefix is its region's: known only once open.
@@ -200,7 +212,10 @@ async fn a_lazy_registry_opens_each_provider_on_first_use_only() {
         .unwrap();
     assert_eq!(counts(), (1, 0, 0));
     // A URI opens only the providers that may own it.
-    let by_uri = reg.resolve(&KeyLocator::parse(&key.uri).unwrap()).await.unwrap();
+    let by_uri = reg
+        .resolve(&KeyLocator::parse(&key.uri).unwrap())
+        .await
+        .unwrap();
     assert_eq!(by_uri.id, key.id);
     assert_eq!(reg.list_keys(Some("east")).await.unwrap().len(), 1);
     assert_eq!(counts(), (1, 0, 0));
@@ -223,7 +238,10 @@ async fn a_lazy_registry_opens_each_provider_on_first_use_only() {
     assert_eq!(counts(), (1, 1, 1));
     // A name no local provider holds asks the cloud, which cannot be opened: that is the
     // answer, not "not found".
-    let err = reg.resolve(&crate::support::kl("nowhere")).await.unwrap_err();
+    let err = reg
+        .resolve(&crate::support::kl("nowhere"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert_eq!(counts(), (1, 1, 2));
     let listings = reg.list_keys(None).await.unwrap();

@@ -194,10 +194,12 @@ fn base_url(parts: &Parts) -> String {
 /// The soft-delete retention: the configured days, else the create provider's longest
 /// deletion window.
 async fn retention(state: &AzureState) -> Result<u32, AzureError> {
-    resolve_retention(&state.config, &state.edge.service).await.map_err(|e| {
-        tracing::error!(error = %e, "azure dialect: no soft-delete retention");
-        AzureError::internal()
-    })
+    resolve_retention(&state.config, &state.edge.service)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "azure dialect: no soft-delete retention");
+            AzureError::internal()
+        })
 }
 
 /// Checks the provider and retention settings against the registry (at start, and per

@@ -105,14 +105,15 @@ fn already_wal(path: &Path) -> bool {
 /// included, is left to [`sqlx::migrate::Migrator::run`], which applies what is missing or
 /// reports the mismatch.
 async fn migrations_current(pool: &SqlitePool) -> bool {
-    let applied: Vec<(i64, Vec<u8>, bool)> =
-        match sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(pool)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(_) => return false,
-        };
+    let applied: Vec<(i64, Vec<u8>, bool)> = match sqlx::query_as(
+        "SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(_) => return false,
+    };
     let expected = MIGRATOR
         .iter()
         .filter(|m| !m.migration_type.is_down_migration());
