@@ -317,6 +317,14 @@ impl Registry {
         self.open(slot).await
     }
 
+    /// Whether a provider is registered as `name`, without opening it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the registered providers.
+    pub fn ensure_registered(&self, name: &str) -> Result<()> {
+        self.slot(name).map(drop)
+    }
+
     fn slot(&self, name: &str) -> Result<&Slot> {
         self.slots.iter().find(|s| s.name == name).ok_or_else(|| {
             Error::not_found(format!(

@@ -68,7 +68,7 @@ pub(crate) fn check_config(
     for (region, provider) in &config.regions {
         service
             .registry()
-            .provider(provider)
+            .ensure_registered(provider)
             .map_err(|e| Error::invalid(format!("dialects.aws.regions.{region}: {e}")))?;
     }
     Ok(())

@@ -148,7 +148,12 @@ pub async fn render(cx: &Ctx<'_>, meta: &KeyMetadata) -> Result<AwsKeyMetadata, 
     let id = cx.keys.id_for(&meta.uri).await?;
     let spec = key_spec_name(meta.spec);
     let usage = meta.usage;
-    let provider = cx.session.service().registry().provider(&meta.provider)?;
+    let provider = cx
+        .session
+        .service()
+        .registry()
+        .provider(&meta.provider)
+        .await?;
     let (encryption_algorithms, signing_algorithms) =
         algorithms(provider.capabilities(), meta.spec, usage);
     Ok(AwsKeyMetadata {

@@ -98,9 +98,10 @@ impl<'a> Ctx<'a> {
                     .map_err(|e| self.fail(e, target))?;
                 Ok(registry
                     .provider(&meta.provider)
+                    .await
                     .ok()
                     .map(|provider| ResolvedKey {
-                        provider: provider.clone(),
+                        provider,
                         id: meta.id,
                     }))
             }

@@ -306,7 +306,8 @@ pub async fn get_public_key(
         .session
         .service()
         .registry()
-        .provider(&resolved.key.provider)?;
+        .provider(&resolved.key.provider)
+        .await?;
     let (encryption_algorithms, signing_algorithms) =
         super::keys::algorithms(provider.capabilities(), public.spec, usage);
     Ok(PublicKeyResponse {
