@@ -13,10 +13,10 @@ use crate::support::TestGateway;
 
 #[path = "aws/crypto.rs"]
 mod crypto;
-#[path = "aws/policies.rs"]
-mod policies;
 #[path = "aws/import.rs"]
 mod import;
+#[path = "aws/policies.rs"]
+mod policies;
 #[path = "aws/regions.rs"]
 mod regions;
 #[path = "aws/rotations.rs"]

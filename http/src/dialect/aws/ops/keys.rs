@@ -268,7 +268,7 @@ pub async fn create_key(
     // AWS refuses a policy that would lock the caller out before it creates the key.
     if let Some(doc) = &policy
         && !bypass
-        && super::policy::enforced_in(cx, cx.config.provider.as_deref())
+        && super::policy::enforced_in(cx, cx.config.provider.as_deref()).await
     {
         super::policy::check_lockout(cx, doc, None)?;
     }

@@ -164,13 +164,16 @@ pub fn render(policy: &Policy, account: &str) -> String {
 
 /// Whether keygate enforces the policies of keys in `provider` (by name; `None`: the
 /// first registered provider, where keys are created by default).
-pub fn enforced_in(cx: &Ctx<'_>, provider: Option<&str>) -> bool {
+pub async fn enforced_in(cx: &Ctx<'_>, provider: Option<&str>) -> bool {
     let registry = cx.session.service().registry();
-    let p = match provider {
-        Some(name) => registry.provider(name).ok(),
-        None => registry.providers().first(),
+    let Some(name) = provider.or_else(|| registry.names().first().copied()) else {
+        return false;
     };
-    p.is_some_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()))
+    registry
+        .provider(name)
+        .await
+        .ok()
+        .is_some_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()))
 }
 
 /// AWS's lockout safety check: `doc` must let the caller put the key's policy again.
@@ -215,10 +218,9 @@ pub async fn set_document(
         .session
         .service()
         .registry()
-        .providers()
-        .iter()
-        .find(|p| p.info().id_from_uri(uri).is_some())
-        .is_some_and(|p| keygate_server::service::enforces_key_policy(p.capabilities()));
+        .resolve(&target)
+        .await
+        .is_ok_and(|k| keygate_server::service::enforces_key_policy(k.provider.capabilities()));
     let native = enforced || uri.starts_with("aws-kms://");
     if enforced && !bypass {
         let arn = cx
