@@ -83,7 +83,10 @@ kg() { KEYGATE_HOME=$HOME_DIR "$BIN" "$@"; }
 
 # ---------------------------------------------------------------- the machine
 {
-    echo "keygate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "keygate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), script at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    # With KEYGATE_BENCH_BIN_DIR the binaries may come from another commit than the script:
+    # name them, and their modification time, so a table says what it measured.
+    echo "binaries: $BIN ($(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC')$([ -n "${KEYGATE_BENCH_BIN_DIR:-}" ] && echo ', from KEYGATE_BENCH_BIN_DIR: not necessarily built from the commit above'))"
     echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "runs: $RUNS; load phases: ${SECONDS_PER_PHASE} s, $CONNECTIONS connections; audit rows: $AUDIT_ROWS; files: $FILE_MIB MiB"
