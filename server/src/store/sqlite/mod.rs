@@ -179,14 +179,18 @@ impl SqliteStore {
             .map_err(store_err)?;
         // Two processes opening a new home at once can both find a migration unapplied;
         // the slower one's fails (its transaction rolls back) and, run again, finds it
-        // applied by the other.
+        // applied by the other. Each attempt may lose one such race (a non-idempotent step,
+        // an `ALTER TABLE … ADD COLUMN`, fails outright), and several openers of a new file
+        // can each be one migration ahead of another, so there is one attempt per migration
+        // and opener rather than a fixed few.
         let mut attempts = 0u32;
+        let allowed = 4 * MIGRATOR.iter().count() as u32;
         while !migrations_current(&pool).await {
             match MIGRATOR.run(&pool).await {
                 Ok(()) => break,
-                Err(_) if attempts < 3 => {
+                Err(_) if attempts < allowed => {
                     attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
                 Err(e) => {
                     return Err(Error::unavailable_because("gateway store migration", e));
