@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use keygate_core::root_key::{self, ROOT_KEY_ENV};
-use keygate_core::{Error, Result};
+use keygate_core::{Error, ErrorKind, ProviderKind, Result};
 use keygate_providers::factory::{self, OpenContext, ProviderConfig};
 use keygate_server::Home;
 use keygate_server::config::Config;
@@ -100,11 +100,33 @@ pub async fn open_on_demand(config: &Config, home: &Home) -> Result<Arc<Service>
     };
     let service =
         Service::open_lazy(providers, config, home, root.as_deref().map(Vec::as_slice)).await?;
+    refuse_a_wrong_root_key(&service).await?;
     service.set_build_info(BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         features: features().into_iter().map(str::to_owned).collect(),
     });
     Ok(service)
+}
+
+/// Opens the local providers now, when they are otherwise opened on first use: each key
+/// store knows the root key it was initialised with, and a command given another (a wrong
+/// `KEYGATE_ROOT_KEY`) must stop before it writes an audit row chained under that key. A local
+/// provider that cannot be opened for another reason is left to fail the calls that need it.
+///
+/// # Errors
+/// [`Error::RootKeyMismatch`] from the first local provider that refuses the root key.
+async fn refuse_a_wrong_root_key(service: &Service) -> Result<()> {
+    let registry = service.registry();
+    for (name, kind) in registry.registered() {
+        if kind != ProviderKind::Local {
+            continue;
+        }
+        match registry.provider(name).await {
+            Err(e) if e.kind() == ErrorKind::RootKeyMismatch => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The provider `config` describes, to be opened on first use.

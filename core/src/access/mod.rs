@@ -501,7 +501,7 @@ mod tests {
             .filter(|a| a.is_key_scoped())
             .map(|a| a.as_str())
             .collect();
-        assert_eq!(scoped.len(), 18);
+        assert_eq!(scoped.len(), 19);
         assert!(scoped.contains(&"keys:list") && scoped.contains(&"keys:create"));
         for a in [
             Action::AliasesWrite,
