@@ -1,5 +1,5 @@
-//! The local provider: real cryptography (aws-lc-rs) over keys kept in SQLite, every key
-//! version encrypted under a root key.
+//! The local provider: real cryptography (aws-lc-rs) over keys kept in SQLite (or, shared by
+//! several processes and replicas, PostgreSQL), every key version encrypted under a root key.
 //!
 //! - Key id = key name; versions are `1`, `2`, ...; version 1 is made with the key.
 //! - Ciphertexts are self-describing (format version, algorithm, key id, version, nonce; the
@@ -19,6 +19,7 @@
 
 mod builder;
 mod ciphertext;
+mod copy;
 mod crypto;
 mod error;
 mod expiry;
@@ -49,6 +50,7 @@ use keygate_core::{
 use time::OffsetDateTime;
 
 pub use builder::LocalBuilder;
+pub use copy::{KeyStore, KeyStoreCounts};
 
 use crypto::{LoadedKey, RootKey};
 use error::LocalError;

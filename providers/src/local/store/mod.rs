@@ -6,6 +6,8 @@
 //! that must be checked inside the transaction are passed in as callbacks that run while the
 //! row is locked; they are synchronous and do no I/O.
 
+mod postgres;
+mod rows;
 mod sqlite;
 
 use std::fmt;
@@ -18,6 +20,7 @@ use time::OffsetDateTime;
 
 use super::error::LocalError;
 
+pub(crate) use postgres::{PgPoolSettings, PostgresStore};
 pub(crate) use sqlite::SqliteStore;
 
 /// A key row.
@@ -191,6 +194,34 @@ pub(crate) trait ImportStore: Send + Sync {
     ) -> Result<Option<(KeyRecord, ImportRecord)>, LocalError>;
 }
 
+/// How many rows a key store holds, per table: `keygate store migrate` compares a copy's
+/// source and target with them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyStoreCounts {
+    /// Keys (`local_keys`).
+    pub keys: u64,
+    /// Key versions (`local_key_versions`).
+    pub versions: u64,
+    /// Keys with policy bindings (`local_policies`).
+    pub policies: u64,
+    /// Keys with an expiry policy (`local_expiry`).
+    pub expiries: u64,
+}
+
+/// One key with everything a store keeps about it, copied from one store to another as is
+/// (the material stays wrapped under the same root key).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyCopy {
+    /// The key.
+    pub key: KeyRecord,
+    /// Its versions, oldest first.
+    pub versions: Vec<VersionRecord>,
+    /// Its policy bindings (JSON), when ever set.
+    pub policy: Option<String>,
+    /// Its expiry policy and notification mark.
+    pub expiry: Option<ExpiryRecord>,
+}
+
 /// Where the local provider keeps keys, versions, policies and the root-key check value.
 #[async_trait]
 pub(crate) trait LocalStore: ExpiryStore + Send + Sync + fmt::Debug {
@@ -291,6 +322,16 @@ pub(crate) trait LocalStore: ExpiryStore + Send + Sync + fmt::Debug {
     /// the key becomes destroyed, every version destroyed and its material erased. `false`
     /// when the key is not (or no longer) due.
     async fn destroy_key(&self, id: &str, now: OffsetDateTime) -> Result<bool, LocalError>;
+
+    /// How many rows each table holds.
+    async fn counts(&self) -> Result<KeyStoreCounts, LocalError>;
+
+    /// Inserts `keys` exactly as given (states, version numbers and wrapped material
+    /// unchanged) in one transaction: all of them or none.
+    ///
+    /// # Errors
+    /// A unique violation when a key exists.
+    async fn copy_in(&self, keys: &[KeyCopy]) -> Result<(), LocalError>;
 }
 
 /// Unix nanoseconds for a BIGINT column.

@@ -2,27 +2,29 @@
 
 use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keygate_core::{
-    KeySpec, KeyState, KeyUsage, Labels, RotationKind, RotationSchedule, VersionState,
-};
+use keygate_core::{RotationKind, VersionState};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
+use super::rows::{
+    KEY_COLUMNS, KeyValues, VERSION_COLUMNS, VersionValues, key_from_row, next_version,
+    version_from_row, version_number,
+};
 use super::{
-    KeyChange, KeyRecord, LocalStore, NewVersion, VersionChange, VersionRecord, from_nanos,
-    to_nanos, version_state_from_str,
+    KeyChange, KeyCopy, KeyRecord, KeyStoreCounts, LocalStore, NewVersion, VersionChange,
+    VersionRecord, to_nanos,
 };
 use crate::local::error::LocalError;
 
+mod copy;
 mod expiry;
 mod import;
 
@@ -32,11 +34,6 @@ const FILE_POOL_SIZE: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The name of the root-key check value in `local_meta`.
 const CHECK_NAME: &str = "root_key_check";
-
-const KEY_COLUMNS: &str = "id, spec, usage, state, deletion_date, primary_version, \
-                           rotation_days, next_rotation, description, labels, created";
-
-const VERSION_COLUMNS: &str = "version, state, created, destroy_time, rotation, material";
 
 /// A [`LocalStore`] on SQLite.
 pub(crate) struct SqliteStore {
@@ -126,83 +123,6 @@ impl SqliteStore {
     }
 }
 
-fn state_columns(state: &KeyState) -> Result<(&'static str, Option<i64>), LocalError> {
-    Ok(match state {
-        KeyState::PendingDeletion { deletion_date } => {
-            ("pending_deletion", Some(to_nanos(*deletion_date)?))
-        }
-        other => (other.as_str(), None),
-    })
-}
-
-fn key_from_row(row: &SqliteRow) -> Result<KeyRecord, LocalError> {
-    let corrupt = |what: &str| LocalError::Corrupt(format!("key row has an invalid {what}"));
-    let spec: String = row.try_get("spec")?;
-    let usage: String = row.try_get("usage")?;
-    let state: String = row.try_get("state")?;
-    let deletion_date: Option<i64> = row.try_get("deletion_date")?;
-    let primary: i64 = row.try_get("primary_version")?;
-    let rotation_days: Option<i64> = row.try_get("rotation_days")?;
-    let next_rotation: Option<i64> = row.try_get("next_rotation")?;
-    let labels: String = row.try_get("labels")?;
-    let state = match (state.as_str(), deletion_date) {
-        ("enabled", _) => KeyState::Enabled,
-        ("disabled", _) => KeyState::Disabled,
-        ("destroyed", _) => KeyState::Destroyed,
-        ("pending_import", _) => KeyState::PendingImport,
-        ("pending_deletion", Some(d)) => KeyState::PendingDeletion {
-            deletion_date: from_nanos(d)?,
-        },
-        _ => return Err(corrupt("state")),
-    };
-    let rotation = match (rotation_days, next_rotation) {
-        (Some(days), Some(next)) => Some(RotationSchedule {
-            period_days: u32::try_from(days).map_err(|_| corrupt("rotation period"))?,
-            next_rotation: Some(from_nanos(next)?),
-        }),
-        (None, None) => None,
-        _ => return Err(corrupt("rotation schedule")),
-    };
-    Ok(KeyRecord {
-        id: row.try_get("id")?,
-        spec: KeySpec::from_str(&spec).map_err(|_| corrupt("spec"))?,
-        usage: KeyUsage::from_str(&usage).map_err(|_| corrupt("usage"))?,
-        state,
-        primary_version: u32::try_from(primary).map_err(|_| corrupt("primary version"))?,
-        rotation,
-        description: row.try_get("description")?,
-        labels: serde_json::from_str::<Labels>(&labels).map_err(|_| corrupt("labels"))?,
-        created: from_nanos(row.try_get("created")?)?,
-    })
-}
-
-fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, LocalError> {
-    let version: i64 = row.try_get("version")?;
-    let state: String = row.try_get("state")?;
-    Ok(VersionRecord {
-        version: u32::try_from(version)
-            .map_err(|_| LocalError::Corrupt(format!("version number {version}")))?,
-        state: version_state_from_str(&state)?,
-        created: from_nanos(row.try_get("created")?)?,
-        destroy_time: row
-            .try_get::<Option<i64>, _>("destroy_time")?
-            .map(from_nanos)
-            .transpose()?,
-        rotation: row
-            .try_get::<Option<String>, _>("rotation")?
-            .map(|r| {
-                r.parse::<RotationKind>()
-                    .map_err(|_| LocalError::Corrupt(format!("rotation kind `{r}`")))
-            })
-            .transpose()?,
-        material: row.try_get("material")?,
-    })
-}
-
-fn labels_json(labels: &Labels) -> Result<String, LocalError> {
-    serde_json::to_string(labels).map_err(|e| LocalError::Corrupt(format!("labels: {e}")))
-}
-
 async fn lock_key(
     tx: &mut Transaction<'static, Sqlite>,
     id: &str,
@@ -214,7 +134,7 @@ async fn lock_key(
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
-        .map(key_from_row)
+        .map(|r| key_from_row(r))
         .transpose()
 }
 
@@ -222,50 +142,44 @@ async fn write_key(
     tx: &mut Transaction<'static, Sqlite>,
     key: &KeyRecord,
 ) -> Result<(), LocalError> {
-    let (state, deletion_date) = state_columns(&key.state)?;
-    let (rotation_days, next_rotation) = match &key.rotation {
-        Some(r) => (
-            Some(i64::from(r.period_days)),
-            Some(to_nanos(r.next_rotation.ok_or_else(|| {
-                LocalError::Corrupt("a stored schedule needs its next rotation".into())
-            })?)?),
-        ),
-        None => (None, None),
-    };
+    let values = KeyValues::of(key, true)?;
     sqlx::query(
         "UPDATE local_keys SET state = ?, deletion_date = ?, primary_version = ?, \
          rotation_days = ?, next_rotation = ?, description = ?, labels = ? WHERE id = ?",
     )
-    .bind(state)
-    .bind(deletion_date)
-    .bind(i64::from(key.primary_version))
-    .bind(rotation_days)
-    .bind(next_rotation)
+    .bind(values.state)
+    .bind(values.deletion_date)
+    .bind(values.primary_version)
+    .bind(values.rotation_days)
+    .bind(values.next_rotation)
     .bind(&key.description)
-    .bind(labels_json(&key.labels)?)
+    .bind(values.labels)
     .bind(&key.id)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-async fn insert_version(
+async fn insert_key_row(
     tx: &mut Transaction<'static, Sqlite>,
-    id: &str,
-    v: &VersionRecord,
+    key: &KeyRecord,
+    strict: bool,
 ) -> Result<(), LocalError> {
-    sqlx::query(
-        "INSERT INTO local_key_versions \
-         (key_id, version, state, created, destroy_time, rotation, material) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(i64::from(v.version))
-    .bind(v.state.as_str())
-    .bind(to_nanos(v.created)?)
-    .bind(v.destroy_time.map(to_nanos).transpose()?)
-    .bind(v.rotation.map(RotationKind::as_str))
-    .bind(v.material.as_deref())
+    let values = KeyValues::of(key, strict)?;
+    sqlx::query(&format!(
+        "INSERT INTO local_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&key.id)
+    .bind(key.spec.as_str())
+    .bind(key.usage.as_str())
+    .bind(values.state)
+    .bind(values.deletion_date)
+    .bind(values.primary_version)
+    .bind(values.rotation_days)
+    .bind(values.next_rotation)
+    .bind(&key.description)
+    .bind(values.labels)
+    .bind(values.created)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -277,31 +191,31 @@ async fn insert_key_tx(
     key: &KeyRecord,
     first: &VersionRecord,
 ) -> Result<(), LocalError> {
-    let (state, deletion_date) = state_columns(&key.state)?;
-    let (rotation_days, next_rotation) = match &key.rotation {
-        Some(r) => (
-            Some(i64::from(r.period_days)),
-            r.next_rotation.map(to_nanos).transpose()?,
-        ),
-        None => (None, None),
-    };
-    sqlx::query(&format!(
-        "INSERT INTO local_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(&key.id)
-    .bind(key.spec.as_str())
-    .bind(key.usage.as_str())
-    .bind(state)
-    .bind(deletion_date)
-    .bind(i64::from(key.primary_version))
-    .bind(rotation_days)
-    .bind(next_rotation)
-    .bind(&key.description)
-    .bind(labels_json(&key.labels)?)
-    .bind(to_nanos(key.created)?)
+    insert_key_row(tx, key, false).await?;
+    insert_version(tx, &key.id, first).await
+}
+
+async fn insert_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+    v: &VersionRecord,
+) -> Result<(), LocalError> {
+    let values = VersionValues::of(v)?;
+    sqlx::query(
+        "INSERT INTO local_key_versions \
+         (key_id, version, state, created, destroy_time, rotation, material) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(values.version)
+    .bind(values.state)
+    .bind(values.created)
+    .bind(values.destroy_time)
+    .bind(values.rotation)
+    .bind(values.material)
     .execute(&mut **tx)
     .await?;
-    insert_version(tx, &key.id, first).await
+    Ok(())
 }
 
 #[async_trait]
@@ -346,7 +260,7 @@ impl LocalStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(key_from_row)
+            .map(|r| key_from_row(r))
             .transpose()
     }
 
@@ -365,7 +279,7 @@ impl LocalStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(key_from_row)
+            .map(|r| key_from_row(r))
             .collect()
     }
 
@@ -392,7 +306,7 @@ impl LocalStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(version_from_row)
+        .map(|r| version_from_row(r))
         .collect()
     }
 
@@ -405,7 +319,7 @@ impl LocalStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?
         .as_ref()
-        .map(version_from_row)
+        .map(|r| version_from_row(r))
         .transpose()
     }
 
@@ -427,10 +341,7 @@ impl LocalStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await?
         .try_get("highest")?;
-        let number = u32::try_from(highest)
-            .ok()
-            .and_then(|h| h.checked_add(1))
-            .ok_or_else(|| LocalError::Corrupt(format!("key `{id}` has too many versions")))?;
+        let number = next_version(id, highest)?;
         let material = make(&mut key, number)?;
         key.primary_version = number;
         let version = VersionRecord {
@@ -465,7 +376,7 @@ impl LocalStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?
         .as_ref()
-        .map(version_from_row)
+        .map(|r| version_from_row(r))
         .transpose()?
         .ok_or_else(|| {
             LocalError::Core(keygate_core::Error::not_found(format!(
@@ -501,9 +412,7 @@ impl LocalStore for SqliteStore {
         .await?;
         rows.iter()
             .map(|r| {
-                let version: i64 = r.try_get("version")?;
-                let version = u32::try_from(version)
-                    .map_err(|_| LocalError::Corrupt(format!("version number {version}")))?;
+                let version = version_number(r.try_get("version")?)?;
                 Ok((r.try_get::<String, _>("key_id")?, version))
             })
             .collect()
@@ -609,11 +518,21 @@ impl LocalStore for SqliteStore {
         tx.commit().await?;
         Ok(true)
     }
+
+    async fn counts(&self) -> Result<KeyStoreCounts, LocalError> {
+        self.count_rows().await
+    }
+
+    async fn copy_in(&self, keys: &[KeyCopy]) -> Result<(), LocalError> {
+        self.insert_copies(keys).await
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use keygate_core::{KeySpec, KeyState, KeyUsage, Labels};
+
     use super::*;
 
     fn key(id: &str) -> KeyRecord {
