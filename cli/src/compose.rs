@@ -41,6 +41,16 @@ pub fn provider_configs(config: &Config) -> Result<Vec<ProviderConfig>> {
         .collect()
 }
 
+/// The gateway store's URL when `[store] url` is PostgreSQL: local providers without a key
+/// store of their own keep their keys in that database. `None` for SQLite, and for a URL
+/// that does not parse (the store reports that itself when it opens).
+pub fn postgres_store_url(config: &Config, home: &std::path::Path) -> Option<String> {
+    match config.store.location(home) {
+        Ok(keygate_server::config::StoreLocation::Postgres { url, .. }) => Some(url),
+        _ => None,
+    }
+}
+
 /// The root key given in the environment (`$KEYGATE_ROOT_KEY`, base64), if any.
 ///
 /// # Errors
@@ -80,6 +90,7 @@ pub async fn open_on_demand(config: &Config, home: &Home) -> Result<Arc<Service>
     let cx = OpenContext {
         home: home.dir().to_owned(),
         root_key: from_env.clone(),
+        store_url: postgres_store_url(config, home.dir()),
     };
     let providers = typed.iter().map(|p| on_demand(p, &cx)).collect();
     let root = match from_env {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
-use keygate_providers::factory::{self, Backend, OpenContext, ProviderConfig};
+use keygate_providers::factory::{self, Backend, LocalKeyStore, OpenContext, ProviderConfig};
 use keygate_server::Home;
 use keygate_server::config::{
     self, Config, ConfigSource, Origin, Problem, ProviderSection, Setting,
@@ -209,6 +209,7 @@ async fn probe_all(source: &ConfigSource, home: &Path, timeout: Duration) -> Res
     let cx = OpenContext {
         home: home.to_owned(),
         root_key,
+        store_url: compose::postgres_store_url(&config, home),
     };
     let mut probes = Vec::with_capacity(typed.len());
     for provider in &typed {
@@ -225,8 +226,18 @@ async fn probe(provider: &ProviderConfig, cx: &OpenContext, timeout: Duration) -
         latency_ms: None,
         message: None,
     };
-    if let Backend::Local(local) = &provider.backend {
-        let db = local.db_path(&provider.name, &cx.home);
+    let sqlite_file = match &provider.backend {
+        Backend::Local(local) => {
+            match local.key_store(&provider.name, &cx.home, cx.store_url.as_deref()) {
+                Ok(LocalKeyStore::Sqlite(db)) => Some((local, db)),
+                // PostgreSQL is probed like any remote store; a bad section fails the probe.
+                _ => None,
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    if let Some((local, db)) = sqlite_file {
         let key = local.root_key_file(&cx.home);
         let missing = if !db.exists() {
             Some(db)

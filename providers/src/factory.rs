@@ -80,12 +80,19 @@ impl Backend {
 }
 
 /// `kind = "local"`: the embedded provider.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalConfig {
     /// The key database (relative to the home). Default `local.db` for the provider named
-    /// `local`, `<name>.db` otherwise.
+    /// `local`, `<name>.db` otherwise — unless the keys live in PostgreSQL (see
+    /// [`LocalConfig::key_store`]).
     pub path: Option<PathBuf>,
+    /// A PostgreSQL database for the keys (`postgres://…`). Default: the gateway store's
+    /// database when `[store] url` is PostgreSQL and `path` is not set.
+    pub url: Option<String>,
+    /// The PostgreSQL schema of the provider's tables. Default `keygate_local` for the
+    /// provider named `local`, `keygate_local_<name>` otherwise.
+    pub schema: Option<String>,
     /// The root key file (relative to the home; default `root.key`). `$KEYGATE_ROOT_KEY`
     /// (base64) takes precedence.
     pub root_key_file: Option<PathBuf>,
@@ -93,7 +100,91 @@ pub struct LocalConfig {
     pub uri_prefix: Option<String>,
 }
 
+impl std::fmt::Debug for LocalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A PostgreSQL URL may carry a password.
+        f.debug_struct("LocalConfig")
+            .field("path", &self.path)
+            .field("url", &self.url.as_ref().map(|_| "<postgres url>"))
+            .field("schema", &self.schema)
+            .field("root_key_file", &self.root_key_file)
+            .field("uri_prefix", &self.uri_prefix)
+            .finish()
+    }
+}
+
+/// Where a local provider keeps its keys.
+#[derive(Clone, PartialEq, Eq)]
+pub enum LocalKeyStore {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A schema of a PostgreSQL database.
+    Postgres {
+        /// `postgres://…` (may hold a password: `Debug` hides it).
+        url: String,
+        /// The schema of the provider's tables.
+        schema: String,
+    },
+}
+
+impl std::fmt::Debug for LocalKeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres { schema, .. } => f
+                .debug_struct("Postgres")
+                .field("schema", schema)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 impl LocalConfig {
+    /// Where the provider `name` keeps its keys: `url` when set; else its SQLite file when
+    /// `path` is set; else the gateway store's PostgreSQL database (`store_url`, given only
+    /// when `[store] url` is PostgreSQL); else the default SQLite file under `home`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the section when both `path` and `url` are set, or
+    /// `url` is not a PostgreSQL URL (never echoing it).
+    pub fn key_store(
+        &self,
+        name: &str,
+        home: &Path,
+        store_url: Option<&str>,
+    ) -> Result<LocalKeyStore> {
+        let schema = || {
+            self.schema.clone().unwrap_or_else(|| {
+                if name == DEFAULT_NAME_LOCAL {
+                    "keygate_local".to_owned()
+                } else {
+                    format!("keygate_local_{name}")
+                }
+            })
+        };
+        match (&self.url, &self.path, store_url) {
+            (Some(_), Some(_), _) => Err(Error::invalid(format!(
+                "[providers.{name}]: set `path` (a SQLite file) or `url` (PostgreSQL), not both"
+            ))),
+            (Some(url), None, _) if !is_postgres_url(url) => Err(Error::invalid(format!(
+                "[providers.{name}]: `url` must be a PostgreSQL URL (postgres://…)"
+            ))),
+            (Some(url), None, _) => Ok(LocalKeyStore::Postgres {
+                url: url.clone(),
+                schema: schema(),
+            }),
+            (None, None, Some(url)) if is_postgres_url(url) => Ok(LocalKeyStore::Postgres {
+                url: url.to_owned(),
+                schema: schema(),
+            }),
+            _ => Ok(LocalKeyStore::Sqlite(self.db_path(name, home))),
+        }
+    }
+
     /// The root key file this section names, under `home`.
     pub fn root_key_file(&self, home: &Path) -> PathBuf {
         self.root_key_file
@@ -103,7 +194,7 @@ impl LocalConfig {
 
     /// The key database of the provider `name`, under `home`.
     pub fn db_path(&self, name: &str, home: &Path) -> PathBuf {
-        let default = if name == "local" {
+        let default = if name == DEFAULT_NAME_LOCAL {
             home.join("local.db")
         } else {
             home.join(format!("{name}.db"))
@@ -111,6 +202,9 @@ impl LocalConfig {
         self.path.as_ref().map_or(default, |p| home.join(p))
     }
 }
+
+/// The name of the default local provider.
+const DEFAULT_NAME_LOCAL: &str = "local";
 
 /// The home's root key file when no section names one: `<home>/root.key`.
 pub fn default_root_key_file(home: &Path) -> PathBuf {
@@ -185,6 +279,9 @@ pub struct OpenContext {
     /// The root key given in the environment (`$KEYGATE_ROOT_KEY`), which takes precedence
     /// over every local provider's root key file.
     pub root_key: Option<Zeroizing<Vec<u8>>>,
+    /// The gateway store's URL when `[store] url` is PostgreSQL: local providers without a
+    /// `path` or `url` of their own keep their keys in that database.
+    pub store_url: Option<String>,
 }
 
 impl std::fmt::Debug for OpenContext {
@@ -192,6 +289,10 @@ impl std::fmt::Debug for OpenContext {
         f.debug_struct("OpenContext")
             .field("home", &self.home)
             .field("root_key", &self.root_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "store_url",
+                &self.store_url.as_ref().map(|_| "<postgres url>"),
+            )
             .finish()
     }
 }
@@ -263,9 +364,19 @@ pub async fn open_all(configs: &[ProviderConfig], cx: &OpenContext) -> Result<Ve
 }
 
 async fn open_local(name: &str, config: &LocalConfig, cx: &OpenContext) -> Result<LocalProvider> {
-    let mut builder = LocalProvider::builder()
-        .with_name(name)
-        .with_path(config.db_path(name, &cx.home));
+    let mut builder = LocalProvider::builder().with_name(name);
+    builder = match config.key_store(name, &cx.home, cx.store_url.as_deref())? {
+        LocalKeyStore::Sqlite(path) => builder.with_path(path),
+        LocalKeyStore::Postgres { url, schema } => {
+            let builder = builder.with_postgres(url, schema);
+            // Keys moved up from the default SQLite file are copied, never left behind.
+            if config.path.is_none() && config.url.is_none() {
+                builder.refusing_new_store_beside(config.db_path(name, &cx.home))
+            } else {
+                builder
+            }
+        }
+    };
     if let Some(prefix) = &config.uri_prefix {
         builder = builder.with_uri_prefix(prefix.clone());
     }
@@ -333,6 +444,68 @@ mod tests {
     }
 
     #[test]
+    fn local_keys_follow_a_postgres_gateway_store_unless_the_section_says_otherwise() {
+        let home = Path::new("/h");
+        let pg = Some("postgres://u:pw@db/k");
+        let parse = |name: &str, t: &str| match ProviderConfig::parse(name, "local", table(t))
+            .unwrap()
+            .backend
+        {
+            Backend::Local(l) => l,
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("a local section"),
+        };
+        let default = parse("local", "");
+        assert_eq!(
+            default.key_store("local", home, None).unwrap(),
+            LocalKeyStore::Sqlite(PathBuf::from("/h/local.db"))
+        );
+        assert_eq!(
+            default.key_store("local", home, pg).unwrap(),
+            LocalKeyStore::Postgres {
+                url: "postgres://u:pw@db/k".into(),
+                schema: "keygate_local".into()
+            }
+        );
+        assert_eq!(
+            default.key_store("eu", home, pg).unwrap(),
+            LocalKeyStore::Postgres {
+                url: "postgres://u:pw@db/k".into(),
+                schema: "keygate_local_eu".into()
+            }
+        );
+        // A path of its own keeps the SQLite file; a URL of its own wins over the store's.
+        assert_eq!(
+            parse("local", "path = \"keys.db\"")
+                .key_store("local", home, pg)
+                .unwrap(),
+            LocalKeyStore::Sqlite(PathBuf::from("/h/keys.db"))
+        );
+        let own = parse(
+            "eu",
+            "url = \"postgresql://other/db\"\nschema = \"eu_keys\"",
+        );
+        assert_eq!(
+            own.key_store("eu", home, None).unwrap(),
+            LocalKeyStore::Postgres {
+                url: "postgresql://other/db".into(),
+                schema: "eu_keys".into()
+            }
+        );
+        assert!(!format!("{own:?}").contains("other/db"));
+        for bad in [
+            "url = \"sqlite://x.db\"",
+            "url = \"postgres://a/b\"\npath = \"x.db\"",
+        ] {
+            let e = parse("local", bad)
+                .key_store("local", home, pg)
+                .unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e}");
+            assert!(!e.to_string().contains("a/b"), "{e}");
+        }
+    }
+
+    #[test]
     fn the_gateway_root_key_is_the_first_local_providers() {
         let home = Path::new("/h");
         assert_eq!(gateway_root_key_file(&[], home), Path::new("/h/root.key"));
@@ -346,8 +519,12 @@ mod tests {
         let cx = OpenContext {
             home: PathBuf::from("/h"),
             root_key: Some(Zeroizing::new(vec![0x42; 32])),
+            store_url: Some("postgres://u:hunter2@db/k".into()),
         };
         let dbg = format!("{cx:?}");
-        assert!(dbg.contains("redacted") && !dbg.contains("66"), "{dbg}");
+        assert!(
+            dbg.contains("redacted") && !dbg.contains("66") && !dbg.contains("hunter2"),
+            "{dbg}"
+        );
     }
 }

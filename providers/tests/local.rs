@@ -724,3 +724,71 @@ async fn probe_reads_the_key_store() {
     let err = shared.probe().await.unwrap_err();
     assert!(err.to_string().contains("local"), "{err}");
 }
+
+/// A fresh schema of the test database `KEYGATE_TEST_PG_URL` names, or `None` (said on
+/// stderr) when it is not set.
+#[allow(clippy::print_stderr)]
+fn pg_schema(test: &str) -> Option<(String, String)> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let Ok(url) = std::env::var("KEYGATE_TEST_PG_URL") else {
+        eprintln!("SKIPPED {test}: KEYGATE_TEST_PG_URL is not set");
+        return None;
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
+    Some((url, format!("kgtest_lp_{}_{n}_{nanos}", std::process::id())))
+}
+
+async fn on_postgres(url: &str, schema: &str, key: u8) -> keygate_core::Result<LocalProvider> {
+    LocalBuilder::new()
+        .with_postgres(url, schema)
+        .with_root_key(root_key(key))
+        .build()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_run_all_on_postgres() {
+    let Some((url, schema)) = pg_schema("conformance_run_all_on_postgres") else {
+        return;
+    };
+    let p = on_postgres(&url, &schema, 7).await.unwrap();
+    keygate_conformance::run_all(&p).await.assert_passed();
+}
+
+/// Two providers on one schema stand for two replicas: what one does, the other sees at
+/// once; rotations through both number versions once each; another root key is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_on_postgres_share_keys_and_versions() {
+    let Some((url, schema)) = pg_schema("replicas_on_postgres_share_keys") else {
+        return;
+    };
+    let a = Arc::new(on_postgres(&url, &schema, 9).await.unwrap());
+    let b = Arc::new(on_postgres(&url, &schema, 9).await.unwrap());
+    a.create_key(request("shared", KeySpec::Aes256, None))
+        .await
+        .unwrap();
+    let ct = a.encrypt("shared", b"hello", &ctx()).await.unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let p = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { p.rotate_key("shared").await.unwrap().id })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for t in tasks {
+        versions.push(t.await.unwrap().parse::<u32>().unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, [2, 3, 4, 5, 6, 7]);
+    let pt = b
+        .decrypt(Some("shared"), None, &ct.bytes, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(&pt[..], b"hello");
+    b.disable_key("shared").await.unwrap();
+    let err = a.encrypt("shared", b"x", &ctx()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidState(_)), "{err}");
+    let other = on_postgres(&url, &schema, 10).await.unwrap_err();
+    assert!(matches!(other, Error::RootKeyMismatch), "{other}");
+}

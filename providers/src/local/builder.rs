@@ -10,10 +10,17 @@ use zeroize::Zeroizing;
 
 use super::LocalProvider;
 use super::crypto::{ROOT_KEY_LEN, RootKey, random_secret};
-use super::store::{LocalStore, SqliteStore};
+use super::store::{LocalStore, PgPoolSettings, PostgresStore, SqliteStore};
 
 /// The default registered name.
 const DEFAULT_NAME: &str = "local";
+
+/// A PostgreSQL key store: the URL (never shown: it may hold a password) and the schema.
+struct PostgresTarget {
+    url: String,
+    schema: String,
+    pool: PgPoolSettings,
+}
 
 enum RootKeySource {
     File(PathBuf),
@@ -40,6 +47,10 @@ enum RootKeySource {
 pub struct LocalBuilder {
     name: String,
     path: Option<PathBuf>,
+    postgres: Option<PostgresTarget>,
+    /// A SQLite key file that must not sit beside a new PostgreSQL store (see
+    /// [`Self::refusing_new_store_beside`]).
+    leftover: Option<PathBuf>,
     uri_prefix: Option<String>,
     root_key: Option<RootKeySource>,
     clock: Arc<dyn Clock>,
@@ -55,6 +66,10 @@ impl fmt::Debug for LocalBuilder {
         f.debug_struct("LocalBuilder")
             .field("name", &self.name)
             .field("path", &self.path)
+            .field(
+                "postgres_schema",
+                &self.postgres.as_ref().map(|p| p.schema.as_str()),
+            )
             .field("uri_prefix", &self.uri_prefix)
             .field("root_key", &root_key)
             .field("clock", &self.clock)
@@ -74,6 +89,8 @@ impl LocalBuilder {
         Self {
             name: DEFAULT_NAME.to_owned(),
             path: None,
+            postgres: None,
+            leftover: None,
             uri_prefix: None,
             root_key: None,
             clock: Arc::new(SystemClock),
@@ -95,8 +112,48 @@ impl LocalBuilder {
     }
 
     /// Keeps keys in this SQLite file, created (with its parent directories) if missing.
+    /// Replaces a PostgreSQL store chosen before.
     pub fn with_path(mut self, db_file: impl Into<PathBuf>) -> Self {
         self.path = Some(db_file.into());
+        self.postgres = None;
+        self
+    }
+
+    /// Keeps keys in the PostgreSQL database at `url` (`postgres://user:password@host/db?
+    /// sslmode=…`), in the tables of `schema` (created when missing), so several processes
+    /// and replicas share them; the root key stays outside the database. Replaces a SQLite
+    /// file chosen before.
+    pub fn with_postgres(mut self, url: impl Into<String>, schema: impl Into<String>) -> Self {
+        self.postgres = Some(PostgresTarget {
+            url: url.into(),
+            schema: schema.into(),
+            pool: PgPoolSettings::default(),
+        });
+        self.path = None;
+        self
+    }
+
+    /// The PostgreSQL pool's size and how long a caller waits for a connection (defaults 10
+    /// and 5 s); only with [`Self::with_postgres`].
+    pub fn with_postgres_pool(
+        mut self,
+        max_connections: u32,
+        acquire_timeout: std::time::Duration,
+    ) -> Self {
+        if let Some(pg) = &mut self.postgres {
+            pg.pool = PgPoolSettings {
+                max_connections,
+                acquire_timeout,
+            };
+        }
+        self
+    }
+
+    /// Refuses to start a new, empty key store while `file` exists: a home moving its keys
+    /// to PostgreSQL must not come up with no keys while they still sit in its SQLite file
+    /// (`keygate store migrate` copies them, and then the store is no longer new).
+    pub fn refusing_new_store_beside(mut self, file: impl Into<PathBuf>) -> Self {
+        self.leftover = Some(file.into());
         self
     }
 
@@ -132,7 +189,12 @@ impl LocalBuilder {
         if self.name.trim().is_empty() {
             return Err(Error::invalid("a provider name cannot be empty"));
         }
-        let root = match (self.root_key, &self.path) {
+        let durable = self.path.clone().or_else(|| {
+            self.postgres
+                .as_ref()
+                .map(|p| PathBuf::from(format!("postgres schema {}", p.schema)))
+        });
+        let root = match (self.root_key, &durable) {
             (Some(RootKeySource::Bytes(bytes)), _) => RootKey::new(&bytes)?,
             (Some(RootKeySource::File(file)), _) => {
                 let bytes = tokio::task::spawn_blocking(move || {
@@ -153,13 +215,18 @@ impl LocalBuilder {
                 )));
             }
         };
-        let store: Arc<dyn LocalStore> = match &self.path {
-            Some(path) => Arc::new(
+        let store: Arc<dyn LocalStore> = match (&self.path, &self.postgres) {
+            (_, Some(pg)) => Arc::new(
+                PostgresStore::open(&pg.url, &pg.schema, pg.pool)
+                    .await
+                    .map_err(|e| e.into_core(&self.name))?,
+            ),
+            (Some(path), None) => Arc::new(
                 SqliteStore::open_file(path)
                     .await
                     .map_err(|e| e.into_core(&self.name))?,
             ),
-            None => Arc::new(
+            (None, None) => Arc::new(
                 SqliteStore::open_memory()
                     .await
                     .map_err(|e| e.into_core(&self.name))?,
@@ -168,6 +235,15 @@ impl LocalBuilder {
         let stored = match store.root_check().await {
             Ok(Some(v)) => v,
             Ok(None) => {
+                if let Some(file) = self.leftover.as_ref().filter(|f| f.exists()) {
+                    return Err(Error::state(format!(
+                        "provider `{}`: its key store is new and empty, but the key database {} \
+                         exists: copy it with `keygate store migrate`, or set the provider's \
+                         `path` to keep using it",
+                        self.name,
+                        file.display()
+                    )));
+                }
                 let fresh = root.check_value().map_err(|e| e.into_core(&self.name))?;
                 store
                     .init_root_check(&fresh)
