@@ -110,6 +110,81 @@ pub struct StoredCheckpoint {
     pub open_intents: Vec<u64>,
 }
 
+/// A [`StoredCheckpoint`] as both backends keep it in `audit_checkpoints`: hashes as one hex
+/// string, the open intents as comma-separated seqs, counts as `BIGINT`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CheckpointColumns {
+    pub size: i64,
+    pub note: String,
+    pub range_hashes: String,
+    pub unkeyed_rows: i64,
+    pub open_intents: String,
+}
+
+impl CheckpointColumns {
+    /// The columns of `checkpoint`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a count beyond `i64::MAX`.
+    pub(crate) fn of(checkpoint: &StoredCheckpoint) -> Result<Self> {
+        Ok(Self {
+            size: i64::try_from(checkpoint.size)
+                .map_err(|_| Error::invalid("checkpoint size out of range"))?,
+            note: checkpoint.note.clone(),
+            range_hashes: checkpoint
+                .range
+                .iter()
+                .map(|h| keygate_core::audit::hex(h))
+                .collect(),
+            unkeyed_rows: i64::try_from(checkpoint.unkeyed_rows)
+                .map_err(|_| Error::invalid("checkpoint unkeyed row count out of range"))?,
+            open_intents: checkpoint
+                .open_intents
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        })
+    }
+
+    /// The checkpoint these columns hold.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] naming the column that does not decode.
+    pub(crate) fn decode(self) -> Result<StoredCheckpoint> {
+        use keygate_core::audit::merkle;
+        let bad = |what: &str| Error::unavailable(format!("audit store: kept checkpoint: {what}"));
+        let range = self
+            .range_hashes
+            .as_bytes()
+            .chunks(64)
+            .map(|chunk| {
+                std::str::from_utf8(chunk)
+                    .ok()
+                    .and_then(merkle::parse_hex)
+                    .ok_or_else(|| bad("range_hashes is not hex hashes"))
+            })
+            .collect::<Result<Vec<merkle::Hash>>>()?;
+        let open_intents = self
+            .open_intents
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|_| bad("open_intents is not seqs"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(StoredCheckpoint {
+            size: u64::try_from(self.size).map_err(|_| bad("negative size"))?,
+            note: self.note,
+            range,
+            unkeyed_rows: u64::try_from(self.unkeyed_rows)
+                .map_err(|_| bad("negative unkeyed_rows"))?,
+            open_intents,
+        })
+    }
+}
+
 /// The audit log's rows (migration `0002_audit.sql`).
 ///
 /// # Contract

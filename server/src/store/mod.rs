@@ -17,6 +17,8 @@ mod aliases;
 mod audit;
 mod aws;
 mod calls;
+#[cfg(test)]
+mod checkpoint_tests;
 mod gcp;
 mod lease;
 mod objects;

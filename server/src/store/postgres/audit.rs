@@ -212,16 +212,12 @@ impl AuditRows for PostgresStore {
             .map_err(|_| Error::unavailable(format!("audit store: negative count {count}")))
     }
 
-    async fn save_audit_checkpoint(&self, _checkpoint: &StoredCheckpoint) -> Result<()> {
-        // No checkpoint table in the PostgreSQL store yet: `audit checkpoint` says so and
-        // verification reads the whole log.
-        Err(Error::unsupported(
-            "the PostgreSQL audit store keeps no checkpoints yet",
-        ))
+    async fn save_audit_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()> {
+        super::checkpoints::save(&self.pool, checkpoint).await
     }
 
     async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
-        Ok(None)
+        super::checkpoints::latest(&self.pool).await
     }
 }
 

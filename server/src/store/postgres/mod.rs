@@ -18,6 +18,7 @@
 mod aliases;
 mod audit;
 mod aws;
+mod checkpoints;
 mod gcp;
 mod lease;
 mod objects;

@@ -81,3 +81,14 @@ impl PostgresStore {
         .unwrap();
     }
 }
+
+/// What the tests of this crate do to the database behind the service's back.
+impl PostgresStore {
+    /// Runs `statement`, panicking when it fails.
+    pub(crate) async fn execute(&self, statement: &str) {
+        self.pool
+            .execute(statement)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}

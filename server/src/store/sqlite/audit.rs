@@ -426,6 +426,4 @@ mod plan_tests;
 #[cfg(test)]
 mod proof_tests;
 #[cfg(test)]
-mod resume_tests;
-#[cfg(test)]
 mod tests;
