@@ -3,7 +3,8 @@
 //!
 //! Each kind of state is a typed trait, documented with what it promises: [`Aliases`],
 //! [`AuditRows`], [`TokenRecords`], [`PolicyDocument`], [`AwsKeyIds`] and [`GcpRecords`].
-//! A backend implements all of them and [`Store`]; the registry and the service hold it as an
+//! A backend implements all of them, [`copy::TableCopy`] (whole tables as stored, for
+//! `keygate store migrate`) and [`Store`]; the registry and the service hold it as an
 //! `Arc<dyn Store>` and hand each part only the trait it needs. Two backends implement them:
 //! the SQLite store ([`sqlite`], the embedded default) and the PostgreSQL store
 //! ([`postgres`], for a database server); they are the only places keygate-server runs SQL.
@@ -19,6 +20,7 @@ mod aws;
 mod calls;
 #[cfg(test)]
 mod checkpoint_tests;
+pub mod copy;
 mod gcp;
 mod lease;
 mod objects;
@@ -69,7 +71,7 @@ pub type GatewayStore = SqliteStore;
 ///   them.
 #[async_trait]
 pub trait Store:
-    Aliases + AuditRows + TokenRecords + PolicyDocument + AwsKeyIds + GcpRecords
+    Aliases + AuditRows + TokenRecords + PolicyDocument + AwsKeyIds + GcpRecords + copy::TableCopy
 {
     /// Answers when the store can be reached (readiness).
     ///

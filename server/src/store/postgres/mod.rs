@@ -19,6 +19,7 @@ mod aliases;
 mod audit;
 mod aws;
 mod checkpoints;
+mod copy;
 mod gcp;
 mod lease;
 mod objects;

@@ -5,6 +5,7 @@
 mod aliases;
 mod audit;
 mod aws;
+mod copy;
 mod gcp;
 mod objects;
 mod policy;
