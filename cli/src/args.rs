@@ -118,6 +118,10 @@ pub enum Command {
     /// Show or check the configuration (reads it only: opens no database).
     #[command(subcommand)]
     Config(super::config_cmd::ConfigCommand),
+    /// Move the home's stores: `store migrate --to postgres://…` copies a SQLite home into
+    /// an empty PostgreSQL database and verifies the copy.
+    #[command(subcommand)]
+    Store(super::store_cmd::StoreCommand),
     /// The gateway's health: each provider probed (reachable or not, latency), the store,
     /// the audit log's head and size, listeners, version and features.
     ///

@@ -95,19 +95,7 @@ pub async fn open_on_demand(config: &Config, home: &Home) -> Result<Arc<Service>
     let providers = typed.iter().map(|p| on_demand(p, &cx)).collect();
     let root = match from_env {
         Some(key) => Some(key),
-        None => {
-            let file = factory::gateway_root_key_file(&typed, home.dir());
-            let read = tokio::task::spawn_blocking(move || root_key::read_or_create(&file))
-                .await
-                .unwrap_or_else(|e| Err(Error::unavailable(format!("reading the root key: {e}"))));
-            match read {
-                Ok(key) => Some(key),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the gateway root key");
-                    None
-                }
-            }
-        }
+        None => root_key_from_file(&typed, home).await,
     };
     let service =
         Service::open_lazy(providers, config, home, root.as_deref().map(Vec::as_slice)).await?;
@@ -154,6 +142,35 @@ fn on_demand(config: &ProviderConfig, cx: &OpenContext) -> LazyProvider {
             Box::pin(async move { factory::open(&section, &cx).await })
         }),
     }
+}
+
+/// The gateway root key from the first local provider's root key file, else
+/// `<home>/root.key` (created on first use); `None`, with a warning in the log, when it
+/// cannot be read.
+async fn root_key_from_file(typed: &[ProviderConfig], home: &Home) -> Option<Zeroizing<Vec<u8>>> {
+    let file = factory::gateway_root_key_file(typed, home.dir());
+    let read = tokio::task::spawn_blocking(move || root_key::read_or_create(&file))
+        .await
+        .unwrap_or_else(|e| Err(Error::unavailable(format!("reading the root key: {e}"))));
+    match read {
+        Ok(key) => Some(key),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the gateway root key");
+            None
+        }
+    }
+}
+
+/// The gateway root key `open` uses: `$KEYGATE_ROOT_KEY`, else the root key file.
+///
+/// # Errors
+/// As [`root_key_from_env`] and [`provider_configs`].
+pub async fn gateway_root_key(config: &Config, home: &Home) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let typed = provider_configs(config)?;
+    Ok(match root_key_from_env()? {
+        Some(key) => Some(key),
+        None => root_key_from_file(&typed, home).await,
+    })
 }
 
 /// The cloud features this `keygate` was built with (`aws`, `azure`, `gcp`), as

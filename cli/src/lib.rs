@@ -28,6 +28,7 @@ mod output;
 mod rewrap;
 mod serve;
 mod status;
+mod store_cmd;
 mod versions;
 
 use std::collections::BTreeMap;
@@ -173,6 +174,15 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         )?;
         return config_cmd::run(home, config, cmd).await;
     }
+    if let Command::Store(cmd) = command {
+        local_only(
+            "store",
+            "works on this machine's home",
+            gateway.is_some(),
+            token.is_some(),
+        )?;
+        return store_cmd::run(home, config, cmd).await;
+    }
     let console = matches!(command, Command::Console(_));
     let api: Arc<dyn Gateway> = match gateway {
         Some(url) => Arc::new(remote(&url, token, ca_cert)?),
@@ -316,6 +326,7 @@ async fn dispatch(api: &dyn Gateway, command: Command) -> Result<Outcome> {
         Command::Serve(_) => Err(usage("serve cannot run here")),
         Command::Completions(_) | Command::Man(_) => Err(usage("this command cannot run here")),
         Command::Config(_) => Err(usage("config cannot run here")),
+        Command::Store(_) => Err(usage("store cannot run here")),
         // Handled by `run`, which owns the gateway handle the console keeps.
         Command::Console(_) => Err(usage("console cannot run here")),
     }

@@ -45,6 +45,8 @@ mod rewrap;
 mod startup;
 #[path = "cli/status.rs"]
 mod status;
+#[path = "cli/store.rs"]
+mod store;
 #[path = "cli/versions.rs"]
 mod versions;
 

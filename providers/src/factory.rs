@@ -157,15 +157,7 @@ impl LocalConfig {
         home: &Path,
         store_url: Option<&str>,
     ) -> Result<LocalKeyStore> {
-        let schema = || {
-            self.schema.clone().unwrap_or_else(|| {
-                if name == DEFAULT_NAME_LOCAL {
-                    "keygate_local".to_owned()
-                } else {
-                    format!("keygate_local_{name}")
-                }
-            })
-        };
+        let schema = || self.postgres_schema(name);
         match (&self.url, &self.path, store_url) {
             (Some(_), Some(_), _) => Err(Error::invalid(format!(
                 "[providers.{name}]: set `path` (a SQLite file) or `url` (PostgreSQL), not both"
@@ -183,6 +175,18 @@ impl LocalConfig {
             }),
             _ => Ok(LocalKeyStore::Sqlite(self.db_path(name, home))),
         }
+    }
+
+    /// The PostgreSQL schema of provider `name`'s tables: `schema`, else `keygate_local` for
+    /// the provider named `local` and `keygate_local_<name>` for any other.
+    pub fn postgres_schema(&self, name: &str) -> String {
+        self.schema.clone().unwrap_or_else(|| {
+            if name == DEFAULT_NAME_LOCAL {
+                "keygate_local".to_owned()
+            } else {
+                format!("keygate_local_{name}")
+            }
+        })
     }
 
     /// The root key file this section names, under `home`.
