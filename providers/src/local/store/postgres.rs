@@ -150,7 +150,7 @@ async fn lock_key(
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
-        .map(|r| key_from_row(r))
+        .map(key_from_row)
         .transpose()
 }
 
@@ -271,7 +271,7 @@ impl LocalStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(|r| key_from_row(r))
+            .map(key_from_row)
             .transpose()
     }
 
@@ -290,7 +290,7 @@ impl LocalStore for PostgresStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| key_from_row(r))
+            .map(key_from_row)
             .collect()
     }
 
@@ -317,7 +317,7 @@ impl LocalStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| version_from_row(r))
+        .map(version_from_row)
         .collect()
     }
 
@@ -330,7 +330,7 @@ impl LocalStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await?
         .as_ref()
-        .map(|r| version_from_row(r))
+        .map(version_from_row)
         .transpose()
     }
 
@@ -389,7 +389,7 @@ impl LocalStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await?
         .as_ref()
-        .map(|r| version_from_row(r))
+        .map(version_from_row)
         .transpose()?
         .ok_or_else(|| {
             LocalError::Core(keygate_core::Error::not_found(format!(

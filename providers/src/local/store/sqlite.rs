@@ -134,7 +134,7 @@ async fn lock_key(
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
-        .map(|r| key_from_row(r))
+        .map(key_from_row)
         .transpose()
 }
 
@@ -260,7 +260,7 @@ impl LocalStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(|r| key_from_row(r))
+            .map(key_from_row)
             .transpose()
     }
 
@@ -279,7 +279,7 @@ impl LocalStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| key_from_row(r))
+            .map(key_from_row)
             .collect()
     }
 
@@ -306,7 +306,7 @@ impl LocalStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| version_from_row(r))
+        .map(version_from_row)
         .collect()
     }
 
@@ -319,7 +319,7 @@ impl LocalStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?
         .as_ref()
-        .map(|r| version_from_row(r))
+        .map(version_from_row)
         .transpose()
     }
 
@@ -376,7 +376,7 @@ impl LocalStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?
         .as_ref()
-        .map(|r| version_from_row(r))
+        .map(version_from_row)
         .transpose()?
         .ok_or_else(|| {
             LocalError::Core(keygate_core::Error::not_found(format!(

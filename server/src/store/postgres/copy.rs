@@ -54,11 +54,8 @@ impl TableCopy for PostgresStore {
             table.column_list(),
             table.name
         ));
-        match (page, table.int_key) {
-            (CopyPage::After(Some(after)), Some(key)) => {
-                q.push(format!(" WHERE {key} > ")).push_bind(after);
-            }
-            _ => {}
+        if let (CopyPage::After(Some(after)), Some(key)) = (page, table.int_key) {
+            q.push(format!(" WHERE {key} > ")).push_bind(after);
         }
         q.push(format!(" ORDER BY {} LIMIT ", table.order_by))
             .push_bind(i64::from(limit));
