@@ -1,4 +1,4 @@
-//! Kept checkpoints (`audit_checkpoints`, PostgreSQL migration `0003_audit_checkpoints.sql`): where a
+//! Kept checkpoints (`audit_checkpoints`, PostgreSQL migration `0009_audit_checkpoints.sql`): where a
 //! verification may take the log up instead of reading every row again.
 
 use keygate_core::audit::canonical_time;
