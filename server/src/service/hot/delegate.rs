@@ -11,6 +11,7 @@ use keygate_core::{KeyRef, Result};
 use time::OffsetDateTime;
 
 use super::{HotStore, remember};
+use crate::store::copy::{Cell, CopyPage, CopyTable, TableCopy};
 use crate::store::{
     Access, Aliases, AuditAppendError, AuditHead, AuditRows, AwsKeyIds, ChainedAuditRow,
     GcpRecords, KeyRecord, ObjectWrite, OutcomeRow, PolicyDocument, ScannedAuditRow, Store,
@@ -342,6 +343,32 @@ impl AuditRows for HotStore {
     async fn latest_audit_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         self.count(Access::Read);
         self.inner.latest_audit_checkpoint().await
+    }
+}
+
+#[async_trait]
+impl TableCopy for HotStore {
+    async fn count_table(&self, table: &CopyTable) -> Result<u64> {
+        self.count(Access::Read);
+        self.inner.count_table(table).await
+    }
+
+    async fn read_table(
+        &self,
+        table: &CopyTable,
+        page: CopyPage,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        self.count(Access::Read);
+        self.inner.read_table(table, page, limit).await
+    }
+
+    async fn write_table(&self, table: &CopyTable, rows: &[Vec<Cell>]) -> Result<()> {
+        self.count(Access::Write);
+        let written = self.inner.write_table(table, rows).await;
+        // Whole rows of remembered tables (tokens, aliases, key ids…) may have arrived.
+        self.changed().await;
+        written
     }
 }
 
