@@ -110,10 +110,11 @@ impl TableCopy for SqliteStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::copy::COPY_TABLES;
+    use crate::store::copy::{COPY_TABLES, NOT_COPIED};
 
     /// A table added by a migration but not to [`COPY_TABLES`] would be left behind by
-    /// `keygate store migrate`: every table, and every column, must be listed.
+    /// `keygate store migrate`: every table, and every column, must be listed, or the table
+    /// named in [`NOT_COPIED`] with its reason.
     #[tokio::test]
     async fn copy_tables_are_every_table_with_every_column() {
         let store = SqliteStore::in_memory().await.unwrap();
@@ -125,6 +126,7 @@ mod tests {
         .await
         .unwrap();
         let mut listed: Vec<&str> = COPY_TABLES.iter().map(|t| t.name).collect();
+        listed.extend(NOT_COPIED);
         listed.sort_unstable();
         assert_eq!(tables, listed);
         for table in COPY_TABLES {
