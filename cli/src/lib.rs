@@ -297,6 +297,7 @@ fn runs_maintenance(command: &Command) -> bool {
         | Command::Status(_)
         | Command::Config(_)
         | Command::Serve(_)
+        | Command::Store(_)
         | Command::Completions(_)
         | Command::Man(_) => false,
     }
